@@ -1,0 +1,8 @@
+// commands.h — one function per subcommand, each in src/app/cmd_<name>.c.
+// argv[0] is the subcommand name; return the process exit code (0 ok, 1 failure, 2 usage).
+#pragma once
+
+int cmd_inspect(int argc, char **argv);   // cmd_inspect.c: list safetensors tensors, validate files
+int cmd_check(int argc, char **argv);     // cmd_check.c: replay golden cases against a backend
+int cmd_demo(int argc, char **argv);      // cmd_demo.c: the embedded end-to-end job
+int cmd_devices(int argc, char **argv);   // cmd_devices.c: which backends and GPUs are usable

@@ -1,0 +1,39 @@
+// main.c — `lpoi <command> [args]`: dispatch to src/app/cmd_<command>.c.
+#include "app/commands.h"
+#include <stdio.h>
+#include <string.h>
+
+#define LPOI_VERSION "0.1.0"
+
+typedef struct { const char *name; int (*run)(int, char **); const char *summary; } Command;
+
+static const Command COMMANDS[] = {
+    {"demo",    cmd_demo,    "run the embedded end-to-end job (no downloads, CPU or GPU)"},
+    {"check",   cmd_check,   "replay golden cases (oracle outputs from PyTorch) against a backend"},
+    {"inspect", cmd_inspect, "list the tensors of safetensors files or model folders; validate them"},
+    {"devices", cmd_devices, "show the CPU backend and any usable GPU with the PTX variant it gets"},
+};
+
+static void usage(FILE *to) {
+    fprintf(to, "lpoi %s — listwise preference optimisation for vision-language models, in C\n\n"
+                "usage: lpoi <command> [options]   (lpoi <command> --help for details)\n\ncommands:\n", LPOI_VERSION);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        fprintf(to, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(to, "\nenvironment: LPOI_THREADS (CPU threads, default: all online CPUs)\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("lpoi %s\n", LPOI_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lpoi: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

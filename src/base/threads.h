@@ -1,0 +1,14 @@
+// threads.h — a fixed pthread pool with one primitive: parallel_for over [0, n).
+// The pool is created lazily with LPOI_THREADS threads (default: online CPUs). Work is split into
+// contiguous chunks, one per thread, so results never depend on scheduling (deterministic sums
+// as long as each chunk's work is written by exactly one thread).
+#pragma once
+#include <stddef.h>
+
+// fn(ctx, begin, end, thread_index) processes items [begin, end).
+typedef void (*ParallelFn)(void *ctx, size_t begin, size_t end, int thread_index);
+
+int  threads_count(void);                 // threads the pool uses (>= 1)
+void threads_set_count(int n);            // before first use or between calls; n <= 0: default
+// Runs fn over [0, n) split into at most threads_count() chunks of at least min_chunk items.
+void parallel_for(size_t n, size_t min_chunk, ParallelFn fn, void *ctx);

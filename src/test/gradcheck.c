@@ -1,0 +1,107 @@
+// gradcheck.c — see gradcheck.h. Kept free of any op code so it can check all of them.
+#include "test/gradcheck.h"
+#include "test/test.h"
+#include "base/check.h"
+#include <math.h>
+#include <string.h>
+
+uint64_t trng_next(TestRng *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double trng_uniform(TestRng *r) { return (double)(trng_next(r) >> 11) * 0x1.0p-53; }
+
+double trng_normal(TestRng *r) {
+    double u1 = trng_uniform(r), u2 = trng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+int trng_int(TestRng *r, int n) { return n <= 0 ? 0 : (int)(trng_next(r) % (uint64_t)n); }
+
+void trng_fill_normal(TestRng *r, float *x, size_t n, double stddev) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(stddev * trng_normal(r));
+}
+
+void trng_fill_uniform(TestRng *r, float *x, size_t n, double lo, double hi) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * trng_uniform(r));
+}
+
+float *gc_alloc_f32(size_t n) { return calloc_check(n ? n : 1, sizeof(float)); }
+double *gc_alloc_f64(size_t n) { return calloc_check(n ? n : 1, sizeof(double)); }
+void gc_f32_to_f64(double *dst, const float *src, size_t n) { for (size_t i = 0; i < n; i++) dst[i] = src[i]; }
+void gc_f64_to_f32(float *dst, const double *src, size_t n) { for (size_t i = 0; i < n; i++) dst[i] = (float)src[i]; }
+void gc_fill_nan(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = NAN; }
+
+double gc_dot_f64(const double *a, const double *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+bool gc_same_bits(const void *a, const void *b, size_t bytes) { return memcmp(a, b, bytes) == 0; }
+
+void gradcheck_numeric(GcLossFn loss, void *ctx, double *x, size_t n, double step, double *numeric) {
+    for (size_t k = 0; k < n; k++) {
+        double x0 = x[k], h = step * (fabs(x0) > 1 ? fabs(x0) : 1);
+        x[k] = x0 + h;
+        double lp = loss(ctx);
+        x[k] = x0 - h;
+        double lm = loss(ctx);
+        x[k] = x0;
+        numeric[k] = (lp - lm) / (2 * h);
+    }
+}
+
+GcResult gradcheck_compare(const float *analytic, const double *numeric, size_t n, double atol, double rtol) {
+    GcResult r = {0};
+    double worst_excess = -INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        if (fabs(numeric[k]) > r.max_abs_numeric) r.max_abs_numeric = fabs(numeric[k]);
+        double err = fabs((double)analytic[k] - numeric[k]), tol = atol + rtol * fabs(numeric[k]);
+        double excess = isnan(err) ? INFINITY : err - tol;
+        if (!(err <= tol)) r.bad++;
+        if (excess > worst_excess) {
+            worst_excess = excess;
+            r.worst = k;
+            r.worst_analytic = analytic[k];
+            r.worst_numeric = numeric[k];
+        }
+    }
+    return r;
+}
+
+bool gradcheck_expect_at(const char *file, int line, const char *what, GcLossFn loss, void *ctx, double *x,
+                         const float *analytic, size_t n, double atol, double rtol) {
+    double *num = gc_alloc_f64(n);
+    gradcheck_numeric(loss, ctx, x, n, 1e-5, num);
+    GcResult r = gradcheck_compare(analytic, num, n, atol, rtol);
+    bool ok = r.bad == 0;
+    if (!ok)
+        test_fail_at(file, line, "gradcheck %s: %zu of %zu elements wrong; worst [%zu] analytic %.9g, numeric %.9g "
+                     "(atol %g, rtol %g)", what, r.bad, n, r.worst, r.worst_analytic, r.worst_numeric, atol, rtol);
+    // The check must be sharp enough to catch a 1% error in the largest element; a gradient that is
+    // identically zero proves nothing, so that is a failure of the test itself.
+    size_t big = 0;
+    for (size_t k = 1; k < n; k++) if (fabs(num[k]) > fabs(num[big])) big = k;
+    if (n == 0 || num[big] == 0) {
+        test_fail_at(file, line, "gradcheck %s: numeric gradient is all zero; the test exercises nothing", what);
+        ok = false;
+    } else {
+        float *wrong = gc_alloc_f32(n);
+        memcpy(wrong, analytic, n * sizeof *wrong);
+        wrong[big] = (float)(num[big] * 1.01);
+        GcResult rw = gradcheck_compare(wrong, num, n, atol, rtol);
+        if (rw.bad == 0) {
+            test_fail_at(file, line, "gradcheck %s: tolerance (atol %g, rtol %g) accepts a 1%% error at [%zu] = %.9g",
+                         what, atol, rtol, big, num[big]);
+            ok = false;
+        }
+        free(wrong);
+    }
+    free(num);
+    return ok;
+}
