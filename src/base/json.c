@@ -107,6 +107,7 @@ typedef struct {
     JsonDoc *doc;
     Pending *stack;
     size_t stack_len, stack_cap;
+    size_t *slots, slots_cap;   // hash set scratch for duplicate-key checks of large objects
     int depth;
     LpoiErr *err;
 } Parser;
@@ -274,23 +275,19 @@ static void push_pending(Parser *p, Pending item) {
     p->stack[p->stack_len++] = item;
 }
 
-typedef struct { const char *key; size_t len, offset; } KeyRef;
-
-static int keyref_cmp(const void *a, const void *b) {
-    const KeyRef *x = a, *y = b;
-    size_t n = LPOI_MIN(x->len, y->len);
-    int c = memcmp(x->key, y->key, n);
-    if (c) return c;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
 static bool report_duplicate(Parser *p, const char *key, size_t len, size_t offset) {
     char shown[128];
     return err_set(p->err, "offset %zu: duplicate key %s", offset, json_quote_short(shown, sizeof shown, key, len));
 }
 
-// Rejects duplicate keys among the n pending members: pairwise for small objects, sorted otherwise.
+static uint64_t hash_bytes(const char *s, size_t n) {   // FNV-1a
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+// Rejects duplicate keys among the n pending members (reporting the later one): pairwise for
+// small objects, an open-addressing hash set for large ones (a 30k-entry vocab stays O(n)).
 static bool check_duplicates(Parser *p, const Pending *m, size_t n) {
     if (n <= 16) {
         for (size_t i = 1; i < n; i++)
@@ -299,15 +296,25 @@ static bool check_duplicates(Parser *p, const Pending *m, size_t n) {
                     return report_duplicate(p, m[i].key, m[i].key_len, m[i].key_offset);
         return true;
     }
-    KeyRef *refs = malloc_check(n * sizeof *refs);
-    for (size_t i = 0; i < n; i++) refs[i] = (KeyRef){m[i].key, m[i].key_len, m[i].key_offset};
-    qsort(refs, n, sizeof *refs, keyref_cmp);
-    bool ok = true;
-    for (size_t i = 1; i < n && ok; i++)
-        if (refs[i].len == refs[i - 1].len && memcmp(refs[i].key, refs[i - 1].key, refs[i].len) == 0)
-            ok = report_duplicate(p, refs[i].key, refs[i].len, refs[i].offset);
-    free(refs);
-    return ok;
+    size_t cap = 64;
+    while (cap < 2 * n) cap *= 2;   // load factor <= 1/2
+    if (cap > p->slots_cap) {
+        free(p->slots);
+        p->slots = malloc_check(cap * sizeof *p->slots);
+        p->slots_cap = cap;
+    }
+    size_t *slots = p->slots, empty = (size_t)-1;
+    memset(slots, 0xff, cap * sizeof *slots);
+    for (size_t i = 0; i < n; i++) {
+        size_t h = (size_t)hash_bytes(m[i].key, m[i].key_len) & (cap - 1);
+        for (; slots[h] != empty; h = (h + 1) & (cap - 1)) {
+            const Pending *o = &m[slots[h]];
+            if (o->key_len == m[i].key_len && memcmp(o->key, m[i].key, m[i].key_len) == 0)
+                return report_duplicate(p, m[i].key, m[i].key_len, m[i].key_offset);
+        }
+        slots[h] = i;
+    }
+    return true;
 }
 
 // Moves the children pushed since `base` from the scratch stack into v (in the arena).
@@ -413,12 +420,16 @@ JsonDoc *json_parse(const char *text, size_t len, LpoiErr *err) {
     doc->next_block_size = 64u << 10;
     Parser p = {.s = (const unsigned char *)text, .len = len, .doc = doc, .err = err};
     if (!text) p.len = 0;
+    // never NULL, so `stack + base` is defined even for a document that is just "[]" (UBSan)
+    p.stack_cap = 64;
+    p.stack = malloc_check(p.stack_cap * sizeof *p.stack);
     JsonValue *root = parse_value(&p);
     if (root) {
         skip_ws(&p);
         if (p.pos != p.len) { fail(&p, p.pos, "unexpected data after the JSON value"); root = NULL; }
     }
     free(p.stack);
+    free(p.slots);
     if (!root) { json_free(doc); return NULL; }
     doc->root = root;
     return doc;

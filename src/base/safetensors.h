@@ -34,6 +34,8 @@ typedef struct {
     size_t count;
     char **meta_keys, **meta_vals;   // __metadata__ (string -> string)
     size_t meta_count;
+    const StTensor **by_name;   // the tensors sorted by name, for st_find
+    bool owns_map;              // st_open mmapped `map` (st_close unmaps it); false for memory buffers
 } StFile;
 
 // Opens and validates a file. false + err ("<path>: <reason>") on any problem; *f is then empty.
@@ -80,5 +82,12 @@ void st_writer_free(StWriter *w);
 
 // Atomic whole-file write (temp in the same folder, fsync, rename, fsync the folder).
 bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err);
+// Streaming form of file_write_atomic for files too big to build in memory. Any failure in
+// write/commit removes the temp file and closes the handle; call abort to give up yourself.
+typedef struct { int fd; char *path, *tmp_path; } AtomicFile;
+bool atomic_file_begin(AtomicFile *a, const char *path, LpoiErr *err);
+bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *err);
+bool atomic_file_commit(AtomicFile *a, LpoiErr *err);   // fsync, rename over path, fsync the folder
+void atomic_file_abort(AtomicFile *a);                  // removes the temp file; path is untouched
 // Reads a whole file (NUL-terminated for convenience). NULL + err on failure or if > max_size.
 char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr *err);

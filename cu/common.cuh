@@ -1,0 +1,37 @@
+// common.cuh — helpers shared by the kernel families in cu/ (included, never compiled on its own).
+// Every kernel is `extern "C"` (unmangled: the C side looks it up by name with cuModuleGetFunction)
+// and takes only pointers, `unsigned long long` counts, `int` and `float`, in the order its launch
+// wrapper in src/backend/cuda/cuda_ops.c packs them; the parity test checks both against the PTX.
+// Must compile for compute_75, compute_80 and compute_90a: guard newer features with __CUDA_ARCH__.
+#pragma once
+
+// Elementwise kernels loop grid-stride over n, so any grid size is correct.
+__device__ __forceinline__ unsigned long long grid_start(void) {
+    return (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ unsigned long long grid_stride(void) {
+    return (unsigned long long)gridDim.x * blockDim.x;
+}
+
+// Butterfly sum over the 32 lanes of a full warp. IEEE addition is commutative, so after each step
+// lanes i and i^o hold bit-identical values: every lane ends with the same total, in a fixed order.
+template <typename T>
+__device__ __forceinline__ T warp_sum(T v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Sum over the block; every thread gets the same total (deterministic: fixed order for a fixed
+// blockDim). blockDim.x must be a multiple of 32 (at most 1024) and every thread of the block must
+// call it (it contains __syncthreads). `shared` holds 32 values; it may be reused by the next call.
+template <typename T>
+__device__ __forceinline__ T block_sum(T v, T *shared) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();                     // every thread is done reading `shared` from a previous call
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    T t = lane < nwarps ? shared[lane] : (T)0;
+    return warp_sum(t);                  // each warp sums the same values in the same order
+}

@@ -1,0 +1,68 @@
+// norm.cu — RMSNorm (HF LlamaRMSNorm in fp32): out = (x * rstd) * w, rstd = 1/sqrt(mean(x²) + eps).
+// One block per row (rows grid-stride over blockIdx.x), fp32 accumulation, block reductions in a
+// fixed order. The weight gradient is accumulated without atomics, deterministically: pass 1 writes
+// one partial sum per (row chunk, column), pass 2 adds the chunks in order into dw (+=).
+// Correctness first; a warp-per-row variant for small C and vectorised loads are a later issue.
+#include "common.cuh"
+
+// x, out: [N, C]; w: [C]; rstd: [N] (may be NULL). Launch: block 256 (a multiple of 32), any grid.
+extern "C" __global__ void rmsnorm_forward_f32(float *out, float *rstd, const float *x, const float *w, int N, int C,
+                                               float eps) {
+    __shared__ float shared[32];
+    for (int row = blockIdx.x; row < N; row += gridDim.x) {
+        const float *xr = x + (unsigned long long)row * C;
+        float *outr = out + (unsigned long long)row * C;
+        float ss = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            float v = xr[c];
+            ss += v * v;
+        }
+        ss = block_sum(ss, shared);
+        float r = 1.0f / sqrtf(ss / (float)C + eps);
+        for (int c = threadIdx.x; c < C; c += blockDim.x) outr[c] = (xr[c] * r) * w[c];
+        if (threadIdx.x == 0 && rstd) rstd[row] = r;
+    }
+}
+
+// dx[n, c] = r * g_c - r³ x_c (Σ_j g_j x_j) / C  with g = dout * w, r = rstd[n]  (overwritten; may alias dout).
+extern "C" __global__ void rmsnorm_backward_dx_f32(float *dx, const float *dout, const float *x, const float *w,
+                                                   const float *rstd, int N, int C) {
+    __shared__ float shared[32];
+    for (int row = blockIdx.x; row < N; row += gridDim.x) {
+        unsigned long long off = (unsigned long long)row * C;
+        const float *xr = x + off, *dr = dout + off;
+        float *dxr = dx + off;
+        float r = rstd[row];
+        float dot = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) dot += dr[c] * w[c] * xr[c];
+        dot = block_sum(dot, shared);     // also orders every read of this row before the writes below
+        float k = r * r * r * dot / (float)C;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) dxr[c] = r * (dr[c] * w[c]) - k * xr[c];
+    }
+}
+
+// Pass 1 of dw: partial[chunk, c] = Σ_{rows of chunk} dout[n, c] * x[n, c] * rstd[n].
+// Grid (ceil(C / blockDim.x), chunks); chunk k covers rows [k*rows_per_chunk, min(N, (k+1)*rows_per_chunk)).
+extern "C" __global__ void rmsnorm_backward_dw_partial_f32(float *partial, const float *dout, const float *x,
+                                                           const float *rstd, int N, int C, int rows_per_chunk) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    int r0 = blockIdx.y * rows_per_chunk;
+    int r1 = r0 + rows_per_chunk;
+    if (r1 > N) r1 = N;
+    float acc = 0.0f;
+    for (int r = r0; r < r1; r++) {
+        unsigned long long o = (unsigned long long)r * C + c;
+        acc += dout[o] * (x[o] * rstd[r]);
+    }
+    partial[(unsigned long long)blockIdx.y * C + c] = acc;
+}
+
+// Pass 2 of dw: dw[c] += Σ_k partial[k, c], chunks in order. Any grid (grid-stride over c).
+extern "C" __global__ void rmsnorm_backward_dw_final_f32(float *dw, const float *partial, int chunks, int C) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+        float acc = 0.0f;
+        for (int k = 0; k < chunks; k++) acc += partial[(unsigned long long)k * C + c];
+        dw[c] += acc;
+    }
+}

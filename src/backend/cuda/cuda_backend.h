@@ -1,0 +1,105 @@
+// cuda_backend.h — internals of the CUDA backend, shared by cuda_backend.c (device, PTX modules, memory,
+// launches), cuda_ops.c (the op table), cmd_devices.c and cuda_parity_test.c. Model code never includes
+// this: it speaks backend.h only.
+//
+// Kernel arguments travel through cuLaunchKernel's kernelParams (an array of pointers to each value).
+// Nothing in the driver checks their number or types, so each kernel has a signature string here,
+// every launch names the type of each argument (KA_PTR, KA_U64, KA_INT, KA_F32) and cuda_launch dies
+// if they disagree, and the unit tests check every signature against the .entry in every embedded PTX.
+#pragma once
+#include <stdio.h>
+#include "backend/backend.h"
+#include "backend/cuda/cuda_driver.h"
+#include "backend/cuda/ptx_table.h"
+
+#define CUDA_BLOCK 256   // threads per block of every launch (a multiple of 32: block_sum needs full warps)
+
+typedef enum {
+    K_ADD, K_AXPY, K_SCALE, K_SUM_SQUARES_PARTIAL, K_SUM_SQUARES_FINAL,
+    K_SILU_FORWARD, K_SILU_BACKWARD, K_SWIGLU_FORWARD, K_SWIGLU_BACKWARD,
+    K_GELU_FORWARD, K_GELU_BACKWARD,
+    K_ADAMW,
+    K_RMSNORM_FORWARD, K_RMSNORM_BACKWARD_DX, K_RMSNORM_BACKWARD_DW_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL,
+    K_COUNT
+} KernelId;
+
+// sig: one letter per parameter, in order. 'p' pointer and 'u' unsigned long long (PTX .u64/.b64/.s64),
+// 'i' int (.u32/.s32/.b32), 'f' float (.f32).
+typedef struct {
+    const char *family;   // cu/<family>.cu
+    const char *name;     // extern "C" name
+    const char *sig;
+} KernelInfo;
+extern const KernelInfo cuda_kernels[K_COUNT];   // cuda_ops.c
+
+#define CUDA_MAX_FAMILIES 16
+
+typedef struct {
+    int ordinal;
+    CUdevice dev;
+    CUcontext ctx;                 // the device's primary context (retained)
+    CUstream stream;               // every copy and launch goes here, in order
+    char name[96];
+    int cc_major, cc_minor, sm_count, max_threads_per_sm;
+    size_t total_mem;
+    int nfamilies;
+    struct {
+        const char *family;
+        const PtxModule *ptx;      // the variant actually loaded
+        CUmodule module;
+        bool fell_back;            // the preferred variant failed to JIT; this is the portable one
+    } families[CUDA_MAX_FAMILIES];
+    CUfunction fn[K_COUNT];        // NULL when the kernel's family is not embedded
+    void *scratch;                 // grow-only device scratch for multi-pass ops (stream-ordered reuse)
+    size_t scratch_bytes;
+    bool sync_each_launch;         // LPOI_CUDA_SYNC=1: synchronise and check after every launch
+} CudaImpl;
+
+static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }
+
+// ---- launches ----
+typedef struct {
+    char type;   // 'p', 'u', 'i', 'f' as in KernelInfo.sig
+    union { const void *p; unsigned long long u; int i; float f; } v;   // kernelParams[k] points here
+} KArg;
+#define KA_PTR(x) ((KArg){.type = 'p', .v.p = (const void *)(x)})
+#define KA_U64(x) ((KArg){.type = 'u', .v.u = (unsigned long long)(x)})
+#define KA_INT(x) ((KArg){.type = 'i', .v.i = (x)})
+#define KA_F32(x) ((KArg){.type = 'f', .v.f = (x)})
+
+// Launches kernel k on the backend's stream with a grid of gx × gy blocks of `block` threads.
+void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned block, unsigned smem_bytes,
+                 const KArg *args, int nargs);
+#define CUDA_LAUNCH(c, k, gx, gy, block, ...)                                         \
+    cuda_launch((c), (k), (gx), (gy), (block), 0, (const KArg[]){__VA_ARGS__},        \
+                (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
+
+// Blocks for a grid-stride loop over n items: ceil(n / CUDA_BLOCK), capped at one full wave of the device.
+unsigned cuda_grid_1d(const CudaImpl *c, size_t n);
+// Device scratch of at least `bytes`, valid until the next cuda_scratch call (callers use it within one op).
+void *cuda_scratch(CudaImpl *c, size_t bytes);
+// Makes the backend's context current on the calling thread (cheap when it already is).
+void cuda_enter(CudaImpl *c);
+
+// ---- PTX variants (pure functions: unit-tested without a GPU) ----
+// True when module m can run on a device of compute capability cc (major*10 + minor): a portable variant
+// needs arch <= cc, an arch-specific ("a") one needs arch == cc exactly.
+bool cuda_variant_runs_on(const PtxModule *m, int cc);
+// Index in mods of the best variant of `family` for cc: the highest arch that runs there, the
+// arch-specific one on a tie. force != NULL: only the variant of that name ("compute_75"). -1 if none.
+int cuda_variant_choose(const PtxModule *mods, int count, const char *family, int cc, const char *force);
+// The portable variant to retry with after `failed` did not JIT: the lowest portable arch that runs on
+// cc, if it is not `failed` itself; else -1.
+int cuda_variant_fallback(const PtxModule *mods, int count, const char *family, int cc, int failed);
+// Every kernel of cuda_kernels has an .entry with matching parameters in every embedded module of its
+// family, and every family has modules. false + err naming the kernel and variant otherwise.
+bool cuda_ptx_check_kernels(const PtxModule *mods, int count, LpoiErr *err);
+
+// ---- op table (cuda_ops.c) ----
+// Fills be's op slots for which every kernel they launch was found; the rest stay NULL.
+void cuda_ops_install(Backend *be);
+
+// ---- `lpoi devices` ----
+// Writes one line per kernel: name, family, variant, registers, local (spill) bytes, as the driver
+// compiled it for this device.
+void cuda_print_kernels(Backend *be, FILE *f);

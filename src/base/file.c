@@ -1,0 +1,161 @@
+// file.c — whole-file reads with a size cap, and atomic writes.
+// Atomic write = write a temp file in the same folder (so rename stays on one filesystem),
+// fsync it, rename it over the target, fsync the folder. A crash or error at any point leaves
+// either the old file or the complete new one at `path`, plus at worst a stray temp file that
+// we remove ourselves whenever we are still running to do it.
+#include "safetensors.h"
+#include "check.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *str_dup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(malloc_check(n), s, n);
+}
+
+static void atomic_file_release(AtomicFile *a) {
+    if (a->fd >= 0) close(a->fd);
+    free(a->path);
+    free(a->tmp_path);
+    *a = (AtomicFile){.fd = -1};
+}
+
+bool atomic_file_begin(AtomicFile *a, const char *path, LpoiErr *err) {
+    static atomic_uint counter;   // distinct temp names for concurrent writers in one process
+    *a = (AtomicFile){.fd = -1};
+    size_t cap = strlen(path) + 64;
+    char *tmp = malloc_check(cap);
+    snprintf(tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return err_set(err, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
+    }
+    a->fd = fd;
+    a->path = str_dup(path);
+    a->tmp_path = tmp;
+    return true;
+}
+
+void atomic_file_abort(AtomicFile *a) {
+    if (a->tmp_path) {
+        if (a->fd >= 0) { close(a->fd); a->fd = -1; }
+        unlink(a->tmp_path);
+    }
+    atomic_file_release(a);
+}
+
+bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *err) {
+    const char *p = data;
+    while (size > 0) {
+        size_t chunk = LPOI_MIN(size, (size_t)1 << 30);   // Linux writes at most ~2 GB per call
+        ssize_t n = write(a->fd, p, chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            err_set(err, "%s: write failed: %s", a->path, strerror(e));
+            atomic_file_abort(a);
+            return false;
+        }
+        p += n;
+        size -= (size_t)n;
+    }
+    return true;
+}
+
+// fsync on the folder makes the rename itself durable.
+static bool fsync_folder_of(const char *path, LpoiErr *err) {
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    if (!slash) dir = str_dup(".");
+    else if (slash == path) dir = str_dup("/");
+    else { dir = malloc_check((size_t)(slash - path) + 1); memcpy(dir, path, (size_t)(slash - path)); dir[slash - path] = '\0'; }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = true;
+    if (fd >= 0) {
+        // some filesystems cannot fsync a folder (EINVAL); the data itself is already synced
+        if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+            ok = err_set(err, "%s: fsync of folder %s failed: %s", path, dir, strerror(errno));
+        close(fd);
+    }
+    free(dir);
+    return ok;
+}
+
+bool atomic_file_commit(AtomicFile *a, LpoiErr *err) {
+    if (fsync(a->fd) != 0) {
+        err_set(err, "%s: fsync failed: %s", a->path, strerror(errno));
+        atomic_file_abort(a);
+        return false;
+    }
+    int rc = close(a->fd);
+    a->fd = -1;
+    if (rc != 0) {
+        err_set(err, "%s: close failed: %s", a->path, strerror(errno));
+        atomic_file_abort(a);
+        return false;
+    }
+    if (rename(a->tmp_path, a->path) != 0) {
+        err_set(err, "%s: cannot rename the temporary file over it: %s", a->path, strerror(errno));
+        atomic_file_abort(a);
+        return false;
+    }
+    bool ok = fsync_folder_of(a->path, err);
+    atomic_file_release(a);
+    return ok;
+}
+
+bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err) {
+    AtomicFile a;
+    if (!atomic_file_begin(&a, path, err)) return false;
+    if (!atomic_file_write(&a, data, size, err)) return false;
+    return atomic_file_commit(&a, err);
+}
+
+char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr *err) {
+    if (size_out) *size_out = 0;
+    if (max_size > SIZE_MAX / 4) max_size = SIZE_MAX / 4;   // keeps max_size + 1 and doubling safe
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { err_set(err, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) != 0) { err_set(err, "%s: cannot stat: %s", path, strerror(errno)); close(fd); return NULL; }
+    if (S_ISDIR(st.st_mode)) { err_set(err, "%s: is a folder, not a file", path); close(fd); return NULL; }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_size) {
+        err_set(err, "%s: file is %lld bytes, more than the %zu-byte limit", path, (long long)st.st_size, max_size);
+        close(fd);
+        return NULL;
+    }
+    // Regular files: read st_size bytes (+1 to notice growth). Pipes etc.: grow until EOF or the cap.
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
+    if (cap > max_size + 1) cap = max_size + 1;
+    char *buf = malloc_check(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            if (cap > max_size) {
+                err_set(err, "%s: file is more than the %zu-byte limit", path, max_size);
+                free(buf); close(fd); return NULL;
+            }
+            cap = LPOI_MIN(cap * 2, max_size + 1);
+            buf = realloc_check(buf, cap + 1);
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { err_set(err, "%s: read failed: %s", path, strerror(errno)); free(buf); close(fd); return NULL; }
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (len > max_size) {
+        err_set(err, "%s: file is more than the %zu-byte limit", path, max_size);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    if (size_out) *size_out = len;
+    return buf;
+}
