@@ -550,6 +550,12 @@ static int register_budget(const char *family, const char *kernel) {
     return budget;
 }
 
+static int cmp_sm(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    int d = atoi(x + 3) - atoi(y + 3);
+    return d ? d : strcmp(x, y);
+}
+
 static List ptx_targets(void) {
     List t = {0};
     char *out = capture("nvcc --list-gpu-code 2>/dev/null");
@@ -558,16 +564,23 @@ static List ptx_targets(void) {
         for (int i = 0; i < 5; i++) list_push(&t, fallback[i]);
         return t;
     }
+    // nvcc lists base targets (sm_90, sm_100, ...). Hopper is checked as sm_90a, the target our
+    // compute_90a variant needs; other arch-specific targets add nothing over their base here.
     for (char *tok = strtok(out, " \n"); tok; tok = strtok(NULL, " \n")) {
         if (strncmp(tok, "sm_", 3) != 0) continue;
         int arch = atoi(tok + 3);
         bool suffixed = !(tok[strlen(tok) - 1] >= '0' && tok[strlen(tok) - 1] <= '9');
-        if (arch < 75) continue;
-        if (arch == 90 && !suffixed) continue;       // sm_90a covers Hopper
-        if (suffixed && strcmp(tok, "sm_90a") != 0) continue;  // other arch-specific targets: base is enough
-        list_push(&t, tok);
+        if (arch < 75 || (suffixed && arch != 90)) continue;
+        list_push(&t, arch == 90 ? "sm_90a" : tok);
     }
     if (t.count == 0) list_push(&t, "sm_75");
+    qsort(t.items, (size_t)t.count, sizeof(char *), cmp_sm);
+    // drop duplicates (sm_90 and sm_90a both map to sm_90a)
+    int w = 0;
+    for (int i = 0; i < t.count; i++)
+        if (w == 0 || strcmp(t.items[w - 1], t.items[i]) != 0) t.items[w++] = t.items[i];
+    t.count = w;
+    t.items[w] = NULL;
     free(out);
     return t;
 }
@@ -584,7 +597,7 @@ static Tally ptxcheck(bool verbose) {
     printf("ptxcheck: %d PTX files x targets {", ptx_files.count);
     for (int i = 0; i < targets.count; i++) printf("%s%s", i ? " " : "", targets.items[i]);
     printf("}\n");
-    printf("  %-12s %-11s %-8s %-28s %5s %6s %6s\n", "family", "variant", "target", "kernel", "regs", "spills", "smem");
+    printf("  %-12s %-11s %-8s %-36s %5s %6s %6s\n", "family", "variant", "target", "kernel", "regs", "spills", "smem");
     for (int i = 0; i < ptx_files.count; i++) {
         const char *variant = ptx_variants.items[i];
         int varch = atoi(variant + strlen("compute_"));
@@ -606,12 +619,13 @@ static Tally ptxcheck(bool verbose) {
             bool ok = rc == 0;
             // Parse "Compiling entry function 'k'", "N bytes spill stores", "Used R registers ... S bytes smem".
             char kernel[256] = "";
+            int spills = 0;
             for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n")) {
                 char *p;
                 if ((p = strstr(line, "Compiling entry function '"))) {
                     sscanf(p + strlen("Compiling entry function '"), "%255[^']", kernel);
                 } else if ((p = strstr(line, "bytes spill stores"))) {
-                    int spills = 0;
+                    spills = 0;
                     char *q = strstr(line, "bytes stack frame, ");
                     if (q) spills = atoi(q + strlen("bytes stack frame, "));
                     if (spills > 0) {
@@ -626,7 +640,7 @@ static Tally ptxcheck(bool verbose) {
                     bool over = budget > 0 && regs > budget;
                     if (over) { ok = false; printf("  FAIL %s: %d registers > budget %d\n", kernel, regs, budget); }
                     if (verbose || (!strcmp(target, "sm_90a") && ends_with(variant, "90a")) || over)
-                        printf("  %-12s %-11s %-8s %-28.28s %5d %6s %6d\n", ptx_families.items[i], variant, target, kernel, regs, "0", smem);
+                        printf("  %-12s %-11s %-8s %-36.36s %5d %6d %6d\n", ptx_families.items[i], variant, target, kernel, regs, spills, smem);
                 }
             }
             if (rc != 0) printf("  FAIL ptxas %s for %s (see %s)\n", ptx_files.items[i], target, log);

@@ -118,7 +118,7 @@ static void check_attention(AttnDesc a, const float *key_mask, bool fd, uint64_t
     size_t nq = (size_t)a.B * a.Tq * a.H * a.D, nk = (size_t)a.B * a.Tk * a.KVH * a.D, nl = (size_t)a.B * a.H * a.Tq;
     float *q = gc_alloc_f32(nq), *k = gc_alloc_f32(nk), *v = gc_alloc_f32(nk), *dout = gc_alloc_f32(nq);
     float *out = gc_alloc_f32(nq), *lse = gc_alloc_f32(nl), *dq = gc_alloc_f32(nq), *dk = gc_alloc_f32(nk), *dv = gc_alloc_f32(nk);
-    float *want = gc_alloc_f32(nq > nk ? nq : nk), *want_lse = gc_alloc_f32(nl);
+    float *want = gc_alloc_f32(nq > nk ? nq : nk);
     trng_fill_normal(&rng, q, nq, 1.0);
     trng_fill_normal(&rng, k, nk, 1.0);
     trng_fill_normal(&rng, v, nk, 1.0);
@@ -128,14 +128,12 @@ static void check_attention(AttnDesc a, const float *key_mask, bool fd, uint64_t
     double *ref_out = gc_alloc_f64(nq), *ref_lse = gc_alloc_f64(nl);
     attn_ref_forward(&r, ref_out, ref_lse);
     gc_f64_to_f32(want, ref_out, nq);
-    gc_f64_to_f32(want_lse, ref_lse, nl);
 
     gc_fill_nan(out, nq); gc_fill_nan(lse, nl);
     be->attention_forward(be, out, lse, q, k, v, &a);
     EXPECT_CLOSE_F32("attention out", out, want, nq, 2e-6, 1e-5);
-    size_t empty = 0;
     for (size_t i = 0; i < nl; i++) {
-        if (ref_lse[i] == -INFINITY) { EXPECT(lse[i] == -INFINITY); empty++; }
+        if (ref_lse[i] == -INFINITY) EXPECT(lse[i] == -INFINITY);
         else EXPECT_NEAR(lse[i], ref_lse[i], 1e-6, 1e-6);
     }
 
@@ -161,9 +159,8 @@ static void check_attention(AttnDesc a, const float *key_mask, bool fd, uint64_t
                 size_t o = (((size_t)b * a.Tq + i) * a.H + h) * a.D;
                 for (int d = 0; d < a.D; d++) EXPECT(out[o + d] == 0.0f && dq[o + d] == 0.0f);
             }
-    (void)empty;
     free(r.q); free(r.k); free(r.v); free(r.dout); free(ref_out); free(ref_lse);
-    free(q); free(k); free(v); free(dout); free(out); free(lse); free(dq); free(dk); free(dv); free(want); free(want_lse);
+    free(q); free(k); free(v); free(dout); free(out); free(lse); free(dq); free(dk); free(dv); free(want);
     be->destroy(be);
 }
 
