@@ -17,10 +17,10 @@ static const char *INSPECT_USAGE =
     "\n"
     "Validates safetensors files and lists their tensors. PATH is a .safetensors file, a model\n"
     "folder (model.safetensors, or model.safetensors.index.json and its shards) or an index file.\n"
-    "For each file: a line with the path, tensor count, header size, data size and metadata, then\n"
-    "one line per tensor in file order: name, dtype, shape, data_offsets (relative to the data\n"
-    "buffer) and the CRC32 of its bytes. An invalid file prints one line \"lpoi: PATH: REASON\" to\n"
-    "stderr and the remaining paths are still inspected.\n"
+    "For each file: a line with the path, tensor count, header size, data size and metadata (values\n"
+    "over 120 bytes shortened), then one line per tensor in file order: name, dtype, shape,\n"
+    "data_offsets (relative to the data buffer) and the CRC32 of its bytes. An invalid file prints\n"
+    "one line \"lpoi: PATH: REASON\" to stderr and the remaining paths are still inspected.\n"
     "\n"
     "  --no-crc   skip the CRC32 column (no tensor data is read; fast on large models)\n"
     "  -h, --help show this help\n"
@@ -69,7 +69,12 @@ static void print_file(const StFile *f, bool with_crc) {
         printf(i ? ", " : ", metadata {");
         print_name(f->meta_keys[i], 0);
         printf(": ");
-        print_name(f->meta_vals[i], 0);
+        size_t len = strlen(f->meta_vals[i]);
+        if (len <= 120) print_name(f->meta_vals[i], 0);
+        else {   // golden cases keep a whole config.json here: show its start and size
+            char shown[128];
+            printf("%s (%zu bytes)", json_quote_short(shown, sizeof shown, f->meta_vals[i], len), len);
+        }
     }
     printf("%s\n", f->meta_count ? "}" : "");
     // column widths (names capped so one long name does not push every line off screen)

@@ -6,3 +6,4 @@ int cmd_inspect(int argc, char **argv);   // cmd_inspect.c: list safetensors ten
 int cmd_check(int argc, char **argv);     // cmd_check.c: replay golden cases against a backend
 int cmd_demo(int argc, char **argv);      // cmd_demo.c: the embedded end-to-end job
 int cmd_devices(int argc, char **argv);   // cmd_devices.c: which backends and GPUs are usable
+int cmd_negatives(int argc, char **argv); // cmd_negatives.c: listwise negative image lists as PNGs

@@ -3,6 +3,7 @@
 // they are listed above each runner. A case with `in.dout` also checks the backward: it runs
 // twice, activation gradients must be equal after both runs (=), parameter gradients doubled (+=).
 #include "check/golden.h"
+#include "check/golden_losses.h"
 #include "base/check.h"
 #include <math.h>
 #include <string.h>
@@ -450,6 +451,9 @@ static const GoldenRunner RUNNERS[] = {
     {"op.attention", run_attention, "SDPA: GQA, causal, sliding window, key mask, Tq < Tk, backward"},
     {"op.logprob", run_logprob, "log p(target) with ignore index, backward"},
     {"op.adamw", run_adamw, "torch.optim.AdamW steps (p, m, v)"},
+    {"loss.dpo", golden_run_loss_dpo, "text DPO (sigmoid, label smoothing), gradients"},
+    {"loss.mdpo", golden_run_loss_mdpo, "mDPO: DPO + image-conditional + anchor, gradients"},
+    {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients"},
 };
 
 const GoldenRunner *golden_runner_find(const char *kind) {

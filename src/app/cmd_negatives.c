@@ -1,0 +1,374 @@
+// cmd_negatives.c — `lpoi negatives`: build LPOI's listwise negative image lists from a JSONL of
+// (image, object box) records and write them as PNGs plus a manifest that training reads.
+// Per record i (0-based among non-blank lines): DIR/<i>/<k>.png for k = 1..L (1.png is the original
+// re-encoded losslessly) and one manifest line. A bad record is "FILE:LINE: field: reason" and stops
+// the run with exit 1, or is skipped and counted with --skip-bad; a failure to write output always
+// stops it. An old DIR/manifest.jsonl is removed first and the new one is written atomically at the
+// end, so a stopped run leaves no manifest rather than one that names missing or other PNGs.
+#include "app/commands.h"
+#include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include "image/image.h"
+#include "lpoi/negatives.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LINE_BYTES (64u << 20)
+
+typedef struct {
+    const char *data, *out;
+    int list_size, crop_size, line_width;
+    uint64_t seed, max_pixels;
+    NegFill fill;
+    bool visual_prompt, skip_bad;
+} NegArgs;
+
+static int usage(FILE *to, int code) {
+    fprintf(to,
+            "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
+            "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size S]\n"
+            "                      [--max-pixels N] [--skip-bad]\n"
+            "\n"
+            "Builds LPOI's ranked image lists (arXiv 2505.21061, section 3.2): for each record, L images\n"
+            "where image k masks (k-1)/(L-1) of the object box, image 1 being the untouched original and\n"
+            "image L hiding the whole box, with a red ellipse outline marking the masked part.\n"
+            "\n"
+            "Input: one JSON object per line (blank lines are skipped; other fields are ignored):\n"
+            "  \"img_path\"  the image (PNG, JPEG, BMP, GIF, PNM), relative to FILE.jsonl's folder or absolute\n"
+            "  \"boxes\"     [[x0, y0, x1, y1], ...] object boxes in pixels of that image (edges; x1, y1\n"
+            "              exclusive, so [0, 0, W, H] is the whole image); only the FIRST box is used\n"
+            "Output: DIR/<i>/<k>.png for record i (0-based count of non-blank lines) and k = 1..L, and\n"
+            "DIR/manifest.jsonl with one line per written list: index, line, img_path (as given), source\n"
+            "(resolved path), width, height, box (the whole-pixel box used), side, list_size, fill,\n"
+            "visual_prompt, images (PNG paths relative to DIR), masks (the masked rectangle of each\n"
+            "image, [x0, y0, x1, y1], [] for none) and, unless --crop-size 0, crop_kept (the share of the\n"
+            "full mask that survives a shortest-edge-S resize and S x S centre crop).\n"
+            "\n"
+            "Growth rule:\n");
+    for (const char *p = NEGATIVES_RULE_TEXT; *p;) {   // indent each line of the shared rule text
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        fprintf(to, "  %.*s\n", n, p);
+        p += n + (nl != NULL);
+    }
+    fprintf(to,
+            "\n"
+            "Options:\n"
+            "  --list-size L      images per list, 2..%d (default 5, as the paper's best and the released data)\n"
+            "  --fill F           black (default, as the paper), mean (the whole image's mean colour) or\n"
+            "                     noise (uniform RGB noise keyed by --seed, record index and pixel position)\n"
+            "  --no-visual-prompt no red ellipse\n"
+            "  --line-width N     ellipse stroke in pixels (default max(1, round(min(W, H) / 100)))\n"
+            "  --seed N           noise seed (default 0)\n"
+            "  --crop-size S      measure what a CLIP centre crop to S x S keeps of each mask and count the\n"
+            "                     lists it cuts (default 336, LLaVA-1.5's CLIP; 0 = off)\n"
+            "  --max-pixels N     refuse images with more than N pixels (default %llu)\n"
+            "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
+            "                     image) and report how many, instead of stopping at the first\n"
+            "  -h, --help         show this help\n"
+            "\n"
+            "Errors name the record as FILE:LINE: field: reason. Exit status: 0 done, 1 a bad record\n"
+            "(without --skip-bad) or an output error, 2 usage error.\n",
+            NEGATIVES_MAX_LIST, (unsigned long long)IMAGE_DEFAULT_MAX_PIXELS);
+    return code;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
+    if (!s || !*s || *s == '-' || *s == '+') return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max) return false;
+    *out = v;
+    return true;
+}
+
+static bool mkdir_if_needed(const char *path, LpoiErr *err) {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
+        return err_set(err, "%s: exists and is not a folder", path);
+    }
+    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
+}
+
+static bool mkdir_p(const char *path, LpoiErr *err) {
+    char *p = strdup(path);
+    if (!p) LPOI_DIE("out of memory");
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) { err_set(err, "%s: cannot create folder: %s", p, strerror(errno)); free(p); return false; }
+            *s = '/';
+        }
+    bool ok = mkdir_if_needed(p, err);
+    free(p);
+    return ok;
+}
+
+// A growable string for building one manifest line.
+typedef struct { char *s; size_t len, cap; } Buf;
+static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(Buf *b, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        LPOI_ASSERT(n >= 0);
+        if (b->s && b->len + (size_t)n < b->cap) { b->len += (size_t)n; return; }
+        b->cap = LPOI_MAX(b->cap * 2, b->len + (size_t)n + 256);
+        b->s = realloc_check(b->s, b->cap);
+    }
+}
+static void buf_json_string(Buf *b, const char *s) {
+    size_t len = strlen(s), need = json_escape(NULL, 0, s, len) + 1;
+    if (!b->s || b->len + need > b->cap) {
+        b->cap = LPOI_MAX(b->cap * 2, b->len + need + 256);
+        b->s = realloc_check(b->s, b->cap);
+    }
+    b->len += json_escape(b->s + b->len, b->cap - b->len, s, len);
+}
+
+typedef struct {
+    char *img_path;       // as given (copied out of the JSON document)
+    char *source;         // resolved
+    double box[4];
+} Record;
+
+// Parses one JSONL line into rec; err gets "field: reason".
+static bool parse_record(const char *line, size_t len, const char *data_dir, Record *rec, LpoiErr *err) {
+    *rec = (Record){0};
+    JsonDoc *doc = json_parse(line, len, err);
+    if (!doc) return err_prefix(err, "json");
+    JsonValue *root = json_root(doc);
+    bool ok = false;
+    if (root->type != JSON_OBJECT) { err_set(err, "json: a record must be a JSON object"); goto done; }
+    JsonValue *ip = json_get(root, "img_path");
+    if (!ip) { err_set(err, "img_path: missing"); goto done; }
+    if (ip->type != JSON_STRING) { err_set(err, "img_path: must be a string"); goto done; }
+    if (ip->len == 0 || strlen(ip->str) != ip->len) { err_set(err, "img_path: empty or contains a NUL character"); goto done; }
+    JsonValue *boxes = json_get(root, "boxes");
+    if (!boxes) { err_set(err, "boxes: missing"); goto done; }
+    if (boxes->type != JSON_ARRAY || boxes->count == 0) { err_set(err, "boxes: must be a non-empty array of [x0, y0, x1, y1]"); goto done; }
+    JsonValue *b0 = json_at(boxes, 0);
+    if (b0->type != JSON_ARRAY || b0->count != 4) { err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]"); goto done; }
+    for (int i = 0; i < 4; i++) {
+        JsonValue *v = json_at(b0, (size_t)i);
+        if (v->type != JSON_NUMBER) { err_set(err, "boxes[0][%d]: must be a number", i); goto done; }
+        rec->box[i] = v->number;
+    }
+    rec->img_path = strdup(ip->str);
+    if (ip->str[0] == '/' || !data_dir) {
+        rec->source = strdup(ip->str);
+    } else {
+        size_t sl = strlen(data_dir) + ip->len + 2;
+        rec->source = malloc_check(sl);
+        snprintf(rec->source, sl, "%s/%s", data_dir, ip->str);
+    }
+    if (!rec->img_path || !rec->source) LPOI_DIE("out of memory");
+    ok = true;
+done:
+    json_free(doc);
+    return ok;
+}
+
+static void record_free(Record *r) { free(r->img_path); free(r->source); *r = (Record){0}; }
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void progress(size_t done, size_t total, double t0, bool tty, bool final) {
+    static double last = 0;
+    static size_t last_decile = 0;
+    double t = now_s();
+    if (tty) {
+        if (!final && t - last < 0.25) return;
+        last = t;
+        double rate = done / fmax(t - t0, 1e-9), eta = rate > 0 ? (double)(total - done) / rate : 0;
+        fprintf(stderr, "\r  %zu/%zu records  %.1f/s  ETA %.0fs   ", done, total, rate, eta);
+        if (final) fputc('\n', stderr);
+    } else if (total >= 20) {
+        size_t decile = done * 10 / total;
+        if (decile > last_decile && !final) {
+            last_decile = decile;
+            fprintf(stderr, "  %zu/%zu records (%zu%%), %.0fs\n", done, total, decile * 10, t - t0);
+        }
+    }
+}
+
+int cmd_negatives(int argc, char **argv) {
+    NegArgs a = {.list_size = 5, .crop_size = 336, .fill = NEG_FILL_BLACK, .visual_prompt = true,
+                 .max_pixels = IMAGE_DEFAULT_MAX_PIXELS};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return usage(stdout, 0);
+        if (!strcmp(arg, "--no-visual-prompt")) { a.visual_prompt = false; continue; }
+        if (!strcmp(arg, "--skip-bad")) { a.skip_bad = true; continue; }
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool known = true, valid = val != NULL;
+        uint64_t u = 0;
+        if (!strcmp(arg, "--data")) a.data = val;
+        else if (!strcmp(arg, "--out")) a.out = val;
+        else if (!strcmp(arg, "--list-size")) { valid = valid && parse_u64(val, NEGATIVES_MAX_LIST, &u) && u >= 2; a.list_size = (int)u; }
+        else if (!strcmp(arg, "--fill")) valid = valid && negatives_fill_parse(val, &a.fill);
+        else if (!strcmp(arg, "--line-width")) { valid = valid && parse_u64(val, 10000, &u) && u >= 1; a.line_width = (int)u; }
+        else if (!strcmp(arg, "--seed")) valid = valid && parse_u64(val, UINT64_MAX, &a.seed);
+        else if (!strcmp(arg, "--crop-size")) { valid = valid && parse_u64(val, 100000, &u); a.crop_size = (int)u; }
+        else if (!strcmp(arg, "--max-pixels")) valid = valid && parse_u64(val, UINT64_MAX, &a.max_pixels) && a.max_pixels > 0;
+        else known = false;
+        if (!known) { fprintf(stderr, "lpoi negatives: unknown option %s\n\n", arg); return usage(stderr, 2); }
+        if (!valid) { fprintf(stderr, "lpoi negatives: invalid or missing value for %s%s%s\n", arg, val ? ": " : "", val ? val : ""); return 2; }
+        i++;
+    }
+    if (!a.data || !a.out) { fprintf(stderr, "lpoi negatives: --data and --out are required\n\n"); return usage(stderr, 2); }
+
+    LpoiErr err = {{0}};
+    int rc = 0;
+    char *line = NULL, *manifest_path = NULL, *data_dir = NULL;   // data_dir NULL: img_path used as is
+    Image *list = NULL;
+    Buf mline = {0};
+    FILE *f = fopen(a.data, "rb");
+    if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
+    if (!mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+    const char *slash = strrchr(a.data, '/');
+    if (slash) data_dir = strndup(a.data, slash == a.data ? 1 : (size_t)(slash - a.data));
+
+    // Pass 1: count records (for progress and ETA).
+    size_t cap = 0, total = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        bool blank = true;
+        for (ssize_t j = 0; j < n && blank; j++) blank = line[j] == ' ' || line[j] == '\t' || line[j] == '\r' || line[j] == '\n';
+        total += !blank;
+    }
+    rewind(f);
+
+    size_t mp_len = strlen(a.out) + 32;
+    manifest_path = malloc_check(mp_len);
+    snprintf(manifest_path, mp_len, "%s/manifest.jsonl", a.out);
+    // An old manifest would name PNGs this run overwrites: remove it now, write the new one at the end.
+    if (unlink(manifest_path) != 0 && errno != ENOENT) {
+        fprintf(stderr, "lpoi negatives: %s: cannot remove the old manifest: %s\n", manifest_path, strerror(errno));
+        rc = 1;
+        goto cleanup;
+    }
+    AtomicFile mf;
+    if (!atomic_file_begin(&mf, manifest_path, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+
+    ImageLimits limits = {.max_pixels = a.max_pixels};
+    NegOptions opt = negatives_default_options();
+    opt.fill = a.fill;
+    opt.visual_prompt = a.visual_prompt;
+    opt.line_width = a.line_width;
+    list = calloc_check((size_t)a.list_size, sizeof(Image));
+    size_t lineno = 0, index = 0, written = 0, skipped = 0, cut = 0;
+    bool tty = isatty(2);
+    double t0 = now_s();
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        bool blank = true;
+        for (size_t j = 0; j < len && blank; j++) blank = line[j] == ' ' || line[j] == '\t';
+        if (blank) continue;
+        size_t rec_index = index++;
+        Record rec = {0};
+        Image src = {0};
+        ImgRect box;
+        bool ok = len <= MAX_LINE_BYTES ? parse_record(line, len, data_dir, &rec, &err)
+                                        : err_set(&err, "json: line longer than %u bytes", MAX_LINE_BYTES);
+        if (ok && !image_decode_file(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
+        if (ok && !negatives_box_to_rect(src.w, src.h, rec.box, &box, &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
+        if (!ok) {
+            if (tty) fputc('\n', stderr);
+            fprintf(stderr, "%s%s:%zu: %s\n", a.skip_bad ? "skipped: " : "lpoi negatives: ", a.data, lineno, err.msg);
+            record_free(&rec);
+            image_free(&src);
+            if (!a.skip_bad) { rc = 1; break; }
+            skipped++;
+            progress(rec_index + 1, total, t0, tty, false);
+            continue;
+        }
+        // Noise differs per record but is reproducible: seed = (--seed) mixed with the record index.
+        opt.seed = a.seed * 0x9E3779B97F4A7C15ull + rec_index;
+        negatives_render_list(&src, box, a.list_size, &opt, list);
+        NegSide side = negatives_growth_side(src.w, src.h, box);
+
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
+        bool wrote = mkdir_if_needed(dir, &err);
+        mline.len = 0;
+        buf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
+        buf_json_string(&mline, rec.img_path);
+        buf_printf(&mline, ", \"source\": ");
+        buf_json_string(&mline, rec.source);
+        buf_printf(&mline, ", \"width\": %d, \"height\": %d, \"box\": [%d, %d, %d, %d], \"side\": \"%s\", "
+                   "\"list_size\": %d, \"fill\": \"%s\", \"visual_prompt\": %s, \"images\": [",
+                   src.w, src.h, box.x0, box.y0, box.x1, box.y1, negatives_side_name(side), a.list_size,
+                   negatives_fill_name(a.fill), a.visual_prompt ? "true" : "false");
+        for (int k = 1; k <= a.list_size && wrote; k++) {
+            char path[4200], rel[64];
+            snprintf(rel, sizeof rel, "%zu/%d.png", rec_index, k);
+            snprintf(path, sizeof path, "%s/%s", a.out, rel);
+            wrote = image_write_png(&list[k - 1], path, &err);
+            buf_printf(&mline, "%s\"%s\"", k > 1 ? ", " : "", rel);
+        }
+        buf_printf(&mline, "], \"masks\": [");
+        for (int k = 1; k <= a.list_size; k++) {
+            ImgRect m = negatives_mask_rect(box, side, k, a.list_size);
+            if (img_rect_empty(m)) buf_printf(&mline, "%s[]", k > 1 ? ", " : "");
+            else buf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
+        }
+        buf_printf(&mline, "]");
+        if (a.crop_size > 0) {
+            double kept = negatives_crop_kept_fraction(src.w, src.h, box, a.crop_size);
+            cut += kept < 1.0;
+            buf_printf(&mline, ", \"crop_kept\": %.4f", kept);
+        }
+        buf_printf(&mline, "}\n");
+        for (int k = 0; k < a.list_size; k++) image_free(&list[k]);
+        image_free(&src);
+        record_free(&rec);
+        if (!wrote || !atomic_file_write(&mf, mline.s, mline.len, &err)) {
+            if (tty) fputc('\n', stderr);
+            fprintf(stderr, "lpoi negatives: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        written++;
+        progress(rec_index + 1, total, t0, tty, false);
+    }
+    if (rc == 0 && ferror(f)) { fprintf(stderr, "lpoi negatives: %s: read error\n", a.data); rc = 1; }
+    if (rc == 0 && !atomic_file_commit(&mf, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; }
+    else if (rc != 0) atomic_file_abort(&mf);
+    if (rc == 0) {
+        progress(index, total, t0, tty, true);
+        printf("wrote %zu lists of %d images to %s (manifest: %s)", written, a.list_size, a.out, manifest_path);
+        if (a.skip_bad) printf("; skipped %zu bad record%s", skipped, skipped == 1 ? "" : "s");
+        printf("\n");
+        if (a.crop_size > 0 && cut > 0)
+            printf("warning: in %zu list%s a %d x %d centre crop (shortest-edge resize to %d) cuts part of the box; "
+                   "see crop_kept in the manifest, or pad images to square before training\n",
+                   cut, cut == 1 ? "" : "s", a.crop_size, a.crop_size, a.crop_size);
+    }
+cleanup:
+    free(mline.s);
+    free(list);
+    free(line);
+    free(manifest_path);
+    free(data_dir);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,69 @@
+// image.h — the RGB8 image type, decoding (stb_image) and PNG encoding (zlib).
+//
+// Every image in lpoi is 8-bit RGB, row-major, interleaved: the shape is (H, W, 3) and pixel (x, y)
+// channel c lives at data[((size_t)y * w + x) * 3 + c]. Whatever the file holds is converted to that
+// on load exactly as HF/PIL `Image.open(f).convert("RGB")` does for it: grey → R = G = B = grey,
+// grey+alpha and RGBA → alpha dropped (NOT composited on a background), palette → palette colours,
+// 16-bit channels → their high byte, GIF → its first frame.
+//
+// Decoding treats the file as hostile: the size of the file and the pixel count named by its header
+// are checked (stbi_info) BEFORE any pixel is decoded, so a 100000 x 100000 header costs nothing but
+// a one-line error. Every error is one line "<name>: <reason>" in an LpoiErr; nothing aborts.
+//
+// Known differences from PIL (documented, not bugs): stb_image's JPEG decoder (IDCT, chroma
+// upsampling) is not libjpeg-turbo's, so JPEG pixels can differ from PIL's by a few levels; 16-bit
+// grey PNGs are reduced with >> 8 where PIL clips; EXIF orientation is not applied (PIL's
+// Image.open does not apply it either; transformers' load_image does); transparent pixels of a GIF
+// frame decode as black where PIL gives the palette colour of the transparent index.
+// Formats: PNG, JPEG (baseline and progressive), BMP, GIF, PNM (binary P5/P6 with maxval 255). TGA, PSD and HDR are
+// disabled on purpose: TGA has no magic number, so random bytes could "decode" as an image.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "base/error.h"
+
+typedef struct {
+    int w, h;         // W, H: width and height in pixels, both >= 1 for a valid image
+    uint8_t *data;    // (H, W, 3) RGB8, row-major; owned (image_free)
+} Image;
+
+// Limits applied before decoding. Zero fields mean "use the default".
+#define IMAGE_DEFAULT_MAX_PIXELS     (64ull << 20)   // 64 Mpx (an 8192 x 8192 image)
+#define IMAGE_DEFAULT_MAX_FILE_BYTES (512ull << 20)  // 512 MiB of encoded data
+typedef struct {
+    uint64_t max_pixels;      // W * H above this is refused (default IMAGE_DEFAULT_MAX_PIXELS)
+    uint64_t max_file_bytes;  // encoded size above this is refused (default IMAGE_DEFAULT_MAX_FILE_BYTES)
+} ImageLimits;
+
+// A zero-filled (black) W x H image. W, H >= 1 and W * H * 3 must fit in memory (asserted: callers
+// pass sizes they computed, never unchecked file content). Dies on out-of-memory like malloc_check.
+Image image_new(int w, int h);
+Image image_clone(const Image *src);
+void  image_free(Image *img);                // frees data, zeroes the struct; NULL-safe
+static inline uint8_t *image_pixel(const Image *img, int x, int y) {
+    return img->data + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
+}
+// true when both images have the same size and identical pixels.
+bool image_equal(const Image *a, const Image *b);
+
+// Decodes [buf, buf+size) into *out (which the caller later frees with image_free). `name` is what
+// error messages call the data (a file name, "<memory>"). limits may be NULL (defaults).
+// On failure *out is left empty ({0}) and err holds "<name>: <reason>".
+bool image_decode_memory(Image *out, const void *buf, size_t size, const char *name,
+                         const ImageLimits *limits, LpoiErr *err);
+// Reads and decodes a file; errors name the path.
+bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err);
+// Reads only the header: width, height and the number of channels stored in the file (1 grey,
+// 2 grey+alpha, 3 RGB, 4 RGBA). Applies the same limits as decoding.
+bool image_probe_memory(const void *buf, size_t size, const char *name, const ImageLimits *limits,
+                        int *w, int *h, int *channels, LpoiErr *err);
+
+// ---- PNG output (png_write.c) ----
+// Encodes img as an 8-bit RGB PNG (colour type 2, no interlace, per-row adaptive filter chosen by
+// the minimum sum of absolute differences, zlib deflate at `level` 0..9, or -1 for zlib's default).
+// *out is malloc'ed; the caller frees it. Fails (err) only on absurd sizes or a zlib error.
+bool png_encode(const Image *img, int level, uint8_t **out, size_t *out_size, LpoiErr *err);
+// Encodes and writes atomically (temp file, fsync, rename): a crash leaves the old file or the new
+// one, never a partial PNG. Errors name the path.
+bool image_write_png(const Image *img, const char *path, LpoiErr *err);
