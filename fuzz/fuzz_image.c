@@ -11,7 +11,7 @@
 #define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const ImageLimits lim = {.max_pixels = 1u << 20};   // small, so the fuzzer stays fast
+    const ImageLimits lim = {.max_pixels = 1u << 16};   // small (256 x 256), so the fuzzer stays fast
     LpoiErr err = {{0}};
     Image img;
     if (!image_decode_memory(&img, data, size, "fuzz", &lim, &err)) {

@@ -30,7 +30,7 @@ import sys
 
 os.environ.setdefault("RUST_BACKTRACE", "0")   # HF panics we catch (see decode_or_none) stay short
 import tokenizers   # noqa: E402
-from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer   # noqa: E402
 
 VERSION = tokenizers.__version__
 SP = "\u2581"
@@ -65,22 +65,60 @@ two  spaces   three    four
 # tiny tokenizers
 
 def train_base():
-    """One BPE model, trained on CORPUS with ▁ words, LLaMA-like id layout (specials, 256 bytes)."""
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = normalizers.Sequence([normalizers.Prepend(SP), normalizers.Replace(" ", SP)])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SP, prepend_scheme="never", split=True)
-    trainer = trainers.BpeTrainer(vocab_size=700, min_frequency=1, limit_alphabet=70, show_progress=False,
-                                  special_tokens=["<unk>", "<s>", "</s>"] + BYTES, initial_alphabet=[SP])
-    tok.train_from_iterator(CORPUS * 3, trainer)
-    model = json.loads(tok.to_str())["model"]
-    # a couple of multi-▁ pieces, as LLaMA has ("▁▁", "▁▁▁▁"), with their merges
-    vocab, merges = model["vocab"], model["merges"]
+    """One BPE model trained on CORPUS, with LLaMA's id layout (<unk> <s> </s>, the 256 byte tokens,
+    then the pieces). A plain deterministic BPE trainer (most frequent pair, ties to the smallest
+    pair) rather than tokenizers' BpeTrainer, whose tie-breaking follows Rust's randomly seeded
+    hash maps and would change the files on every run. Words are cut before each ▁ as LLaMA's
+    SentencePiece training does; chars seen fewer than 3 times stay out of the alphabet, so they
+    need byte fallback."""
+    from collections import Counter
+    words = Counter()
+    for line in CORPUS * 3:
+        text = SP + line.replace(" ", SP)
+        start = 0
+        for i in range(1, len(text) + 1):
+            if i == len(text) or text[i] == SP:
+                words[text[start:i]] += 1
+                start = i
+    chars = Counter()
+    for w, c in words.items():
+        for ch in w:
+            chars[ch] += c
+    alphabet = sorted(ch for ch, c in chars.items() if c >= 3)
+    vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>"] + BYTES)}
+    for ch in alphabet:
+        vocab[ch] = len(vocab)
+    seqs = {w: [ch if ch in vocab else None for ch in w] for w in words}
+    merges = []
+    while len(vocab) < 700:
+        pairs = Counter()
+        for w, seq in seqs.items():
+            for a, b in zip(seq, seq[1:]):
+                if a is not None and b is not None:
+                    pairs[(a, b)] += words[w]
+        if not pairs:
+            break
+        (a, b), _ = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+        merges.append([a, b])
+        vocab[a + b] = len(vocab)
+        for w, seq in seqs.items():
+            out, i = [], 0
+            while i < len(seq):
+                if i + 1 < len(seq) and seq[i] == a and seq[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(seq[i])
+                    i += 1
+            seqs[w] = out
+    # multi-▁ pieces, as LLaMA has ("▁▁", "▁▁▁▁"), with their merges
     for a, b in ((SP, SP), (SP + SP, SP + SP)):
         if a + b not in vocab:
             vocab[a + b] = len(vocab)
             merges.append([a, b])
-    model["dropout"] = None
-    return model
+    return {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+            "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+            "vocab": vocab, "merges": merges}
 
 
 def llama_decoder():
@@ -263,8 +301,12 @@ def expected(tok, strings, id_lists, tokenizer_path, config_path=None):
                       "decoded_special": decode_or_none(tok, e.ids, False)})
     decs = [{"ids": ids, "text": decode_or_none(tok, ids, True),
              "text_special": decode_or_none(tok, ids, False)} for ids in id_lists]
+    # id -> token for every added token and a spread of model ids (normalized added tokens show
+    # their normalized form here, and decode uses that form)
+    ids = sorted(set(tok.get_added_tokens_decoder()) | set(range(0, tok.get_vocab_size(), 97)))
+    id_to_token = [[i, tok.id_to_token(i)] for i in ids]
     out = {"generator": f"tools/golden_tokenizer.py (tokenizers {VERSION})", "tokenizer": tokenizer_path,
-           "vocab_size": tok.get_vocab_size(), "encode": cases, "decode": decs}
+           "vocab_size": tok.get_vocab_size(), "id_to_token": id_to_token, "encode": cases, "decode": decs}
     if config_path:
         out["config"] = config_path
     return out
@@ -361,6 +403,7 @@ def bad_files(good_text):
         "vocab_negative_id": mod(lambda j: j["model"]["vocab"].__setitem__("zz", -1)),
         "vocab_fractional_id": mod(lambda j: j["model"]["vocab"].__setitem__("zz", 1.5)),
         "vocab_huge_id": mod(lambda j: j["model"]["vocab"].__setitem__("zz", 4294967296)),
+        "vocab_sparse_id": mod(lambda j: j["model"]["vocab"].__setitem__("zz", 100000)),
         "vocab_duplicate_id": mod(lambda j: j["model"]["vocab"].__setitem__("zz", 5)),
         "vocab_byte_token_not_hex": mod(lambda j: j["model"]["vocab"].__setitem__("<0xZZ>", len(vocab))),
         "vocab_byte_token_minus": mod(lambda j: j["model"]["vocab"].__setitem__("<0x-1>", len(vocab))),

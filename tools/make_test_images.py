@@ -52,6 +52,10 @@ def main():
     rgba = base.copy()
     rgba.putalpha(alpha_band(13, 7))
     save(rgba, "rgba.png")
+    # 16-bit grey: Pillow opens it as mode I;16 and convert("RGB") CLIPS to 255 (not >> 8).
+    g16 = Image.new("I;16", (13, 7))
+    g16.putdata([(x * 97 + y * 401) % 1024 for y in range(7) for x in range(13)])
+    save(g16, "grey16.png")
     pal = base.quantize(colors=16, dither=Image.Dither.NONE)
     save(pal, "palette.png")
     save(pal, "palette_trns.png", transparency=3)

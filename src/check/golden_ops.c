@@ -4,6 +4,7 @@
 // twice, activation gradients must be equal after both runs (=), parameter gradients doubled (+=).
 #include "check/golden.h"
 #include "check/golden_losses.h"
+#include "check/golden_models.h"
 #include "base/check.h"
 #include <math.h>
 #include <string.h>
@@ -454,6 +455,8 @@ static const GoldenRunner RUNNERS[] = {
     {"loss.dpo", golden_run_loss_dpo, "text DPO (sigmoid, label smoothing), gradients"},
     {"loss.mdpo", golden_run_loss_mdpo, "mDPO: DPO + image-conditional + anchor, gradients"},
     {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients"},
+    {"model.llama", golden_run_model_llama, "HF LlamaForCausalLM + PEFT LoRA: logits, sequence logps, LoRA/embeds grads"},
+    {"model.mistral", golden_run_model_llama, "HF MistralForCausalLM (sliding window) + PEFT LoRA: same contract"},
 };
 
 const GoldenRunner *golden_runner_find(const char *kind) {

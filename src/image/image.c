@@ -169,9 +169,15 @@ static const char *pnm_check_complete(const uint8_t *p, size_t n) {
 
 // ---------------------------------------------------------------------------------------------
 
+// stb's reason as printable ASCII: "XXXX PNG chunk not known" carries 4 bytes from the file.
 static const char *stb_reason(void) {
+    static _Thread_local char buf[96];
     const char *r = stbi_failure_reason();
-    return r ? r : "unknown error";
+    if (!r) return "unknown error";
+    size_t i = 0;
+    for (; r[i] && i + 1 < sizeof buf; i++) buf[i] = r[i] >= 0x20 && r[i] < 0x7F ? r[i] : '?';
+    buf[i] = 0;
+    return buf;
 }
 
 // The format by its magic number (stb_image's own detection is not told apart from corruption).
@@ -242,6 +248,21 @@ bool image_decode_memory(Image *out, const void *buf, size_t size, const char *n
     if (why) return err_set(err, "%s: %s", name, why);
 
     int w2 = 0, h2 = 0, comp2 = 0;
+    if (size >= 26 && !memcmp(p, "\x89PNG", 4) && p[24] == 16 && p[25] == 0) {
+        // 16-bit grey PNG: PIL opens it as mode I;16 and convert("RGB") clips each value to 255;
+        // stb's 8-bit path would take the high byte instead, so decode 16-bit and clip here.
+        uint16_t *g = stbi_load_16_from_memory(buf, (int)size, &w2, &h2, &comp2, 1);
+        if (!g) return err_set(err, "%s: cannot decode: %s", name, stb_reason());
+        if (w2 != w || h2 != h) {
+            stbi_image_free(g);
+            return err_set(err, "%s: corrupt image (header says %d x %d, decoder produced %d x %d)", name, w, h, w2, h2);
+        }
+        *out = image_new(w, h);
+        for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+            memset(out->data + 3 * i, g[i] > 255 ? 255 : g[i], 3);
+        stbi_image_free(g);
+        return true;
+    }
     uint8_t *px = stbi_load_from_memory(buf, (int)size, &w2, &h2, &comp2, 3);
     if (!px) return err_set(err, "%s: cannot decode: %s", name, stb_reason());
     if (w2 != w || h2 != h) {   // header and decoder disagree: never trust either

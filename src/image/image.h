@@ -4,19 +4,22 @@
 // channel c lives at data[((size_t)y * w + x) * 3 + c]. Whatever the file holds is converted to that
 // on load exactly as HF/PIL `Image.open(f).convert("RGB")` does for it: grey → R = G = B = grey,
 // grey+alpha and RGBA → alpha dropped (NOT composited on a background), palette → palette colours,
-// 16-bit channels → their high byte, GIF → its first frame.
+// 16-bit grey PNG → min(value, 255) (PIL's I;16 → RGB clips), other 16-bit channels → their high
+// byte, GIF → its first frame. (Idefics2's processor composites RGBA onto white instead; that
+// needs the alpha channel, which this loader drops: a later RGBA loader, not a flag here.)
 //
 // Decoding treats the file as hostile: the size of the file and the pixel count named by its header
 // are checked (stbi_info) BEFORE any pixel is decoded, so a 100000 x 100000 header costs nothing but
 // a one-line error. Every error is one line "<name>: <reason>" in an LpoiErr; nothing aborts.
 //
 // Known differences from PIL (documented, not bugs): stb_image's JPEG decoder (IDCT, chroma
-// upsampling) is not libjpeg-turbo's, so JPEG pixels can differ from PIL's by a few levels; 16-bit
-// grey PNGs are reduced with >> 8 where PIL clips; EXIF orientation is not applied (PIL's
-// Image.open does not apply it either; transformers' load_image does); transparent pixels of a GIF
-// frame decode as black where PIL gives the palette colour of the transparent index.
-// Formats: PNG, JPEG (baseline and progressive), BMP, GIF, PNM (binary P5/P6 with maxval 255). TGA, PSD and HDR are
-// disabled on purpose: TGA has no magic number, so random bytes could "decode" as an image.
+// upsampling) is not libjpeg-turbo's, so JPEG pixels can differ from PIL's by a few levels (at most
+// 2 on the test images); EXIF orientation is not applied (PIL's Image.open does not apply it either;
+// transformers' load_image does); transparent pixels of a GIF frame decode as black where PIL gives
+// the palette colour of the transparent index.
+// Formats: PNG, JPEG (baseline and progressive), BMP, GIF, PNM (binary P5/P6 with maxval 255).
+// TGA, PSD and HDR are disabled on purpose: TGA has no magic number, so random bytes could
+// "decode" as an image.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -47,7 +47,7 @@ static int diff_against_pillow(const char *name, int want_w, int want_h) {
 }
 
 TEST(image_decode_lossless_matches_pillow) {
-    const char *names[] = {"rgb.png", "grey.png", "grey_alpha.png", "rgba.png", "palette.png", "palette_trns.png",
+    const char *names[] = {"rgb.png", "grey.png", "grey16.png", "grey_alpha.png", "rgba.png", "palette.png", "palette_trns.png",
                            "rgb.bmp", "grey.bmp", "rgba.bmp", "rgb.ppm", "grey.pgm", "two_frames.gif"};
     for (size_t i = 0; i < LPOI_ARRAY_LEN(names); i++) {
         int d = diff_against_pillow(names[i], 13, 7);
@@ -291,4 +291,23 @@ TEST(image_decode_file_errors_name_the_file) {
     char p[256];
     EXPECT(!image_decode_file(&img, img_path(p, sizeof p, "../../tools/make_test_images.py"), NULL, &err));
     EXPECT_MSG(strstr(err.msg, "make_test_images.py: not a PNG"), "%s", err.msg);
+}
+
+// Inputs found by fuzz/fuzz_image.c. The JPEGs declare Huffman tables with more than 256 codes,
+// which makes stb_image 2.27 write past its tables (already in stbi_info for the second one); the
+// PNG's unknown-chunk message embeds 4 raw bytes (here a newline) from the file.
+TEST(image_decode_fuzz_regressions) {
+    const struct { const char *file, *needle; } cases[] = {
+        {"bad/dht_too_many_codes.jpg", "Huffman table with more than 256 codes"},
+        {"bad/dht_too_many_codes_in_info.jpg", "Huffman table with more than 256 codes"},
+        {"bad/png_chunk_name_newline.png", "PNG chunk not known"},
+    };
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(cases); i++) {
+        char p[256];
+        LpoiErr err = {{0}};
+        Image img;
+        EXPECT(!image_decode_file(&img, img_path(p, sizeof p, cases[i].file), NULL, &err));
+        EXPECT_MSG(strstr(err.msg, cases[i].needle) && !strchr(err.msg, '\n') && !strncmp(err.msg, p, strlen(p)),
+                   "%s", err.msg);
+    }
 }

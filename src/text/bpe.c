@@ -54,9 +54,9 @@ static uint64_t hash_u64(uint64_t x) {   // splitmix64 finaliser
     return x ^ (x >> 31);
 }
 
-static uint32_t table_size_for(size_t n) {   // power of two >= 2n (load <= 0.5)
+static uint32_t table_size_for(size_t n) {   // power of two >= 2n (load <= 0.5); n <= 2^25
     uint32_t cap = 16;
-    while (cap < 2 * n && cap < (1u << 30)) cap <<= 1;
+    while (cap < 2 * n) cap <<= 1;
     return cap;
 }
 
@@ -65,17 +65,32 @@ void tok_strmap_init(TokStrMap *m, size_t n) {
     m->slots = malloc_check(cap * sizeof *m->slots);
     memset(m->slots, 0xff, cap * sizeof *m->slots);   // -1
     m->mask = cap - 1;
+    m->count = 0;
 }
 
 void tok_strmap_free(TokStrMap *m) { free(m->slots); m->slots = NULL; }
 
+static void strmap_insert(TokStrMap *m, const TokPiece *pieces, int32_t id) {   // id not present
+    uint32_t i = (uint32_t)hash_bytes(pieces[id].s, pieces[id].len) & m->mask;
+    while (m->slots[i] >= 0) i = (i + 1) & m->mask;
+    m->slots[i] = id;
+    m->count++;
+}
+
 int32_t tok_strmap_put(TokStrMap *m, const TokPiece *pieces, int32_t id) {
-    const TokPiece *p = &pieces[id];
-    for (uint32_t i = (uint32_t)hash_bytes(p->s, p->len) & m->mask;; i = (i + 1) & m->mask) {
-        int32_t cur = m->slots[i];
-        if (cur < 0) { m->slots[i] = id; return -1; }
-        if (pieces[cur].len == p->len && memcmp(pieces[cur].s, p->s, p->len) == 0) return cur;
+    if (!m->slots) tok_strmap_init(m, 8);
+    int32_t have = tok_strmap_get(m, pieces, pieces[id].s, pieces[id].len);
+    if (have >= 0) return have;
+    if (2 * (m->count + 1) > (size_t)m->mask + 1) {   // grow: rehash into a table twice the size
+        TokStrMap big;
+        tok_strmap_init(&big, 2 * (m->count + 1));
+        for (uint32_t i = 0; i <= m->mask; i++)
+            if (m->slots[i] >= 0) strmap_insert(&big, pieces, m->slots[i]);
+        free(m->slots);
+        *m = big;
     }
+    strmap_insert(m, pieces, id);
+    return -1;
 }
 
 int32_t tok_strmap_get(const TokStrMap *m, const TokPiece *pieces, const char *s, size_t len) {
@@ -167,7 +182,7 @@ void tok_bpe_scratch_free(TokBpeScratch *s) {
 
 static void scratch_reserve(TokBpeScratch *s, size_t n_bytes) {
     if (n_bytes <= s->cap) return;
-    LPOI_ASSERT(n_bytes < (1u << 30));    // callers bound text length
+    LPOI_ASSERT(n_bytes < (1u << 30));    // tokenizer.c bounds words to TOK_MAX_WORD (2^29)
     uint32_t cap = (uint32_t)n_bytes;
     s->syms = realloc_check(s->syms, cap * sizeof *s->syms);
     s->heap_cap = 3 * cap + 4;             // initial pairs <= n-1, each merge pushes <= 2

@@ -14,7 +14,6 @@
 #include "base/json.h"
 #include <string.h>
 
-#define TOK_MAX_TEXT (1u << 30)
 
 // ---------------------------------------------------------------------------------------------
 // small buffers
@@ -202,7 +201,7 @@ static void find_matches(const Tokenizer *t, int pass, const char *s, size_t len
 
 // Runs the normalizer on [s, s+len). orig (may be NULL) gets, per output byte, the offset in s
 // of the char it came from: Prepend's "▁" takes the first char's, a replacement the match's.
-static void normalize(const Tokenizer *t, const char *s, size_t len, Buf *out, SizeBuf *orig) {
+static bool normalize(const Tokenizer *t, const char *s, size_t len, Buf *out, SizeBuf *orig) {
     Buf a = {0}, b = {0};
     SizeBuf oa = {0}, ob = {0};
     buf_put(&a, s, len);
@@ -223,6 +222,7 @@ static void normalize(const Tokenizer *t, const char *s, size_t len, Buf *out, S
             size_t i = 0, copied = 0;
             while (i + op->a_len <= a.len) {
                 if (memcmp(a.p + i, op->a, op->a_len) == 0) {
+                    if (b.len > t->max_word) break;
                     buf_put(&b, a.p + copied, i - copied);
                     for (size_t j = copied; orig && j < i; j++) sizebuf_push(&ob, oa.p[j]);
                     buf_put(&b, op->b, op->b_len);
@@ -236,21 +236,24 @@ static void normalize(const Tokenizer *t, const char *s, size_t len, Buf *out, S
             buf_put(&b, a.p + copied, a.len - copied);
             for (size_t j = copied; orig && j < a.len; j++) sizebuf_push(&ob, oa.p[j]);
         }
+        if (b.len > t->max_word) break;
         Buf tb = a; a = b; b = tb;
         SizeBuf to = oa; oa = ob; ob = to;
     }
+    bool ok = a.len <= t->max_word && b.len <= t->max_word;
     out->len = 0;
-    buf_put(out, a.p, a.len);
-    if (orig) {
+    if (ok) buf_put(out, a.p, a.len);
+    if (ok && orig) {
         orig->len = 0;
         for (size_t i = 0; i < oa.len; i++) sizebuf_push(orig, oa.p[i]);
     }
     free(a.p); free(b.p); free(oa.p); free(ob.p);
+    return ok;
 }
 
 char *tok_normalize_string(const Tokenizer *t, const char *s, size_t len, size_t *out_len) {
     Buf out = {0};
-    normalize(t, s, len, &out, NULL);
+    if (!normalize(t, s, len, &out, NULL)) { free(out.p); return NULL; }
     buf_put(&out, "", 0);
     *out_len = out.len;
     return out.p;
@@ -287,6 +290,8 @@ static bool pretokenize_and_bpe(const Tokenizer *t, const char *s, size_t len, s
         copied = i + 1;
     }
     buf_put(w, s + copied, len - copied);
+    if (w->len > t->max_word)
+        return err_set(err, "%s: encode: pre-tokenized text is over the %zu-byte limit", t->name, t->max_word);
     if (!t->ms_split) return tok_bpe_word(t, w->p, w->len, &sc->bpe, out, err);
     // split=true: a new word starts at every replacement char (SplitDelimiterBehavior::MergedWithNext)
     size_t start = 0;
@@ -305,10 +310,14 @@ static bool encode_segment(const Tokenizer *t, const char *s, size_t len, size_t
     size_t nlen = len;
     const size_t *orig = NULL;
     if (t->n_norm) {
-        normalize(t, s, len, &sc->norm, &sc->orig);
+        // original offsets are needed only to place normalized added tokens' neighbours and for
+        // Metaspace "first" (8 bytes per byte: skip them otherwise)
+        bool need_orig = t->match_first[1][256] > 0 || (t->metaspace && t->ms_scheme == TOK_PREPEND_FIRST);
+        if (!normalize(t, s, len, &sc->norm, need_orig ? &sc->orig : NULL))
+            return err_set(err, "%s: encode: normalized text is over the %zu-byte limit", t->name, t->max_word);
         ns = sc->norm.p;
         nlen = sc->norm.len;
-        orig = sc->orig.p;
+        orig = need_orig ? sc->orig.p : NULL;
     }
     if (t->match_first[1][256] == 0) {   // no normalized added tokens: one piece
         if (nlen == 0) return true;
@@ -331,7 +340,8 @@ static bool encode_segment(const Tokenizer *t, const char *s, size_t len, size_t
 
 bool tokenizer_encode(const Tokenizer *t, const char *text, size_t len, bool add_special, TokIds *out,
                       LpoiErr *err) {
-    if (len > TOK_MAX_TEXT) return err_set(err, "%s: encode: text of %zu bytes is over the 1 GiB limit", t->name, len);
+    if (len > TOK_MAX_TEXT)
+        return err_set(err, "%s: encode: text of %zu bytes is over the %zu-byte limit", t->name, len, TOK_MAX_TEXT);
     if (len && !utf8_valid(text, len))
         return err_set(err, "%s: encode: text is not valid UTF-8 at byte %zu", t->name, utf8_first_invalid(text, len));
     size_t count0 = out->count;
@@ -485,9 +495,9 @@ char *tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, bool sk
     StrList a = {0}, b = {0};
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];
-        if (id < 0 || (size_t)id >= t->n_ids || !t->pieces[id].s) continue;   // HF drops unknown ids
+        if (id < 0 || (size_t)id >= t->n_ids || !t->tokens[id].s) continue;   // HF drops unknown ids
         if (skip_special && (t->id_flags[id] & TOK_ID_SPECIAL)) continue;
-        sl_push(&a, t->pieces[id].s, t->pieces[id].len);
+        sl_push(&a, t->tokens[id].s, t->tokens[id].len);
     }
     if (t->has_decoder) {
         for (size_t k = 0; k < t->n_dec; k++) {
@@ -514,15 +524,14 @@ char *tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, bool sk
 size_t tokenizer_vocab_size(const Tokenizer *t) { return t->n_ids; }
 
 int32_t tokenizer_token_to_id(const Tokenizer *t, const char *s, size_t len) {
-    for (size_t i = 0; i < t->n_added; i++)   // added vocabulary first, as HF
-        if (t->added[i].len == len && memcmp(t->added[i].content, s, len) == 0) return t->added[i].id;
-    return tok_vocab_get(t, s, len);
+    int32_t a = tok_added_index(t, s, len);   // added vocabulary first, as HF
+    return a >= 0 ? t->added[a].id : tok_vocab_get(t, s, len);
 }
 
 const char *tokenizer_id_to_token(const Tokenizer *t, int32_t id, size_t *len) {
-    if (id < 0 || (size_t)id >= t->n_ids || !t->pieces[id].s) return NULL;
-    if (len) *len = t->pieces[id].len;
-    return t->pieces[id].s;
+    if (id < 0 || (size_t)id >= t->n_ids || !t->tokens[id].s) return NULL;
+    if (len) *len = t->tokens[id].len;
+    return t->tokens[id].s;
 }
 
 bool tokenizer_is_special(const Tokenizer *t, int32_t id) {

@@ -43,8 +43,9 @@ Tokenizer *tokenizer_load_dir(const char *dir, LpoiErr *err);
 void tokenizer_free(Tokenizer *t);
 
 // Encodes len bytes of UTF-8 text, appending ids to out. add_special applies the post-processor
-// template (BOS for LLaMA/Mistral). False + err only for invalid UTF-8, text over 1 GiB, or an
-// unknown character when the named unk token is missing from the vocab.
+// template (BOS for LLaMA/Mistral). False + err (and out unchanged) only for invalid UTF-8, text
+// over 256 MiB (or over 512 MiB once normalized), or an unknown character when the named unk
+// token is missing from the vocab.
 bool tokenizer_encode(const Tokenizer *t, const char *text, size_t len, bool add_special, TokIds *out,
                       LpoiErr *err);
 // Decodes like HF Tokenizer.decode: ids without a token are dropped, special added tokens are
@@ -56,7 +57,9 @@ char *tokenizer_decode(const Tokenizer *t, const int32_t *ids, size_t n, bool sk
 // dense vocabularies; llava-1.5: 32002 — the embedding matrix has more rows, 32064).
 size_t      tokenizer_vocab_size(const Tokenizer *t);
 int32_t     tokenizer_token_to_id(const Tokenizer *t, const char *s, size_t len);   // -1 if none
-const char *tokenizer_id_to_token(const Tokenizer *t, int32_t id, size_t *len);     // NULL if none
+// The token string of an id as HF id_to_token gives it (an added token with normalized=true shows
+// its normalized form, e.g. "▁hello▁world", and decodes as that); NULL if no token has the id.
+const char *tokenizer_id_to_token(const Tokenizer *t, int32_t id, size_t *len);
 bool        tokenizer_is_special(const Tokenizer *t, int32_t id);
 // From tokenizer_config.json (tokenizer_apply_config); -1 when unknown. unk from model.unk_token.
 int32_t tokenizer_bos_id(const Tokenizer *t);

@@ -2,14 +2,19 @@
 // tables), bpe.c (the BPE model: vocab/merge hash maps, merge_word) and tokenizer.c (the
 // encode pipeline and the decoder chain). Not for use outside src/text/.
 // Invariants once a Tokenizer is loaded: every id stored anywhere (vocab map, merges, byte_id,
-// added tokens, template ids, unk_id >= 0) is < n_ids and pieces[id] is set for it; the struct
+// added tokens, template ids, unk_id >= 0) is < n_ids and tokens[id] is set for it; the struct
 // is read-only, so one Tokenizer may be used by many threads at once.
+// Every id with tokens[id].s != NULL is a token; pieces[id].s != NULL only for model.vocab ids.
 #pragma once
 #include "text/tokenizer.h"
+#include "base/json.h"
 #include <stdint.h>
 
 #define TOK_MAX_IDS (1u << 24)        // ids and vocab entries; far above any real vocabulary
 #define TOK_MAX_PIECE (1u << 16)      // bytes in one vocab piece / added token content
+#define TOK_MAX_TEXT ((size_t)1 << 28)  // bytes of input text per encode call
+#define TOK_MAX_WORD ((size_t)1 << 29)  // default max_word: bytes after normalization and
+                                        // pre-tokenization (a Replace chain could blow text up)
 
 // Bump allocator for piece strings: blocks are never moved, so pointers into them stay valid.
 typedef struct TokPoolBlock TokPoolBlock;
@@ -22,7 +27,7 @@ typedef struct { const char *s; uint32_t len; } TokPiece;   // s == NULL: no tok
 enum { TOK_ID_MODEL = 1, TOK_ID_ADDED = 2, TOK_ID_SPECIAL = 4 };
 
 // string -> id over model-vocab pieces (open addressing, keys are pieces[id]).
-typedef struct { int32_t *slots; uint32_t mask; } TokStrMap;
+typedef struct { int32_t *slots; uint32_t mask; size_t count; } TokStrMap;   // grows (load <= 1/2)
 // (left id, right id) -> (rank, merged id)
 typedef struct { uint64_t key; int32_t rank, new_id; } TokMergeSlot;   // rank < 0: empty
 typedef struct { TokMergeSlot *slots; uint32_t mask; size_t count; } TokMergeMap;
@@ -58,7 +63,10 @@ struct Tokenizer {
     TokPool pool;
 
     // ids
-    TokPiece *pieces;                   // [n_ids]: model piece or added-token content
+    TokPiece *pieces;                   // [n_ids]: model.vocab piece (the vocab map's keys)
+    TokPiece *tokens;                   // [n_ids]: the id's token as HF id_to_token gives it: an
+                                        // added token's content (normalized when `normalized`,
+                                        // as tokenizers >= 0.2x shows it), else the model piece
     uint8_t  *id_flags;                 // [n_ids]: TOK_ID_*
     size_t    n_ids;                    // max id + 1
     size_t    model_vocab_count;        // entries in model.vocab (HF's model vocab size)
@@ -75,6 +83,9 @@ struct Tokenizer {
     // added tokens, in tokenizer.json order
     TokAdded *added;
     size_t n_added, cap_added;
+    TokPiece *added_keys;               // [n_added]: contents, the keys of added_map
+    TokStrMap added_map;                // content -> index into added[]
+    int64_t max_added_id;               // -1 when none
     // match index per pass (0: normalized=false on raw text, 1: normalized=true on normalized
     // text): indices into added[], grouped by the pattern's first byte, longest first
     uint32_t *match_order[2];
@@ -99,12 +110,15 @@ struct Tokenizer {
 
     // from tokenizer_config.json (-1 when unknown)
     int32_t bos_id, eos_id, pad_id;
+
+    size_t max_word;                    // TOK_MAX_WORD (tests lower it)
 };
 
 // bpe.c
 void    tok_strmap_init(TokStrMap *m, size_t n);
 void    tok_strmap_free(TokStrMap *m);
-// Inserts id (pieces[id] must be set). Returns the id already holding that string, or -1.
+// Inserts id (pieces[id] must be set; the map grows as needed). Returns the id already holding
+// that string (nothing inserted), or -1.
 int32_t tok_strmap_put(TokStrMap *m, const TokPiece *pieces, int32_t id);
 int32_t tok_strmap_get(const TokStrMap *m, const TokPiece *pieces, const char *s, size_t len);
 void    tok_mergemap_init(TokMergeMap *m, size_t n);
@@ -119,6 +133,21 @@ void tok_bpe_scratch_free(TokBpeScratch *s);
 // Tokenizes one word (HF BPE::tokenize: merge_word + Word::merge_all), appending ids to out.
 // Fails only when an unknown char needs the unk token and unk_token is not in the vocab.
 bool tok_bpe_word(const Tokenizer *t, const char *w, size_t len, TokBpeScratch *s, TokIds *out, LpoiErr *err);
+
+// tokenizer_load.c: JSON field readers shared with tokenizer_config.c. Absent or null members
+// give the default / NULL; a member of another type is an error "<name>: <path>.<key>: ...".
+#define TOK_MAX_FILE ((size_t)1 << 30)
+bool tok_get_opt_bool(const JsonValue *o, const char *key, bool def, bool *out, const char *path,
+                      const char *name, LpoiErr *err);
+bool tok_get_opt_str(const JsonValue *o, const char *key, const JsonValue **out, const char *path,
+                     const char *name, LpoiErr *err);
+bool tok_get_added_flags(const JsonValue *o, TokAddedFlags *f, const char *path, const char *name,
+                         LpoiErr *err);
+
+// Adds without rebuilding the match index (tokenizer_add_token = this + tok_rebuild_match_index).
+int32_t tok_add_token(Tokenizer *t, const char *content, size_t len, TokAddedFlags flags, int64_t expect_id,
+                      LpoiErr *err);
+int32_t tok_added_index(const Tokenizer *t, const char *s, size_t len);   // index into added[] or -1
 
 // tokenizer.c
 void tok_rebuild_match_index(Tokenizer *t);

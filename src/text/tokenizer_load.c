@@ -1,6 +1,7 @@
-// tokenizer_load.c — tokenizer.json (and tokenizer_config.json) → Tokenizer tables.
+// tokenizer_load.c — tokenizer.json → Tokenizer tables (tokenizer_config.json: tokenizer_config.c).
 // The file is hostile input: every field is type-checked, every id bounds-checked (< 2^24, no id
-// used twice in model.vocab, template ids must name a token), every merge piece must be in the
+// used twice in model.vocab, ids nearly dense — max id < 2·entries + 1024 — so tables stay
+// proportionate to the file, template ids must name a token), every merge piece must be in the
 // vocab, byte tokens "<0x..>" must carry exactly two hex digits; anything we do not implement
 // (other model / normalizer / pre-tokenizer / decoder / post-processor types, regex patterns,
 // dropout, truncation, padding) is refused by name. Errors read "<file>: <field>: reason".
@@ -14,9 +15,6 @@
 #include "base/safetensors.h"   // file_read_all
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
-#define TOK_MAX_FILE ((size_t)1 << 30)
 
 static const char *q(char buf[96], const char *s, size_t len) { return json_quote_short(buf, 96, s, len); }
 
@@ -34,14 +32,16 @@ static bool bad_byte_shape(const char *s, size_t len) {
 static void ensure_ids(Tokenizer *t, size_t n) {
     if (n <= t->n_ids) return;
     t->pieces = realloc_check(t->pieces, n * sizeof *t->pieces);
+    t->tokens = realloc_check(t->tokens, n * sizeof *t->tokens);
     t->id_flags = realloc_check(t->id_flags, n);
     memset(t->pieces + t->n_ids, 0, (n - t->n_ids) * sizeof *t->pieces);
+    memset(t->tokens + t->n_ids, 0, (n - t->n_ids) * sizeof *t->tokens);
     memset(t->id_flags + t->n_ids, 0, n - t->n_ids);
     t->n_ids = n;
 }
 
 // Optional bool member (absent or null -> def).
-static bool get_opt_bool(const JsonValue *o, const char *key, bool def, bool *out, const char *path,
+bool tok_get_opt_bool(const JsonValue *o, const char *key, bool def, bool *out, const char *path,
                          const char *name, LpoiErr *err) {
     const JsonValue *v = json_get(o, key);
     if (!v || v->type == JSON_NULL) { *out = def; return true; }
@@ -51,7 +51,7 @@ static bool get_opt_bool(const JsonValue *o, const char *key, bool def, bool *ou
 }
 
 // Optional string member: NULL when absent or null.
-static bool get_opt_str(const JsonValue *o, const char *key, const JsonValue **out, const char *path,
+bool tok_get_opt_str(const JsonValue *o, const char *key, const JsonValue **out, const char *path,
                         const char *name, LpoiErr *err) {
     const JsonValue *v = json_get(o, key);
     *out = NULL;
@@ -82,9 +82,9 @@ static bool get_one_char(const JsonValue *o, const char *key, uint32_t *cp, cons
 static bool get_prepend_scheme(const JsonValue *o, TokPrependScheme *out, const char *path, const char *name,
                                LpoiErr *err) {
     const JsonValue *s;
-    bool add_prefix;
-    if (!get_opt_str(o, "prepend_scheme", &s, path, name, err)) return false;
-    if (!get_opt_bool(o, "add_prefix_space", true, &add_prefix, path, name, err)) return false;
+    bool add_prefix = true;
+    if (!tok_get_opt_str(o, "prepend_scheme", &s, path, name, err)) return false;
+    if (!tok_get_opt_bool(o, "add_prefix_space", true, &add_prefix, path, name, err)) return false;
     if (!s) {   // legacy files: add_prefix_space only; HF refuses false without a scheme
         if (!add_prefix)
             return err_set(err, "%s: %s.add_prefix_space: false without prepend_scheme (tokenizers refuses this)", name, path);
@@ -193,12 +193,12 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
     const char *affix_keys[] = {"continuing_subword_prefix", "end_of_word_suffix"};
     for (int k = 0; k < 2; k++) {
         const JsonValue *v;
-        if (!get_opt_str(model, affix_keys[k], &v, "model", name, err)) return false;
+        if (!tok_get_opt_str(model, affix_keys[k], &v, "model", name, err)) return false;
         if (v && v->len) return err_set(err, "%s: model.%s: not supported (must be null)", name, affix_keys[k]);
     }
-    if (!get_opt_bool(model, "fuse_unk", false, &t->fuse_unk, "model", name, err)) return false;
-    if (!get_opt_bool(model, "byte_fallback", false, &t->byte_fallback, "model", name, err)) return false;
-    if (!get_opt_bool(model, "ignore_merges", false, &t->ignore_merges, "model", name, err)) return false;
+    if (!tok_get_opt_bool(model, "fuse_unk", false, &t->fuse_unk, "model", name, err)) return false;
+    if (!tok_get_opt_bool(model, "byte_fallback", false, &t->byte_fallback, "model", name, err)) return false;
+    if (!tok_get_opt_bool(model, "ignore_merges", false, &t->ignore_merges, "model", name, err)) return false;
 
     const JsonValue *vocab = json_get(model, "vocab");
     if (!vocab || vocab->type != JSON_OBJECT) return err_set(err, "%s: model.vocab: expected an object", name);
@@ -216,6 +216,10 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
                            q(b1, vocab->keys[i], vocab->key_lens[i]));
         if (id + 1 > max_id) max_id = (size_t)id + 1;
     }
+    // ids index dense tables: keep them proportionate to the file (real vocabularies are dense)
+    if (max_id > 2 * vocab->count + 1024)
+        return err_set(err, "%s: model.vocab: largest id %zu for %zu entries; ids must be nearly dense", name,
+                       max_id - 1, vocab->count);
     ensure_ids(t, max_id);
     t->model_vocab_count = vocab->count;
     tok_strmap_init(&t->vocab, vocab->count);
@@ -228,6 +232,7 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
                            q(b2, vocab->keys[i], vocab->key_lens[i]), (unsigned long long)id);
         p->s = tok_pool_dup(&t->pool, vocab->keys[i], vocab->key_lens[i]);
         p->len = (uint32_t)vocab->key_lens[i];
+        t->tokens[id] = *p;
         t->id_flags[id] |= TOK_ID_MODEL;
         // (duplicate keys were already refused by the JSON parser)
         tok_strmap_put(&t->vocab, t->pieces, (int32_t)id);
@@ -242,7 +247,7 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
         t->ascii_id[c] = tok_vocab_get(t, &s, 1);
     }
     const JsonValue *unk;
-    if (!get_opt_str(model, "unk_token", &unk, "model", name, err)) return false;
+    if (!tok_get_opt_str(model, "unk_token", &unk, "model", name, err)) return false;
     t->unk_id = -1;
     if (unk) {
         t->unk_id = tok_vocab_get(t, unk->str, unk->len);
@@ -277,13 +282,13 @@ static bool load_normalizer(Tokenizer *t, const JsonValue *n, const char *path, 
     TokNormOp *op = &t->norm[t->n_norm];
     if (strcmp(type, "Prepend") == 0) {
         const JsonValue *s;
-        if (!get_opt_str(n, "prepend", &s, path, name, err)) return false;
+        if (!tok_get_opt_str(n, "prepend", &s, path, name, err)) return false;
         if (!s) return err_set(err, "%s: %s.prepend: missing", name, path);
         *op = (TokNormOp){TOK_NORM_PREPEND, tok_pool_dup(&t->pool, s->str, s->len), s->len, NULL, 0};
     } else if (strcmp(type, "Replace") == 0) {
         const JsonValue *pat, *content;
         if (!get_string_pattern(n, &pat, path, name, err)) return false;
-        if (!get_opt_str(n, "content", &content, path, name, err)) return false;
+        if (!tok_get_opt_str(n, "content", &content, path, name, err)) return false;
         if (!content) return err_set(err, "%s: %s.content: missing", name, path);
         *op = (TokNormOp){TOK_NORM_REPLACE, tok_pool_dup(&t->pool, pat->str, pat->len), pat->len,
                           tok_pool_dup(&t->pool, content->str, content->len), content->len};
@@ -299,7 +304,7 @@ static bool load_metaspace_fields(Tokenizer *t, const JsonValue *o, const char *
                                   TokPrependScheme *scheme, bool *split, LpoiErr *err) {
     return get_one_char(o, "replacement", cp, path, t->name, err) &&
            get_prepend_scheme(o, scheme, path, t->name, err) &&
-           get_opt_bool(o, "split", true, split, path, t->name, err);
+           tok_get_opt_bool(o, "split", true, split, path, t->name, err);
 }
 
 static bool load_pre_tokenizer(Tokenizer *t, const JsonValue *p, const char *path, LpoiErr *err) {
@@ -346,7 +351,7 @@ static bool load_decoder(Tokenizer *t, const JsonValue *d, const char *path, int
     if (strcmp(type, "Replace") == 0) {
         const JsonValue *pat, *content;
         if (!get_string_pattern(d, &pat, path, name, err)) return false;
-        if (!get_opt_str(d, "content", &content, path, name, err)) return false;
+        if (!tok_get_opt_str(d, "content", &content, path, name, err)) return false;
         if (!content) return err_set(err, "%s: %s.content: missing", name, path);
         op->kind = TOK_DEC_REPLACE;
         op->a = tok_pool_dup(&t->pool, pat->str, pat->len); op->a_len = pat->len;
@@ -410,7 +415,7 @@ static bool load_post_processor(Tokenizer *t, const JsonValue *p, LpoiErr *err) 
                            q(b1, id, strlen(id)));
         for (size_t k = 0; k < ids->count; k++) {
             uint64_t v;
-            if (!json_as_u64(ids->items[k], &v) || v >= t->n_ids || !t->pieces[v].s)
+            if (!json_as_u64(ids->items[k], &v) || v >= t->n_ids || !t->tokens[v].s)
                 return err_set(err, "%s: post_processor.special_tokens: %s: ids[%zu] is not the id of a token", name,
                                q(b1, id, strlen(id)), k);
             int32_t *dst = seen_a ? t->tpl_suffix : t->tpl_prefix;
@@ -426,28 +431,37 @@ static bool load_post_processor(Tokenizer *t, const JsonValue *p, LpoiErr *err) 
 // ---------------------------------------------------------------------------------------------
 // added tokens
 
+int32_t tok_added_index(const Tokenizer *t, const char *s, size_t len) {
+    return tok_strmap_get(&t->added_map, t->added_keys, s, len);
+}
+
 int32_t tokenizer_add_token(Tokenizer *t, const char *content, size_t len, TokAddedFlags f, int64_t expect_id,
                             LpoiErr *err) {
+    int32_t id = tok_add_token(t, content, len, f, expect_id, err);
+    if (id >= 0) tok_rebuild_match_index(t);
+    return id;
+}
+
+int32_t tok_add_token(Tokenizer *t, const char *content, size_t len, TokAddedFlags f, int64_t expect_id,
+                      LpoiErr *err) {
     char b1[96];
     if (len == 0) return err_set(err, "empty content"), -1;
     if (len > TOK_MAX_PIECE) return err_set(err, "content of %zu bytes, over the limit", len), -1;
     if (!utf8_valid(content, len)) return err_set(err, "content is not valid UTF-8"), -1;
     if (bad_byte_shape(content, len))
         return err_set(err, "%s: byte tokens must be <0xHH> with two hex digits", q(b1, content, len)), -1;
-    for (size_t i = 0; i < t->n_added; i++)
-        if (t->added[i].len == len && memcmp(t->added[i].content, content, len) == 0)
-            return err_set(err, "%s is already an added token", q(b1, content, len)), -1;
+    if (tok_added_index(t, content, len) >= 0)
+        return err_set(err, "%s is already an added token", q(b1, content, len)), -1;
     // AddedVocabulary::add_tokens: the model's id if the content is in the vocab, else one past
     // the largest added id (or the model vocab size when that is larger).
     int32_t id = tok_vocab_get(t, content, len);
     if (id < 0) {
-        int64_t max = -1;
-        for (size_t i = 0; i < t->n_added; i++) max = t->added[i].id > max ? t->added[i].id : max;
+        int64_t max = t->max_added_id;
         int64_t vs = (int64_t)t->model_vocab_count;
         int64_t nid = max < 0 ? vs : (max >= vs || vs == 0) ? max + 1 : vs;
         if (nid >= TOK_MAX_IDS) return err_set(err, "id %lld is over the limit", (long long)nid), -1;
         id = (int32_t)nid;
-        if ((size_t)id < t->n_ids && t->pieces[id].s)
+        if ((size_t)id < t->n_ids && t->tokens[id].s)
             return err_set(err, "%s would get id %d, which %s already has", q(b1, content, len), id,
                            "a model.vocab piece"), -1;
     }
@@ -463,7 +477,7 @@ int32_t tokenizer_add_token(Tokenizer *t, const char *content, size_t len, TokAd
     if (f.normalized && t->n_norm) {
         size_t pl;
         char *pat = tok_normalize_string(t, content, len, &pl);
-        if (pl == 0 || pl > TOK_MAX_PIECE) {
+        if (!pat || pl == 0 || pl > TOK_MAX_PIECE) {
             free(pat);
             return err_set(err, "%s: normalizes to an unusable pattern", q(b1, content, len)), -1;
         }
@@ -472,24 +486,28 @@ int32_t tokenizer_add_token(Tokenizer *t, const char *content, size_t len, TokAd
         free(pat);
     }
     ensure_ids(t, (size_t)id + 1);
-    if (!t->pieces[id].s) t->pieces[id] = (TokPiece){a.content, a.len};
+    t->tokens[id] = (TokPiece){a.pattern, a.pattern_len};   // HF decodes the normalized form
     t->id_flags[id] |= TOK_ID_ADDED | (f.special ? TOK_ID_SPECIAL : 0);
     if (t->n_added == t->cap_added) {
         t->cap_added = t->cap_added ? 2 * t->cap_added : 16;
         t->added = realloc_check(t->added, t->cap_added * sizeof *t->added);
+        t->added_keys = realloc_check(t->added_keys, t->cap_added * sizeof *t->added_keys);
     }
-    t->added[t->n_added++] = a;
-    tok_rebuild_match_index(t);
+    t->added_keys[t->n_added] = (TokPiece){a.content, a.len};
+    t->added[t->n_added] = a;
+    tok_strmap_put(&t->added_map, t->added_keys, (int32_t)t->n_added);
+    t->n_added++;
+    if (id > t->max_added_id) t->max_added_id = id;
     return id;
 }
 
-static bool get_added_flags(const JsonValue *o, TokAddedFlags *f, const char *path, const char *name, LpoiErr *err) {
+bool tok_get_added_flags(const JsonValue *o, TokAddedFlags *f, const char *path, const char *name, LpoiErr *err) {
     // AddedToken's serde defaults: normalized true, the rest false
-    return get_opt_bool(o, "special", false, &f->special, path, name, err) &&
-           get_opt_bool(o, "normalized", true, &f->normalized, path, name, err) &&
-           get_opt_bool(o, "single_word", false, &f->single_word, path, name, err) &&
-           get_opt_bool(o, "lstrip", false, &f->lstrip, path, name, err) &&
-           get_opt_bool(o, "rstrip", false, &f->rstrip, path, name, err);
+    return tok_get_opt_bool(o, "special", false, &f->special, path, name, err) &&
+           tok_get_opt_bool(o, "normalized", true, &f->normalized, path, name, err) &&
+           tok_get_opt_bool(o, "single_word", false, &f->single_word, path, name, err) &&
+           tok_get_opt_bool(o, "lstrip", false, &f->lstrip, path, name, err) &&
+           tok_get_opt_bool(o, "rstrip", false, &f->rstrip, path, name, err);
 }
 
 static bool load_added_tokens(Tokenizer *t, const JsonValue *list, LpoiErr *err) {
@@ -504,14 +522,15 @@ static bool load_added_tokens(Tokenizer *t, const JsonValue *list, LpoiErr *err)
         if (o->type != JSON_OBJECT) return err_set(err, "%s: %s: expected an object", name, path);
         TokAddedFlags f;
         uint64_t id;
-        if (!get_opt_str(o, "content", &content, path, name, err)) return false;
+        if (!tok_get_opt_str(o, "content", &content, path, name, err)) return false;
         if (!content) return err_set(err, "%s: %s.content: missing", name, path);
         if (!json_as_u64(json_get(o, "id"), &id) || id >= TOK_MAX_IDS)
             return err_set(err, "%s: %s.id: expected an integer in [0, %u)", name, path, TOK_MAX_IDS);
-        if (!get_added_flags(o, &f, path, name, err)) return false;
-        if (tokenizer_add_token(t, content->str, content->len, f, (int64_t)id, err) < 0)
+        if (!tok_get_added_flags(o, &f, path, name, err)) return false;
+        if (tok_add_token(t, content->str, content->len, f, (int64_t)id, err) < 0)
             return err_prefix(err, "%s: %s", name, path);
     }
+    tok_rebuild_match_index(t);
     return true;
 }
 
@@ -522,6 +541,8 @@ static Tokenizer *tokenizer_new(const char *name) {
     Tokenizer *t = calloc_check(1, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->unk_id = t->bos_id = t->eos_id = t->pad_id = -1;
+    t->max_added_id = -1;
+    t->max_word = TOK_MAX_WORD;
     for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
     for (int i = 0; i < 128; i++) t->ascii_id[i] = -1;
     tok_rebuild_match_index(t);
@@ -532,10 +553,13 @@ void tokenizer_free(Tokenizer *t) {
     if (!t) return;
     tok_pool_free(&t->pool);
     free(t->pieces);
+    free(t->tokens);
     free(t->id_flags);
     tok_strmap_free(&t->vocab);
     tok_mergemap_free(&t->merges);
     free(t->added);
+    free(t->added_keys);
+    tok_strmap_free(&t->added_map);
     free(t->match_order[0]);
     free(t->match_order[1]);
     free(t);
@@ -571,118 +595,5 @@ Tokenizer *tokenizer_load(const char *path, LpoiErr *err) {
     if (!text) return NULL;
     Tokenizer *t = tokenizer_load_json(text, size, path, err);
     free(text);
-    return t;
-}
-
-bool tokenizer_set_template(Tokenizer *t, int32_t bos_id, int32_t eos_id, LpoiErr *err) {
-    int32_t ids[2] = {bos_id, eos_id};
-    for (int k = 0; k < 2; k++)
-        if (ids[k] >= 0 && ((size_t)ids[k] >= t->n_ids || !t->pieces[ids[k]].s))
-            return err_set(err, "%s: template: %d is not the id of a token", t->name, ids[k]);
-    t->n_prefix = t->n_suffix = 0;
-    if (bos_id >= 0) t->tpl_prefix[t->n_prefix++] = bos_id;
-    if (eos_id >= 0) t->tpl_suffix[t->n_suffix++] = eos_id;
-    return true;
-}
-
-// tokenizer_config.json token names: "..." or {"content": "...", ...} or null.
-static bool config_token(const Tokenizer *t, const JsonValue *root, const char *key, int32_t *out, const char *name,
-                         LpoiErr *err) {
-    const JsonValue *v = json_get(root, key);
-    char b1[96];
-    if (!v || v->type == JSON_NULL) return true;
-    if (v->type == JSON_OBJECT) v = json_get(v, "content");
-    if (!v || v->type != JSON_STRING) return err_set(err, "%s: %s: expected a string or {\"content\": ...}", name, key);
-    int32_t id = tokenizer_token_to_id(t, v->str, v->len);
-    if (id < 0) return err_set(err, "%s: %s: %s is not a token of this tokenizer", name, key, q(b1, v->str, v->len));
-    *out = id;
-    return true;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-bool tokenizer_apply_config(Tokenizer *t, const char *path, LpoiErr *err) {
-    size_t size;
-    char *text = file_read_all(path, TOK_MAX_FILE, &size, err);
-    if (!text) return false;
-    JsonDoc *doc = json_parse(text, size, err);
-    free(text);
-    if (!doc) return err_prefix(err, "%s", path);
-    const JsonValue *root = json_root(doc);
-    bool ok = root->type == JSON_OBJECT ? true : err_set(err, "%s: expected a JSON object", path);
-    const JsonValue *dec = ok ? json_get(root, "added_tokens_decoder") : NULL;
-    if (ok && dec && dec->type != JSON_NULL) {
-        if (dec->type != JSON_OBJECT || dec->count > TOK_MAX_IDS) {
-            ok = err_set(err, "%s: added_tokens_decoder: expected an object", path);
-        } else {   // transformers adds them sorted by id; key (id << 24 | index) sorts that way
-            uint64_t *order = malloc_check((dec->count + 1) * sizeof *order);
-            for (size_t i = 0; ok && i < dec->count; i++) {
-                char *end;
-                unsigned long long id = strtoull(dec->keys[i], &end, 10);
-                if (dec->key_lens[i] == 0 || dec->key_lens[i] > 8 || *end || dec->keys[i][0] < '0' ||
-                    dec->keys[i][0] > '9' || id >= TOK_MAX_IDS)
-                    ok = err_set(err, "%s: added_tokens_decoder: key %s is not an id", path,
-                                 json_quote_short((char[96]){0}, 96, dec->keys[i], dec->key_lens[i]));
-                order[i] = ((uint64_t)id << 24) | i;
-            }
-            if (ok) qsort(order, dec->count, sizeof *order, cmp_u64);
-            for (size_t k = 0; ok && k < dec->count; k++) {
-                size_t i = (size_t)(order[k] & 0xFFFFFF);
-                int64_t id = (int64_t)(order[k] >> 24);
-                const JsonValue *o = dec->items[i], *content;
-                char p[64];
-                snprintf(p, sizeof p, "added_tokens_decoder.%lld", (long long)id);
-                TokAddedFlags f;
-                ok = o->type == JSON_OBJECT ? true : err_set(err, "%s: %s: expected an object", path, p);
-                ok = ok && get_opt_str(o, "content", &content, p, path, err);
-                if (ok && !content) ok = err_set(err, "%s: %s.content: missing", path, p);
-                ok = ok && get_added_flags(o, &f, p, path, err);
-                if (!ok) break;
-                int32_t have = -1;
-                for (size_t j = 0; j < t->n_added; j++)
-                    if (t->added[j].len == content->len && memcmp(t->added[j].content, content->str, content->len) == 0)
-                        have = t->added[j].id;
-                if (have >= 0 && have != id)
-                    ok = err_set(err, "%s: %s: the tokenizer already has this token with id %d", path, p, have);
-                else if (have < 0 && tokenizer_add_token(t, content->str, content->len, f, id, err) < 0)
-                    ok = err_prefix(err, "%s: %s", path, p);
-            }
-            free(order);
-        }
-    }
-    ok = ok && config_token(t, root, "bos_token", &t->bos_id, path, err);
-    ok = ok && config_token(t, root, "eos_token", &t->eos_id, path, err);
-    ok = ok && config_token(t, root, "pad_token", &t->pad_id, path, err);
-    int32_t unk = -1;
-    ok = ok && config_token(t, root, "unk_token", &unk, path, err);
-    // LlamaTokenizerFast.update_post_processor: "[bos] $A [eos]" from add_bos_token / add_eos_token
-    if (ok && (json_get(root, "add_bos_token") || json_get(root, "add_eos_token"))) {
-        bool add_bos, add_eos;
-        ok = get_opt_bool(root, "add_bos_token", true, &add_bos, "tokenizer_config", path, err) &&
-             get_opt_bool(root, "add_eos_token", false, &add_eos, "tokenizer_config", path, err);
-        if (ok && add_bos && t->bos_id < 0) ok = err_set(err, "%s: add_bos_token is true but bos_token is not set", path);
-        if (ok && add_eos && t->eos_id < 0) ok = err_set(err, "%s: add_eos_token is true but eos_token is not set", path);
-        ok = ok && tokenizer_set_template(t, add_bos ? t->bos_id : -1, add_eos ? t->eos_id : -1, err);
-    }
-    json_free(doc);
-    return ok;
-}
-
-Tokenizer *tokenizer_load_dir(const char *dir, LpoiErr *err) {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/tokenizer.json", dir) >= sizeof path) {
-        err_set(err, "%s: path too long", dir);
-        return NULL;
-    }
-    Tokenizer *t = tokenizer_load(path, err);
-    if (!t) return NULL;
-    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    if (access(path, F_OK) == 0 && !tokenizer_apply_config(t, path, err)) {
-        tokenizer_free(t);
-        return NULL;
-    }
     return t;
 }

@@ -7,6 +7,7 @@
 // invalid UTF-8, API details, and load/encode speed on the real llava tokenizer.
 #include "test/test.h"
 #include "text/tokenizer.h"
+#include "text/tokenizer_internal.h"   // max_word, to test the blow-up guard cheaply
 #include "base/json.h"
 #include "base/safetensors.h"
 #include <stdlib.h>
@@ -96,6 +97,17 @@ static void run_expected(const char *name) {
     int64_t vs;
     EXPECT(json_get_i64(root, "vocab_size", &vs) && (size_t)vs == tokenizer_vocab_size(t));
 
+    const JsonValue *id2tok = json_get(root, "id_to_token");
+    EXPECT(id2tok && id2tok->count > 3);
+    for (size_t i = 0; id2tok && i < id2tok->count; i++) {
+        const JsonValue *pair = id2tok->items[i], *want = json_at(pair, 1);
+        int64_t id = -1;
+        json_as_i64(json_at(pair, 0), &id);
+        size_t len = 0;
+        const char *got = tokenizer_id_to_token(t, (int32_t)id, &len);
+        bool same = want->type == JSON_NULL ? got == NULL : got && len == want->len && memcmp(got, want->str, len) == 0;
+        EXPECT_MSG(same, "%s: id_to_token(%lld) = %s", name, (long long)id, got ? got : "(null)");
+    }
     const JsonValue *enc = json_get(root, "encode"), *dec = json_get(root, "decode");
     EXPECT(enc && enc->count > 100 && dec && dec->count > 30);
     size_t bad = 0, n_enc = enc ? enc->count : 0, n_dec = dec ? dec->count : 0;
@@ -159,6 +171,7 @@ TEST(tokenizer_bad_files_refused) {
         {"vocab_negative_id", "\"zz\": id must be an integer"},
         {"vocab_fractional_id", "\"zz\": id must be an integer"},
         {"vocab_huge_id", "\"zz\": id must be an integer"},
+        {"vocab_sparse_id", "largest id 100000 for 12 entries"},
         {"vocab_duplicate_id", "have the same id 5"},
         {"vocab_byte_token_not_hex", "\"<0xZZ>\": byte tokens must be <0xHH>"},
         {"vocab_byte_token_minus", "\"<0x-1>\": byte tokens must be <0xHH>"},
@@ -182,8 +195,8 @@ TEST(tokenizer_bad_files_refused) {
         {"template_id_out_of_range", "ids[0] is not the id of a token"},
         {"template_unknown_special", "\"<nope>\": missing"},
         {"added_token_wrong_id", "has id 5, but tokenizers gives it id 11"},
-        {"added_token_no_content", "added_tokens[4].content: missing"},
-        {"added_token_empty", "added_tokens[4]: empty content"},
+        {"added_token_no_content", "added_tokens[3].content: missing"},
+        {"added_token_empty", "added_tokens[3]: empty content"},
         {"added_token_duplicate", "\"<image>\" is already an added token"},
         {"added_token_byte_shape", "\"<0x+F>\": byte tokens must be <0xHH>"},
         {"truncation_set", "truncation: not supported"},
@@ -341,4 +354,106 @@ TEST(tokenizer_mistral_config_and_added_tokens) {
     EXPECT(ids.count >= 3 && ids.ids[1] == 32000);
     tok_ids_free(&ids);
     tokenizer_free(t);
+}
+
+// Random byte edits of valid files (deterministic): every result is refused with a one-line
+// message or loads and then encodes/decodes without trouble (run under LPOI_SANITIZE=1 for teeth).
+TEST(tokenizer_mutated_files_never_crash) {
+    static const char *files[] = {"testdata/tokenizer/tiny_raw.json", "testdata/tokenizer/tiny_always.json"};
+    static const char alphabet[] = "0123456789-+.eE\"{}[],: <>xab\\u\xe2\x96\x81";
+    static const char *texts[] = {"", " a b <image>  [X] c\n", "\xc3\xa9\xe4\xb8\xad \xf0\x9f\x98\x80 hello world",
+                                  "<W>x <R> <L> dog"};
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    size_t loaded = 0, refused = 0;
+    for (size_t f = 0; f < 2; f++) {
+        LpoiErr err = {{0}};
+        size_t n;
+        char *orig = file_read_all(files[f], 1 << 20, &n, &err);
+        EXPECT_MSG(orig, "%s", err.msg);
+        if (!orig) return;
+        char *buf = malloc(n + 64);
+        int iters = f == 0 ? 3000 : 300;
+        for (int it = 0; it < iters; it++) {
+            memcpy(buf, orig, n);
+            size_t len = n;
+            int edits = 1 + (int)(rng % 3);
+            for (int e = 0; e < edits && len > 1; e++) {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+                size_t pos = (size_t)(rng >> 8) % len;
+                switch (rng % 4) {
+                case 0: case 1: buf[pos] = alphabet[(rng >> 40) % (sizeof alphabet - 1)]; break;
+                case 2: memmove(buf + pos, buf + pos + 1, len - pos - 1); len--; break;   // delete
+                default:                                                                     // duplicate
+                    if (len < n + 60) { memmove(buf + pos + 1, buf + pos, len - pos); len++; }
+                }
+            }
+            Tokenizer *t = tokenizer_load_json(buf, len, "mut.json", &err);
+            if (!t) {
+                refused++;
+                EXPECT_MSG(strncmp(err.msg, "mut.json: ", 10) == 0 && !strchr(err.msg, '\n'), "%s", err.msg);
+                continue;
+            }
+            loaded++;
+            for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+                TokIds ids = {0};
+                if (tokenizer_encode(t, texts[k], strlen(texts[k]), true, &ids, &err)) {
+                    for (size_t j = 0; j < ids.count; j++)
+                        EXPECT(ids.ids[j] >= 0 && (size_t)ids.ids[j] < tokenizer_vocab_size(t));
+                    tok_ids_push(&ids, -5);
+                    tok_ids_push(&ids, (int32_t)tokenizer_vocab_size(t) + 3);
+                    free(tokenizer_decode(t, ids.ids, ids.count, k & 1, NULL));
+                }
+                tok_ids_free(&ids);
+            }
+            tokenizer_free(t);
+        }
+        free(buf);
+        free(orig);
+    }
+    EXPECT(loaded > 50 && refused > 500);
+}
+
+static Tokenizer *load_inline(const char *json) {
+    LpoiErr err = {{0}};
+    Tokenizer *t = tokenizer_load_json(json, strlen(json), "inline.json", &err);
+    EXPECT_MSG(t, "%s", err.msg);
+    return t;
+}
+
+// Failures that only show at encode time: a named unk token missing from the vocab (HF loads such
+// a file and fails only when a character needs unk), and a Replace chain that blows text up.
+TEST(tokenizer_encode_time_errors) {
+    Tokenizer *t = load_inline("{\"model\": {\"type\": \"BPE\", \"unk_token\": \"<zz>\", \"vocab\": {\"a\": 0, \"b\": 1, "
+                               "\"ab\": 2}, \"merges\": [\"a b\"]}}");
+    LpoiErr err = {{0}};
+    TokIds ids = {0};
+    if (t) {
+        EXPECT(tokenizer_encode(t, "abab", 4, true, &ids, &err) && ids.count == 2 && ids.ids[0] == 2);
+        EXPECT(!tokenizer_encode(t, "aq", 2, true, &ids, &err) && strstr(err.msg, "\"<zz>\" is not in model.vocab"));
+        EXPECT(ids.count == 2);
+        char *s = tokenizer_decode(t, ids.ids, ids.count, false, NULL);   // no decoder: joined with " "
+        EXPECT_STREQ(s, "ab ab");
+        free(s);
+    }
+    tokenizer_free(t);
+    char json[1024];
+    snprintf(json, sizeof json, "{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": ["
+             "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"%s\"},"
+             "{\"type\": \"Replace\", \"pattern\": {\"String\": \"x\"}, \"content\": \"%s\"},"
+             "{\"type\": \"Replace\", \"pattern\": {\"String\": \"x\"}, \"content\": \"%s\"},"
+             "{\"type\": \"Replace\", \"pattern\": {\"String\": \"x\"}, \"content\": \"%s\"}]},"
+             "\"model\": {\"type\": \"BPE\", \"vocab\": {\"x\": 0, \"y\": 1}, \"merges\": []}}",
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    t = load_inline(json);
+    if (t) {   // each space becomes 120^4 bytes; with the limit at 1 MiB: refused, not a crash
+        t->max_word = 1 << 20;
+        ids.count = 0;
+        EXPECT(tokenizer_encode(t, "y", 1, false, &ids, &err) && ids.count == 1 && ids.ids[0] == 1);
+        EXPECT(!tokenizer_encode(t, " ", 1, false, &ids, &err) && strstr(err.msg, "over the 1048576-byte limit"));
+    }
+    tokenizer_free(t);
+    tok_ids_free(&ids);
 }

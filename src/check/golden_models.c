@@ -1,0 +1,173 @@
+// golden_models.c — the model.llama / model.mistral runner: a tiny HF LlamaForCausalLM /
+// MistralForCausalLM with a PEFT adapter, replayed through src/models/llama.c.
+// Contract with tools/golden_llama.py (see its docstring for how each tensor is made):
+//   config    the HF config.json + "lora": {r, lora_alpha, target_modules}
+//   param.*   base weights by HF name (bound by llama_load from the case file itself, prefix "param.")
+//   lora.*    the adapter by PEFT name (llama_lora_load, prefix "lora.")
+//   in.input_ids [B,T] or in.inputs_embeds [B,T,C]; in.attention_mask, in.labels [B,T]; in.dlogp [B]
+//   out.logits [B,T,V], out.logps [B] (adapter on), out.logps_ref [B] (adapter off)
+//   grad.<PEFT name> for every lora tensor, grad.inputs_embeds (embeds variant)
+// The case runs twice: first keeping every layer's activations, then with per-layer recomputation.
+// LoRA gradients accumulate over the two backward passes (compared doubled); d(inputs_embeds) is
+// overwritten by each (compared as is); both passes must reproduce the log-probs.
+#include "check/golden_models.h"
+#include "models/llama.h"
+#include "base/check.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHAPE GR_SHAPE
+
+static const OpId NEEDED[] = {
+    OP_GEMM, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD,
+    OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ROPE_FORWARD, OP_ROPE_BACKWARD, OP_SWIGLU_FORWARD,
+    OP_SWIGLU_BACKWARD, OP_ADD, OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD, OP_LOGPROB_FORWARD,
+    OP_LOGPROB_BACKWARD,
+};
+
+// The "lora" member of the config: r, lora_alpha, target_modules (list or "all-linear").
+static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, unsigned *targets) {
+    const JsonValue *l = json_get(cfg, "lora");
+    int64_t rr;
+    double a;
+    if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
+        return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
+    const JsonValue *t = json_get(l, "target_modules");
+    char spec[256] = "";
+    if (t && t->type == JSON_STRING) {
+        snprintf(spec, sizeof spec, "%s", t->str);
+    } else if (t && t->type == JSON_ARRAY) {
+        for (size_t i = 0; i < t->count; i++) {
+            const JsonValue *e = t->items[i];
+            if (e->type != JSON_STRING) return gr_error(r, "config: lora.target_modules must hold strings");
+            size_t k = strlen(spec);
+            snprintf(spec + k, sizeof spec - k, "%s%s", i ? "," : "", e->str);
+        }
+    } else {
+        return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
+    }
+    LpoiErr err = {{0}};
+    if (!llama_lora_parse_targets(spec, targets, &err)) return gr_error(r, "config: %s", err.msg);
+    *rank = (int)rr;
+    *alpha = (float)a;
+    return true;
+}
+
+// Marks every tensor under prefix as consumed (the loaders bound all of them) through gr_in, so
+// the harness also checks that they come back unchanged.
+static void consume_prefix(GoldenRun *r, const char *prefix) {
+    const StFile *st = &gr_case(r)->st;
+    for (size_t i = 0; i < st->count && gr_ready(r); i++) {
+        const StTensor *t = &st->tensors[i];
+        if (strncmp(t->name, prefix, strlen(prefix))) continue;
+        int64_t dims[ST_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) dims[d] = (int64_t)t->shape[d];
+        gr_in(r, t->name, dims, t->ndim);
+    }
+}
+
+static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
+    const int32_t *dev = gr_in_int(r, name, SHAPE(B, T), lo, hi);
+    if (!dev) return NULL;
+    Backend *be = gr_backend(r);
+    int32_t *h = malloc_check((size_t)B * T * sizeof *h);
+    be->synchronize(be);
+    be->download(be, h, dev, (size_t)B * T * sizeof *h);
+    return h;
+}
+
+// Compares every LoRA gradient with grad.<PEFT name>, scaled by factor.
+static void expect_lora_grads(GoldenRun *r, const LlamaModel *m, double factor) {
+    Backend *be = gr_backend(r);
+    size_t n = llama_lora_count(m);
+    for (size_t i = 0; i < n && gr_ready(r); i++) {
+        char name[200], gname[220];
+        int64_t shape[2];
+        float *grad;
+        llama_lora_tensor(m, i, name, sizeof name, shape, NULL, &grad);
+        snprintf(gname, sizeof gname, "grad.%s", name);
+        size_t k = (size_t)(shape[0] * shape[1]);
+        float *h = malloc_check(k * sizeof *h);
+        be->synchronize(be);
+        be->download(be, h, grad, k * sizeof *h);
+        for (size_t j = 0; j < k; j++) h[j] = (float)(h[j] / factor);
+        gr_expect_host(r, h, gname, shape, 2);
+        free(h);
+    }
+}
+
+void golden_run_model_llama(GoldenRun *r) {
+    Backend *be = gr_backend(r);
+    const GoldenCase *gc = gr_case(r);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
+    if (!gr_ready(r)) return;
+    LlamaConfig cfg;
+    LpoiErr err = {{0}};
+    if (!llama_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    const char *want = cfg.arch == LLAMA_ARCH_MISTRAL ? "model.mistral" : "model.llama";
+    if (strcmp(gc->kind, want)) { gr_error(r, "kind \"%s\" but the config describes %s", gc->kind, want); return; }
+    int rank = 0;
+    float alpha = 0;
+    unsigned targets = 0;
+    if (!lora_config(r, gc->config, &rank, &alpha, &targets)) return;
+
+    LlamaModel m;
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!llama_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    llama_lora_create(&m, rank, alpha, targets);
+    WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+    if (!llama_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llama_free(&m); return; }
+    consume_prefix(r, "param.");
+    consume_prefix(r, "lora.");
+
+    // Inputs: B, T from the attention mask.
+    const StTensor *mt = st_find(&gc->st, "in.attention_mask");
+    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
+        gr_error(r, "in.attention_mask must be [B,T]");
+        llama_free(&m);
+        return;
+    }
+    const int B = (int)mt->shape[0], T = (int)mt->shape[1], C = cfg.C, V = cfg.V;
+    bool embeds = gr_has(r, "in.inputs_embeds");
+    int32_t *mask = host_ints(r, "in.attention_mask", B, T, 0, 1);
+    int32_t *labels = host_ints(r, "in.labels", B, T, -100, (int64_t)V - 1);
+    int32_t *ids = embeds ? NULL : host_ints(r, "in.input_ids", B, T, 0, (int64_t)V - 1);
+    const float *emb = embeds ? gr_in(r, "in.inputs_embeds", SHAPE(B, T, C)) : NULL;
+    const float *dlogp_dev = gr_in(r, "in.dlogp", SHAPE(B));
+    float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
+    float *demb = embeds ? gr_out(r, "grad.inputs_embeds", (size_t)B * T * C) : NULL;
+    float *dlogp = malloc_check((size_t)B * sizeof *dlogp), *logp = malloc_check((size_t)B * sizeof *logp);
+    if (gr_ready(r)) {
+        be->synchronize(be);
+        be->download(be, dlogp, dlogp_dev, (size_t)B * sizeof *dlogp);
+    }
+    LlamaBatch batch = {.B = B, .T = T, .input_ids = ids, .inputs_embeds = emb, .attention_mask = mask,
+                        .labels = labels};
+
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        m.recompute = pass == 2;
+        m.lora_on = true;
+        if (!llama_logps_forward(&m, &batch, true, logp, &err)) { gr_error(r, "%s", err.msg); break; }
+        gr_expect_host(r, logp, "out.logps", SHAPE(B));
+        llama_logps_backward(&m, dlogp, demb);
+        if (embeds) gr_expect(r, demb, "grad.inputs_embeds", SHAPE(B, T, C), 1, pass == 2 ? "(recompute: must overwrite)" : NULL);
+        expect_lora_grads(r, &m, pass);
+    }
+    if (gr_ready(r)) {
+        m.lora_on = true;
+        if (!llama_logits(&m, &batch, logits, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect(r, logits, "out.logits", SHAPE(B, T, V), 1, NULL);
+    }
+    if (gr_ready(r)) {
+        m.lora_on = false;   // the reference model
+        if (!llama_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
+    }
+    free(mask);
+    free(labels);
+    free(ids);
+    free(dlogp);
+    free(logp);
+    llama_free(&m);
+}

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# tools/gpucheck.sh — the one script to run on a lent GPU machine (see PORTING.md, "Checking a port").
+# Run from the repository root. Builds lpoi, records the machine, then checks the CUDA backend:
+#   devices        ./build/lpoi devices -v (which GPU, which PTX variant, registers per kernel)
+#   unit           the CUDA parity tests (./build/lpoi_tests cuda) with the variant lpoi picks
+#   unit_compute_75 / unit_compute_80 / unit_compute_90a
+#                  the same tests with each other embedded PTX variant forced (LPOI_PTX_VARIANT) that
+#                  can run on this GPU, so one card checks every variant it can run
+#   memcheck       the parity tests under compute-sanitizer memcheck (out-of-bounds, misaligned)
+#   racecheck      the block reductions (rmsnorm, sum_squares) under compute-sanitizer racecheck
+#   golden         ./build/lpoi check --device cuda testdata/golden/* (skipped when there are no cases)
+#   bench          ./nob bench (skipped when nob has no bench target)
+# On the GPU machine a skipped parity test is a failure: the point of the run is to execute them.
+# Full logs go to $OUT (or build/gpucheck-out): gpucheck.log (every step, in order), logs.tar.gz (one
+# file per step), summary.txt (the table printed last). Keeps going after a failure; exits 1 if any
+# step failed. Budget: about 3 minutes on an H100; each step has its own timeout and optional steps
+# are skipped once the total passes DEADLINE_S.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+OUT_DIR=${OUT:-$PWD/build/gpucheck-out}
+LOGS=$PWD/build/gpucheck-logs
+DEADLINE_S=${DEADLINE_S:-270}
+mkdir -p "$OUT_DIR" "$LOGS" || exit 1
+rm -f "$LOGS"/*.log
+T0=$(date +%s)
+FAILED=0
+ROWS=()
+export LPOI_CUDA_SYNC=1   # report a faulting kernel at its own launch
+
+elapsed() { echo $(( $(date +%s) - T0 )); }
+
+# record NAME STATUS SECONDS NOTE
+record() {
+    ROWS+=("$(printf '%-18s %-5s %5ss  %s' "$1" "$2" "$3" "$4")")
+    [ "$2" = "FAIL" ] && FAILED=1
+    echo "gpucheck: $1: $2 ($3 s) $4"
+}
+
+# step NAME TIMEOUT_S CMD... — runs CMD with a timeout, log in $LOGS/NAME.log; sets STEP_RC.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local log="$LOGS/$name.log" s0 rc
+    s0=$(date +%s)
+    { echo "\$ $*"; echo; } > "$log"
+    timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1
+    rc=$?
+    STEP_RC=$rc
+    STEP_SECS=$(( $(date +%s) - s0 ))
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "gpucheck: timed out after ${limit}s" >> "$log"
+    return $rc
+}
+
+# The tests' last line reads "unit: N passed, N failed, N skipped".
+unit_note() { grep -E '^unit:' "$1" | tail -n 1 | sed 's/^unit: //'; }
+
+# A unit run passes when it exited 0, printed its summary, and skipped nothing.
+judge_unit() {
+    local name=$1 log="$LOGS/$1.log" note
+    note=$(unit_note "$log")
+    if [ "$STEP_RC" -ne 0 ] || [ -z "$note" ]; then
+        record "$name" FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-(no summary line)}"
+    elif grep -q '^skip' "$log"; then
+        record "$name" FAIL "$STEP_SECS" "$note (a skip on a GPU machine: $(grep -m1 '^skip' "$log" | cut -c1-80))"
+    else
+        record "$name" ok "$STEP_SECS" "$note"
+    fi
+}
+
+find_bin() {   # find_bin NAME: ./build/NAME, else the newest build/**/NAME executable
+    if [ -x "build/$1" ]; then echo "build/$1"; return; fi
+    find build -type f -name "$1" -perm -u+x -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n 1 | cut -d' ' -f2-
+}
+
+# ---- machine ----
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "host: $(uname -srm)"
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)') $(git status --porcelain 2>/dev/null | wc -l) changed files"
+    echo
+    nvidia-smi 2>&1 || echo "nvidia-smi: not available"
+    echo
+    nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1
+    echo
+    (nvcc --version 2>&1 || echo "nvcc: not on PATH") | tail -n 3
+} > "$LOGS/machine.log" 2>&1
+GPU_LINE=$(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+record machine info 0 "${GPU_LINE:-no nvidia-smi}"
+
+# ---- build ----
+if step build 300 bash -c 'cc -o nob nob.c && ./nob'; then
+    record build ok "$STEP_SECS" ""
+else
+    record build FAIL "$STEP_SECS" "rc=$STEP_RC (see build section)"
+fi
+LPOI=$(find_bin lpoi)
+TESTS=$(find_bin lpoi_tests)
+
+# ---- devices ----
+if [ -n "$LPOI" ]; then
+    step devices 60 "$LPOI" devices -v
+    dev=$(grep -E '^\s+\[0\]' "$LOGS/devices.log" | head -n 1 | sed 's/^ *//')
+    if [ "$STEP_RC" -ne 0 ]; then record devices FAIL "$STEP_SECS" "rc=$STEP_RC"
+    elif [ -z "$dev" ] || echo "$dev" | grep -q unusable; then record devices FAIL "$STEP_SECS" "${dev:-no GPU listed}"
+    else record devices ok "$STEP_SECS" "$dev"
+    fi
+else
+    record devices FAIL 0 "no build/lpoi"
+fi
+
+# ---- parity tests ----
+if [ -n "$TESTS" ]; then
+    step unit 180 "$TESTS" cuda
+    judge_unit unit
+    # Every other variant that can run here (an 'a' variant only on its exact architecture).
+    cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+    for v in compute_75 compute_80 compute_90a; do
+        a=${v#compute_}; a=${a%a}
+        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record "unit_$v" skip 0 "over the time budget"; continue; fi
+        if [ -z "$cc" ]; then record "unit_$v" skip 0 "compute capability unknown"; continue; fi
+        if grep -qE "PTX $v\$" "$LOGS/devices.log" 2>/dev/null; then record "unit_$v" skip 0 "lpoi's own choice: the unit run"; continue; fi
+        if [[ $v == *a ]] && [ "$cc" != "$a" ]; then record "unit_$v" skip 0 "runs only on sm_$a"; continue; fi
+        if [ "$cc" -lt "$a" ]; then record "unit_$v" skip 0 "needs sm_$a+"; continue; fi
+        step "unit_$v" 180 env LPOI_PTX_VARIANT=$v "$TESTS" cuda
+        judge_unit "unit_$v"
+    done
+    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+    if [ -z "$SAN" ]; then
+        record memcheck skip 0 "compute-sanitizer not found"
+        record racecheck skip 0 "compute-sanitizer not found"
+    else
+        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record memcheck skip 0 "over the time budget"
+        else
+            step memcheck 150 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 "$TESTS" cuda
+            errs=$(grep -E 'ERROR SUMMARY' "$LOGS/memcheck.log" | tail -n 1)
+            if [ "$STEP_RC" -eq 0 ]; then record memcheck ok "$STEP_SECS" "$errs; $(unit_note "$LOGS/memcheck.log")"
+            else record memcheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
+            fi
+        fi
+        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record racecheck skip 0 "over the time budget"
+        else
+            step racecheck 120 bash -c "'$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' cuda_rmsnorm &&
+                                        '$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' cuda_sum_squares"
+            errs=$(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$LOGS/racecheck.log" | tail -n 1)
+            if [ "$STEP_RC" -eq 0 ]; then record racecheck ok "$STEP_SECS" "${errs:-no hazards}"
+            else record racecheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
+            fi
+        fi
+    fi
+else
+    record unit FAIL 0 "no lpoi_tests binary"
+fi
+
+# ---- golden cases on the GPU ----
+shopt -s nullglob
+GOLDEN=(testdata/golden/*)
+shopt -u nullglob
+if [ ${#GOLDEN[@]} -eq 0 ]; then
+    record golden skip 0 "no cases in testdata/golden"
+elif [ -z "$LPOI" ]; then
+    record golden FAIL 0 "no build/lpoi"
+elif [ "$(elapsed)" -gt "$DEADLINE_S" ]; then
+    record golden skip 0 "over the time budget"
+else
+    step golden 120 "$LPOI" check --device cuda "${GOLDEN[@]}"
+    if [ "$STEP_RC" -eq 0 ]; then record golden ok "$STEP_SECS" "${#GOLDEN[@]} cases"
+    else record golden FAIL "$STEP_SECS" "rc=$STEP_RC on ${#GOLDEN[@]} cases"
+    fi
+fi
+
+# ---- benchmarks ----
+if [ ! -x ./nob ] || ! grep -q '"bench"' nob.c 2>/dev/null; then
+    record bench skip 0 "nob has no bench target yet"
+elif [ "$(elapsed)" -gt "$DEADLINE_S" ]; then
+    record bench skip 0 "over the time budget"
+else
+    step bench 150 ./nob bench
+    if [ "$STEP_RC" -eq 0 ]; then record bench ok "$STEP_SECS" "results in the bench section"
+    else record bench FAIL "$STEP_SECS" "rc=$STEP_RC"
+    fi
+fi
+
+# ---- collect ----
+TOTAL=$(elapsed)
+{
+    echo "lpoi gpucheck — $(date -u '+%Y-%m-%d %H:%M UTC'), ${TOTAL}s"
+    echo "GPU: ${GPU_LINE:-unknown}"
+    printf '%-18s %-5s %6s  %s\n' step state time note
+    for r in "${ROWS[@]}"; do echo "$r"; done
+    [ $FAILED -eq 0 ] && echo "RESULT: all steps passed" || echo "RESULT: FAILED"
+} > "$OUT_DIR/summary.txt"
+{
+    cat "$OUT_DIR/summary.txt"
+    for f in machine build devices unit unit_compute_75 unit_compute_80 unit_compute_90a memcheck racecheck golden bench; do
+        [ -f "$LOGS/$f.log" ] || continue
+        echo
+        echo "==================== $f ===================="
+        cat "$LOGS/$f.log"
+    done
+} > "$OUT_DIR/gpucheck.log"
+tar -czf "$OUT_DIR/logs.tar.gz" -C "$LOGS" . 2>/dev/null
+
+echo
+cat "$OUT_DIR/summary.txt"
+exit $FAILED
