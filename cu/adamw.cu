@@ -6,6 +6,8 @@
 // turns its Python-float scalars into fp32 for fp32 tensors). Each element is read and written once.
 #include "common.cuh"
 
+// ptxcheck: adamw_f32 max_registers=32
+
 // torch's lerp (ATen/native/Lerp.h): exact at both ends, same branch on |w| < 0.5.
 __device__ __forceinline__ float lerpf_(float self, float end, float w) {
     return fabsf(w) < 0.5f ? self + w * (end - self) : end - (end - self) * (1.0f - w);

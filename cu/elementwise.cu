@@ -6,6 +6,19 @@
 // so the same input gives the same bits on every run and every GPU.
 #include "common.cuh"
 
+// Register budgets (nob ptxcheck fails above them): 32 keeps 2048 threads resident per SM.
+// ptxcheck: add_f32 max_registers=32
+// ptxcheck: axpy_f32 max_registers=32
+// ptxcheck: scale_f32 max_registers=32
+// ptxcheck: sum_squares_partial_f32 max_registers=32
+// ptxcheck: sum_squares_final_f64 max_registers=32
+// ptxcheck: silu_forward_f32 max_registers=32
+// ptxcheck: silu_backward_f32 max_registers=32
+// ptxcheck: swiglu_forward_f32 max_registers=32
+// ptxcheck: swiglu_backward_f32 max_registers=32
+// ptxcheck: gelu_forward_f32 max_registers=32
+// ptxcheck: gelu_backward_f32 max_registers=32
+
 // out = a + b  (out may alias a or b)
 extern "C" __global__ void add_f32(float *out, const float *a, const float *b, unsigned long long n) {
     for (unsigned long long i = grid_start(); i < n; i += grid_stride()) out[i] = a[i] + b[i];

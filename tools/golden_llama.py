@@ -20,6 +20,8 @@ Tensors:
   out.logps_ref [B]     the same with the adapter disabled (PEFT disable_adapter(): the DPO reference)
   grad.<PEFT name>      dL/d(lora_A / lora_B) of every adapted module
   grad.inputs_embeds    dL/d(inputs_embeds) (embeds variant)
+  in.gen_prompt [P], out.gen_ids [G] (I64)  greedy HF generate (KV cache, adapter on, no EOS stop) from
+                        the first sequence's prompt; the ids must match exactly
 Metadata: kind, config = the HF config.json (to_json_string) plus "lora": {r, lora_alpha,
 target_modules}, atol/rtol (+ per-tensor atol.<name>), seed, generator, about.
 
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 import zlib
 
 import numpy as np
@@ -54,6 +57,7 @@ ATOL_FLOOR = 1e-7
 FP32_BUDGET = 0.5
 GENERATOR = (f"tools/golden_llama.py (torch {torch.__version__}, transformers {transformers.__version__}, "
              f"peft {peft.__version__}, numpy {np.__version__})")
+warnings.filterwarnings("ignore", category=FutureWarning)  # transformers 5 deprecation chatter
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -78,7 +82,7 @@ case("llama_gqa", "LLaMA, GQA 4q/2kv, untied lm_head, LoRA all-linear, 3 right-p
      arch="llama", cfg=dict(vocab_size=61, hidden_size=32, intermediate_size=44, num_hidden_layers=2,
                             num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
                             max_position_embeddings=64, tie_word_embeddings=False),
-     lengths=[11, 8, 5], prompts=[4, 3, 2], targets=ALL_LINEAR, embeds=False)
+     lengths=[11, 8, 5], prompts=[4, 3, 2], targets=ALL_LINEAR, embeds=False, generate=10)
 case("llama_embeds", "LLaMA, no GQA (like Vicuna), tied embeddings, rope_theta 500, LoRA on q,v; inputs_embeds "
      "with d(inputs_embeds)",
      arch="llama", cfg=dict(vocab_size=53, hidden_size=24, intermediate_size=37, num_hidden_layers=2,
@@ -90,7 +94,7 @@ case("mistral_window", "Mistral, GQA 6q/2kv, sliding window 4 < T=12, tied embed
      arch="mistral", cfg=dict(vocab_size=67, hidden_size=48, intermediate_size=40, num_hidden_layers=2,
                               num_attention_heads=6, num_key_value_heads=2, rms_norm_eps=1e-5, sliding_window=4,
                               max_position_embeddings=64, tie_word_embeddings=True),
-     lengths=[12, 10, 9], prompts=[5, 2, 3], targets=ALL_LINEAR, embeds=False)
+     lengths=[12, 10, 9], prompts=[5, 2, 3], targets=ALL_LINEAR, embeds=False, generate=10)
 case("mistral_embeds", "Mistral, sliding_window null, head_dim 12 != hidden/heads, GQA 4q/1kv, untied, 3 layers, "
      "LoRA all-linear; inputs_embeds with d(inputs_embeds)",
      arch="mistral", cfg=dict(vocab_size=59, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
@@ -109,8 +113,8 @@ def build_model(spec, g):
         for name, p in model.named_parameters():
             if name.endswith("norm.weight"):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
-            elif name.endswith("embed_tokens.weight"):
-                p.copy_(torch.randn(p.shape, generator=g))
+            elif name.endswith("embed_tokens.weight"):   # tied: also the head; keep its logits moderate
+                p.copy_(torch.randn(p.shape, generator=g) * (0.35 if cfg.tie_word_embeddings else 1.0))
             else:  # Linear [out, in]
                 p.copy_(torch.randn(p.shape, generator=g) * p.shape[1] ** -0.5)
     base = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -137,6 +141,26 @@ def batch(spec, cfg, g):
         for b, n in enumerate(spec["lengths"]):   # otherwise give a uniform row where SDPA gives 0)
             assert T - n < window, "padding longer than the window leaves a query with no visible key"
     return ids, mask, labels
+
+
+def greedy(model, prompt, n):
+    """HF generate (greedy, KV cache, adapter on, no EOS stop), checked against a cache-free argmax
+    loop; every step's top-2 logit gap must be clear of rounding so that fp32 picks the same ids."""
+    base = model.get_base_model()
+    base.generation_config.eos_token_id = None
+    base.generation_config.pad_token_id = 0
+    with torch.no_grad():
+        out = base.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
+                            do_sample=False)[0, prompt.shape[1]:]
+        seq = prompt
+        for _ in range(n):
+            lg = model(input_ids=seq).logits[0, -1]
+            top = lg.topk(2).values
+            assert top[0] - top[1] > 1e-3, "near tie in greedy decoding"
+            seq = torch.cat([seq, lg.argmax().view(1, 1)], 1)
+    assert torch.equal(out, seq[0, prompt.shape[1]:]), (out, seq)
+    assert len(set(out.tolist())) > n // 2, f"degenerate greedy continuation {out.tolist()}"
+    return out.contiguous()
 
 
 def run(spec, seed, dtype):
@@ -188,8 +212,13 @@ def run(spec, seed, dtype):
     if spec["embeds"]:
         checked["grad.inputs_embeds"] = kwargs["inputs_embeds"].grad
     for k, v in checked.items():
-        assert v is not None and torch.isfinite(v).all(), k
-        t[k] = v.detach().to(F32).contiguous()
+        assert v is not None and torch.isfinite(v.double()).all(), k
+        t[k] = v.detach().to(F32).contiguous() if v.is_floating_point() else v
+    if spec.get("generate"):
+        gen = greedy(model, ids[:1, :spec["prompts"][0]], spec["generate"])
+        t["in.gen_prompt"] = ids[0, :spec["prompts"][0]].contiguous()
+        t["out.gen_ids"] = gen
+        checked["out.gen_ids"] = gen
     config = json.loads(cfg.to_json_string())
     config.pop("transformers_version", None)
     config["lora"] = {"r": 4, "lora_alpha": 8, "target_modules": spec["targets"]}

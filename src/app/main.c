@@ -12,6 +12,7 @@ static const Command COMMANDS[] = {
     {"check",   cmd_check,   "replay golden cases (oracle outputs from PyTorch) against a backend"},
     {"inspect", cmd_inspect, "list the tensors of safetensors files or model folders; validate them"},
     {"devices", cmd_devices, "show the CPU backend and any usable GPU with the PTX variant it gets"},
+    {"generate", cmd_generate, "continue a text prompt with a LLaMA/Mistral checkpoint (greedy or sampled)"},
     {"negatives", cmd_negatives, "build LPOI's listwise negative image lists (masked boxes) as PNGs + manifest"},
 };
 

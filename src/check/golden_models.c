@@ -7,6 +7,7 @@
 //   in.input_ids [B,T] or in.inputs_embeds [B,T,C]; in.attention_mask, in.labels [B,T]; in.dlogp [B]
 //   out.logits [B,T,V], out.logps [B] (adapter on), out.logps_ref [B] (adapter off)
 //   grad.<PEFT name> for every lora tensor, grad.inputs_embeds (embeds variant)
+//   in.gen_prompt [P], out.gen_ids [G] (optional): greedy HF generate, compared id for id
 // The case runs twice: first keeping every layer's activations, then with per-layer recomputation.
 // LoRA gradients accumulate over the two backward passes (compared doubled); d(inputs_embeds) is
 // overwritten by each (compared as is); both passes must reproduce the log-probs.
@@ -97,6 +98,37 @@ static void expect_lora_grads(GoldenRun *r, const LlamaModel *m, double factor) 
     }
 }
 
+// Greedy decoding with the KV cache from in.gen_prompt [P] must give out.gen_ids [G] exactly.
+static void expect_generate(GoldenRun *r, LlamaModel *m) {
+    const StTensor *pt = st_find(&gr_case(r)->st, "in.gen_prompt"), *gt = st_find(&gr_case(r)->st, "out.gen_ids");
+    if (!pt || pt->ndim != 1 || pt->shape[0] < 1 || pt->shape[0] > 4096 || !gt || gt->ndim != 1 || gt->shape[0] < 1 ||
+        gt->shape[0] > 4096) {
+        gr_error(r, "in.gen_prompt [P] and out.gen_ids [G] must be 1-D, 1..4096 long");
+        return;
+    }
+    int P = (int)pt->shape[0], G = (int)gt->shape[0];
+    const int32_t *dev = gr_in_int(r, "in.gen_prompt", SHAPE(P), 0, (int64_t)m->cfg.V - 1);
+    if (!dev) return;
+    Backend *be = gr_backend(r);
+    int32_t *prompt = malloc_check((size_t)P * sizeof *prompt), *ids = malloc_check((size_t)G * sizeof *ids);
+    be->synchronize(be);
+    be->download(be, prompt, dev, (size_t)P * sizeof *prompt);
+    LlamaGenOpts o = {.max_new = G, .temperature = 0, .top_p = 1};
+    LpoiErr err = {{0}};
+    m->lora_on = true;
+    int n = llama_generate(m, prompt, P, &o, ids, &err);
+    if (n != G) {
+        gr_error(r, "generate: %s", n < 0 ? err.msg : "stopped early");
+    } else {
+        float *f = malloc_check((size_t)G * sizeof *f);
+        for (int i = 0; i < G; i++) f[i] = (float)ids[i];
+        gr_expect_host(r, f, "out.gen_ids", SHAPE(G));
+        free(f);
+    }
+    free(prompt);
+    free(ids);
+}
+
 void golden_run_model_llama(GoldenRun *r) {
     Backend *be = gr_backend(r);
     const GoldenCase *gc = gr_case(r);
@@ -159,6 +191,7 @@ void golden_run_model_llama(GoldenRun *r) {
         if (!llama_logits(&m, &batch, logits, &err)) gr_error(r, "%s", err.msg);
         else gr_expect(r, logits, "out.logits", SHAPE(B, T, V), 1, NULL);
     }
+    if (gr_ready(r) && gr_has(r, "out.gen_ids")) expect_generate(r, &m);
     if (gr_ready(r)) {
         m.lora_on = false;   // the reference model
         if (!llama_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);

@@ -1,8 +1,8 @@
 // image.c — RGB8 images: allocation, and decoding with stb_image behind hostile-input checks.
 // Order of checks for every decode: encoded size (empty, over the limit, over stb's int range) →
-// format by magic number → JPEG marker structure (complete, sane Huffman tables) → header only
-// (PNG's IHDR read directly, then stbi_info: width, height) → pixel-count limit → structural
-// completeness of BMP, GIF and PNM → the decode itself (stbi_load_from_memory, 3 channels).
+// format by magic number → JPEG marker structure (complete, sane Huffman tables) and PNM header and
+// length → header only (PNG's IHDR read directly, then stbi_info: width, height) → pixel-count
+// limit → structural completeness of BMP and GIF → the decode (stbi_load_from_memory, 3 channels).
 // The completeness checks exist because stb silently pads missing data (JPEG grey, BMP/GIF zeros,
 // PNM uninitialised memory) where PIL refuses the file as truncated; so do we.
 #include "image/image.h"
@@ -140,31 +140,36 @@ static const char *gif_check_complete(const uint8_t *p, size_t n) {
     }
 }
 
+static bool check_limit(const char *name, uint64_t w, uint64_t h, uint64_t max_px, LpoiErr *err);
+
 // PNM (P5/P6): header "P6 <w> <h> <maxval>" (whitespace, '#' comments), ONE whitespace byte, then
-// raw samples. stb ignores a short read and returns uninitialised memory, so the length is checked
-// here. Only maxval 255 is accepted: stb does not rescale other maxvals (PIL does).
-static const char *pnm_check_complete(const uint8_t *p, size_t n) {
+// raw samples. Checked whole before stb sees the file: stb's header parser overflows int on long
+// numbers (found by fuzz/fuzz_image.c), and its decoder ignores a short read and returns
+// uninitialised memory. Only maxval 255 is accepted: stb does not rescale other maxvals (PIL does).
+static bool pnm_check(const uint8_t *p, size_t n, const char *name, uint64_t max_px, LpoiErr *err) {
     size_t i = 2;
     uint64_t v[3];
     for (int f = 0; f < 3; f++) {
-        for (;;) {   // whitespace and comments
+        for (;;) {   // whitespace and comments, as stb skips them
             while (i < n && (p[i] == ' ' || (p[i] >= '\t' && p[i] <= '\r'))) i++;
             if (i < n && p[i] == '#') { while (i < n && p[i] != '\n' && p[i] != '\r') i++; continue; }
             break;
         }
-        if (i >= n || p[i] < '0' || p[i] > '9') return "truncated or corrupt PNM header";
+        if (i >= n || p[i] < '0' || p[i] > '9') return err_set(err, "%s: truncated or corrupt PNM header", name);
         v[f] = 0;
         while (i < n && p[i] >= '0' && p[i] <= '9') {
             v[f] = v[f] * 10 + (uint64_t)(p[i++] - '0');
-            if (v[f] > 1u << 30) return "corrupt PNM header (number too large)";
+            if (v[f] > 1u << 30) return err_set(err, "%s: corrupt PNM header (number too large)", name);
         }
     }
-    if (v[2] != 255) return "unsupported PNM maxval (only 255 is read exactly like PIL)";
-    if (i >= n) return "truncated PNM (no pixel data)";
+    if (!check_limit(name, v[0], v[1], max_px, err)) return false;
+    if (v[2] != 255) return err_set(err, "%s: unsupported PNM maxval %llu (only 255 is read exactly like PIL)",
+                                    name, (unsigned long long)v[2]);
+    if (i >= n) return err_set(err, "%s: truncated PNM (no pixel data)", name);
     i++;   // the single whitespace byte after maxval
-    uint64_t need = v[0] * v[1] * (p[1] == '6' ? 3 : 1);   // dims already limited by the probe
-    if (n - i < need) return "truncated PNM (pixel data cut off)";
-    return NULL;
+    uint64_t need = v[0] * v[1] * (p[1] == '6' ? 3 : 1);   // <= 2^30 * 2^30 * 3: no overflow
+    if (n - i < need) return err_set(err, "%s: truncated PNM (pixel data cut off)", name);
+    return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,6 +224,7 @@ bool image_probe_memory(const void *buf, size_t size, const char *name, const Im
         const char *why = jpeg_check_complete(p, size);
         if (why) return err_set(err, "%s: %s", name, why);
     }
+    if (!strcmp(fmt, "PNM") && !pnm_check(p, size, name, max_px, err)) return false;
     // PNG: the size is at a fixed place, and stb refuses > 2^30 bytes before saying how big.
     if (!strcmp(fmt, "PNG") && size >= 24 && !memcmp(p + 12, "IHDR", 4)) {
         uint64_t w = (uint64_t)p[16] << 24 | p[17] << 16 | p[18] << 8 | p[19];
@@ -244,7 +250,6 @@ bool image_decode_memory(Image *out, const void *buf, size_t size, const char *n
     const char *why = NULL;
     if (size >= 2 && p[0] == 'B' && p[1] == 'M') why = bmp_check_complete(p, size);
     else if (size >= 6 && !memcmp(p, "GIF8", 4)) why = gif_check_complete(p, size);
-    else if (size >= 2 && p[0] == 'P') why = pnm_check_complete(p, size);
     if (why) return err_set(err, "%s: %s", name, why);
 
     int w2 = 0, h2 = 0, comp2 = 0;

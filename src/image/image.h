@@ -67,6 +67,8 @@ bool image_probe_memory(const void *buf, size_t size, const char *name, const Im
 // the minimum sum of absolute differences, zlib deflate at `level` 0..9, or -1 for zlib's default).
 // *out is malloc'ed; the caller frees it. Fails (err) only on absurd sizes or a zlib error.
 bool png_encode(const Image *img, int level, uint8_t **out, size_t *out_size, LpoiErr *err);
-// Encodes and writes atomically (temp file, fsync, rename): a crash leaves the old file or the new
-// one, never a partial PNG. Errors name the path.
+// Encodes with zlib level 1 and writes atomically (temp file, fsync, rename): a crash leaves the old
+// file or the new one, never a partial PNG. Errors name the path. Level 1 because negatives are
+// written by the thousand: on a 1024 x 768 photograph it is ~5x faster than level 6 (64 vs 300 ms)
+// for a file ~10% larger.
 bool image_write_png(const Image *img, const char *path, LpoiErr *err);

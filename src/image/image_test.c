@@ -228,6 +228,10 @@ TEST(image_decode_rejects_garbage_and_huge) {
     bmp[18] = 0x30; bmp[19] = 0x75; bmp[22] = 0x30; bmp[23] = 0x75;   // 30000
     bmp[26] = 1; bmp[28] = 24;
     REJECT(bmp, sizeof bmp, NULL, "30000 x 30000 image");
+    // PNM: the limit applies to the header numbers before anything is read.
+    REJECT("P6\n100000 100000\n255\n", 21, NULL, "100000 x 100000 image");
+    REJECT("P6\n3 2\n65535\n", 13, NULL, "unsupported PNM maxval 65535");
+    REJECT("P3\n3 2\n255\n", 11, NULL, "unsupported PNM variant P3");
     // Configurable limits: 13 x 7 = 91 pixels.
     char p[256];
     size_t n;
@@ -295,12 +299,14 @@ TEST(image_decode_file_errors_name_the_file) {
 
 // Inputs found by fuzz/fuzz_image.c. The JPEGs declare Huffman tables with more than 256 codes,
 // which makes stb_image 2.27 write past its tables (already in stbi_info for the second one); the
-// PNG's unknown-chunk message embeds 4 raw bytes (here a newline) from the file.
+// PNG's unknown-chunk message embeds 4 raw bytes (here a newline) from the file; the PPM's width
+// overflows stb's int parser.
 TEST(image_decode_fuzz_regressions) {
     const struct { const char *file, *needle; } cases[] = {
         {"bad/dht_too_many_codes.jpg", "Huffman table with more than 256 codes"},
         {"bad/dht_too_many_codes_in_info.jpg", "Huffman table with more than 256 codes"},
         {"bad/png_chunk_name_newline.png", "PNG chunk not known"},
+        {"bad/pnm_number_overflow.ppm", "corrupt PNM header (number too large)"},
     };
     for (size_t i = 0; i < LPOI_ARRAY_LEN(cases); i++) {
         char p[256];

@@ -116,7 +116,7 @@ bool png_encode(const Image *img, int level, uint8_t **out, size_t *out_size, Lp
 bool image_write_png(const Image *img, const char *path, LpoiErr *err) {
     uint8_t *png;
     size_t n;
-    if (!png_encode(img, -1, &png, &n, err)) return err_prefix(err, "%s", path);
+    if (!png_encode(img, 1, &png, &n, err)) return err_prefix(err, "%s", path);
     bool ok = file_write_atomic(path, png, n, err);
     free(png);
     return ok;

@@ -177,3 +177,18 @@ bool llama_logits(LlamaModel *m, const LlamaBatch *batch, float *logits, LpoiErr
 size_t llama_step_bytes(const LlamaModel *m, int B, int T, int S, bool backward);
 // High-water mark of the activation arena during the last step (forward + backward), in bytes.
 size_t llama_step_peak_bytes(const LlamaModel *m);
+
+// ---- generation (llama_generate.c) ----
+typedef struct {
+    int max_new;                 // tokens to generate at most (>= 1)
+    float temperature;           // <= 0: greedy (argmax; ties -> the lowest id, as torch.argmax)
+    float top_p;                 // nucleus sampling when sampling: (0, 1], 1 = off
+    uint64_t seed;               // sampling RNG
+    const int32_t *stop_ids;     // stop after generating one of these (it is kept in out)
+    int n_stop;
+} LlamaGenOpts;
+// Decodes one sequence after prompt[n_prompt] with a KV cache (the prompt in one prefill pass,
+// then one token per step: the attention op's Tq < Tk form). LoRA applies as in the forward
+// (lora_on). out[max_new] receives the new ids; returns how many, or -1 + err.
+int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const LlamaGenOpts *o, int32_t *out,
+                   LpoiErr *err);

@@ -1,0 +1,103 @@
+// cmd_generate.c — `lpoi generate`: continue a text prompt with a LLaMA/Mistral checkpoint (or the
+// language model of a LLaVA checkpoint), greedy or sampled, with a KV cache (src/models/llama_generate.c).
+// The prompt is encoded with the folder's tokenizer.json (BOS added as its post-processor says), used
+// as is: no chat template (the image flag comes with the vision model).
+#include "app/commands.h"
+#include "models/llama.h"
+#include "text/tokenizer.h"
+#include "base/check.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *GENERATE_USAGE =
+    "usage: lpoi generate --model DIR --prompt TEXT [options]\n"
+    "\n"
+    "Continues TEXT with the language model in DIR (config.json, model.safetensors or a sharded index,\n"
+    "tokenizer.json [+ tokenizer_config.json]): LlamaForCausalLM, MistralForCausalLM, or the text part of\n"
+    "a LLaVA / Idefics2 checkpoint. Prints the continuation (special tokens skipped).\n"
+    "\n"
+    "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
+    "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
+    "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
+    "  --seed S          sampling seed (default 0)\n"
+    "  --ids             also print the prompt and generated token ids\n"
+    "  --device D        cpu (default), cuda, or auto\n"
+    "\n"
+    "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used, 2 on a usage error.\n";
+
+static bool parse_num(const char *s, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) return false;
+    *out = v;
+    return true;
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model_dir = NULL, *prompt = NULL, *device = "cpu";
+    double max_new = 32, temperature = 0, top_p = 1, seed = 0;
+    bool print_ids = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = true;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(GENERATE_USAGE, stdout); return 0; }
+        if (!strcmp(a, "--ids")) { print_ids = true; continue; }
+        if (!v) { fprintf(stderr, "lpoi generate: %s needs a value (see --help)\n", a); return 2; }
+        if (!strcmp(a, "--model")) model_dir = v;
+        else if (!strcmp(a, "--prompt")) prompt = v;
+        else if (!strcmp(a, "--device")) device = v;
+        else if (!strcmp(a, "--max-new")) ok = parse_num(v, 1, 1 << 16, &max_new);
+        else if (!strcmp(a, "--temperature")) ok = parse_num(v, 0, 1e3, &temperature);
+        else if (!strcmp(a, "--top-p")) ok = parse_num(v, 1e-6, 1, &top_p);
+        else if (!strcmp(a, "--seed")) ok = parse_num(v, 0, 9007199254740992.0, &seed);
+        else { fprintf(stderr, "lpoi generate: unknown option '%s' (see --help)\n", a); return 2; }
+        if (!ok) { fprintf(stderr, "lpoi generate: bad value '%s' for %s\n", v, a); return 2; }
+        i++;
+    }
+    if (!model_dir || !prompt) { fputs(GENERATE_USAGE, stderr); return 2; }
+    LpoiErr err = {{0}};
+    Tokenizer *tok = tokenizer_load_dir(model_dir, &err);
+    if (!tok) { fprintf(stderr, "lpoi: %s\n", err.msg); return 1; }
+    Backend *be = backend_open(device, &err);
+    if (!be) { fprintf(stderr, "lpoi: %s\n", err.msg); tokenizer_free(tok); return 1; }
+    LlamaModel m;
+    TokIds ids = {0};
+    int rc = 1;
+    if (!llama_open(&m, be, model_dir, &err)) { fprintf(stderr, "lpoi: %s\n", err.msg); goto done_be; }
+    if (!tokenizer_encode(tok, prompt, strlen(prompt), true, &ids, &err)) { fprintf(stderr, "lpoi: prompt: %s\n", err.msg); goto done; }
+    int32_t stops[LLAMA_MAX_EOS + 1];
+    int nstop = 0;
+    for (int i = 0; i < m.cfg.n_eos; i++) stops[nstop++] = m.cfg.eos_ids[i];
+    if (tokenizer_eos_id(tok) >= 0) stops[nstop++] = tokenizer_eos_id(tok);
+    LlamaGenOpts o = {.max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
+                      .seed = (uint64_t)seed, .stop_ids = stops, .n_stop = nstop};
+    int32_t *out = malloc_check((size_t)o.max_new * sizeof *out);
+    int n = llama_generate(&m, ids.ids, (int)ids.count, &o, out, &err);
+    if (n < 0) {
+        fprintf(stderr, "lpoi: %s\n", err.msg);
+    } else {
+        size_t len;
+        char *text = tokenizer_decode(tok, out, (size_t)n, true, &len);
+        fwrite(text, 1, len, stdout);
+        fputc('\n', stdout);
+        free(text);
+        if (print_ids) {
+            printf("prompt ids:");
+            for (size_t i = 0; i < ids.count; i++) printf(" %d", ids.ids[i]);
+            printf("\ngenerated ids:");
+            for (int i = 0; i < n; i++) printf(" %d", out[i]);
+            printf("\n");
+        }
+        rc = 0;
+    }
+    free(out);
+done:
+    llama_free(&m);
+done_be:
+    tok_ids_free(&ids);
+    backend_destroy(be);
+    tokenizer_free(tok);
+    return rc;
+}

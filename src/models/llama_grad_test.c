@@ -1,0 +1,369 @@
+// llama_grad_test.c — finite-difference checks of the LoRA A/B and input-embedding gradients of
+// the sequence log-probs, the adapter switch, recomputation (bit-identical gradients), logits
+// chunking, input validation, the activation-memory plan, the KV-cached decoder, and an opt-in
+// timing of a step (LPOI_LLAMA_BENCH=1).
+#include "models/llama.h"
+#include "models/llama_fixture_test.h"
+#include "test/test.h"
+#include "test/gradcheck.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    LlamaModel *m;
+    LlamaBatch *batch;
+    const float *dlogp;
+    float *param_dev;      // the tensor being perturbed (backend memory)
+    float *host;           // its fp32 contents
+    double *x;             // double copy that gradcheck perturbs
+    size_t n;
+} FdCtx;
+
+static double fd_loss(void *p) {
+    FdCtx *c = p;
+    for (size_t i = 0; i < c->n; i++) c->host[i] = (float)c->x[i];
+    c->m->be->upload(c->m->be, c->param_dev, c->host, c->n * sizeof(float));
+    float logp[8];
+    LpoiErr err = {{0}};
+    if (!llama_logps_forward(c->m, c->batch, false, logp, &err)) LPOI_DIE("%s", err.msg);
+    double L = 0;
+    for (int b = 0; b < c->batch->B; b++) L += (double)c->dlogp[b] * logp[b];
+    return L;
+}
+
+// Central differences of L = Σ dlogp·logp w.r.t. the n floats at dev, against analytic (host).
+// The forward is fp32, so the numeric gradient carries ~1e-4 relative noise: the tolerance is
+// 1% of the largest element plus 2% relative, which still rejects a wrong term.
+static void check_fd(const char *what, LlamaModel *m, LlamaBatch *batch, const float *dlogp, float *dev, size_t n,
+                     const float *analytic) {
+    FdCtx c = {m, batch, dlogp, dev, lt_fetch(m->be, dev, n), gc_alloc_f64(n), n};
+    gc_f32_to_f64(c.x, c.host, n);
+    double *num = gc_alloc_f64(n);
+    gradcheck_numeric(fd_loss, &c, c.x, n, 1e-2, num);
+    fd_loss(&c);   // restore the exact parameters
+    double maxn = 0;
+    for (size_t i = 0; i < n; i++) maxn = fmax(maxn, fabs(num[i]));
+    GcResult res = gradcheck_compare(analytic, num, n, 1e-2 * maxn, 2e-2);
+    EXPECT_MSG(res.bad == 0, "%s: %zu of %zu gradient elements off; worst [%zu] analytic %.6g numeric %.6g", what, res.bad,
+               n, res.worst, res.worst_analytic, res.worst_numeric);
+    EXPECT_MSG(maxn > 1e-3, "%s: the gradient is (numerically) zero; the check tests nothing", what);
+    free(c.host);
+    free(c.x);
+    free(num);
+}
+
+static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg(cfg_json, &c, &err);
+    char path[] = "/tmp/lpoi_llama_fd_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, seed);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    llama_lora_create(&m, 3, 6.0f, targets);
+    lt_lora_randomize(&m, seed + 1);
+    LtBatch tb;
+    lt_tiny_batch(&tb, 3, 7, c.V, seed + 2);
+    LlamaBatch batch = {.B = tb.B, .T = tb.T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels};
+    float dlogp[3] = {0.7f, -1.3f, 0.4f}, logp[3];
+    EXPECT(llama_logps_forward(&m, &batch, true, logp, &err));
+    llama_logps_backward(&m, dlogp, NULL);
+    float *grads = lt_fetch(be, m.lora_grad, m.lora_floats);
+    // Every adapter tensor of the first and last layer (both A and B).
+    for (size_t i = 0; i < llama_lora_count(&m); i++) {
+        char name[200];
+        int64_t shape[2];
+        float *p, *g;
+        llama_lora_tensor(&m, i, name, sizeof name, shape, &p, &g);
+        if (!strstr(name, "layers.0.") && !strstr(name, "layers.1.")) continue;
+        check_fd(name, &m, &batch, dlogp, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora_grad));
+    }
+    // Input embeddings: the same batch fed as embeddings.
+    size_t NC = (size_t)tb.B * tb.T * c.C;
+    float *emb = be->alloc(be, NC * sizeof(float)), *demb = be->alloc(be, NC * sizeof(float));
+    int32_t *dev_ids = be->alloc(be, sizeof tb.ids);
+    be->upload(be, dev_ids, tb.ids, (size_t)tb.B * tb.T * sizeof(int32_t));
+    be->embedding_forward(be, emb, dev_ids, m.embed, tb.B * tb.T, c.C);
+    LlamaBatch eb = batch;
+    eb.input_ids = NULL;
+    eb.inputs_embeds = emb;
+    float logp2[3];
+    EXPECT(llama_logps_forward(&m, &eb, true, logp2, &err));
+    for (int b = 0; b < 3; b++) EXPECT(logp2[b] == logp[b]);   // ids and their embeddings: same numbers
+    llama_logps_backward(&m, dlogp, demb);
+    float *d = lt_fetch(be, demb, NC);
+    check_fd("d inputs_embeds", &m, &eb, dlogp, emb, NC, d);
+    // Padded positions never influence the scores: their embedding gradient is exactly zero.
+    for (int b = 0; b < tb.B; b++)
+        for (int t = 0; t < tb.T; t++)
+            if (!tb.mask[b * tb.T + t])
+                for (int j = 0; j < c.C; j++) EXPECT(d[((size_t)b * tb.T + t) * c.C + j] == 0.0f);
+    free(d);
+    free(grads);
+    be->free(be, emb);
+    be->free(be, demb);
+    be->free(be, dev_ids);
+    llama_free(&m);
+    backend_destroy(be);
+}
+
+TEST(llama_fd_lora_and_embeds_llama_gqa) { fd_model(LT_TINY_LLAMA, LLAMA_LORA_ALL, 11); }
+TEST(llama_fd_lora_and_embeds_mistral_window_tied) { fd_model(LT_TINY_MISTRAL, (1u << LLAMA_Q) | (1u << LLAMA_DOWN) | (1u << LLAMA_V), 21); }
+
+// Recompute gives the same gradients bit for bit; chunking the logits changes nothing; the
+// adapter switch is exactly the base model; B = 0 (PEFT's init) is exactly the base model.
+TEST(llama_recompute_chunks_and_adapter_switch) {
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg(LT_TINY_MISTRAL, &c, &err);
+    char path[] = "/tmp/lpoi_llama_rc_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 5);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    LtBatch tb;
+    lt_tiny_batch(&tb, 3, 8, c.V, 6);
+    LlamaBatch batch = {.B = tb.B, .T = tb.T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels};
+    float base[3], lp[3], lp2[3], dlogp[3] = {1.0f, -0.5f, 2.0f};
+    EXPECT(llama_logps_forward(&m, &batch, false, base, &err));
+    llama_lora_create(&m, 2, 4.0f, LLAMA_LORA_ALL);
+    llama_lora_init(&m, 9);   // B = 0
+    EXPECT(llama_logps_forward(&m, &batch, false, lp, &err));
+    for (int b = 0; b < 3; b++) EXPECT(lp[b] == base[b]);
+    lt_lora_randomize(&m, 10);
+    EXPECT(llama_logps_forward(&m, &batch, false, lp, &err));
+    EXPECT(fabsf(lp[0] - base[0]) > 1e-3f);
+    m.lora_on = false;
+    EXPECT(llama_logps_forward(&m, &batch, false, lp2, &err));
+    for (int b = 0; b < 3; b++) EXPECT(lp2[b] == base[b]);
+    m.lora_on = true;
+    // keep vs recompute vs a logits chunk of 2 rows
+    float *g[3];
+    size_t peak[3];
+    for (int k = 0; k < 3; k++) {
+        m.recompute = k == 1;
+        m.logits_chunk = k == 2 ? 2 : 256;
+        llama_lora_zero_grad(&m);
+        EXPECT(llama_logps_forward(&m, &batch, true, lp2, &err));
+        for (int b = 0; b < 3; b++) EXPECT_NEAR(lp2[b], lp[b], 1e-5, 1e-5);
+        llama_logps_backward(&m, dlogp, NULL);
+        g[k] = lt_fetch(be, m.lora_grad, m.lora_floats);
+        peak[k] = llama_step_peak_bytes(&m);
+        EXPECT(peak[k] <= llama_step_bytes(&m, tb.B, tb.T, 100, true));
+    }
+    EXPECT(gc_same_bits(g[0], g[1], m.lora_floats * sizeof(float)));
+    EXPECT_CLOSE_F32("chunked logits grads", g[2], g[0], m.lora_floats, 1e-5, 1e-4);
+    EXPECT(peak[1] < peak[0]);
+    for (int k = 0; k < 3; k++) free(g[k]);
+    // Bad input: ids out of range, labels neither -100 nor ids, both/neither of ids and embeds.
+    tb.ids[3] = c.V;
+    EXPECT(!llama_logps_forward(&m, &batch, false, lp, &err));
+    EXPECT_ERR_HAS(err, "input_ids[0][3]");
+    tb.ids[3] = 0;
+    tb.labels[5] = -1;
+    EXPECT(!llama_logps_forward(&m, &batch, false, lp, &err));
+    EXPECT_ERR_HAS(err, "labels[0][5] = -1");
+    batch.input_ids = NULL;
+    EXPECT(!llama_logps_forward(&m, &batch, false, lp, &err));
+    EXPECT_ERR_HAS(err, "exactly one");
+    llama_free(&m);
+    backend_destroy(be);
+}
+
+// Peak activation memory of one step, with and without recomputation, on a fixed small config
+// (printed for the record), and the plan covers what the step used.
+TEST(llama_step_memory) {
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg("{\"model_type\": \"llama\", \"vocab_size\": 512, \"hidden_size\": 64, \"intermediate_size\": 172,"
+              " \"num_hidden_layers\": 4, \"num_attention_heads\": 4, \"num_key_value_heads\": 2}", &c, &err);
+    char path[] = "/tmp/lpoi_llama_mem_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 3);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    llama_lora_create(&m, 8, 16.0f, LLAMA_LORA_ALL);
+    lt_lora_randomize(&m, 4);
+    enum { B = 2, T = 32 };
+    int32_t ids[B * T], labels[B * T];
+    Rng r;
+    rng_seed(&r, 1);
+    int S = 0;
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = (int32_t)rng_below(&r, (uint64_t)c.V);
+        labels[i] = i % T >= T / 2 ? ids[i] : -100;
+    }
+    for (int i = 0; i + 1 < B * T; i++) S += (i + 1) % T != 0 && labels[i + 1] != -100;
+    LlamaBatch batch = {.B = B, .T = T, .input_ids = ids, .labels = labels};
+    float lp[B], dl[B] = {1, 1};
+    size_t peak[2], plan[2];
+    for (int k = 0; k < 2; k++) {
+        m.recompute = k;
+        EXPECT(llama_logps_forward(&m, &batch, true, lp, &err));
+        llama_logps_backward(&m, dl, NULL);
+        peak[k] = llama_step_peak_bytes(&m);
+        plan[k] = llama_step_bytes(&m, B, T, S, true);
+        EXPECT(peak[k] <= plan[k] && plan[k] - peak[k] <= 8 * ARENA_ALIGN);
+    }
+    EXPECT(peak[1] * 2 < peak[0]);
+    printf("      llama_step_memory: V=512 C=64 F=172 L=4 H=4 KVH=2 r=8, B=2 T=32: peak activations %.1f KiB, "
+           "%.1f KiB with recomputation\n", peak[0] / 1024.0, peak[1] / 1024.0);
+    llama_free(&m);
+    backend_destroy(be);
+}
+
+// CPU forward+backward throughput on a fixed small config; runs only with LPOI_LLAMA_BENCH=1 (the
+// suite stays light on shared machines). Prints tokens/s and the peak activation memory.
+TEST(llama_bench_step) {
+    if (!getenv("LPOI_LLAMA_BENCH")) { test_skip("set LPOI_LLAMA_BENCH=1 to time a step"); return; }
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg("{\"model_type\": \"llama\", \"vocab_size\": 8192, \"hidden_size\": 256, \"intermediate_size\": 688,"
+              " \"num_hidden_layers\": 4, \"num_attention_heads\": 8, \"num_key_value_heads\": 8}", &c, &err);
+    char path[] = "/tmp/lpoi_llama_bench_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 3);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    llama_lora_create(&m, 8, 16.0f, LLAMA_LORA_ALL);
+    lt_lora_randomize(&m, 4);
+    enum { B = 4, T = 128 };
+    static int32_t ids[B * T], labels[B * T];
+    Rng r;
+    rng_seed(&r, 1);
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = (int32_t)rng_below(&r, (uint64_t)c.V);
+        labels[i] = i % T >= T / 2 ? ids[i] : -100;
+    }
+    LlamaBatch batch = {.B = B, .T = T, .input_ids = ids, .labels = labels};
+    float lp[B], dl[B] = {1, 1, 1, 1};
+    for (int k = 0; k < 2; k++) {
+        m.recompute = k;
+        EXPECT(llama_logps_forward(&m, &batch, true, lp, &err));   // warm-up
+        llama_logps_backward(&m, dl, NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        enum { STEPS = 3 };
+        for (int s = 0; s < STEPS; s++) {
+            EXPECT(llama_logps_forward(&m, &batch, true, lp, &err));
+            llama_logps_backward(&m, dl, NULL);
+        }
+        be->synchronize(be);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        printf("      llama_bench_step (%s): V=8192 C=256 F=688 L=4 H=8 r=8 all-linear, B=4 T=128 (half scored): "
+               "%.0f tokens/s forward+backward, %.1f ms/step, peak activations %.1f MiB\n", be->device,
+               STEPS * B * T / sec, 1e3 * sec / STEPS, llama_step_peak_bytes(&m) / 1048576.0);
+        printf("      (%s)\n", k ? "with recomputation" : "keeping activations");
+    }
+    llama_free(&m);
+    backend_destroy(be);
+}
+
+// The KV-cached decoder agrees with argmax over full forwards (llama_logits) of the growing
+// sequence, for a sliding window shorter than prompt + generation, with adapters on.
+TEST(llama_generate_matches_full_forward) {
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg(LT_TINY_MISTRAL, &c, &err);
+    c.tie = false;
+    char path[] = "/tmp/lpoi_llama_gen_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 13);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    llama_lora_create(&m, 2, 4.0f, LLAMA_LORA_ALL);
+    lt_lora_randomize(&m, 14);
+    enum { P = 4, G = 9 };
+    int32_t seq[P + G] = {3, 7, 1, 12}, out[G];
+    LlamaGenOpts go = {.max_new = G};
+    EXPECT_EQ_INT(llama_generate(&m, seq, P, &go, out, &err), G);
+    float *logits = be->alloc(be, (size_t)(P + G) * c.V * sizeof(float));
+    float *h = malloc_check((size_t)c.V * sizeof *h);
+    int distinct = 0;
+    for (int i = 0; i < G; i++) {
+        LlamaBatch b = {.B = 1, .T = P + i, .input_ids = seq};
+        EXPECT(llama_logits(&m, &b, logits, &err));
+        be->download(be, h, logits + (size_t)(P + i - 1) * c.V, (size_t)c.V * sizeof *h);
+        int best = 0;
+        for (int v = 1; v < c.V; v++) if (h[v] > h[best]) best = v;
+        EXPECT_MSG(out[i] == best, "step %d: cached decode gave %d, full forward %d", i, out[i], best);
+        seq[P + i] = best;
+        distinct += i == 0 || out[i] != out[i - 1];
+    }
+    EXPECT(distinct > 2);
+    // Stop ids end the generation (the stop token is kept); sampling is reproducible by seed.
+    int32_t stop = out[2], out2[G], out3[G];
+    LlamaGenOpts gs = {.max_new = G, .stop_ids = &stop, .n_stop = 1};
+    int n = llama_generate(&m, seq, P, &gs, out2, &err);
+    EXPECT(n >= 1 && n <= 3 && out2[n - 1] == stop);
+    LlamaGenOpts gsmp = {.max_new = G, .temperature = 1.5f, .top_p = 0.9f, .seed = 5};
+    EXPECT_EQ_INT(llama_generate(&m, seq, P, &gsmp, out2, &err), G);
+    EXPECT_EQ_INT(llama_generate(&m, seq, P, &gsmp, out3, &err), G);
+    EXPECT(!memcmp(out2, out3, sizeof out2));
+    int32_t badp[1] = {c.V};
+    EXPECT_EQ_INT(llama_generate(&m, badp, 1, &go, out, &err), -1);
+    EXPECT_ERR_HAS(err, "outside the vocabulary");
+    free(h);
+    be->free(be, logits);
+    llama_free(&m);
+    backend_destroy(be);
+}
+
+// Nothing scored (every label -100, or T = 1): log-probs 0, gradients exactly 0, no lm_head work.
+TEST(llama_nothing_scored) {
+    Backend *be = backend_cpu_create();
+    LlamaConfig c;
+    LpoiErr err = {{0}};
+    lt_parse_cfg(LT_TINY_LLAMA, &c, &err);
+    char path[] = "/tmp/lpoi_llama_empty_XXXXXX";
+    close(mkstemp(path));
+    LtWriteOpts o = {0};
+    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 2);
+    LlamaModel m;
+    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
+    remove(path);
+    llama_lora_create(&m, 2, 2.0f, LLAMA_LORA_ALL);
+    lt_lora_randomize(&m, 3);
+    int32_t ids[6] = {1, 2, 3, 4, 5, 6}, labels[6] = {-100, -100, -100, -100, -100, -100};
+    float lp[2] = {1, 1}, dl[2] = {1, 1};
+    float *demb = be->alloc(be, 6 * (size_t)c.C * sizeof(float));
+    for (int T = 1; T <= 3; T += 2) {
+        LlamaBatch b = {.B = 2, .T = T, .input_ids = ids, .labels = labels};
+        if (T == 1) labels[1] = 5;   // a label at t = 0 is never scored (nothing predicts it)
+        EXPECT(llama_logps_forward(&m, &b, true, lp, &err));
+        EXPECT(lp[0] == 0.0f && lp[1] == 0.0f);
+        llama_logps_backward(&m, dl, demb);
+        float *d = lt_fetch(be, demb, (size_t)2 * T * c.C);
+        for (size_t i = 0; i < (size_t)2 * T * c.C; i++) EXPECT(d[i] == 0.0f);
+        free(d);
+        labels[1] = -100;
+    }
+    float *g = lt_fetch(be, m.lora_grad, m.lora_floats);
+    for (size_t i = 0; i < m.lora_floats; i++) EXPECT(g[i] == 0.0f);
+    free(g);
+    be->free(be, demb);
+    llama_free(&m);
+    backend_destroy(be);
+}

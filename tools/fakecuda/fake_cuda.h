@@ -1,0 +1,34 @@
+// fake_cuda.h — lets cu/*.cu compile as host C++ for the emulator in fake_driver.cpp.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+struct fk_dim3 { unsigned x, y, z; };
+extern fk_dim3 fk_threadIdx, fk_blockIdx, fk_blockDim, fk_gridDim;
+#define threadIdx fk_threadIdx
+#define blockIdx fk_blockIdx
+#define blockDim fk_blockDim
+#define gridDim fk_gridDim
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __restrict__
+void fk_syncthreads(void);
+void fk_warp_barrier(void);
+extern uint64_t fk_warpbuf[32][32];
+#define __syncthreads() fk_syncthreads()
+template <typename T> T __shfl_xor_sync(unsigned mask, T v, int lanemask) {
+    if (mask != 0xffffffffu) { fprintf(stderr, "fake: shfl mask 0x%x unsupported\n", mask); abort(); }
+    unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    static_assert(sizeof(T) <= 8, "shfl size");
+    uint64_t bits = 0; memcpy(&bits, &v, sizeof(T));
+    fk_warpbuf[warp][lane] = bits;
+    fk_warp_barrier();
+    T r; uint64_t got = fk_warpbuf[warp][lane ^ (unsigned)lanemask]; memcpy(&r, &got, sizeof(T));
+    fk_warp_barrier();
+    return r;
+}

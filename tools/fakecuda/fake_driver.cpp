@@ -1,0 +1,235 @@
+// fake_driver.cpp — a fake libcuda.so.1: the driver calls lpoi uses, with kernels from cu/*.cu run on the
+// CPU (one ucontext coroutine per GPU thread; __syncthreads and warp shuffles are scheduler barriers).
+// Checks: device pointers passed to kernels/copies lie in live allocations, grid/block limits, the
+// PTX .target runs on the fake device, the kernel exists in the module's PTX text.
+#include "fake_cuda.h"
+#include <ucontext.h>
+#include <map>
+#include <vector>
+#include <string>
+#include <utility>
+#include <type_traits>
+#include <cstddef>
+
+fk_dim3 fk_threadIdx, fk_blockIdx, fk_blockDim, fk_gridDim;
+uint64_t fk_warpbuf[32][32];
+
+#include "cu/elementwise.cu"
+#include "cu/adamw.cu"
+#include "cu/norm.cu"
+
+typedef int CUresult;
+enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500, LAUNCH_FAILED = 719 };
+
+// ---------------- device memory ----------------
+static std::map<uintptr_t, size_t> allocs;
+static size_t used, limit = (size_t)1 << 30;
+static bool in_alloc(uintptr_t p, size_t bytes) {
+    auto it = allocs.upper_bound(p);
+    if (it == allocs.begin()) return false;
+    --it;
+    return p >= it->first && p + bytes <= it->first + it->second;
+}
+static void fail(const char *what) { fprintf(stderr, "FAKECUDA: %s\n", what); }
+
+// ---------------- kernels ----------------
+struct Kernel {
+    const char *name;
+    void *fn;
+    void (*call)(void *fn, void **params);
+    std::vector<std::pair<bool, size_t>> params;   // (is pointer, size)
+};
+template <typename... A, size_t... I>
+static void call_impl(void (*f)(A...), void **p, std::index_sequence<I...>) { f(*(std::remove_reference_t<A> *)p[I]...); }
+template <typename... A> static void call_any(void *fn, void **p) { call_impl((void (*)(A...))fn, p, std::index_sequence_for<A...>{}); }
+template <typename... A> static Kernel make_kernel(const char *name, void (*f)(A...)) {
+    return Kernel{name, (void *)f, &call_any<A...>, {std::make_pair(std::is_pointer<A>::value, sizeof(A))...}};
+}
+#define K(name) make_kernel(#name, name)
+static std::vector<Kernel> kernels = {
+    K(add_f32), K(axpy_f32), K(scale_f32), K(sum_squares_partial_f32), K(sum_squares_final_f64),
+    K(silu_forward_f32), K(silu_backward_f32), K(swiglu_forward_f32), K(swiglu_backward_f32),
+    K(gelu_forward_f32), K(gelu_backward_f32), K(adamw_f32),
+    K(rmsnorm_forward_f32), K(rmsnorm_backward_dx_f32), K(rmsnorm_backward_dw_partial_f32), K(rmsnorm_backward_dw_final_f32),
+};
+
+// ---------------- scheduler ----------------
+enum { RUNNABLE, WAIT_BLOCK, WAIT_WARP, DONE };
+struct Coro { ucontext_t ctx; int state; unsigned tid; char *stack; };
+static std::vector<Coro> coros;
+static ucontext_t sched_ctx;
+static Coro *cur;
+static Kernel *cur_kernel;
+static void **cur_params;
+static const size_t STACK = 64 * 1024;
+static void coro_entry() { cur_kernel->call(cur_kernel->fn, cur_params); cur->state = DONE; }
+void fk_syncthreads(void) { cur->state = WAIT_BLOCK; swapcontext(&cur->ctx, &sched_ctx); }
+void fk_warp_barrier(void) { cur->state = WAIT_WARP; swapcontext(&cur->ctx, &sched_ctx); }
+long long fk_blocks_run, fk_threads_run;
+
+static bool run_block(unsigned nthreads) {
+    if (coros.size() < nthreads) {
+        size_t old = coros.size();
+        coros.resize(nthreads);
+        for (size_t i = old; i < nthreads; i++) coros[i].stack = (char *)malloc(STACK);
+    }
+    for (unsigned t = 0; t < nthreads; t++) {
+        Coro &c = coros[t];
+        getcontext(&c.ctx);
+        c.ctx.uc_stack.ss_sp = c.stack;
+        c.ctx.uc_stack.ss_size = STACK;
+        c.ctx.uc_link = &sched_ctx;
+        makecontext(&c.ctx, coro_entry, 0);
+        c.state = RUNNABLE;
+        c.tid = t;
+    }
+    fk_blocks_run++; fk_threads_run += nthreads;
+    // FAKECUDA_SCHED: rr (round-robin, lockstep-ish), greedy (each warp runs as far as it can before the
+    // next: exposes missing __syncthreads), reverse (greedy, last warp first).
+    static int policy = -1;
+    if (policy < 0) { const char *s = getenv("FAKECUDA_SCHED"); policy = !s ? 0 : !strcmp(s, "greedy") ? 1 : !strcmp(s, "reverse") ? 2 : 0; }
+    unsigned nwarps = (nthreads + 31) / 32;
+    auto run_thread = [&](unsigned t) {
+        cur = &coros[t];
+        fk_threadIdx = fk_dim3{t % fk_blockDim.x, (t / fk_blockDim.x) % fk_blockDim.y, t / (fk_blockDim.x * fk_blockDim.y)};
+        swapcontext(&sched_ctx, &cur->ctx);
+    };
+    for (;;) {
+        bool ran = false;
+        if (policy == 0) {
+            for (unsigned t = 0; t < nthreads; t++) if (coros[t].state == RUNNABLE) { run_thread(t); ran = true; }
+        } else {
+            for (unsigned wi = 0; wi < nwarps; wi++) {
+                unsigned w = policy == 2 ? nwarps - 1 - wi : wi;
+                unsigned lo = w * 32, hi = lo + 32 < nthreads ? lo + 32 : nthreads;
+                for (;;) {
+                    bool any = false;
+                    for (unsigned t = lo; t < hi; t++) if (coros[t].state == RUNNABLE) { run_thread(t); any = ran = true; }
+                    unsigned waiting = 0;
+                    for (unsigned t = lo; t < hi; t++) waiting += coros[t].state == WAIT_WARP;
+                    if (waiting && waiting == hi - lo) { for (unsigned t = lo; t < hi; t++) coros[t].state = RUNNABLE; continue; }
+                    if (!any) break;
+                }
+            }
+        }
+        unsigned done = 0, wb = 0;
+        for (unsigned t = 0; t < nthreads; t++) { done += coros[t].state == DONE; wb += coros[t].state == WAIT_BLOCK; }
+        if (done == nthreads) return true;
+        bool released = false;
+        for (unsigned w = 0; w * 32 < nthreads; w++) {
+            unsigned lo = w * 32, hi = lo + 32 < nthreads ? lo + 32 : nthreads, waiting = 0;
+            for (unsigned t = lo; t < hi; t++) waiting += coros[t].state == WAIT_WARP;
+            if (waiting == 0) continue;
+            if (waiting == hi - lo) { for (unsigned t = lo; t < hi; t++) coros[t].state = RUNNABLE; released = true; }
+            else {
+                bool others_blocked = true;
+                for (unsigned t = lo; t < hi; t++) others_blocked &= coros[t].state != RUNNABLE;
+                if (others_blocked) { fail("warp shuffle with lanes missing (divergent or exited lanes under a full mask)"); return false; }
+            }
+        }
+        if (!released && wb > 0) {
+            if (wb + done == nthreads && done > 0) { fail("__syncthreads reached after some threads exited (divergent barrier)"); return false; }
+            if (wb == nthreads) { for (unsigned t = 0; t < nthreads; t++) coros[t].state = RUNNABLE; released = true; }
+        }
+        if (!ran && !released) { fail("deadlock: threads wait at different barriers"); return false; }
+    }
+}
+
+// ---------------- driver API ----------------
+static int fake_cc() { const char *s = getenv("FAKECUDA_CC"); return s ? atoi(s) : 90; }
+struct Module { std::string ptx; };
+static int ctx_refs; static int current_set;
+extern "C" {
+CUresult cuGetErrorName(CUresult e, const char **s) {
+    switch (e) { case OK: *s = "CUDA_SUCCESS"; return OK; case OOM: *s = "CUDA_ERROR_OUT_OF_MEMORY"; return OK;
+    case NO_DEVICE: *s = "CUDA_ERROR_NO_DEVICE"; return OK; case INVALID_PTX: *s = "CUDA_ERROR_INVALID_PTX"; return OK;
+    case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; return OK; case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; return OK;
+    case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; return OK; }
+    *s = NULL; return INVALID_VALUE; }
+CUresult cuGetErrorString(CUresult e, const char **s) { *s = e == OK ? "no error" : "fake error"; return OK; }
+CUresult cuInit(unsigned) { return getenv("FAKECUDA_NO_DEVICE") ? NO_DEVICE : OK; }
+CUresult cuDriverGetVersion(int *v) { *v = 13000; return OK; }
+CUresult cuDeviceGetCount(int *n) { *n = 1; return OK; }
+CUresult cuDeviceGet(int *d, int ord) { if (ord != 0) return INVALID_DEVICE; *d = 0; return OK; }
+CUresult cuDeviceGetName(char *name, int len, int) { snprintf(name, (size_t)len, "Fake GPU (lpoi emulator)"); return OK; }
+CUresult cuDeviceGetAttribute(int *v, int attr, int) {
+    switch (attr) { case 75: *v = fake_cc() / 10; return OK; case 76: *v = fake_cc() % 10; return OK;
+    case 16: *v = 2; return OK; case 39: *v = 2048; return OK; case 1: *v = 1024; return OK; }
+    *v = 0; return OK; }
+CUresult cuDeviceTotalMem_v2(size_t *b, int) { *b = limit; return OK; }
+CUresult cuDevicePrimaryCtxRetain(void **ctx, int) { ctx_refs++; *ctx = (void *)0x1234; return OK; }
+CUresult cuDevicePrimaryCtxRelease_v2(int) { if (ctx_refs <= 0) { fail("primary ctx over-released"); return INVALID_VALUE; } ctx_refs--; return OK; }
+CUresult cuCtxSetCurrent(void *ctx) { current_set = ctx != NULL; return OK; }
+CUresult cuCtxSynchronize(void) { return OK; }
+CUresult cuModuleLoadDataEx(void **mod, const void *image, unsigned n, int *opts, void **vals) {
+    if (!ctx_refs || !current_set) { fail("module load without a current context"); return INVALID_VALUE; }
+    const char *ptx = (const char *)image;
+    const char *t = strstr(ptx, ".target sm_");
+    if (!t) return INVALID_PTX;
+    int arch = atoi(t + 11); bool a = t[11 + (arch >= 100 ? 3 : 2)] == 'a';
+    char *errlog = NULL; size_t errsz = 0; char *infolog = NULL; size_t infosz = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (opts[i] == 5) errlog = (char *)vals[i]; if (opts[i] == 6) errsz = (size_t)vals[i];
+        if (opts[i] == 3) infolog = (char *)vals[i]; if (opts[i] == 4) infosz = (size_t)vals[i];
+    }
+    const char *forced = getenv("FAKECUDA_FAIL_TARGET");
+    char target[16]; snprintf(target, sizeof target, "sm_%d%s", arch, a ? "a" : "");
+    bool bad = (a ? arch != fake_cc() : arch > fake_cc()) || (forced && !strcmp(forced, target));
+    if (bad) {
+        if (errlog && errsz) snprintf(errlog, errsz, "ptxas fatal   : (fake) cannot compile %s for sm_%d\nsecond line", target, fake_cc());
+        return INVALID_PTX;
+    }
+    if (infolog && infosz) snprintf(infolog, infosz, "fake JIT: %s ok", target);
+    *mod = new Module{ptx};
+    return OK;
+}
+CUresult cuModuleUnload(void *m) { delete (Module *)m; return OK; }
+CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+    std::string pat = std::string(".entry ") + name + "(";
+    if (((Module *)m)->ptx.find(pat) == std::string::npos) return NOT_FOUND;
+    for (auto &k : kernels) if (!strcmp(k.name, name)) { *f = &k; return OK; }
+    fail("kernel in PTX but not registered in the fake"); return NOT_FOUND;
+}
+CUresult cuFuncGetAttribute(int *v, int attr, void *) { *v = attr == 0 ? 1024 : attr == 4 ? 32 : 0; return OK; }
+CUresult cuMemGetInfo_v2(size_t *f, size_t *t) { *f = limit - used; *t = limit; return OK; }
+CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+    if (bytes == 0) return INVALID_VALUE;
+    if (used + bytes > limit) return OOM;
+    void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
+    memset(m, 0xFF, bytes);   // uninitialised device memory reads as NaN
+    allocs[(uintptr_t)m] = bytes; used += bytes; *p = (uintptr_t)m; return OK;
+}
+CUresult cuMemFree_v2(unsigned long long p) {
+    auto it = allocs.find((uintptr_t)p);
+    if (it == allocs.end()) { fail("cuMemFree of a non-allocation"); return INVALID_VALUE; }
+    used -= it->second; allocs.erase(it); free((void *)p); return OK;
+}
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long d, const void *h, size_t n, void *) {
+    if (!in_alloc(d, n)) { fail("HtoD out of bounds"); return INVALID_VALUE; } memcpy((void *)d, h, n); return OK; }
+CUresult cuMemcpyDtoHAsync_v2(void *h, unsigned long long d, size_t n, void *) {
+    if (!in_alloc(d, n)) { fail("DtoH out of bounds"); return INVALID_VALUE; } memcpy(h, (void *)d, n); return OK; }
+CUresult cuMemsetD8Async(unsigned long long d, unsigned char v, size_t n, void *) {
+    if (!in_alloc(d, n)) { fail("memset out of bounds"); return INVALID_VALUE; } memset((void *)d, v, n); return OK; }
+CUresult cuStreamCreate(void **s, unsigned) { *s = (void *)0x5678; return OK; }
+CUresult cuStreamDestroy_v2(void *) { return OK; }
+CUresult cuStreamSynchronize(void *) { return OK; }
+CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned smem, void *stream, void **params, void **extra) {
+    Kernel *k = (Kernel *)f;
+    if (!current_set || !stream || extra || !params) { fail("launch: no context/stream, or extra/params wrong"); return INVALID_VALUE; }
+    if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || !bx || bx * by * bz > 1024 || smem > 48 * 1024) { fail("launch config"); return INVALID_VALUE; }
+    for (size_t i = 0; i < k->params.size(); i++) {
+        if (!k->params[i].first) continue;
+        uintptr_t p = *(uintptr_t *)params[i];
+        if (p && !in_alloc(p, 0)) { fprintf(stderr, "FAKECUDA: %s param %zu = %p is not device memory\n", k->name, i, (void *)p); return INVALID_VALUE; }
+    }
+    fk_gridDim = fk_dim3{gx, gy, gz}; fk_blockDim = fk_dim3{bx, by, bz};
+    cur_kernel = k; cur_params = params;
+    for (unsigned z = 0; z < gz; z++) for (unsigned y = 0; y < gy; y++) for (unsigned x = 0; x < gx; x++) {
+        fk_blockIdx = fk_dim3{x, y, z};
+        if (!run_block(bx * by * bz)) { fprintf(stderr, "FAKECUDA: in kernel %s block (%u,%u,%u)\n", k->name, x, y, z); return LAUNCH_FAILED; }
+    }
+    if (getenv("FAKECUDA_TRACE")) fprintf(stderr, "FAKECUDA: %s grid %ux%ux%u block %u\n", k->name, gx, gy, gz, bx);
+    return OK;
+}
+}
