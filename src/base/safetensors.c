@@ -47,8 +47,7 @@ static const char *format_shape(char *buf, size_t cap, const uint64_t *shape, in
 
 // Validates one header entry into t (name not yet set). Messages name the tensor, no path.
 static bool parse_tensor(const char *name, size_t name_len, const JsonValue *e, StTensor *t, LpoiErr *err) {
-    char q[SHOW + 8], what[64], shape_txt[256];
-// built only when a message needs them
+    char q[SHOW + 8], what[64], shape_txt[256];   // message parts, built only when a message needs them
 #define Q json_quote_short(q, sizeof q, name, name_len)
 #define SHAPE format_shape(shape_txt, sizeof shape_txt, t->shape, t->ndim)
     if (memchr(name, '\0', name_len)) return err_set(err, "tensor %s: name contains a NUL character", Q);
