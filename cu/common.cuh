@@ -35,3 +35,23 @@ __device__ __forceinline__ T block_sum(T v, T *shared) {
     T t = lane < nwarps ? shared[lane] : (T)0;
     return warp_sum(t);                  // each warp sums the same values in the same order
 }
+
+// Butterfly max over a full warp; every lane ends with the same value (max is exact, so the order
+// does not matter). -INFINITY is the identity; a NaN lane makes fmaxf ignore it, as a CPU `>` scan does.
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Max over the block; every thread gets the same value. Same rules as block_sum (full warps, every
+// thread calls it, `shared` holds 32 values and may be reused by the next call).
+__device__ __forceinline__ float block_max(float v, float *shared) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) shared[warp] = v;
+    __syncthreads();
+    float t = lane < nwarps ? shared[lane] : -INFINITY;
+    return warp_max(t);
+}

@@ -1,4 +1,5 @@
-// norm.cu — RMSNorm (HF LlamaRMSNorm in fp32): out = (x * rstd) * w, rstd = 1/sqrt(mean(x²) + eps).
+// norm.cu — RMSNorm (HF LlamaRMSNorm in fp32): out = (x * rstd) * w, rstd = 1/sqrt(mean(x²) + eps), and
+// LayerNorm (torch.nn.LayerNorm, biased variance): out = (x - mean) * rstd * w + b.
 // One block per row (rows grid-stride over blockIdx.x), fp32 accumulation, block reductions in a
 // fixed order. The weight gradient is accumulated without atomics, deterministically: pass 1 writes
 // one partial sum per (row chunk, column), pass 2 adds the chunks in order into dw (+=).
@@ -10,6 +11,9 @@
 // ptxcheck: rmsnorm_backward_dx_f32 max_registers=40
 // ptxcheck: rmsnorm_backward_dw_partial_f32 max_registers=40
 // ptxcheck: rmsnorm_backward_dw_final_f32 max_registers=40
+// ptxcheck: layernorm_forward_f32 max_registers=40
+// ptxcheck: layernorm_backward_dx_f32 max_registers=40
+// ptxcheck: layernorm_backward_dwdb_partial_f32 max_registers=48
 
 // x, out: [N, C]; w: [C]; rstd: [N] (may be NULL). Launch: block 256 (a multiple of 32), any grid.
 extern "C" __global__ void rmsnorm_forward_f32(float *out, float *rstd, const float *x, const float *w, int N, int C,
@@ -71,4 +75,75 @@ extern "C" __global__ void rmsnorm_backward_dw_final_f32(float *dw, const float 
         for (int k = 0; k < chunks; k++) acc += partial[(unsigned long long)k * C + c];
         dw[c] += acc;
     }
+}
+
+// ---- LayerNorm ----
+
+// x, out: [N, C]; w, b: [C] (b may be NULL: no bias); mean, rstd: [N] (each may be NULL). Two-pass
+// statistics in fp32 (mean first, then Σ (x - mean)² — no cancellation for inputs far from 0).
+// Launch: block 256, any grid. out may alias x (every read of a row precedes the block_sum barriers
+// that come before its writes, and each thread rewrites only elements it read itself).
+extern "C" __global__ void layernorm_forward_f32(float *out, float *mean, float *rstd, const float *x, const float *w,
+                                                 const float *b, int N, int C, float eps) {
+    __shared__ float shared[32];
+    for (int row = blockIdx.x; row < N; row += gridDim.x) {
+        const float *xr = x + (unsigned long long)row * C;
+        float *outr = out + (unsigned long long)row * C;
+        float s = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) s += xr[c];
+        const float m = block_sum(s, shared) / (float)C;
+        float v = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            float d = xr[c] - m;
+            v += d * d;
+        }
+        const float r = 1.0f / sqrtf(block_sum(v, shared) / (float)C + eps);
+        for (int c = threadIdx.x; c < C; c += blockDim.x) outr[c] = (xr[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
+        if (threadIdx.x == 0) {
+            if (mean) mean[row] = m;
+            if (rstd) rstd[row] = r;
+        }
+    }
+}
+
+// dx = r (g - mean(g) - x̂ mean(g x̂)),  g = w * dout, x̂ = (x - mean) r  (overwritten; may alias dout).
+extern "C" __global__ void layernorm_backward_dx_f32(float *dx, const float *dout, const float *x, const float *w,
+                                                     const float *mean, const float *rstd, int N, int C) {
+    __shared__ float shared[32];
+    for (int row = blockIdx.x; row < N; row += gridDim.x) {
+        unsigned long long off = (unsigned long long)row * C;
+        const float *xr = x + off, *dr = dout + off;
+        float *dxr = dx + off;
+        const float m = mean[row], r = rstd[row];
+        float sg = 0.0f, sgx = 0.0f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            float g = w[c] * dr[c];
+            sg += g;
+            sgx += g * ((xr[c] - m) * r);
+        }
+        const float mg = block_sum(sg, shared) / (float)C;   // also orders this row's reads before the writes
+        const float mgx = block_sum(sgx, shared) / (float)C;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) dxr[c] = r * (w[c] * dr[c] - mg - ((xr[c] - m) * r) * mgx);
+    }
+}
+
+// Pass 1 of dw/db: pw[chunk, c] = Σ dout[n, c] * (x[n, c] - mean[n]) * rstd[n], pb[chunk, c] = Σ dout[n, c]
+// over the rows of the chunk, in order. Grid (ceil(C / blockDim.x), chunks), as rmsnorm's pass 1.
+extern "C" __global__ void layernorm_backward_dwdb_partial_f32(float *pw, float *pb, const float *dout, const float *x,
+                                                               const float *mean, const float *rstd, int N, int C,
+                                                               int rows_per_chunk) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    int r0 = blockIdx.y * rows_per_chunk;
+    int r1 = r0 + rows_per_chunk;
+    if (r1 > N) r1 = N;
+    float aw = 0.0f, ab = 0.0f;
+    for (int r = r0; r < r1; r++) {
+        unsigned long long o = (unsigned long long)r * C + c;
+        float d = dout[o];
+        aw += d * ((x[o] - mean[r]) * rstd[r]);
+        ab += d;
+    }
+    pw[(unsigned long long)blockIdx.y * C + c] = aw;
+    pb[(unsigned long long)blockIdx.y * C + c] = ab;
 }

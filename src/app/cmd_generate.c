@@ -1,8 +1,9 @@
 // cmd_generate.c — `lpoi generate`: continue a text prompt with a LLaMA/Mistral checkpoint (or the
 // language model of a LLaVA checkpoint), greedy or sampled, with a KV cache (src/models/llama_generate.c).
 // The prompt is encoded with the folder's tokenizer.json (BOS added as its post-processor says), used
-// as is: no chat template (the image flag comes with the vision model).
+// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (app/generate_llava.c).
 #include "app/commands.h"
+#include "app/generate_llava.h"
 #include "models/llama.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
@@ -11,12 +12,14 @@
 #include <string.h>
 
 static const char *GENERATE_USAGE =
-    "usage: lpoi generate --model DIR --prompt TEXT [options]\n"
+    "usage: lpoi generate --model DIR [--image IMG] --prompt TEXT [options]\n"
     "\n"
     "Continues TEXT with the language model in DIR (config.json, model.safetensors or a sharded index,\n"
     "tokenizer.json [+ tokenizer_config.json]): LlamaForCausalLM, MistralForCausalLM, or the text part of\n"
     "a LLaVA / Idefics2 checkpoint. Prints the continuation (special tokens skipped).\n"
     "\n"
+    "  --image IMG       DIR is a LLaVA-1.5 checkpoint (+ preprocessor_config.json): answer TEXT about IMG;\n"
+    "                    TEXT goes into the llava-1.5 chat template unless it already holds <image>\n"
     "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
     "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
@@ -35,7 +38,7 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *prompt = NULL, *device = "cpu";
+    const char *model_dir = NULL, *prompt = NULL, *device = "cpu", *image = NULL;
     double max_new = 32, temperature = 0, top_p = 1, seed = 0;
     bool print_ids = false;
     for (int i = 1; i < argc; i++) {
@@ -47,6 +50,7 @@ int cmd_generate(int argc, char **argv) {
         if (!v) { fprintf(stderr, "lpoi generate: %s needs a value (see --help)\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--prompt")) prompt = v;
+        else if (!strcmp(a, "--image")) image = v;
         else if (!strcmp(a, "--device")) device = v;
         else if (!strcmp(a, "--max-new")) ok = parse_num(v, 1, 1 << 16, &max_new);
         else if (!strcmp(a, "--temperature")) ok = parse_num(v, 0, 1e3, &temperature);
@@ -57,6 +61,12 @@ int cmd_generate(int argc, char **argv) {
         i++;
     }
     if (!model_dir || !prompt) { fputs(GENERATE_USAGE, stderr); return 2; }
+    if (image) {
+        LlavaGenArgs ga = {.model_dir = model_dir, .image = image, .prompt = prompt, .device = device,
+                           .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
+                           .seed = (uint64_t)seed, .print_ids = print_ids};
+        return generate_llava(&ga);
+    }
     LpoiErr err = {{0}};
     Tokenizer *tok = tokenizer_load_dir(model_dir, &err);
     if (!tok) { fprintf(stderr, "lpoi: %s\n", err.msg); return 1; }

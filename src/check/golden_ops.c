@@ -4,7 +4,9 @@
 // twice, activation gradients must be equal after both runs (=), parameter gradients doubled (+=).
 #include "check/golden.h"
 #include "check/golden_losses.h"
+#include "check/golden_image.h"
 #include "check/golden_models.h"
+#include "check/golden_vision.h"
 #include "base/check.h"
 #include <math.h>
 #include <string.h>
@@ -457,6 +459,10 @@ static const GoldenRunner RUNNERS[] = {
     {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients"},
     {"model.llama", golden_run_model_llama, "HF LlamaForCausalLM + PEFT LoRA: logits, sequence logps, LoRA/embeds grads"},
     {"model.mistral", golden_run_model_llama, "HF MistralForCausalLM (sliding window) + PEFT LoRA: same contract"},
+    {"model.clip", golden_run_model_clip, "HF CLIPVisionModel + PEFT LoRA: hidden states, pooler, LoRA/pixel grads"},
+    {"model.llava", golden_run_model_llava, "HF LlavaForConditionalGeneration + PEFT LoRA: logits, logps, LoRA/pixel grads"},
+    {"image.resize", golden_run_image_resize, "Pillow Image.resize on RGB8 (BICUBIC, BILINEAR, ...): identical uint8"},
+    {"image.clip", golden_run_image_clip, "HF CLIP/LLaVA image processor (PIL backend): uint8 steps, pixel_values"},
 };
 
 const GoldenRunner *golden_runner_find(const char *kind) {

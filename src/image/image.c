@@ -1,7 +1,7 @@
 // image.c — RGB8 images: allocation, and decoding with stb_image behind hostile-input checks.
 // Order of checks for every decode: encoded size (empty, over the limit, over stb's int range) →
-// format by magic number → JPEG marker structure (complete, sane Huffman tables) and PNM header and
-// length → header only (PNG's IHDR read directly, then stbi_info: width, height) → pixel-count
+// format by magic number → JPEG marker structure (complete, sane Huffman tables), PNG chunk lengths
+// within the file, PNM header and length → header only (PNG's IHDR read directly, then stbi_info: width, height) → pixel-count
 // limit → structural completeness of BMP and GIF → the decode (stbi_load_from_memory, 3 channels).
 // The completeness checks exist because stb silently pads missing data (JPEG grey, BMP/GIF zeros,
 // PNM uninitialised memory) where PIL refuses the file as truncated; so do we.
@@ -142,6 +142,21 @@ static const char *gif_check_complete(const uint8_t *p, size_t n) {
 
 static bool check_limit(const char *name, uint64_t w, uint64_t h, uint64_t max_px, LpoiErr *err);
 
+// PNG: every chunk must lie inside the file. stb trusts an IDAT's length field and grows its
+// buffer to it before noticing the data is missing (a 60-byte file can ask for 2 GiB).
+static const char *png_check_chunks(const uint8_t *p, size_t n) {
+    size_t i = 8;
+    while (n - i >= 12) {
+        uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+        if (len > 0x7FFFFFFFu) return "corrupt PNG (chunk length above 2^31 - 1)";
+        if (n - i - 12 < len) return "truncated PNG (chunk cut off)";
+        if (!memcmp(p + i + 4, "IEND", 4)) return NULL;
+        i += 12 + (size_t)len;
+    }
+    return i == n ? NULL : "truncated PNG (chunk header cut off)";
+}
+
+
 // PNM (P5/P6): header "P6 <w> <h> <maxval>" (whitespace, '#' comments), ONE whitespace byte, then
 // raw samples. Checked whole before stb sees the file: stb's header parser overflows int on long
 // numbers (found by fuzz/fuzz_image.c), and its decoder ignores a short read and returns
@@ -225,6 +240,10 @@ bool image_probe_memory(const void *buf, size_t size, const char *name, const Im
         if (why) return err_set(err, "%s: %s", name, why);
     }
     if (!strcmp(fmt, "PNM") && !pnm_check(p, size, name, max_px, err)) return false;
+    if (!strcmp(fmt, "PNG")) {
+        const char *why = png_check_chunks(p, size);
+        if (why) return err_set(err, "%s: %s", name, why);
+    }
     // PNG: the size is at a fixed place, and stb refuses > 2^30 bytes before saying how big.
     if (!strcmp(fmt, "PNG") && size >= 24 && !memcmp(p + 12, "IHDR", 4)) {
         uint64_t w = (uint64_t)p[16] << 24 | p[17] << 16 | p[18] << 8 | p[19];

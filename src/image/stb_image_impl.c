@@ -10,14 +10,24 @@
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
-// stb_image 2.27 shifts by a negative bit count on some corrupt JPEGs (its bit reader lets
-// code_bits go below zero; later upstream versions check). On x86 that yields garbage bits in a
-// file that is rejected or garbage anyway, not a memory error; we cannot patch the system header,
-// so under clang (the fuzz build) the shift check is switched off for stb's functions only, and
-// ASan plus every other UBSan check keep running over them.
+// stb_image 2.27 has two kinds of undefined behaviour on corrupt input that are not memory errors:
+// it shifts by a negative bit count on some JPEGs (its bit reader lets code_bits go below zero;
+// later upstream versions check), giving garbage bits in a file that is garbage anyway, and it
+// computes NULL + 0 for a zero-length first IDAT chunk. We cannot patch the system header, so
+// under clang (the fuzz build) those two checks are switched off for stb's functions only; ASan
+// and every other UBSan check keep running over them. Real memory bugs found by fuzzing are
+// prevented by checks in image.c before stb sees the data.
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("shift"))), apply_to = function)
+#pragma clang attribute push(__attribute__((no_sanitize("shift", "pointer-overflow"))), apply_to = function)
 #endif
+// stb allocates its decoder state (Huffman and quantisation tables among it) with malloc and reads
+// tables a file never defined: uninitialised heap, which the fuzzer turned into an out-of-bounds
+// read (index 1366300047 into a 257-entry table). With calloc, an undefined table is all zeros and
+// decodes as garbage pixels at worst. Output buffers pass through image_free's free().
+#include <stdlib.h>
+#define STBI_MALLOC(sz) calloc(1, (sz))
+#define STBI_REALLOC(p, newsz) realloc((p), (newsz))
+#define STBI_FREE(p) free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
 #define STBI_ONLY_PNG

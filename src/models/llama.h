@@ -192,3 +192,7 @@ typedef struct {
 // (lora_on). out[max_new] receives the new ids; returns how many, or -1 + err.
 int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const LlamaGenOpts *o, int32_t *out,
                    LpoiErr *err);
+// The same from the prompt's input embeddings (backend [n_prompt, C], e.g. LLaVA's text + image
+// rows); the generated tokens are embedded with embed_tokens as usual.
+int llama_generate_embeds(LlamaModel *m, const float *prompt_embeds, int n_prompt, const LlamaGenOpts *o, int32_t *out,
+                          LpoiErr *err);

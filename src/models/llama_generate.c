@@ -48,8 +48,9 @@ static void gen_free(GenState *g, const LlamaModel *m) {
     be->free(be, g->pos);
 }
 
-// Runs n tokens at positions t0.. through the model; leaves the last row's logits in g->logits.
-static void gen_chunk(LlamaModel *m, GenState *g, const int32_t *ids_dev, int t0, int n) {
+// Runs n tokens at positions t0.. through the model (their ids, or their input embeddings
+// [n, C] when embeds_dev is set); leaves the last row's logits in g->logits.
+static void gen_chunk(LlamaModel *m, GenState *g, const int32_t *ids_dev, const float *embeds_dev, int t0, int n) {
     Backend *be = m->be;
     const LlamaConfig *c = &m->cfg;
     const bool on = m->lora_on && m->lora_r > 0;
@@ -58,7 +59,12 @@ static void gen_chunk(LlamaModel *m, GenState *g, const int32_t *ids_dev, int t0
     for (int i = 0; i < n; i++) hp[i] = t0 + i;
     be->upload(be, g->pos, hp, (size_t)n * sizeof *hp);
     free(hp);
-    be->embedding_forward(be, g->x, ids_dev, m->embed, n, c->C);
+    if (embeds_dev) {   // a copy through the op table (the residual stream is updated in place)
+        be->fill_zero(be, g->x, (size_t)n * c->C * sizeof(float));
+        be->axpy(be, g->x, 1.0f, embeds_dev, (size_t)n * c->C);
+    } else {
+        be->embedding_forward(be, g->x, ids_dev, m->embed, n, c->C);
+    }
     AttnDesc ad = {.B = 1, .Tq = n, .Tk = t0 + n, .H = c->H, .KVH = c->KVH, .D = c->D,
                    .scale = 1.0f / sqrtf((float)c->D), .causal = true, .window = c->window, .key_mask = NULL};
     for (int l = 0; l < c->L; l++) {
@@ -118,15 +124,16 @@ static int pick(const float *logits, int V, const LlamaGenOpts *o, Rng *rng) {
     return id;
 }
 
-int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const LlamaGenOpts *o, int32_t *out,
-                   LpoiErr *err) {
+// The prompt as ids (host) or as input embeddings (backend [n_prompt, C]).
+static int generate(LlamaModel *m, const int32_t *prompt, const float *prompt_embeds, int n_prompt,
+                    const LlamaGenOpts *o, int32_t *out, LpoiErr *err) {
     const LlamaConfig *c = &m->cfg;
     if (n_prompt < 1) { err_set(err, "generate: the prompt is empty"); return -1; }
     if (o->max_new < 1 || (int64_t)n_prompt + o->max_new > (1 << 20)) {
         err_set(err, "generate: %d prompt tokens + %d new is out of range", n_prompt, o->max_new);
         return -1;
     }
-    for (int i = 0; i < n_prompt; i++)
+    for (int i = 0; prompt && i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= c->V) {
             err_set(err, "generate: prompt token %d = %d is outside the vocabulary [0, %d)", i, prompt[i], c->V);
             return -1;
@@ -135,13 +142,13 @@ int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const Lla
     GenState g;
     gen_alloc(&g, m, n_prompt + o->max_new, n_prompt);
     int32_t *ids = be->alloc(be, (size_t)n_prompt * sizeof(int32_t));
-    be->upload(be, ids, prompt, (size_t)n_prompt * sizeof(int32_t));
+    if (prompt) be->upload(be, ids, prompt, (size_t)n_prompt * sizeof(int32_t));
     float *logits = malloc_check((size_t)c->V * sizeof *logits);
     Rng rng;
     rng_seed(&rng, o->seed);
     int count = 0, t = 0, n = n_prompt;
     for (;;) {
-        gen_chunk(m, &g, ids, t, n);
+        gen_chunk(m, &g, ids, t == 0 ? prompt_embeds : NULL, t, n);
         t += n;
         be->download(be, logits, g.logits, (size_t)c->V * sizeof *logits);
         int32_t next = pick(logits, c->V, o, &rng);
@@ -156,4 +163,14 @@ int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const Lla
     be->free(be, ids);
     gen_free(&g, m);
     return count;
+}
+
+int llama_generate(LlamaModel *m, const int32_t *prompt, int n_prompt, const LlamaGenOpts *o, int32_t *out,
+                   LpoiErr *err) {
+    return generate(m, prompt, NULL, n_prompt, o, out, err);
+}
+
+int llama_generate_embeds(LlamaModel *m, const float *prompt_embeds, int n_prompt, const LlamaGenOpts *o, int32_t *out,
+                          LpoiErr *err) {
+    return generate(m, NULL, prompt_embeds, n_prompt, o, out, err);
 }

@@ -448,6 +448,15 @@ bool llama_lora_load(LlamaModel *m, const WeightSource *src, LpoiErr *err) {
     for (size_t i = 0; i < src_count(src); i++) {
         const char *local = src_local(src, i);
         if (!local) continue;
+        // A LLaVA adapter also holds the vision tower's and the projector's tensors: in a multimodal
+        // spelling only names under the decoder's module paths are ours (the caller checks the rest).
+        bool decoder = m->spelling->owns_all;
+        for (int k = 0; k < 2 && cands[k] && !decoder; k++) {
+            char head[128];
+            snprintf(head, sizeof head, "base_model.model.%s", cands[k]);
+            decoder = starts_with(local, head);
+        }
+        if (!decoder) continue;
         bool known = false;
         for (size_t j = 0; j < n && !known; j++) known = !strcmp(local, names[j]);
         if (!known) list_add(&unexpected, "%s", local);

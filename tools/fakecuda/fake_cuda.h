@@ -17,6 +17,12 @@ extern fk_dim3 fk_threadIdx, fk_blockIdx, fk_blockDim, fk_gridDim;
 #define __forceinline__ inline
 #define __shared__ static
 #define __restrict__
+#define __launch_bounds__(...)
+// Round-to-nearest arithmetic that nvcc never contracts into an FMA. On the host, g++ emits no FMA
+// unless the target has one and contraction is on; keep each step a separate IEEE operation anyway.
+static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
+static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
+static inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
 void fk_syncthreads(void);
 void fk_warp_barrier(void);
 extern uint64_t fk_warpbuf[32][32];

@@ -17,6 +17,12 @@ uint64_t fk_warpbuf[32][32];
 #include "cu/elementwise.cu"
 #include "cu/adamw.cu"
 #include "cu/norm.cu"
+#include "cu/gemm.cu"
+#include "cu/embedding.cu"
+#include "cu/softmax.cu"
+#include "cu/rope.cu"
+#include "cu/logprob.cu"
+#include "cu/attention.cu"
 
 typedef int CUresult;
 enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500, LAUNCH_FAILED = 719 };
@@ -51,6 +57,15 @@ static std::vector<Kernel> kernels = {
     K(silu_forward_f32), K(silu_backward_f32), K(swiglu_forward_f32), K(swiglu_backward_f32),
     K(gelu_forward_f32), K(gelu_backward_f32), K(adamw_f32),
     K(rmsnorm_forward_f32), K(rmsnorm_backward_dx_f32), K(rmsnorm_backward_dw_partial_f32), K(rmsnorm_backward_dw_final_f32),
+    K(layernorm_forward_f32), K(layernorm_backward_dx_f32), K(layernorm_backward_dwdb_partial_f32),
+    K(gemm_f32_128x128), K(gemm_f32_64x64), K(colsum_partial_f32), K(colsum_final_f32),
+    K(embedding_forward_f32), K(embedding_backward_f32),
+    K(softmax_forward_f32), K(softmax_backward_f32),
+    K(rope_f32),
+    K(logprob_forward_f32), K(logprob_backward_f32),
+    K(attention_forward_d128_f32), K(attention_forward_d256_f32), K(attention_backward_di_f32),
+    K(attention_backward_dq_d128_f32), K(attention_backward_dq_d256_f32),
+    K(attention_backward_dkdv_d128_f32), K(attention_backward_dkdv_d256_f32),
 };
 
 // ---------------- scheduler ----------------

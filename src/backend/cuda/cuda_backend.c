@@ -150,7 +150,7 @@ void *cuda_scratch(CudaImpl *c, size_t bytes) {
     return c->scratch;
 }
 
-void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned block, unsigned smem_bytes,
+void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem_bytes,
                  const KArg *args, int nargs) {
     LPOI_ASSERT(k >= 0 && k < K_COUNT);
     const KernelInfo *ki = &cuda_kernels[k];
@@ -168,18 +168,20 @@ void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned blo
                           ki->name, i, ki->sig[i], ki->sig, args[i].type);
         params[i] = (void *)&args[i].v;   // the driver only reads through these
     }
-    if (gx < 1 || gy < 1 || gy > 65535 || block < 1 || block > 1024 || block % 32 != 0)
-        LPOI_DIE_HINT("this is a bug in lpoi", "cuda: kernel %s launched with grid %ux%u, block %u", ki->name, gx, gy, block);
+    if (gx < 1 || gx > 0x7fffffffu || gy < 1 || gy > 65535 || gz < 1 || gz > 65535 || block < 1 || block > 1024 ||
+        block % 32 != 0)
+        LPOI_DIE_HINT("this is a bug in lpoi", "cuda: kernel %s launched with grid %ux%ux%u, block %u", ki->name, gx, gy,
+                      gz, block);
     cuda_enter(c);
-    CUresult r = cudrv.cuLaunchKernel(c->fn[k], gx, gy, 1, block, 1, 1, smem_bytes, c->stream, params, NULL);
+    CUresult r = cudrv.cuLaunchKernel(c->fn[k], gx, gy, gz, block, 1, 1, smem_bytes, c->stream, params, NULL);
     if (r != CUDA_SUCCESS)
-        lpoi_die_at(__FILE__, __LINE__, cu_error_hint(r), "cuLaunchKernel(%s, grid %ux%u, block %u) failed: %s (%s)",
-                    ki->name, gx, gy, block, cu_error_name(r), cu_error_string(r));
+        lpoi_die_at(__FILE__, __LINE__, cu_error_hint(r), "cuLaunchKernel(%s, grid %ux%ux%u, block %u) failed: %s (%s)",
+                    ki->name, gx, gy, gz, block, cu_error_name(r), cu_error_string(r));
     if (c->sync_each_launch) {
         r = cudrv.cuStreamSynchronize(c->stream);
         if (r != CUDA_SUCCESS)
-            lpoi_die_at(__FILE__, __LINE__, cu_error_hint(r), "kernel %s (grid %ux%u, block %u) failed: %s (%s)",
-                        ki->name, gx, gy, block, cu_error_name(r), cu_error_string(r));
+            lpoi_die_at(__FILE__, __LINE__, cu_error_hint(r), "kernel %s (grid %ux%ux%u, block %u) failed: %s (%s)",
+                        ki->name, gx, gy, gz, block, cu_error_name(r), cu_error_string(r));
     }
 }
 
@@ -253,6 +255,7 @@ static void cuda_release(CudaImpl *c) {
         if (cudrv.cuCtxSetCurrent(c->ctx) == CUDA_SUCCESS) {
             if (c->stream) cudrv.cuStreamSynchronize(c->stream);
             if (c->scratch) cudrv.cuMemFree(dptr(c->scratch));
+            if (c->rope_inv_freq) cudrv.cuMemFree(dptr(c->rope_inv_freq));
             for (int i = 0; i < c->nfamilies; i++)
                 if (c->families[i].module) cudrv.cuModuleUnload(c->families[i].module);
             if (c->stream) cudrv.cuStreamDestroy(c->stream);

@@ -20,6 +20,14 @@ typedef enum {
     K_GELU_FORWARD, K_GELU_BACKWARD,
     K_ADAMW,
     K_RMSNORM_FORWARD, K_RMSNORM_BACKWARD_DX, K_RMSNORM_BACKWARD_DW_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL,
+    K_LAYERNORM_FORWARD, K_LAYERNORM_BACKWARD_DX, K_LAYERNORM_BACKWARD_DWDB_PARTIAL,
+    K_GEMM_128, K_GEMM_64, K_COLSUM_PARTIAL, K_COLSUM_FINAL,
+    K_EMBEDDING_FORWARD, K_EMBEDDING_BACKWARD,
+    K_SOFTMAX_FORWARD, K_SOFTMAX_BACKWARD,
+    K_ROPE,
+    K_LOGPROB_FORWARD, K_LOGPROB_BACKWARD,
+    K_ATTN_FORWARD_D128, K_ATTN_FORWARD_D256, K_ATTN_BACKWARD_DI,
+    K_ATTN_BACKWARD_DQ_D128, K_ATTN_BACKWARD_DQ_D256, K_ATTN_BACKWARD_DKDV_D128, K_ATTN_BACKWARD_DKDV_D256,
     K_COUNT
 } KernelId;
 
@@ -52,6 +60,9 @@ typedef struct {
     CUfunction fn[K_COUNT];        // NULL when the kernel's family is not embedded
     void *scratch;                 // grow-only device scratch for multi-pass ops (stream-ordered reuse)
     size_t scratch_bytes;
+    float *rope_inv_freq;          // [rope_half] inv_freq of the last rope call's (theta, D), computed on the host
+    int rope_half, rope_cap;       // entries valid / allocated
+    float rope_theta;
     bool sync_each_launch;         // LPOI_CUDA_SYNC=1: synchronise and check after every launch
 } CudaImpl;
 
@@ -67,11 +78,14 @@ typedef struct {
 #define KA_INT(x) ((KArg){.type = 'i', .v.i = (x)})
 #define KA_F32(x) ((KArg){.type = 'f', .v.f = (x)})
 
-// Launches kernel k on the backend's stream with a grid of gx × gy blocks of `block` threads.
-void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned block, unsigned smem_bytes,
+// Launches kernel k on the backend's stream with a grid of gx × gy × gz blocks of `block` threads.
+void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem_bytes,
                  const KArg *args, int nargs);
 #define CUDA_LAUNCH(c, k, gx, gy, block, ...)                                         \
-    cuda_launch((c), (k), (gx), (gy), (block), 0, (const KArg[]){__VA_ARGS__},        \
+    cuda_launch((c), (k), (gx), (gy), 1, (block), 0, (const KArg[]){__VA_ARGS__},     \
+                (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
+#define CUDA_LAUNCH_3D(c, k, gx, gy, gz, block, ...)                                  \
+    cuda_launch((c), (k), (gx), (gy), (gz), (block), 0, (const KArg[]){__VA_ARGS__},  \
                 (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
 
 // Blocks for a grid-stride loop over n items: ceil(n / CUDA_BLOCK), capped at one full wave of the device.

@@ -25,6 +25,27 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_RMSNORM_BACKWARD_DX] = {"norm", "rmsnorm_backward_dx_f32", "pppppii"},
     [K_RMSNORM_BACKWARD_DW_PARTIAL] = {"norm", "rmsnorm_backward_dw_partial_f32", "ppppiii"},
     [K_RMSNORM_BACKWARD_DW_FINAL] = {"norm", "rmsnorm_backward_dw_final_f32", "ppii"},
+    [K_LAYERNORM_FORWARD] = {"norm", "layernorm_forward_f32", "ppppppiif"},
+    [K_LAYERNORM_BACKWARD_DX] = {"norm", "layernorm_backward_dx_f32", "ppppppii"},
+    [K_LAYERNORM_BACKWARD_DWDB_PARTIAL] = {"norm", "layernorm_backward_dwdb_partial_f32", "ppppppiii"},
+    [K_GEMM_128] = {"gemm", "gemm_f32_128x128", "ppppiiiiiiuuuiiff"},
+    [K_GEMM_64] = {"gemm", "gemm_f32_64x64", "ppppiiiiiiuuuiiff"},
+    [K_COLSUM_PARTIAL] = {"gemm", "colsum_partial_f32", "ppiii"},
+    [K_COLSUM_FINAL] = {"gemm", "colsum_final_f32", "ppii"},
+    [K_EMBEDDING_FORWARD] = {"embedding", "embedding_forward_f32", "pppii"},
+    [K_EMBEDDING_BACKWARD] = {"embedding", "embedding_backward_f32", "pppii"},
+    [K_SOFTMAX_FORWARD] = {"softmax", "softmax_forward_f32", "pppii"},
+    [K_SOFTMAX_BACKWARD] = {"softmax", "softmax_backward_f32", "pppii"},
+    [K_ROPE] = {"rope", "rope_f32", "ppppiiif"},
+    [K_LOGPROB_FORWARD] = {"logprob", "logprob_forward_f32", "ppppii"},
+    [K_LOGPROB_BACKWARD] = {"logprob", "logprob_backward_f32", "pppppii"},
+    [K_ATTN_FORWARD_D128] = {"attention", "attention_forward_d128_f32", "ppppppiiiiiifii"},
+    [K_ATTN_FORWARD_D256] = {"attention", "attention_forward_d256_f32", "ppppppiiiiiifii"},
+    [K_ATTN_BACKWARD_DI] = {"attention", "attention_backward_di_f32", "pppiiii"},
+    [K_ATTN_BACKWARD_DQ_D128] = {"attention", "attention_backward_dq_d128_f32", "ppppppppiiiiiifii"},
+    [K_ATTN_BACKWARD_DQ_D256] = {"attention", "attention_backward_dq_d256_f32", "ppppppppiiiiiifii"},
+    [K_ATTN_BACKWARD_DKDV_D128] = {"attention", "attention_backward_dkdv_d128_f32", "pppppppppiiiiiifii"},
+    [K_ATTN_BACKWARD_DKDV_D256] = {"attention", "attention_backward_dkdv_d256_f32", "pppppppppiiiiiifii"},
 };
 
 // ---- elementwise helpers ----
@@ -175,6 +196,276 @@ static void cuda_rmsnorm_backward(Backend *be, float *dx, float *dw, const float
                     KA_PTR(rstd), KA_INT(N), KA_INT(C));
 }
 
+// ---- LayerNorm ----
+
+static void cuda_layernorm_forward(Backend *be, float *out, float *mean, float *rstd, const float *x, const float *w,
+                                   const float *b, int N, int C, float eps) {
+    if (N <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_LAYERNORM_FORWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(mean), KA_PTR(rstd), KA_PTR(x),
+                KA_PTR(w), KA_PTR(b), KA_INT(N), KA_INT(C), KA_F32(eps));
+}
+
+static void cuda_layernorm_backward(Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
+                                    const float *w, const float *mean, const float *rstd, int N, int C) {
+    if (N <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    unsigned col_blocks = (unsigned)((C + CUDA_BLOCK - 1) / CUDA_BLOCK);
+    // dw/db first: dx may alias dout, and the dx kernel overwrites it.
+    if (dw || db) {
+        int target = N < RMSNORM_DW_MAX_CHUNKS ? N : RMSNORM_DW_MAX_CHUNKS;
+        int rows_per_chunk = (int)(((long long)N + target - 1) / target);
+        int chunks = (int)(((long long)N + rows_per_chunk - 1) / rows_per_chunk);
+        float *pw = cuda_scratch(c, 2 * (size_t)chunks * (size_t)C * sizeof(float));
+        float *pb = pw + (size_t)chunks * (size_t)C;
+        CUDA_LAUNCH(c, K_LAYERNORM_BACKWARD_DWDB_PARTIAL, col_blocks, (unsigned)chunks, CUDA_BLOCK, KA_PTR(pw), KA_PTR(pb),
+                    KA_PTR(dout), KA_PTR(x), KA_PTR(mean), KA_PTR(rstd), KA_INT(N), KA_INT(C), KA_INT(rows_per_chunk));
+        if (dw)
+            CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(dw), KA_PTR(pw), KA_INT(chunks),
+                        KA_INT(C));
+        if (db)
+            CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(db), KA_PTR(pb), KA_INT(chunks),
+                        KA_INT(C));
+    }
+    if (dx)
+        CUDA_LAUNCH(c, K_LAYERNORM_BACKWARD_DX, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(dx), KA_PTR(dout), KA_PTR(x), KA_PTR(w),
+                    KA_PTR(mean), KA_PTR(rstd), KA_INT(N), KA_INT(C));
+}
+
+// ---- GEMM and the Linear layer ----
+
+// Shared by gemm and matmul_*: C[z] = alpha op(A[z]) op(B[z]) + beta C[z] (+ bias[n] when bias != NULL).
+// Picks the 128×128 tile when it still gives at least one block per SM, else 64×64 (small and skinny
+// problems, e.g. LoRA's rank-r products). Grids larger than the hardware's y/z limits are split into
+// several launches by offsetting the pointers.
+#define GEMM_MAX_GRID_YZ 65535
+
+static void gemm_launch(CudaImpl *c, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        int64_t sa, const float *Bm, int ldb, int64_t sb, float beta, float *C, int ldc, int64_t sc,
+                        int batch, const float *bias) {
+    LPOI_ASSERT(M >= 0 && N >= 0 && K >= 0 && batch >= 0);
+    if (M == 0 || N == 0 || batch == 0) return;
+    LPOI_ASSERT(ldc >= N);   // row strides cover a stored row, as the CPU backend requires
+    if (K > 0) {
+        LPOI_ASSERT(lda >= (ta ? M : K));
+        LPOI_ASSERT(ldb >= (tb ? K : N));
+    }
+    long long big_tiles = (long long)((M + 127) / 128) * ((N + 127) / 128) * batch;
+    bool big = M >= 128 && N >= 128 && big_tiles >= (long long)(c->sm_count > 0 ? c->sm_count : 1);
+    const int tile = big ? 128 : 64;
+    const KernelId kern = big ? K_GEMM_128 : K_GEMM_64;
+    const unsigned gx = (unsigned)((N + tile - 1) / tile);
+    const int rows_per_launch = GEMM_MAX_GRID_YZ * tile;
+    for (int z0 = 0; z0 < batch; z0 += GEMM_MAX_GRID_YZ) {
+        int nz = batch - z0 < GEMM_MAX_GRID_YZ ? batch - z0 : GEMM_MAX_GRID_YZ;
+        for (int m0 = 0; m0 < M; m0 += rows_per_launch) {
+            int nm = M - m0 < rows_per_launch ? M - m0 : rows_per_launch;
+            const float *a = A + z0 * sa + (ta ? (int64_t)m0 : (int64_t)m0 * lda);
+            const float *b = Bm + z0 * sb;
+            float *cc = C + z0 * sc + (int64_t)m0 * ldc;
+            CUDA_LAUNCH_3D(c, kern, gx, (unsigned)((nm + tile - 1) / tile), (unsigned)nz, 256, KA_PTR(a), KA_PTR(b),
+                           KA_PTR(cc), KA_PTR(bias), KA_INT(nm), KA_INT(N), KA_INT(K), KA_INT(lda), KA_INT(ldb),
+                           KA_INT(ldc), KA_U64((uint64_t)sa), KA_U64((uint64_t)sb), KA_U64((uint64_t)sc), KA_INT(ta),
+                           KA_INT(tb), KA_F32(alpha), KA_F32(beta));
+        }
+    }
+}
+
+static void cuda_gemm(Backend *be, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                      int64_t stride_a, const float *Bm, int ldb, int64_t stride_b, float beta, float *C, int ldc,
+                      int64_t stride_c, int batch) {
+    gemm_launch(cuda_impl(be), trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, Bm, ldb, stride_b, beta, C, ldc,
+                stride_c, batch, NULL);
+}
+
+// y[N,OC] = x[N,C] · w[OC,C]ᵀ + b[OC]: the bias is added in the GEMM's epilogue (acc + b, as the CPU's
+// "start from b, then beta = 1" rounds it).
+static void cuda_matmul_forward(Backend *be, float *y, const float *x, const float *w, const float *b, int N, int C, int OC) {
+    gemm_launch(cuda_impl(be), false, true, N, OC, C, 1.0f, x, C, 0, w, C, 0, 0.0f, y, OC, 0, 1, b);
+}
+
+#define COLSUM_MAX_CHUNKS 128   // partial sums per column; fixed by N alone, so db is deterministic
+
+// dx[N,C] = dy · w (=), dw[OC,C] += dyᵀ · x, db[OC] += Σ_n dy (two passes, no atomics); each optional.
+static void cuda_matmul_backward(Backend *be, float *dx, float *dw, float *db, const float *dy, const float *x,
+                                 const float *w, int N, int C, int OC) {
+    CudaImpl *c = cuda_impl(be);
+    if (db && OC > 0 && N > 0) {
+        int target = N < COLSUM_MAX_CHUNKS ? N : COLSUM_MAX_CHUNKS;
+        int rows_per_chunk = (int)(((long long)N + target - 1) / target);
+        int chunks = (int)(((long long)N + rows_per_chunk - 1) / rows_per_chunk);
+        void *partial = cuda_scratch(c, (size_t)chunks * (size_t)OC * sizeof(float));
+        unsigned col_blocks = (unsigned)((OC + CUDA_BLOCK - 1) / CUDA_BLOCK);
+        CUDA_LAUNCH(c, K_COLSUM_PARTIAL, col_blocks, (unsigned)chunks, CUDA_BLOCK, KA_PTR(partial), KA_PTR(dy), KA_INT(N),
+                    KA_INT(OC), KA_INT(rows_per_chunk));
+        CUDA_LAUNCH(c, K_COLSUM_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(db), KA_PTR(partial), KA_INT(chunks), KA_INT(OC));
+    }
+    if (dw) gemm_launch(c, true, false, OC, C, N, 1.0f, dy, OC, 0, x, C, 0, 1.0f, dw, C, 0, 1, NULL);
+    if (dx) gemm_launch(c, false, false, N, C, OC, 1.0f, dy, OC, 0, w, C, 0, 0.0f, dx, C, 0, 1, NULL);
+}
+
+// ---- embeddings ----
+
+static void cuda_embedding_forward(Backend *be, float *out, const int32_t *ids, const float *table, int N, int C) {
+    if (N <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_EMBEDDING_FORWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(ids), KA_PTR(table), KA_INT(N),
+                KA_INT(C));
+}
+
+#define EMBEDDING_BWD_BLOCK 64   // one thread per column: small blocks spread C columns over more SMs
+
+static void cuda_embedding_backward(Backend *be, float *dtable, const float *dout, const int32_t *ids, int N, int C) {
+    if (N <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_EMBEDDING_BACKWARD, (unsigned)((C + EMBEDDING_BWD_BLOCK - 1) / EMBEDDING_BWD_BLOCK), 1,
+                EMBEDDING_BWD_BLOCK, KA_PTR(dtable), KA_PTR(dout), KA_PTR(ids), KA_INT(N), KA_INT(C));
+}
+
+// ---- softmax ----
+
+static void cuda_softmax_forward(Backend *be, float *out, const float *x, const float *mask, int R, int C) {
+    if (R <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_SOFTMAX_FORWARD, row_grid(c, R), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(x), KA_PTR(mask), KA_INT(R),
+                KA_INT(C));
+}
+
+static void cuda_softmax_backward(Backend *be, float *dx, const float *dout, const float *out, int R, int C) {
+    if (R <= 0 || C <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_SOFTMAX_BACKWARD, row_grid(c, R), 1, CUDA_BLOCK, KA_PTR(dx), KA_PTR(dout), KA_PTR(out), KA_INT(R),
+                KA_INT(C));
+}
+
+// ---- RoPE ----
+
+// inv_freq for (theta, D) on the device, computed on the host with exactly cpu_rope.c's expression
+// (1 / powf(theta, 2i/D) in fp32: the same libm call, so the same bits). Cached: a model uses one
+// (theta, D), so the upload (which synchronises) happens once, not at every call.
+static const float *rope_inv_freq(Backend *be, int D, float theta) {
+    CudaImpl *c = cuda_impl(be);
+    const int D2 = D / 2;
+    if (c->rope_inv_freq && c->rope_half == D2 && memcmp(&c->rope_theta, &theta, sizeof theta) == 0)
+        return c->rope_inv_freq;
+    float *host = malloc_check((size_t)D2 * sizeof(float));
+    for (int i = 0; i < D2; i++) host[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    if (c->rope_cap < D2) {
+        be->free(be, c->rope_inv_freq);   // waits for kernels still reading it
+        c->rope_inv_freq = be->alloc(be, (size_t)D2 * sizeof(float));
+        c->rope_cap = D2;
+    }
+    be->upload(be, c->rope_inv_freq, host, (size_t)D2 * sizeof(float));   // stream-ordered after earlier launches
+    free(host);
+    c->rope_half = D2;
+    c->rope_theta = theta;
+    return c->rope_inv_freq;
+}
+
+static void rope_launch(Backend *be, float *out, const float *x, const int32_t *pos, int B, int T, int H, int D,
+                        float theta, float sign) {
+    if (B <= 0 || T <= 0 || H <= 0 || D <= 0) return;
+    LPOI_ASSERT(D % 2 == 0);
+    CudaImpl *c = cuda_impl(be);
+    const float *inv_freq = rope_inv_freq(be, D, theta);
+    long long rows = (long long)B * T;
+    LPOI_ASSERT(rows <= 0x7fffffff && (long long)H * (D / 2) <= 0x7fffffff);
+    CUDA_LAUNCH(c, K_ROPE, row_grid(c, (int)rows), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(x), KA_PTR(pos), KA_PTR(inv_freq),
+                KA_INT((int)rows), KA_INT(H), KA_INT(D), KA_F32(sign));
+}
+
+static void cuda_rope_forward(Backend *be, float *out, const float *x, const int32_t *pos, int B, int T, int H, int D,
+                              float theta) {
+    rope_launch(be, out, x, pos, B, T, H, D, theta, 1.0f);
+}
+
+static void cuda_rope_backward(Backend *be, float *dx, const float *dout, const int32_t *pos, int B, int T, int H, int D,
+                               float theta) {
+    rope_launch(be, dx, dout, pos, B, T, H, D, theta, -1.0f);
+}
+
+// ---- log-probability of target tokens ----
+
+static void cuda_logprob_forward(Backend *be, float *logp, float *lse, const float *logits, const int32_t *targets, int N,
+                                 int V) {
+    if (N <= 0 || V <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_LOGPROB_FORWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(logp), KA_PTR(lse), KA_PTR(logits),
+                KA_PTR(targets), KA_INT(N), KA_INT(V));
+}
+
+static void cuda_logprob_backward(Backend *be, float *dlogits, const float *dlogp, const float *logits, const float *lse,
+                                  const int32_t *targets, int N, int V) {
+    if (N <= 0 || V <= 0) return;
+    CudaImpl *c = cuda_impl(be);
+    CUDA_LAUNCH(c, K_LOGPROB_BACKWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(dlogits), KA_PTR(dlogp), KA_PTR(logits),
+                KA_PTR(lse), KA_PTR(targets), KA_INT(N), KA_INT(V));
+}
+
+// ---- attention ----
+
+#define ATTN_BLOCK 128       // cu/attention.cu's ATT_THREADS
+#define ATTN_MAX_D 256       // the d256 kernels' register tiles
+
+static void attn_check(const AttnDesc *a) {
+    LPOI_ASSERT(a->B >= 0 && a->Tq >= 0 && a->Tk >= 0 && a->D > 0 && a->H > 0 && a->KVH > 0);
+    LPOI_ASSERT(a->H % a->KVH == 0);
+    if (a->D > ATTN_MAX_D)
+        LPOI_DIE_HINT("run this model with --device cpu, or add a wider tile to cu/attention.cu",
+                      "cuda: attention with head dim D=%d is not implemented (the kernels hold at most %d)", a->D,
+                      ATTN_MAX_D);
+}
+
+// Blocks of a flattened (batch × heads × tiles) grid.
+static unsigned attn_blocks(long long outer, int T, int tile) {
+    long long n = outer * ((T + tile - 1) / tile);
+    LPOI_ASSERT(n <= 0x7fffffffLL);
+    return (unsigned)n;
+}
+
+static void cuda_attention_forward(Backend *be, float *out, float *lse, const float *q, const float *k, const float *v,
+                                   const AttnDesc *a) {
+    attn_check(a);
+    if (a->B == 0 || a->Tq == 0) return;
+    CudaImpl *c = cuda_impl(be);
+    KernelId kern = a->D <= 128 ? K_ATTN_FORWARD_D128 : K_ATTN_FORWARD_D256;
+    CUDA_LAUNCH(c, kern, attn_blocks((long long)a->B * a->H, a->Tq, 16), 1, ATTN_BLOCK, KA_PTR(out), KA_PTR(lse),
+                KA_PTR(q), KA_PTR(k), KA_PTR(v), KA_PTR(a->key_mask), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->Tk),
+                KA_INT(a->H), KA_INT(a->KVH), KA_INT(a->D), KA_F32(a->scale), KA_INT(a->causal ? 1 : 0),
+                KA_INT(a->window));
+}
+
+// Three launches: Di = rowsum(dO ∘ O) into scratch, then dQ (blocks own query tiles), then dK/dV
+// (blocks own key tiles and loop over the query heads of their kv head): no atomics, fixed order.
+static void cuda_attention_backward(Backend *be, float *dq, float *dk, float *dv, const float *dout, const float *q,
+                                    const float *k, const float *v, const float *out, const float *lse,
+                                    const AttnDesc *a) {
+    attn_check(a);
+    if (a->B == 0) return;
+    CudaImpl *c = cuda_impl(be);
+    const bool wide = a->D > 128;
+    const int tile = wide ? 8 : 16;   // BQ and BKB of the kernel instantiation
+    float *Di = NULL;
+    if (a->Tq > 0) {
+        size_t rows = (size_t)a->B * (size_t)a->H * (size_t)a->Tq;
+        Di = cuda_scratch(c, rows * sizeof(float));
+        size_t blocks = (rows + CUDA_BLOCK / 32 - 1) / (CUDA_BLOCK / 32);   // one warp per row
+        unsigned cap = cuda_grid_1d(c, (size_t)1 << 40);                   // one full wave
+        CUDA_LAUNCH(c, K_ATTN_BACKWARD_DI, blocks < cap ? (unsigned)blocks : cap, 1, CUDA_BLOCK, KA_PTR(Di), KA_PTR(dout),
+                    KA_PTR(out), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->H), KA_INT(a->D));
+        CUDA_LAUNCH(c, wide ? K_ATTN_BACKWARD_DQ_D256 : K_ATTN_BACKWARD_DQ_D128, attn_blocks((long long)a->B * a->H, a->Tq, tile),
+                    1, ATTN_BLOCK, KA_PTR(dq), KA_PTR(dout), KA_PTR(q), KA_PTR(k), KA_PTR(v), KA_PTR(lse), KA_PTR(Di),
+                    KA_PTR(a->key_mask), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->Tk), KA_INT(a->H), KA_INT(a->KVH),
+                    KA_INT(a->D), KA_F32(a->scale), KA_INT(a->causal ? 1 : 0), KA_INT(a->window));
+    }
+    if (a->Tk > 0)   // with Tq == 0 this writes dK = dV = 0, as the CPU backend does
+        CUDA_LAUNCH(c, wide ? K_ATTN_BACKWARD_DKDV_D256 : K_ATTN_BACKWARD_DKDV_D128,
+                    attn_blocks((long long)a->B * a->KVH, a->Tk, tile), 1, ATTN_BLOCK, KA_PTR(dk), KA_PTR(dv), KA_PTR(dout),
+                    KA_PTR(q), KA_PTR(k), KA_PTR(v), KA_PTR(lse), KA_PTR(Di), KA_PTR(a->key_mask), KA_INT(a->B),
+                    KA_INT(a->Tq), KA_INT(a->Tk), KA_INT(a->H), KA_INT(a->KVH), KA_INT(a->D), KA_F32(a->scale),
+                    KA_INT(a->causal ? 1 : 0), KA_INT(a->window));
+}
+
 // ---- install ----
 
 static bool have(const CudaImpl *c, const KernelId *ks, size_t n) {
@@ -200,4 +491,26 @@ void cuda_ops_install(Backend *be) {
     if (HAVE(K_RMSNORM_FORWARD)) be->rmsnorm_forward = cuda_rmsnorm_forward;
     if (HAVE(K_RMSNORM_BACKWARD_DX, K_RMSNORM_BACKWARD_DW_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL))
         be->rmsnorm_backward = cuda_rmsnorm_backward;
+    if (HAVE(K_LAYERNORM_FORWARD)) be->layernorm_forward = cuda_layernorm_forward;
+    if (HAVE(K_LAYERNORM_BACKWARD_DX, K_LAYERNORM_BACKWARD_DWDB_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL))
+        be->layernorm_backward = cuda_layernorm_backward;
+    if (HAVE(K_GEMM_128, K_GEMM_64)) {
+        be->gemm = cuda_gemm;
+        be->matmul_forward = cuda_matmul_forward;
+        if (HAVE(K_COLSUM_PARTIAL, K_COLSUM_FINAL)) be->matmul_backward = cuda_matmul_backward;
+    }
+    if (HAVE(K_EMBEDDING_FORWARD)) be->embedding_forward = cuda_embedding_forward;
+    if (HAVE(K_EMBEDDING_BACKWARD)) be->embedding_backward = cuda_embedding_backward;
+    if (HAVE(K_SOFTMAX_FORWARD)) be->softmax_forward = cuda_softmax_forward;
+    if (HAVE(K_SOFTMAX_BACKWARD)) be->softmax_backward = cuda_softmax_backward;
+    if (HAVE(K_ROPE)) {
+        be->rope_forward = cuda_rope_forward;
+        be->rope_backward = cuda_rope_backward;
+    }
+    if (HAVE(K_LOGPROB_FORWARD)) be->logprob_forward = cuda_logprob_forward;
+    if (HAVE(K_LOGPROB_BACKWARD)) be->logprob_backward = cuda_logprob_backward;
+    if (HAVE(K_ATTN_FORWARD_D128, K_ATTN_FORWARD_D256)) be->attention_forward = cuda_attention_forward;
+    if (HAVE(K_ATTN_BACKWARD_DI, K_ATTN_BACKWARD_DQ_D128, K_ATTN_BACKWARD_DQ_D256, K_ATTN_BACKWARD_DKDV_D128,
+             K_ATTN_BACKWARD_DKDV_D256))
+        be->attention_backward = cuda_attention_backward;
 }

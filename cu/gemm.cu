@@ -1,0 +1,182 @@
+// gemm.cu — fp32 SGEMM on the SIMT cores (backend.h gemm, and matmul_forward/backward built on it in
+// cuda_ops.c), plus the deterministic column sum behind the Linear bias gradient.
+//
+//   C[z] = alpha * op(A[z]) · op(B[z]) + beta * C[z] (+ bias[n])   for z = blockIdx.z (batch item)
+//
+// One block computes a BM × BN tile of C with 256 threads; each thread owns a TM × TN register tile
+// split in four quadrants (rows ty*TM/2 + i and BM/2 + ty*TM/2 + i, same for columns) so that a warp's
+// shared-memory reads are broadcasts or consecutive words. K advances in steps of BK: the next op(A)
+// and op(B) tiles are loaded into registers (global loads in flight) while the current tiles in
+// shared memory are multiplied, then stored after a barrier. Tiles are stored k-major (As[k][m],
+// Bs[k][n]) whatever the transposes; global reads are coalesced along whichever index is contiguous
+// in memory. Out-of-range rows, columns and k are loaded as zero, so any M, N, K, lda works.
+//
+// Every C element is computed by one thread, summing k in order with fp32 FMAs: deterministic, no
+// atomics. beta == 0 never reads C (a NaN there is ignored). Two instantiations: 128×128 (8×8 per
+// thread, BK 8) for large problems and 64×64 (4×4 per thread, BK 16) when the large tile would leave
+// the GPU under-filled; cuda_ops.c picks. Correctness-first SIMT code: the tensor-core (mma.sync /
+// wgmma, bf16) paths are a later step.
+#include "common.cuh"
+
+// ptxcheck: gemm_f32_128x128 max_registers=128
+// ptxcheck: gemm_f32_64x64 max_registers=96
+// ptxcheck: colsum_partial_f32 max_registers=40
+// ptxcheck: colsum_final_f32 max_registers=40
+
+#define GEMM_THREADS 256
+
+template <int BM, int BN, int BK, int TM, int TN>
+__device__ __forceinline__ void gemm_tile(const float *A, const float *B, float *C, const float *bias, int M, int N,
+                                          int K, int lda, int ldb, int ldc, unsigned long long stride_a,
+                                          unsigned long long stride_b, unsigned long long stride_c, int trans_a,
+                                          int trans_b, float alpha, float beta) {
+    static_assert((BM / TM) * (BN / TN) == GEMM_THREADS, "one thread per register tile");
+    static_assert((BM * BK) % GEMM_THREADS == 0 && (BN * BK) % GEMM_THREADS == 0, "whole tiles per thread");
+    enum { PAD = 4, A_PER = BM * BK / GEMM_THREADS, B_PER = BN * BK / GEMM_THREADS };
+    __shared__ float As[BK][BM + PAD];
+    __shared__ float Bs[BK][BN + PAD];
+
+    const int tid = threadIdx.x;
+    const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+    const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+    const long long z = blockIdx.z;
+    A += z * (long long)stride_a;
+    B += z * (long long)stride_b;
+    C += z * (long long)stride_c;
+
+    // Slot s of thread tid loads op(A) element (a_m + s*a_dm, a_k + s*a_dk) of the tile: consecutive
+    // threads read consecutive addresses of the stored (possibly transposed) matrix, and the slots of
+    // one thread differ by a fixed row step, so one pointer and one stride cover them all.
+    const int a_m = trans_a ? tid % BM : tid / BK, a_k = trans_a ? tid / BM : tid % BK;
+    const int a_dm = trans_a ? 0 : GEMM_THREADS / BK, a_dk = trans_a ? GEMM_THREADS / BM : 0;
+    const long long a_slot = (long long)(trans_a ? GEMM_THREADS / BM : GEMM_THREADS / BK) * lda;
+    const long long a_kstep = trans_a ? (long long)BK * lda : BK;
+    const float *a_ptr = A + (trans_a ? (long long)a_k * lda + m0 + a_m : (long long)(m0 + a_m) * lda + a_k);
+    const int b_n = trans_b ? tid / BK : tid % BN, b_k = trans_b ? tid % BK : tid / BN;
+    const int b_dn = trans_b ? GEMM_THREADS / BK : 0, b_dk = trans_b ? 0 : GEMM_THREADS / BN;
+    const long long b_slot = (long long)(trans_b ? GEMM_THREADS / BK : GEMM_THREADS / BN) * ldb;
+    const long long b_kstep = trans_b ? BK : (long long)BK * ldb;
+    const float *b_ptr = B + (trans_b ? (long long)(n0 + b_n) * ldb + b_k : (long long)b_k * ldb + n0 + b_n);
+
+    float a_reg[A_PER], b_reg[B_PER];
+    // Loads the tiles at k0 (a_ptr/b_ptr point at them); zero outside op(A) / op(B).
+    auto load_tiles = [&](int k0) {
+#pragma unroll
+        for (int s = 0; s < A_PER; s++) {
+            const bool ok = m0 + a_m + s * a_dm < M && k0 + a_k + s * a_dk < K;
+            a_reg[s] = ok ? a_ptr[s * a_slot] : 0.0f;
+        }
+#pragma unroll
+        for (int s = 0; s < B_PER; s++) {
+            const bool ok = n0 + b_n + s * b_dn < N && k0 + b_k + s * b_dk < K;
+            b_reg[s] = ok ? b_ptr[s * b_slot] : 0.0f;
+        }
+    };
+    auto store_tiles = [&]() {
+#pragma unroll
+        for (int s = 0; s < A_PER; s++) As[a_k + s * a_dk][a_m + s * a_dm] = a_reg[s];
+#pragma unroll
+        for (int s = 0; s < B_PER; s++) Bs[b_k + s * b_dk][b_n + s * b_dn] = b_reg[s];
+    };
+
+    float acc[TM][TN];
+#pragma unroll
+    for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
+
+    if (K > 0) {
+        load_tiles(0);
+        store_tiles();
+        __syncthreads();
+        for (int k0 = 0; k0 < K; k0 += BK) {
+            const bool more = k0 + BK < K;     // uniform across the block
+            if (more) {                         // in flight while we multiply
+                a_ptr += a_kstep;
+                b_ptr += b_kstep;
+                load_tiles(k0 + BK);
+            }
+#pragma unroll 2   // full unrolling makes ptxas spill the 128x128 variant on sm_90a
+            for (int k = 0; k < BK; k++) {
+                float a[TM], b[TN];
+#pragma unroll
+                for (int i = 0; i < TM / 2; i++) {
+                    a[i] = As[k][ty * (TM / 2) + i];
+                    a[TM / 2 + i] = As[k][BM / 2 + ty * (TM / 2) + i];
+                }
+#pragma unroll
+                for (int j = 0; j < TN / 2; j++) {
+                    b[j] = Bs[k][tx * (TN / 2) + j];
+                    b[TN / 2 + j] = Bs[k][BN / 2 + tx * (TN / 2) + j];
+                }
+#pragma unroll
+                for (int i = 0; i < TM; i++)
+#pragma unroll
+                    for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+            }
+            __syncthreads();                    // every thread is done reading this tile
+            if (more) {
+                store_tiles();
+                __syncthreads();
+            }
+        }
+    }
+
+#pragma unroll
+    for (int i = 0; i < TM; i++) {
+        const int row = m0 + (i < TM / 2 ? ty * (TM / 2) + i : BM / 2 + ty * (TM / 2) + (i - TM / 2));
+        if (row >= M) continue;
+        float *crow = C + (long long)row * ldc;
+#pragma unroll
+        for (int j = 0; j < TN; j++) {
+            const int col = n0 + (j < TN / 2 ? tx * (TN / 2) + j : BN / 2 + tx * (TN / 2) + (j - TN / 2));
+            if (col >= N) continue;
+            float v = alpha * acc[i][j];
+            if (beta != 0.0f) v += beta * crow[col];
+            if (bias) v += bias[col];
+            crow[col] = v;
+        }
+    }
+}
+
+// Grid (ceil(N/128), ceil(M/128), batch), block 256. Strides are element offsets between batch items
+// (two's complement in the 64-bit count). bias: [N] added last, or NULL.
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS, 2)
+gemm_f32_128x128(const float *A, const float *B, float *C, const float *bias, int M, int N, int K, int lda, int ldb,
+                 int ldc, unsigned long long stride_a, unsigned long long stride_b, unsigned long long stride_c,
+                 int trans_a, int trans_b, float alpha, float beta) {
+    gemm_tile<128, 128, 8, 8, 8>(A, B, C, bias, M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b,
+                                 alpha, beta);
+}
+
+// Grid (ceil(N/64), ceil(M/64), batch), block 256.
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
+gemm_f32_64x64(const float *A, const float *B, float *C, const float *bias, int M, int N, int K, int lda, int ldb,
+               int ldc, unsigned long long stride_a, unsigned long long stride_b, unsigned long long stride_c,
+               int trans_a, int trans_b, float alpha, float beta) {
+    gemm_tile<64, 64, 16, 4, 4>(A, B, C, bias, M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b,
+                                alpha, beta);
+}
+
+// ---- column sums without atomics (Linear bias gradient: db[o] += Σ_n dy[n, o]) ----
+// Pass 1: partial[chunk, c] = Σ_{rows of chunk, in order} x[n, c]. Grid (ceil(C / blockDim), chunks);
+// chunk k covers rows [k*rows_per_chunk, min(N, (k+1)*rows_per_chunk)). Coalesced along c.
+extern "C" __global__ void colsum_partial_f32(float *partial, const float *x, int N, int C, int rows_per_chunk) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    int r0 = blockIdx.y * rows_per_chunk;
+    int r1 = r0 + rows_per_chunk;
+    if (r1 > N) r1 = N;
+    float acc = 0.0f;
+    for (int r = r0; r < r1; r++) acc += x[(unsigned long long)r * C + c];
+    partial[(unsigned long long)blockIdx.y * C + c] = acc;
+}
+
+// Pass 2: out[c] += Σ_k partial[k, c], chunks in order. Any grid (grid-stride over c).
+extern "C" __global__ void colsum_final_f32(float *out, const float *partial, int chunks, int C) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+        float acc = 0.0f;
+        for (int k = 0; k < chunks; k++) acc += partial[(unsigned long long)k * C + c];
+        out[c] += acc;
+    }
+}

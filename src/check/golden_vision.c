@@ -1,0 +1,263 @@
+// golden_vision.c — the model.clip and model.llava runners: a tiny HF CLIPVisionModel /
+// LlavaForConditionalGeneration with a PEFT adapter, replayed through src/models/clip.c and llava.c.
+// Contract with tools/golden_llava.py (see its docstring for how each tensor is made):
+//   config    the HF config.json + "lora": {r, lora_alpha, target_modules} (+ for model.clip
+//             "golden": {feature_layer})
+//   param.*   base weights by HF name (bound by clip_load / llava_load from the case file, prefix "param.")
+//   lora.*    the adapter by PEFT name (prefix "lora.")
+//   model.clip   in.pixel_values [n,ch,S,S], in.dout [n,T,C]; out.hidden_states.K [n,T,C] (K = 0..L),
+//                out.pooler_output [n,C]; grad.<PEFT name>, grad.pixel_values of L = Σ dout·hidden_states[f]
+//   model.llava  in.input_ids, in.attention_mask, in.labels [B,T], in.pixel_values [n,ch,S,S], in.dlogp [B];
+//                out.logits [B,T,V], out.logps [B], out.logps_ref [B], out.image_features [K,C];
+//                grad.<PEFT name> (transformers-5 module paths), grad.pixel_values of L = Σ dlogp·logps
+// Each backward case runs twice, first keeping every layer's activations, then with per-layer
+// recomputation: LoRA gradients accumulate (compared doubled), d pixel_values is overwritten.
+#include "check/golden_vision.h"
+#include "models/clip.h"
+#include "models/llava.h"
+#include "base/check.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHAPE GR_SHAPE
+
+static const OpId NEEDED[] = {
+    OP_GEMM, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD,
+    OP_LAYERNORM_FORWARD, OP_LAYERNORM_BACKWARD, OP_GELU_FORWARD, OP_GELU_BACKWARD, OP_ADD, OP_AXPY,
+    OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD,
+};
+static const OpId NEEDED_LM[] = {
+    OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ROPE_FORWARD, OP_ROPE_BACKWARD, OP_SWIGLU_FORWARD,
+    OP_SWIGLU_BACKWARD, OP_LOGPROB_FORWARD, OP_LOGPROB_BACKWARD,
+};
+
+// The "lora" member of the config as a LlavaLoraTargets (PEFT list semantics).
+static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, LlavaLoraTargets *t) {
+    const JsonValue *l = json_get(cfg, "lora");
+    int64_t rr;
+    double a;
+    if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
+        return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
+    const JsonValue *tm = json_get(l, "target_modules");
+    char spec[512] = "";
+    if (tm && tm->type == JSON_STRING) {
+        snprintf(spec, sizeof spec, "%s", tm->str);
+    } else if (tm && tm->type == JSON_ARRAY) {
+        for (size_t i = 0; i < tm->count; i++) {
+            if (tm->items[i]->type != JSON_STRING) return gr_error(r, "config: lora.target_modules must hold strings");
+            size_t k = strlen(spec);
+            snprintf(spec + k, sizeof spec - k, "%s%s", i ? "," : "", tm->items[i]->str);
+        }
+    } else {
+        return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
+    }
+    LpoiErr err = {{0}};
+    if (!llava_lora_parse_targets(spec, t, &err)) return gr_error(r, "config: %s", err.msg);
+    *rank = (int)rr;
+    *alpha = (float)a;
+    return true;
+}
+
+static void consume_prefix(GoldenRun *r, const char *prefix) {
+    const StFile *st = &gr_case(r)->st;
+    for (size_t i = 0; i < st->count && gr_ready(r); i++) {
+        const StTensor *t = &st->tensors[i];
+        if (strncmp(t->name, prefix, strlen(prefix))) continue;
+        int64_t dims[ST_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) dims[d] = (int64_t)t->shape[d];
+        gr_in(r, t->name, dims, t->ndim);
+    }
+}
+
+// [n, ch, S, S] pixel_values: n from the file, the rest from the config.
+static int image_count(GoldenRun *r, const ClipConfig *c) {
+    const StTensor *t = st_find(&gr_case(r)->st, "in.pixel_values");
+    if (!t || t->ndim != 4 || t->shape[0] < 1 || t->shape[0] > 64 || t->shape[1] != (uint64_t)c->ch ||
+        t->shape[2] != (uint64_t)c->S || t->shape[3] != (uint64_t)c->S) {
+        gr_error(r, "in.pixel_values must be [n<=64, %d, %d, %d]", c->ch, c->S, c->S);
+        return 0;
+    }
+    return (int)t->shape[0];
+}
+
+static void expect_dev_host(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim) {
+    if (!gr_ready(r)) return;
+    Backend *be = gr_backend(r);
+    size_t n = gr_numel(r, dims, ndim);
+    float *h = malloc_check(n * sizeof *h);
+    be->synchronize(be);
+    be->download(be, h, dev, n * sizeof *h);
+    gr_expect_host(r, h, name, dims, ndim);
+    free(h);
+}
+
+static void expect_grad_host(GoldenRun *r, const char *name, const float *grad, const int64_t shape[2], double factor) {
+    Backend *be = gr_backend(r);
+    char gname[300];
+    snprintf(gname, sizeof gname, "grad.%s", name);
+    size_t k = (size_t)(shape[0] * shape[1]);
+    float *h = malloc_check(k * sizeof *h);
+    be->synchronize(be);
+    be->download(be, h, grad, k * sizeof *h);
+    for (size_t j = 0; j < k; j++) h[j] = (float)(h[j] / factor);
+    gr_expect_host(r, h, gname, shape, 2);
+    free(h);
+}
+
+// ---- model.clip ----------------------------------------------------------------------------------
+void golden_run_model_clip(GoldenRun *r) {
+    Backend *be = gr_backend(r);
+    const GoldenCase *gc = gr_case(r);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
+    if (!gr_ready(r)) return;
+    ClipConfig cfg;
+    LpoiErr err = {{0}};
+    if (!clip_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    const JsonValue *gold = json_get(gc->config, "golden");
+    int64_t fl;
+    if (!gold || !json_get_i64(gold, "feature_layer", &fl) || clip_feature_index(&cfg, (int)fl) < 0) {
+        gr_error(r, "config: \"golden\": {\"feature_layer\": f} with f a hidden_states index is required");
+        return;
+    }
+    const int k = clip_feature_index(&cfg, (int)fl);
+    int rank = 0;
+    float alpha = 0;
+    LlavaLoraTargets t;
+    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    ClipModel m;
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!clip_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    if (t.vision) {
+        clip_lora_create(&m, rank, alpha, t.vision);
+        static const char *const modules[] = {"", "vision_model.", NULL};
+        WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+        if (!clip_lora_load(&m, &lsrc, modules, &err)) { gr_error(r, "%s", err.msg); clip_free(&m); return; }
+    }
+    consume_prefix(r, "param.");
+    consume_prefix(r, "lora.");
+    const int n = image_count(r, &cfg), T = cfg.T, C = cfg.C;
+    const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, cfg.ch, cfg.S, cfg.S));
+    const float *dout = gr_in(r, "in.dout", SHAPE(n, T, C));
+    float *pooled = gr_out(r, "out.pooler_output", (size_t)n * C);
+    float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * cfg.ch * cfg.S * cfg.S);
+    if (gr_ready(r)) {
+        m.lora_on = true;
+        if (!clip_forward(&m, pix, n, cfg.L, false, &err)) gr_error(r, "%s", err.msg);
+        for (int j = 0; j <= cfg.L && gr_ready(r); j++) {
+            char name[64];
+            snprintf(name, sizeof name, "out.hidden_states.%d", j);
+            expect_dev_host(r, clip_hidden(&m, j), name, SHAPE(n, T, C));
+        }
+        if (gr_ready(r)) {
+            clip_pooled(&m, pooled);
+            gr_expect(r, pooled, "out.pooler_output", SHAPE(n, C), 1, NULL);
+        }
+    }
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        m.recompute = pass == 2;
+        if (!clip_forward(&m, pix, n, k, true, &err)) { gr_error(r, "%s", err.msg); break; }
+        clip_backward(&m, dout, dpix);
+        gr_expect(r, dpix, "grad.pixel_values", SHAPE(n, cfg.ch, cfg.S, cfg.S), 1,
+                  pass == 2 ? "(recompute: must overwrite)" : NULL);
+        for (size_t i = 0; i < clip_lora_count(&m) && gr_ready(r); i++) {
+            char name[256];
+            int64_t shape[2];
+            float *grad;
+            clip_lora_tensor(&m, i, "", name, sizeof name, shape, NULL, &grad);
+            expect_grad_host(r, name, grad, shape, pass);
+        }
+    }
+    clip_free(&m);
+}
+
+// ---- model.llava ---------------------------------------------------------------------------------
+static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
+    const int32_t *dev = gr_in_int(r, name, SHAPE(B, T), lo, hi);
+    if (!dev) return NULL;
+    Backend *be = gr_backend(r);
+    int32_t *h = malloc_check((size_t)B * T * sizeof *h);
+    be->synchronize(be);
+    be->download(be, h, dev, (size_t)B * T * sizeof *h);
+    return h;
+}
+
+void golden_run_model_llava(GoldenRun *r) {
+    Backend *be = gr_backend(r);
+    const GoldenCase *gc = gr_case(r);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED_LM); i++) gr_need(r, NEEDED_LM[i]);
+    if (!gr_ready(r)) return;
+    LlavaConfig cfg;
+    LpoiErr err = {{0}};
+    if (!llava_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    int rank = 0;
+    float alpha = 0;
+    LlavaLoraTargets t;
+    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    LlavaModel m;
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!llava_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    llava_lora_create(&m, rank, alpha, &t);
+    WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+    if (!llava_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llava_free(&m); return; }
+    consume_prefix(r, "param.");
+    consume_prefix(r, "lora.");
+
+    const StTensor *mt = st_find(&gc->st, "in.attention_mask");
+    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
+        gr_error(r, "in.attention_mask must be [B,T]");
+        llava_free(&m);
+        return;
+    }
+    const int B = (int)mt->shape[0], T = (int)mt->shape[1], V = cfg.text.V, C = cfg.text.C;
+    const ClipConfig *vc = &cfg.vision;
+    const int n = image_count(r, vc), K = n * cfg.tokens_per_image;
+    int32_t *mask = host_ints(r, "in.attention_mask", B, T, 0, 1);
+    int32_t *labels = host_ints(r, "in.labels", B, T, -100, (int64_t)V - 1);
+    int32_t *ids = host_ints(r, "in.input_ids", B, T, 0, (int64_t)V - 1);
+    const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S));
+    const float *dlogp_dev = gr_in(r, "in.dlogp", SHAPE(B));
+    float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
+    float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * vc->ch * vc->S * vc->S);
+    float *dlogp = malloc_check((size_t)B * sizeof *dlogp), *logp = malloc_check((size_t)B * sizeof *logp);
+    if (gr_ready(r)) {
+        be->synchronize(be);
+        be->download(be, dlogp, dlogp_dev, (size_t)B * sizeof *dlogp);
+    }
+    LlavaBatch batch = {.B = B, .T = T, .input_ids = ids, .attention_mask = mask, .labels = labels, .n_images = n,
+                        .pixel_values = pix, .grad_pixels = true};
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        m.vision.recompute = m.lm.recompute = pass == 2;
+        llava_set_lora(&m, true);
+        if (!llava_logps_forward(&m, &batch, true, logp, &err)) { gr_error(r, "%s", err.msg); break; }
+        gr_expect_host(r, logp, "out.logps", SHAPE(B));
+        if (pass == 1) expect_dev_host(r, llava_image_features(&m), "out.image_features", SHAPE(K, C));
+        llava_logps_backward(&m, dlogp, dpix);
+        gr_expect(r, dpix, "grad.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S), 1,
+                  pass == 2 ? "(recompute: must overwrite)" : NULL);
+        for (size_t i = 0; i < llava_lora_count(&m) && gr_ready(r); i++) {
+            char name[256];
+            int64_t shape[2];
+            float *grad;
+            llava_lora_tensor(&m, i, name, sizeof name, shape, NULL, &grad);
+            expect_grad_host(r, name, grad, shape, pass);
+        }
+    }
+    if (gr_ready(r)) {
+        llava_set_lora(&m, true);
+        if (!llava_logits(&m, &batch, logits, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect(r, logits, "out.logits", SHAPE(B, T, V), 1, NULL);
+    }
+    if (gr_ready(r)) {
+        llava_set_lora(&m, false);   // the reference model
+        if (!llava_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
+    }
+    free(mask);
+    free(labels);
+    free(ids);
+    free(dlogp);
+    free(logp);
+    llava_free(&m);
+}

@@ -1,0 +1,390 @@
+// clip.c — forward, hidden states and the analytic backward of ClipModel (see clip.h).
+//
+// A step allocates from the activation arena in a fixed order, and the same allocation code runs
+// once in "plan" mode (sizes only) to size the arena first, so the plan cannot drift from the step:
+//   inputs   im2col index [n·P·K/g] i32, feature-selection index [n·P] i32, CLS index [n] i32
+//   embed    patches [n·P, K] (K = ch·p·p), x_emb [n·T, C] (pre-LN input), mean/rstd [n·T]
+//   stream   hs[0..layers] [n·T, C]
+//   layers   h1, q, k, v, att, xm, h2 [n·T, C], f, g [n·T, F], lse [n,H,T], LN stats, x·Aᵀ [n·T, r] per
+//            adapter; kept for every layer (backward without recompute) or one set reused
+//   pooler   cls rows, normed rows [n, C], stats [n]
+//   grads    d-residual, dh, dtmp, dq, dk, dv, da [n·T, C], df, dg [n·T, F], dxa [n·T, r], dpatches [n·P, K]
+// Residual-stream gradient: one [n·T, C] buffer walked from hs[layers] down to the embeddings.
+#include "models/clip.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    Arena *a;            // NULL: plan only
+    size_t used, peak;
+} Alloc;
+
+static void *take(Alloc *al, size_t bytes, const char *what) {
+    if (al->a) return arena_alloc(al->a, bytes, what);
+    size_t start = (al->used + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
+    al->used = start + bytes;
+    if (al->used > al->peak) al->peak = al->used;
+    return NULL;
+}
+#define TAKE_F32(al, n, what) ((float *)take((al), (size_t)(n) * sizeof(float), (what)))
+#define TAKE_I32(al, n, what) ((int32_t *)take((al), (size_t)(n) * sizeof(int32_t), (what)))
+static size_t al_mark(const Alloc *al) { return al->a ? arena_mark(al->a) : al->used; }
+static void al_reset(Alloc *al, size_t mark) { if (al->a) arena_reset_to(al->a, mark); else al->used = mark; }
+
+typedef struct {
+    float *h1, *mean1, *rstd1;   // [NT,C], [NT], [NT]
+    float *q, *k, *v, *att;      // [NT,C]
+    float *lse;                  // [n,H,T]
+    float *xm;                   // [NT,C]
+    float *h2, *mean2, *rstd2;   // [NT,C], [NT], [NT]
+    float *f, *g;                // [NT,F] fc1 output, activation
+    float *xa[CLIP_NPROJ];       // [NT,r] x·Aᵀ per adapted projection
+} LayerActs;
+
+typedef struct {
+    float *dres, *dh, *dtmp;     // [NT,C]
+    float *dq, *dk, *dv, *da;    // [NT,C]
+    float *df, *dg;              // [NT,F]
+    float *dxa;                  // [NT,r]
+    float *dpatches;             // [NP,K]
+} Grads;
+
+struct ClipStep {
+    int n, layers, NT, NP, K, g;  // images, layers run, n·T, n·P, ch·p·p, im2col row width
+    bool keep, backward, lora_on, ready;
+    int32_t *im2col, *sel, *cls;  // backend index arrays
+    float *patches, *x_emb, *pre_mean, *pre_rstd;
+    float **xs;                   // host [layers+1] -> backend [NT,C]
+    LayerActs *acts;              // host [layers] (or 1)
+    float *pool_x, *pool_mean, *pool_rstd;   // [n,C], [n], [n]
+    Grads grads;
+    AttnDesc ad;
+    ClipSelect sel_mode;          // features: the last clip_features_forward
+    int sel_k;
+    size_t cap_L;
+};
+
+static int nr(const ClipModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
+static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
+
+static void alloc_layer(Alloc *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
+    const ClipConfig *c = &m->cfg;
+    size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
+    a->h1 = TAKE_F32(al, NT * C, "h1");
+    a->mean1 = TAKE_F32(al, NT, "ln1 mean");
+    a->rstd1 = TAKE_F32(al, NT, "ln1 rstd");
+    a->q = TAKE_F32(al, NT * C, "q");
+    a->k = TAKE_F32(al, NT * C, "k");
+    a->v = TAKE_F32(al, NT * C, "v");
+    a->att = TAKE_F32(al, NT * C, "attention out");
+    a->lse = TAKE_F32(al, (size_t)n * c->H * c->T, "attention lse");
+    a->xm = TAKE_F32(al, NT * C, "xm");
+    a->h2 = TAKE_F32(al, NT * C, "h2");
+    a->mean2 = TAKE_F32(al, NT, "ln2 mean");
+    a->rstd2 = TAKE_F32(al, NT, "ln2 rstd");
+    a->f = TAKE_F32(al, NT * F, "fc1 out");
+    a->g = TAKE_F32(al, NT * F, "activation");
+    for (int p = 0; p < CLIP_NPROJ; p++)
+        a->xa[p] = lora_on && (m->lora_targets & (1u << p)) ? TAKE_F32(al, NT * nr(m), "lora x·Aᵀ") : NULL;
+}
+
+static void alloc_grads(Alloc *al, const ClipModel *m, Grads *g, int n) {
+    const ClipConfig *c = &m->cfg;
+    size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
+    g->dres = TAKE_F32(al, NT * C, "d residual");
+    g->dh = TAKE_F32(al, NT * C, "dh");
+    g->dtmp = TAKE_F32(al, NT * C, "dtmp");
+    g->dq = TAKE_F32(al, NT * C, "dq");
+    g->dk = TAKE_F32(al, NT * C, "dk");
+    g->dv = TAKE_F32(al, NT * C, "dv");
+    g->da = TAKE_F32(al, NT * C, "d attention out");
+    g->df = TAKE_F32(al, NT * F, "d fc1 out");
+    g->dg = TAKE_F32(al, NT * F, "d activation");
+    g->dxa = nr(m) ? TAKE_F32(al, NT * nr(m), "d lora x·Aᵀ") : NULL;
+    g->dpatches = TAKE_F32(al, (size_t)n * c->P * c->ch * c->p * c->p, "d patches");
+}
+
+// Every allocation of a step, in step order. acts has `layers` entries when the forward keeps them.
+static void alloc_step(Alloc *al, const ClipModel *m, ClipStep *st, LayerActs *acts, int n, int layers, bool backward) {
+    const ClipConfig *c = &m->cfg;
+    size_t NT = (size_t)n * c->T, NP = (size_t)n * c->P, K = (size_t)c->ch * c->p * c->p;
+    int g = gcd(c->p, c->S);
+    bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora_r > 0;
+    st->im2col = TAKE_I32(al, NP * K / (size_t)g, "im2col index");
+    st->sel = TAKE_I32(al, NP, "feature index");
+    st->cls = TAKE_I32(al, n, "cls index");
+    st->patches = TAKE_F32(al, NP * K, "patches");
+    st->x_emb = TAKE_F32(al, NT * c->C, "embeddings");
+    st->pre_mean = TAKE_F32(al, NT, "pre-LN mean");
+    st->pre_rstd = TAKE_F32(al, NT, "pre-LN rstd");
+    for (int l = 0; l <= layers; l++) {
+        float *x = TAKE_F32(al, NT * c->C, "hidden state");
+        if (st->xs) st->xs[l] = x;
+    }
+    st->pool_x = TAKE_F32(al, (size_t)n * c->C, "pooler rows");
+    st->pool_mean = TAKE_F32(al, n, "pooler mean");
+    st->pool_rstd = TAKE_F32(al, n, "pooler rstd");
+    size_t mark = al_mark(al);
+    for (int l = 0; l < layers; l++) {
+        if (!keep) al_reset(al, mark);
+        alloc_layer(al, m, &acts[keep ? l : 0], n, lora_on);
+    }
+    if (!backward) return;
+    alloc_grads(al, m, &st->grads, n);
+    if (m->recompute) {
+        size_t mk = al_mark(al);
+        alloc_layer(al, m, &acts[0], n, lora_on);
+        al_reset(al, mk);
+    }
+}
+
+size_t clip_step_bytes(const ClipModel *m, int n, int layers, bool backward) {
+    ClipStep st = {0};
+    LayerActs one[1];
+    Alloc al = {0};
+    bool many = backward && !m->recompute && layers > 0;
+    LayerActs *acts = many ? malloc_check((size_t)layers * sizeof *acts) : one;
+    alloc_step(&al, m, &st, acts, n, layers, backward);
+    if (acts != one) free(acts);
+    return al.peak + 4 * ARENA_ALIGN;
+}
+
+void clip_step_free(ClipModel *m) {
+    ClipStep *st = m->step;
+    if (!st) return;
+    free(st->xs);
+    free(st->acts);
+    free(st);
+    m->step = NULL;
+}
+
+// ---- im2col --------------------------------------------------------------------------------
+// Patch matrix row i·P + py·G + px, columns (c, kh, kw) = the Conv2d weight's flattening; split
+// into rows of g floats. Element e of the index is the pixel-buffer row (of g floats) that patch-
+// matrix row e (of g floats) copies.
+static void build_im2col(const ClipConfig *c, int n, int g, int32_t *idx) {
+    const int p = c->p, S = c->S, G = c->G, rows_per_line = S / g;
+    size_t e = 0;
+    for (int i = 0; i < n; i++)
+        for (int py = 0; py < G; py++)
+            for (int px = 0; px < G; px++)
+                for (int ch = 0; ch < c->ch; ch++)
+                    for (int kh = 0; kh < p; kh++)
+                        for (int kw = 0; kw < p; kw += g) {
+                            int64_t line = ((int64_t)i * c->ch + ch) * S + (int64_t)py * p + kh;
+                            idx[e++] = (int32_t)(line * rows_per_line + (px * p + kw) / g);
+                        }
+}
+
+// ---- one layer -------------------------------------------------------------------------------
+static void layer_forward(ClipModel *m, const ClipLayer *ly, const LayerActs *a, const ClipStep *st, const float *x,
+                          float *x_out) {
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    const int N = st->NT, C = c->C;
+    const bool on = st->lora_on;
+    be->layernorm_forward(be, a->h1, a->mean1, a->rstd1, x, ly->ln1_w, ly->ln1_b, N, C, c->eps);
+    linear_forward(be, &ly->proj[CLIP_Q], a->q, a->h1, a->xa[CLIP_Q], N, on);
+    linear_forward(be, &ly->proj[CLIP_K], a->k, a->h1, a->xa[CLIP_K], N, on);
+    linear_forward(be, &ly->proj[CLIP_V], a->v, a->h1, a->xa[CLIP_V], N, on);
+    be->attention_forward(be, a->att, a->lse, a->q, a->k, a->v, &st->ad);
+    linear_forward(be, &ly->proj[CLIP_O], a->xm, a->att, a->xa[CLIP_O], N, on);
+    be->add(be, a->xm, a->xm, x, (size_t)N * C);
+    be->layernorm_forward(be, a->h2, a->mean2, a->rstd2, a->xm, ly->ln2_w, ly->ln2_b, N, C, c->eps);
+    linear_forward(be, &ly->proj[CLIP_FC1], a->f, a->h2, a->xa[CLIP_FC1], N, on);
+    be->gelu_forward(be, a->g, a->f, (size_t)N * c->F, c->act);
+    linear_forward(be, &ly->proj[CLIP_FC2], x_out, a->g, a->xa[CLIP_FC2], N, on);
+    be->add(be, x_out, x_out, a->xm, (size_t)N * C);
+}
+
+// g->dres holds d(x_out) on entry and d(x) on return.
+static void layer_backward(ClipModel *m, const ClipLayer *ly, const LayerActs *a, const ClipStep *st, const float *x,
+                           const Grads *g) {
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    const int N = st->NT, C = c->C;
+    const bool on = st->lora_on;
+    // MLP: x_out = xm + fc2(act(fc1(LN2(xm))))
+    linear_backward(be, &ly->proj[CLIP_FC2], g->dg, false, g->dres, a->g, a->xa[CLIP_FC2], g->dxa, N, on);
+    be->gelu_backward(be, g->df, g->dg, a->f, (size_t)N * c->F, c->act);
+    linear_backward(be, &ly->proj[CLIP_FC1], g->dh, false, g->df, a->h2, a->xa[CLIP_FC1], g->dxa, N, on);
+    be->layernorm_backward(be, g->dtmp, NULL, NULL, g->dh, a->xm, ly->ln2_w, a->mean2, a->rstd2, N, C);
+    be->add(be, g->dres, g->dres, g->dtmp, (size_t)N * C);                       // d xm
+    // attention: xm = x + out_proj(attention(q(h1), k(h1), v(h1))), h1 = LN1(x)
+    linear_backward(be, &ly->proj[CLIP_O], g->da, false, g->dres, a->att, a->xa[CLIP_O], g->dxa, N, on);
+    be->attention_backward(be, g->dq, g->dk, g->dv, g->da, a->q, a->k, a->v, a->att, a->lse, &st->ad);
+    linear_backward(be, &ly->proj[CLIP_Q], g->dh, false, g->dq, a->h1, a->xa[CLIP_Q], g->dxa, N, on);
+    linear_backward(be, &ly->proj[CLIP_K], g->dh, true, g->dk, a->h1, a->xa[CLIP_K], g->dxa, N, on);
+    linear_backward(be, &ly->proj[CLIP_V], g->dh, true, g->dv, a->h1, a->xa[CLIP_V], g->dxa, N, on);
+    be->layernorm_backward(be, g->dtmp, NULL, NULL, g->dh, x, ly->ln1_w, a->mean1, a->rstd1, N, C);
+    be->add(be, g->dres, g->dres, g->dtmp, (size_t)N * C);                       // d x
+}
+
+// ---- a step ------------------------------------------------------------------------------------
+static ClipStep *step_get(ClipModel *m, int layers) {
+    if (!m->step) m->step = calloc_check(1, sizeof *m->step);
+    ClipStep *st = m->step;
+    size_t need = (size_t)layers + 1;
+    if (st->cap_L < need) {
+        free(st->xs);
+        free(st->acts);
+        st->xs = calloc_check(need, sizeof *st->xs);
+        st->acts = calloc_check(need, sizeof *st->acts);
+        st->cap_L = need;
+    }
+    return st;
+}
+
+bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for_backward, LpoiErr *err) {
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    if (n < 1 || (int64_t)n * c->T > (1 << 24) || (int64_t)n * c->ch * c->S * c->S > INT32_MAX)
+        return err_set(err, "vision tower: %d images of %dx%d is none or too many", n, c->S, c->S);
+    if (layers < 0 || layers > c->L)
+        return err_set(err, "vision tower: cannot run %d layers (the model has %d)", layers, c->L);
+    ClipStep *st = step_get(m, layers);
+    const int C = c->C, T = c->T, P = c->P;
+    st->n = n;
+    st->layers = layers;
+    st->NT = n * T;
+    st->NP = n * P;
+    st->K = c->ch * c->p * c->p;
+    st->g = gcd(c->p, c->S);
+    st->backward = for_backward;
+    st->keep = for_backward && !m->recompute;
+    st->lora_on = m->lora_on && m->lora_r > 0;
+    st->ready = false;
+
+    size_t need = clip_step_bytes(m, n, layers, for_backward);
+    if (need > m->acts.capacity) {
+        if (m->acts_mem) be->free(be, m->acts_mem);
+        m->acts_mem = be->alloc(be, need);
+        arena_init_over(&m->acts, "clip activations", m->acts_mem, need);
+    }
+    arena_reset(&m->acts);
+    m->acts.peak = 0;
+    Alloc al = {.a = &m->acts};
+    memset(&st->grads, 0, sizeof st->grads);
+    alloc_step(&al, m, st, st->acts, n, layers, for_backward);
+
+    // Index arrays (host-built, uploaded): im2col, selected feature rows (CLS dropped), CLS rows.
+    size_t ni = (size_t)st->NP * st->K / (size_t)st->g;
+    int32_t *h = malloc_check(LPOI_MAX(ni, (size_t)st->NP) * sizeof *h);
+    build_im2col(c, n, st->g, h);
+    be->upload(be, st->im2col, h, ni * sizeof *h);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < P; j++) h[i * P + j] = i * T + 1 + j;
+    be->upload(be, st->sel, h, (size_t)st->NP * sizeof *h);
+    for (int i = 0; i < n; i++) h[i] = i * T;
+    be->upload(be, st->cls, h, (size_t)n * sizeof *h);
+    free(h);
+    st->ad = (AttnDesc){.B = n, .Tq = T, .Tk = T, .H = c->H, .KVH = c->H, .D = c->D,
+                        .scale = 1.0f / sqrtf((float)c->D), .causal = false, .window = 0, .key_mask = NULL};
+
+    // Embeddings: im2col gather, one patch GEMM per image straight into rows 1..P, the class
+    // embedding into row 0, plus the position table.
+    be->embedding_forward(be, st->patches, st->im2col, pixels, (int)ni, st->g);
+    for (int i = 0; i < n; i++) {
+        float *xi = st->x_emb + (size_t)i * T * C;
+        be->matmul_forward(be, xi + C, st->patches + (size_t)i * P * st->K, m->patch_w, NULL, P, st->K, C);
+        be->fill_zero(be, xi, (size_t)C * sizeof(float));
+        be->axpy(be, xi, 1.0f, m->class_emb, (size_t)C);
+        be->add(be, xi, xi, m->pos_emb, (size_t)T * C);
+    }
+    be->layernorm_forward(be, st->xs[0], st->pre_mean, st->pre_rstd, st->x_emb, m->pre_w, m->pre_b, st->NT, C, c->eps);
+    for (int l = 0; l < layers; l++)
+        layer_forward(m, &m->layers[l], &st->acts[st->keep ? l : 0], st, st->xs[l], st->xs[l + 1]);
+    st->ready = for_backward;
+    return true;
+}
+
+const float *clip_hidden(const ClipModel *m, int k) {
+    LPOI_ASSERT(m->step && k >= 0 && k <= m->step->layers);
+    return m->step->xs[k];
+}
+
+void clip_pooled(ClipModel *m, float *out) {
+    ClipStep *st = m->step;
+    LPOI_ASSERT(st && st->layers == m->cfg.L);
+    Backend *be = m->be;
+    be->embedding_forward(be, st->pool_x, st->cls, st->xs[st->layers], st->n, m->cfg.C);
+    be->layernorm_forward(be, out, st->pool_mean, st->pool_rstd, st->pool_x, m->post_w, m->post_b, st->n, m->cfg.C,
+                          m->cfg.eps);
+}
+
+// The residual-stream gradient g.dres holds d hidden_states[layers].
+static void backward_from_dres(ClipModel *m, float *dpixels) {
+    ClipStep *st = m->step;
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    Grads g = st->grads;
+    Alloc al = {.a = &m->acts};
+    for (int l = st->layers - 1; l >= 0; l--) {
+        if (st->keep) {
+            layer_backward(m, &m->layers[l], &st->acts[l], st, st->xs[l], &g);
+        } else {   // recompute this layer's activations from its saved input
+            size_t mk = arena_mark(&m->acts);
+            LayerActs a;
+            alloc_layer(&al, m, &a, st->n, st->lora_on);
+            layer_forward(m, &m->layers[l], &a, st, st->xs[l], g.dh);   // x_out lands in scratch dh
+            layer_backward(m, &m->layers[l], &a, st, st->xs[l], &g);
+            arena_reset_to(&m->acts, mk);
+        }
+    }
+    if (dpixels) {
+        const int C = c->C, T = c->T, P = c->P;
+        // pre_layrnorm, then the patch GEMM per image (rows 1..P; class and position rows are frozen),
+        // then col2im = the transpose of the im2col gather.
+        be->layernorm_backward(be, g.dtmp, NULL, NULL, g.dres, st->x_emb, m->pre_w, st->pre_mean, st->pre_rstd, st->NT, C);
+        for (int i = 0; i < st->n; i++)
+            be->matmul_backward(be, g.dpatches + (size_t)i * P * st->K, NULL, NULL, g.dtmp + ((size_t)i * T + 1) * C,
+                                st->patches + (size_t)i * P * st->K, m->patch_w, P, st->K, C);
+        be->fill_zero(be, dpixels, (size_t)st->n * c->ch * c->S * c->S * sizeof(float));
+        be->embedding_backward(be, dpixels, g.dpatches, st->im2col, (int)((size_t)st->NP * st->K / (size_t)st->g), st->g);
+    }
+    st->ready = false;
+}
+
+void clip_backward(ClipModel *m, const float *dhidden, float *dpixels) {
+    ClipStep *st = m->step;
+    LPOI_ASSERT(st && st->ready);
+    Backend *be = m->be;
+    size_t k = (size_t)st->NT * m->cfg.C;
+    be->fill_zero(be, st->grads.dres, k * sizeof(float));
+    be->axpy(be, st->grads.dres, 1.0f, dhidden, k);
+    backward_from_dres(m, dpixels);
+}
+
+int clip_features_per_image(const ClipConfig *c, ClipSelect sel) { return sel == CLIP_SELECT_FULL ? c->T : c->P; }
+
+bool clip_features_forward(ClipModel *m, const float *pixels, int n, int k, ClipSelect sel, bool for_backward,
+                           float *feat, LpoiErr *err) {
+    if (!clip_forward(m, pixels, n, k, for_backward, err)) return false;
+    ClipStep *st = m->step;
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    st->sel_mode = sel;
+    st->sel_k = k;
+    if (sel == CLIP_SELECT_FULL) {
+        size_t cnt = (size_t)st->NT * c->C;
+        be->fill_zero(be, feat, cnt * sizeof(float));
+        be->axpy(be, feat, 1.0f, st->xs[k], cnt);
+    } else {
+        be->embedding_forward(be, feat, st->sel, st->xs[k], st->NP, c->C);   // drop the CLS rows
+    }
+    return true;
+}
+
+void clip_features_backward(ClipModel *m, const float *dfeat, float *dpixels) {
+    ClipStep *st = m->step;
+    LPOI_ASSERT(st && st->ready);
+    Backend *be = m->be;
+    const ClipConfig *c = &m->cfg;
+    size_t cnt = (size_t)st->NT * c->C;
+    be->fill_zero(be, st->grads.dres, cnt * sizeof(float));
+    if (st->sel_mode == CLIP_SELECT_FULL) be->axpy(be, st->grads.dres, 1.0f, dfeat, cnt);
+    else be->embedding_backward(be, st->grads.dres, dfeat, st->sel, st->NP, c->C);   // CLS rows stay 0
+    backward_from_dres(m, dpixels);
+}
