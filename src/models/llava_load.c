@@ -479,7 +479,7 @@ bool llava_lora_load(LlavaModel *m, const WeightSource *src, LpoiErr *err) {
             } else {
                 float *h = malloc_check((size_t)(shape[0] * shape[1]) * sizeof *h);
                 if (st_read_f32(t, h, &e)) m->be->upload(m->be, param, h, (size_t)(shape[0] * shape[1]) * sizeof *h);
-                else { missing++; snprintf(part + k, sizeof part - k, "%s%s", k ? ", " : "", e.msg); }
+                else { missing++; snprintf(part + k, sizeof part - k, "%s%.200s", k ? ", " : "", e.msg); }
                 free(h);
             }
         }

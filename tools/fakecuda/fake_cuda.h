@@ -1,5 +1,7 @@
 // fake_cuda.h — lets cu/*.cu compile as host C++ for the emulator in fake_driver.cpp.
 #pragma once
+// Before any system header: glibc's fortified longjmp refuses to switch stacks (fake_driver.cpp does).
+#undef _FORTIFY_SOURCE
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

@@ -4,6 +4,7 @@
 // PTX .target runs on the fake device, the kernel exists in the module's PTX text.
 #include "fake_cuda.h"
 #include <ucontext.h>
+#include <setjmp.h>
 #include <map>
 #include <vector>
 #include <string>
@@ -70,16 +71,44 @@ static std::vector<Kernel> kernels = {
 
 // ---------------- scheduler ----------------
 enum { RUNNABLE, WAIT_BLOCK, WAIT_WARP, DONE };
-struct Coro { ucontext_t ctx; int state; unsigned tid; char *stack; };
+// Switching: a thread starts on its own stack through makecontext/setcontext; after that every switch
+// (a barrier and its resumption) is a _setjmp/_longjmp pair, which unlike swapcontext makes no
+// sigprocmask system call (the emulated barriers dominate the run time of the CUDA tests). _longjmp
+// between stacks is fine for glibc's unchecked variant (fake_cuda.h turns _FORTIFY_SOURCE off, whose
+// __longjmp_chk would reject it). Under AddressSanitizer, which tracks stacks through swapcontext,
+// every switch uses swapcontext instead.
+#if defined(__SANITIZE_ADDRESS__)
+#define FK_SWAPCONTEXT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FK_SWAPCONTEXT 1
+#endif
+#endif
+struct Coro { ucontext_t ctx; jmp_buf jb; int state; bool started; unsigned tid; char *stack; };
 static std::vector<Coro> coros;
 static ucontext_t sched_ctx;
+static jmp_buf sched_jb;
 static Coro *cur;
 static Kernel *cur_kernel;
 static void **cur_params;
 static const size_t STACK = 64 * 1024;
-static void coro_entry() { cur_kernel->call(cur_kernel->fn, cur_params); cur->state = DONE; }
-void fk_syncthreads(void) { cur->state = WAIT_BLOCK; swapcontext(&cur->ctx, &sched_ctx); }
-void fk_warp_barrier(void) { cur->state = WAIT_WARP; swapcontext(&cur->ctx, &sched_ctx); }
+static void coro_entry() {
+    cur_kernel->call(cur_kernel->fn, cur_params);
+    cur->state = DONE;
+#ifndef FK_SWAPCONTEXT
+    _longjmp(sched_jb, 1);   // never returns through uc_link
+#endif
+}
+static void fk_yield(int state) {
+    cur->state = state;
+#ifdef FK_SWAPCONTEXT
+    swapcontext(&cur->ctx, &sched_ctx);
+#else
+    if (!_setjmp(cur->jb)) _longjmp(sched_jb, 1);
+#endif
+}
+void fk_syncthreads(void) { fk_yield(WAIT_BLOCK); }
+void fk_warp_barrier(void) { fk_yield(WAIT_WARP); }
 long long fk_blocks_run, fk_threads_run;
 
 static bool run_block(unsigned nthreads) {
@@ -96,6 +125,7 @@ static bool run_block(unsigned nthreads) {
         c.ctx.uc_link = &sched_ctx;
         makecontext(&c.ctx, coro_entry, 0);
         c.state = RUNNABLE;
+        c.started = false;
         c.tid = t;
     }
     fk_blocks_run++; fk_threads_run += nthreads;
@@ -107,7 +137,14 @@ static bool run_block(unsigned nthreads) {
     auto run_thread = [&](unsigned t) {
         cur = &coros[t];
         fk_threadIdx = fk_dim3{t % fk_blockDim.x, (t / fk_blockDim.x) % fk_blockDim.y, t / (fk_blockDim.x * fk_blockDim.y)};
+#ifdef FK_SWAPCONTEXT
         swapcontext(&sched_ctx, &cur->ctx);
+#else
+        if (!_setjmp(sched_jb)) {
+            if (!cur->started) { cur->started = true; setcontext(&cur->ctx); }
+            _longjmp(cur->jb, 1);
+        }
+#endif
     };
     for (;;) {
         bool ran = false;
