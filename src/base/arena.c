@@ -20,6 +20,13 @@ void arena_init_over(Arena *a, const char *name, void *base, size_t capacity) {
     a->capacity = capacity;
 }
 
+void arena_init_plan(Arena *a, const char *name) {
+    memset(a, 0, sizeof *a);
+    a->name = name;
+    a->capacity = SIZE_MAX;
+    a->plan = 1;
+}
+
 void arena_free(Arena *a) {
     if (a->owns) free(a->base);
     memset(a, 0, sizeof *a);
@@ -33,7 +40,7 @@ void *arena_alloc_at(Arena *a, size_t bytes, const char *what, const char *file,
                     a->name, what ? what : "?", bytes, arena_remaining(a), a->capacity);
     a->used = end;
     if (end > a->peak) a->peak = end;
-    return a->base + start;
+    return a->plan ? NULL : a->base + start;
 }
 
 size_t arena_mark(const Arena *a) { return a->used; }

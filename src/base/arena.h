@@ -13,12 +13,16 @@ typedef struct {
     size_t used;        // bytes handed out, including alignment padding
     size_t peak;        // high-water mark of `used` (reported as peak memory)
     int owns;           // 1 if arena_init_host malloc'ed base (arena_free releases it)
+    int plan;           // 1: a planning arena (no memory; allocations return NULL, used/peak are exact)
 } Arena;
 
 #define ARENA_ALIGN 64
 
 void   arena_init_host(Arena *a, const char *name, size_t capacity);      // malloc'ed block
 void   arena_init_over(Arena *a, const char *name, void *base, size_t capacity);  // caller's block
+// A planning arena has no memory: running a step's allocation code against it returns NULL for
+// every request but leaves `peak` equal to the bytes the real step needs (alignment included).
+void   arena_init_plan(Arena *a, const char *name);
 void   arena_free(Arena *a);
 void  *arena_alloc_at(Arena *a, size_t bytes, const char *what, const char *file, int line);
 #define arena_alloc(a, bytes, what) arena_alloc_at((a), (bytes), (what), __FILE__, __LINE__)

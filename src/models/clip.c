@@ -16,22 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    Arena *a;            // NULL: plan only
-    size_t used, peak;
-} Alloc;
-
-static void *take(Alloc *al, size_t bytes, const char *what) {
-    if (al->a) return arena_alloc(al->a, bytes, what);
-    size_t start = (al->used + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
-    al->used = start + bytes;
-    if (al->used > al->peak) al->peak = al->used;
-    return NULL;
-}
-#define TAKE_F32(al, n, what) ((float *)take((al), (size_t)(n) * sizeof(float), (what)))
-#define TAKE_I32(al, n, what) ((int32_t *)take((al), (size_t)(n) * sizeof(int32_t), (what)))
-static size_t al_mark(const Alloc *al) { return al->a ? arena_mark(al->a) : al->used; }
-static void al_reset(Alloc *al, size_t mark) { if (al->a) arena_reset_to(al->a, mark); else al->used = mark; }
+// Steps allocate from an Arena; a planning arena (arena_init_plan) sizes a step without memory.
+#define TAKE_F32(al, n, what) arena_alloc_f32((al), (n), (what))
+#define TAKE_I32(al, n, what) ((int32_t *)arena_alloc((al), (size_t)(n) * sizeof(int32_t), (what)))
 
 typedef struct {
     float *h1, *mean1, *rstd1;   // [NT,C], [NT], [NT]
@@ -69,7 +56,7 @@ struct ClipStep {
 static int nr(const ClipModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
 static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
 
-static void alloc_layer(Alloc *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
+static void alloc_layer(Arena *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
     const ClipConfig *c = &m->cfg;
     size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
     a->h1 = TAKE_F32(al, NT * C, "h1");
@@ -90,7 +77,7 @@ static void alloc_layer(Alloc *al, const ClipModel *m, LayerActs *a, int n, bool
         a->xa[p] = lora_on && (m->lora_targets & (1u << p)) ? TAKE_F32(al, NT * nr(m), "lora x·Aᵀ") : NULL;
 }
 
-static void alloc_grads(Alloc *al, const ClipModel *m, Grads *g, int n) {
+static void alloc_grads(Arena *al, const ClipModel *m, Grads *g, int n) {
     const ClipConfig *c = &m->cfg;
     size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
     g->dres = TAKE_F32(al, NT * C, "d residual");
@@ -107,7 +94,7 @@ static void alloc_grads(Alloc *al, const ClipModel *m, Grads *g, int n) {
 }
 
 // Every allocation of a step, in step order. acts has `layers` entries when the forward keeps them.
-static void alloc_step(Alloc *al, const ClipModel *m, ClipStep *st, LayerActs *acts, int n, int layers, bool backward) {
+static void alloc_step(Arena *al, const ClipModel *m, ClipStep *st, LayerActs *acts, int n, int layers, bool backward) {
     const ClipConfig *c = &m->cfg;
     size_t NT = (size_t)n * c->T, NP = (size_t)n * c->P, K = (size_t)c->ch * c->p * c->p;
     int g = gcd(c->p, c->S);
@@ -126,24 +113,25 @@ static void alloc_step(Alloc *al, const ClipModel *m, ClipStep *st, LayerActs *a
     st->pool_x = TAKE_F32(al, (size_t)n * c->C, "pooler rows");
     st->pool_mean = TAKE_F32(al, n, "pooler mean");
     st->pool_rstd = TAKE_F32(al, n, "pooler rstd");
-    size_t mark = al_mark(al);
+    size_t mark = arena_mark(al);
     for (int l = 0; l < layers; l++) {
-        if (!keep) al_reset(al, mark);
+        if (!keep) arena_reset_to(al, mark);
         alloc_layer(al, m, &acts[keep ? l : 0], n, lora_on);
     }
     if (!backward) return;
     alloc_grads(al, m, &st->grads, n);
     if (m->recompute) {
-        size_t mk = al_mark(al);
+        size_t mk = arena_mark(al);
         alloc_layer(al, m, &acts[0], n, lora_on);
-        al_reset(al, mk);
+        arena_reset_to(al, mk);
     }
 }
 
 size_t clip_step_bytes(const ClipModel *m, int n, int layers, bool backward) {
     ClipStep st = {0};
     LayerActs one[1];
-    Alloc al = {0};
+    Arena al;
+    arena_init_plan(&al, "step plan");
     bool many = backward && !m->recompute && layers > 0;
     LayerActs *acts = many ? malloc_check((size_t)layers * sizeof *acts) : one;
     alloc_step(&al, m, &st, acts, n, layers, backward);
@@ -265,9 +253,8 @@ bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for
     }
     arena_reset(&m->acts);
     m->acts.peak = 0;
-    Alloc al = {.a = &m->acts};
     memset(&st->grads, 0, sizeof st->grads);
-    alloc_step(&al, m, st, st->acts, n, layers, for_backward);
+    alloc_step(&m->acts, m, st, st->acts, n, layers, for_backward);
 
     // Index arrays (host-built, uploaded): im2col, selected feature rows (CLS dropped), CLS rows.
     size_t ni = (size_t)st->NP * st->K / (size_t)st->g;
@@ -320,14 +307,13 @@ static void backward_from_dres(ClipModel *m, float *dpixels) {
     Backend *be = m->be;
     const ClipConfig *c = &m->cfg;
     Grads g = st->grads;
-    Alloc al = {.a = &m->acts};
     for (int l = st->layers - 1; l >= 0; l--) {
         if (st->keep) {
             layer_backward(m, &m->layers[l], &st->acts[l], st, st->xs[l], &g);
         } else {   // recompute this layer's activations from its saved input
             size_t mk = arena_mark(&m->acts);
             LayerActs a;
-            alloc_layer(&al, m, &a, st->n, st->lora_on);
+            alloc_layer(&m->acts, m, &a, st->n, st->lora_on);
             layer_forward(m, &m->layers[l], &a, st, st->xs[l], g.dh);   // x_out lands in scratch dh
             layer_backward(m, &m->layers[l], &a, st, st->xs[l], &g);
             arena_reset_to(&m->acts, mk);

@@ -440,15 +440,7 @@ void clip_lora_create(ClipModel *m, int r, float alpha, unsigned targets) {
     for (int l = 0; l < c->L; l++)
         for (int p = 0; p < CLIP_NPROJ; p++) {
             if (!(targets & (1u << p))) continue;
-            Linear *lin = &m->layers[l].proj[p];
-            lin->r = r;
-            lin->scale = alpha / (float)r;
-            lin->lora_a = m->lora_mem + off;
-            lin->dlora_a = m->lora_grad + off;
-            off += (size_t)r * lin->C;
-            lin->lora_b = m->lora_mem + off;
-            lin->dlora_b = m->lora_grad + off;
-            off += (size_t)lin->OC * r;
+            off += linear_lora_attach(&m->layers[l].proj[p], r, alpha, m->lora_mem + off, m->lora_grad + off);
         }
     LPOI_ASSERT(off == total);
 }

@@ -17,22 +17,9 @@
 #include <string.h>
 
 // ---- allocation with a planning mode -----------------------------------------------------------
-typedef struct {
-    Arena *a;            // NULL: plan only
-    size_t used, peak;   // plan mode
-} Alloc;
-
-static void *take(Alloc *al, size_t bytes, const char *what) {
-    if (al->a) return arena_alloc(al->a, bytes, what);
-    size_t start = (al->used + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
-    al->used = start + bytes;
-    if (al->used > al->peak) al->peak = al->used;
-    return NULL;
-}
-#define TAKE_F32(al, n, what) ((float *)take((al), (size_t)(n) * sizeof(float), (what)))
-#define TAKE_I32(al, n, what) ((int32_t *)take((al), (size_t)(n) * sizeof(int32_t), (what)))
-static size_t al_mark(const Alloc *al) { return al->a ? arena_mark(al->a) : al->used; }
-static void al_reset(Alloc *al, size_t mark) { if (al->a) arena_reset_to(al->a, mark); else al->used = mark; }
+// Steps allocate from an Arena; a planning arena (arena_init_plan) sizes a step without memory.
+#define TAKE_F32(al, n, what) arena_alloc_f32((al), (n), (what))
+#define TAKE_I32(al, n, what) ((int32_t *)arena_alloc((al), (size_t)(n) * sizeof(int32_t), (what)))
 
 typedef struct {
     float *h1, *rstd1;         // [N,C], [N]
@@ -77,7 +64,7 @@ struct LlamaStep {
 
 static int nr(const LlamaModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
 
-static void alloc_inputs(Alloc *al, LlamaStep *st, int N, int S, bool ids, bool mask) {
+static void alloc_inputs(Arena *al, LlamaStep *st, int N, int S, bool ids, bool mask) {
     st->pos = TAKE_I32(al, N, "positions");
     st->key_mask = mask ? TAKE_F32(al, N, "key mask") : NULL;
     st->ids = ids ? TAKE_I32(al, N, "input ids") : NULL;
@@ -85,7 +72,7 @@ static void alloc_inputs(Alloc *al, LlamaStep *st, int N, int S, bool ids, bool 
     st->targets = TAKE_I32(al, S > 0 ? S : 1, "targets");
 }
 
-static void alloc_layer(Alloc *al, const LlamaModel *m, LayerActs *a, int B, int T, bool lora_on) {
+static void alloc_layer(Arena *al, const LlamaModel *m, LayerActs *a, int B, int T, bool lora_on) {
     const LlamaConfig *c = &m->cfg;
     size_t N = (size_t)B * T, HD = (size_t)c->H * c->D, KD = (size_t)c->KVH * c->D;
     a->h1 = TAKE_F32(al, N * c->C, "h1");
@@ -105,7 +92,7 @@ static void alloc_layer(Alloc *al, const LlamaModel *m, LayerActs *a, int B, int
         a->xa[p] = lora_on && (m->lora_targets & (1u << p)) ? TAKE_F32(al, N * nr(m), "lora x·Aᵀ") : NULL;
 }
 
-static void alloc_head(Alloc *al, const LlamaModel *m, HeadActs *h, int S, int Sc) {
+static void alloc_head(Arena *al, const LlamaModel *m, HeadActs *h, int S, int Sc) {
     size_t C = (size_t)m->cfg.C;
     h->hs = TAKE_F32(al, (size_t)S * C, "head rows");
     h->hf = TAKE_F32(al, (size_t)S * C, "head rows normed");
@@ -115,7 +102,7 @@ static void alloc_head(Alloc *al, const LlamaModel *m, HeadActs *h, int S, int S
     h->logp = TAKE_F32(al, S, "token logp");
 }
 
-static void alloc_grads(Alloc *al, const LlamaModel *m, Grads *g, int N, int S, int Sc, bool own_dres) {
+static void alloc_grads(Arena *al, const LlamaModel *m, Grads *g, int N, int S, int Sc, bool own_dres) {
     const LlamaConfig *c = &m->cfg;
     size_t HD = (size_t)c->H * c->D, KD = (size_t)c->KVH * c->D, n = (size_t)N;
     g->dres = own_dres ? TAKE_F32(al, n * c->C, "d residual") : NULL;
@@ -137,7 +124,7 @@ static void alloc_grads(Alloc *al, const LlamaModel *m, Grads *g, int N, int S, 
 
 // Walks every allocation of a step (forward, then backward if asked) in step order.
 // keep: the forward keeps every layer's activations (backward without recompute).
-static void alloc_step(Alloc *al, const LlamaModel *m, LlamaStep *st, LayerActs *acts, int B, int T, int S, int Sc,
+static void alloc_step(Arena *al, const LlamaModel *m, LlamaStep *st, LayerActs *acts, int B, int T, int S, int Sc,
                        bool ids, bool mask, bool backward, bool own_dres, Grads *g) {
     const LlamaConfig *c = &m->cfg;
     int N = B * T;
@@ -149,19 +136,19 @@ static void alloc_step(Alloc *al, const LlamaModel *m, LlamaStep *st, LayerActs 
         if (st->xs) st->xs[l] = x;
     }
     if (st->xs && ids) st->xs[0] = x0;
-    size_t mark = al_mark(al);
+    size_t mark = arena_mark(al);
     for (int l = 0; l < c->L; l++) {
-        if (!keep) al_reset(al, mark);
+        if (!keep) arena_reset_to(al, mark);
         alloc_layer(al, m, &acts[keep ? l : 0], B, T, lora_on);
     }
-    if (!keep) al_reset(al, mark);
+    if (!keep) arena_reset_to(al, mark);
     alloc_head(al, m, &st->head, S, Sc);
     if (!backward) return;
     alloc_grads(al, m, g, N, S, Sc, own_dres);
     if (m->recompute) {
-        size_t mk = al_mark(al);
+        size_t mk = arena_mark(al);
         alloc_layer(al, m, &acts[0], B, T, lora_on);
-        al_reset(al, mk);
+        arena_reset_to(al, mk);
     }
 }
 
@@ -169,7 +156,8 @@ size_t llama_step_bytes(const LlamaModel *m, int B, int T, int S, bool backward)
     LlamaStep st = {0};
     LayerActs acts[1];
     Grads g;
-    Alloc al = {0};
+    Arena al;
+    arena_init_plan(&al, "step plan");
     int Sc = LPOI_MIN(S, m->logits_chunk > 0 ? m->logits_chunk : 256);
     // Plan with every optional buffer present (ids, mask, own dres): an upper bound.
     LayerActs *many = m->recompute || !backward ? acts : malloc_check((size_t)m->cfg.L * sizeof *many);
@@ -297,9 +285,8 @@ static void run_trunk(LlamaModel *m, const LlamaBatch *b, int S, bool backward) 
     }
     arena_reset(&m->acts);
     m->acts.peak = 0;
-    Alloc al = {.a = &m->acts};
     memset(&st->grads, 0, sizeof st->grads);
-    alloc_step(&al, m, st, st->acts, B, T, S, st->Sc, b->input_ids != NULL, st->have_mask, backward, true, &st->grads);
+    alloc_step(&m->acts, m, st, st->acts, B, T, S, st->Sc, b->input_ids != NULL, st->have_mask, backward, true, &st->grads);
 
     int32_t *hpos = malloc_check((size_t)N * sizeof *hpos);
     for (int i = 0; i < N; i++) hpos[i] = i % T;
@@ -385,7 +372,6 @@ void llama_logps_backward(LlamaModel *m, const float *dlogp, float *d_embeds) {
     const int N = st->N, S = st->S, C = c->C;
     // The forward allocated the gradient buffers, with a d-residual of their own that is used when
     // the caller wants no d_embeds; the recomputed layer goes after them.
-    Alloc al = {.a = &m->acts};
     Grads g = st->grads;
     if (d_embeds) g.dres = d_embeds;
     be->fill_zero(be, g.dres, (size_t)N * C * sizeof(float));
@@ -411,7 +397,7 @@ void llama_logps_backward(LlamaModel *m, const float *dlogp, float *d_embeds) {
         } else {   // recompute this layer's activations from its saved input
             size_t mk = arena_mark(&m->acts);
             LayerActs a;
-            alloc_layer(&al, m, &a, st->B, st->T, st->lora_on);
+            alloc_layer(&m->acts, m, &a, st->B, st->T, st->lora_on);
             layer_forward(m, &m->layers[l], &a, st, st->xs[l], g.dh);   // x_out lands in scratch dh
             layer_backward(m, &m->layers[l], &a, st, st->xs[l], &g);
             arena_reset_to(&m->acts, mk);

@@ -341,15 +341,7 @@ void llava_lora_create(LlavaModel *m, int r, float alpha, const LlavaLoraTargets
         size_t off = 0;
         for (int p = 0; p < LLAVA_NPROJ; p++) {
             if (!(t->projector & (1u << p))) continue;
-            Linear *l = &m->proj[p];
-            l->r = r;
-            l->scale = alpha / (float)r;
-            l->lora_a = m->proj_lora_mem + off;
-            l->dlora_a = m->proj_lora_grad + off;
-            off += (size_t)r * l->C;
-            l->lora_b = m->proj_lora_mem + off;
-            l->dlora_b = m->proj_lora_grad + off;
-            off += (size_t)l->OC * r;
+            off += linear_lora_attach(&m->proj[p], r, alpha, m->proj_lora_mem + off, m->proj_lora_grad + off);
         }
         LPOI_ASSERT(off == total);
     }

@@ -41,3 +41,14 @@ void linear_backward(Backend *be, const Linear *l, float *dx, bool accumulate_dx
     if (dx)
         be->gemm(be, false, false, N, C, r, 1.0f, dxa, r, 0, l->lora_a, C, 0, 1.0f, dx, C, 0, 1);
 }
+
+size_t linear_lora_attach(Linear *l, int r, float alpha, float *mem, float *grad) {
+    size_t na = (size_t)r * l->C, nb = (size_t)l->OC * r;
+    l->r = r;
+    l->scale = alpha / (float)r;
+    l->lora_a = mem;
+    l->dlora_a = grad;
+    l->lora_b = mem + na;
+    l->dlora_b = grad + na;
+    return na + nb;
+}

@@ -29,6 +29,11 @@ typedef struct {
 } Linear;
 
 // True when this call uses the adapter.
+// Points l's adapter at the next r·C + OC·r floats of mem and grad (A [r,C] then B [OC,r]) and
+// sets scale = alpha / r; returns the floats taken. Models lay out all adapters in one block so
+// that one AdamW call updates them and one file write saves them.
+size_t linear_lora_attach(Linear *l, int r, float alpha, float *mem, float *grad);
+
 static inline bool linear_lora_active(const Linear *l, bool lora_on) { return lora_on && l->r > 0 && l->lora_a; }
 
 // y[N,OC] = x·Wᵀ + b (+ s·(x·Aᵀ)·Bᵀ when lora_on). xa [N,r] receives x·Aᵀ (saved for the backward);

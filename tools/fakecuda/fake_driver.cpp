@@ -5,6 +5,8 @@
 #include "fake_cuda.h"
 #include <ucontext.h>
 #include <setjmp.h>
+#include <dlfcn.h>
+#include <sys/mman.h>
 #include <map>
 #include <vector>
 #include <string>
@@ -75,15 +77,10 @@ enum { RUNNABLE, WAIT_BLOCK, WAIT_WARP, DONE };
 // (a barrier and its resumption) is a _setjmp/_longjmp pair, which unlike swapcontext makes no
 // sigprocmask system call (the emulated barriers dominate the run time of the CUDA tests). _longjmp
 // between stacks is fine for glibc's unchecked variant (fake_cuda.h turns _FORTIFY_SOURCE off, whose
-// __longjmp_chk would reject it). Under AddressSanitizer, which tracks stacks through swapcontext,
-// every switch uses swapcontext instead.
-#if defined(__SANITIZE_ADDRESS__)
-#define FK_SWAPCONTEXT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FK_SWAPCONTEXT 1
-#endif
-#endif
+// __longjmp_chk would reject it). When the process runs under AddressSanitizer (its runtime is
+// loaded) or FAKECUDA_SWAPCONTEXT is set, every switch uses swapcontext, which ASan understands.
+// Stacks are mmapped with a PROT_NONE guard page below them: a kernel that overflows its 64 KiB of
+// emulated thread stack faults instead of corrupting a neighbour.
 struct Coro { ucontext_t ctx; jmp_buf jb; int state; bool started; unsigned tid; char *stack; };
 static std::vector<Coro> coros;
 static ucontext_t sched_ctx;
@@ -91,21 +88,27 @@ static jmp_buf sched_jb;
 static Coro *cur;
 static Kernel *cur_kernel;
 static void **cur_params;
-static const size_t STACK = 64 * 1024;
+static const size_t STACK = 64 * 1024, GUARD_PAGE = 4096;
+static bool use_swapcontext() {
+    static int v = -1;
+    if (v < 0) v = getenv("FAKECUDA_SWAPCONTEXT") || dlsym(RTLD_DEFAULT, "__asan_init") ? 1 : 0;
+    return v;
+}
+static char *stack_new() {
+    void *m = mmap(NULL, STACK + GUARD_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) { fprintf(stderr, "FAKECUDA: cannot map a thread stack\n"); abort(); }
+    mprotect(m, GUARD_PAGE, PROT_NONE);   // stacks grow down: the guard sits below
+    return (char *)m + GUARD_PAGE;
+}
 static void coro_entry() {
     cur_kernel->call(cur_kernel->fn, cur_params);
     cur->state = DONE;
-#ifndef FK_SWAPCONTEXT
-    _longjmp(sched_jb, 1);   // never returns through uc_link
-#endif
+    if (!use_swapcontext()) _longjmp(sched_jb, 1);   // otherwise returns through uc_link
 }
 static void fk_yield(int state) {
     cur->state = state;
-#ifdef FK_SWAPCONTEXT
-    swapcontext(&cur->ctx, &sched_ctx);
-#else
-    if (!_setjmp(cur->jb)) _longjmp(sched_jb, 1);
-#endif
+    if (use_swapcontext()) swapcontext(&cur->ctx, &sched_ctx);
+    else if (!_setjmp(cur->jb)) _longjmp(sched_jb, 1);
 }
 void fk_syncthreads(void) { fk_yield(WAIT_BLOCK); }
 void fk_warp_barrier(void) { fk_yield(WAIT_WARP); }
@@ -115,7 +118,7 @@ static bool run_block(unsigned nthreads) {
     if (coros.size() < nthreads) {
         size_t old = coros.size();
         coros.resize(nthreads);
-        for (size_t i = old; i < nthreads; i++) coros[i].stack = (char *)malloc(STACK);
+        for (size_t i = old; i < nthreads; i++) coros[i].stack = stack_new();
     }
     for (unsigned t = 0; t < nthreads; t++) {
         Coro &c = coros[t];
@@ -137,14 +140,11 @@ static bool run_block(unsigned nthreads) {
     auto run_thread = [&](unsigned t) {
         cur = &coros[t];
         fk_threadIdx = fk_dim3{t % fk_blockDim.x, (t / fk_blockDim.x) % fk_blockDim.y, t / (fk_blockDim.x * fk_blockDim.y)};
-#ifdef FK_SWAPCONTEXT
-        swapcontext(&sched_ctx, &cur->ctx);
-#else
-        if (!_setjmp(sched_jb)) {
+if (use_swapcontext()) swapcontext(&sched_ctx, &cur->ctx);
+        else if (!_setjmp(sched_jb)) {
             if (!cur->started) { cur->started = true; setcontext(&cur->ctx); }
             _longjmp(cur->jb, 1);
         }
-#endif
     };
     for (;;) {
         bool ran = false;
