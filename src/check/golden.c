@@ -661,3 +661,38 @@ GoldenResult golden_run_file(const char *path, Backend *be, const GoldenOptions 
     golden_case_close(&gc);
     return res;
 }
+
+void gr_consume_prefix(GoldenRun *r, const char *prefix) {
+    const StFile *st = &gr_case(r)->st;
+    for (size_t i = 0; i < st->count && gr_ready(r); i++) {
+        const StTensor *t = &st->tensors[i];
+        if (strncmp(t->name, prefix, strlen(prefix))) continue;
+        int64_t dims[ST_MAX_DIMS];
+        for (int d = 0; d < t->ndim; d++) dims[d] = (int64_t)t->shape[d];
+        gr_in(r, t->name, dims, t->ndim);
+    }
+}
+
+bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap) {
+    const JsonValue *l = json_get(cfg, "lora");
+    int64_t rr;
+    double a;
+    if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
+        return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
+    const JsonValue *tm = json_get(l, "target_modules");
+    spec[0] = 0;
+    if (tm && tm->type == JSON_STRING) {
+        snprintf(spec, cap, "%s", tm->str);
+    } else if (tm && tm->type == JSON_ARRAY) {
+        for (size_t i = 0; i < tm->count; i++) {
+            if (tm->items[i]->type != JSON_STRING) return gr_error(r, "config: lora.target_modules must hold strings");
+            size_t k = strlen(spec);
+            snprintf(spec + k, cap - k, "%s%s", i ? "," : "", tm->items[i]->str);
+        }
+    } else {
+        return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
+    }
+    *rank = (int)rr;
+    *alpha = (float)a;
+    return true;
+}

@@ -131,3 +131,11 @@ typedef struct {
     float got_worst, want_worst;
 } GoldenCmp;
 GoldenCmp golden_compare(const float *got, const float *want, size_t n, double factor, double atol, double rtol);
+
+// Marks every tensor whose name starts with prefix as consumed (read through gr_in), so weights
+// that a model loader bound straight from the case file are also checked to come back unchanged.
+void gr_consume_prefix(GoldenRun *r, const char *prefix);
+// Reads the config member "lora" = {r, lora_alpha, target_modules (list or string)} of a model
+// case and joins the targets into spec, comma-separated (PEFT list semantics are the model's).
+// false (a sticky error) when malformed.
+bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap);

@@ -29,43 +29,11 @@ static const OpId NEEDED[] = {
 
 // The "lora" member of the config: r, lora_alpha, target_modules (list or "all-linear").
 static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, unsigned *targets) {
-    const JsonValue *l = json_get(cfg, "lora");
-    int64_t rr;
-    double a;
-    if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
-        return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
-    const JsonValue *t = json_get(l, "target_modules");
-    char spec[256] = "";
-    if (t && t->type == JSON_STRING) {
-        snprintf(spec, sizeof spec, "%s", t->str);
-    } else if (t && t->type == JSON_ARRAY) {
-        for (size_t i = 0; i < t->count; i++) {
-            const JsonValue *e = t->items[i];
-            if (e->type != JSON_STRING) return gr_error(r, "config: lora.target_modules must hold strings");
-            size_t k = strlen(spec);
-            snprintf(spec + k, sizeof spec - k, "%s%s", i ? "," : "", e->str);
-        }
-    } else {
-        return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
-    }
+    char spec[512];
+    if (!gr_lora_config(r, cfg, rank, alpha, spec, sizeof spec)) return false;
     LpoiErr err = {{0}};
     if (!llama_lora_parse_targets(spec, targets, &err)) return gr_error(r, "config: %s", err.msg);
-    *rank = (int)rr;
-    *alpha = (float)a;
     return true;
-}
-
-// Marks every tensor under prefix as consumed (the loaders bound all of them) through gr_in, so
-// the harness also checks that they come back unchanged.
-static void consume_prefix(GoldenRun *r, const char *prefix) {
-    const StFile *st = &gr_case(r)->st;
-    for (size_t i = 0; i < st->count && gr_ready(r); i++) {
-        const StTensor *t = &st->tensors[i];
-        if (strncmp(t->name, prefix, strlen(prefix))) continue;
-        int64_t dims[ST_MAX_DIMS];
-        for (int d = 0; d < t->ndim; d++) dims[d] = (int64_t)t->shape[d];
-        gr_in(r, t->name, dims, t->ndim);
-    }
 }
 
 static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
@@ -150,8 +118,8 @@ void golden_run_model_llama(GoldenRun *r) {
     llama_lora_create(&m, rank, alpha, targets);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llama_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llama_free(&m); return; }
-    consume_prefix(r, "param.");
-    consume_prefix(r, "lora.");
+    gr_consume_prefix(r, "param.");
+    gr_consume_prefix(r, "lora.");
 
     // Inputs: B, T from the attention mask.
     const StTensor *mt = st_find(&gc->st, "in.attention_mask");

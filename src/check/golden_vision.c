@@ -34,40 +34,11 @@ static const OpId NEEDED_LM[] = {
 
 // The "lora" member of the config as a LlavaLoraTargets (PEFT list semantics).
 static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, LlavaLoraTargets *t) {
-    const JsonValue *l = json_get(cfg, "lora");
-    int64_t rr;
-    double a;
-    if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
-        return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
-    const JsonValue *tm = json_get(l, "target_modules");
-    char spec[512] = "";
-    if (tm && tm->type == JSON_STRING) {
-        snprintf(spec, sizeof spec, "%s", tm->str);
-    } else if (tm && tm->type == JSON_ARRAY) {
-        for (size_t i = 0; i < tm->count; i++) {
-            if (tm->items[i]->type != JSON_STRING) return gr_error(r, "config: lora.target_modules must hold strings");
-            size_t k = strlen(spec);
-            snprintf(spec + k, sizeof spec - k, "%s%s", i ? "," : "", tm->items[i]->str);
-        }
-    } else {
-        return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
-    }
+    char spec[512];
+    if (!gr_lora_config(r, cfg, rank, alpha, spec, sizeof spec)) return false;
     LpoiErr err = {{0}};
     if (!llava_lora_parse_targets(spec, t, &err)) return gr_error(r, "config: %s", err.msg);
-    *rank = (int)rr;
-    *alpha = (float)a;
     return true;
-}
-
-static void consume_prefix(GoldenRun *r, const char *prefix) {
-    const StFile *st = &gr_case(r)->st;
-    for (size_t i = 0; i < st->count && gr_ready(r); i++) {
-        const StTensor *t = &st->tensors[i];
-        if (strncmp(t->name, prefix, strlen(prefix))) continue;
-        int64_t dims[ST_MAX_DIMS];
-        for (int d = 0; d < t->ndim; d++) dims[d] = (int64_t)t->shape[d];
-        gr_in(r, t->name, dims, t->ndim);
-    }
 }
 
 // [n, ch, S, S] pixel_values: n from the file, the rest from the config.
@@ -134,8 +105,8 @@ void golden_run_model_clip(GoldenRun *r) {
         WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
         if (!clip_lora_load(&m, &lsrc, modules, &err)) { gr_error(r, "%s", err.msg); clip_free(&m); return; }
     }
-    consume_prefix(r, "param.");
-    consume_prefix(r, "lora.");
+    gr_consume_prefix(r, "param.");
+    gr_consume_prefix(r, "lora.");
     const int n = image_count(r, &cfg), T = cfg.T, C = cfg.C;
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, cfg.ch, cfg.S, cfg.S));
     const float *dout = gr_in(r, "in.dout", SHAPE(n, T, C));
@@ -201,8 +172,8 @@ void golden_run_model_llava(GoldenRun *r) {
     llava_lora_create(&m, rank, alpha, &t);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llava_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llava_free(&m); return; }
-    consume_prefix(r, "param.");
-    consume_prefix(r, "lora.");
+    gr_consume_prefix(r, "param.");
+    gr_consume_prefix(r, "lora.");
 
     const StTensor *mt = st_find(&gc->st, "in.attention_mask");
     if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
