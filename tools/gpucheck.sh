@@ -3,25 +3,29 @@
 # Run from the repository root. Builds lpoi, records the machine, then checks the CUDA backend:
 #   devices        ./build/lpoi devices -v (which GPU, which PTX variant, registers per kernel)
 #   unit           the CUDA parity tests (./build/lpoi_tests cuda) with the variant lpoi picks
+#   golden         ./build/lpoi check --device cuda testdata/golden/* (op, loss, image and model cases:
+#                  the model cases run whole LLaMA/Mistral/CLIP/LLaVA forward+backward passes on the GPU)
 #   unit_compute_75 / unit_compute_80 / unit_compute_90a
 #                  the same tests with each other embedded PTX variant forced (LPOI_PTX_VARIANT) that
 #                  can run on this GPU, so one card checks every variant it can run
 #   memcheck       the parity tests under compute-sanitizer memcheck (out-of-bounds, misaligned)
-#   racecheck      the block reductions (rmsnorm, sum_squares) under compute-sanitizer racecheck
-#   golden         ./build/lpoi check --device cuda testdata/golden/* (skipped when there are no cases)
+#   racecheck      every parity test whose kernels share memory between threads (block reductions,
+#                  GEMM tiles, flash attention, RoPE tables) under compute-sanitizer racecheck
 #   bench          ./nob bench (skipped when nob has no bench target)
-# On the GPU machine a skipped parity test is a failure: the point of the run is to execute them.
+# On the GPU machine a skipped parity test or golden case is a failure: the point of the run is to
+# execute them.
 # Full logs go to $OUT (or build/gpucheck-out): gpucheck.log (every step, in order), logs.tar.gz (one
 # file per step), summary.txt (the table printed last). Keeps going after a failure; exits 1 if any
-# step failed. Budget: expected 2-3 minutes on a 16-core GPU machine (mostly the build); every step has
-# its own timeout and the optional ones are skipped once the total passes DEADLINE_S (200 s), so the
-# whole run stays under about 6 minutes even when everything times out. Give the device tool 420 s.
+# step failed. Budget: expected 3-4 minutes on a 16-core GPU machine (the build, then the sanitizers);
+# every step has its own timeout and the optional ones are skipped once the total passes DEADLINE_S
+# (220 s), so the whole run stays under about 7 minutes even when everything times out (the racecheck
+# step alone may take 150 s). Give the device tool 480 s.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 OUT_DIR=${OUT:-$PWD/build/gpucheck-out}
 LOGS=$PWD/build/gpucheck-logs
-DEADLINE_S=${DEADLINE_S:-200}
+DEADLINE_S=${DEADLINE_S:-220}
 mkdir -p "$OUT_DIR" "$LOGS" || exit 1
 rm -f "$LOGS"/*.log
 T0=$(date +%s)
@@ -114,6 +118,30 @@ fi
 if [ -n "$TESTS" ]; then
     step unit 120 "$TESTS" cuda
     judge_unit unit
+fi
+
+# ---- golden cases on the GPU (before the optional steps: model cases run the whole op table) ----
+shopt -s nullglob
+GOLDEN=(testdata/golden/*)
+shopt -u nullglob
+if [ ${#GOLDEN[@]} -eq 0 ]; then
+    record golden skip 0 "no cases in testdata/golden"
+elif [ -z "$LPOI" ]; then
+    record golden FAIL 0 "no build/lpoi"
+elif [ "$(elapsed)" -gt "$DEADLINE_S" ]; then
+    record golden skip 0 "over the time budget"
+else
+    step golden 60 "$LPOI" check --device cuda "${GOLDEN[@]}"
+    note=$(grep -E '^check: [0-9]+ passed' "$LOGS/golden.log" | tail -n 1 | sed 's/^check: //')
+    if [ "$STEP_RC" -ne 0 ]; then record golden FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-on ${#GOLDEN[@]} cases}"
+    elif grep -q '^SKIP' "$LOGS/golden.log"; then   # every op has a CUDA kernel: a skip is a failure here
+        record golden FAIL "$STEP_SECS" "$note (skipped: $(grep -m1 '^SKIP' "$LOGS/golden.log" | cut -c7-60))"
+    else record golden ok "$STEP_SECS" "${note:-${#GOLDEN[@]} cases}"
+    fi
+fi
+
+# ---- other PTX variants and the sanitizers ----
+if [ -n "$TESTS" ]; then
     # Every other variant that can run here (an 'a' variant only on its exact architecture).
     # Compute capability as lpoi saw it ("(sm_90, ..."), else as nvidia-smi reports it ("9.0").
     cc=$(grep -oE '\(sm_[0-9]+,' "$LOGS/devices.log" 2>/dev/null | head -n 1 | tr -dc '0-9')
@@ -129,6 +157,8 @@ if [ -n "$TESTS" ]; then
         judge_unit "unit_$v"
     done
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+    # Parity tests of the kernels that communicate through shared memory (racecheck checks only those).
+    RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares"
     if [ -z "$SAN" ]; then
         record memcheck skip 0 "compute-sanitizer not found"
         record racecheck skip 0 "compute-sanitizer not found"
@@ -143,9 +173,14 @@ if [ -n "$TESTS" ]; then
         fi
         if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record racecheck skip 0 "over the time budget"
         else
-            step racecheck 90 bash -c "'$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' cuda_rmsnorm &&
-                                        '$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' cuda_sum_squares"
-            errs=$(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$LOGS/racecheck.log" | tail -n 1)
+            # One process per test (the runner takes one filter); all run even after a failure.
+            step racecheck 150 bash -c "rc=0; for t in $RACE_TESTS; do
+                                            echo \"== racecheck \$t\";
+                                            '$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' \$t || rc=1;
+                                        done; exit \$rc"
+            # the first summary that reports hazards, else the last one
+            errs=$(grep -E 'RACECHECK SUMMARY' "$LOGS/racecheck.log" | grep -vE ': 0 hazards' | head -n 1)
+            [ -n "$errs" ] || errs=$(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$LOGS/racecheck.log" | tail -n 1)
             if [ "$STEP_RC" -eq 0 ]; then record racecheck ok "$STEP_SECS" "${errs:-no hazards}"
             else record racecheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
             fi
@@ -153,23 +188,6 @@ if [ -n "$TESTS" ]; then
     fi
 else
     record unit FAIL 0 "no lpoi_tests binary"
-fi
-
-# ---- golden cases on the GPU ----
-shopt -s nullglob
-GOLDEN=(testdata/golden/*)
-shopt -u nullglob
-if [ ${#GOLDEN[@]} -eq 0 ]; then
-    record golden skip 0 "no cases in testdata/golden"
-elif [ -z "$LPOI" ]; then
-    record golden FAIL 0 "no build/lpoi"
-elif [ "$(elapsed)" -gt "$DEADLINE_S" ]; then
-    record golden skip 0 "over the time budget"
-else
-    step golden 60 "$LPOI" check --device cuda "${GOLDEN[@]}"
-    if [ "$STEP_RC" -eq 0 ]; then record golden ok "$STEP_SECS" "${#GOLDEN[@]} cases"
-    else record golden FAIL "$STEP_SECS" "rc=$STEP_RC on ${#GOLDEN[@]} cases"
-    fi
 fi
 
 # ---- benchmarks ----
@@ -195,7 +213,7 @@ TOTAL=$(elapsed)
 } > "$OUT_DIR/summary.txt"
 {
     cat "$OUT_DIR/summary.txt"
-    for f in machine build devices unit unit_compute_75 unit_compute_80 unit_compute_90a memcheck racecheck golden bench; do
+    for f in machine build devices unit golden unit_compute_75 unit_compute_80 unit_compute_90a memcheck racecheck bench; do
         [ -f "$LOGS/$f.log" ] || continue
         echo
         echo "==================== $f ===================="

@@ -1,190 +1,438 @@
-// cmd_demo.c — `lpoi demo`: the embedded end-to-end job.
-// Until the LPOI objectives and models land, the demo trains the one-block character model of
-// demo_lm.c to reproduce the paragraph embedded below, through the backend op table (forward,
-// analytic backward, AdamW), reports the loss over the whole text before and after, and greedily
-// continues a prompt. The text is far too small to generalise from: the job is memorisation,
-// which is exactly what shows that every forward and backward in the chain is right.
-// It needs no download and no GPU; --device cuda runs it on a GPU when every op it uses is there.
+// cmd_demo.c — `lpoi demo`: the embedded end-to-end job. With no download and no GPU it
+//   1. writes a synthetic preference data set (lpoi/synth.h: coloured shapes, the chosen answer
+//      names the main object, the rejected one an absent object, true boxes) to OUT/data;
+//   2. writes a tiny random LLaVA-1.5-architecture model in HF format (lpoi/tiny_model.h) to
+//      OUT/model, plus OUT/model_check.safetensors (lpoi's logits for one input, which
+//      tools/test_demo_model_loads.py compares with transformers');
+//   3. evaluates the held-out lists with the initial adapter (PEFT init, B = 0: the policy IS the
+//      reference, so every S_k = 0 — a tie, which counts as a wrong order);
+//   4. trains LoRA adapters with LPOI (text DPO + anchor + listwise Plackett–Luce over the L masked
+//      images) through the trainer (lpoi/trainer.h) into OUT/run;
+//   5. evaluates again, prints the before/after table, writes OUT/list_strip.png (one held-out list,
+//      with S_k after training) and OUT/loss_curves.png, and exits 1 unless the held-out
+//      full-order list accuracy ended well above chance (1/L!).
+// `--char-model` runs the older character-model smoke test instead (demo_char.c).
 #include "app/commands.h"
-#include "app/demo_lm.h"
+#include "app/demo_char.h"
+#include "app/demo_plot.h"
 #include "base/check.h"
-#include "base/threads.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include "image/image.h"
+#include "lpoi/negatives.h"
+#include "lpoi/synth.h"
+#include "lpoi/tiny_model.h"
+#include "lpoi/trainer.h"
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-
-static const char DEMO_TEXT[] =
-    "Vision-language models sometimes describe objects that are not in the image. "
-    "Listwise preference optimisation teaches them to look: it hides the object that an answer "
-    "talks about, step by step, and asks the model to trust the answer less as the object "
-    "disappears. The first image is the original. The last image hides the whole object. "
-    "In between, a growing black mask covers more of the box, and a red ellipse marks the "
-    "hidden part. The model ranks the images from fully visible to fully hidden, and the "
-    "training signal is the likelihood of that ranking. Direct preference optimisation compares "
-    "a chosen answer with a rejected one; the anchor keeps the chosen answer likely; the list "
-    "ties the answer to the pixels that support it. A model that sees the cat says cat. A model "
-    "that sees only a mask should not say cat. The reference model is the same network with the "
-    "adapter switched off, so its log-probabilities never change and can be computed once. "
-    "The runtime is plain C: a safetensors reader, a tensor arena, a table of operations with a "
-    "forward and a backward for each, and kernels for the processor and for the GPU. Every "
-    "operation is checked against an oracle before it is trusted, and every gradient is checked "
-    "by finite differences. ";
+#include <unistd.h>
 
 typedef struct {
-    int steps, seed, log_every;
-    float lr;
-    const char *device;
-    const char *prompt;
+    const char *out, *device;
+    int steps, examples, heldout, list_size, lora_r, batch, image_size, patch_size;
+    uint64_t seed;
+    double lr, beta;
+    bool prepare_only, quiet;
 } DemoArgs;
 
+static DemoArgs demo_defaults(void) {
+    return (DemoArgs){.out = NULL, .device = "cpu", .steps = 300, .examples = 512, .heldout = 128, .list_size = 5,
+                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 2e-3, .beta = 0.1};
+}
+
 static int usage(FILE *to, int code) {
+    DemoArgs d = demo_defaults();
     fprintf(to,
-            "usage: lpoi demo [--steps N] [--lr X] [--seed N] [--device cpu|cuda|auto] [--prompt TEXT]\n\n"
-            "Trains a one-block causal character model (embedding, RMSNorm, RoPE attention, SwiGLU MLP,\n"
-            "lm_head) to reproduce a paragraph embedded in the binary, using only the backend op table\n"
-            "with its analytic backward and AdamW. Prints the loss over the text before and after and a\n"
-            "greedy continuation of the prompt. Exits 1 if training did not halve the loss.\n\n"
-            "  --steps N      optimisation steps (default 300)\n"
-            "  --lr X         AdamW learning rate, linear decay to 0 (default 0.003)\n"
-            "  --seed N       initialisation and sampling seed (default 1)\n"
-            "  --device D     cpu (default), cuda or auto\n"
-            "  --prompt TEXT  text to continue (default \"A model that \")\n");
+            "usage: lpoi demo [--out DIR] [--steps N] [--examples N] [--heldout N] [--list-size L] [--seed N]\n"
+            "                 [--lr X] [--lora-r R] [--batch N] [--beta B] [--device cpu|cuda|auto]\n"
+            "                 [--prepare-only] [--quiet]\n"
+            "       lpoi demo --char-model [...]   (the older character-model smoke test; --char-model --help)\n"
+            "\n"
+            "The embedded end-to-end job, no download and no GPU needed (about 3-4 minutes on 2 CPU cores):\n"
+            "  1. OUT/data   a synthetic preference set: %dx%d pictures of 1-3 coloured shapes on solid,\n"
+            "                gradient or noise backgrounds; prompt \"%s\"; the chosen answer\n"
+            "                names the main object (\"A red circle.\"), the rejected one an absent object; the\n"
+            "                main object's true box is the box LPOI masks (train.jsonl, heldout.jsonl, images/)\n"
+            "  2. OUT/model  a tiny random LLaVA-1.5-architecture model in Hugging Face format (CLIP vision\n"
+            "                tower, projector, LLaMA, BPE tokenizer, processor; transformers loads it:\n"
+            "                tools/test_demo_model_loads.py --dir OUT compares its logits with lpoi's)\n"
+            "  3. held-out evaluation with the initial adapter (B = 0: S_k = 0 for every image, a tie)\n"
+            "  4. LPOI training (text DPO + anchor + listwise ranking of L progressively masked images,\n"
+            "     LoRA on every linear layer) into OUT/run (log.jsonl, OUT/run/adapter = PEFT adapter)\n"
+            "  5. held-out evaluation again: full-order list accuracy (S_1 > ... > S_L; chance 1/L!),\n"
+            "     pairwise accuracy (chance 1/2) and mean S_1 - S_L, before and after; OUT/list_strip.png\n"
+            "     (one held-out list with its S_k) and OUT/loss_curves.png\n"
+            "Exit status 1 when the held-out full-order accuracy did not end at least 25 points above chance.\n"
+            "\n"
+            "  --out DIR        output folder, must not exist or be empty (default: ./lpoi-demo, or\n"
+            "                   ./lpoi-demo-2, -3, ... when taken)\n"
+            "  --steps N        optimiser steps (default %d)\n"
+            "  --examples N     training examples (default %d)\n"
+            "  --heldout N      held-out examples (default %d)\n"
+            "  --list-size L    images per list, 2..8 (default %d, as the paper)\n"
+            "  --seed N         data, model and training seed (default %llu)\n"
+            "  --lr X           peak learning rate, linear decay (default %g)\n"
+            "  --lora-r R       LoRA rank, alpha = 2 R (default %d)\n"
+            "  --batch N        examples per optimiser step (default %d)\n"
+            "  --beta B         DPO / LPOI beta (default %g)\n"
+            "  --device D       cpu (default), cuda or auto\n"
+            "  --prepare-only   write OUT/data, OUT/model and OUT/model_check.safetensors, then stop\n"
+            "  --quiet          no training progress line\n",
+            d.image_size, d.image_size, SYNTH_PROMPT, d.steps, d.examples, d.heldout, d.list_size,
+            (unsigned long long)d.seed, d.lr, d.lora_r, d.batch, d.beta);
     return code;
 }
 
-// Character vocabulary of the embedded text.
-typedef struct { int n; unsigned char chars[256]; int index[256]; } Vocab;
-
-static void vocab_build(Vocab *v, const char *text, size_t len) {
-    memset(v, 0, sizeof *v);
-    for (int i = 0; i < 256; i++) v->index[i] = -1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (v->index[ch] < 0) { v->index[ch] = v->n; v->chars[v->n++] = ch; }
-    }
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// Fills B windows of T+1 characters from [lo, hi) of the encoded text.
-static void sample_batch(Rng *rng, const int32_t *enc, size_t lo, size_t hi, int B, int T, int32_t *ids, int32_t *tgt) {
-    for (int b = 0; b < B; b++) {
-        size_t start = lo + rng_below(rng, hi - lo - (size_t)T - 1);
-        for (int t = 0; t < T; t++) {
-            ids[b * T + t] = enc[start + t];
-            tgt[b * T + t] = enc[start + t + 1];
+static bool parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_dbl(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0) return false;
+    *out = v;
+    return true;
+}
+
+static char *join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = malloc_check(n);
+    snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+// true when path does not exist or is a folder with nothing in it.
+static bool dir_is_empty(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return errno == ENOENT;
+    if (!S_ISDIR(st.st_mode)) return false;
+    DIR *d = opendir(path);
+    if (!d) return false;
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+// The output folder: --out (must be absent or empty), else the first free ./lpoi-demo[-N].
+static char *choose_out(const char *given, LpoiErr *err) {
+    if (given) {
+        if (!dir_is_empty(given)) {
+            err_set(err, "%s exists and is not an empty folder; pick a new --out (the demo never overwrites)", given);
+            return NULL;
         }
+        return strdup(given);
     }
+    for (int i = 1; i < 1000; i++) {
+        char name[64];
+        if (i == 1) snprintf(name, sizeof name, "lpoi-demo");
+        else snprintf(name, sizeof name, "lpoi-demo-%d", i);
+        struct stat st;
+        if (stat(name, &st) != 0) return strdup(name);
+    }
+    err_set(err, "./lpoi-demo ... ./lpoi-demo-999 all exist; pass --out DIR");
+    return NULL;
 }
 
-// Mean loss over consecutive windows of [lo, hi) (deterministic evaluation).
-static float eval_loss(DemoLM *m, const int32_t *enc, size_t lo, size_t hi, int32_t *ids, int32_t *tgt) {
-    int T = m->cfg.T;
-    double sum = 0;
-    int count = 0;
-    for (size_t start = lo; start + (size_t)T + 1 <= hi; start += (size_t)T) {
-        for (int t = 0; t < T; t++) { ids[t] = enc[start + t]; tgt[t] = enc[start + t + 1]; }
-        sum += demo_lm_step(m, ids, tgt, 1, T, false, NULL, NULL);
-        count++;
+static uint64_t count_params(const char *path, LpoiErr *err) {
+    StFile f;
+    if (!st_open(&f, path, err)) return 0;
+    uint64_t n = 0;
+    for (size_t i = 0; i < f.count; i++) n += f.tensors[i].numel;
+    st_close(&f);
+    return n;
+}
+
+// Per-step losses from OUT/run/log.jsonl (fields missing from a line stay NaN).
+typedef struct { double *loss, *dpo, *anchor, *list, *full_acc; int n; } LossLog;
+
+static void loss_log_free(LossLog *l) {
+    free(l->loss); free(l->dpo); free(l->anchor); free(l->list); free(l->full_acc);
+    memset(l, 0, sizeof *l);
+}
+
+static bool loss_log_read(const char *path, LossLog *l, LpoiErr *err) {
+    memset(l, 0, sizeof *l);
+    size_t size;
+    char *text = file_read_all(path, 256u << 20, &size, err);
+    if (!text) return false;
+    int cap = 0;
+    for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+        nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (len == 0) { if (!nl) break; continue; }
+        LpoiErr e = {{0}};
+        JsonDoc *doc = json_parse(line, len, &e);
+        if (doc) {
+            if (l->n == cap) {
+                cap = cap ? 2 * cap : 256;
+                double **cols[] = {&l->loss, &l->dpo, &l->anchor, &l->list, &l->full_acc};
+                for (size_t c = 0; c < LPOI_ARRAY_LEN(cols); c++) *cols[c] = realloc_check(*cols[c], (size_t)cap * sizeof(double));
+            }
+            const JsonValue *r = json_root(doc);
+            const char *keys[] = {"loss", "dpo", "anchor", "list", "list_full_acc"};
+            double *cols[] = {l->loss, l->dpo, l->anchor, l->list, l->full_acc};
+            for (size_t c = 0; c < LPOI_ARRAY_LEN(keys); c++)
+                if (!json_get_f64(r, keys[c], &cols[c][l->n])) cols[c][l->n] = NAN;
+            l->n++;
+            json_free(doc);
+        }
+        if (!nl) break;
     }
-    return count ? (float)(sum / count) : NAN;
+    free(text);
+    return true;
+}
+
+static bool write_loss_curves(const char *log_path, const char *png, int L, LpoiErr *err) {
+    LossLog l;
+    if (!loss_log_read(log_path, &l, err)) return false;
+    if (l.n == 0) { loss_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
+    PlotSeries s[] = {
+        {"TOTAL", l.loss, l.n, {30, 30, 30}},
+        {"TEXT DPO", l.dpo, l.n, {40, 90, 220}},
+        {"ANCHOR", l.anchor, l.n, {40, 160, 60}},
+        {"LISTWISE (PLACKETT-LUCE)", l.list, l.n, {220, 50, 40}},
+    };
+    char title[128];
+    snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
+    Image img = plot_curves(title, "OPTIMISER STEP", s, (int)LPOI_ARRAY_LEN(s), 760, 420);
+    bool ok = image_write_png(&img, png, err);
+    image_free(&img);
+    loss_log_free(&l);
+    return ok;
+}
+
+// One held-out list (example `index`) with S_k after training under each image.
+static bool write_strip(const SynthOptions *so, int index, int L, const double *S, const char *png, LpoiErr *err) {
+    SynthExample ex;
+    synth_example(so, SYNTH_HELDOUT, index, &ex);
+    ImgRect box = ex.objects[0].box;
+    NegOptions no = negatives_default_options();
+    Image *list = calloc_check((size_t)L, sizeof(Image));
+    negatives_render_list(&ex.image, box, L, &no, list);
+    char labels[NEGATIVES_MAX_LIST][32];
+    const char *lp[NEGATIVES_MAX_LIST];
+    for (int k = 0; k < L; k++) {
+        snprintf(labels[k], sizeof labels[k], "X%d: %d%% MASKED", k + 1, (int)lround(100.0 * k / (L - 1)));
+        lp[k] = labels[k];
+    }
+    char title[160];
+    snprintf(title, sizeof title, "CHOSEN: \"%s\"  (REJECTED: \"%s\")", ex.chosen, ex.rejected);
+    Image img = plot_strip(list, L, 3, lp, S, "BARS: S_K = BETA (LOG P_THETA - LOG P_REF) OF THE CHOSEN ANSWER AFTER TRAINING; LPOI WANTS S_1 > S_2 > ... > S_L",
+                           title);
+    bool ok = image_write_png(&img, png, err);
+    image_free(&img);
+    for (int k = 0; k < L; k++) image_free(&list[k]);
+    free(list);
+    synth_example_free(&ex);
+    return ok;
+}
+
+static double factorial(int n) {
+    double f = 1;
+    for (int i = 2; i <= n; i++) f *= i;
+    return f;
 }
 
 int cmd_demo(int argc, char **argv) {
-    DemoArgs a = {.steps = 300, .seed = 1, .log_every = 50, .lr = 3e-3f, .device = "cpu", .prompt = "A model that "};
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--char-model")) return demo_char_model(argc, argv);
+    DemoArgs a = demo_defaults();
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return usage(stdout, 0);
-        if (!val) { fprintf(stderr, "lpoi demo: %s needs a value (or unknown option)\n", arg); return usage(stderr, 2); }
-        if (!strcmp(arg, "--steps")) a.steps = atoi(val);
-        else if (!strcmp(arg, "--lr")) a.lr = strtof(val, NULL);
-        else if (!strcmp(arg, "--seed")) a.seed = atoi(val);
+        if (!strcmp(arg, "--prepare-only")) { a.prepare_only = true; continue; }
+        if (!strcmp(arg, "--quiet")) { a.quiet = true; continue; }
+        if (!val) { fprintf(stderr, "lpoi demo: unknown option or missing value: %s\n", arg); return usage(stderr, 2); }
+        int seed = 0;
+        bool ok = true;
+        if (!strcmp(arg, "--out")) a.out = val;
         else if (!strcmp(arg, "--device")) a.device = val;
-        else if (!strcmp(arg, "--prompt")) a.prompt = val;
+        else if (!strcmp(arg, "--steps")) ok = parse_int(val, 1, 1000000, &a.steps);
+        else if (!strcmp(arg, "--examples")) ok = parse_int(val, 1, 1000000, &a.examples);
+        else if (!strcmp(arg, "--heldout")) ok = parse_int(val, 1, 1000000, &a.heldout);
+        else if (!strcmp(arg, "--list-size")) ok = parse_int(val, 2, 8, &a.list_size);
+        else if (!strcmp(arg, "--lora-r")) ok = parse_int(val, 1, 256, &a.lora_r);
+        else if (!strcmp(arg, "--batch")) ok = parse_int(val, 1, 4096, &a.batch);
+        else if (!strcmp(arg, "--seed")) { ok = parse_int(val, 0, 2000000000, &seed); a.seed = (uint64_t)seed; }
+        else if (!strcmp(arg, "--lr")) ok = parse_dbl(val, &a.lr);
+        else if (!strcmp(arg, "--beta")) ok = parse_dbl(val, &a.beta);
         else { fprintf(stderr, "lpoi demo: unknown option %s\n", arg); return usage(stderr, 2); }
+        if (!ok) { fprintf(stderr, "lpoi demo: bad value for %s: %s\n", arg, val); return 2; }
         i++;
     }
-    if (a.steps < 1 || !(a.lr > 0) || !isfinite(a.lr)) { fprintf(stderr, "lpoi demo: --steps must be >= 1 and --lr > 0\n"); return 2; }
 
+    const double t0 = now_s();
     LpoiErr err = {{0}};
-    Backend *be = backend_open(a.device, &err);
-    if (!be) { fprintf(stderr, "lpoi demo: %s\n", err.msg); return 1; }
-    const OpId needed[] = {OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD, OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD,
-                           OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_ROPE_FORWARD, OP_ROPE_BACKWARD,
-                           OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD, OP_SWIGLU_FORWARD, OP_SWIGLU_BACKWARD,
-                           OP_ADD, OP_SCALE, OP_SUM_SQUARES, OP_LOGPROB_FORWARD, OP_LOGPROB_BACKWARD, OP_ADAMW_UPDATE};
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(needed); i++)
-        if (!backend_supports(be, needed[i])) {
-            fprintf(stderr, "lpoi demo: the %s backend does not implement %s yet; run with --device cpu\n", be->name, op_name(needed[i]));
-            backend_destroy(be);
-            return 1;
-        }
-
-    size_t len = strlen(DEMO_TEXT);
-    Vocab vocab;
-    vocab_build(&vocab, DEMO_TEXT, len);
-    int32_t *enc = malloc_check(len * sizeof(int32_t));
-    for (size_t i = 0; i < len; i++) enc[i] = vocab.index[(unsigned char)DEMO_TEXT[i]];
-
-    DemoConfig cfg = {.V = vocab.n, .C = 96, .H = 4, .F = 256, .T = 64, .B = 8, .rope_theta = 10000.0f, .eps = 1e-5f};
-    DemoLM m;
-    demo_lm_init(&m, be, cfg, (uint64_t)a.seed);
-    printf("lpoi demo: one-block causal character model on %s\n", be->device);
-    printf("  %zu parameters (V=%d C=%d H=%d F=%d), batch %dx%d, %zu characters of text, %d steps\n",
-           m.nparams, cfg.V, cfg.C, cfg.H, cfg.F, cfg.B, cfg.T, len, a.steps);
-
-    int32_t *ids = malloc_check((size_t)cfg.B * cfg.T * sizeof(int32_t));
-    int32_t *tgt = malloc_check((size_t)cfg.B * cfg.T * sizeof(int32_t));
-    float before = eval_loss(&m, enc, 0, len, ids, tgt);
-    printf("  before: loss %.3f nats/char (uniform guess: ln %d = %.3f)\n", before, cfg.V, logf((float)cfg.V));
-
-    Rng rng;
-    rng_seed(&rng, (uint64_t)a.seed * 7919u + 17u);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int step = 1; step <= a.steps; step++) {
-        sample_batch(&rng, enc, 0, len, cfg.B, cfg.T, ids, tgt);
-        float loss = demo_lm_step(&m, ids, tgt, cfg.B, cfg.T, true, NULL, NULL);
-        float lr = a.lr * (1.0f - (float)(step - 1) / (float)a.steps);
-        float gnorm = demo_lm_update(&m, lr, 0.0f, 1.0f);
-        if (step == 1 || step % a.log_every == 0 || step == a.steps) {
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            double sec = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-            printf("  step %4d/%d  loss %.3f  grad norm %.3f  lr %.2e  (%.1f steps/s)\n", step, a.steps, loss, gnorm,
-                   lr, step / sec);
-        }
+    char *out = choose_out(a.out, &err);
+    if (!out) { fprintf(stderr, "lpoi demo: %s\n", err.msg); return 2; }
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "lpoi demo: cannot create %s: %s\n", out, strerror(errno));
+        free(out);
+        return 1;
     }
-    float after = eval_loss(&m, enc, 0, len, ids, tgt);
-    printf("  after:  loss %.3f nats/char\n", after);
+    char *data_dir = join(out, "data"), *model_dir = join(out, "model"), *run_dir = join(out, "run");
+    char *check_path = join(out, "model_check.safetensors"), *adapter_dir = join(run_dir, "adapter");
+    char *strip_png = join(out, "list_strip.png"), *curves_png = join(out, "loss_curves.png");
+    char *log_path = join(run_dir, "log.jsonl");
+    char *train_jsonl = NULL, *heldout_jsonl = NULL;
+    TrainEval before = {0}, after = {0};
+    int rc = 1;
+    const int L = a.list_size;
+    printf("lpoi demo: LPOI on a tiny LLaVA, everything in %s/\n", out);
 
-    // Greedy continuation of the prompt (characters outside the vocabulary are dropped).
-    char out[256];
-    int n = 0;
-    for (const char *c = a.prompt; *c && n < 128; c++)
-        if (vocab.index[(unsigned char)*c] >= 0) out[n++] = *c;
-    if (n == 0) out[n++] = DEMO_TEXT[0];
-    int prompt_len = n;
-    float *logits = malloc_check((size_t)cfg.T * cfg.V * sizeof(float));
-    while (n < prompt_len + 80 && n < (int)sizeof out - 1) {
-        int T = n < cfg.T ? n : cfg.T;
-        for (int t = 0; t < T; t++) { ids[t] = vocab.index[(unsigned char)out[n - T + t]]; tgt[t] = -100; }
-        demo_lm_step(&m, ids, tgt, 1, T, false, NULL, logits);
-        const float *last = logits + (size_t)(T - 1) * cfg.V;
-        int best = 0;
-        for (int j = 1; j < cfg.V; j++) if (last[j] > last[best]) best = j;
-        out[n++] = (char)vocab.chars[best];
+    // 1. data
+    SynthOptions so = synth_options_default();
+    so.image_size = a.image_size;
+    so.n_train = a.examples;
+    so.n_heldout = a.heldout;
+    so.seed = a.seed;
+    double t = now_s();
+    if (!synth_write(&so, data_dir, &train_jsonl, &heldout_jsonl, &err)) { fprintf(stderr, "lpoi demo: %s\n", err.msg); goto done; }
+    printf("[1/5] data   %d training + %d held-out examples, %dx%d px, in %s/ (%.1f s)\n", a.examples, a.heldout,
+           a.image_size, a.image_size, data_dir, now_s() - t);
+    {
+        SynthExample ex;
+        synth_example(&so, SYNTH_HELDOUT, 0, &ex);
+        printf("             e.g. \"%s\" -> chosen \"%s\", rejected \"%s\"\n", SYNTH_PROMPT, ex.chosen, ex.rejected);
+        synth_example_free(&ex);
     }
-    out[n] = 0;
-    printf("  greedy continuation: \"%s\"\n", out);
 
-    bool learned = after < 0.5f * before;
-    printf("lpoi demo: %s (loss %.3f -> %.3f)\n", learned ? "the model learned the text" : "TRAINING FAILED TO HALVE THE LOSS",
-           before, after);
-    free(logits);
-    free(ids);
-    free(tgt);
-    free(enc);
-    demo_lm_free(&m);
-    backend_destroy(be);
-    return learned ? 0 : 1;
+    // 2. model
+    t = now_s();
+    TinyModelOptions mo = tiny_model_default();
+    mo.image_size = a.image_size;
+    mo.patch_size = a.patch_size;
+    mo.words = SYNTH_WORDS;
+    mo.seed = a.seed;
+    if (!tiny_model_write(&mo, model_dir, &err)) { fprintf(stderr, "lpoi demo: %s\n", err.msg); goto done; }
+    char *weights = join(model_dir, "model.safetensors");
+    uint64_t nparams = count_params(weights, &err);
+    free(weights);
+    {
+        SynthExample ex;
+        synth_example(&so, SYNTH_HELDOUT, 0, &ex);
+        char *img = join(data_dir, "images/heldout_00000.png");
+        bool ok = tiny_model_write_logits_check(model_dir, img, SYNTH_PROMPT, ex.chosen, a.device, check_path, &err);
+        free(img);
+        synth_example_free(&ex);
+        if (!ok) { fprintf(stderr, "lpoi demo: logits check: %s\n", err.msg); goto done; }
+    }
+    int G = a.image_size / a.patch_size;
+    printf("[2/5] model  tiny LLaVA-1.5 (CLIP %dx%d layers, %d image tokens; LLaMA %dx%d layers), %.2f M parameters,\n"
+           "             HF format in %s/ (%.1f s)\n",
+           mo.vision_hidden, mo.vision_layers, G * G, mo.text_hidden, mo.text_layers, nparams / 1e6, model_dir, now_s() - t);
+    if (a.prepare_only) {
+        printf("prepared; lpoi's logits for one input are in %s\n"
+               "check them with transformers: tools/test_demo_model_loads.py --dir %s\n", check_path, out);
+        rc = 0;
+        goto done;
+    }
+
+    // 3. before
+    TrainOptions o;
+    train_options_default(&o);
+    o.model_dir = model_dir;
+    o.data_path = train_jsonl;
+    o.out_dir = run_dir;
+    o.device = a.device;
+    o.objective = OBJ_LPOI;
+    o.beta = a.beta;
+    o.list_size = L;
+    o.lora_r = a.lora_r;
+    o.lora_alpha = 2.0 * a.lora_r;
+    o.lr = a.lr;
+    o.warmup_steps = a.steps / 20;
+    o.micro_batch = a.batch;
+    o.grad_accum = 1;
+    o.epochs = 1000000;   // max_steps decides
+    o.max_steps = a.steps;
+    o.seed = a.seed;
+    o.save_every = 0;
+    o.keep_checkpoints = 1;
+    o.quiet = a.quiet;
+    TrainOptions eo = o;
+    eo.data_path = heldout_jsonl;
+    t = now_s();
+    if (!train_evaluate(&eo, NULL, &before, &err)) { fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg); goto done; }
+    printf("[3/5] before training: held-out lists scored with the initial adapter (%.1f s)\n", now_s() - t);
+
+    // 4. train
+    printf("[4/5] training: LPOI (text DPO + anchor + listwise over L = %d images), LoRA r = %d on all linear\n"
+           "      layers, %d steps x %d examples, lr %g, beta %g, %s\n",
+           L, a.lora_r, a.steps, a.batch, a.lr, a.beta, a.device);
+    fflush(stdout);
+    t = now_s();
+    TrainResult res = {0};
+    int trc = train_run_result(&o, &res);
+    if (trc != 0) { fprintf(stderr, "lpoi demo: training failed (exit %d)\n", trc); goto done; }
+    printf("      %d steps in %.1f s (%.1f examples/s, %.0f tokens/s), last loss %.4f\n", res.steps, now_s() - t,
+           res.examples_per_s, res.tokens_per_s, res.last_loss);
+
+    // 5. after
+    t = now_s();
+    if (!train_evaluate(&eo, adapter_dir, &after, &err)) { fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg); goto done; }
+    printf("[5/5] after training: held-out lists scored with the trained adapter (%.1f s)\n\n", now_s() - t);
+
+    double chance = 1.0 / factorial(L);
+    printf("held-out lists: %d examples x %d images (image k masks (k-1)/(L-1) of the object the chosen answer names)\n",
+           after.n, L);
+    printf("  S_k = beta * (log p_theta(chosen | x_k) - log p_ref(chosen | x_k))     before     after    chance\n");
+    printf("  full-order accuracy  (S_1 > S_2 > ... > S_%d)                        %6.1f%%   %6.1f%%   %6.2f%%\n", L,
+           100 * before.full_acc, 100 * after.full_acc, 100 * chance);
+    printf("  pairwise accuracy    (share of pairs i < j with S_i > S_j)           %6.1f%%   %6.1f%%   %6.1f%%\n",
+           100 * before.pair_acc, 100 * after.pair_acc, 50.0);
+    printf("  mean S_1 - S_%d                                                       %+7.3f   %+7.3f\n", L, before.gap,
+           after.gap);
+    printf("  the model alone: log p_theta(chosen | x_k) in the right order         %6.1f%%   %6.1f%%\n",
+           100 * before.logp_full_acc, 100 * after.logp_full_acc);
+    printf("  (before training the adapter is the identity (LoRA B = 0), so p_theta = p_ref and every S_k = 0:\n"
+           "   a tie, counted as a wrong order. The last row ranks by the policy's own log-probability.)\n\n");
+
+    if (!write_strip(&so, 0, L, after.S, strip_png, &err)) fprintf(stderr, "lpoi demo: warning: %s\n", err.msg);
+    else {
+        printf("  %s: held-out list 0, images x_1..x_%d, S_k after training:", strip_png, L);
+        for (int k = 0; k < L; k++) printf(" %+.3f", after.S[k]);
+        printf("\n");
+    }
+    if (!write_loss_curves(log_path, curves_png, L, &err)) fprintf(stderr, "lpoi demo: warning: %s\n", err.msg);
+    else printf("  %s: total, text DPO, anchor and listwise loss per step\n", curves_png);
+    printf("  %s/: the trained LoRA adapter (PEFT format: adapter_model.safetensors + adapter_config.json)\n",
+           adapter_dir);
+
+    bool learned = after.full_acc >= chance + 0.25 && after.gap > 0;
+    double total = now_s() - t0;
+    printf("\nlpoi demo: %s: held-out full-order accuracy %.1f%% -> %.1f%% (chance %.2f%%), mean S_1 - S_%d %+.3f -> %+.3f, "
+           "%.0f s in all\n",
+           learned ? "LPOI taught the model to trust its answer less as the object disappears"
+                   : "TRAINING DID NOT RAISE THE LIST ACCURACY WELL ABOVE CHANCE",
+           100 * before.full_acc, 100 * after.full_acc, 100 * chance, L, before.gap, after.gap, total);
+    rc = learned ? 0 : 1;
+done:
+    train_eval_free(&before);
+    train_eval_free(&after);
+    free(train_jsonl); free(heldout_jsonl);
+    free(data_dir); free(model_dir); free(run_dir); free(check_path); free(adapter_dir);
+    free(strip_png); free(curves_png); free(log_path);
+    free(out);
+    return rc;
 }

@@ -8,3 +8,4 @@ int cmd_demo(int argc, char **argv);      // cmd_demo.c: the embedded end-to-end
 int cmd_devices(int argc, char **argv);   // cmd_devices.c: which backends and GPUs are usable
 int cmd_negatives(int argc, char **argv); // cmd_negatives.c: listwise negative image lists as PNGs
 int cmd_generate(int argc, char **argv); // cmd_generate.c: continue a prompt with a LLaMA/Mistral model (KV cache)
+int cmd_train(int argc, char **argv);    // cmd_train.c: LoRA preference training (DPO / mDPO / LPOI)

@@ -94,6 +94,7 @@ typedef struct {
     double seconds;               // wall time of this run
     double examples_per_s, tokens_per_s;   // policy training throughput of this run
     int skipped_records, truncated_records;
+    long ref_forward_examples;    // examples the reference model (adapter off) ran on in this run
 } TrainResult;
 
 // Trains; returns the exit code (0 done, 1 error/NaN stop, 2 bad options). Messages on stderr.
@@ -116,6 +117,16 @@ typedef struct {
 } TrainEval;
 bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *out, LpoiErr *err);
 void train_eval_free(TrainEval *e);
+
+// ---- logits with an adapter (tools/test_peft_roundtrip.py) ----
+// One image + prompt (+ answer: the training template "USER: <image>\n{q} ASSISTANT: {a} ", else the
+// generation prompt), BOS added, <image> expanded; writes a safetensors file with input_ids I32
+// [1,T], pixel_values F32 [1,3,S,S] and logits F32 [1,T,V] computed with the PEFT adapter in
+// adapter_dir (NULL: the base model).
+typedef struct {
+    const char *model_dir, *adapter_dir, *image, *prompt, *answer, *out, *device;
+} TrainDumpArgs;
+bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err);
 
 // Help text for `lpoi train --help`.
 void train_print_usage(FILE *to);

@@ -1,0 +1,234 @@
+// adapter_io.c — LoRA adapters as PEFT folders (reference/formats.md §4):
+//   adapter_model.safetensors  every lora_A / lora_B under the names llava_lora_tensor gives
+//                              (transformers 5 + PEFT: "base_model.model.model.language_model.layers.
+//                              0.self_attn.q_proj.lora_A.weight"), fp32, __metadata__ {"format": "pt"}
+//   adapter_config.json        LoraConfig fields that every PEFT since 0.5 knows (newer ones such as
+//                              use_dora, exclude_modules are left out: they default to off, and old
+//                              PEFT raised TypeError on unknown keys)
+// target_modules is what PEFT itself saves for "all-linear" (the list of Linear names it matched)
+// whenever list semantics give exactly our targets; otherwise (targets restricted to one part,
+// e.g. only the language model's q_proj) a regex that PEFT full-matches against module names.
+// Loading goes the other way: targets from the tensor names, r from the shapes, alpha from the config.
+#include "lpoi/trainer_internal.h"
+#include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PART_VISION, PART_PROJ, PART_TEXT, NPARTS };
+static const char *const PART_MODULE[NPARTS] = {"model.vision_tower", "model.multi_modal_projector",
+                                                "model.language_model"};
+static const char *const PART_QUAL[NPARTS] = {"vision_tower.", "multi_modal_projector.", "language_model."};
+static const char *const PROJ_SHORT[LLAVA_NPROJ] = {"linear_1", "linear_2"};
+
+static const char *short_name(const char *path) {   // "self_attn.q_proj" → "q_proj"
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+static int part_count(int p) { return p == PART_VISION ? CLIP_NPROJ : p == PART_PROJ ? LLAVA_NPROJ : LLAMA_NPROJ; }
+static const char *part_proj(int p, int k) {
+    return p == PART_VISION ? short_name(CLIP_PROJ_PATH[k]) : p == PART_PROJ ? PROJ_SHORT[k] : short_name(LLAMA_PROJ_PATH[k]);
+}
+static unsigned part_bits(const LlavaLoraTargets *t, int p) {
+    return p == PART_VISION ? t->vision : p == PART_PROJ ? t->projector : t->text;
+}
+
+static void append(char *buf, size_t cap, const char *fmt, const char *s) {
+    size_t n = strlen(buf);
+    if (n < cap) snprintf(buf + n, cap - n, fmt, s);
+}
+
+void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap) {
+    // The names adapted anywhere, then check that list semantics reproduce t exactly.
+    const char *names[CLIP_NPROJ + LLAVA_NPROJ + LLAMA_NPROJ];
+    int n = 0;
+    for (int p = 0; p < NPARTS; p++)
+        for (int k = 0; k < part_count(p); k++)
+            if (part_bits(t, p) & (1u << k)) {
+                const char *s = part_proj(p, k);
+                bool seen = false;
+                for (int j = 0; j < n; j++) seen |= !strcmp(names[j], s);
+                if (!seen) names[n++] = s;
+            }
+    for (int i = 1; i < n; i++)   // sorted, as PEFT's saved set usually reads
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *x = names[j]; names[j] = names[j - 1]; names[j - 1] = x;
+        }
+    char spec[512] = "";
+    for (int i = 0; i < n; i++) append(spec, sizeof spec, i ? ",%s" : "%s", names[i]);
+    LlavaLoraTargets back;
+    LpoiErr e;
+    bool list_ok = n > 0 && llava_lora_parse_targets(spec, &back, &e) && back.vision == t->vision &&
+                   back.projector == t->projector && back.text == t->text;
+    buf[0] = 0;
+    if (list_ok) {
+        append(buf, cap, "%s", "[");
+        for (int i = 0; i < n; i++) {
+            append(buf, cap, i ? ", \"%s\"" : "\"%s\"", names[i]);
+        }
+        append(buf, cap, "%s", "]");
+        return;
+    }
+    // Regex, JSON-escaped (each regex backslash is written as two).
+    append(buf, cap, "%s", "\"(");
+    bool first_part = true;
+    for (int p = 0; p < NPARTS; p++) {
+        unsigned bits = part_bits(t, p);
+        if (!bits) continue;
+        if (!first_part) append(buf, cap, "%s", "|");
+        first_part = false;
+        char mod[64];
+        snprintf(mod, sizeof mod, "%s", PART_MODULE[p]);
+        for (char *c = mod; *c; c++)
+            if (*c == '.') { append(buf, cap, "%s", "\\\\."); } else { char one[2] = {*c, 0}; append(buf, cap, "%s", one); }
+        append(buf, cap, "%s", p == PART_PROJ ? "\\\\.(" : "\\\\..*\\\\.(");
+        bool first = true;
+        for (int k = 0; k < part_count(p); k++)
+            if (bits & (1u << k)) { append(buf, cap, first ? "%s" : "|%s", part_proj(p, k)); first = false; }
+        append(buf, cap, "%s", ")");
+    }
+    append(buf, cap, "%s", ")\"");
+}
+
+bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err) {
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = names[i];
+        const char *lora = strstr(s, ".lora_A.weight");
+        if (!lora) lora = strstr(s, ".lora_B.weight");
+        if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
+        int part = strstr(s, "vision_tower") ? PART_VISION
+                   : strstr(s, "multi_modal_projector") ? PART_PROJ
+                   : strstr(s, "language_model") ? PART_TEXT : -1;
+        if (part < 0) return err_set(err, "%s: belongs to no part of LLaVA (vision_tower, multi_modal_projector, language_model)", s);
+        const char *start = lora;
+        while (start > s && start[-1] != '.') start--;
+        char proj[32];
+        size_t len = (size_t)(lora - start);
+        if (len == 0 || len >= sizeof proj) return err_set(err, "%s: no module name before lora_", s);
+        memcpy(proj, start, len);
+        proj[len] = 0;
+        bool hit = false;
+        for (int k = 0; k < part_count(part); k++)
+            if (!strcmp(proj, part_proj(part, k))) {
+                if (part == PART_VISION) t->vision |= 1u << k;
+                else if (part == PART_PROJ) t->projector |= 1u << k;
+                else t->text |= 1u << k;
+                hit = true;
+            }
+        if (!hit) return err_set(err, "%s: \"%s\" is no Linear of the %s", s, proj, PART_QUAL[part]);
+    }
+    if (!t->vision && !t->projector && !t->text) return err_set(err, "no LoRA tensors");
+    return true;
+}
+
+bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
+                      LpoiErr *err) {
+    const size_t n = llava_lora_count(m);
+    StWriter *w = st_writer_new();
+    float **host = calloc_check(n ? n : 1, sizeof *host);
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        int64_t shape[2];
+        float *param;
+        llava_lora_tensor(m, i, name, sizeof name, shape, &param, NULL);
+        size_t k = (size_t)(shape[0] * shape[1]);
+        host[i] = malloc_check(k * sizeof(float));
+        m->be->download(m->be, host[i], param, k * sizeof(float));
+        uint64_t sh[2] = {(uint64_t)shape[0], (uint64_t)shape[1]};
+        st_writer_add_f32(w, name, 2, sh, host[i]);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    bool ok = st_writer_write(w, path, err);
+    st_writer_free(w);
+    for (size_t i = 0; i < n; i++) free(host[i]);
+    free(host);
+    if (!ok) return false;
+
+    LlavaLoraTargets t = {m->vision.lora_r > 0 ? m->vision.lora_targets : 0, m->proj_lora_targets,
+                          m->lm.lora_r > 0 ? m->lm.lora_targets : 0};
+    char targets[2048], base[1200];
+    adapter_target_modules_json(&t, targets, sizeof targets);
+    json_escape(base, sizeof base, base_model, strlen(base_model));
+    char json[4800];
+    int len = snprintf(json, sizeof json,
+                       "{\n"
+                       "  \"alpha_pattern\": {},\n"
+                       "  \"auto_mapping\": null,\n"
+                       "  \"base_model_name_or_path\": %s,\n"
+                       "  \"bias\": \"none\",\n"
+                       "  \"fan_in_fan_out\": false,\n"
+                       "  \"inference_mode\": true,\n"
+                       "  \"init_lora_weights\": true,\n"
+                       "  \"layers_pattern\": null,\n"
+                       "  \"layers_to_transform\": null,\n"
+                       "  \"lora_alpha\": %.17g,\n"
+                       "  \"lora_dropout\": 0.0,\n"
+                       "  \"modules_to_save\": null,\n"
+                       "  \"peft_type\": \"LORA\",\n"
+                       "  \"r\": %d,\n"
+                       "  \"rank_pattern\": {},\n"
+                       "  \"revision\": null,\n"
+                       "  \"target_modules\": %s,\n"
+                       "  \"task_type\": \"CAUSAL_LM\"\n"
+                       "}\n",
+                       base, alpha, r, targets);
+    if (len <= 0 || (size_t)len >= sizeof json) return err_set(err, "%s: adapter_config.json too long", dir);
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    return file_write_atomic(path, json, (size_t)len, err);
+}
+
+bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+    size_t size;
+    char *text = file_read_all(path, 1u << 20, &size, err);
+    if (!text) return false;
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(text, size, &e);
+    free(text);
+    if (!doc) return err_set(err, "%s: %s", path, e.msg);
+    const JsonValue *root = json_root(doc);
+    double alpha = 0;
+    int64_t r = 0;
+    bool b, ok = true;
+    const char *pt = root->type == JSON_OBJECT ? json_get_str(root, "peft_type") : NULL;
+    if (!pt || strcmp(pt, "LORA") != 0) ok = err_set(err, "%s: peft_type: must be \"LORA\"", path);
+    else if (!json_get_i64(root, "r", &r) || r < 1 || r > 4096) ok = err_set(err, "%s: r: missing or not in 1..4096", path);
+    else if (!json_get_f64(root, "lora_alpha", &alpha) || !(alpha > 0)) ok = err_set(err, "%s: lora_alpha: missing or not > 0", path);
+    else if (json_get_bool(root, "use_rslora", &b) && b) ok = err_set(err, "%s: use_rslora: not supported", path);
+    else if (json_get_bool(root, "use_dora", &b) && b) ok = err_set(err, "%s: use_dora: not supported", path);
+    else if (json_get_str(root, "bias") && strcmp(json_get_str(root, "bias"), "none") != 0)
+        ok = err_set(err, "%s: bias: only \"none\" is supported", path);
+    else {
+        const JsonValue *rp = json_get(root, "rank_pattern"), *ap = json_get(root, "alpha_pattern");
+        if ((rp && rp->type == JSON_OBJECT && rp->count) || (ap && ap->type == JSON_OBJECT && ap->count))
+            ok = err_set(err, "%s: rank_pattern / alpha_pattern: per-module ranks are not supported", path);
+    }
+    json_free(doc);
+    if (!ok) return false;
+
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    StFile f;
+    if (!st_open(&f, path, err)) return false;
+    const char **names = malloc_check((f.count ? f.count : 1) * sizeof *names);
+    for (size_t i = 0; i < f.count; i++) names[i] = f.tensors[i].name;
+    LlavaLoraTargets t;
+    ok = adapter_targets_from_names(names, f.count, &t, &e);
+    free(names);
+    if (!ok) err_set(err, "%s: %s", path, e.msg);
+    for (size_t i = 0; ok && i < f.count; i++)   // r from the shapes: lora_A [r, in]
+        if (strstr(f.tensors[i].name, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
+            ok = err_set(err, "%s: %s: shape does not have r = %lld rows", path, f.tensors[i].name, (long long)r);
+    if (ok) {
+        llava_lora_create(m, (int)r, (float)alpha, &t);
+        WeightSource src = {.file = &f, .what = path};
+        ok = llava_lora_load(m, &src, err);
+    }
+    st_close(&f);
+    return ok;
+}

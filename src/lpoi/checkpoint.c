@@ -1,0 +1,453 @@
+// checkpoint.c — the run folder's durable files: the reference log-prob cache, checkpoints and the
+// final adapter (layout in trainer.h).
+//
+// Atomicity: every file goes through st_writer_write / file_write_atomic (temp + fsync + rename);
+// a checkpoint is assembled in OUT/checkpoint-<step>.tmp and renamed to OUT/checkpoint-<step> in one
+// rename(2), then OUT is fsynced. A folder named checkpoint-<n> is therefore always complete; a kill
+// leaves at worst a .tmp folder, which the next run removes. Old checkpoints are pruned only after
+// the new one is in place.
+//
+// training_state.safetensors: "adam.m.<peft name>", "adam.v.<peft name>" (F32, the AdamW moments),
+// "order" (I32 [N], this epoch's permutation), "lines" (I32 [N], the data line of each example, to
+// refuse a changed data file), "rng" (U64 [1], the data-order RNG state); __metadata__: step, epoch,
+// pos, order_ready, and "opt.*" — every option that changes the numbers, which --resume must match.
+#include "lpoi/trainer_internal.h"
+#include "base/check.h"
+#include "base/safetensors.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool train_mkdir_p(const char *path, LpoiErr *err) {
+    char *p = strdup(path);
+    if (!p) LPOI_DIE("out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            err_set(err, "%s: cannot create folder: %s", p, strerror(errno));
+            free(p);
+            return false;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    struct stat st;
+    bool ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok) err_set(err, "%s: exists and is not a folder", p);
+    free(p);
+    return ok;
+}
+
+bool train_rmtree(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT;
+    struct dirent *e;
+    char sub[4400];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) train_rmtree(sub);
+        else unlink(sub);
+    }
+    closedir(d);
+    return rmdir(path) == 0;
+}
+
+static void fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) { fsync(fd); close(fd); }
+}
+
+// ---- options that must not change between a checkpoint and --resume ---------------------------
+#define NOPTS 25
+typedef struct { char key[32], val[256]; } Opt;
+
+static int opt_pairs(const Trainer *tr, Opt *o) {
+    const TrainOptions *t = &tr->o;
+    int n = 0;
+#define OPT_G(name, v) snprintf(o[n].key, sizeof o[n].key, "opt.%s", name), snprintf(o[n].val, sizeof o[n].val, "%.17g", (double)(v)), n++
+#define OPT_S(name, v) snprintf(o[n].key, sizeof o[n].key, "opt.%s", name), snprintf(o[n].val, sizeof o[n].val, "%s", (v)), n++
+    OPT_S("objective", obj_kind_name(t->objective));
+    OPT_G("beta", t->beta);
+    OPT_G("delta", t->delta);
+    OPT_G("label_smoothing", t->label_smoothing);
+    OPT_G("w_dpo", t->w_dpo);
+    OPT_G("w_anchor", t->w_anchor);
+    OPT_G("w_list", t->w_list);
+    OPT_G("w_cond", t->w_cond);
+    OPT_G("list_size", t->list_size);
+    OPT_G("lora_r", t->lora_r);
+    OPT_G("lora_alpha", t->lora_alpha);
+    OPT_S("lora_targets", t->lora_targets);
+    OPT_G("lr", t->lr);
+    OPT_G("warmup", tr->warmup);
+    OPT_G("adam_beta1", t->adam_beta1);
+    OPT_G("adam_beta2", t->adam_beta2);
+    OPT_G("adam_eps", t->adam_eps);
+    OPT_G("weight_decay", t->weight_decay);
+    OPT_G("clip", t->clip);
+    OPT_G("micro_batch", t->micro_batch);
+    OPT_G("grad_accum", t->grad_accum);
+    OPT_G("total_steps", tr->total_steps);
+    OPT_G("seed", (double)t->seed);
+    OPT_G("max_length", t->max_length);
+    OPT_G("max_prompt_length", t->max_prompt_length);
+#undef OPT_G
+#undef OPT_S
+    LPOI_ASSERT(n == NOPTS);
+    return n;
+}
+
+static bool meta_u64(const StFile *f, const char *key, uint64_t *out) {
+    const char *s = st_meta(f, key);
+    if (!s || !*s) return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return false;
+    *out = v;
+    return true;
+}
+
+static void meta_int(StWriter *w, const char *key, long long v) {
+    char s[32];
+    snprintf(s, sizeof s, "%lld", v);
+    st_writer_meta(w, key, s);
+}
+
+// ---- reference cache -----------------------------------------------------------------------------
+static void ref_meta(const Trainer *tr, StWriter *w) {
+    st_writer_meta(w, "objective", obj_kind_name(tr->o.objective));
+    meta_int(w, "n_seq", tr->n_seq);
+    meta_int(w, "list_size", tr->o.list_size);
+    meta_int(w, "seed", (long long)tr->o.seed);
+    meta_int(w, "max_length", tr->o.max_length);
+    meta_int(w, "max_prompt_length", tr->o.max_prompt_length);
+    st_writer_meta(w, "model", tr->o.model_dir);
+    st_writer_meta(w, "data", tr->o.data_path);
+    st_writer_meta(w, "negatives", tr->o.negatives ? tr->o.negatives : "");
+}
+
+bool ref_cache_save(const Trainer *tr, LpoiErr *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ref_logps.safetensors", tr->o.out_dir);
+    const int n = tr->data.n;
+    int32_t *lines = malloc_check((size_t)n * sizeof *lines);
+    for (int i = 0; i < n; i++) lines[i] = tr->data.rec[i].line;
+    StWriter *w = st_writer_new();
+    uint64_t sh[2] = {(uint64_t)n, (uint64_t)tr->n_seq};
+    st_writer_add_f32(w, "ref", 2, sh, tr->ref);
+    st_writer_add(w, "lines", DTYPE_I32, 1, sh, lines);
+    ref_meta(tr, w);
+    bool ok = st_writer_write(w, path, err);
+    st_writer_free(w);
+    free(lines);
+    return ok;
+}
+
+bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err) {
+    *loaded = false;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ref_logps.safetensors", tr->o.out_dir);
+    if (access(path, F_OK) != 0) return true;
+    StFile f;
+    LpoiErr e = {{0}};
+    if (!st_open(&f, path, &e)) {
+        fprintf(stderr, "lpoi: warning: %s is unreadable (%s); recomputing the reference log-probs\n", path, e.msg);
+        return true;
+    }
+    // Same settings?
+    char want[8][64];
+    snprintf(want[0], 64, "%d", tr->n_seq);
+    snprintf(want[1], 64, "%d", tr->o.list_size);
+    snprintf(want[2], 64, "%lld", (long long)tr->o.seed);
+    snprintf(want[3], 64, "%d", tr->o.max_length);
+    snprintf(want[4], 64, "%d", tr->o.max_prompt_length);
+    const char *keys[6] = {"n_seq", "list_size", "seed", "max_length", "max_prompt_length", "objective"};
+    const char *vals[6] = {want[0], want[1], want[2], want[3], want[4], obj_kind_name(tr->o.objective)};
+    const char *why = NULL;
+    for (int k = 0; k < 6 && !why; k++) {
+        const char *v = st_meta(&f, keys[k]);
+        if (!v || strcmp(v, vals[k]) != 0) why = keys[k];
+    }
+    const char *mv = st_meta(&f, "model"), *dv = st_meta(&f, "data"), *nv = st_meta(&f, "negatives");
+    if (!why && (!mv || strcmp(mv, tr->o.model_dir))) why = "model";
+    if (!why && (!dv || strcmp(dv, tr->o.data_path))) why = "data";
+    if (!why && (!nv || strcmp(nv, tr->o.negatives ? tr->o.negatives : ""))) why = "negatives";
+    const StTensor *ref = st_find(&f, "ref"), *lines = st_find(&f, "lines");
+    if (!why && (!ref || !lines || ref->dtype != DTYPE_F32 || lines->dtype != DTYPE_I32 || ref->ndim != 2 ||
+                 lines->ndim != 1 || ref->shape[0] != lines->shape[0] || ref->shape[1] != (uint64_t)tr->n_seq))
+        why = "tensors";
+    // Its examples must be a subset of ours, in order (records it dropped as bad stay dropped).
+    int nc = why ? 0 : (int)lines->shape[0];
+    int32_t *cl = malloc_check((size_t)(nc ? nc : 1) * sizeof *cl);
+    if (!why) memcpy(cl, lines->data, (size_t)nc * sizeof *cl);
+    if (!why) {
+        int j = 0;
+        for (int i = 0; i < tr->data.n && j < nc; i++) j += tr->data.rec[i].line == cl[j];
+        if (j != nc) why = "data lines";
+    }
+    if (why) {
+        fprintf(stderr, "lpoi: %s was made for other settings (%s); recomputing the reference log-probs\n", path, why);
+        free(cl);
+        st_close(&f);
+        return true;
+    }
+    for (int i = 0, j = 0; i < tr->data.n;) {   // drop the examples the cache does not hold
+        if (j < nc && tr->data.rec[i].line == cl[j]) { i++; j++; continue; }
+        if (!tr->o.skip_bad) {
+            fprintf(stderr, "lpoi: %s lacks data line %d; recomputing the reference log-probs\n", path, tr->data.rec[i].line);
+            free(cl);
+            st_close(&f);
+            return true;
+        }
+        data_tokens_free(&tr->tokens[i]);
+        memmove(tr->tokens + i, tr->tokens + i + 1, (size_t)(tr->data.n - i - 1) * sizeof *tr->tokens);
+        free(tr->pix_cache[i]);
+        memmove(tr->pix_cache + i, tr->pix_cache + i + 1, (size_t)(tr->data.n - i - 1) * sizeof *tr->pix_cache);
+        dataset_remove(&tr->data, i);
+        tr->data.skipped++;
+    }
+    free(cl);
+    free(tr->ref);
+    tr->ref = malloc_check((size_t)nc * tr->n_seq * sizeof *tr->ref);
+    memcpy(tr->ref, ref->data, (size_t)nc * tr->n_seq * sizeof *tr->ref);
+    st_close(&f);
+    tr->ref_ready = true;
+    *loaded = true;
+    (void)err;
+    return true;
+}
+
+// ---- checkpoints ---------------------------------------------------------------------------------
+static bool write_state(Trainer *tr, const char *dir, LpoiErr *err) {
+    StWriter *w = st_writer_new();
+    const int n = tr->data.n;
+    float **host = calloc_check(2 * tr->nt + 1, sizeof *host);
+    char (*names)[300] = malloc_check((2 * tr->nt + 1) * sizeof *names);
+    for (size_t i = 0; i < tr->nt; i++) {
+        const TrainTensor *t = &tr->t[i];
+        uint64_t sh[2] = {(uint64_t)t->shape[0], (uint64_t)t->shape[1]};
+        for (int k = 0; k < 2; k++) {
+            float **h = &host[2 * i + k];
+            *h = malloc_check(t->n * sizeof(float));
+            tr->be->download(tr->be, *h, k ? t->v : t->m, t->n * sizeof(float));
+            snprintf(names[2 * i + k], sizeof names[0], "adam.%c.%s", k ? 'v' : 'm', t->name);
+            st_writer_add_f32(w, names[2 * i + k], 2, sh, *h);
+        }
+    }
+    int32_t *lines = malloc_check((size_t)n * sizeof *lines), *order = malloc_check((size_t)n * sizeof *order);
+    for (int i = 0; i < n; i++) {
+        lines[i] = tr->data.rec[i].line;
+        order[i] = tr->order_ready ? tr->order[i] : i;
+    }
+    uint64_t sn = (uint64_t)n, one = 1;
+    st_writer_add(w, "lines", DTYPE_I32, 1, &sn, lines);
+    st_writer_add(w, "order", DTYPE_I32, 1, &sn, order);
+    st_writer_add(w, "rng", DTYPE_U64, 1, &one, &tr->rng.state);
+    meta_int(w, "step", tr->step);
+    meta_int(w, "epoch", tr->epoch);
+    meta_int(w, "pos", tr->pos);
+    meta_int(w, "order_ready", tr->order_ready);
+    Opt o[NOPTS];
+    int no = opt_pairs(tr, o);
+    for (int i = 0; i < no; i++) st_writer_meta(w, o[i].key, o[i].val);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/training_state.safetensors", dir);
+    bool ok = st_writer_write(w, path, err);
+    st_writer_free(w);
+    for (size_t i = 0; i < 2 * tr->nt; i++) free(host[i]);
+    free(host);
+    free(names);
+    free(lines);
+    free(order);
+    return ok;
+}
+
+static const char *base_name(const Trainer *tr) { return tr->o.base_model_name ? tr->o.base_model_name : tr->o.model_dir; }
+
+// Step numbers of OUT/checkpoint-<n> folders, descending.
+static int list_checkpoints(const char *out, int **steps) {
+    *steps = NULL;
+    DIR *d = opendir(out);
+    if (!d) return 0;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *s = e->d_name;
+        if (strncmp(s, "checkpoint-", 11) != 0) continue;
+        char *end;
+        errno = 0;
+        long v = strtol(s + 11, &end, 10);
+        if (errno || *end || end == s + 11 || v < 0 || v > INT32_MAX) continue;
+        if (n == cap) { cap = cap ? 2 * cap : 16; *steps = realloc_check(*steps, (size_t)cap * sizeof **steps); }
+        (*steps)[n++] = (int)v;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && (*steps)[j - 1] < (*steps)[j]; j--) { int x = (*steps)[j]; (*steps)[j] = (*steps)[j - 1]; (*steps)[j - 1] = x; }
+    return n;
+}
+
+bool checkpoint_any(const char *out_dir) {
+    int *steps;
+    int n = list_checkpoints(out_dir, &steps);
+    free(steps);
+    return n > 0;
+}
+
+bool checkpoint_save(Trainer *tr, LpoiErr *err) {
+    char dir[4200], tmp[4300];
+    snprintf(dir, sizeof dir, "%s/checkpoint-%d", tr->o.out_dir, tr->step);
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    train_rmtree(tmp);
+    if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
+    if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err) ||
+        !write_state(tr, tmp, err)) {
+        train_rmtree(tmp);
+        return false;
+    }
+    fsync_dir(tmp);
+    struct stat st;
+    if (stat(dir, &st) == 0) train_rmtree(dir);   // the same step saved again (e.g. the end of a resumed run)
+    if (rename(tmp, dir) != 0) {
+        err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
+        train_rmtree(tmp);
+        return false;
+    }
+    fsync_dir(tr->o.out_dir);
+    if (tr->o.keep_checkpoints > 0) {
+        int *steps;
+        int n = list_checkpoints(tr->o.out_dir, &steps);
+        for (int i = tr->o.keep_checkpoints; i < n; i++) {
+            char old[4200];
+            snprintf(old, sizeof old, "%s/checkpoint-%d", tr->o.out_dir, steps[i]);
+            train_rmtree(old);
+        }
+        free(steps);
+    }
+    return true;
+}
+
+static bool restore(Trainer *tr, const char *dir, LpoiErr *err) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/training_state.safetensors", dir);
+    StFile f;
+    if (!st_open(&f, path, err)) return false;
+    bool ok = true;
+    Opt o[NOPTS];
+    int no = opt_pairs(tr, o);
+    for (int i = 0; i < no && ok; i++) {
+        const char *v = st_meta(&f, o[i].key);
+        if (!v || strcmp(v, o[i].val) != 0)
+            ok = err_set(err, "%s: %s was %s in that run, now %s; --resume needs the same settings", path, o[i].key + 4,
+                         v ? v : "(absent)", o[i].val);
+    }
+    uint64_t step = 0, epoch = 0, pos = 0, ready = 0;
+    if (ok && !(meta_u64(&f, "step", &step) && meta_u64(&f, "epoch", &epoch) && meta_u64(&f, "pos", &pos) &&
+                meta_u64(&f, "order_ready", &ready) && step <= INT32_MAX && epoch <= INT32_MAX && pos <= (uint64_t)tr->data.n))
+        ok = err_set(err, "%s: step / epoch / pos metadata missing or out of range", path);
+    const int n = tr->data.n;
+    const StTensor *lines = st_find(&f, "lines"), *order = st_find(&f, "order"), *rng = st_find(&f, "rng");
+    if (ok && (!lines || !order || !rng || lines->dtype != DTYPE_I32 || order->dtype != DTYPE_I32 ||
+               rng->dtype != DTYPE_U64 || lines->numel != (uint64_t)n || order->numel != (uint64_t)n || rng->numel != 1))
+        ok = err_set(err, "%s: lines / order / rng missing, or made for %llu examples (the data now has %d)", path,
+                     lines ? (unsigned long long)lines->numel : 0ull, n);
+    for (int i = 0; ok && i < n; i++) {
+        int32_t l, q;
+        memcpy(&l, lines->data + 4 * (size_t)i, 4);
+        memcpy(&q, order->data + 4 * (size_t)i, 4);
+        if (l != tr->data.rec[i].line) ok = err_set(err, "%s: example %d was data line %d, now %d (data changed?)", path, i, l, tr->data.rec[i].line);
+        else if (q < 0 || q >= n) ok = err_set(err, "%s: order[%d] = %d is out of range", path, i, q);
+    }
+    for (size_t i = 0; ok && i < tr->nt; i++) {
+        TrainTensor *t = &tr->t[i];
+        for (int k = 0; k < 2 && ok; k++) {
+            char name[300];
+            snprintf(name, sizeof name, "adam.%c.%s", k ? 'v' : 'm', t->name);
+            const StTensor *s = st_find(&f, name);
+            if (!s || s->dtype != DTYPE_F32 || s->numel != t->n) { ok = err_set(err, "%s: %s missing or mis-shaped", path, name); break; }
+            float *h = malloc_check(t->n * sizeof *h);
+            memcpy(h, s->data, t->n * sizeof *h);
+            tr->be->upload(tr->be, k ? t->v : t->m, h, t->n * sizeof *h);
+            free(h);
+        }
+    }
+    if (ok) {
+        if (!tr->order) tr->order = malloc_check((size_t)n * sizeof *tr->order);
+        memcpy(tr->order, order->data, (size_t)n * sizeof *tr->order);
+        memcpy(&tr->rng.state, rng->data, 8);
+        tr->step = (int)step;
+        tr->epoch = (int)epoch;
+        tr->pos = (int)pos;
+        tr->order_ready = ready != 0;
+    }
+    st_close(&f);
+    if (!ok) return false;
+    // The adapter weights.
+    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+    StFile a;
+    if (!st_open(&a, path, err)) return false;
+    WeightSource src = {.file = &a, .what = path};
+    ok = llava_lora_load(&tr->m, &src, err);
+    st_close(&a);
+    return ok;
+}
+
+bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err) {
+    *found = false;
+    // Leftovers of a killed save.
+    DIR *d = opendir(tr->o.out_dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t l = strlen(e->d_name);
+            if (!strncmp(e->d_name, "checkpoint-", 11) && l > 4 && !strcmp(e->d_name + l - 4, ".tmp")) {
+                char p[4400];
+                snprintf(p, sizeof p, "%s/%s", tr->o.out_dir, e->d_name);
+                train_rmtree(p);
+            }
+        }
+        closedir(d);
+    }
+    int *steps;
+    int n = list_checkpoints(tr->o.out_dir, &steps);
+    bool ok = true;
+    if (n > 0) {
+        snprintf(which, cap, "%s/checkpoint-%d", tr->o.out_dir, steps[0]);
+        ok = restore(tr, which, err);
+        *found = ok;
+    }
+    free(steps);
+    return ok;
+}
+
+bool final_adapter_save(Trainer *tr, LpoiErr *err) {
+    char dir[4200], tmp[4300], old[4300];
+    snprintf(dir, sizeof dir, "%s/adapter", tr->o.out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    snprintf(old, sizeof old, "%s.old", dir);
+    train_rmtree(tmp);
+    train_rmtree(old);
+    if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
+    if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err)) {
+        train_rmtree(tmp);
+        return false;
+    }
+    fsync_dir(tmp);
+    struct stat st;
+    if (stat(dir, &st) == 0 && rename(dir, old) != 0)
+        return err_set(err, "%s: cannot move the old adapter aside: %s", dir, strerror(errno));
+    if (rename(tmp, dir) != 0) return err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
+    fsync_dir(tr->o.out_dir);
+    train_rmtree(old);
+    return true;
+}

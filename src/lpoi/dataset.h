@@ -1,0 +1,122 @@
+// dataset.h — preference records for `lpoi train`: reading, validation, tokenisation with TRL's
+// truncation, and the pixel values of each example's images (original, LPOI list, mDPO crop).
+//
+// Files: JSONL (one JSON object per line; blank lines skipped) or ONE JSON array of objects — the
+// layout of the mDPO/LPOI 10K release files (mDPO `data/vlfeedback_llava_10k.json`, LPOI
+// `sample_10k_llava.json`, both read with HF `load_dataset('json', ...)`, which takes either form).
+// Fields of a record (others are ignored):
+//   img_path     string (alias "image"); relative to the image root (default: the data file's
+//                folder) or absolute; must decode (image.h) — checked when the pixels are built
+//   prompt       string: the bare question (LPOI layout), or mDPO's full prompt ("<system> USER:
+//                <image>\n{question} ASSISTANT:"): a prompt holding "<image>" is reduced to the
+//                question after "<image>" (one newline dropped) and before a final "ASSISTANT:"
+//                (both trimmed) — the chat template adds the image token, the role words and
+//                the spacing back, and two <image> tokens for one image would be an error
+//   chosen       string, non-empty
+//   rejected     string, non-empty
+//   boxes        optional [[x0, y0, x1, y1], ...] in pixels of the original image (only the first
+//                box is used, as `lpoi negatives` does): LPOI builds the list from it on the fly
+// LPOI needs, per record, a list of L images: from a negatives manifest (`lpoi negatives --out DIR`
+// → DIR/manifest.jsonl, matched by the record's line number and checked against its img_path),
+// else from `boxes`, else from the released negatives layout (images/a.jpg →
+// ours_cmask_until_list5/ours_cmask_until{25,50,75,100}/a.jpg, L = 5 only) when those files exist.
+// Every error is one line "FILE:LINE: field: reason" (LINE = the line of the record's first byte).
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "base/error.h"
+#include "base/rng.h"
+#include "image/preprocess.h"
+#include "lpoi/negatives.h"
+#include "text/tokenizer.h"
+
+typedef struct {
+    int line;            // 1-based line of the record in the data file
+    char *img_given;     // img_path as written in the record
+    char *img_path;      // resolved path
+    char *question;      // the bare question
+    char *chosen, *rejected;
+    bool has_box;
+    double box[4];       // first box, (x0, y0, x1, y1)
+    char **list;         // [n_list] resolved paths of images 1..L (list[0] = the original), or NULL
+    int n_list;
+    bool prompt_reduced; // the prompt held "<image>" (mDPO layout) and was reduced to the question
+} DataRecord;
+
+typedef struct {
+    char *path;          // the data file
+    DataRecord *rec;
+    int n;
+    int skipped;         // bad records skipped (skip_bad)
+    int reduced;         // prompts reduced from the mDPO layout
+    int from_manifest, from_boxes, from_release;   // where the image lists come from
+} Dataset;
+
+typedef struct {
+    const char *image_root;      // NULL: the data file's folder
+    const char *manifest;        // negatives manifest.jsonl or NULL
+    int list_size;               // L the objective needs (0: no list needed)
+    bool skip_bad;
+    bool check_files;            // every image file must exist and have a readable header (default on)
+} DatasetOptions;
+
+// Reads and validates every record. With skip_bad a bad record is counted (d->skipped) and its
+// reason printed to stderr (the first 10, then a count); without it the first one fails the load.
+// An empty dataset (after skipping) is an error.
+bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr *err);
+void dataset_free(Dataset *d);
+// Drops record i (keeps the order of the others).
+void dataset_remove(Dataset *d, int i);
+
+// ---- tokens ----
+// One sequence: ids (one <image> token, not expanded) and how many leading ids are prompt
+// (labelled -100). The response is the chat template's "ASSISTANT: {answer} " plus EOS.
+typedef struct {
+    int32_t *ids;
+    int n, n_prompt;
+} DataSeq;
+
+typedef struct {
+    DataSeq chosen, rejected;
+    bool truncated;              // the prompt or a response was cut
+} DataTokens;
+
+typedef struct {
+    int max_length;              // 512: prompt + the longer response (text tokens)
+    int max_prompt_length;       // 128
+    int image_token;             // the <image> id
+} DataTokLimits;
+
+// TRL DPOTrainer.tokenize_row (0.10/0.11) with the llava-1.5 chat template:
+//  * prompt "USER: <image>\n{q} " and answer "ASSISTANT: {a} " are encoded TOGETHER (no special
+//    tokens) and split at the prompt's own token count, one earlier when the last prompt token
+//    merged with the answer (build_tokenized_answer); BOS is prepended, EOS appended;
+//  * keep_end: if prompt + the longer response > max_length, the prompt keeps its LAST
+//    max_prompt_length tokens; if still too long, each response keeps its first
+//    max_length − max_prompt_length tokens.
+//  One deliberate difference: the prompt's head up to and including the <image> token (BOS,
+//  "USER:", <image>) is never cut — TRL would drop LLaVA's image token from a long question
+//  (and the model then has no image); the tail kept is max_prompt_length minus that head.
+bool data_tokenize(const DataRecord *r, const Tokenizer *tok, const DataTokLimits *lim, DataTokens *out,
+                   LpoiErr *err);
+void data_tokens_free(DataTokens *t);
+
+// ---- pixels ----
+// pixel_values of the images of record r, [n, 3, S, S] into out (caller's, n·3·S·S floats):
+//   n = 1:  the original;  n = L (list_size): images 1..L of the LPOI list (from r->list, or
+//   rendered with negatives.h from the box; image 1 is always the original file).
+// Errors: "FILE:LINE: img_path: <reason>" (or "boxes: ...", "negatives[k]: ...").
+typedef struct {
+    const char *data_path;       // for error messages
+    const PreprocessConfig *pre;
+    NegOptions neg;
+    int S;                       // the model's image size (checked against the preprocessor output)
+} DataPixelCtx;
+bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, LpoiErr *err);
+
+// mDPO's corruption: torchvision RandomResizedCrop(size = (S, S), scale = (0.01, 0.2), ratio =
+// (3/4, 4/3), bilinear) on normalised pixel values [3, S, S] → out [3, S, S]. The crop box comes
+// from rng exactly as RandomResizedCrop.get_params draws it (10 tries, then the centre fallback);
+// the resize is bilinear with align_corners = False (upsampling, so antialias plays no part).
+void data_random_resized_crop(const float *chw, int C, int S, Rng *rng, float *out);

@@ -1,0 +1,196 @@
+// dataset_build.c — what training feeds the model from a DataRecord: token sequences (TRL's
+// tokenize_row with keep_end truncation), pixel values of the original / the LPOI list, and mDPO's
+// random resized crop. See dataset.h for the exact rules.
+#include "lpoi/dataset.h"
+#include "base/check.h"
+#include "text/chat_template.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- tokens ----------------------------------------------------------------------------------------
+typedef struct {
+    TokIds prompt, resp;   // split of the joint encoding
+} Split;
+
+// TRL build_tokenized_answer: encode prompt + answer together and prompt alone (no special tokens);
+// split at len(prompt ids), one earlier when they disagree (the last prompt token merged).
+static bool split_answer(const Tokenizer *tok, const char *question, const char *answer, Split *s, LpoiErr *err) {
+    char *p, *a;
+    chat_llava15_pair(question, answer, &p, &a);
+    size_t lp = strlen(p), la = strlen(a);
+    char *full = malloc_check(lp + la + 1);
+    memcpy(full, p, lp);
+    memcpy(full + lp, a, la + 1);
+    TokIds fi = {0}, pi = {0};
+    bool ok = tokenizer_encode(tok, full, lp + la, false, &fi, err) && tokenizer_encode(tok, p, lp, false, &pi, err);
+    if (ok && pi.count > fi.count) ok = err_set(err, "the prompt encodes to more tokens than prompt + answer");
+    if (ok) {
+        size_t start = pi.count;
+        if (start > 0 && memcmp(pi.ids, fi.ids, start * sizeof *pi.ids) != 0) start--;
+        memset(s, 0, sizeof *s);
+        for (size_t i = 0; i < fi.count; i++) tok_ids_push(i < start ? &s->prompt : &s->resp, fi.ids[i]);
+    }
+    tok_ids_free(&fi);
+    tok_ids_free(&pi);
+    free(full);
+    free(p);
+    free(a);
+    return ok;
+}
+
+// keep_end with the head (through the image token) pinned; see dataset.h.
+static void keep_end(TokIds *p, int head, int max_prompt) {
+    if ((int)p->count <= max_prompt) return;
+    int keep_tail = max_prompt > head ? max_prompt - head : 0;
+    memmove(p->ids + head, p->ids + p->count - keep_tail, (size_t)keep_tail * sizeof *p->ids);
+    p->count = (size_t)(head + keep_tail);
+}
+
+static void seq_from(DataSeq *q, const TokIds *p, const TokIds *r) {
+    q->n_prompt = (int)p->count;
+    q->n = (int)(p->count + r->count);
+    q->ids = malloc_check((size_t)(q->n ? q->n : 1) * sizeof *q->ids);
+    memcpy(q->ids, p->ids, p->count * sizeof *q->ids);
+    memcpy(q->ids + p->count, r->ids, r->count * sizeof *q->ids);
+}
+
+bool data_tokenize(const DataRecord *r, const Tokenizer *tok, const DataTokLimits *lim, DataTokens *out,
+                   LpoiErr *err) {
+    memset(out, 0, sizeof *out);
+    Split s[2];
+    memset(s, 0, sizeof s);
+    const char *ans[2] = {r->chosen, r->rejected}, *field[2] = {"chosen", "rejected"};
+    int32_t bos = tokenizer_bos_id(tok), eos = tokenizer_eos_id(tok);
+    bool ok = true;
+    int head[2] = {0, 0};
+    for (int i = 0; i < 2 && ok; i++) {
+        LpoiErr e = {{0}};
+        if (!split_answer(tok, r->question, ans[i], &s[i], &e)) { ok = err_set(err, "%s: %s", field[i], e.msg); break; }
+        if (bos >= 0 && (s[i].prompt.count == 0 || s[i].prompt.ids[0] != bos)) {   // BOS if missing
+            tok_ids_push(&s[i].prompt, 0);
+            memmove(s[i].prompt.ids + 1, s[i].prompt.ids, (s[i].prompt.count - 1) * sizeof(int32_t));
+            s[i].prompt.ids[0] = bos;
+        }
+        if (eos >= 0 && (s[i].resp.count == 0 || s[i].resp.ids[s[i].resp.count - 1] != eos)) tok_ids_push(&s[i].resp, eos);
+        head[i] = -1;
+        for (size_t k = 0; k < s[i].prompt.count; k++)
+            if (s[i].prompt.ids[k] == lim->image_token) { head[i] = (int)k + 1; break; }
+        if (head[i] < 0) ok = err_set(err, "prompt: the chat template's <image> did not encode to the image token %d",
+                                      lim->image_token);
+        else if (s[i].resp.count == 0) ok = err_set(err, "%s: encodes to no response tokens", field[i]);
+    }
+    if (ok) {
+        int longer = (int)LPOI_MAX(s[0].resp.count, s[1].resp.count);
+        for (int i = 0; i < 2; i++)
+            if ((int)s[i].prompt.count + longer > lim->max_length) {
+                keep_end(&s[i].prompt, head[i], lim->max_prompt_length);
+                out->truncated = true;
+            }
+        for (int i = 0; i < 2; i++)
+            if ((int)s[i].prompt.count + longer > lim->max_length) {
+                int keep = lim->max_length - lim->max_prompt_length;
+                if (keep < 1) keep = 1;
+                if ((int)s[i].resp.count > keep) { s[i].resp.count = (size_t)keep; out->truncated = true; }
+            }
+        seq_from(&out->chosen, &s[0].prompt, &s[0].resp);
+        seq_from(&out->rejected, &s[1].prompt, &s[1].resp);
+    }
+    for (int i = 0; i < 2; i++) { tok_ids_free(&s[i].prompt); tok_ids_free(&s[i].resp); }
+    return ok;
+}
+
+void data_tokens_free(DataTokens *t) {
+    free(t->chosen.ids);
+    free(t->rejected.ids);
+    memset(t, 0, sizeof *t);
+}
+
+// ---- pixels ----------------------------------------------------------------------------------------
+static bool to_pixels(const DataPixelCtx *c, const Image *img, float *out, LpoiErr *err) {
+    PixelValues pv;
+    if (!preprocess_image(c->pre, img, &pv, err)) return false;
+    bool ok = pv.c == 3 && pv.h == c->S && pv.w == c->S;
+    if (ok) memcpy(out, pv.data, (size_t)3 * c->S * c->S * sizeof *out);
+    else err_set(err, "the image processor makes %dx%dx%d pixel values, the model takes 3x%dx%d", pv.c, pv.h, pv.w, c->S, c->S);
+    pixel_values_free(&pv);
+    return ok;
+}
+
+bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, LpoiErr *err) {
+    const size_t per = (size_t)3 * c->S * c->S;
+    Image img = {0};
+    LpoiErr e = {{0}};
+    bool ok = true;
+    if (!image_decode_file(&img, r->img_path, NULL, &e) || !to_pixels(c, &img, out, &e))
+        ok = err_set(err, "%s:%d: img_path: %s", c->data_path, r->line, e.msg);
+    if (ok && n > 1) {
+        if (r->list) {
+            if (r->n_list != n) ok = err_set(err, "%s:%d: negatives: %d images, need %d", c->data_path, r->line, r->n_list, n);
+            for (int k = 1; k < n && ok; k++) {
+                Image neg = {0};
+                if (!image_decode_file(&neg, r->list[k], NULL, &e) || !to_pixels(c, &neg, out + (size_t)k * per, &e))
+                    ok = err_set(err, "%s:%d: negatives[%d]: %s", c->data_path, r->line, k + 1, e.msg);
+                image_free(&neg);
+            }
+        } else if (!r->has_box) {
+            ok = err_set(err, "%s:%d: boxes: missing (needed for the image list)", c->data_path, r->line);
+        } else {
+            ImgRect box;
+            if (!negatives_box_to_rect(img.w, img.h, r->box, &box, &e)) {
+                ok = err_set(err, "%s:%d: boxes: %s", c->data_path, r->line, e.msg);
+            } else {
+                for (int k = 2; k <= n && ok; k++) {
+                    Image neg;
+                    negatives_render(&img, box, k, n, &c->neg, &neg);
+                    if (!to_pixels(c, &neg, out + (size_t)(k - 1) * per, &e))
+                        ok = err_set(err, "%s:%d: boxes: image %d of the list: %s", c->data_path, r->line, k, e.msg);
+                    image_free(&neg);
+                }
+            }
+        }
+    }
+    image_free(&img);
+    return ok;
+}
+
+// ---- mDPO crop -------------------------------------------------------------------------------------
+static double uniform(Rng *rng, double a, double b) { return a + (b - a) * ((double)(rng_u64(rng) >> 11) * 0x1p-53); }
+
+void data_random_resized_crop(const float *chw, int C, int S, Rng *rng, float *out) {
+    int top = 0, left = 0, h = S, w = S;
+    const double area = (double)S * S, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
+    for (int attempt = 0; attempt < 10; attempt++) {
+        double target = area * uniform(rng, 0.01, 0.2);
+        double ar = exp(uniform(rng, lr0, lr1));
+        int cw = (int)nearbyint(sqrt(target * ar)), ch = (int)nearbyint(sqrt(target / ar));
+        if (cw > 0 && cw <= S && ch > 0 && ch <= S) {
+            top = (int)rng_below(rng, (uint64_t)(S - ch + 1));
+            left = (int)rng_below(rng, (uint64_t)(S - cw + 1));
+            h = ch;
+            w = cw;
+            break;
+        }
+    }   // else: torchvision's fallback for a square input is the whole image
+    const float sy = (float)h / (float)S, sx = (float)w / (float)S;
+    for (int y = 0; y < S; y++) {
+        float fy = sy * ((float)y + 0.5f) - 0.5f;
+        if (fy < 0) fy = 0;
+        int y0 = (int)fy, y1 = y0 + (y0 < h - 1);
+        float ly = fy - (float)y0;
+        for (int x = 0; x < S; x++) {
+            float fx = sx * ((float)x + 0.5f) - 0.5f;
+            if (fx < 0) fx = 0;
+            int x0 = (int)fx, x1 = x0 + (x0 < w - 1);
+            float lx = fx - (float)x0;
+            for (int c = 0; c < C; c++) {
+                const float *p = chw + (size_t)c * S * S;
+                float v00 = p[(size_t)(top + y0) * S + left + x0], v01 = p[(size_t)(top + y0) * S + left + x1];
+                float v10 = p[(size_t)(top + y1) * S + left + x0], v11 = p[(size_t)(top + y1) * S + left + x1];
+                out[((size_t)c * S + y) * S + x] =
+                    (1 - ly) * ((1 - lx) * v00 + lx * v01) + ly * ((1 - lx) * v10 + lx * v11);
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+// tiny_model.h — writes a tiny, randomly initialised LLaVA-1.5-architecture checkpoint folder in
+// Hugging Face format, from C, for `lpoi demo`: the same files `LlavaForConditionalGeneration.
+// save_pretrained` + `LlavaProcessor.save_pretrained` write with transformers 5.x, so that both lpoi
+// and transformers load it (tools/test_demo_model_loads.py checks the logits agree).
+//
+// Folder contents:
+//   config.json                LlavaConfig: CLIP vision_config (quick_gelu, feature layer -2, strategy
+//                              "default"), LLaMA text_config, image_token_index = the <image> id,
+//                              image_seq_length = (S / p)², multimodal_projector_bias, "gelu" projector
+//   generation_config.json     bos / eos / pad, greedy
+//   model.safetensors          F32, names and order exactly as transformers 5.24 save_pretrained writes
+//                              them (vision_tower.*, multi_modal_projector.*, language_model.model.*,
+//                              language_model.lm_head.weight; compare testdata/tiny_llava)
+//   tokenizer.json             a LLaMA-style BPE (Prepend "▁" + Replace " "→"▁" normalizer, byte_fallback,
+//                              "<s> $A" template) whose vocabulary holds: <unk> <s> </s>, the 256
+//                              <0xNN> byte tokens, "▁" and every printable ASCII character, and each of
+//                              `words` (plus the chat template's USER / ASSISTANT) as ONE token both with
+//                              and without a leading "▁" (merge chains, see tiny_model.c); then the
+//                              added tokens <image> and <pad>
+//   tokenizer_config.json      LlamaTokenizer, add_bos_token, special tokens, image_token
+//   special_tokens_map.json
+//   chat_template.jinja        the llava-1.5 template (llava-hf/llava-1.5-7b-hf), byte for byte
+//   processor_config.json      LlavaProcessor with its CLIPImageProcessor (transformers 5 layout), for an
+//   preprocessor_config.json   S x S input (shortest_edge S, crop S x S, bicubic, OpenAI mean/std); the
+//                              older separate file too, for loaders that look for it
+//
+// Initialisation (seeded, machine-independent): "unit-ish" so that the image carries signal all the
+// way to the answer's log-probs (HF's 0.02-std init would make every path but the residual vanish):
+// linear weights N(0, 1/fan_in), zero biases, norms 1, embed_tokens N(0, 1), class and position
+// embeddings N(0, 0.25), patch embedding N(0, 1/(3 p²)).
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/error.h"
+
+typedef struct {
+    int image_size, patch_size;                   // S, p (S % p == 0): (S/p)² image tokens per image
+    int vision_hidden, vision_layers, vision_heads, vision_ffn;
+    int text_hidden, text_layers, text_heads, text_kv_heads, text_ffn;
+    const char *const *words;                     // NULL-terminated words to give whole tokens (may be NULL)
+    uint64_t seed;
+} TinyModelOptions;
+
+// Defaults: S 64, p 16 (16 image tokens); CLIP 64 wide, 3 layers (2 run: feature layer -2), 4 heads,
+// 128 FFN; LLaMA 64 wide, 2 layers, 4 heads / 2 KV heads (GQA), 128 FFN; seed 1; words NULL.
+TinyModelOptions tiny_model_default(void);
+bool tiny_model_check(const TinyModelOptions *o, LpoiErr *err);
+
+// Writes the folder (created if needed; existing files are replaced atomically).
+bool tiny_model_write(const TinyModelOptions *o, const char *dir, LpoiErr *err);
+
+// The tokenizer.json text alone (malloc'ed, NUL-terminated); *image_id / *pad_id / *vocab_size get
+// the ids of <image> and <pad> and the total vocabulary (model vocab + added tokens).
+char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pad_id, int *vocab_size);
+
+// Runs lpoi's whole pipeline on one (image, question, answer) — tokenizer and llava-1.5 template,
+// image preprocessing from the folder's processor config, <image> expansion, LLaVA forward — and
+// writes out_path (safetensors): input_ids I32 [1, T], pixel_values F32 [1, 3, S, S], logits F32
+// [1, T, V], with metadata "text" (the rendered prompt + answer) and "image" (image_path). The
+// oracle (tools/test_demo_model_loads.py) recomputes all three with transformers.
+bool tiny_model_write_logits_check(const char *model_dir, const char *image_path, const char *question,
+                                   const char *answer, const char *device, const char *out_path, LpoiErr *err);

@@ -1,0 +1,330 @@
+// trainer.c — the training loop of `lpoi train` (trainer.h): reference log-probs once, then per
+// optimiser step: micro-batches (policy forward, objective, backward into the LoRA gradients),
+// global-norm clipping, AdamW with HF's linear schedule, the log line, checkpoints.
+//
+// Determinism: everything a step computes depends only on (adapter, AdamW moments, step, data order,
+// the reference cache) — all of which a checkpoint stores exactly (fp32 / int, no text round trip)
+// — and the data-order RNG, also stored. So a resumed run repeats an uninterrupted one bit for bit
+// on the same machine and thread count.
+#include "lpoi/trainer_internal.h"
+#include "base/check.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void shuffle(Trainer *tr) {
+    const int n = tr->data.n;
+    if (!tr->order) tr->order = malloc_check((size_t)n * sizeof *tr->order);
+    for (int i = 0; i < n; i++) tr->order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(&tr->rng, (uint64_t)i + 1);
+        int x = tr->order[i]; tr->order[i] = tr->order[j]; tr->order[j] = x;
+    }
+    tr->order_ready = true;
+}
+
+// transformers get_linear_schedule_with_warmup at current_step = step (0-based).
+static double schedule_lr(const Trainer *tr, int step) {
+    double f;
+    if (step < tr->warmup) f = (double)step / (double)LPOI_MAX(1, tr->warmup);
+    else f = fmax(0.0, (double)(tr->total_steps - step) / (double)LPOI_MAX(1, tr->total_steps - tr->warmup));
+    return tr->o.lr * f;
+}
+
+// Keeps the log lines whose "step" is <= step (a resumed run rewrites what came after).
+static void truncate_log(const char *path, int step) {
+    LpoiErr e;
+    size_t size;
+    char *text = file_read_all(path, (size_t)1 << 30, &size, &e);
+    if (!text) return;
+    size_t keep = 0;
+    for (size_t off = 0; off < size;) {
+        char *nl = memchr(text + off, '\n', size - off);
+        size_t end = nl ? (size_t)(nl - text) + 1 : size;
+        int s;
+        if (sscanf(text + off, "{\"step\": %d", &s) != 1 || s > step) break;
+        keep = end;
+        off = end;
+    }
+    file_write_atomic(path, text, keep, &e);
+    free(text);
+}
+
+typedef struct {
+    double loss, grad_norm, lr, seconds;
+    long tokens;
+    int examples;
+    ObjStats st;
+} StepOut;
+
+static void log_step(FILE *f, const Trainer *tr, const StepOut *s) {
+    const ObjStats *st = &s->st;
+    fprintf(f, "{\"step\": %d, \"epoch\": %.4f, \"loss\": %.17g, \"dpo\": %.9g, \"anchor\": %.9g, \"list\": %.9g, "
+               "\"cond\": %.9g, \"reward_chosen\": %.9g, \"reward_rejected\": %.9g, \"margin\": %.9g, \"acc\": %.6g",
+            tr->step, tr->epoch + (double)tr->pos / tr->data.n, s->loss, st->dpo, st->anchor, st->list, st->cond,
+            st->reward_chosen, st->reward_rejected, st->margin, st->acc);
+    if (obj_uses_list(tr->o.objective)) {
+        fprintf(f, ", \"S\": [");
+        for (int k = 0; k < tr->o.list_size; k++) fprintf(f, "%s%.9g", k ? ", " : "", st->S[k]);
+        fprintf(f, "], \"list_full_acc\": %.6g, \"list_pair_acc\": %.6g, \"list_top_acc\": %.6g", st->list_full_acc,
+                st->list_pair_acc, st->list_top_acc);
+    }
+    if (obj_uses_crop(tr->o.objective)) fprintf(f, ", \"reward_crop\": %.9g", st->reward_crop);
+    fprintf(f, ", \"lr\": %.9g, \"grad_norm\": %.17g, \"examples\": %d, \"tokens\": %ld, \"seconds\": %.4f, "
+               "\"tokens_per_s\": %.2f, \"examples_per_s\": %.4f}\n",
+            s->lr, s->grad_norm, s->examples, s->tokens, s->seconds, s->tokens / fmax(s->seconds, 1e-9),
+            s->examples / fmax(s->seconds, 1e-9));
+    fflush(f);
+}
+
+static void progress(const Trainer *tr, const StepOut *s, double elapsed, int done_here, bool tty) {
+    if (tr->o.quiet) return;
+    int left = tr->total_steps - tr->step;
+    double eta = done_here > 0 ? elapsed / done_here * left : 0;
+    bool every = tty || tr->step == tr->total_steps || tr->step % LPOI_MAX(1, tr->total_steps / 20) == 0;
+    if (!every) return;
+    char list[64] = "";
+    if (obj_uses_list(tr->o.objective))
+        snprintf(list, sizeof list, " list %.3f full %.2f", s->st.list, s->st.list_full_acc);
+    fprintf(stderr, "%sstep %d/%d  loss %.4f%s  margin %.3f  lr %.2e  |g| %.3g  %.2f ex/s  ETA %d:%02d:%02d%s",
+            tty ? "\r" : "", tr->step, tr->total_steps, s->loss, list, s->st.margin, s->lr, s->grad_norm,
+            s->examples / fmax(s->seconds, 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60),
+            tty ? "   " : "\n");
+    if (tty && tr->step == tr->total_steps) fputc('\n', stderr);
+}
+
+// One optimiser step. Returns 0 ok, 1 error (err), 3 non-finite loss or gradient (err).
+static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
+    const int N = tr->data.n, nseq = tr->n_seq, L = tr->o.list_size, mb = tr->o.micro_batch;
+    if (!tr->order_ready || tr->pos >= N) {
+        if (tr->order_ready) tr->epoch++;
+        shuffle(tr);
+        tr->pos = 0;
+    }
+    const int n_step = LPOI_MIN(tr->eff_batch, N - tr->pos);
+    double t0 = now_s();
+    memset(out, 0, sizeof *out);
+    llava_lora_zero_grad(&tr->m);
+    float *logp = malloc_check((size_t)mb * nseq * sizeof *logp), *dlogp = malloc_check((size_t)mb * nseq * sizeof *dlogp);
+    double *buf = calloc_check((size_t)mb * (8 + 4 * (size_t)L), sizeof *buf);
+    double *pc = buf, *rc = pc + mb, *pr = rc + mb, *rr = pr + mb, *pcr = rr + mb, *rcr = pcr + mb;
+    double *dc = rcr + mb, *dr = dc + mb, *pl = dr + mb, *rl = pl + (size_t)mb * L, *dl = rl + (size_t)mb * L;
+    double *dcr = dl + (size_t)mb * L;
+    int rc_code = 0;
+    double *acc = (double *)&out->st;
+    const size_t nstat = sizeof(ObjStats) / sizeof(double);
+    for (int done = 0; done < n_step;) {
+        const int ne = LPOI_MIN(mb, n_step - done);
+        const int *ex = tr->order + tr->pos + done;
+        LlavaBatch b;
+        long ntok;
+        if (!trainer_build_batch(tr, ex, ne, false, &b, &ntok, err) ||
+            !llava_logps_forward(&tr->m, &b, true, logp, err)) { rc_code = 1; break; }
+        for (int e = 0; e < ne; e++) {
+            const float *p = logp + (size_t)e * nseq, *r = tr->ref + (size_t)ex[e] * nseq;
+            pc[e] = p[0]; rc[e] = r[0]; pr[e] = p[1]; rr[e] = r[1];
+            if (tr->crop) { pcr[e] = p[2]; rcr[e] = r[2]; }
+            if (obj_uses_list(tr->o.objective))
+                for (int k = 0; k < L; k++) {   // list image 1 is the chosen forward (sequence 0)
+                    pl[(size_t)e * L + k] = k ? p[1 + k] : p[0];
+                    rl[(size_t)e * L + k] = k ? r[1 + k] : r[0];
+                }
+        }
+        ObjBatch ob = {.B = ne, .pol_chosen = pc, .ref_chosen = rc, .pol_rejected = pr, .ref_rejected = rr,
+                       .pol_list = pl, .ref_list = rl, .pol_crop = pcr, .ref_crop = rcr};
+        ObjBatchGrad g = {.d_chosen = dc, .d_rejected = dr, .d_crop = dcr, .d_list = dl};
+        ObjStats st;
+        double loss = obj_batch(&tr->obj, &ob, &g, &st, NULL);
+        if (tr->o.inject_nan_at > 0 && tr->step + 1 == (int)tr->o.inject_nan_at) loss = NAN;
+        if (!isfinite(loss)) {
+            err_set(err, "step %d: the loss is %s (data line %d of %s)", tr->step + 1, isnan(loss) ? "NaN" : "infinite",
+                    tr->data.rec[ex[0]].line, tr->o.data_path);
+            rc_code = 3;
+            break;
+        }
+        // d(mean over the step's examples) = d(mean over the micro-batch) · ne / n_step.
+        const double scale = (double)ne / n_step;
+        for (int e = 0; e < ne; e++) {
+            float *d = dlogp + (size_t)e * nseq;
+            double d0 = dc[e];
+            if (obj_uses_list(tr->o.objective)) {
+                d0 += dl[(size_t)e * L];
+                for (int k = 1; k < L; k++) d[1 + k] = (float)(dl[(size_t)e * L + k] * scale);
+            }
+            if (tr->crop) d[2] = (float)(dcr[e] * scale);
+            d[0] = (float)(d0 * scale);
+            d[1] = (float)(dr[e] * scale);
+        }
+        llava_logps_backward(&tr->m, dlogp, NULL);
+        out->loss += loss * ne;
+        const double *sv = (const double *)&st;
+        for (size_t k = 0; k < nstat; k++) acc[k] += sv[k] * ne;
+        out->tokens += ntok;
+        done += ne;
+    }
+    free(logp);
+    free(dlogp);
+    free(buf);
+    if (rc_code) return rc_code;
+    out->loss /= n_step;
+    for (size_t k = 0; k < nstat; k++) acc[k] /= n_step;
+
+    // Global norm, clipping, AdamW.
+    Backend *be = tr->be;
+    double ss = 0;
+    for (size_t i = 0; i < tr->nt; i++) ss += be->sum_squares(be, tr->t[i].grad, tr->t[i].n);
+    double norm = sqrt(ss);
+    if (!isfinite(norm)) {
+        err_set(err, "step %d: the gradient norm is %s", tr->step + 1, isnan(norm) ? "NaN" : "infinite");
+        return 3;
+    }
+    if (tr->o.clip > 0 && norm > tr->o.clip) {   // torch clip_grad_norm_: coef = max / (norm + 1e-6)
+        float coef = (float)(tr->o.clip / (norm + 1e-6));
+        for (size_t i = 0; i < tr->nt; i++) be->scale(be, tr->t[i].grad, coef, tr->t[i].n);
+    }
+    double lr = schedule_lr(tr, tr->step);
+    for (size_t i = 0; i < tr->nt; i++) {
+        TrainTensor *t = &tr->t[i];
+        be->adamw_update(be, t->param, t->grad, t->m, t->v, t->n, (float)lr, (float)tr->o.adam_beta1,
+                         (float)tr->o.adam_beta2, (float)tr->o.adam_eps, (float)tr->o.weight_decay, tr->step + 1);
+    }
+    tr->step++;
+    tr->pos += n_step;
+    out->grad_norm = norm;
+    out->lr = lr;
+    out->examples = n_step;
+    out->seconds = now_s() - t0;
+    return 0;
+}
+
+int train_run(const TrainOptions *o) { return train_run_result(o, NULL); }
+
+int train_run_result(const TrainOptions *o, TrainResult *res) {
+    LpoiErr err = {{0}};
+    if (res) memset(res, 0, sizeof *res);
+    if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 2; }
+    if (!train_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 1; }
+    Trainer tr;
+    int rc = 1;
+    FILE *log = NULL;
+    double t_start = now_s(), busy = 0;
+    long tokens = 0, examples = 0;
+    StepOut s = {0};
+    bool loaded = false, found = false;
+    if (!trainer_open(&tr, o, false, &err)) goto fail;
+
+    // Reference log-probs: the cache of an earlier run with the same settings, else one pass now.
+    if (!ref_cache_load(&tr, &loaded, &err)) goto fail;
+    if (!loaded) {
+        double t = now_s();
+        if (!o->quiet) fprintf(stderr, "lpoi train: reference log-probs of %d examples (adapter off, once)...\n", tr.data.n);
+        if (!trainer_reference_pass(&tr, &err) || !ref_cache_save(&tr, &err)) goto fail;
+        if (!o->quiet) fprintf(stderr, "lpoi train: reference pass took %.1fs\n", now_s() - t);
+    } else if (!o->quiet) {
+        fprintf(stderr, "lpoi train: reference log-probs of %d examples from %s/ref_logps.safetensors\n", tr.data.n, o->out_dir);
+    }
+
+    tr.eff_batch = o->micro_batch * o->grad_accum;
+    tr.steps_per_epoch = (tr.data.n + tr.eff_batch - 1) / tr.eff_batch;
+    tr.total_steps = o->epochs * tr.steps_per_epoch;
+    if (o->max_steps > 0 && o->max_steps < tr.total_steps) tr.total_steps = o->max_steps;
+    tr.warmup = o->warmup_steps >= 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
+    rng_seed(&tr.rng, o->seed ^ 0x5eed0fda7a0d3e5full);
+
+    char logpath[4200];
+    if (o->log_file) snprintf(logpath, sizeof logpath, "%s", o->log_file);
+    else snprintf(logpath, sizeof logpath, "%s/log.jsonl", o->out_dir);
+    char which[4300] = "";
+    if (o->resume) {
+        if (!checkpoint_resume(&tr, &found, which, sizeof which, &err)) goto fail;
+        if (found) {
+            truncate_log(logpath, tr.step);
+            if (!o->quiet) fprintf(stderr, "lpoi train: resumed from %s (step %d of %d)\n", which, tr.step, tr.total_steps);
+        } else if (!o->quiet) {
+            fprintf(stderr, "lpoi train: no checkpoint in %s; starting from step 0\n", o->out_dir);
+        }
+    } else {
+        // An earlier run's checkpoints would be mixed with this run's: refuse rather than overwrite.
+        struct stat st;
+        char any[4400];
+        snprintf(any, sizeof any, "%s/adapter/adapter_model.safetensors", o->out_dir);
+        if (stat(any, &st) == 0 || checkpoint_any(o->out_dir)) {
+            err_set(&err, "%s holds an earlier run (checkpoints or adapter): use --resume to continue it, or another --out",
+                    o->out_dir);
+            goto fail;
+        }
+    }
+    if (!(log = fopen(logpath, found ? "a" : "w"))) {
+        err_set(&err, "%s: cannot open the log: %s", logpath, strerror(errno));
+        goto fail;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "lpoi train: %s, %d examples, %d steps of %d (%d x %d), L = %d, %zu LoRA tensors, lr %.3g\n",
+                obj_kind_name(o->objective), tr.data.n, tr.total_steps, tr.eff_batch, o->micro_batch, o->grad_accum,
+                o->list_size, tr.nt, o->lr);
+
+    const bool tty = isatty(2);
+    double t_loop = now_s();
+    int done_here = 0, last_saved = found ? tr.step : -1;
+    while (tr.step < tr.total_steps) {
+        int r = train_step(&tr, &s, &err);
+        if (r) {
+            if (r == 3) {
+                fprintf(stderr, "%slpoi train: %s; stopping. ", tty && !o->quiet ? "\n" : "", err.msg);
+                if (last_saved >= 0) fprintf(stderr, "The last good checkpoint is %s/checkpoint-%d.\n", o->out_dir, last_saved);
+                else fprintf(stderr, "No checkpoint was written yet.\n");
+                rc = 1;
+                goto done;
+            }
+            goto fail;
+        }
+        done_here++;
+        busy += s.seconds;
+        tokens += s.tokens;
+        examples += s.examples;
+        log_step(log, &tr, &s);
+        progress(&tr, &s, now_s() - t_loop, done_here, tty);
+        if ((o->save_every > 0 && tr.step % o->save_every == 0) || tr.step == tr.total_steps) {
+            if (!checkpoint_save(&tr, &err)) goto fail;
+            last_saved = tr.step;
+        }
+        if (o->stop_after > 0 && done_here >= o->stop_after && tr.step < tr.total_steps) {
+            rc = 0;
+            goto done;
+        }
+    }
+    if (!final_adapter_save(&tr, &err)) goto fail;
+    if (!o->quiet)
+        fprintf(stderr, "lpoi train: done: %d steps, last loss %.4f, %.2f examples/s, %.0f tokens/s; adapter in %s/adapter\n",
+                tr.step, s.loss, examples / fmax(busy, 1e-9), tokens / fmax(busy, 1e-9), o->out_dir);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "lpoi train: %s\n", err.msg);
+    rc = 1;
+done:
+    if (res) {
+        res->steps = tr.step;
+        res->last_loss = s.loss;
+        res->seconds = now_s() - t_start;
+        res->examples_per_s = examples / fmax(busy, 1e-9);
+        res->tokens_per_s = tokens / fmax(busy, 1e-9);
+        res->skipped_records = tr.data.skipped;
+        res->truncated_records = tr.truncated;
+        res->ref_forward_examples = tr.ref_forward_examples;
+    }
+    if (log) fclose(log);
+    trainer_close(&tr);
+    return rc;
+}

@@ -1,0 +1,119 @@
+// trainer_internal.h — what the trainer's files share: the Trainer state (trainer.c: the loop;
+// trainer_setup.c: loading and the reference pre-pass; checkpoint.c: run-folder files and resume;
+// adapter_io.c: PEFT adapters; trainer_eval.c: evaluation and logit dumps). Not a public API.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "base/rng.h"
+#include "image/preprocess.h"
+#include "lpoi/dataset.h"
+#include "lpoi/objectives.h"
+#include "lpoi/trainer.h"
+#include "models/llava.h"
+#include "text/tokenizer.h"
+
+// One LoRA tensor with its optimiser state (backend memory).
+typedef struct {
+    char name[256];          // PEFT name (llava_lora_tensor)
+    int64_t shape[2];
+    size_t n;
+    float *param, *grad;     // the model's
+    float *m, *v;            // AdamW moments (slices of Trainer.opt_mem)
+} TrainTensor;
+
+// Sequences per example, in this order (policy and reference alike):
+//   0 chosen | x,  1 rejected | x,  then chosen | x_k for k = 2..L (lpoi) or chosen | crop(x) (mdpo).
+// Images per example in the batch: one per sequence (x is passed twice, as the reference code does).
+typedef struct {
+    TrainOptions o;
+    ObjConfig obj;
+    Backend *be;
+    LlavaModel m;
+    bool have_model;
+    Tokenizer *tok;
+    PreprocessConfig pre;
+    DataPixelCtx pix_ctx;
+    Dataset data;
+    DataTokens *tokens;      // [N]
+    int n_seq;               // 2 (dpo), 3 (mdpo), L + 1 (lpoi)
+    int n_img;               // distinct images per example: 1, 2 (original + crop), L
+    bool crop;               // mdpo: image 2 is the example's random resized crop of image 1
+    int S;                   // image side
+    float *ref;              // [N, n_seq] reference log-probs (host), computed once
+    bool ref_ready;
+    long ref_forward_examples;   // examples the reference model was run on in THIS process (tests)
+    // pixel cache: per example [n_img, 3, S, S] (host), while within TRAIN_PIXEL_CACHE_BYTES
+    float **pix_cache;
+    size_t pix_cache_bytes;
+    // parameters and optimiser
+    TrainTensor *t;
+    size_t nt;
+    float *opt_mem;          // backend: m then v of every tensor
+    size_t opt_floats;
+    // schedule and position
+    int eff_batch, steps_per_epoch, total_steps, warmup;
+    int step;                // optimiser steps done
+    int epoch;               // 0-based epoch of `order`
+    int pos;                 // examples of `order` consumed
+    int *order;              // [N] this epoch's permutation
+    bool order_ready;
+    Rng rng;                 // data order
+    // batch scratch (host)
+    int32_t *ids, *labels, *mask;
+    float *pix_host, *pix_dev;
+    size_t pix_dev_floats;
+    int cap_tokens;
+    // counters
+    int truncated;
+    char *run_dir_log;       // log path
+} Trainer;
+
+#define TRAIN_PIXEL_CACHE_BYTES ((size_t)1 << 30)
+
+// ---- trainer_setup.c ----
+// dir/preprocessor_config.json, else dir/processor_config.json's "image_processor" (transformers 5).
+bool trainer_load_image_config(PreprocessConfig *pc, const char *dir, LpoiErr *err);
+// Loads model, tokenizer, image processor and data; tokenises; creates the LoRA adapters (or
+// loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
+bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
+void trainer_close(Trainer *tr);
+// The distinct images of example i into out [n_img, 3, S, S] (through the pixel cache).
+bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err);
+// Fills the host batch for examples ex[0..ne) (each n_seq sequences, or only the chosen ones on
+// every list image when chosen_list_only) and uploads the pixels. Returns the llava batch.
+bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_only, LlavaBatch *b, long *tokens,
+                         LpoiErr *err);
+// The reference pass over every example without a cached value (adapter off); with skip_bad, an
+// example whose image cannot be read is dropped from the data set.
+bool trainer_reference_pass(Trainer *tr, LpoiErr *err);
+
+// ---- checkpoint.c ----
+bool train_mkdir_p(const char *path, LpoiErr *err);
+bool train_rmtree(const char *path);   // removes a folder we wrote (files, then the folder)
+// OUT/ref_logps.safetensors: write; read (false without error when absent or made for other data).
+bool ref_cache_save(const Trainer *tr, LpoiErr *err);
+bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err);
+// OUT/checkpoint-<step>/ (adapter + training_state), atomically; prunes old ones.
+bool checkpoint_save(Trainer *tr, LpoiErr *err);
+// The newest complete checkpoint of OUT: restores adapter, moments, step, order, RNG. *found false
+// (no error) when there is none.
+bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err);
+// Whether OUT holds any checkpoint-<n> folder.
+bool checkpoint_any(const char *out_dir);
+// OUT/adapter/ (the final adapter), replacing an older one.
+bool final_adapter_save(Trainer *tr, LpoiErr *err);
+
+// ---- adapter_io.c ----
+// A PEFT adapter folder: adapter_model.safetensors + adapter_config.json (see formats.md §4).
+bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
+                      LpoiErr *err);
+// Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
+// adapter_config.json) on m and loads them.
+bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
+// adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
+// exactly t, else a full-match regex string. Writes into buf (JSON text).
+void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);
+// Targets from PEFT tensor names (any accepted spelling); false + err for a name that is no LLaVA
+// LoRA tensor.
+bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err);

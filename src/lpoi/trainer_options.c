@@ -1,0 +1,265 @@
+// trainer_options.c — TrainOptions: the paper's defaults, `lpoi train` flags (one table, also used
+// for --config JSON files, whose keys are the flag names without "--"), checks and --help.
+#include "lpoi/trainer.h"
+#include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void train_options_default(TrainOptions *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "cpu";
+    o->objective = OBJ_LPOI;
+    o->beta = 0.1;
+    o->w_dpo = o->w_anchor = o->w_list = o->w_cond = 1.0;
+    o->list_size = 5;
+    o->lora_r = 8;
+    o->lora_alpha = 8;
+    o->lora_targets = "all-linear";
+    o->lr = 1e-6;
+    o->warmup_steps = -1;
+    o->adam_beta1 = 0.9;
+    o->adam_beta2 = 0.999;
+    o->adam_eps = 1e-8;
+    o->clip = 1.0;
+    o->epochs = 1;
+    o->micro_batch = 1;
+    o->grad_accum = 64;
+    o->seed = 42;
+    o->max_length = 512;
+    o->max_prompt_length = 128;
+    o->keep_checkpoints = 2;
+}
+
+typedef enum { F_STR, F_INT, F_DBL, F_U64, F_BOOL, F_OBJ, F_BATCH } FlagType;
+typedef struct {
+    const char *name;
+    FlagType type;
+    size_t off;
+    const char *help;       // NULL: hidden (tests)
+} Flag;
+
+#define O(f) offsetof(TrainOptions, f)
+static const Flag FLAGS[] = {
+    {"model", F_STR, O(model_dir), "DIR     HF LLaVA-1.5 folder (config.json, safetensors, tokenizer, processor) [required]"},
+    {"data", F_STR, O(data_path), "FILE     preference records, JSONL or a JSON array (see below) [required]"},
+    {"out", F_STR, O(out_dir), "DIR       run folder: log, reference cache, checkpoints, final adapter [required]"},
+    {"image-root", F_STR, O(image_root), "DIR  base of relative img_path (default: the data file's folder)"},
+    {"negatives", F_STR, O(negatives), "FILE  manifest.jsonl written by `lpoi negatives` (LPOI image lists)"},
+    {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
+    {"device", F_STR, O(device), "D      cpu (default), cuda or auto"},
+    {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
+    {"config", F_STR, 0, "FILE   JSON object of options, keys = flag names (flags after it override)"},
+    {"objective", F_OBJ, O(objective), "O   lpoi (default), mdpo or dpo"},
+    {"beta", F_DBL, O(beta), "B        DPO beta (0.1)"},
+    {"delta", F_DBL, O(delta), "D       anchor margin (0)"},
+    {"label-smoothing", F_DBL, O(label_smoothing), "E  cDPO label smoothing of the text term (0)"},
+    {"w-dpo", F_DBL, O(w_dpo), "W       weight of the text DPO term (1)"},
+    {"w-anchor", F_DBL, O(w_anchor), "W    weight of the anchor term (1)"},
+    {"w-list", F_DBL, O(w_list), "W      weight of the listwise term (1)"},
+    {"w-cond", F_DBL, O(w_cond), "W      weight of mDPO's conditional term (1)"},
+    {"list-size", F_INT, O(list_size), "L   images per list, 2..32 (5)"},
+    {"lora-r", F_INT, O(lora_r), "R      LoRA rank (8)"},
+    {"lora-alpha", F_DBL, O(lora_alpha), "A  LoRA alpha (8; scale alpha/r)"},
+    {"lora-targets", F_STR, O(lora_targets), "T all-linear (default) or a list, e.g. language_model.q_proj,v_proj"},
+    {"lr", F_DBL, O(lr), "LR          peak learning rate (1e-6, the paper's for LLaVA-1.5-7B)"},
+    {"warmup-ratio", F_DBL, O(warmup_ratio), "F share of steps with linear warmup (0)"},
+    {"warmup-steps", F_INT, O(warmup_steps), "N warmup steps (overrides --warmup-ratio)"},
+    {"adam-beta1", F_DBL, O(adam_beta1), "B  (0.9)"},
+    {"adam-beta2", F_DBL, O(adam_beta2), "B  (0.999)"},
+    {"adam-eps", F_DBL, O(adam_eps), "E    (1e-8)"},
+    {"weight-decay", F_DBL, O(weight_decay), "W (0)"},
+    {"clip", F_DBL, O(clip), "C        global gradient-norm clip (1.0; 0 = off)"},
+    {"epochs", F_INT, O(epochs), "N      (1)"},
+    {"micro-batch", F_INT, O(micro_batch), "N examples per forward (1)"},
+    {"grad-accum", F_INT, O(grad_accum), "N  micro-batches per optimiser step (64)"},
+    {"batch", F_BATCH, 0, "N       effective batch: sets --grad-accum to N / micro-batch (64)"},
+    {"max-steps", F_INT, O(max_steps), "N   stop after N optimiser steps (0 = epochs)"},
+    {"seed", F_U64, O(seed), "N        data order, LoRA init, mDPO crops (42)"},
+    {"max-length", F_INT, O(max_length), "N  prompt + response text tokens (512, keep_end truncation)"},
+    {"max-prompt-length", F_INT, O(max_prompt_length), "N  (128)"},
+    {"skip-bad", F_BOOL, O(skip_bad), "      skip bad records / images and count them instead of failing"},
+    {"save-every", F_INT, O(save_every), "N  checkpoint every N steps (0 = only at the end)"},
+    {"keep-checkpoints", F_INT, O(keep_checkpoints), "N  newest checkpoints kept (2; 0 = all)"},
+    {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT (bit-identical losses)"},
+    {"quiet", F_BOOL, O(quiet), "         no progress line"},
+    {"stop-after", F_INT, O(stop_after), NULL},
+    {"inject-nan-at", F_DBL, O(inject_nan_at), NULL},
+};
+#undef O
+
+static const Flag *find_flag(const char *name) {
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++)
+        if (!strcmp(FLAGS[i].name, name)) return &FLAGS[i];
+    return NULL;
+}
+
+static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err);
+
+// Sets one option from its text value (val NULL for a boolean flag).
+static bool set_flag(TrainOptions *o, const Flag *f, const char *val, LpoiErr *err) {
+    char *p = (char *)o + f->off, *end;
+    errno = 0;
+    switch (f->type) {
+    case F_STR:
+        if (!strcmp(f->name, "config")) return parse_config(o, val, err);
+        *(const char **)p = val;
+        return true;
+    case F_BOOL: *(bool *)p = true; return true;
+    case F_OBJ:
+        if (!obj_kind_parse(val, (ObjKind *)p)) return err_set(err, "--%s: \"%s\" is not dpo, mdpo or lpoi", f->name, val);
+        return true;
+    case F_INT:
+    case F_BATCH: {
+        long v = strtol(val, &end, 10);
+        if (errno || *end || end == val || v < -1 || v > INT32_MAX) return err_set(err, "--%s: \"%s\" is not an integer", f->name, val);
+        if (f->type == F_BATCH) {
+            if (v < 1) return err_set(err, "--batch: must be >= 1");
+            o->grad_accum = -(int)v;   // resolved in train_options_parse once micro-batch is known
+        } else *(int *)p = (int)v;
+        return true;
+    }
+    case F_U64: {
+        if (*val == '-') return err_set(err, "--%s: must not be negative", f->name);
+        unsigned long long v = strtoull(val, &end, 10);
+        if (errno || *end || end == val) return err_set(err, "--%s: \"%s\" is not an integer", f->name, val);
+        *(uint64_t *)p = v;
+        return true;
+    }
+    case F_DBL: {
+        double v = strtod(val, &end);
+        if (errno || *end || end == val || !isfinite(v)) return err_set(err, "--%s: \"%s\" is not a number", f->name, val);
+        *(double *)p = v;
+        return true;
+    }
+    }
+    return false;
+}
+
+static char *xstrdup(const char *s) {
+    char *p = strdup(s);
+    if (!p) LPOI_DIE("out of memory");
+    return p;
+}
+
+// Config values live as long as the process (the strings are small and parsed once).
+static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
+    size_t size;
+    char *text = file_read_all(path, 1u << 20, &size, err);
+    if (!text) return false;
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(text, size, &e);
+    free(text);
+    if (!doc) return err_set(err, "%s: %s", path, e.msg);
+    const JsonValue *root = json_root(doc);
+    bool ok = root->type == JSON_OBJECT || err_set(err, "%s: must be a JSON object", path);
+    for (size_t i = 0; ok && i < root->count; i++) {
+        const char *key = root->keys[i];
+        const JsonValue *v = root->items[i];
+        const Flag *f = find_flag(key);
+        if (!f || !strcmp(key, "config")) { ok = err_set(err, "%s: %s: unknown option", path, key); break; }
+        if (f->type == F_BOOL) {
+            if (v->type != JSON_BOOL) { ok = err_set(err, "%s: %s: must be true or false", path, key); break; }
+            *(bool *)((char *)o + f->off) = v->boolean;
+            continue;
+        }
+        const char *s = v->type == JSON_STRING ? v->str : v->type == JSON_NUMBER ? v->str : NULL;
+        if (!s) { ok = err_set(err, "%s: %s: must be a string or a number", path, key); break; }
+        LpoiErr fe = {{0}};
+        if (!set_flag(o, f, xstrdup(s), &fe)) ok = err_set(err, "%s: %s", path, fe.msg);
+    }
+    json_free(doc);
+    return ok;
+}
+
+bool train_options_parse(TrainOptions *o, int argc, char **argv, LpoiErr *err) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) return err_set(err, "unexpected argument \"%s\"", a);
+        const char *eq = strchr(a, '=');
+        char name[64];
+        size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (nl >= sizeof name) return err_set(err, "unknown option %s", a);
+        memcpy(name, a + 2, nl);
+        name[nl] = 0;
+        const Flag *f = find_flag(name);
+        if (!f) return err_set(err, "unknown option --%s", name);
+        const char *val = NULL;
+        if (f->type != F_BOOL) {
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else return err_set(err, "--%s needs a value", name);
+        } else if (eq) return err_set(err, "--%s takes no value", name);
+        if (!set_flag(o, f, val, err)) return false;
+    }
+    if (o->grad_accum < 0) {   // --batch N
+        int b = -o->grad_accum, mb = o->micro_batch > 0 ? o->micro_batch : 1;
+        if (b % mb) return err_set(err, "--batch %d is not a multiple of --micro-batch %d", b, mb);
+        o->grad_accum = b / mb;
+    }
+    return true;
+}
+
+bool train_options_check(const TrainOptions *o, LpoiErr *err) {
+    if (!o->model_dir) return err_set(err, "--model is required");
+    if (!o->data_path) return err_set(err, "--data is required");
+    if (!o->out_dir) return err_set(err, "--out is required");
+    if (!(o->beta > 0)) return err_set(err, "--beta must be > 0");
+    if (o->list_size < 2 || o->list_size > OBJ_MAX_L) return err_set(err, "--list-size must be 2..%d", OBJ_MAX_L);
+    if (o->lora_r < 1 || o->lora_r > 4096) return err_set(err, "--lora-r must be 1..4096");
+    if (!(o->lora_alpha > 0)) return err_set(err, "--lora-alpha must be > 0");
+    if (!(o->lr >= 0)) return err_set(err, "--lr must be >= 0");
+    if (!(o->warmup_ratio >= 0 && o->warmup_ratio <= 1)) return err_set(err, "--warmup-ratio must be in [0, 1]");
+    if (o->warmup_steps < -1) return err_set(err, "--warmup-steps must be >= 0");
+    if (!(o->adam_beta1 >= 0 && o->adam_beta1 < 1 && o->adam_beta2 >= 0 && o->adam_beta2 < 1))
+        return err_set(err, "--adam-beta1/2 must be in [0, 1)");
+    if (!(o->adam_eps > 0)) return err_set(err, "--adam-eps must be > 0");
+    if (!(o->weight_decay >= 0)) return err_set(err, "--weight-decay must be >= 0");
+    if (!(o->clip >= 0)) return err_set(err, "--clip must be >= 0");
+    if (o->epochs < 1) return err_set(err, "--epochs must be >= 1");
+    if (o->micro_batch < 1 || o->micro_batch > 4096) return err_set(err, "--micro-batch must be 1..4096");
+    if (o->grad_accum < 1 || o->grad_accum > 1 << 20) return err_set(err, "--grad-accum must be >= 1");
+    if (o->max_steps < 0) return err_set(err, "--max-steps must be >= 0");
+    if (o->max_prompt_length < 1 || o->max_length <= o->max_prompt_length)
+        return err_set(err, "--max-length must exceed --max-prompt-length >= 1");
+    if (o->save_every < 0 || o->keep_checkpoints < 0) return err_set(err, "--save-every / --keep-checkpoints must be >= 0");
+    return true;
+}
+
+void train_print_usage(FILE *to) {
+    fprintf(to,
+            "usage: lpoi train --model DIR --data FILE --out DIR [options]\n"
+            "\n"
+            "LoRA preference training of LLaVA-1.5 with LPOI (listwise preference optimisation over images\n"
+            "that hide more and more of the key object, arXiv 2505.21061), or the baselines mDPO and DPO.\n"
+            "Per example: text DPO on (chosen, rejected) with the original image, the anchor term, and the\n"
+            "Plackett-Luce loss of the order S_1 > ... > S_L of the chosen answer's implicit rewards on the L\n"
+            "list images (lpoi) or the conditional term against a random 1-20%% crop (mdpo). The reference\n"
+            "model is the same model with the adapter off; its log-probs are computed once, before the first\n"
+            "step, and kept in OUT/ref_logps.safetensors.\n"
+            "\n"
+            "Options (defaults are the paper's):\n");
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++)
+        if (FLAGS[i].help) fprintf(to, "  --%s %s\n", FLAGS[i].name, FLAGS[i].help);
+    fprintf(to,
+            "\n"
+            "Data: one JSON object per line (or one JSON array: the mDPO / LPOI 10K release files) with\n"
+            "  img_path (or image), prompt (a bare question, or mDPO's \"... USER: <image>\\n{q} ASSISTANT:\"),\n"
+            "  chosen, rejected, and for lpoi: boxes [[x0,y0,x1,y1],...] (the first box is masked), or\n"
+            "  --negatives MANIFEST, or the released negatives beside the images (ours_cmask_until_list5/).\n"
+            "Bad records stop the run with FILE:LINE: field: reason (exit 1) unless --skip-bad.\n"
+            "\n"
+            "Output: OUT/log.jsonl (per step: losses, S_1..S_L, list accuracies, margin, lr, grad norm,\n"
+            "tokens/s, examples/s), OUT/checkpoint-<step>/ (PEFT adapter + training_state.safetensors),\n"
+            "OUT/adapter/ (the final PEFT adapter: PeftModel.from_pretrained(model, \"OUT/adapter\")).\n"
+            "A NaN/Inf loss stops the run (exit 1) and keeps the last good checkpoint.\n"
+            "\n"
+            "Tools: --dump-logits FILE --adapter DIR --image IMG --prompt Q [--answer A] (with --model) writes\n"
+            "input_ids, pixel_values and the logits with that adapter to FILE (safetensors), for\n"
+            "tools/test_peft_roundtrip.py.\n");
+}

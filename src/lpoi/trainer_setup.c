@@ -1,0 +1,301 @@
+// trainer_setup.c — everything a run needs before its first step: model, tokenizer, image
+// processor, data (tokenised, truncated), LoRA adapters and optimiser state; the batch builder;
+// and the reference pre-pass that computes each example's πref log-probs exactly once.
+#include "lpoi/trainer_internal.h"
+#include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// preprocessor_config.json, else processor_config.json's "image_processor" (transformers 5).
+bool trainer_load_image_config(PreprocessConfig *pc, const char *dir, LpoiErr *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (access(path, R_OK) == 0) return preprocess_config_load(pc, path, err);
+    snprintf(path, sizeof path, "%s/processor_config.json", dir);
+    size_t size;
+    char *text = file_read_all(path, 16u << 20, &size, err);
+    if (!text) return err_prefix(err, "%s: no preprocessor_config.json either", dir);
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(text, size, &e);
+    free(text);
+    if (!doc) return err_set(err, "%s: %s", path, e.msg);
+    const JsonValue *ip = json_get(json_root(doc), "image_processor");
+    bool ok = ip && ip->type == JSON_OBJECT;
+    if (!ok) err_set(err, "%s: no \"image_processor\" object (and no preprocessor_config.json)", path);
+    else if (!(ok = preprocess_config_from_json(pc, ip, &e))) err_set(err, "%s: image_processor: %s", path, e.msg);
+    json_free(doc);
+    return ok;
+}
+
+// Removes example i everywhere (skip_bad during the reference pass).
+static void drop_example(Trainer *tr, int i) {
+    const int n = tr->data.n;
+    data_tokens_free(&tr->tokens[i]);
+    memmove(tr->tokens + i, tr->tokens + i + 1, (size_t)(n - i - 1) * sizeof *tr->tokens);
+    free(tr->pix_cache[i]);
+    memmove(tr->pix_cache + i, tr->pix_cache + i + 1, (size_t)(n - i - 1) * sizeof *tr->pix_cache);
+    if (tr->ref)
+        memmove(tr->ref + (size_t)i * tr->n_seq, tr->ref + (size_t)(i + 1) * tr->n_seq,
+                (size_t)(n - i - 1) * tr->n_seq * sizeof *tr->ref);
+    dataset_remove(&tr->data, i);
+}
+
+bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err) {
+    memset(tr, 0, sizeof *tr);
+    tr->o = *o;
+    tr->obj = obj_config_default(o->objective);
+    tr->obj.beta = o->beta;
+    tr->obj.delta = o->delta;
+    tr->obj.label_smoothing = o->label_smoothing;
+    tr->obj.w_dpo = o->w_dpo;
+    tr->obj.w_anchor = o->w_anchor;
+    tr->obj.w_list = o->w_list;
+    tr->obj.w_cond = o->w_cond;
+    tr->obj.list_size = o->list_size;
+    if (!obj_config_check(&tr->obj, err)) return false;
+    const int L = o->list_size;
+    bool need_list = for_eval || obj_uses_list(o->objective);
+    if (for_eval) { tr->n_seq = L; tr->n_img = L; }
+    else if (obj_uses_list(o->objective)) { tr->n_seq = L + 1; tr->n_img = L; }
+    else if (obj_uses_crop(o->objective)) { tr->n_seq = 3; tr->n_img = 2; tr->crop = true; }
+    else { tr->n_seq = 2; tr->n_img = 1; }
+
+    if (!(tr->tok = tokenizer_load_dir(o->model_dir, err))) return false;
+    if (!trainer_load_image_config(&tr->pre, o->model_dir, err)) return false;
+    DatasetOptions dopt = {.image_root = o->image_root, .manifest = o->negatives, .list_size = need_list ? L : 0,
+                           .skip_bad = o->skip_bad, .check_files = true};
+    if (!dataset_load(&tr->data, o->data_path, &dopt, err)) return false;
+    if (!(tr->be = backend_open(o->device ? o->device : "cpu", err))) return false;
+    if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
+    tr->have_model = true;
+    const LlavaConfig *c = &tr->m.cfg;
+    int32_t image_id = tokenizer_token_to_id(tr->tok, "<image>", 7);
+    if (image_id != c->image_token)
+        return err_set(err, "%s: the tokenizer's <image> is id %d but image_token_index is %d", o->model_dir, image_id,
+                       c->image_token);
+    tr->S = c->vision.S;
+    tr->pix_ctx = (DataPixelCtx){.data_path = o->data_path, .pre = &tr->pre, .neg = negatives_default_options(),
+                                 .S = tr->S};
+
+    // Tokens (a record whose text cannot be encoded is a bad record like any other).
+    DataTokLimits lim = {.max_length = o->max_length, .max_prompt_length = o->max_prompt_length,
+                         .image_token = c->image_token};
+    tr->tokens = calloc_check((size_t)tr->data.n, sizeof *tr->tokens);
+    tr->pix_cache = calloc_check((size_t)tr->data.n, sizeof *tr->pix_cache);
+    for (int i = 0; i < tr->data.n;) {
+        LpoiErr e = {{0}};
+        const DataRecord *r = &tr->data.rec[i];
+        bool ok = data_tokenize(r, tr->tok, &lim, &tr->tokens[i], &e);
+        if (ok) {   // every id must be inside the model's vocabulary
+            const DataSeq *q[2] = {&tr->tokens[i].chosen, &tr->tokens[i].rejected};
+            for (int s = 0; s < 2 && ok; s++)
+                for (int k = 0; k < q[s]->n && ok; k++)
+                    if (q[s]->ids[k] < 0 || q[s]->ids[k] >= c->text.V)
+                        ok = err_set(&e, "%s: token id %d is outside the model's vocabulary (%d)", s ? "rejected" : "chosen",
+                                     q[s]->ids[k], c->text.V);
+        }
+        if (!ok) {
+            if (!o->skip_bad) return err_set(err, "%s:%d: %s", o->data_path, r->line, e.msg);
+            fprintf(stderr, "lpoi: skipped %s:%d: %s\n", o->data_path, r->line, e.msg);
+            tr->data.skipped++;
+            drop_example(tr, i);
+            continue;
+        }
+        tr->truncated += tr->tokens[i].truncated;
+        i++;
+    }
+    if (tr->data.n == 0) return err_set(err, "%s: no usable records", o->data_path);
+    if (tr->truncated)
+        fprintf(stderr, "lpoi: warning: %d of %d records were truncated (max_length %d, max_prompt_length %d, keep_end)\n",
+                tr->truncated, tr->data.n, o->max_length, o->max_prompt_length);
+    if (for_eval) return true;
+
+    // LoRA + optimiser state.
+    LlavaLoraTargets tg;
+    if (!llava_lora_parse_targets(o->lora_targets, &tg, err)) return false;
+    llava_lora_create(&tr->m, o->lora_r, (float)o->lora_alpha, &tg);
+    llava_lora_init(&tr->m, o->seed);
+    llava_set_lora(&tr->m, true);
+    tr->nt = llava_lora_count(&tr->m);
+    tr->t = calloc_check(tr->nt, sizeof *tr->t);
+    size_t total = 0;
+    for (size_t i = 0; i < tr->nt; i++) {
+        TrainTensor *t = &tr->t[i];
+        llava_lora_tensor(&tr->m, i, t->name, sizeof t->name, t->shape, &t->param, &t->grad);
+        t->n = (size_t)(t->shape[0] * t->shape[1]);
+        total += t->n;
+    }
+    tr->opt_floats = total;
+    tr->opt_mem = tr->be->alloc(tr->be, 2 * (total ? total : 1) * sizeof(float));
+    tr->be->fill_zero(tr->be, tr->opt_mem, 2 * (total ? total : 1) * sizeof(float));
+    for (size_t i = 0, off = 0; i < tr->nt; i++) {
+        tr->t[i].m = tr->opt_mem + off;
+        tr->t[i].v = tr->opt_mem + total + off;
+        off += tr->t[i].n;
+    }
+    llava_lora_zero_grad(&tr->m);
+    return true;
+}
+
+void trainer_close(Trainer *tr) {
+    if (tr->tokens)
+        for (int i = 0; i < tr->data.n; i++) data_tokens_free(&tr->tokens[i]);
+    free(tr->tokens);
+    if (tr->pix_cache)
+        for (int i = 0; i < tr->data.n; i++) free(tr->pix_cache[i]);
+    free(tr->pix_cache);
+    free(tr->ref);
+    free(tr->t);
+    free(tr->order);
+    free(tr->ids);
+    free(tr->labels);
+    free(tr->mask);
+    free(tr->pix_host);
+    free(tr->run_dir_log);
+    if (tr->be) {
+        if (tr->opt_mem) tr->be->free(tr->be, tr->opt_mem);
+        if (tr->pix_dev) tr->be->free(tr->be, tr->pix_dev);
+    }
+    if (tr->have_model) llava_free(&tr->m);
+    if (tr->be) backend_destroy(tr->be);
+    tokenizer_free(tr->tok);
+    dataset_free(&tr->data);
+    memset(tr, 0, sizeof *tr);
+}
+
+// ---- pixels and batches ----------------------------------------------------------------------------
+static float *pix_scratch;   // one example's images when the cache is full (single-threaded trainer)
+static size_t pix_scratch_floats;
+
+bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err) {
+    if (tr->pix_cache[i]) { *out = tr->pix_cache[i]; return true; }
+    const size_t per = (size_t)3 * tr->S * tr->S, floats = per * (size_t)tr->n_img;
+    bool cache = tr->pix_cache_bytes + floats * sizeof(float) <= TRAIN_PIXEL_CACHE_BYTES;
+    float *buf;
+    if (cache) buf = malloc_check(floats * sizeof *buf);
+    else {
+        if (pix_scratch_floats < floats) {
+            free(pix_scratch);
+            pix_scratch = malloc_check(floats * sizeof *pix_scratch);
+            pix_scratch_floats = floats;
+        }
+        buf = pix_scratch;
+    }
+    const DataRecord *r = &tr->data.rec[i];
+    int n_files = tr->crop ? 1 : tr->n_img;
+    if (!data_pixels(&tr->pix_ctx, r, n_files, buf, err)) {
+        if (cache) free(buf);
+        return false;
+    }
+    if (tr->crop) {   // mDPO: the crop of this example, fixed for the whole run
+        Rng rng;
+        rng_seed(&rng, tr->o.seed ^ (0xc2b2ae3d27d4eb4full * (uint64_t)(r->line + 1)));
+        data_random_resized_crop(buf, 3, tr->S, &rng, buf + per);
+    }
+    if (cache) {
+        tr->pix_cache[i] = buf;
+        tr->pix_cache_bytes += floats * sizeof(float);
+    }
+    *out = buf;
+    return true;
+}
+
+bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_only, LlavaBatch *b, long *tokens,
+                         LpoiErr *err) {
+    const LlavaConfig *c = &tr->m.cfg;
+    const int N = c->tokens_per_image, nseq = tr->n_seq, B = ne * nseq;
+    const size_t per = (size_t)3 * tr->S * tr->S;
+    int T = 1;
+    for (int e = 0; e < ne; e++) {
+        const DataTokens *tk = &tr->tokens[ex[e]];
+        T = LPOI_MAX(T, LPOI_MAX(tk->chosen.n, tk->rejected.n) + N - 1);
+    }
+    size_t need = (size_t)B * T;
+    if ((size_t)tr->cap_tokens < need) {
+        tr->ids = realloc_check(tr->ids, need * sizeof *tr->ids);
+        tr->labels = realloc_check(tr->labels, need * sizeof *tr->labels);
+        tr->mask = realloc_check(tr->mask, need * sizeof *tr->mask);
+        tr->cap_tokens = (int)need;
+    }
+    size_t pix_need = (size_t)B * per;
+    if (tr->pix_dev_floats < pix_need) {
+        if (tr->pix_dev) tr->be->free(tr->be, tr->pix_dev);
+        tr->pix_dev = tr->be->alloc(tr->be, pix_need * sizeof(float));
+        tr->pix_host = realloc_check(tr->pix_host, pix_need * sizeof(float));
+        tr->pix_dev_floats = pix_need;
+    }
+    long ntok = 0;
+    for (int e = 0; e < ne; e++) {
+        const DataTokens *tk = &tr->tokens[ex[e]];
+        const float *px;
+        if (!trainer_example_pixels(tr, ex[e], &px, err)) return false;
+        for (int s = 0; s < nseq; s++) {
+            int row = e * nseq + s, img;
+            const DataSeq *q;
+            if (chosen_list_only) { q = &tk->chosen; img = s; }
+            else if (s == 1) { q = &tk->rejected; img = 0; }
+            else { q = &tk->chosen; img = s == 0 ? 0 : s - 1; }
+            memcpy(tr->pix_host + (size_t)row * per, px + (size_t)img * per, per * sizeof(float));
+            int32_t *ids = tr->ids + (size_t)row * T, *lab = tr->labels + (size_t)row * T, *msk = tr->mask + (size_t)row * T;
+            int k = 0;
+            for (int t = 0; t < q->n; t++) {
+                bool prompt = t < q->n_prompt;
+                int reps = q->ids[t] == c->image_token ? N : 1;
+                for (int j = 0; j < reps; j++, k++) {
+                    ids[k] = q->ids[t];
+                    lab[k] = prompt ? -100 : q->ids[t];
+                    msk[k] = 1;
+                }
+            }
+            ntok += k;
+            for (; k < T; k++) { ids[k] = 0; lab[k] = -100; msk[k] = 0; }
+        }
+    }
+    tr->be->upload(tr->be, tr->pix_dev, tr->pix_host, pix_need * sizeof(float));
+    *b = (LlavaBatch){.B = B, .T = T, .input_ids = tr->ids, .attention_mask = tr->mask, .labels = tr->labels,
+                      .n_images = B, .pixel_values = tr->pix_dev};
+    if (tokens) *tokens = ntok;
+    return true;
+}
+
+// ---- the reference pre-pass ----------------------------------------------------------------------
+bool trainer_reference_pass(Trainer *tr, LpoiErr *err) {
+    const int mb = LPOI_MAX(1, tr->o.micro_batch), nseq = tr->n_seq;
+    free(tr->ref);
+    tr->ref = malloc_check((size_t)tr->data.n * nseq * sizeof *tr->ref);
+    float *logp = malloc_check((size_t)mb * nseq * sizeof *logp);
+    int *ex = malloc_check((size_t)mb * sizeof *ex);
+    bool ok = true;
+    llava_set_lora(&tr->m, false);
+    for (int i = 0; i < tr->data.n && ok;) {
+        int ne = 0;
+        while (ne < mb && i < tr->data.n) {   // collect examples whose images load
+            const float *px;
+            LpoiErr e = {{0}};
+            if (!trainer_example_pixels(tr, i, &px, &e)) {
+                if (!tr->o.skip_bad) { ok = err_set(err, "%s", e.msg); break; }
+                fprintf(stderr, "lpoi: skipped %s\n", e.msg);
+                tr->data.skipped++;
+                drop_example(tr, i);
+                continue;
+            }
+            ex[ne++] = i++;
+        }
+        if (!ok || ne == 0) break;
+        LlavaBatch b;
+        if (!(ok = trainer_build_batch(tr, ex, ne, false, &b, NULL, err))) break;
+        if (!(ok = llava_logps_forward(&tr->m, &b, false, logp, err))) break;
+        memcpy(tr->ref + (size_t)ex[0] * nseq, logp, (size_t)ne * nseq * sizeof *logp);
+        tr->ref_forward_examples += ne;
+    }
+    llava_set_lora(&tr->m, true);
+    free(logp);
+    free(ex);
+    if (ok && tr->data.n == 0) ok = err_set(err, "%s: no usable records (all were skipped as bad)", tr->o.data_path);
+    tr->ref_ready = ok;
+    return ok;
+}
