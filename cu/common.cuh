@@ -55,3 +55,14 @@ __device__ __forceinline__ float block_max(float v, float *shared) {
     float t = lane < nwarps ? shared[lane] : -INFINITY;
     return warp_max(t);
 }
+
+// Vector loads from shared memory (ld.shared.v4 / .v2): p must be 16- (8-) byte aligned, which the
+// callers guarantee by construction (__align__ arrays, row strides and offsets in multiples of 4 (2)
+// floats). The emulator (tools/fakecuda) copies instead of type-punning and checks the alignment.
+#ifdef __CUDACC__
+__device__ __forceinline__ float4 lds4(const float *p) { return *reinterpret_cast<const float4 *>(p); }
+__device__ __forceinline__ float2 lds2(const float *p) { return *reinterpret_cast<const float2 *>(p); }
+#else
+inline float4 lds4(const float *p) { return fk_load_vec<float4>(p); }
+inline float2 lds2(const float *p) { return fk_load_vec<float2>(p); }
+#endif

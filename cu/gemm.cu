@@ -25,6 +25,22 @@
 
 #define GEMM_THREADS 256
 
+// v[0..T/2) = lo[0..T/2), v[T/2..T) = hi[0..T/2) with one vector load per half (T = 8: float4, T = 4:
+// float2). lo and hi are aligned: tile rows are multiples of 4 floats and the offsets multiples of T/2.
+template <int T>
+__device__ __forceinline__ void load_quads(float *v, const float *lo, const float *hi) {
+    static_assert(T == 8 || T == 4, "register tiles of 8 or 4");
+    if constexpr (T == 8) {
+        float4 a = lds4(lo), b = lds4(hi);
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+    } else {
+        float2 a = lds2(lo), b = lds2(hi);
+        v[0] = a.x; v[1] = a.y;
+        v[2] = b.x; v[3] = b.y;
+    }
+}
+
 template <int BM, int BN, int BK, int TM, int TN>
 __device__ __forceinline__ void gemm_tile(const float *A, const float *B, float *C, const float *bias, int M, int N,
                                           int K, int lda, int ldb, int ldc, unsigned long long stride_a,
@@ -33,8 +49,8 @@ __device__ __forceinline__ void gemm_tile(const float *A, const float *B, float 
     static_assert((BM / TM) * (BN / TN) == GEMM_THREADS, "one thread per register tile");
     static_assert((BM * BK) % GEMM_THREADS == 0 && (BN * BK) % GEMM_THREADS == 0, "whole tiles per thread");
     enum { PAD = 4, A_PER = BM * BK / GEMM_THREADS, B_PER = BN * BK / GEMM_THREADS };
-    __shared__ float As[BK][BM + PAD];
-    __shared__ float Bs[BK][BN + PAD];
+    __shared__ __align__(16) float As[BK][BM + PAD];   // rows of (BM + 4) floats: 16-byte aligned
+    __shared__ __align__(16) float Bs[BK][BN + PAD];
 
     const int tid = threadIdx.x;
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
@@ -99,16 +115,8 @@ __device__ __forceinline__ void gemm_tile(const float *A, const float *B, float 
 #pragma unroll 2   // full unrolling makes ptxas spill the 128x128 variant on sm_90a
             for (int k = 0; k < BK; k++) {
                 float a[TM], b[TN];
-#pragma unroll
-                for (int i = 0; i < TM / 2; i++) {
-                    a[i] = As[k][ty * (TM / 2) + i];
-                    a[TM / 2 + i] = As[k][BM / 2 + ty * (TM / 2) + i];
-                }
-#pragma unroll
-                for (int j = 0; j < TN / 2; j++) {
-                    b[j] = Bs[k][tx * (TN / 2) + j];
-                    b[TN / 2 + j] = Bs[k][BN / 2 + tx * (TN / 2) + j];
-                }
+                load_quads<TM>(a, &As[k][ty * (TM / 2)], &As[k][BM / 2 + ty * (TM / 2)]);
+                load_quads<TN>(b, &Bs[k][tx * (TN / 2)], &Bs[k][BN / 2 + tx * (TN / 2)]);
 #pragma unroll
                 for (int i = 0; i < TM; i++)
 #pragma unroll

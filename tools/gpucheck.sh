@@ -5,12 +5,12 @@
 #   unit           the CUDA parity tests (./build/lpoi_tests cuda) with the variant lpoi picks
 #   golden         ./build/lpoi check --device cuda testdata/golden/* (op, loss, image and model cases:
 #                  the model cases run whole LLaMA/Mistral/CLIP/LLaVA forward+backward passes on the GPU)
+#   racecheck      every parity test whose kernels share memory between threads (block reductions,
+#                  GEMM tiles, flash attention, RoPE tables) under compute-sanitizer racecheck
+#   memcheck       the parity tests under compute-sanitizer memcheck (out-of-bounds, misaligned)
 #   unit_compute_75 / unit_compute_80 / unit_compute_90a
 #                  the same tests with each other embedded PTX variant forced (LPOI_PTX_VARIANT) that
 #                  can run on this GPU, so one card checks every variant it can run
-#   memcheck       the parity tests under compute-sanitizer memcheck (out-of-bounds, misaligned)
-#   racecheck      every parity test whose kernels share memory between threads (block reductions,
-#                  GEMM tiles, flash attention, RoPE tables) under compute-sanitizer racecheck
 #   bench          ./nob bench (skipped when nob has no bench target)
 # On the GPU machine a skipped parity test or golden case is a failure: the point of the run is to
 # execute them.
@@ -140,22 +140,8 @@ else
     fi
 fi
 
-# ---- other PTX variants and the sanitizers ----
+# ---- the sanitizers, then the other PTX variants ----
 if [ -n "$TESTS" ]; then
-    # Every other variant that can run here (an 'a' variant only on its exact architecture).
-    # Compute capability as lpoi saw it ("(sm_90, ..."), else as nvidia-smi reports it ("9.0").
-    cc=$(grep -oE '\(sm_[0-9]+,' "$LOGS/devices.log" 2>/dev/null | head -n 1 | tr -dc '0-9')
-    [ -n "$cc" ] || cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
-    for v in compute_75 compute_80 compute_90a; do
-        a=${v#compute_}; a=${a%a}
-        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record "unit_$v" skip 0 "over the time budget"; continue; fi
-        if [ -z "$cc" ]; then record "unit_$v" skip 0 "compute capability unknown"; continue; fi
-        if grep -qE "PTX $v\$" "$LOGS/devices.log" 2>/dev/null; then record "unit_$v" skip 0 "lpoi's own choice: the unit run"; continue; fi
-        if [[ $v == *a ]] && [ "$cc" != "$a" ]; then record "unit_$v" skip 0 "runs only on sm_$a"; continue; fi
-        if [ "$cc" -lt "$a" ]; then record "unit_$v" skip 0 "needs sm_$a+"; continue; fi
-        step "unit_$v" 90 env LPOI_PTX_VARIANT=$v "$TESTS" cuda
-        judge_unit "unit_$v"
-    done
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     # Parity tests of the kernels that communicate through shared memory (racecheck checks only those).
     RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares"
@@ -163,14 +149,6 @@ if [ -n "$TESTS" ]; then
         record memcheck skip 0 "compute-sanitizer not found"
         record racecheck skip 0 "compute-sanitizer not found"
     else
-        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record memcheck skip 0 "over the time budget"
-        else
-            step memcheck 120 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 "$TESTS" cuda
-            errs=$(grep -E 'ERROR SUMMARY' "$LOGS/memcheck.log" | tail -n 1)
-            if [ "$STEP_RC" -eq 0 ]; then record memcheck ok "$STEP_SECS" "$errs; $(unit_note "$LOGS/memcheck.log")"
-            else record memcheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
-            fi
-        fi
         if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record racecheck skip 0 "over the time budget"
         else
             # One process per test (the runner takes one filter); all run even after a failure.
@@ -185,7 +163,29 @@ if [ -n "$TESTS" ]; then
             else record racecheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
             fi
         fi
+        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record memcheck skip 0 "over the time budget"
+        else
+            step memcheck 120 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 "$TESTS" cuda
+            errs=$(grep -E 'ERROR SUMMARY' "$LOGS/memcheck.log" | tail -n 1)
+            if [ "$STEP_RC" -eq 0 ]; then record memcheck ok "$STEP_SECS" "$errs; $(unit_note "$LOGS/memcheck.log")"
+            else record memcheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
+            fi
+        fi
     fi
+    # After the sanitizers (the variants share one source today, so they matter least): every other variant that can run here (an 'a' variant only on its exact architecture).
+    # Compute capability as lpoi saw it ("(sm_90, ..."), else as nvidia-smi reports it ("9.0").
+    cc=$(grep -oE '\(sm_[0-9]+,' "$LOGS/devices.log" 2>/dev/null | head -n 1 | tr -dc '0-9')
+    [ -n "$cc" ] || cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+    for v in compute_75 compute_80 compute_90a; do
+        a=${v#compute_}; a=${a%a}
+        if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record "unit_$v" skip 0 "over the time budget"; continue; fi
+        if [ -z "$cc" ]; then record "unit_$v" skip 0 "compute capability unknown"; continue; fi
+        if grep -qE "PTX $v\$" "$LOGS/devices.log" 2>/dev/null; then record "unit_$v" skip 0 "lpoi's own choice: the unit run"; continue; fi
+        if [[ $v == *a ]] && [ "$cc" != "$a" ]; then record "unit_$v" skip 0 "runs only on sm_$a"; continue; fi
+        if [ "$cc" -lt "$a" ]; then record "unit_$v" skip 0 "needs sm_$a+"; continue; fi
+        step "unit_$v" 90 env LPOI_PTX_VARIANT=$v "$TESTS" cuda
+        judge_unit "unit_$v"
+    done
 else
     record unit FAIL 0 "no lpoi_tests binary"
 fi
@@ -213,7 +213,7 @@ TOTAL=$(elapsed)
 } > "$OUT_DIR/summary.txt"
 {
     cat "$OUT_DIR/summary.txt"
-    for f in machine build devices unit golden unit_compute_75 unit_compute_80 unit_compute_90a memcheck racecheck bench; do
+    for f in machine build devices unit golden racecheck memcheck unit_compute_75 unit_compute_80 unit_compute_90a bench; do
         [ -f "$LOGS/$f.log" ] || continue
         echo
         echo "==================== $f ===================="

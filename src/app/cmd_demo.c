@@ -247,6 +247,49 @@ static bool write_strip(const SynthOptions *so, int index, int L, const double *
     return ok;
 }
 
+// OUT/eval/heldout_rejected.jsonl: the held-out records with the REJECTED answer in the "chosen"
+// field, so that train_evaluate scores log p(rejected | x_k) (column k = 1 is the original image):
+// with the normal pass this gives the text preference chosen vs rejected before and after.
+static bool write_swapped_heldout(const SynthOptions *so, const char *path, LpoiErr *err) {
+    size_t cap = 4096, len = 0;
+    char *buf = malloc_check(cap);
+    buf[0] = 0;
+    for (int i = 0; i < so->n_heldout; i++) {
+        SynthExample ex;
+        synth_example(so, SYNTH_HELDOUT, i, &ex);
+        char tmp[sizeof ex.chosen], rel[64];
+        memcpy(tmp, ex.chosen, sizeof tmp);
+        memcpy(ex.chosen, ex.rejected, sizeof tmp);
+        memcpy(ex.rejected, tmp, sizeof tmp);
+        snprintf(rel, sizeof rel, "images/heldout_%05d.png", i);
+        char *line = synth_jsonl_line(&ex, rel);
+        size_t n = strlen(line);
+        if (len + n + 2 > cap) { cap = 2 * (len + n + 2); buf = realloc_check(buf, cap); }
+        memcpy(buf + len, line, n);
+        len += n;
+        buf[len++] = '\n';
+        free(line);
+        synth_example_free(&ex);
+    }
+    bool ok = file_write_atomic(path, buf, len, err);
+    free(buf);
+    return ok;
+}
+
+// Over examples: reward accuracy beta(pol_c - ref_c) > beta(pol_r - ref_r) (ties wrong) and the
+// policy's own preference log p(chosen | x) > log p(rejected | x), both on the original image (k = 1).
+static void text_preference(const TrainEval *c, const TrainEval *r, double *reward_acc, double *logp_acc) {
+    int n = LPOI_MIN(c->n, r->n), L = c->L;
+    double ra = 0, la = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = (size_t)i * L;
+        ra += c->S[k] > r->S[k];
+        la += c->pol[k] > r->pol[k];
+    }
+    *reward_acc = n ? ra / n : 0;
+    *logp_acc = n ? la / n : 0;
+}
+
 static double factorial(int n) {
     double f = 1;
     for (int i = 2; i <= n; i++) f *= i;
@@ -295,7 +338,8 @@ int cmd_demo(int argc, char **argv) {
     char *strip_png = join(out, "list_strip.png"), *curves_png = join(out, "loss_curves.png");
     char *log_path = join(run_dir, "log.jsonl");
     char *train_jsonl = NULL, *heldout_jsonl = NULL;
-    TrainEval before = {0}, after = {0};
+    TrainEval before = {0}, after = {0}, before_rej = {0}, after_rej = {0};
+    char *eval_dir = join(out, "eval"), *swapped_jsonl = join(eval_dir, "heldout_rejected.jsonl");
     int rc = 1;
     const int L = a.list_size;
     printf("lpoi demo: LPOI on a tiny LLaVA, everything in %s/\n", out);
@@ -373,7 +417,15 @@ int cmd_demo(int argc, char **argv) {
     TrainOptions eo = o;
     eo.data_path = heldout_jsonl;
     t = now_s();
-    if (!train_evaluate(&eo, NULL, &before, &err)) { fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg); goto done; }
+    TrainOptions ro = eo;   // the same lists, scored with the rejected answer
+    ro.data_path = swapped_jsonl;
+    ro.image_root = data_dir;
+    if (mkdir(eval_dir, 0755) != 0 && errno != EEXIST) { fprintf(stderr, "lpoi demo: cannot create %s: %s\n", eval_dir, strerror(errno)); goto done; }
+    if (!write_swapped_heldout(&so, swapped_jsonl, &err) || !train_evaluate(&eo, NULL, &before, &err) ||
+        !train_evaluate(&ro, NULL, &before_rej, &err)) {
+        fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg);
+        goto done;
+    }
     printf("[3/5] before training: held-out lists scored with the initial adapter (%.1f s)\n", now_s() - t);
 
     // 4. train
@@ -390,23 +442,35 @@ int cmd_demo(int argc, char **argv) {
 
     // 5. after
     t = now_s();
-    if (!train_evaluate(&eo, adapter_dir, &after, &err)) { fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg); goto done; }
+    if (!train_evaluate(&eo, adapter_dir, &after, &err) || !train_evaluate(&ro, adapter_dir, &after_rej, &err)) {
+        fprintf(stderr, "lpoi demo: evaluation: %s\n", err.msg);
+        goto done;
+    }
     printf("[5/5] after training: held-out lists scored with the trained adapter (%.1f s)\n\n", now_s() - t);
 
     double chance = 1.0 / factorial(L);
-    printf("held-out lists: %d examples x %d images (image k masks (k-1)/(L-1) of the object the chosen answer names)\n",
-           after.n, L);
-    printf("  S_k = beta * (log p_theta(chosen | x_k) - log p_ref(chosen | x_k))     before     after    chance\n");
-    printf("  full-order accuracy  (S_1 > S_2 > ... > S_%d)                        %6.1f%%   %6.1f%%   %6.2f%%\n", L,
+    double pref_before, pref_after, logp_pref_before, logp_pref_after;
+    text_preference(&before, &before_rej, &pref_before, &logp_pref_before);
+    text_preference(&after, &after_rej, &pref_after, &logp_pref_after);
+    printf("held-out: %d examples; each list has L = %d images, image k masking (k-1)/%d of the object that\n"
+           "the chosen answer names (k = 1 the original, k = %d the object hidden)\n\n", after.n, L, L - 1, L);
+    printf("                                                                 before     after    chance\n");
+    printf("listwise ranking, S_k = beta * log(p_theta / p_ref)(chosen | x_k)\n");
+    printf("  full-order accuracy    S_1 > S_2 > ... > S_%d                  %6.1f%%   %6.1f%%   %6.2f%%\n", L,
            100 * before.full_acc, 100 * after.full_acc, 100 * chance);
-    printf("  pairwise accuracy    (share of pairs i < j with S_i > S_j)           %6.1f%%   %6.1f%%   %6.1f%%\n",
+    printf("  pairwise accuracy      S_i > S_j for i < j                    %6.1f%%   %6.1f%%   %6.1f%%\n",
            100 * before.pair_acc, 100 * after.pair_acc, 50.0);
-    printf("  mean S_1 - S_%d                                                       %+7.3f   %+7.3f\n", L, before.gap,
-           after.gap);
-    printf("  the model alone: log p_theta(chosen | x_k) in the right order         %6.1f%%   %6.1f%%\n",
-           100 * before.logp_full_acc, 100 * after.logp_full_acc);
-    printf("  (before training the adapter is the identity (LoRA B = 0), so p_theta = p_ref and every S_k = 0:\n"
-           "   a tie, counted as a wrong order. The last row ranks by the policy's own log-probability.)\n\n");
+    printf("  mean S_1 - S_%d                                               %+7.3f   %+7.3f\n", L, before.gap, after.gap);
+    printf("  full order of log p_theta(chosen | x_k) alone                 %6.1f%%   %6.1f%%   %6.2f%%\n",
+           100 * before.logp_full_acc, 100 * after.logp_full_acc, 100 * chance);
+    printf("text preference on the original image (chosen = true object, rejected = absent object)\n");
+    printf("  reward accuracy        S(chosen) > S(rejected)                %6.1f%%   %6.1f%%   %6.1f%%\n",
+           100 * pref_before, 100 * pref_after, 50.0);
+    printf("  log p_theta(chosen | x) > log p_theta(rejected | x)           %6.1f%%   %6.1f%%   %6.1f%%\n",
+           100 * logp_pref_before, 100 * logp_pref_after, 50.0);
+    printf("\nBefore training the LoRA adapter is the identity (B = 0, as PEFT initialises it): p_theta = p_ref,\n"
+           "so every S and every reward is exactly 0, a tie, which counts as wrong. The rows on log p_theta\n"
+           "alone rank by the model's own probabilities, which are meaningful before training too.\n\n");
 
     if (!write_strip(&so, 0, L, after.S, strip_png, &err)) fprintf(stderr, "lpoi demo: warning: %s\n", err.msg);
     else {
@@ -430,6 +494,9 @@ int cmd_demo(int argc, char **argv) {
 done:
     train_eval_free(&before);
     train_eval_free(&after);
+    train_eval_free(&before_rej);
+    train_eval_free(&after_rej);
+    free(eval_dir); free(swapped_jsonl);
     free(train_jsonl); free(heldout_jsonl);
     free(data_dir); free(model_dir); free(run_dir); free(check_path); free(adapter_dir);
     free(strip_png); free(curves_png); free(log_path);

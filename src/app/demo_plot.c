@@ -8,7 +8,7 @@
 #include <string.h>
 
 // 5x7 glyphs, 7 rows of 5 cells ('#' = ink), in the order of GLYPH_CHARS.
-static const char GLYPH_CHARS[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-+:%=/(),_><|'!?";
+static const char GLYPH_CHARS[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-+:%=/(),_><|'!?\";*";
 static const char *const GLYPHS[] = {
     ".###.#...##..###.#.###..##...#.###.",  // 0
     "..#...##....#....#....#....#...###.",  // 1
@@ -63,6 +63,9 @@ static const char *const GLYPHS[] = {
     "..#....#...#.......................",  // '
     "..#....#....#....#....#.........#..",  // !
     ".###.#...#....#...#...#.........#..",  // ?
+    ".#.#..#.#..#.#.....................",  // "
+    "......##...##........##....#...#...",  // ;
+    ".......#..#.#.#.###.#.#.#..#.......",  // *
 };
 
 static const char *glyph_of(char c) {

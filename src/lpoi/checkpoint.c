@@ -124,7 +124,42 @@ static void meta_int(StWriter *w, const char *key, long long v) {
 }
 
 // ---- reference cache -----------------------------------------------------------------------------
+// Identity of a file or of a folder's files (names, sizes, modification times), so that a model or
+// data file rewritten at the same path (e.g. the demo regenerating its model) never reuses a cache.
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    return h;
+}
+static uint64_t file_id(const char *name, const struct stat *st) {
+    uint64_t h = fnv(0xcbf29ce484222325ull, name, strlen(name));
+    int64_t v[3] = {(int64_t)st->st_size, (int64_t)st->st_mtim.tv_sec, (int64_t)st->st_mtim.tv_nsec};
+    return fnv(h, v, sizeof v);
+}
+static void fingerprint(const char *path, char out[24]) {
+    uint64_t h = 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        char sub[4400];
+        while (d && (e = readdir(d))) {
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            struct stat fs;
+            if (stat(sub, &fs) == 0 && S_ISREG(fs.st_mode)) h ^= file_id(e->d_name, &fs);   // order-free
+        }
+        if (d) closedir(d);
+    } else if (stat(path, &st) == 0) {
+        h = file_id("", &st);
+    }
+    snprintf(out, 24, "%016llx", (unsigned long long)h);
+}
+
 static void ref_meta(const Trainer *tr, StWriter *w) {
+    char fp[24];
+    fingerprint(tr->o.model_dir, fp);
+    st_writer_meta(w, "model_files", fp);
+    fingerprint(tr->o.data_path, fp);
+    st_writer_meta(w, "data_file", fp);
     st_writer_meta(w, "objective", obj_kind_name(tr->o.objective));
     meta_int(w, "n_seq", tr->n_seq);
     meta_int(w, "list_size", tr->o.list_size);
@@ -182,6 +217,11 @@ bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err) {
     if (!why && (!mv || strcmp(mv, tr->o.model_dir))) why = "model";
     if (!why && (!dv || strcmp(dv, tr->o.data_path))) why = "data";
     if (!why && (!nv || strcmp(nv, tr->o.negatives ? tr->o.negatives : ""))) why = "negatives";
+    char fp[24];
+    fingerprint(tr->o.model_dir, fp);
+    if (!why && (!st_meta(&f, "model_files") || strcmp(st_meta(&f, "model_files"), fp))) why = "model files changed";
+    fingerprint(tr->o.data_path, fp);
+    if (!why && (!st_meta(&f, "data_file") || strcmp(st_meta(&f, "data_file"), fp))) why = "data file changed";
     const StTensor *ref = st_find(&f, "ref"), *lines = st_find(&f, "lines");
     if (!why && (!ref || !lines || ref->dtype != DTYPE_F32 || lines->dtype != DTYPE_I32 || ref->ndim != 2 ||
                  lines->ndim != 1 || ref->shape[0] != lines->shape[0] || ref->shape[1] != (uint64_t)tr->n_seq))
@@ -302,6 +342,26 @@ bool checkpoint_any(const char *out_dir) {
     int n = list_checkpoints(out_dir, &steps);
     free(steps);
     return n > 0;
+}
+
+void checkpoint_clear_run(const char *out_dir) {
+    int *steps;
+    int n = list_checkpoints(out_dir, &steps);
+    char p[4400];
+    for (int i = 0; i < n; i++) {
+        snprintf(p, sizeof p, "%s/checkpoint-%d", out_dir, steps[i]);
+        train_rmtree(p);
+    }
+    free(steps);
+    static const char *const names[] = {"adapter", "adapter.tmp", "adapter.old"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(names); i++) {
+        snprintf(p, sizeof p, "%s/%s", out_dir, names[i]);
+        train_rmtree(p);
+    }
+    snprintf(p, sizeof p, "%s/ref_logps.safetensors", out_dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/log.jsonl", out_dir);
+    unlink(p);
 }
 
 bool checkpoint_save(Trainer *tr, LpoiErr *err) {

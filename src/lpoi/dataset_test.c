@@ -4,6 +4,7 @@
 // truncation, corrupt images, and the mDPO crop.
 #include "test/test.h"
 #include "lpoi/dataset.h"
+#include "lpoi/trainer_internal.h"   // train_rmtree (cleanup)
 #include "base/check.h"
 #include "base/safetensors.h"
 #include <stdio.h>
@@ -87,6 +88,7 @@ TEST(dataset_errors_name_file_line_field) {
     // Everything bad: an error even with --skip-bad.
     EXPECT(!load(&d, "{}\n", true, 0, NULL, &err));
     EXPECT(strstr(err.msg, "no usable records") != NULL);
+    train_rmtree(tmpdir);
 }
 
 TEST(dataset_release_array_and_mdpo_prompt) {
@@ -109,6 +111,7 @@ TEST(dataset_release_array_and_mdpo_prompt) {
     dataset_free(&d);
     EXPECT(!load(&d, "[{\"img_path\": \"a.png\", \"prompt\": \"q\",\n \"chosen\": }]", false, 0, NULL, &err));
     EXPECT_MSG(strstr(err.msg, "d.jsonl:2: json:") != NULL, "%s", err.msg);
+    train_rmtree(tmpdir);
 }
 
 TEST(dataset_negatives_manifest_join) {
@@ -145,6 +148,7 @@ static Tokenizer *tiny_tok(void) {
     Tokenizer *t = tokenizer_load_dir(dir, &err);
     EXPECT_MSG(t != NULL, "%s", err.msg);
     return t;
+    train_rmtree(tmpdir);
 }
 
 TEST(dataset_tokenize_matches_trl_split) {
@@ -227,6 +231,7 @@ TEST(dataset_pixels_corrupt_image_and_list) {
     const size_t per = 3 * 28 * 28;
     for (int k = 1; k < 5; k++) EXPECT(memcmp(out, out + k * per, per * sizeof *out) != 0);
     free(out);
+    train_rmtree(tmpdir);
 }
 
 TEST(dataset_random_resized_crop) {
@@ -249,4 +254,38 @@ TEST(dataset_random_resized_crop) {
     free(in);
     free(a);
     free(b);
+}
+
+TEST(dataset_released_negatives_layout) {
+    setup();
+    char p[700];
+    snprintf(p, sizeof p, "%s/images", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/ours_cmask_until_list5", tmpdir);
+    mkdir(p, 0755);
+    Image img = image_new(8, 8);
+    LpoiErr err = {{0}};
+    snprintf(p, sizeof p, "%s/images/x.png", tmpdir);
+    EXPECT(image_write_png(&img, p, &err));
+    const int pct[4] = {25, 50, 75, 100};
+    for (int k = 0; k < 3; k++) {   // 100 is missing at first
+        snprintf(p, sizeof p, "%s/ours_cmask_until_list5/ours_cmask_until%d", tmpdir, pct[k]);
+        mkdir(p, 0755);
+        snprintf(p, sizeof p, "%s/ours_cmask_until_list5/ours_cmask_until%d/x.png", tmpdir, pct[k]);
+        EXPECT(image_write_png(&img, p, &err));
+    }
+    const char *rec = "{\"img_path\": \"images/x.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\"}\n";
+    Dataset d;
+    EXPECT(!load(&d, rec, false, 5, NULL, &err));
+    EXPECT_MSG(strstr(err.msg, ":1: boxes: missing") != NULL, "%s", err.msg);
+    snprintf(p, sizeof p, "%s/ours_cmask_until_list5/ours_cmask_until100", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/ours_cmask_until_list5/ours_cmask_until100/x.png", tmpdir);
+    EXPECT(image_write_png(&img, p, &err));
+    EXPECT_MSG(load(&d, rec, false, 5, NULL, &err), "%s", err.msg);
+    EXPECT_EQ_INT(d.from_release, 1);
+    if (d.n == 1 && d.rec[0].n_list == 5) EXPECT(strstr(d.rec[0].list[4], "ours_cmask_until100/x.png") != NULL);
+    dataset_free(&d);
+    image_free(&img);
+    train_rmtree(tmpdir);
 }

@@ -9,6 +9,7 @@
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +105,66 @@ static void progress(const Trainer *tr, const StepOut *s, double elapsed, int do
     if (tty && tr->step == tr->total_steps) fputc('\n', stderr);
 }
 
+int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st, long *ntok,
+                       LpoiErr *err) {
+    const int nseq = tr->n_seq, L = tr->o.list_size;
+    float *logp = malloc_check((size_t)ne * nseq * sizeof *logp), *dlogp = malloc_check((size_t)ne * nseq * sizeof *dlogp);
+    double *buf = calloc_check((size_t)ne * (8 + 4 * (size_t)L), sizeof *buf);
+    double *pc = buf, *rc = pc + ne, *pr = rc + ne, *rr = pr + ne, *pcr = rr + ne, *rcr = pcr + ne;
+    double *dc = rcr + ne, *dr = dc + ne, *pl = dr + ne, *rl = pl + (size_t)ne * L, *dl = rl + (size_t)ne * L;
+    double *dcr = dl + (size_t)ne * L;
+    int code = 0;
+    LlavaBatch b;
+    if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !llava_logps_forward(&tr->m, &b, true, logp, err)) {
+        code = 1;
+        goto out;
+    }
+    for (int e = 0; e < ne; e++) {
+        const float *p = logp + (size_t)e * nseq, *r = tr->ref + (size_t)ex[e] * nseq;
+        pc[e] = p[0]; rc[e] = r[0]; pr[e] = p[1]; rr[e] = r[1];
+        if (tr->crop) { pcr[e] = p[2]; rcr[e] = r[2]; }
+        if (obj_uses_list(tr->o.objective))
+            for (int k = 0; k < L; k++) {   // list image 1 is the chosen forward (sequence 0)
+                pl[(size_t)e * L + k] = k ? p[1 + k] : p[0];
+                rl[(size_t)e * L + k] = k ? r[1 + k] : r[0];
+            }
+    }
+    ObjBatch ob = {.B = ne, .pol_chosen = pc, .ref_chosen = rc, .pol_rejected = pr, .ref_rejected = rr,
+                   .pol_list = pl, .ref_list = rl, .pol_crop = pcr, .ref_crop = rcr};
+    ObjBatchGrad g = {.d_chosen = dc, .d_rejected = dr, .d_crop = dcr, .d_list = dl};
+    double loss = obj_batch(&tr->obj, &ob, &g, st, NULL);
+    if (tr->o.inject_nan_at > 0 && tr->step + 1 == (int)tr->o.inject_nan_at) loss = NAN;
+    *loss_out = loss;
+    if (!isfinite(loss)) {
+        err_set(err, "step %d: the loss is %s (data line %d of %s)", tr->step + 1, isnan(loss) ? "NaN" : "infinite",
+                tr->data.rec[ex[0]].line, tr->o.data_path);
+        code = 3;
+        goto out;
+    }
+    // d(mean over the step's examples) = d(mean over the micro-batch) · ne / n_step.
+    const double scale = (double)ne / n_step;
+    for (int e = 0; e < ne; e++) {
+        float *d = dlogp + (size_t)e * nseq;
+        double d0 = dc[e];
+        if (obj_uses_list(tr->o.objective)) {
+            d0 += dl[(size_t)e * L];   // π_1 is π_w: both gradients land on sequence 0
+            for (int k = 1; k < L; k++) d[1 + k] = (float)(dl[(size_t)e * L + k] * scale);
+        }
+        if (tr->crop) d[2] = (float)(dcr[e] * scale);
+        d[0] = (float)(d0 * scale);
+        d[1] = (float)(dr[e] * scale);
+    }
+    llava_logps_backward(&tr->m, dlogp, NULL);
+out:
+    free(logp);
+    free(dlogp);
+    free(buf);
+    return code;
+}
+
 // One optimiser step. Returns 0 ok, 1 error (err), 3 non-finite loss or gradient (err).
 static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
-    const int N = tr->data.n, nseq = tr->n_seq, L = tr->o.list_size, mb = tr->o.micro_batch;
+    const int N = tr->data.n, mb = tr->o.micro_batch;
     if (!tr->order_ready || tr->pos >= N) {
         if (tr->order_ready) tr->epoch++;
         shuffle(tr);
@@ -116,67 +174,21 @@ static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     double t0 = now_s();
     memset(out, 0, sizeof *out);
     llava_lora_zero_grad(&tr->m);
-    float *logp = malloc_check((size_t)mb * nseq * sizeof *logp), *dlogp = malloc_check((size_t)mb * nseq * sizeof *dlogp);
-    double *buf = calloc_check((size_t)mb * (8 + 4 * (size_t)L), sizeof *buf);
-    double *pc = buf, *rc = pc + mb, *pr = rc + mb, *rr = pr + mb, *pcr = rr + mb, *rcr = pcr + mb;
-    double *dc = rcr + mb, *dr = dc + mb, *pl = dr + mb, *rl = pl + (size_t)mb * L, *dl = rl + (size_t)mb * L;
-    double *dcr = dl + (size_t)mb * L;
-    int rc_code = 0;
     double *acc = (double *)&out->st;
     const size_t nstat = sizeof(ObjStats) / sizeof(double);
     for (int done = 0; done < n_step;) {
         const int ne = LPOI_MIN(mb, n_step - done);
-        const int *ex = tr->order + tr->pos + done;
-        LlavaBatch b;
-        long ntok;
-        if (!trainer_build_batch(tr, ex, ne, false, &b, &ntok, err) ||
-            !llava_logps_forward(&tr->m, &b, true, logp, err)) { rc_code = 1; break; }
-        for (int e = 0; e < ne; e++) {
-            const float *p = logp + (size_t)e * nseq, *r = tr->ref + (size_t)ex[e] * nseq;
-            pc[e] = p[0]; rc[e] = r[0]; pr[e] = p[1]; rr[e] = r[1];
-            if (tr->crop) { pcr[e] = p[2]; rcr[e] = r[2]; }
-            if (obj_uses_list(tr->o.objective))
-                for (int k = 0; k < L; k++) {   // list image 1 is the chosen forward (sequence 0)
-                    pl[(size_t)e * L + k] = k ? p[1 + k] : p[0];
-                    rl[(size_t)e * L + k] = k ? r[1 + k] : r[0];
-                }
-        }
-        ObjBatch ob = {.B = ne, .pol_chosen = pc, .ref_chosen = rc, .pol_rejected = pr, .ref_rejected = rr,
-                       .pol_list = pl, .ref_list = rl, .pol_crop = pcr, .ref_crop = rcr};
-        ObjBatchGrad g = {.d_chosen = dc, .d_rejected = dr, .d_crop = dcr, .d_list = dl};
+        double loss;
+        long ntok = 0;
         ObjStats st;
-        double loss = obj_batch(&tr->obj, &ob, &g, &st, NULL);
-        if (tr->o.inject_nan_at > 0 && tr->step + 1 == (int)tr->o.inject_nan_at) loss = NAN;
-        if (!isfinite(loss)) {
-            err_set(err, "step %d: the loss is %s (data line %d of %s)", tr->step + 1, isnan(loss) ? "NaN" : "infinite",
-                    tr->data.rec[ex[0]].line, tr->o.data_path);
-            rc_code = 3;
-            break;
-        }
-        // d(mean over the step's examples) = d(mean over the micro-batch) · ne / n_step.
-        const double scale = (double)ne / n_step;
-        for (int e = 0; e < ne; e++) {
-            float *d = dlogp + (size_t)e * nseq;
-            double d0 = dc[e];
-            if (obj_uses_list(tr->o.objective)) {
-                d0 += dl[(size_t)e * L];
-                for (int k = 1; k < L; k++) d[1 + k] = (float)(dl[(size_t)e * L + k] * scale);
-            }
-            if (tr->crop) d[2] = (float)(dcr[e] * scale);
-            d[0] = (float)(d0 * scale);
-            d[1] = (float)(dr[e] * scale);
-        }
-        llava_logps_backward(&tr->m, dlogp, NULL);
+        int code = trainer_micro_step(tr, tr->order + tr->pos + done, ne, n_step, &loss, &st, &ntok, err);
+        if (code) return code;
         out->loss += loss * ne;
         const double *sv = (const double *)&st;
         for (size_t k = 0; k < nstat; k++) acc[k] += sv[k] * ne;
         out->tokens += ntok;
         done += ne;
     }
-    free(logp);
-    free(dlogp);
-    free(buf);
-    if (rc_code) return rc_code;
     out->loss /= n_step;
     for (size_t k = 0; k < nstat; k++) acc[k] /= n_step;
 
@@ -189,9 +201,10 @@ static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
         err_set(err, "step %d: the gradient norm is %s", tr->step + 1, isnan(norm) ? "NaN" : "infinite");
         return 3;
     }
-    if (tr->o.clip > 0 && norm > tr->o.clip) {   // torch clip_grad_norm_: coef = max / (norm + 1e-6)
-        float coef = (float)(tr->o.clip / (norm + 1e-6));
-        for (size_t i = 0; i < tr->nt; i++) be->scale(be, tr->t[i].grad, coef, tr->t[i].n);
+    if (tr->o.clip > 0) {   // torch clip_grad_norm_: coef = max / (norm + 1e-6), applied when < 1
+        double coef = tr->o.clip / (norm + 1e-6);
+        if (coef < 1.0)
+            for (size_t i = 0; i < tr->nt; i++) be->scale(be, tr->t[i].grad, (float)coef, tr->t[i].n);
     }
     double lr = schedule_lr(tr, tr->step);
     for (size_t i = 0; i < tr->nt; i++) {
@@ -222,6 +235,20 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
     long tokens = 0, examples = 0;
     StepOut s = {0};
     bool loaded = false, found = false;
+    memset(&tr, 0, sizeof tr);
+    if (!o->resume) {   // an earlier run's checkpoints would be mixed with this run's: refuse or remove
+        struct stat st;
+        char any[4400];
+        snprintf(any, sizeof any, "%s/adapter/adapter_model.safetensors", o->out_dir);
+        if (o->overwrite) checkpoint_clear_run(o->out_dir);
+        else if (stat(any, &st) == 0 || checkpoint_any(o->out_dir)) {
+            err_set(&err, "%s holds an earlier run (checkpoints or adapter): use --resume to continue it, --overwrite to "
+                    "start afresh, or another --out",
+                    o->out_dir);
+            goto fail;
+        }
+    }
+
     if (!trainer_open(&tr, o, false, &err)) goto fail;
 
     // Reference log-probs: the cache of an earlier run with the same settings, else one pass now.
@@ -237,8 +264,13 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
 
     tr.eff_batch = o->micro_batch * o->grad_accum;
     tr.steps_per_epoch = (tr.data.n + tr.eff_batch - 1) / tr.eff_batch;
-    tr.total_steps = o->epochs * tr.steps_per_epoch;
-    if (o->max_steps > 0 && o->max_steps < tr.total_steps) tr.total_steps = o->max_steps;
+    long long total = (long long)o->epochs * tr.steps_per_epoch;
+    if (o->max_steps > 0 && o->max_steps < total) total = o->max_steps;
+    if (total > INT32_MAX) {
+        err_set(&err, "%lld optimiser steps are too many (set --max-steps)", total);
+        goto fail;
+    }
+    tr.total_steps = (int)total;
     tr.warmup = o->warmup_steps >= 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
     rng_seed(&tr.rng, o->seed ^ 0x5eed0fda7a0d3e5full);
 
@@ -254,21 +286,12 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
         } else if (!o->quiet) {
             fprintf(stderr, "lpoi train: no checkpoint in %s; starting from step 0\n", o->out_dir);
         }
-    } else {
-        // An earlier run's checkpoints would be mixed with this run's: refuse rather than overwrite.
-        struct stat st;
-        char any[4400];
-        snprintf(any, sizeof any, "%s/adapter/adapter_model.safetensors", o->out_dir);
-        if (stat(any, &st) == 0 || checkpoint_any(o->out_dir)) {
-            err_set(&err, "%s holds an earlier run (checkpoints or adapter): use --resume to continue it, or another --out",
-                    o->out_dir);
-            goto fail;
-        }
     }
     if (!(log = fopen(logpath, found ? "a" : "w"))) {
         err_set(&err, "%s: cannot open the log: %s", logpath, strerror(errno));
         goto fail;
     }
+    if (tr.data.skipped) fprintf(stderr, "lpoi train: skipped %d bad records (--skip-bad)\n", tr.data.skipped);
     if (!o->quiet)
         fprintf(stderr, "lpoi train: %s, %d examples, %d steps of %d (%d x %d), L = %d, %zu LoRA tensors, lr %.3g\n",
                 obj_kind_name(o->objective), tr.data.n, tr.total_steps, tr.eff_batch, o->micro_batch, o->grad_accum,

@@ -58,7 +58,7 @@ typedef struct {
     // ---- optimiser and schedule ----
     double lr;                    // 1e-6 (paper, LLaVA-1.5-7B)
     double warmup_ratio;          // 0 (used when warmup_steps < 0)
-    int warmup_steps;             // -1 = round(warmup_ratio · total steps)
+    int warmup_steps;             // -1 = ceil(warmup_ratio · total steps), as HF
     double adam_beta1, adam_beta2, adam_eps, weight_decay;   // 0.9, 0.999, 1e-8, 0
     double clip;                  // 1.0 global gradient norm (0 = off)
     int epochs;                   // 1
@@ -74,6 +74,8 @@ typedef struct {
     int save_every;               // steps between checkpoints (0 = only at the end)
     int keep_checkpoints;         // newest checkpoints kept (2; 0 = all)
     bool resume;                  // continue from the newest complete checkpoint in out_dir
+    bool overwrite;               // a fresh run in an out_dir holding an earlier run removes its
+                                  // checkpoints, adapter, log and reference cache (else: refused)
     bool quiet;                   // no progress line
     // ---- testing hooks ----
     int stop_after;               // > 0: stop (exit 0) after this many optimiser steps of THIS run,

@@ -88,6 +88,14 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
 // example whose image cannot be read is dropped from the data set.
 bool trainer_reference_pass(Trainer *tr, LpoiErr *err);
 
+// ---- trainer.c ----
+// One micro-batch of examples ex[0..ne): policy forward (adapter on), objective against the cached
+// reference, backward of (its share of) the step's mean loss into the LoRA gradients (+=; the
+// micro-batch mean is scaled by ne / n_step). *loss_out = the micro-batch's mean loss. Returns 0,
+// 1 (error) or 3 (non-finite loss: nothing was accumulated).
+int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st, long *ntok,
+                       LpoiErr *err);
+
 // ---- checkpoint.c ----
 bool train_mkdir_p(const char *path, LpoiErr *err);
 bool train_rmtree(const char *path);   // removes a folder we wrote (files, then the folder)
@@ -101,6 +109,8 @@ bool checkpoint_save(Trainer *tr, LpoiErr *err);
 bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err);
 // Whether OUT holds any checkpoint-<n> folder.
 bool checkpoint_any(const char *out_dir);
+// --overwrite: removes an earlier run's checkpoints, adapter, log and reference cache from OUT.
+void checkpoint_clear_run(const char *out_dir);
 // OUT/adapter/ (the final adapter), replacing an older one.
 bool final_adapter_save(Trainer *tr, LpoiErr *err);
 

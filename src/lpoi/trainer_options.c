@@ -87,6 +87,7 @@ static const Flag FLAGS[] = {
     {"save-every", F_INT, O(save_every), "N  checkpoint every N steps (0 = only at the end)"},
     {"keep-checkpoints", F_INT, O(keep_checkpoints), "N  newest checkpoints kept (2; 0 = all)"},
     {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT (bit-identical losses)"},
+    {"overwrite", F_BOOL, O(overwrite), "     start afresh in an OUT holding an earlier run (removes its checkpoints, adapter, log)"},
     {"quiet", F_BOOL, O(quiet), "         no progress line"},
     {"stop-after", F_INT, O(stop_after), NULL},
     {"inject-nan-at", F_DBL, O(inject_nan_at), NULL},
@@ -141,13 +142,17 @@ static bool set_flag(TrainOptions *o, const Flag *f, const char *val, LpoiErr *e
     return false;
 }
 
-static char *xstrdup(const char *s) {
+// Config values live as long as the process: kept reachable here (TrainOptions only points at them).
+static char **config_strings;
+static size_t config_nstrings;
+static char *config_strdup(const char *s) {
     char *p = strdup(s);
     if (!p) LPOI_DIE("out of memory");
+    config_strings = realloc_check(config_strings, (config_nstrings + 1) * sizeof *config_strings);
+    config_strings[config_nstrings++] = p;
     return p;
 }
 
-// Config values live as long as the process (the strings are small and parsed once).
 static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
     size_t size;
     char *text = file_read_all(path, 1u << 20, &size, err);
@@ -171,7 +176,7 @@ static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
         const char *s = v->type == JSON_STRING ? v->str : v->type == JSON_NUMBER ? v->str : NULL;
         if (!s) { ok = err_set(err, "%s: %s: must be a string or a number", path, key); break; }
         LpoiErr fe = {{0}};
-        if (!set_flag(o, f, xstrdup(s), &fe)) ok = err_set(err, "%s: %s", path, fe.msg);
+        if (!set_flag(o, f, config_strdup(s), &fe)) ok = err_set(err, "%s: %s", path, fe.msg);
     }
     json_free(doc);
     return ok;
@@ -244,8 +249,16 @@ void train_print_usage(FILE *to) {
             "step, and kept in OUT/ref_logps.safetensors.\n"
             "\n"
             "Options (defaults are the paper's):\n");
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++)
-        if (FLAGS[i].help) fprintf(to, "  --%s %s\n", FLAGS[i].name, FLAGS[i].help);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++) {   // help = "METAVAR  description" (no metavar: flag)
+        const char *h = FLAGS[i].help;
+        if (!h) continue;
+        int mv = (int)strcspn(h, " ");
+        const char *desc = h + mv;
+        while (*desc == ' ') desc++;
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%.*s", FLAGS[i].name, mv ? " " : "", mv, h);
+        fprintf(to, "  %-24s %s\n", left, desc);
+    }
     fprintf(to,
             "\n"
             "Data: one JSON object per line (or one JSON array: the mDPO / LPOI 10K release files) with\n"

@@ -20,6 +20,14 @@ extern fk_dim3 fk_threadIdx, fk_blockIdx, fk_blockDim, fk_gridDim;
 #define __shared__ static
 #define __restrict__
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+struct float2 { float x, y; };
+struct float4 { float x, y, z, w; };
+// A vector load as the GPU does it: the address must be aligned to the vector's size, or the kernel faults.
+template <typename V> inline V fk_load_vec(const float *p) {
+    if ((uintptr_t)p % sizeof(V)) { fprintf(stderr, "FAKECUDA: misaligned %zu-byte vector load at %p\n", sizeof(V), (const void *)p); abort(); }
+    V v; memcpy(&v, p, sizeof v); return v;
+}
 // Round-to-nearest arithmetic that nvcc never contracts into an FMA. On the host, g++ emits no FMA
 // unless the target has one and contraction is on; keep each step a separate IEEE operation anyway.
 static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }

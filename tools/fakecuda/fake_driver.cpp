@@ -28,7 +28,8 @@ uint64_t fk_warpbuf[32][32];
 #include "cu/attention.cu"
 
 typedef int CUresult;
-enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500, LAUNCH_FAILED = 719 };
+enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500,
+       OUT_OF_RESOURCES = 701, LAUNCH_FAILED = 719 };
 
 // ---------------- device memory ----------------
 static std::map<uintptr_t, size_t> allocs;
@@ -47,12 +48,13 @@ struct Kernel {
     void *fn;
     void (*call)(void *fn, void **params);
     std::vector<std::pair<bool, size_t>> params;   // (is pointer, size)
+    unsigned maxntid;                              // from the PTX's .maxntid (__launch_bounds__); 1024 if none
 };
 template <typename... A, size_t... I>
 static void call_impl(void (*f)(A...), void **p, std::index_sequence<I...>) { f(*(std::remove_reference_t<A> *)p[I]...); }
 template <typename... A> static void call_any(void *fn, void **p) { call_impl((void (*)(A...))fn, p, std::index_sequence_for<A...>{}); }
 template <typename... A> static Kernel make_kernel(const char *name, void (*f)(A...)) {
-    return Kernel{name, (void *)f, &call_any<A...>, {std::make_pair(std::is_pointer<A>::value, sizeof(A))...}};
+    return Kernel{name, (void *)f, &call_any<A...>, {std::make_pair(std::is_pointer<A>::value, sizeof(A))...}, 1024};
 }
 #define K(name) make_kernel(#name, name)
 static std::vector<Kernel> kernels = {
@@ -196,7 +198,8 @@ CUresult cuGetErrorName(CUresult e, const char **s) {
     switch (e) { case OK: *s = "CUDA_SUCCESS"; return OK; case OOM: *s = "CUDA_ERROR_OUT_OF_MEMORY"; return OK;
     case NO_DEVICE: *s = "CUDA_ERROR_NO_DEVICE"; return OK; case INVALID_PTX: *s = "CUDA_ERROR_INVALID_PTX"; return OK;
     case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; return OK; case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; return OK;
-    case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; return OK; }
+    case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; return OK;
+    case OUT_OF_RESOURCES: *s = "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"; return OK; }
     *s = NULL; return INVALID_VALUE; }
 CUresult cuGetErrorString(CUresult e, const char **s) { *s = e == OK ? "no error" : "fake error"; return OK; }
 CUresult cuInit(unsigned) { return getenv("FAKECUDA_NO_DEVICE") ? NO_DEVICE : OK; }
@@ -237,12 +240,26 @@ CUresult cuModuleLoadDataEx(void **mod, const void *image, unsigned n, int *opts
 }
 CUresult cuModuleUnload(void *m) { delete (Module *)m; return OK; }
 CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+    const std::string &ptx = ((Module *)m)->ptx;
     std::string pat = std::string(".entry ") + name + "(";
-    if (((Module *)m)->ptx.find(pat) == std::string::npos) return NOT_FOUND;
-    for (auto &k : kernels) if (!strcmp(k.name, name)) { *f = &k; return OK; }
+    size_t at = ptx.find(pat);
+    if (at == std::string::npos) return NOT_FOUND;
+    for (auto &k : kernels) if (!strcmp(k.name, name)) {
+        // __launch_bounds__ becomes ".maxntid X, Y, Z" between the parameter list and the body: a real
+        // launch with more threads per block fails, so the fake's does too.
+        size_t body = ptx.find('{', at), mx = ptx.find(".maxntid", at);
+        k.maxntid = 1024;
+        if (mx != std::string::npos && mx < body) {
+            unsigned x = 1, y = 1, z = 1;
+            sscanf(ptx.c_str() + mx + 8, " %u , %u , %u", &x, &y, &z);
+            k.maxntid = x * y * z;
+        }
+        *f = &k;
+        return OK;
+    }
     fail("kernel in PTX but not registered in the fake"); return NOT_FOUND;
 }
-CUresult cuFuncGetAttribute(int *v, int attr, void *) { *v = attr == 0 ? 1024 : attr == 4 ? 32 : 0; return OK; }
+CUresult cuFuncGetAttribute(int *v, int attr, void *f) { *v = attr == 0 ? (int)((Kernel *)f)->maxntid : attr == 4 ? 32 : 0; return OK; }
 CUresult cuMemGetInfo_v2(size_t *f, size_t *t) { *f = limit - used; *t = limit; return OK; }
 CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
     if (bytes == 0) return INVALID_VALUE;
@@ -270,6 +287,10 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     Kernel *k = (Kernel *)f;
     if (!current_set || !stream || extra || !params) { fail("launch: no context/stream, or extra/params wrong"); return INVALID_VALUE; }
     if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || !bx || bx * by * bz > 1024 || smem > 48 * 1024) { fail("launch config"); return INVALID_VALUE; }
+    if (bx * by * bz > k->maxntid) {
+        fprintf(stderr, "FAKECUDA: %s launched with %u threads per block, its __launch_bounds__ allow %u\n", k->name, bx * by * bz, k->maxntid);
+        return OUT_OF_RESOURCES;   // as a real launch reports it
+    }
     for (size_t i = 0; i < k->params.size(); i++) {
         if (!k->params[i].first) continue;
         uintptr_t p = *(uintptr_t *)params[i];

@@ -446,11 +446,11 @@ fail:
 void cuda_print_kernels(Backend *be, FILE *f) {
     CudaImpl *c = cuda_impl(be);
     cuda_enter(c);
-    fprintf(f, "      %-34s %-12s %-12s %5s %7s %6s\n", "kernel", "family", "variant", "regs", "local_B", "max_tpb");
+    fprintf(f, "      %-36s %-12s %-12s %5s %7s %6s\n", "kernel", "family", "variant", "regs", "local_B", "max_tpb");
     for (int k = 0; k < K_COUNT; k++) {
         const KernelInfo *ki = &cuda_kernels[k];
         if (!c->fn[k]) {
-            fprintf(f, "      %-34s %-12s (not embedded)\n", ki->name, ki->family);
+            fprintf(f, "      %-36s %-12s (not embedded)\n", ki->name, ki->family);
             continue;
         }
         const char *variant = "?";
@@ -460,6 +460,6 @@ void cuda_print_kernels(Backend *be, FILE *f) {
         cudrv.cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, c->fn[k]);
         cudrv.cuFuncGetAttribute(&local, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, c->fn[k]);
         cudrv.cuFuncGetAttribute(&maxt, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, c->fn[k]);
-        fprintf(f, "      %-34s %-12s %-12s %5d %7d %6d\n", ki->name, ki->family, variant, regs, local, maxt);
+        fprintf(f, "      %-36s %-12s %-12s %5d %7d %6d\n", ki->name, ki->family, variant, regs, local, maxt);
     }
 }

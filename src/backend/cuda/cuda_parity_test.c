@@ -3,6 +3,10 @@
 // 1..5121 columns). On the GPU each buffer sits between two guard regions of sentinel floats, outputs
 // start poisoned with NaN (so an element the kernel never writes fails the comparison), inputs are
 // checked unchanged afterwards, and the guards are checked intact. Tolerances are named per op below.
+// Elementwise ops use sizes up to a million; the tiled ops (gemm, attention, norms, softmax, logprob,
+// rope, embedding) use small odd shapes that still cross every tile edge, because `./nob test` runs
+// this file under tools/fakecuda, which executes each GPU thread as a coroutine. Reductions without
+// atomics are also checked for run-to-run bit equality.
 // Without a GPU (or without embedded PTX) the parity tests skip; the variant-choice, PTX-signature and
 // creation tests run everywhere.
 #include "test/test.h"

@@ -1,0 +1,497 @@
+// trainer_test.c — `lpoi train` on testdata/tiny_llava with a synthetic data set under /tmp:
+// resume is bit-identical to an uninterrupted run (losses, gradient norms, final adapter bytes);
+// a NaN loss stops the run and keeps the last checkpoint whole; the reference model runs exactly
+// once per example (and not at all on resume); adapter names and shapes are the ones HF + PEFT
+// create for tiny_llava; adapter_config.json; target_modules list vs regex; options; evaluation.
+#include "test/test.h"
+#include "lpoi/trainer_internal.h"
+#include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[256];
+
+static const char *path_in(const char *name) {
+    static char buf[8][600];
+    static int k;
+    char *p = buf[k++ % 8];
+    snprintf(p, 600, "%s/%s", root, name);
+    return p;
+}
+
+static const char *model_dir(void) {
+    static char p[512];
+    snprintf(p, sizeof p, "%s/tiny_llava", test_data_dir());
+    return p;
+}
+
+// n images of coloured boxes and one JSONL record per image (chosen names the box, rejected
+// hallucinates something else).
+static const char *make_data(const char *tag, int n) {
+    snprintf(root, sizeof root, "/tmp/lpoi_trainer_test_%d_%s", (int)getpid(), tag);
+    train_rmtree(root);
+    mkdir(root, 0755);
+    FILE *f = fopen(path_in("data.jsonl"), "w");
+    for (int i = 0; i < n; i++) {
+        int w = 40 + 3 * i, h = 32 + (i % 3) * 5, x0 = (i * 7) % 20, y0 = (i * 5) % 12;
+        Image img = image_new(w, h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                uint8_t *p = image_pixel(&img, x, y);
+                bool in = x >= x0 && x < x0 + 16 && y >= y0 && y < y0 + 14;
+                p[0] = in ? 230 : (uint8_t)(40 + 9 * i);
+                p[1] = in ? 30 : (uint8_t)(120 + x);
+                p[2] = in ? 40 : (uint8_t)(90 + y);
+            }
+        char name[64];
+        snprintf(name, sizeof name, "img%d.png", i);
+        LpoiErr err;
+        EXPECT(image_write_png(&img, path_in(name), &err));
+        image_free(&img);
+        fprintf(f, "{\"img_path\": \"%s\", \"prompt\": \"What is in the picture?\", \"chosen\": \"A red box%s.\", "
+                   "\"rejected\": \"A %s dog.\", \"boxes\": [[%d, %d, %d, %d]]}\n",
+                name, i % 2 ? " on the wall" : "", i % 3 ? "blue" : "green", x0, y0, x0 + 16, y0 + 14);
+    }
+    fclose(f);
+    return path_in("data.jsonl");
+}
+
+static TrainOptions tiny_options(const char *data, const char *out) {
+    TrainOptions o;
+    train_options_default(&o);
+    o.model_dir = model_dir();
+    o.data_path = data;
+    o.out_dir = out;
+    o.lr = 5e-3;
+    o.grad_accum = 2;
+    o.micro_batch = 2;
+    o.epochs = 2;
+    o.quiet = true;
+    o.warmup_steps = 1;
+    return o;
+}
+
+static char *read_text(const char *path) {
+    LpoiErr err;
+    size_t n;
+    return file_read_all(path, 1 << 26, &n, &err);
+}
+
+// The "loss" and "grad_norm" fields of each log line, as printed (%.17g: exact doubles).
+static int log_values(const char *path, char vals[][80], int cap) {
+    char *t = read_text(path);
+    if (!t) return -1;
+    int n = 0;
+    for (char *p = t; (p = strstr(p, "\"loss\": ")) && n < cap; p++) {
+        char *g = strstr(p, "\"grad_norm\": ");
+        if (!g) break;
+        int a = (int)strcspn(p + 8, ","), b = (int)strcspn(g + 13, ",");
+        snprintf(vals[n++], 80, "%.*s|%.*s", a, p + 8, b, g + 13);
+    }
+    free(t);
+    return n;
+}
+
+static bool same_file(const char *a, const char *b) {
+    LpoiErr err;
+    size_t na, nb;
+    char *x = file_read_all(a, 1 << 26, &na, &err), *y = file_read_all(b, 1 << 26, &nb, &err);
+    bool same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+TEST(train_resume_is_bit_identical) {
+    const char *data = make_data("resume", 6);   // 6 examples, batch 4: steps of 4, 2, 4, 2 (epoch boundary)
+    char straight[600], split[600];
+    snprintf(straight, sizeof straight, "%s", path_in("straight"));
+    snprintf(split, sizeof split, "%s", path_in("split"));
+    TrainOptions o = tiny_options(data, straight);
+    TrainResult r1, r2, r3;
+    EXPECT_EQ_INT(train_run_result(&o, &r1), 0);
+    EXPECT_EQ_INT(r1.steps, 4);
+    EXPECT_EQ_INT(r1.ref_forward_examples, 6);   // once per example, although there are 2 epochs
+    // Interrupted after step 3 (the checkpoint is at step 2, so step 3 is redone), then resumed.
+    o.out_dir = split;
+    o.save_every = 2;
+    o.stop_after = 3;
+    EXPECT_EQ_INT(train_run_result(&o, &r2), 0);
+    EXPECT_EQ_INT(r2.steps, 3);
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/checkpoint-2/training_state.safetensors", split);
+    EXPECT(access(ck, F_OK) == 0);
+    o.stop_after = 0;
+    o.resume = true;
+    EXPECT_EQ_INT(train_run_result(&o, &r3), 0);
+    EXPECT_EQ_INT(r3.steps, 4);
+    EXPECT_EQ_INT(r3.ref_forward_examples, 0);   // from ref_logps.safetensors
+    char a[8][80], b[8][80], la[700], lb[700];
+    snprintf(la, sizeof la, "%s/log.jsonl", straight);
+    snprintf(lb, sizeof lb, "%s/log.jsonl", split);
+    int na = log_values(la, a, 8), nb = log_values(lb, b, 8);
+    EXPECT_EQ_INT(na, 4);
+    EXPECT_EQ_INT(nb, 4);
+    for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(a[i], b[i]), "step %d: %s vs %s", i + 1, a[i], b[i]);
+    // Losses move (the test would be empty if nothing trained) ...
+    if (na == 4) EXPECT(strcmp(a[0], a[3]) != 0);
+    // ... and the final adapters are byte-identical.
+    snprintf(la, sizeof la, "%s/adapter/adapter_model.safetensors", straight);
+    snprintf(lb, sizeof lb, "%s/adapter/adapter_model.safetensors", split);
+    EXPECT(same_file(la, lb));
+    // A fresh run into a folder with checkpoints is refused.
+    o.resume = false;
+    EXPECT_EQ_INT(train_run(&o), 1);
+    // Changed settings are refused on resume.
+    o.resume = true;
+    o.lr = 1e-3;
+    EXPECT_EQ_INT(train_run(&o), 1);
+    // --overwrite starts afresh in that folder and repeats the uninterrupted run exactly.
+    o.resume = false;
+    o.overwrite = true;
+    o.lr = 5e-3;
+    o.save_every = 0;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    snprintf(lb, sizeof lb, "%s/log.jsonl", split);
+    nb = log_values(lb, b, 8);
+    EXPECT_EQ_INT(nb, 4);
+    for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(a[i], b[i]), "overwrite step %d: %s vs %s", i + 1, a[i], b[i]);
+    train_rmtree(root);
+}
+
+TEST(train_reference_cache_reuse_and_invalidation) {
+    const char *data = make_data("refcache", 3);
+    char out[600], p[700];
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.ref_forward_examples, 3);
+    // A new run (no checkpoints) with the same model and data reuses the cache ...
+    snprintf(p, sizeof p, "%s/adapter", out);
+    train_rmtree(p);
+    snprintf(p, sizeof p, "%s/checkpoint-1", out);
+    train_rmtree(p);
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.ref_forward_examples, 0);
+    // ... but not once the data file was rewritten (same path, new modification time).
+    char *text = read_text(data);
+    usleep(20000);
+    FILE *f = fopen(data, "w");
+    if (text) fputs(text, f);
+    fclose(f);
+    free(text);
+    snprintf(p, sizeof p, "%s/adapter", out);
+    train_rmtree(p);
+    snprintf(p, sizeof p, "%s/checkpoint-1", out);
+    train_rmtree(p);
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.ref_forward_examples, 3);
+    train_rmtree(root);
+}
+
+TEST(train_nan_stops_and_keeps_last_checkpoint) {
+    const char *data = make_data("nan", 8);
+    char out[600];
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    o.micro_batch = 1;
+    o.grad_accum = 2;          // 4 steps
+    o.save_every = 1;
+    o.keep_checkpoints = 0;
+    o.inject_nan_at = 3;
+    EXPECT_EQ_INT(train_run(&o), 1);
+    char p[700], q[700];
+    snprintf(p, sizeof p, "%s/checkpoint-2/adapter_model.safetensors", out);
+    snprintf(q, sizeof q, "%s/checkpoint-2/training_state.safetensors", out);
+    EXPECT(access(p, F_OK) == 0 && access(q, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/checkpoint-3", out);
+    EXPECT(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/adapter", out);
+    EXPECT(access(p, F_OK) != 0);
+    // The checkpoint is whole: resuming from it finishes the run.
+    o.inject_nan_at = 0;
+    o.resume = true;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.steps, 4);
+    // A kill during a save leaves only a .tmp folder, which a resumed run removes.
+    snprintf(p, sizeof p, "%s/checkpoint-9.tmp", out);
+    mkdir(p, 0755);
+    o.max_steps = 4;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT(access(p, F_OK) != 0);
+    train_rmtree(root);
+}
+
+TEST(train_adapter_names_and_shapes_match_peft) {
+    const char *data = make_data("names", 2);
+    char out[600];
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    o.objective = OBJ_DPO;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/adapter/adapter_model.safetensors", out);
+    StFile f;
+    LpoiErr err = {{0}};
+    if (!st_open(&f, p, &err)) { EXPECT_MSG(false, "%s", err.msg); return; }
+    // What HF LlavaForConditionalGeneration (transformers 5) + PEFT all-linear create for tiny_llava:
+    // vision 3 layers x {q,k,v,out_proj [32,32], fc1 [40,32], fc2 [32,40]}, projector linear_1 [32,32],
+    // linear_2 [32,32], text 2 layers x {q [32,32], k,v [16,32], o [32,32], gate,up [48,32], down [32,48]}.
+    int count = 0;
+    struct { const char *fmt; int L, out, in; } mods[] = {
+        {"model.vision_tower.encoder.layers.%d.self_attn.q_proj", 3, 32, 32},
+        {"model.vision_tower.encoder.layers.%d.self_attn.k_proj", 3, 32, 32},
+        {"model.vision_tower.encoder.layers.%d.self_attn.v_proj", 3, 32, 32},
+        {"model.vision_tower.encoder.layers.%d.self_attn.out_proj", 3, 32, 32},
+        {"model.vision_tower.encoder.layers.%d.mlp.fc1", 3, 40, 32},
+        {"model.vision_tower.encoder.layers.%d.mlp.fc2", 3, 32, 40},
+        {"model.multi_modal_projector.linear_1", 1, 32, 32},
+        {"model.multi_modal_projector.linear_2", 1, 32, 32},
+        {"model.language_model.layers.%d.self_attn.q_proj", 2, 32, 32},
+        {"model.language_model.layers.%d.self_attn.k_proj", 2, 16, 32},
+        {"model.language_model.layers.%d.self_attn.v_proj", 2, 16, 32},
+        {"model.language_model.layers.%d.self_attn.o_proj", 2, 32, 32},
+        {"model.language_model.layers.%d.mlp.gate_proj", 2, 48, 32},
+        {"model.language_model.layers.%d.mlp.up_proj", 2, 48, 32},
+        {"model.language_model.layers.%d.mlp.down_proj", 2, 32, 48},
+    };
+    for (size_t m = 0; m < LPOI_ARRAY_LEN(mods); m++)
+        for (int l = 0; l < mods[m].L; l++)
+            for (int ab = 0; ab < 2; ab++) {
+                char mod[200], name[300];
+                snprintf(mod, sizeof mod, mods[m].fmt, l);
+                snprintf(name, sizeof name, "base_model.model.%s.lora_%c.weight", mod, ab ? 'B' : 'A');
+                const StTensor *t = st_find(&f, name);
+                EXPECT_MSG(t != NULL, "missing %s", name);
+                if (!t) continue;
+                count++;
+                uint64_t r0 = ab ? (uint64_t)mods[m].out : 8, r1 = ab ? 8 : (uint64_t)mods[m].in;
+                EXPECT_MSG(t->dtype == DTYPE_F32 && t->ndim == 2 && t->shape[0] == r0 && t->shape[1] == r1,
+                           "%s is [%llu, %llu]", name, (unsigned long long)t->shape[0], (unsigned long long)t->shape[1]);
+            }
+    EXPECT_EQ_INT(count, 68);
+    EXPECT_EQ_INT(f.count, 68);
+    EXPECT_STREQ(st_meta(&f, "format"), "pt");
+    st_close(&f);
+    // adapter_config.json
+    snprintf(p, sizeof p, "%s/adapter/adapter_config.json", out);
+    char *text = read_text(p);
+    JsonDoc *doc = text ? json_parse(text, strlen(text), &err) : NULL;
+    EXPECT(doc != NULL);
+    if (doc) {
+        const JsonValue *r = json_root(doc);
+        int64_t rank;
+        double alpha;
+        EXPECT_STREQ(json_get_str(r, "peft_type"), "LORA");
+        EXPECT_STREQ(json_get_str(r, "task_type"), "CAUSAL_LM");
+        EXPECT_STREQ(json_get_str(r, "base_model_name_or_path"), model_dir());
+        EXPECT_STREQ(json_get_str(r, "bias"), "none");
+        EXPECT(json_get_i64(r, "r", &rank) && rank == 8);
+        EXPECT(json_get_f64(r, "lora_alpha", &alpha) && alpha == 8);
+        const JsonValue *tm = json_get(r, "target_modules");
+        EXPECT(tm && tm->type == JSON_ARRAY && tm->count == 12);
+        json_free(doc);
+    }
+    free(text);
+    // The folder loads back into lpoi with the same targets.
+    Backend *be = backend_cpu_create();
+    LlavaModel m;
+    EXPECT(llava_open(&m, be, model_dir(), &err));
+    snprintf(p, sizeof p, "%s/adapter", out);
+    EXPECT_MSG(adapter_load_dir(&m, p, &err), "%s", err.msg);
+    EXPECT_EQ_INT(llava_lora_count(&m), 68);
+    llava_free(&m);
+    backend_destroy(be);
+    train_rmtree(root);
+}
+
+TEST(train_target_modules_list_or_regex) {
+    LlavaLoraTargets t, back;
+    LpoiErr err = {{0}};
+    char buf[1024];
+    EXPECT(llava_lora_parse_targets("q_proj,v_proj", &t, &err));
+    adapter_target_modules_json(&t, buf, sizeof buf);
+    EXPECT_STREQ(buf, "[\"q_proj\", \"v_proj\"]");
+    EXPECT(llava_lora_parse_targets("language_model.q_proj,multi_modal_projector.linear_2", &t, &err));
+    adapter_target_modules_json(&t, buf, sizeof buf);
+    EXPECT_STREQ(buf, "\"(model\\\\.multi_modal_projector\\\\.(linear_2)|model\\\\.language_model\\\\..*\\\\.(q_proj))\"");
+    const char *names[] = {"base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight",
+                           "base_model.model.language_model.model.layers.1.mlp.down_proj.lora_B.weight",
+                           "base_model.model.model.vision_tower.encoder.layers.0.mlp.fc1.lora_A.weight",
+                           "base_model.model.multi_modal_projector.linear_1.lora_B.weight"};
+    EXPECT(adapter_targets_from_names(names, 4, &back, &err));
+    EXPECT_EQ_INT(back.text, (1u << LLAMA_Q) | (1u << LLAMA_DOWN));
+    EXPECT_EQ_INT(back.vision, 1u << CLIP_FC1);
+    EXPECT_EQ_INT(back.projector, 1u << LLAVA_PROJ_1);
+    const char *bad[] = {"base_model.model.model.language_model.layers.0.self_attn.q_proj.weight"};
+    EXPECT(!adapter_targets_from_names(bad, 1, &back, &err));
+}
+
+TEST(train_options_flags_and_config) {
+    TrainOptions o;
+    train_options_default(&o);
+    EXPECT_EQ_INT(o.lora_r, 8);
+    EXPECT(o.lora_alpha == 8 && o.lr == 1e-6 && o.beta == 0.1 && o.clip == 1.0 && o.epochs == 1);
+    EXPECT_EQ_INT(o.micro_batch * o.grad_accum, 64);
+    EXPECT_EQ_INT(o.list_size, 5);
+    snprintf(root, sizeof root, "/tmp/lpoi_trainer_test_%d_cfg.json", (int)getpid());
+    FILE *f = fopen(root, "w");
+    fputs("{\"objective\": \"mdpo\", \"lr\": 2e-5, \"skip-bad\": true, \"lora-targets\": \"q_proj\"}", f);
+    fclose(f);
+    char *argv[] = {"train", "--config", root, "--micro-batch", "4", "--batch", "32", "--beta=0.2", "--model", "m",
+                    "--data", "d", "--out", "o"};
+    LpoiErr err = {{0}};
+    EXPECT_MSG(train_options_parse(&o, (int)LPOI_ARRAY_LEN(argv), argv, &err), "%s", err.msg);
+    EXPECT(o.objective == OBJ_MDPO && o.lr == 2e-5 && o.skip_bad && o.beta == 0.2);
+    EXPECT_EQ_INT(o.grad_accum, 8);
+    EXPECT_STREQ(o.lora_targets, "q_proj");
+    EXPECT(train_options_check(&o, &err));
+    char *bad[] = {"train", "--objective", "ipo"};
+    EXPECT(!train_options_parse(&o, 3, bad, &err));
+    char *bad2[] = {"train", "--lr"};
+    EXPECT(!train_options_parse(&o, 2, bad2, &err));
+    unlink(root);
+}
+
+TEST(train_mdpo_dpo_and_evaluate) {
+    const char *data = make_data("eval", 4);
+    char out[600], out2[600];
+    snprintf(out, sizeof out, "%s", path_in("mdpo"));
+    snprintf(out2, sizeof out2, "%s", path_in("lpoi"));
+    TrainOptions o = tiny_options(data, out);
+    o.objective = OBJ_MDPO;
+    o.epochs = 1;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.steps, 1);
+    EXPECT(isfinite(r.last_loss) && r.last_loss > 0);
+    // LPOI with a large learning rate, then the list rewards before (no adapter) and after.
+    o = tiny_options(data, out2);
+    o.lr = 0.02;
+    o.epochs = 3;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    TrainEval before, after;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(train_evaluate(&o, NULL, &before, &err), "%s", err.msg);
+    char ad[700];
+    snprintf(ad, sizeof ad, "%s/adapter", out2);
+    EXPECT_MSG(train_evaluate(&o, ad, &after, &err), "%s", err.msg);
+    EXPECT_EQ_INT(before.n, 4);
+    EXPECT_EQ_INT(after.L, 5);
+    if (before.S && after.S) {
+        for (int k = 0; k < 4 * 5; k++) EXPECT(before.S[k] == 0);
+        EXPECT(before.full_acc == 0 && before.gap == 0);
+        EXPECT(after.gap > 0);   // training pushes S_1 above S_L
+        for (int k = 0; k < 4 * 5; k++) EXPECT(before.ref[k] == after.ref[k]);   // the reference is the base model
+    }
+    train_eval_free(&before);
+    train_eval_free(&after);
+    train_rmtree(root);
+}
+
+TEST(train_bad_image_skip_or_stop) {
+    const char *data = make_data("bad", 4);
+    // Record 3's image is corrupt (a PNG signature and nothing else): found by the reference pass.
+    FILE *f = fopen(path_in("img2.png"), "wb");
+    fputs("\x89PNG\r\n\x1a\ntruncated", f);
+    fclose(f);
+    char out[600];
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    EXPECT_EQ_INT(train_run(&o), 1);
+    train_rmtree(out);
+    o.skip_bad = true;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.skipped_records, 1);
+    EXPECT_EQ_INT(r.ref_forward_examples, 3);
+    // Resume keeps the record dropped (the reference cache holds the 3 good ones).
+    o.resume = true;
+    o.epochs = 2;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 1);   // epochs changed: refused
+    train_rmtree(root);
+}
+
+// The whole chain — sequences per example, list image 1 = the chosen forward, the mDPO crop, the
+// objective's gradients mapped back to their sequences, llava backward — against central finite
+// differences of the micro-batch loss in the LoRA parameters, for every objective.
+TEST(train_gradients_match_finite_differences) {
+    const char *data = make_data("fd", 3);
+    const ObjKind kinds[3] = {OBJ_LPOI, OBJ_MDPO, OBJ_DPO};
+    for (int kk = 0; kk < 3; kk++) {
+        char out[600];
+        snprintf(out, sizeof out, "%s", path_in("run"));
+        TrainOptions o = tiny_options(data, out);
+        o.objective = kinds[kk];
+        o.beta = 0.5;   // larger rewards: every term of the objective is far from its flat start
+        Trainer tr;
+        LpoiErr err = {{0}};
+        if (!trainer_open(&tr, &o, false, &err) || !trainer_reference_pass(&tr, &err)) {
+            EXPECT_MSG(false, "%s", err.msg);
+            trainer_close(&tr);
+            continue;
+        }
+        Backend *be = tr.be;
+        Rng rng;
+        rng_seed(&rng, 11 + (uint64_t)kk);
+        for (size_t i = 0; i < tr.nt; i++) {   // policy != reference: random A and B
+            float *h = malloc_check(tr.t[i].n * sizeof *h);
+            for (size_t j = 0; j < tr.t[i].n; j++) h[j] = 0.3f * (2 * rng_uniform(&rng) - 1);
+            be->upload(be, tr.t[i].param, h, tr.t[i].n * sizeof *h);
+            free(h);
+        }
+        const int ex[3] = {0, 1, 2};
+        double loss, lp, lm;
+        ObjStats st;
+        long nt;
+        llava_lora_zero_grad(&tr.m);
+        EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), 0);
+        // A few tensors of each part: the largest-gradient coordinate of each. (Gradients are read
+        // before any finite-difference call: those accumulate into them too.)
+        float **grads = calloc_check(tr.nt, sizeof *grads);
+        for (size_t i = 0; i < tr.nt; i += 7) {
+            grads[i] = malloc_check(tr.t[i].n * sizeof **grads);
+            be->download(be, grads[i], tr.t[i].grad, tr.t[i].n * sizeof **grads);
+        }
+        int checked = 0;
+        for (size_t i = 0; i < tr.nt; i += 7) {
+            TrainTensor *t = &tr.t[i];
+            float *g = grads[i], *p = malloc_check(t->n * sizeof *p);
+            be->download(be, p, t->param, t->n * sizeof *p);
+            size_t j = 0;
+            for (size_t q = 1; q < t->n; q++) if (fabsf(g[q]) > fabsf(g[j])) j = q;
+            const float h = 1e-2f, keep = p[j];
+            p[j] = keep + h;
+            be->upload(be, t->param, p, t->n * sizeof *p);
+            trainer_micro_step(&tr, ex, 3, 3, &lp, &st, &nt, &err);
+            p[j] = keep - h;
+            be->upload(be, t->param, p, t->n * sizeof *p);
+            trainer_micro_step(&tr, ex, 3, 3, &lm, &st, &nt, &err);
+            p[j] = keep;
+            be->upload(be, t->param, p, t->n * sizeof *p);
+            double fd = (lp - lm) / (2.0 * ((double)(keep + h) - (double)keep));
+            if (fabs(g[j]) > 1e-3) {
+                EXPECT_MSG(fabs(fd - g[j]) <= 5e-4 + 5e-3 * fabs(g[j]), "%s %s[%zu]: analytic %.6g, finite difference %.6g",
+                           obj_kind_name(kinds[kk]), t->name, j, g[j], fd);
+                checked++;
+            }
+            free(g);
+            free(p);
+        }
+        free(grads);
+        EXPECT_MSG(checked >= 5, "%s: only %d coordinates had a gradient", obj_kind_name(kinds[kk]), checked);
+        trainer_close(&tr);
+    }
+    train_rmtree(root);
+}
