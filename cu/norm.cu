@@ -1,8 +1,11 @@
 // norm.cu — RMSNorm (HF LlamaRMSNorm in fp32): out = (x * rstd) * w, rstd = 1/sqrt(mean(x²) + eps), and
 // LayerNorm (torch.nn.LayerNorm, biased variance): out = (x - mean) * rstd * w + b.
-// One block per row (rows grid-stride over blockIdx.x), fp32 accumulation, block reductions in a
-// fixed order. The weight gradient is accumulated without atomics, deterministically: pass 1 writes
-// one partial sum per (row chunk, column), pass 2 adds the chunks in order into dw (+=).
+// One block per row (rows grid-stride over blockIdx.x), block reductions in a fixed order; RMSNorm
+// accumulates in fp32, LayerNorm's row statistics in fp64 as the CPU backend does (its inputs may sit
+// far from 0 with a small variance, where an ulp of the mean shows in the output). The weight gradient
+// is accumulated without atomics, deterministically: pass 1 writes one partial sum per (row chunk,
+// column), pass 2 adds the chunks in order into dw (+=). LayerNorm's dw and db use the same two
+// passes (its pass 1 writes both partials; pass 2 is rmsnorm_backward_dw_final_f32, once for each).
 // Correctness first; a warp-per-row variant for small C and vectorised loads are a later issue.
 #include "common.cuh"
 
@@ -79,26 +82,31 @@ extern "C" __global__ void rmsnorm_backward_dw_final_f32(float *dw, const float 
 
 // ---- LayerNorm ----
 
-// x, out: [N, C]; w, b: [C] (b may be NULL: no bias); mean, rstd: [N] (each may be NULL). Two-pass
-// statistics in fp32 (mean first, then Σ (x - mean)² — no cancellation for inputs far from 0).
+// x, out: [N, C]; w, b: [C] (b may be NULL: no bias); mean, rstd: [N] (each may be NULL). Row
+// statistics as the CPU backend computes them: two passes (mean, then Σ (x - mean)², so no
+// cancellation for inputs far from 0) accumulated in fp64, rounded to fp32 where PyTorch holds them
+// (mean, variance, rstd); the normalisation itself in fp32 without FMA contraction, like the CPU's C.
 // Launch: block 256, any grid. out may alias x (every read of a row precedes the block_sum barriers
 // that come before its writes, and each thread rewrites only elements it read itself).
 extern "C" __global__ void layernorm_forward_f32(float *out, float *mean, float *rstd, const float *x, const float *w,
                                                  const float *b, int N, int C, float eps) {
-    __shared__ float shared[32];
+    __shared__ double shared[32];
     for (int row = blockIdx.x; row < N; row += gridDim.x) {
         const float *xr = x + (unsigned long long)row * C;
         float *outr = out + (unsigned long long)row * C;
-        float s = 0.0f;
-        for (int c = threadIdx.x; c < C; c += blockDim.x) s += xr[c];
-        const float m = block_sum(s, shared) / (float)C;
-        float v = 0.0f;
+        double s = 0.0;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) s += (double)xr[c];
+        const double md = block_sum(s, shared) / (double)C;
+        double v = 0.0;
         for (int c = threadIdx.x; c < C; c += blockDim.x) {
-            float d = xr[c] - m;
+            double d = (double)xr[c] - md;
             v += d * d;
         }
-        const float r = 1.0f / sqrtf(block_sum(v, shared) / (float)C + eps);
-        for (int c = threadIdx.x; c < C; c += blockDim.x) outr[c] = (xr[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
+        const float m = (float)md, r = 1.0f / sqrtf((float)(block_sum(v, shared) / (double)C) + eps);
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            float y = __fmul_rn(__fmul_rn(xr[c] - m, r), w[c]);
+            outr[c] = b ? __fadd_rn(y, b[c]) : y;
+        }
         if (threadIdx.x == 0) {
             if (mean) mean[row] = m;
             if (rstd) rstd[row] = r;
@@ -107,22 +115,23 @@ extern "C" __global__ void layernorm_forward_f32(float *out, float *mean, float 
 }
 
 // dx = r (g - mean(g) - x̂ mean(g x̂)),  g = w * dout, x̂ = (x - mean) r  (overwritten; may alias dout).
+// The two row sums in fp64, as the CPU backend.
 extern "C" __global__ void layernorm_backward_dx_f32(float *dx, const float *dout, const float *x, const float *w,
                                                      const float *mean, const float *rstd, int N, int C) {
-    __shared__ float shared[32];
+    __shared__ double shared[32];
     for (int row = blockIdx.x; row < N; row += gridDim.x) {
         unsigned long long off = (unsigned long long)row * C;
         const float *xr = x + off, *dr = dout + off;
         float *dxr = dx + off;
         const float m = mean[row], r = rstd[row];
-        float sg = 0.0f, sgx = 0.0f;
+        double sg = 0.0, sgx = 0.0;
         for (int c = threadIdx.x; c < C; c += blockDim.x) {
             float g = w[c] * dr[c];
-            sg += g;
-            sgx += g * ((xr[c] - m) * r);
+            sg += (double)g;
+            sgx += (double)g * (double)((xr[c] - m) * r);
         }
-        const float mg = block_sum(sg, shared) / (float)C;   // also orders this row's reads before the writes
-        const float mgx = block_sum(sgx, shared) / (float)C;
+        const float mg = (float)(block_sum(sg, shared) / (double)C);   // also orders this row's reads before the writes
+        const float mgx = (float)(block_sum(sgx, shared) / (double)C);
         for (int c = threadIdx.x; c < C; c += blockDim.x) dxr[c] = r * (w[c] * dr[c] - mg - ((xr[c] - m) * r) * mgx);
     }
 }

@@ -83,6 +83,7 @@ struct Backend {
     // ---- normalisation ----
     // out = x * rstd * w, rstd[n] = 1/sqrt(mean(x[n]²) + eps)  (HF LlamaRMSNorm)
     void (*rmsnorm_forward)(Backend *be, float *out, float *rstd, const float *x, const float *w, int N, int C, float eps);
+    // dx must not alias dout (the CPU backend reads dout for dw after writing dx).
     void (*rmsnorm_backward)(Backend *be, float *dx, float *dw, const float *dout, const float *x, const float *w,
                              const float *rstd, int N, int C);
     // out = (x - mean) * rstd * w + b  (torch.nn.LayerNorm, biased variance); mean[N], rstd[N] saved

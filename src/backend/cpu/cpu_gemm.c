@@ -3,18 +3,21 @@
 //
 // Algorithm, per batch item (loops outermost first):
 //   jc over N in blocks of NC       the packed B block (KC × NC) lives in L3, shared by threads
-//    pc over K in blocks of KC      pack op(B)[pc.., jc..] once (parallel over 16-column panels)
+//    pc over K in blocks of KC      pack op(B)[pc.., jc..] once (threads share the panels)
 //     ic over M in blocks of MC     each thread packs its own op(A) block (MC × KC) into its L2
 //      jr over the block's NR=16 column panels   B micro-panel (KC × 16) stays in L1
 //       ir over the block's MR=6 row panels      micro-kernel: 6×16 tile of C in registers
 // The first K block applies the caller's beta, later ones accumulate (beta = 1). Packing pads
 // edge panels with zeros, and the micro-kernel's edge path only changes how the tile is stored,
 // so every C element is computed by the same sequence of operations whatever the tile, thread
-// split or M/N blocking: results are bit-identical for any thread count (the tests check this).
+// or M/N blocking: results are bit-identical for any thread count (the tests check this).
 //
-// Threads (base/threads.h parallel_for): a large problem splits its M rows (in MR units) or, when
-// M is small, its N panels, among threads inside each (jc, pc) block; a batch of small problems is
-// split across batch items instead. Each C element is written by exactly one thread.
+// Threads (base/threads.h parallel_for), per (jc, pc) block: first the B panels are packed, then
+// the block's C is cut into units (row blocks × column groups, see GemmBlock) that threads take
+// from an atomic counter, so a core shared with another process does less of the work instead
+// of holding up the others. Each C element is written by exactly one thread, and by the
+// argument above its value does not depend on which. A batch of small problems is split across
+// batch items instead, one whole gemm per thread.
 //
 // ISA dispatch: at first use, the AVX2+FMA micro-kernel and packers (cpu_gemm_avx2.c, the only
 // file built with -mavx2 -mfma) are chosen when __builtin_cpu_supports says both are present;
@@ -234,6 +237,13 @@ static float *packbuf_get(PackBuf *pb, size_t nfloats) {
 
 // ---- the blocked driver ----
 
+// Work sharing inside one (jc, pc) block. The block's C is cut into units: row blocks of `mb`
+// rows (a multiple of MR, at most MC) times groups of `gpanels` 16-column panels. Threads take
+// units in increasing order from an atomic counter, so a thread slowed down by another process
+// on the same core simply takes fewer units. A thread packs the A rows of a unit only when they
+// differ from the ones it packed last. Which thread computes a tile changes nothing in its
+// arithmetic, so the dynamic assignment keeps results deterministic (bit-identical for any
+// thread count and any schedule).
 typedef struct {
     const GemmIsa *isa;
     bool ta, tb;
@@ -244,10 +254,16 @@ typedef struct {
     int64_t lda, ldb, ldc;
     // the current (jc, pc) block
     int jc, nc, pc, kc;
-    float beta;       // beta for this K block (the caller's for the first, 1 afterwards)
-    float *bpack;     // ceil(nc/NR) panels of kc × NR
-    bool split_m;     // threads split rows (MR units) instead of column panels
+    float beta;         // beta for this K block (the caller's for the first, 1 afterwards)
+    float *bpack;       // npanels panels of kc × NR
+    int npanels;        // ceil(nc / NR)
+    int mb, nrb;        // rows per row block, row blocks
+    int gpanels, ngroups;  // panels per group, groups
+    atomic_int next_pack;  // next group of PACK_GRAIN B panels to pack
+    atomic_int next_unit;  // next unit to compute: row block (unit / ngroups), group (unit % ngroups)
 } GemmBlock;
+
+enum { PACK_GRAIN = 8 };  // B panels packed per grab
 
 static inline const float *a_at(const GemmBlock *g, int i, int p) {  // &op(A)[i][p]
     return g->ta ? g->A + (int64_t)p * g->lda + i : g->A + (int64_t)i * g->lda + p;
@@ -256,53 +272,59 @@ static inline const float *b_at(const GemmBlock *g, int p, int j) {  // &op(B)[p
     return g->tb ? g->B + (int64_t)j * g->ldb + p : g->B + (int64_t)p * g->ldb + j;
 }
 
-// Packs B panels [begin, end) of the current block.
-static void pack_b_range(void *ctx, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const GemmBlock *g = ctx;
-    for (size_t q = begin; q < end; q++) {
-        int j = g->jc + (int)q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
-        pack_b_panel(b_at(g, g->pc, j), g->ldb, g->tb, n, g->kc, g->bpack + q * (size_t)g->kc * NR, g->isa->avx2);
+// Packs the block's B panels, PACK_GRAIN at a time, until none are left.
+static void pack_b_worker(void *ctx, size_t begin, size_t end, int tid) {
+    (void)begin; (void)end; (void)tid;
+    GemmBlock *g = ctx;
+    for (;;) {
+        const int q0 = atomic_fetch_add(&g->next_pack, 1) * PACK_GRAIN;
+        if (q0 >= g->npanels) break;
+        const int q1 = LPOI_MIN(g->npanels, q0 + PACK_GRAIN);
+        for (int q = q0; q < q1; q++) {
+            const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
+            pack_b_panel(b_at(g, g->pc, j), g->ldb, g->tb, n, g->kc, g->bpack + (size_t)q * g->kc * NR,
+                         g->isa->avx2);
+        }
     }
 }
 
-// Rows [i0, i1) × panels [q0, q1) of the current block: pack A per MC block, run the micro-kernels.
-static void compute_tiles(const GemmBlock *g, int i0, int i1, int q0, int q1) {
-    const int kc = g->kc;
+// Computes units until none are left: pack the unit's A rows (into this thread's L2-sized
+// buffer), then for each of its B panels (L1) run the micro-kernel down the row block.
+static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
+    (void)begin; (void)end; (void)tid;
+    GemmBlock *g = ctx;
+    const int kc = g->kc, nunits = g->nrb * g->ngroups;
     float *apack = packbuf_get(&tl_abuf, (size_t)MC * kc);
-    GemmKernelFn kernel = g->isa->kernel;
-    for (int ic = i0; ic < i1; ic += MC) {
-        const int mc = LPOI_MIN(MC, i1 - ic);
-        const int npa = (mc + MR - 1) / MR;
-        for (int r = 0; r < npa; r++) {
-            int i = ic + r * MR;
-            pack_a_panel(a_at(g, i, g->pc), g->lda, g->ta, LPOI_MIN(MR, i1 - i), kc, apack + (size_t)r * MR * kc,
-                         g->isa->avx2);
+    const GemmKernelFn kernel = g->isa->kernel;
+    int packed = -1;  // row block now in apack
+    for (;;) {
+        const int u = atomic_fetch_add(&g->next_unit, 1);
+        if (u >= nunits) break;
+        const int rb = u / g->ngroups, grp = u % g->ngroups;
+        const int i0 = rb * g->mb, i1 = LPOI_MIN(g->M, i0 + g->mb), npa = (i1 - i0 + MR - 1) / MR;
+        if (rb != packed) {
+            for (int r = 0; r < npa; r++) {
+                const int i = i0 + r * MR;
+                pack_a_panel(a_at(g, i, g->pc), g->lda, g->ta, LPOI_MIN(MR, i1 - i), kc,
+                             apack + (size_t)r * MR * kc, g->isa->avx2);
+            }
+            packed = rb;
         }
+        const int q0 = grp * g->gpanels, q1 = LPOI_MIN(g->npanels, q0 + g->gpanels);
         for (int q = q0; q < q1; q++) {
             const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
             const float *bp = g->bpack + (size_t)q * kc * NR;
             for (int r = 0; r < npa; r++) {
-                const int i = ic + r * MR;
-                kernel(kc, apack + (size_t)r * MR * kc, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha, g->beta,
-                       LPOI_MIN(MR, i1 - i), n);
+                const int i = i0 + r * MR;
+                kernel(kc, apack + (size_t)r * MR * kc, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha,
+                       g->beta, LPOI_MIN(MR, i1 - i), n);
             }
         }
     }
 }
 
-static void compute_range(void *ctx, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const GemmBlock *g = ctx;
-    if (g->split_m) {
-        compute_tiles(g, (int)begin * MR, LPOI_MIN(g->M, (int)end * MR), 0, (g->nc + NR - 1) / NR);
-    } else {
-        compute_tiles(g, 0, g->M, (int)begin, (int)end);
-    }
-}
-
-// Minimum floating-point work per thread chunk: waking a pool worker costs a few microseconds.
-#define GEMM_MIN_FLOPS_PER_CHUNK (1 << 21)
+// Minimum floating-point work per thread: waking a pool worker costs a few microseconds.
+#define GEMM_MIN_FLOPS_PER_THREAD (1 << 22)
 
 // Blocks of near-equal size (<= max, a multiple of `unit`) covering n, so K = 300 runs as
 // 152 + 148 rather than 256 + 44, and N = 4096 as 2 × 2048 rather than 4080 + 16.
@@ -323,7 +345,31 @@ static void scale_c(float *C, int64_t ldc, int M, int N, float beta) {
     }
 }
 
-// One (non-batched) gemm. `threaded`: use parallel_for inside; otherwise run on this thread.
+// Chooses the units of the current block for `nt` threads: row blocks of up to MC rows; with
+// several threads, aim for at least 4 units per thread (smaller row blocks, down to 4·MR rows,
+// then column groups) so the dynamic sharing can even out the load.
+static void plan_units(GemmBlock *g, int nt) {
+    g->mb = even_block(g->M, MC, MR);
+    g->nrb = (g->M + g->mb - 1) / g->mb;
+    g->gpanels = g->npanels;
+    g->ngroups = 1;
+    if (nt <= 1) return;
+    const int want = 4 * nt;
+    if (g->nrb < want) {
+        int rows = (g->M + want - 1) / want;
+        rows = LPOI_MAX(4 * MR, (rows + MR - 1) / MR * MR);
+        g->mb = even_block(g->M, LPOI_MIN(rows, MC), MR);
+        g->nrb = (g->M + g->mb - 1) / g->mb;
+    }
+    if (g->nrb < want) {
+        int groups = LPOI_MIN(g->npanels, (want + g->nrb - 1) / g->nrb);
+        g->gpanels = (g->npanels + groups - 1) / groups;
+        g->ngroups = (g->npanels + g->gpanels - 1) / g->gpanels;
+    }
+}
+
+// One (non-batched) gemm. `threaded`: share each block among the pool's threads; otherwise run
+// on this thread.
 static void gemm_one(const GemmIsa *isa, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, bool threaded) {
     if (M <= 0 || N <= 0) return;
@@ -331,31 +377,30 @@ static void gemm_one(const GemmIsa *isa, bool ta, bool tb, int M, int N, int K, 
     GemmBlock g = {.isa = isa, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     const int kcmax = even_block(K, KC, 8), ncmax = even_block(N, NC, NR);
-    const int nt = threaded ? threads_count() : 1;
     for (int jc = 0; jc < N; jc += ncmax) {
         g.jc = jc;
         g.nc = LPOI_MIN(ncmax, N - jc);
-        const int npanels = (g.nc + NR - 1) / NR;
+        g.npanels = (g.nc + NR - 1) / NR;
         for (int pc = 0; pc < K; pc += kcmax) {
             g.pc = pc;
             g.kc = LPOI_MIN(kcmax, K - pc);
             g.beta = pc == 0 ? beta : 1.0f;
-            g.bpack = packbuf_get(&tl_bbuf, (size_t)npanels * g.kc * NR);
+            g.bpack = packbuf_get(&tl_bbuf, (size_t)g.npanels * g.kc * NR);
+            atomic_store(&g.next_pack, 0);
+            atomic_store(&g.next_unit, 0);
+            // Threads worth waking for this block's work.
             const double block_flops = 2.0 * M * g.nc * g.kc;
-            if (nt <= 1 || block_flops < 2.0 * GEMM_MIN_FLOPS_PER_CHUNK) {
-                g.split_m = true;
-                pack_b_range(&g, 0, (size_t)npanels, 0);
-                compute_range(&g, 0, (size_t)(M + MR - 1) / MR, 0);
+            int nt = threaded ? threads_count() : 1;
+            nt = (int)LPOI_MAX(1.0, LPOI_MIN((double)nt, block_flops / GEMM_MIN_FLOPS_PER_THREAD));
+            plan_units(&g, nt);
+            if (nt <= 1) {
+                pack_b_worker(&g, 0, 1, 0);
+                compute_worker(&g, 0, 1, 0);
                 continue;
             }
-            // Packing B: ~kc*NR copies per panel; split once there are a few dozen panels.
-            parallel_for((size_t)npanels, 32, pack_b_range, &g);
-            const int units_m = (M + MR - 1) / MR;
-            g.split_m = units_m >= 4 * nt || units_m >= npanels;
-            const size_t units = g.split_m ? (size_t)units_m : (size_t)npanels;
-            const double unit_flops = block_flops / (double)units;
-            size_t min_chunk = (size_t)(GEMM_MIN_FLOPS_PER_CHUNK / unit_flops) + 1;
-            parallel_for(units, min_chunk, compute_range, &g);
+            const int pack_groups = (g.npanels + PACK_GRAIN - 1) / PACK_GRAIN;
+            parallel_for((size_t)LPOI_MIN(nt, pack_groups), 1, pack_b_worker, &g);
+            parallel_for((size_t)LPOI_MIN(nt, g.nrb * g.ngroups), 1, compute_worker, &g);
         }
     }
 }
@@ -368,12 +413,15 @@ typedef struct {
     const float *A, *B;
     float *C;
     int64_t lda, ldb, ldc, sa, sb, sc;
+    int batch;
+    atomic_int next;  // next batch item to take
 } GemmBatch;
 
-static void batch_range(void *ctx, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const GemmBatch *g = ctx;
-    for (size_t b = begin; b < end; b++)
+// Runs whole batch items, taken one at a time, until none are left.
+static void batch_worker(void *ctx, size_t begin, size_t end, int tid) {
+    (void)begin; (void)end; (void)tid;
+    GemmBatch *g = ctx;
+    for (int b; (b = atomic_fetch_add(&g->next, 1)) < g->batch;)
         gemm_one(g->isa, g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A + (int64_t)b * g->sa, g->lda,
                  g->B + (int64_t)b * g->sb, g->ldb, g->beta, g->C + (int64_t)b * g->sc, g->ldc, false);
 }
@@ -400,10 +448,12 @@ void cpu_gemm(Backend *be, bool trans_a, bool trans_b, int M, int N, int K, floa
     // A batch of problems too small to split well (or many of them): one thread per batch item.
     if (nt > 1 && batch >= nt && (flops < 64e6 || batch >= 4 * nt)) {
         GemmBatch g = {isa, trans_a, trans_b, M, N, K, alpha, beta, A, Bm, C, lda, ldb, ldc,
-                       stride_a, stride_b, stride_c};
-        size_t min_chunk = (size_t)(GEMM_MIN_FLOPS_PER_CHUNK / flops) + 1;
-        parallel_for((size_t)batch, min_chunk, batch_range, &g);
-        return;
+                       stride_a, stride_b, stride_c, batch, 0};
+        const double threads = LPOI_MIN((double)nt, flops * batch / GEMM_MIN_FLOPS_PER_THREAD);
+        if (threads >= 2) {
+            parallel_for((size_t)threads, 1, batch_worker, &g);
+            return;
+        }
     }
     for (int b = 0; b < batch; b++)
         gemm_one(isa, trans_a, trans_b, M, N, K, alpha, A + (int64_t)b * stride_a, lda, Bm + (int64_t)b * stride_b, ldb,

@@ -143,13 +143,14 @@ TEST(gemm_all_transposes_odd_sizes) {
 }
 
 // Crosses every blocking boundary: M > MC, K > KC (several K blocks), N > NC (two N blocks),
-// on 2 threads, which also takes both thread splits (rows for the first and last, column panels
-// for the middle one). The 1-thread results are bit-identical (gemm_deterministic_across_threads).
+// on 2 threads. Each block has enough work (> 2 × 4 MFLOP) to be shared, and the shapes take
+// each way of cutting it into units: row blocks only (301×70), column groups only (13×4097),
+// both (150×4100). The 1-thread results are bit-identical (gemm_deterministic_across_threads).
 TEST(gemm_block_boundaries) {
     Saved saved = save_config();
     const char *isas[2];
     int nisa = isa_list(isas);
-    static const int big[][3] = {{301, 37, 600}, {13, 4097, 260}, {150, 4100, 9}};
+    static const int big[][3] = {{301, 70, 600}, {13, 4097, 520}, {150, 4100, 17}};
     threads_set_count(2);
     for (int ii = 0; ii < nisa; ii++) {
         cpu_gemm_select(isas[ii]);
@@ -229,7 +230,7 @@ TEST(gemm_batched_strides) {
             for (int tr = 0; tr < 4; tr++) {
                 bool ok;
                 free(run_case(tr & 1, tr & 2, 17, 23, 31, 1.0f, 0.0f, 3, 2, true, true, &ok));    // few items
-                free(run_case(tr & 1, tr & 2, 40, 64, 64, 0.5f, 1.0f, 16, 1, false, true, &ok));  // many items
+                free(run_case(tr & 1, tr & 2, 40, 64, 130, 0.5f, 1.0f, 16, 1, false, true, &ok)); // items per thread
             }
         }
         // Items big enough (> 64 MFLOP) to be split across threads one after another.
@@ -259,7 +260,7 @@ TEST(gemm_deterministic_across_threads) {
     Saved saved = save_config();
     const char *isas[2];
     int nisa = isa_list(isas);
-    static const int sz[][4] = {{301, 257, 600, 1}, {7, 1000, 300, 1}, {50, 60, 70, 6}, {150, 4100, 9, 1}};
+    static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1}};
     for (int ii = 0; ii < nisa; ii++) {
         cpu_gemm_select(isas[ii]);
         for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
