@@ -1,7 +1,8 @@
 // cmd_generate.c — `lpoi generate`: continue a text prompt with a LLaMA/Mistral checkpoint (or the
 // language model of a LLaVA checkpoint), greedy or sampled, with a KV cache (src/models/llama_generate.c).
 // The prompt is encoded with the folder's tokenizer.json (BOS added as its post-processor says), used
-// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (app/generate_llava.c).
+// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (app/generate_llava.c);
+// with --batch the same for every line of a JSONL file, the model loaded once (llava_batch).
 #include "app/commands.h"
 #include "app/generate_llava.h"
 #include "models/llama.h"
@@ -13,6 +14,7 @@
 
 static const char *GENERATE_USAGE =
     "usage: lpoi generate --model DIR [--image IMG] --prompt TEXT [options]\n"
+    "       lpoi generate --model DIR --batch FILE.jsonl [--out OUT.jsonl] [--skip-bad] [options]\n"
     "\n"
     "Continues TEXT with the language model in DIR (config.json, model.safetensors or a sharded index,\n"
     "tokenizer.json [+ tokenizer_config.json]): LlamaForCausalLM, MistralForCausalLM, or the text part of\n"
@@ -20,14 +22,24 @@ static const char *GENERATE_USAGE =
     "\n"
     "  --image IMG       DIR is a LLaVA-1.5 checkpoint (+ preprocessor_config.json): answer TEXT about IMG;\n"
     "                    TEXT goes into the llava-1.5 chat template unless it already holds <image>\n"
+    "  --batch FILE      DIR is a LLaVA-1.5 checkpoint, loaded once; answer every line of FILE, a JSONL of\n"
+    "                    {\"image\": path, \"prompt\": text, \"id\": optional string or number} (a relative\n"
+    "                    path is taken from FILE's folder; blank lines skipped), each as --image/--prompt\n"
+    "                    would (same options, every line starting from --seed), one output line each:\n"
+    "                    {\"line\": N, \"id\": ... or null, \"image\": ..., \"prompt\": ..., \"answer\": text}\n"
+    "  --out OUT         with --batch: write the lines to OUT (a temp file renamed into place at the end, so\n"
+    "                    a failed run leaves OUT as it was); default stdout, line by line\n"
+    "  --skip-bad        with --batch: skip a bad line (FILE:LINE: field: reason on stderr) and count it,\n"
+    "                    instead of failing the run; progress and a summary go to stderr\n"
     "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
     "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
     "  --seed S          sampling seed (default 0)\n"
-    "  --ids             also print the prompt and generated token ids\n"
+    "  --ids             also print the prompt and generated token ids (not with --batch)\n"
     "  --device D        cpu (default), cuda, or auto\n"
     "\n"
-    "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used, 2 on a usage error.\n";
+    "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used (with --batch: a bad line\n"
+    "without --skip-bad, reported as FILE:LINE: field: reason, or no line answered), 2 on a usage error.\n";
 
 static bool parse_num(const char *s, double lo, double hi, double *out) {
     char *end;
@@ -38,19 +50,22 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *prompt = NULL, *device = "cpu", *image = NULL;
+    const char *model_dir = NULL, *prompt = NULL, *device = "cpu", *image = NULL, *batch = NULL, *out_path = NULL;
     double max_new = 32, temperature = 0, top_p = 1, seed = 0;
-    bool print_ids = false;
+    bool print_ids = false, skip_bad = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(GENERATE_USAGE, stdout); return 0; }
         if (!strcmp(a, "--ids")) { print_ids = true; continue; }
+        if (!strcmp(a, "--skip-bad")) { skip_bad = true; continue; }
         if (!v) { fprintf(stderr, "lpoi generate: %s needs a value (see --help)\n", a); return 2; }
         if (!strcmp(a, "--model")) model_dir = v;
         else if (!strcmp(a, "--prompt")) prompt = v;
         else if (!strcmp(a, "--image")) image = v;
+        else if (!strcmp(a, "--batch")) batch = v;
+        else if (!strcmp(a, "--out")) out_path = v;
         else if (!strcmp(a, "--device")) device = v;
         else if (!strcmp(a, "--max-new")) ok = parse_num(v, 1, 1 << 16, &max_new);
         else if (!strcmp(a, "--temperature")) ok = parse_num(v, 0, 1e3, &temperature);
@@ -60,6 +75,16 @@ int cmd_generate(int argc, char **argv) {
         if (!ok) { fprintf(stderr, "lpoi generate: bad value '%s' for %s\n", v, a); return 2; }
         i++;
     }
+    if (batch) {
+        const char *bad = !model_dir ? "--batch needs --model" : prompt ? "--batch takes the prompts from FILE, not --prompt"
+                        : image ? "--batch takes the images from FILE, not --image" : print_ids ? "--ids is not for --batch" : NULL;
+        if (bad) { fprintf(stderr, "lpoi generate: %s (see --help)\n", bad); return 2; }
+        LlavaBatchArgs ba = {.model_dir = model_dir, .device = device, .batch = batch, .out = out_path, .skip_bad = skip_bad,
+                             .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
+                             .seed = (uint64_t)seed};
+        return generate_llava_batch(&ba);
+    }
+    if (out_path || skip_bad) { fprintf(stderr, "lpoi generate: %s is for --batch (see --help)\n", out_path ? "--out" : "--skip-bad"); return 2; }
     if (!model_dir || !prompt) { fputs(GENERATE_USAGE, stderr); return 2; }
     if (image) {
         LlavaGenArgs ga = {.model_dir = model_dir, .image = image, .prompt = prompt, .device = device,

@@ -9,6 +9,9 @@
 //           expanded to the N image tokens of one image (llava_expand_image_tokens)
 //   decode  llava_generate: the merged embeddings prefill the KV cache, then greedy / sampled
 //           tokens until EOS or --max-new; printed with special tokens skipped.
+// The load (tokenizer, image-processor config, backend, model) is a LlavaSession, opened once; the
+// per-example steps (image, text, decode) are llava_session_answer. `--batch` (llava_batch) runs
+// them for every line of a JSONL file.
 #include "app/generate_llava.h"
 #include "models/llava.h"
 #include "image/image.h"
@@ -16,9 +19,13 @@
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
+#include "base/safetensors.h"
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 // preprocessor_config.json, else processor_config.json's "image_processor" (transformers 5).
@@ -49,41 +56,73 @@ void llava_answer_free(LlavaAnswer *ans) {
     memset(ans, 0, sizeof *ans);
 }
 
-bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
-    memset(ans, 0, sizeof *ans);
-    bool ok = false, have_model = false;
-    Tokenizer *tok = NULL;
-    Backend *be = NULL;
+struct LlavaSession {
+    char *model_dir;
+    Tokenizer *tok;
+    PreprocessConfig pc;
+    Backend *be;
     LlavaModel m;
+    bool have_model;
+    int32_t stops[LLAMA_MAX_EOS + 1];
+    int nstop;
+};
+
+void llava_session_close(LlavaSession *s) {
+    if (!s) return;
+    if (s->have_model) llava_free(&s->m);
+    if (s->be) backend_destroy(s->be);
+    tokenizer_free(s->tok);
+    free(s->model_dir);
+    free(s);
+}
+
+LlavaSession *llava_session_open(const char *model_dir, const char *device, LpoiErr *err) {
+    LlavaSession *s = calloc_check(1, sizeof *s);
+    s->model_dir = strdup(model_dir);
+    if (!s->model_dir) LPOI_DIE("out of memory");
+    if (!(s->tok = tokenizer_load_dir(model_dir, err))) goto fail;
+    if (!load_image_config(&s->pc, model_dir, err)) goto fail;
+    if (!(s->be = backend_open(device, err))) goto fail;
+    if (!llava_open(&s->m, s->be, model_dir, err)) goto fail;
+    s->have_model = true;
+    const LlavaConfig *c = &s->m.cfg;
+    int32_t image_id = tokenizer_token_to_id(s->tok, "<image>", 7);
+    if (image_id != c->image_token) {
+        err_set(err, "%s: the tokenizer's <image> is id %d but image_token_index is %d", model_dir, image_id,
+                c->image_token);
+        goto fail;
+    }
+    for (int i = 0; i < c->text.n_eos; i++) s->stops[s->nstop++] = c->text.eos_ids[i];
+    if (tokenizer_eos_id(s->tok) >= 0) s->stops[s->nstop++] = tokenizer_eos_id(s->tok);
+    return s;
+fail:
+    llava_session_close(s);
+    return NULL;
+}
+
+bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err) {
+    memset(ans, 0, sizeof *ans);
+    bool ok = false;
+    LlavaFail f = LLAVA_FAIL_IMAGE;
+    Backend *be = s->be;
+    const LlavaConfig *c = &s->m.cfg;
     Image img = {0};
     PixelValues pv = {0};
     TokIds ids = {0};
     char *text = NULL;
     float *pix = NULL;
-    PreprocessConfig pc;
 
-    if (!(tok = tokenizer_load_dir(a->model_dir, err))) goto done;
-    if (!load_image_config(&pc, a->model_dir, err)) goto done;
     if (!image_decode_file(&img, a->image, NULL, err)) goto done;
-    if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
-    if (!(be = backend_open(a->device, err))) goto done;
-    if (!llava_open(&m, be, a->model_dir, err)) goto done;
-    have_model = true;
-    const LlavaConfig *c = &m.cfg;
+    if (!preprocess_image(&s->pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
     if (pv.c != c->vision.ch || pv.h != c->vision.S || pv.w != c->vision.S) {
         err_set(err, "%s: the image processor makes %dx%dx%d pixel_values but the vision tower takes %dx%dx%d",
-                a->model_dir, pv.c, pv.h, pv.w, c->vision.ch, c->vision.S, c->vision.S);
+                s->model_dir, pv.c, pv.h, pv.w, c->vision.ch, c->vision.S, c->vision.S);
         goto done;
     }
-    int32_t image_id = tokenizer_token_to_id(tok, "<image>", 7);
-    if (image_id != c->image_token) {
-        err_set(err, "%s: the tokenizer's <image> is id %d but image_token_index is %d", a->model_dir, image_id,
-                c->image_token);
-        goto done;
-    }
+    f = LLAVA_FAIL_PROMPT;
     text = strstr(a->prompt, "<image>") ? strdup(a->prompt) : chat_llava15_prompt(a->prompt);
     if (!text) LPOI_DIE("out of memory");
-    if (!tokenizer_encode(tok, text, strlen(text), true, &ids, err)) { err_prefix(err, "prompt"); goto done; }
+    if (!tokenizer_encode(s->tok, text, strlen(text), true, &ids, err)) { err_prefix(err, "prompt"); goto done; }
     int n_images = 0;
     for (size_t i = 0; i < ids.count; i++) n_images += ids.ids[i] == c->image_token;
     if (n_images != 1) { err_set(err, "prompt: %d <image> tokens, but one image was given", n_images); goto done; }
@@ -91,31 +130,35 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     ans->prompt_ids = malloc_check((size_t)cap * sizeof *ans->prompt_ids);
     ans->n_prompt = llava_expand_image_tokens(c, ids.ids, (int)ids.count, ans->prompt_ids, cap, err);
     if (ans->n_prompt < 0) goto done;
+    f = LLAVA_FAIL_GENERATE;
     size_t np = (size_t)pv.c * pv.h * pv.w;
     pix = be->alloc(be, np * sizeof(float));
     be->upload(be, pix, pv.data, np * sizeof(float));
-    int32_t stops[LLAMA_MAX_EOS + 1];
-    int nstop = 0;
-    for (int i = 0; i < c->text.n_eos; i++) stops[nstop++] = c->text.eos_ids[i];
-    if (tokenizer_eos_id(tok) >= 0) stops[nstop++] = tokenizer_eos_id(tok);
     LlamaGenOpts o = {.max_new = a->max_new, .temperature = a->temperature, .top_p = a->top_p, .seed = a->seed,
-                      .stop_ids = stops, .n_stop = nstop};
+                      .stop_ids = s->stops, .n_stop = s->nstop};
     ans->ids = malloc_check((size_t)(a->max_new > 0 ? a->max_new : 1) * sizeof *ans->ids);
-    ans->n = llava_generate(&m, ans->prompt_ids, ans->n_prompt, 1, pix, &o, ans->ids, err);
+    ans->n = llava_generate(&s->m, ans->prompt_ids, ans->n_prompt, 1, pix, &o, ans->ids, err);
     if (ans->n < 0) goto done;
-    size_t len;
-    ans->text = tokenizer_decode(tok, ans->ids, (size_t)ans->n, true, &len);
+    ans->text = tokenizer_decode(s->tok, ans->ids, (size_t)ans->n, true, &ans->text_len);
     ok = true;
+    f = LLAVA_FAIL_NONE;
 done:
     if (pix) be->free(be, pix);
-    if (have_model) llava_free(&m);
-    if (be) backend_destroy(be);
     free(text);
     tok_ids_free(&ids);
     pixel_values_free(&pv);
     image_free(&img);
-    tokenizer_free(tok);
     if (!ok) llava_answer_free(ans);
+    if (fail) *fail = f;
+    return ok;
+}
+
+bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
+    memset(ans, 0, sizeof *ans);
+    LlavaSession *s = llava_session_open(a->model_dir, a->device, err);
+    if (!s) return false;
+    bool ok = llava_session_answer(s, a, ans, NULL, err);
+    llava_session_close(s);
     return ok;
 }
 
@@ -135,5 +178,214 @@ int generate_llava(const LlavaGenArgs *a) {
         printf("\n");
     }
     llava_answer_free(&ans);
+    return 0;
+}
+
+// ---- batch ----
+typedef struct { char *s; size_t len, cap; } Buf;
+
+static void buf_reserve(Buf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) cap *= 2;
+    b->s = realloc_check(b->s, cap);
+    b->cap = cap;
+}
+
+static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(Buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) LPOI_DIE("vsnprintf failed");
+    buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+// s as a JSON string; bytes that are not valid UTF-8 become U+FFFD so the line stays valid JSON.
+static void buf_json_string(Buf *b, const char *s, size_t len) {
+    Buf clean = {0};
+    if (!utf8_valid(s, len)) {
+        for (size_t i = 0; i < len;) {
+            size_t ok = utf8_first_invalid(s + i, len - i);
+            buf_reserve(&clean, ok + 3);
+            memcpy(clean.s + clean.len, s + i, ok);
+            clean.len += ok;
+            i += ok;
+            if (i < len) { memcpy(clean.s + clean.len, "\xEF\xBF\xBD", 3); clean.len += 3; i++; }
+        }
+        s = clean.s;
+        len = clean.len;
+    }
+    size_t need = json_escape(NULL, 0, s, len);
+    buf_reserve(b, need);
+    json_escape(b->s + b->len, b->cap - b->len, s, len);
+    b->len += need;
+    free(clean.s);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static bool is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return false;
+    return true;
+}
+
+// A string member that must be there (no embedded NUL); "field: reason" in err otherwise.
+static const JsonValue *get_string(const JsonValue *obj, const char *key, bool nonempty, LpoiErr *err) {
+    const JsonValue *v = json_get(obj, key);
+    if (!v) { err_set(err, "%s: missing", key); return NULL; }
+    if (v->type != JSON_STRING) { err_set(err, "%s: must be a string", key); return NULL; }
+    if (strlen(v->str) != v->len) { err_set(err, "%s: contains a NUL character", key); return NULL; }
+    if (nonempty && v->len == 0) { err_set(err, "%s: empty", key); return NULL; }
+    return v;
+}
+
+// One line → its output JSON line in *line_out; false + "field: reason".
+static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir, const char *text, size_t len,
+                       size_t lineno, Buf *line_out, LpoiErr *err) {
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(text, len, &e);
+    if (!doc) return err_set(err, "json: %s", e.msg);
+    bool ok = false;
+    char *path = NULL;
+    LlavaAnswer ans = {0};
+    const JsonValue *root = json_root(doc), *image, *prompt, *id;
+    if (root->type != JSON_OBJECT) { err_set(err, "json: not an object"); goto done; }
+    if (!(image = get_string(root, "image", true, err))) goto done;
+    if (!(prompt = get_string(root, "prompt", false, err))) goto done;
+    id = json_get(root, "id");
+    if (id && id->type != JSON_STRING && id->type != JSON_NUMBER && id->type != JSON_NULL) {
+        err_set(err, "id: must be a string or a number");
+        goto done;
+    }
+    if (image->str[0] != '/' && dir) {
+        size_t n = strlen(dir) + image->len + 2;
+        path = malloc_check(n);
+        snprintf(path, n, "%s/%s", dir, image->str);
+    }
+    LlavaGenArgs g = {.image = path ? path : image->str, .prompt = prompt->str, .max_new = a->max_new,
+                      .temperature = a->temperature, .top_p = a->top_p, .seed = a->seed};
+    LlavaFail fail;
+    if (!llava_session_answer(s, &g, &ans, &fail, &e)) {
+        const char *field = fail == LLAVA_FAIL_IMAGE ? "image" : fail == LLAVA_FAIL_PROMPT ? "prompt" : "generate";
+        // The prompt step's messages already start with "prompt: ".
+        if (fail == LLAVA_FAIL_PROMPT && !strncmp(e.msg, "prompt: ", 8)) err_set(err, "%s", e.msg);
+        else err_set(err, "%s: %s", field, e.msg);
+        goto done;
+    }
+    line_out->len = 0;
+    buf_printf(line_out, "{\"line\": %zu, \"id\": ", lineno);
+    if (!id || id->type == JSON_NULL) buf_printf(line_out, "null");
+    else if (id->type == JSON_NUMBER) buf_printf(line_out, "%s", id->str);
+    else buf_json_string(line_out, id->str, id->len);
+    buf_printf(line_out, ", \"image\": ");
+    buf_json_string(line_out, image->str, image->len);
+    buf_printf(line_out, ", \"prompt\": ");
+    buf_json_string(line_out, prompt->str, prompt->len);
+    buf_printf(line_out, ", \"answer\": ");
+    buf_json_string(line_out, ans.text, ans.text_len);
+    buf_printf(line_out, "}\n");
+    ok = true;
+done:
+    llava_answer_free(&ans);
+    free(path);
+    json_free(doc);
+    return ok;
+}
+
+bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
+    memset(st, 0, sizeof *st);
+    FILE *f = fopen(a->batch, "rb");
+    if (!f) return err_set(err, "%s: cannot open: %s", a->batch, strerror(errno));
+    bool ok = false, out_open = false;
+    char *line = NULL, *dir = NULL;
+    size_t cap = 0, total = 0, lineno = 0, done_lines = 0;
+    ssize_t n;
+    Buf out = {0};
+    AtomicFile af;
+    LlavaSession *s = NULL;
+    while ((n = getline(&line, &cap, f)) >= 0) total += !is_blank(line, (size_t)n);
+    if (ferror(f)) { err_set(err, "%s: read error", a->batch); goto done; }
+    if (total == 0) { err_set(err, "%s: no examples (every line is blank)", a->batch); goto done; }
+    rewind(f);
+    const char *slash = strrchr(a->batch, '/');
+    if (slash) dir = strndup(a->batch, slash == a->batch ? 1 : (size_t)(slash - a->batch));
+    if (slash && !dir) LPOI_DIE("out of memory");
+    if (!(s = llava_session_open(a->model_dir, a->device, err))) goto done;
+    if (a->out) {
+        if (!atomic_file_begin(&af, a->out, err)) goto done;
+        out_open = true;
+    }
+    double t0 = now_s(), last = t0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        if (is_blank(line, len)) continue;
+        done_lines++;
+        LpoiErr e = {{0}};
+        if (!batch_line(s, a, dir, line, len, lineno, &out, &e)) {
+            if (!a->skip_bad) { err_set(err, "%s:%zu: %s", a->batch, lineno, e.msg); goto done; }
+            if (a->log) fprintf(a->log, "skipped: %s:%zu: %s\n", a->batch, lineno, e.msg);
+            st->skipped++;
+            continue;
+        }
+        if (out_open) {
+            if (!atomic_file_write(&af, out.s, out.len, err)) { out_open = false; goto done; }
+        } else if (fwrite(out.s, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+            err_set(err, "stdout: write failed: %s", strerror(errno));
+            goto done;
+        }
+        st->answered++;
+        double t = now_s();
+        if (a->log && a->progress && (st->answered % 10 == 0 || t - last > 10)) {
+            fprintf(a->log, "lpoi generate: %zu/%zu lines, %d answers, %.2f examples/s\n", done_lines, total,
+                    st->answered, st->answered / (t - t0 > 1e-9 ? t - t0 : 1e-9));
+            last = t;
+        }
+    }
+    if (ferror(f)) { err_set(err, "%s: read error", a->batch); goto done; }
+    st->seconds = now_s() - t0;
+    if (st->answered == 0) { err_set(err, "%s: no line could be answered (%d skipped)", a->batch, st->skipped); goto done; }
+    if (out_open) {
+        out_open = false;
+        if (!atomic_file_commit(&af, err)) goto done;
+    }
+    ok = true;
+done:
+    if (out_open) atomic_file_abort(&af);
+    llava_session_close(s);
+    free(out.s);
+    free(dir);
+    free(line);
+    fclose(f);
+    return ok;
+}
+
+int generate_llava_batch(const LlavaBatchArgs *a) {
+    LlavaBatchArgs b = *a;
+    b.log = stderr;
+    b.progress = a->out || isatty(2);
+    LlavaBatchStats st;
+    LpoiErr err = {{0}};
+    if (!llava_batch(&b, &st, &err)) {
+        fprintf(stderr, "lpoi: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "lpoi generate: %d answer%s in %.1f s (%.2f examples/s)", st.answered, st.answered == 1 ? "" : "s", st.seconds,
+            st.seconds > 0 ? st.answered / st.seconds : 0.0);
+    if (a->skip_bad) fprintf(stderr, "; skipped %d bad line%s", st.skipped, st.skipped == 1 ? "" : "s");
+    if (a->out) fprintf(stderr, "; wrote %s", a->out);
+    fputc('\n', stderr);
     return 0;
 }

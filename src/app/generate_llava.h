@@ -1,8 +1,11 @@
 // generate_llava.h — `lpoi generate --image`: one image + a prompt through a LLaVA-1.5 checkpoint
-// folder (config.json, safetensors, tokenizer.json, preprocessor_config.json).
+// folder (config.json, safetensors, tokenizer.json, preprocessor_config.json); and
+// `lpoi generate --batch`: the same for every (image, prompt) line of a JSONL file, with the model,
+// tokenizer and image processor loaded once (LlavaSession).
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "base/error.h"
 
 typedef struct {
@@ -19,12 +22,58 @@ typedef struct {
     int32_t *ids;            // [n] generated
     int n;
     char *text;              // decoded, special tokens skipped (NUL-terminated)
+    size_t text_len;         // bytes of text
 } LlavaAnswer;
 void llava_answer_free(LlavaAnswer *ans);
 
-// Runs the whole pipeline; false + err (naming the file or the step) when something cannot be used.
+// Runs the whole pipeline (llava_session_open + llava_session_answer + llava_session_close); false +
+// err (naming the file or the step) when something cannot be used.
 bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err);
+
+// ---- load once, answer many ----
+// The tokenizer, the image-processor config, the backend and the model of one LLaVA-1.5 folder
+// (checked against each other: the tokenizer's <image> id must be the config's image_token_index).
+typedef struct LlavaSession LlavaSession;
+LlavaSession *llava_session_open(const char *model_dir, const char *device, LpoiErr *err);
+void llava_session_close(LlavaSession *s);
+
+// Which input a failed llava_session_answer could not use.
+typedef enum { LLAVA_FAIL_NONE, LLAVA_FAIL_IMAGE, LLAVA_FAIL_PROMPT, LLAVA_FAIL_GENERATE } LlavaFail;
+// One example: a->image and a->prompt with a's sampling options (a->model_dir and a->device are not
+// used). Every call starts from a->seed, so an example's answer does not depend on the examples
+// answered before it. false + err (+ *fail when non-NULL) when the image or the prompt cannot be used.
+bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err);
 
 // Prints llava_answer's text (and ids with print_ids). Returns the process exit code (0 ok, 1 when
 // the model, image, tokenizer or prompt cannot be used).
 int generate_llava(const LlavaGenArgs *a);
+
+// ---- batch ----
+// Each non-blank line of `batch` is a JSON object {"image": path, "prompt": text, "id": optional
+// string or number}; a relative image path is taken from the JSONL file's folder. Each answer is one
+// output line {"line": N, "id": ... (null when absent), "image": as given, "prompt": ..., "answer":
+// text}, in input order. With `out` the lines go to a temp file beside it that is renamed over `out`
+// only when every line was answered (so a failure leaves `out` as it was); without it they go to
+// stdout as they are made. A bad line (not a JSON object, a missing or mistyped field, an image that
+// cannot be read, a prompt that cannot be used) fails the run with "FILE:LINE: field: reason", or with
+// skip_bad is reported to `log` ("skipped: FILE:LINE: ...") and counted. A run that answers nothing
+// (an empty file, every line skipped) is an error too.
+typedef struct {
+    const char *model_dir, *device, *batch, *out;   // out NULL: stdout
+    bool skip_bad;
+    int max_new;
+    float temperature, top_p;
+    uint64_t seed;                   // the seed of every example (see llava_session_answer)
+    FILE *log;                       // where skipped lines are reported; NULL: quiet
+    bool progress;                   // also a progress line on log every 10 answers (or 10 s), with examples/s
+} LlavaBatchArgs;
+typedef struct {
+    int answered, skipped;
+    double seconds;                  // wall time of the answering (model load excluded)
+} LlavaBatchStats;
+bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err);
+
+// llava_batch with the log on stderr (progress when out is a file or stderr a terminal) and a summary
+// line there. Returns the exit code (0 ok, 1 when
+// the model or a line cannot be used).
+int generate_llava_batch(const LlavaBatchArgs *a);

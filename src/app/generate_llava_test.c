@@ -1,12 +1,18 @@
 // generate_llava_test.c — `lpoi generate --image` on testdata/tiny_llava (a tiny random LLaVA-1.5
 // folder written by HF save_pretrained, tools/make_tiny_llava.py): the expanded prompt ids and the
 // greedy continuation must equal HF's (expected_generate.json), id for id; and the failures a user
-// meets get clear errors.
+// meets get clear errors. `--batch` (llava_batch): every answer equals the single-image answer for
+// the same (image, prompt), greedy and sampled; a bad line is "FILE:LINE: field: reason" and leaves
+// --out as it was; --skip-bad skips and counts.
 #include "app/generate_llava.h"
 #include "test/test.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "image/image.h"
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,4 +72,248 @@ TEST(generate_llava_errors) {
     a.image = "testdata/images/photos/chelsea.png";
     a.model_dir = "testdata/tokenizer";
     EXPECT(!llava_answer(&a, &ans, &err));
+}
+
+// ---- batch ----
+typedef struct { char dir[64], jsonl[128], out[128], png[128]; } BatchDir;
+
+static bool write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+// A temp folder with img.png (a small gradient written by the PNG writer); jsonl/out are paths in it.
+static bool batch_dir_make(BatchDir *d) {
+    snprintf(d->dir, sizeof d->dir, "/tmp/lpoi_gen_batch_XXXXXX");
+    if (!mkdtemp(d->dir)) return false;
+    snprintf(d->jsonl, sizeof d->jsonl, "%s/in.jsonl", d->dir);
+    snprintf(d->out, sizeof d->out, "%s/out.jsonl", d->dir);
+    snprintf(d->png, sizeof d->png, "%s/img.png", d->dir);
+    Image img = {.w = 40, .h = 30};
+    img.data = malloc_check((size_t)img.w * img.h * 3);
+    for (int y = 0; y < img.h; y++)
+        for (int x = 0; x < img.w; x++) {
+            uint8_t *p = img.data + ((size_t)y * img.w + x) * 3;
+            p[0] = (uint8_t)(x * 6), p[1] = (uint8_t)(y * 8), p[2] = (uint8_t)((x ^ y) * 9);
+        }
+    LpoiErr err = {{0}};
+    bool ok = image_write_png(&img, d->png, &err);
+    free(img.data);
+    return ok;
+}
+
+// Removes every file in the folder, then the folder. Returns how many files held ".tmp." (leftovers
+// of an atomic write).
+static int batch_dir_remove(BatchDir *d) {
+    int tmp = 0;
+    DIR *dp = opendir(d->dir);
+    if (!dp) return 0;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(dp))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        tmp += strstr(e->d_name, ".tmp.") != NULL;
+        snprintf(path, sizeof path, "%s/%s", d->dir, e->d_name);
+        unlink(path);
+    }
+    closedir(dp);
+    rmdir(d->dir);
+    return tmp;
+}
+
+static int count_tmp_files(const BatchDir *d) {
+    int tmp = 0;
+    DIR *dp = opendir(d->dir);
+    if (!dp) return 0;
+    struct dirent *e;
+    while ((e = readdir(dp))) tmp += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(dp);
+    return tmp;
+}
+
+static char *read_text(const char *path) {
+    size_t size;
+    return file_read_all(path, 1 << 20, &size, NULL);
+}
+
+// Lines of an output file parsed into docs[] (at most cap); returns the count, -1 if one is not JSON.
+static int parse_lines(char *text, JsonDoc **docs, int cap) {
+    int n = 0;
+    for (char *p = text; *p;) {
+        char *nl = strchr(p, '\n');
+        if (!nl) return -1;   // every line ends with a newline
+        if (n == cap) return -1;
+        docs[n] = json_parse(p, (size_t)(nl - p), NULL);
+        if (!docs[n]) return -1;
+        n++;
+        p = nl + 1;
+    }
+    return n;
+}
+
+TEST(generate_llava_batch_equals_single) {
+    if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found (run from the repository root)"); return; }
+    char chelsea[PATH_MAX];
+    if (!realpath("testdata/images/photos/chelsea.png", chelsea)) { test_skip("testdata/images/photos/chelsea.png not found"); return; }
+    BatchDir d;
+    EXPECT(batch_dir_make(&d));
+    // Relative (to the JSONL's folder) and absolute images, ids of both kinds and none, a blank line,
+    // a prompt that needs escaping, and one that holds <image> itself.
+    char jsonl[PATH_MAX + 512];
+    snprintf(jsonl, sizeof jsonl,
+             "{\"image\": \"img.png\", \"prompt\": \"What is in the picture?\", \"id\": 17}\n"
+             "\n"
+             "   \n"
+             "{\"id\": \"b\", \"prompt\": \"say \\\"hi\\\"\\nnow\", \"image\": \"%s\"}\n"
+             "{\"image\": \"img.png\", \"prompt\": \"USER: <image>\\nhello world ASSISTANT:\"}\n",
+             chelsea);
+    EXPECT(write_text(d.jsonl, jsonl));
+    const char *want_image[3] = {"img.png", chelsea, "img.png"};
+    const char *want_prompt[3] = {"What is in the picture?", "say \"hi\"\nnow", "USER: <image>\nhello world ASSISTANT:"};
+    const char *single_image[3] = {d.png, chelsea, d.png};
+    const int want_line[3] = {1, 4, 5};
+    for (int sampled = 0; sampled < 2; sampled++) {
+        LlavaBatchArgs a = {.model_dir = TINY, .device = "cpu", .batch = d.jsonl, .out = d.out, .max_new = 10,
+                            .temperature = sampled ? 0.9f : 0, .top_p = sampled ? 0.95f : 1, .seed = 3};
+        LlavaBatchStats st;
+        LpoiErr err = {{0}};
+        bool ok = llava_batch(&a, &st, &err);
+        EXPECT_MSG(ok, "%s", err.msg);
+        if (!ok) break;
+        EXPECT_EQ_INT(st.answered, 3);
+        EXPECT_EQ_INT(st.skipped, 0);
+        char *text = read_text(d.out);
+        EXPECT(text != NULL);
+        if (!text) break;
+        JsonDoc *docs[8];
+        int n = parse_lines(text, docs, 8);
+        EXPECT_EQ_INT(n, 3);
+        for (int i = 0; i < n && i < 3; i++) {
+            const JsonValue *r = json_root(docs[i]);
+            int64_t line = 0;
+            EXPECT(json_get_i64(r, "line", &line) && line == want_line[i]);
+            EXPECT_STREQ(json_get_str(r, "image"), want_image[i]);
+            EXPECT_STREQ(json_get_str(r, "prompt"), want_prompt[i]);
+            const JsonValue *id = json_get(r, "id");
+            int64_t idn = 0;
+            if (i == 0) EXPECT(id && json_as_i64(id, &idn) && idn == 17);
+            else if (i == 1) EXPECT_STREQ(json_get_str(r, "id"), "b");
+            else EXPECT(id && id->type == JSON_NULL);
+            LlavaGenArgs g = {.model_dir = TINY, .image = single_image[i], .prompt = want_prompt[i], .device = "cpu",
+                              .max_new = a.max_new, .temperature = a.temperature, .top_p = a.top_p, .seed = a.seed};
+            LlavaAnswer ans;
+            if (!llava_answer(&g, &ans, &err)) { EXPECT_MSG(0, "%s", err.msg); continue; }
+            const JsonValue *got = json_get(r, "answer");
+            EXPECT_MSG(got && got->type == JSON_STRING && got->len == ans.text_len && !memcmp(got->str, ans.text, ans.text_len),
+                       "%s line %d: batch answer differs from the single-image answer",
+                       sampled ? "sampled" : "greedy", want_line[i]);
+            llava_answer_free(&ans);
+        }
+        for (int i = 0; i < n; i++) json_free(docs[i]);
+        free(text);
+    }
+    EXPECT_EQ_INT(batch_dir_remove(&d), 0);
+}
+
+TEST(generate_llava_batch_bad_lines) {
+    if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found (run from the repository root)"); return; }
+    BatchDir d;
+    EXPECT(batch_dir_make(&d));
+    EXPECT(write_text(d.jsonl,
+                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
+                      "\n"
+                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
+                      "{\"image\": \"img.png\"}\n"
+                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
+                      "[\"img.png\", \"x\"]\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
+    EXPECT(write_text(d.out, "old contents\n"));
+    LlavaBatchArgs a = {.model_dir = TINY, .device = "cpu", .batch = d.jsonl, .out = d.out, .max_new = 4};
+    LlavaBatchStats st;
+    LpoiErr err = {{0}};
+    char want[256];
+
+    // Without --skip-bad the first bad line (3) fails the run, and OUT is untouched.
+    EXPECT(!llava_batch(&a, &st, &err));
+    snprintf(want, sizeof want, "%s:3: image: %s/missing.png", d.jsonl, d.dir);
+    EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "got '%s', want it to start with '%s'", err.msg, want);
+    char *text = read_text(d.out);
+    EXPECT_STREQ(text, "old contents\n");
+    free(text);
+    EXPECT_EQ_INT(count_tmp_files(&d), 0);
+
+    // Each kind of bad line, alone after a good one: its own file:line and field.
+    static const struct { const char *line, *want; } cases[] = {
+        {"{\"image\": \"img.png\"}", "prompt: missing"},
+        {"{\"image\": \"img.png\", \"prompt\": 5}", "prompt: must be a string"},
+        {"{\"prompt\": \"p\"}", "image: missing"},
+        {"{\"image\": \"\", \"prompt\": \"p\"}", "image: empty"},
+        {"{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}", "prompt: 2 <image> tokens"},
+        {"{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}", "id: must be a string or a number"},
+        {"[\"img.png\", \"x\"]", "json: not an object"},
+        {"{\"image\": \"img.png\", \"prompt\": \"p\",}", "json: offset"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"image\": \"img.png\", \"prompt\": \"ok\"}\n%s\n", cases[i].line);
+        EXPECT(write_text(d.jsonl, body));
+        EXPECT(!llava_batch(&a, &st, &err));
+        snprintf(want, sizeof want, "%s:2: %s", d.jsonl, cases[i].want);
+        EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "case %zu: got '%s', want '%s...'", i, err.msg, want);
+    }
+    text = read_text(d.out);
+    EXPECT_STREQ(text, "old contents\n");
+    free(text);
+    EXPECT_EQ_INT(count_tmp_files(&d), 0);
+
+    // --skip-bad: the 7 bad lines are counted, the 2 good ones answered (their line numbers kept).
+    EXPECT(write_text(d.jsonl,
+                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
+                      "\n"
+                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
+                      "{\"image\": \"img.png\"}\n"
+                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
+                      "[\"img.png\", \"x\"]\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
+                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
+    a.skip_bad = true;
+    bool ok = llava_batch(&a, &st, &err);
+    EXPECT_MSG(ok, "%s", err.msg);
+    EXPECT_EQ_INT(st.answered, 2);
+    EXPECT_EQ_INT(st.skipped, 7);
+    text = read_text(d.out);
+    JsonDoc *docs[4];
+    int n = text ? parse_lines(text, docs, 4) : -1;
+    EXPECT_EQ_INT(n, 2);
+    int64_t l0 = 0, l1 = 0;
+    if (n == 2) {
+        EXPECT(json_get_i64(json_root(docs[0]), "line", &l0) && l0 == 1);
+        EXPECT(json_get_i64(json_root(docs[1]), "line", &l1) && l1 == 10);
+        EXPECT_STREQ(json_get_str(json_root(docs[1]), "prompt"), "last");
+    }
+    for (int i = 0; i < n; i++) json_free(docs[i]);
+    free(text);
+
+    // Nothing to answer is an error, with or without --skip-bad, and OUT keeps the last good run.
+    EXPECT(write_text(d.jsonl, "{\"image\": \"missing.png\", \"prompt\": \"p\"}\n"));
+    EXPECT(!llava_batch(&a, &st, &err));
+    EXPECT_MSG(strstr(err.msg, "no line could be answered") != NULL, "%s", err.msg);
+    EXPECT(write_text(d.jsonl, "\n  \n"));
+    EXPECT(!llava_batch(&a, &st, &err));
+    EXPECT_MSG(strstr(err.msg, "no examples") != NULL, "%s", err.msg);
+    snprintf(want, sizeof want, "%s/nope.jsonl", d.dir);
+    a.batch = want;
+    EXPECT(!llava_batch(&a, &st, &err));
+    EXPECT_MSG(strstr(err.msg, "nope.jsonl: cannot open") != NULL, "%s", err.msg);
+    text = read_text(d.out);
+    EXPECT(text && strstr(text, "\"prompt\": \"last\"") != NULL);
+    free(text);
+    EXPECT_EQ_INT(batch_dir_remove(&d), 0);
 }
