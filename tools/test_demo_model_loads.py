@@ -10,8 +10,10 @@ processor and LLaVA forward, with metadata "text" and "image"). This script reco
 transformers and reports the max differences; it exits 1 when the ids differ, the pixels differ by
 more than 1e-6 or the logits by more than 1e-4 (fp32 CPU vs fp32 CPU).
 
-Also checked: the tokenizer gives the same ids as lpoi for every demo prompt + answer pair, the
-chat template renders as llava-1.5's, and the processor expands <image> to (S/p)^2 tokens.
+Also checked: every word of every demo prompt + answer is one token for HF as for lpoi, the chat
+template renders as llava-1.5's, and the processor expands <image> to (S/p)^2 tokens. When DIR is a
+finished demo run (DIR/adapter_check.safetensors: lpoi's logits with the trained adapter), the adapter
+DIR/run/adapter is loaded with PEFT (PeftModel.from_pretrained) and those logits are compared too.
 
 usage: tools/test_demo_model_loads.py [--lpoi build/lpoi] [--dir DIR]   (default: a temporary DIR)
        (python from tools/requirements.txt: transformers 5.24, torch, pillow)
@@ -81,7 +83,9 @@ def main():
             ids_c = f.get_tensor("input_ids").long()
             pix_c = f.get_tensor("pixel_values")
             logits_c = f.get_tensor("logits")
-        text, image_path = meta["text"], meta["image"]
+        text = meta["text"]
+        # the image path is as the demo saw it (maybe relative to its working folder): find it in DIR
+        image_path = os.path.join(out, "data", "images", os.path.basename(meta["image"]))
         print("text:", json.dumps(text))
 
         # chat template (processor and tokenizer) = llava-1.5's rendering
@@ -133,6 +137,28 @@ def main():
                     n += 1
                     longest = max(longest, len(ids))
         print(f"{n} prompt+answer texts: every word one token, longest {longest} text tokens")
+        # the trained adapter, through PEFT
+        ac = os.path.join(out, "adapter_check.safetensors")
+        if os.path.exists(ac):
+            from peft import PeftModel
+            with safe_open(ac, "pt") as f:
+                ids_a = f.get_tensor("input_ids").long()
+                pix_a = f.get_tensor("pixel_values")
+                logits_a = f.get_tensor("logits")
+            peft_model = PeftModel.from_pretrained(model, os.path.join(out, "run", "adapter")).eval()
+            with torch.no_grad():
+                logits_p = peft_model(input_ids=ids_a, pixel_values=pix_a).logits
+                with peft_model.disable_adapter():
+                    logits_base = peft_model(input_ids=ids_a, pixel_values=pix_a).logits
+            dad = (logits_p - logits_a).abs().max().item()
+            moved = (logits_p - logits_base).abs().max().item()
+            print(f"with the trained adapter (PEFT): logits max |diff| {dad:.3g} (the adapter moves them by up to {moved:.3g})")
+            if not dad <= 1e-4:
+                failures.append(f"adapter logits differ by {dad}")
+            if not moved > 1e-3:
+                failures.append("the trained adapter does not change the logits")
+        else:
+            print("no adapter_check.safetensors (a --prepare-only folder): adapter not checked")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

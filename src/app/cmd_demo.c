@@ -8,13 +8,18 @@
 //      reference, so every S_k = 0 — a tie, which counts as a wrong order);
 //   4. trains LoRA adapters with LPOI (text DPO + anchor + listwise Plackett–Luce over the L masked
 //      images) through the trainer (lpoi/trainer.h) into OUT/run;
-//   5. evaluates again, prints the before/after table, writes OUT/list_strip.png (one held-out list,
-//      with S_k after training) and OUT/loss_curves.png, and exits 1 unless the held-out
-//      full-order list accuracy ended well above chance (1/L!).
-// `--char-model` runs the older character-model smoke test instead (demo_char.c).
+//   5. evaluates again, prints the before/after table (list accuracies and S_1 − S_L, plus the text
+//      preference chosen vs rejected, scored through OUT/eval/heldout_rejected.jsonl: the held-out
+//      records with the two answers swapped), writes OUT/list_strip.png (one held-out list with
+//      S_k after training), OUT/loss_curves.png and OUT/adapter_check.safetensors (lpoi's logits
+//      with the adapter, for the HF + PEFT check), and exits 1 unless the held-out full-order list
+//      accuracy ended well above chance (1/L!).
+// --objective dpo|mdpo trains a baseline instead, scored the same way (exit 0: no accuracy is
+// demanded of it). `--char-model` runs the older character-model smoke test (demo_char.c).
 #include "app/commands.h"
 #include "app/demo_char.h"
 #include "app/demo_plot.h"
+#include "backend/backend.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
@@ -38,23 +43,25 @@ typedef struct {
     int steps, examples, heldout, list_size, lora_r, batch, image_size, patch_size;
     uint64_t seed;
     double lr, beta;
+    ObjKind objective;
     bool prepare_only, quiet;
 } DemoArgs;
 
 static DemoArgs demo_defaults(void) {
-    return (DemoArgs){.out = NULL, .device = "cpu", .steps = 300, .examples = 512, .heldout = 128, .list_size = 5,
-                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 2e-3, .beta = 0.1};
+    return (DemoArgs){.out = NULL, .device = "cpu", .steps = 500, .examples = 1024, .heldout = 200, .list_size = 5,
+                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 3e-3, .beta = 0.1, .objective = OBJ_LPOI};
 }
 
 static int usage(FILE *to, int code) {
     DemoArgs d = demo_defaults();
     fprintf(to,
             "usage: lpoi demo [--out DIR] [--steps N] [--examples N] [--heldout N] [--list-size L] [--seed N]\n"
-            "                 [--lr X] [--lora-r R] [--batch N] [--beta B] [--device cpu|cuda|auto]\n"
+            "                 [--lr X] [--lora-r R] [--batch N] [--beta B] [--objective lpoi|dpo|mdpo]\n"
+            "                 [--device cpu|cuda|auto]\n"
             "                 [--prepare-only] [--quiet]\n"
             "       lpoi demo --char-model [...]   (the older character-model smoke test; --char-model --help)\n"
             "\n"
-            "The embedded end-to-end job, no download and no GPU needed (about 3-4 minutes on 2 CPU cores):\n"
+            "The embedded end-to-end job, no download and no GPU needed (about a minute on 2 idle CPU cores):\n"
             "  1. OUT/data   a synthetic preference set: %dx%d pictures of 1-3 coloured shapes on solid,\n"
             "                gradient or noise backgrounds; prompt \"%s\"; the chosen answer\n"
             "                names the main object (\"A red circle.\"), the rejected one an absent object; the\n"
@@ -66,9 +73,11 @@ static int usage(FILE *to, int code) {
             "  4. LPOI training (text DPO + anchor + listwise ranking of L progressively masked images,\n"
             "     LoRA on every linear layer) into OUT/run (log.jsonl, OUT/run/adapter = PEFT adapter)\n"
             "  5. held-out evaluation again: full-order list accuracy (S_1 > ... > S_L; chance 1/L!),\n"
-            "     pairwise accuracy (chance 1/2) and mean S_1 - S_L, before and after; OUT/list_strip.png\n"
-            "     (one held-out list with its S_k) and OUT/loss_curves.png\n"
-            "Exit status 1 when the held-out full-order accuracy did not end at least 25 points above chance.\n"
+            "     pairwise accuracy (chance 1/2) and mean S_1 - S_L, before and after, and how often the\n"
+            "     true answer beats the hallucinated one; OUT/list_strip.png (one held-out list with its\n"
+            "     S_k), OUT/loss_curves.png, OUT/adapter_check.safetensors (lpoi's logits with the adapter)\n"
+            "Exit status 1 when (with --objective lpoi) the held-out full-order accuracy did not end at least\n"
+            "25 points above chance.\n"
             "\n"
             "  --out DIR        output folder, must not exist or be empty (default: ./lpoi-demo, or\n"
             "                   ./lpoi-demo-2, -3, ... when taken)\n"
@@ -81,6 +90,9 @@ static int usage(FILE *to, int code) {
             "  --lora-r R       LoRA rank, alpha = 2 R (default %d)\n"
             "  --batch N        examples per optimiser step (default %d)\n"
             "  --beta B         DPO / LPOI beta (default %g)\n"
+            "  --objective O    lpoi (default), or a baseline to compare with: dpo (text DPO only) or mdpo\n"
+            "                   (DPO + anchor + image-conditional term with a random crop); the held-out lists\n"
+            "                   are scored the same way for all three\n"
             "  --device D       cpu (default), cuda or auto\n"
             "  --prepare-only   write OUT/data, OUT/model and OUT/model_check.safetensors, then stop\n"
             "  --quiet          no training progress line\n",
@@ -206,15 +218,32 @@ static bool write_loss_curves(const char *log_path, const char *png, int L, Lpoi
     LossLog l;
     if (!loss_log_read(log_path, &l, err)) return false;
     if (l.n == 0) { loss_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
-    PlotSeries s[] = {
-        {"TOTAL", l.loss, l.n, {30, 30, 30}},
-        {"TEXT DPO", l.dpo, l.n, {40, 90, 220}},
-        {"ANCHOR", l.anchor, l.n, {40, 160, 60}},
-        {"LISTWISE (PLACKETT-LUCE)", l.list, l.n, {220, 50, 40}},
-    };
+    // Each loss twice: every step as a thin pale line, and a trailing mean over `win` steps on top.
+    const int win = l.n >= 100 ? 10 : 1;
+    double *cols[] = {l.loss, l.dpo, l.anchor, l.list};
+    const char *names[] = {"TOTAL", "TEXT DPO", "ANCHOR", "LISTWISE (PLACKETT-LUCE)"};
+    const uint8_t rgb[][3] = {{30, 30, 30}, {40, 90, 220}, {40, 160, 60}, {220, 50, 40}};
+    PlotSeries s[8];
+    double *smooth[4];
+    for (int c = 0; c < 4; c++) {
+        smooth[c] = malloc_check((size_t)l.n * sizeof(double));
+        for (int i = 0; i < l.n; i++) {
+            double sum = 0;
+            int cnt = 0;
+            for (int j = LPOI_MAX(0, i - win + 1); j <= i; j++)
+                if (isfinite(cols[c][j])) { sum += cols[c][j]; cnt++; }
+            smooth[c][i] = cnt ? sum / cnt : NAN;
+        }
+        PlotSeries pale = {NULL, cols[c], l.n, {0}, 1};
+        for (int k = 0; k < 3; k++) pale.rgb[k] = (uint8_t)(rgb[c][k] + (255 - rgb[c][k]) * 3 / 4);
+        s[c] = pale;
+        s[4 + c] = (PlotSeries){names[c], smooth[c], l.n, {rgb[c][0], rgb[c][1], rgb[c][2]}, 2};
+    }
     char title[128];
-    snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
-    Image img = plot_curves(title, "OPTIMISER STEP", s, (int)LPOI_ARRAY_LEN(s), 760, 420);
+    if (win > 1) snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d; LINES: MEAN OF %d STEPS)", L, win);
+    else snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
+    Image img = plot_curves(title, "OPTIMISER STEP", s, 8, 760, 420);
+    for (int c = 0; c < 4; c++) free(smooth[c]);
     bool ok = image_write_png(&img, png, err);
     image_free(&img);
     loss_log_free(&l);
@@ -319,6 +348,7 @@ int cmd_demo(int argc, char **argv) {
         else if (!strcmp(arg, "--seed")) { ok = parse_int(val, 0, 2000000000, &seed); a.seed = (uint64_t)seed; }
         else if (!strcmp(arg, "--lr")) ok = parse_dbl(val, &a.lr);
         else if (!strcmp(arg, "--beta")) ok = parse_dbl(val, &a.beta);
+        else if (!strcmp(arg, "--objective")) ok = obj_kind_parse(val, &a.objective);
         else { fprintf(stderr, "lpoi demo: unknown option %s\n", arg); return usage(stderr, 2); }
         if (!ok) { fprintf(stderr, "lpoi demo: bad value for %s: %s\n", arg, val); return 2; }
         i++;
@@ -326,6 +356,12 @@ int cmd_demo(int argc, char **argv) {
 
     const double t0 = now_s();
     LpoiErr err = {{0}};
+    // The device first: a missing GPU should fail before anything is written.
+    Backend *probe = backend_open(a.device, &err);
+    if (!probe) { fprintf(stderr, "lpoi demo: --device %s: %s\n", a.device, err.msg); return 1; }
+    char device_name[sizeof probe->device];
+    snprintf(device_name, sizeof device_name, "%s", probe->device);
+    backend_destroy(probe);
     char *out = choose_out(a.out, &err);
     if (!out) { fprintf(stderr, "lpoi demo: %s\n", err.msg); return 2; }
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
@@ -336,13 +372,13 @@ int cmd_demo(int argc, char **argv) {
     char *data_dir = join(out, "data"), *model_dir = join(out, "model"), *run_dir = join(out, "run");
     char *check_path = join(out, "model_check.safetensors"), *adapter_dir = join(run_dir, "adapter");
     char *strip_png = join(out, "list_strip.png"), *curves_png = join(out, "loss_curves.png");
-    char *log_path = join(run_dir, "log.jsonl");
+    char *log_path = join(run_dir, "log.jsonl"), *adapter_check = join(out, "adapter_check.safetensors");
     char *train_jsonl = NULL, *heldout_jsonl = NULL;
     TrainEval before = {0}, after = {0}, before_rej = {0}, after_rej = {0};
     char *eval_dir = join(out, "eval"), *swapped_jsonl = join(eval_dir, "heldout_rejected.jsonl");
     int rc = 1;
     const int L = a.list_size;
-    printf("lpoi demo: LPOI on a tiny LLaVA, everything in %s/\n", out);
+    printf("lpoi demo: LPOI on a tiny LLaVA, everything in %s/ (device: %s)\n", out, device_name);
 
     // 1. data
     SynthOptions so = synth_options_default();
@@ -382,9 +418,10 @@ int cmd_demo(int argc, char **argv) {
         if (!ok) { fprintf(stderr, "lpoi demo: logits check: %s\n", err.msg); goto done; }
     }
     int G = a.image_size / a.patch_size;
-    printf("[2/5] model  tiny LLaVA-1.5 (CLIP %dx%d layers, %d image tokens; LLaMA %dx%d layers), %.2f M parameters,\n"
-           "             HF format in %s/ (%.1f s)\n",
-           mo.vision_hidden, mo.vision_layers, G * G, mo.text_hidden, mo.text_layers, nparams / 1e6, model_dir, now_s() - t);
+    printf("[2/5] model  tiny LLaVA-1.5: CLIP (%d wide, %d layers, %d image tokens of %dx%d px), projector, LLaMA\n"
+           "             (%d wide, %d layers); %.2f M parameters, random; HF format in %s/ (%.1f s)\n",
+           mo.vision_hidden, mo.vision_layers, G * G, a.patch_size, a.patch_size, mo.text_hidden, mo.text_layers,
+           nparams / 1e6, model_dir, now_s() - t);
     if (a.prepare_only) {
         printf("prepared; lpoi's logits for one input are in %s\n"
                "check them with transformers: tools/test_demo_model_loads.py --dir %s\n", check_path, out);
@@ -399,7 +436,7 @@ int cmd_demo(int argc, char **argv) {
     o.data_path = train_jsonl;
     o.out_dir = run_dir;
     o.device = a.device;
-    o.objective = OBJ_LPOI;
+    o.objective = a.objective;
     o.beta = a.beta;
     o.list_size = L;
     o.lora_r = a.lora_r;
@@ -429,9 +466,13 @@ int cmd_demo(int argc, char **argv) {
     printf("[3/5] before training: held-out lists scored with the initial adapter (%.1f s)\n", now_s() - t);
 
     // 4. train
-    printf("[4/5] training: LPOI (text DPO + anchor + listwise over L = %d images), LoRA r = %d on all linear\n"
-           "      layers, %d steps x %d examples, lr %g, beta %g, %s\n",
-           L, a.lora_r, a.steps, a.batch, a.lr, a.beta, a.device);
+    if (a.objective == OBJ_LPOI)
+        printf("[4/5] training: LPOI (text DPO + anchor + listwise over L = %d images), LoRA r = %d on all linear\n", L,
+               a.lora_r);
+    else
+        printf("[4/5] training: the %s baseline (%s), LoRA r = %d on all linear\n", obj_kind_name(a.objective),
+               a.objective == OBJ_DPO ? "text DPO only" : "text DPO + anchor + conditional crop term", a.lora_r);
+    printf("      layers, %d steps x %d examples, lr %g, beta %g, %s\n", a.steps, a.batch, a.lr, a.beta, a.device);
     fflush(stdout);
     t = now_s();
     TrainResult res = {0};
@@ -482,15 +523,34 @@ int cmd_demo(int argc, char **argv) {
     else printf("  %s: total, text DPO, anchor and listwise loss per step\n", curves_png);
     printf("  %s/: the trained LoRA adapter (PEFT format: adapter_model.safetensors + adapter_config.json)\n",
            adapter_dir);
+    {   // lpoi's logits with the trained adapter, for tools/test_demo_model_loads.py (HF + PEFT)
+        SynthExample ex;
+        synth_example(&so, SYNTH_HELDOUT, 0, &ex);
+        char *img = join(data_dir, "images/heldout_00000.png");
+        TrainDumpArgs da = {.model_dir = model_dir, .adapter_dir = adapter_dir, .image = img, .prompt = SYNTH_PROMPT,
+                            .answer = ex.chosen, .out = adapter_check, .device = a.device};
+        if (!train_dump_logits(&da, &err)) fprintf(stderr, "lpoi demo: warning: adapter logits: %s\n", err.msg);
+        else printf("  %s: lpoi's logits with the adapter\n"
+                    "    (tools/test_demo_model_loads.py --dir %s checks them against transformers + PEFT)\n",
+                    adapter_check, out);
+        free(img);
+        synth_example_free(&ex);
+    }
 
     bool learned = after.full_acc >= chance + 0.25 && after.gap > 0;
     double total = now_s() - t0;
-    printf("\nlpoi demo: %s: held-out full-order accuracy %.1f%% -> %.1f%% (chance %.2f%%), mean S_1 - S_%d %+.3f -> %+.3f, "
+    const char *verdict = learned ? "the model learned to trust its answer less as the object disappears"
+                          : a.objective == OBJ_LPOI ? "TRAINING DID NOT RAISE THE LIST ACCURACY WELL ABOVE CHANCE"
+                                                    : "the list order stayed far from what LPOI reaches";
+    printf("\nlpoi demo (%s): %s:\n  held-out full-order accuracy %.1f%% -> %.1f%% (chance %.2f%%), mean S_1 - S_%d %+.3f -> %+.3f; "
            "%.0f s in all\n",
-           learned ? "LPOI taught the model to trust its answer less as the object disappears"
-                   : "TRAINING DID NOT RAISE THE LIST ACCURACY WELL ABOVE CHANCE",
-           100 * before.full_acc, 100 * after.full_acc, 100 * chance, L, before.gap, after.gap, total);
-    rc = learned ? 0 : 1;
+           obj_kind_name(a.objective), verdict, 100 * before.full_acc, 100 * after.full_acc, 100 * chance, L, before.gap,
+           after.gap, total);
+    if (a.objective != OBJ_LPOI)
+        printf("  (a baseline: nothing in its loss ranks the partly masked images; compare with --objective lpoi)\n");
+    if (total > 300)
+        printf("  note: this took over 5 minutes; on a busy machine try --steps 250 (or set LPOI_THREADS)\n");
+    rc = learned || a.objective != OBJ_LPOI ? 0 : 1;
 done:
     train_eval_free(&before);
     train_eval_free(&after);
@@ -499,7 +559,7 @@ done:
     free(eval_dir); free(swapped_jsonl);
     free(train_jsonl); free(heldout_jsonl);
     free(data_dir); free(model_dir); free(run_dir); free(check_path); free(adapter_dir);
-    free(strip_png); free(curves_png); free(log_path);
+    free(strip_png); free(curves_png); free(log_path); free(adapter_check);
     free(out);
     return rc;
 }

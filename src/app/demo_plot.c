@@ -148,8 +148,9 @@ Image plot_curves(const char *title, const char *xlabel, const PlotSeries *serie
             if (!isfinite(v)) { px = -1; continue; }
             int x = area.x0 + (nmax > 1 ? (int)lround((double)i / (nmax - 1) * (aw - 1)) : aw / 2);
             int y = area.y1 - 1 - (int)lround((v - ymin) / (ymax - ymin) * (ah - 1));
-            if (px >= 0) plot_line(&img, px, py, x, y, 2, series[s].rgb);
-            else plot_line(&img, x, y, x, y, 2, series[s].rgb);
+            int lw = series[s].width > 0 ? series[s].width : 2;
+            if (px >= 0) plot_line(&img, px, py, x, y, lw, series[s].rgb);
+            else plot_line(&img, x, y, x, y, lw, series[s].rgb);
             px = x;
             py = y;
         }
@@ -165,6 +166,7 @@ Image plot_curves(const char *title, const char *xlabel, const PlotSeries *serie
     if (title) plot_text(&img, left, 8, 2, title, INK);
     int lx = left;
     for (int s = 0; s < n_series; s++) {
+        if (!series[s].label) continue;
         draw_fill_rect(&img, (ImgRect){lx, 28, lx + 14, 36}, series[s].rgb);
         plot_text(&img, lx + 18, 29, 1, series[s].label, INK);
         lx += 18 + plot_text_width(series[s].label, 1) + 18;

@@ -13,10 +13,11 @@ int plot_text_width(const char *s, int scale);   // 6 · scale per character, le
 void plot_line(Image *img, int x0, int y0, int x1, int y1, int width, const uint8_t rgb[3]);
 
 typedef struct {
-    const char *label;
+    const char *label;   // NULL: not in the legend
     const double *y;     // [n]; non-finite values are skipped
     int n;
     uint8_t rgb[3];
+    int width;           // line width in pixels (0: 2)
 } PlotSeries;
 
 // A w x h line chart of the series against x = 1..n, y from 0 (or the smallest value when negative)

@@ -41,7 +41,7 @@ TEST(demo_plot_text_and_lines) {
 TEST(demo_plot_chart_and_strip) {
     double a[50], b[50];
     for (int i = 0; i < 50; i++) { a[i] = 5.0 - 0.1 * i; b[i] = i == 10 ? NAN : 0.5; }
-    PlotSeries s[] = {{"TOTAL", a, 50, {200, 0, 0}}, {"DPO", b, 50, {0, 0, 200}}};
+    PlotSeries s[] = {{"TOTAL", a, 50, {200, 0, 0}, 0}, {"DPO", b, 50, {0, 0, 200}, 1}};
     Image c = plot_curves("TITLE", "STEP", s, 2, 300, 200);
     EXPECT(c.w == 300 && c.h == 200);
     EXPECT(count_rgb(&c, s[0].rgb, (ImgRect){60, 40, 300, 200}) > 100);

@@ -26,8 +26,8 @@
 //
 // Initialisation (seeded, machine-independent): "unit-ish" so that the image carries signal all the
 // way to the answer's log-probs (HF's 0.02-std init would make every path but the residual vanish):
-// linear weights N(0, 1/fan_in), zero biases, norms 1, embed_tokens N(0, 1), class and position
-// embeddings N(0, 0.25), patch embedding N(0, 1/(3 p²)).
+// Gaussian with std 1/√fan_in for linear weights (lm_head too) and the patch embedding (fan_in 3p²),
+// std 1 for embed_tokens, std 0.5 for the class and position embeddings; zero biases, norms 1.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
