@@ -18,7 +18,7 @@
 // demanded of it). `--char-model` runs the older character-model smoke test (demo_char.c).
 #include "app/commands.h"
 #include "app/demo_char.h"
-#include "app/demo_plot.h"
+#include "app/plot.h"
 #include "backend/backend.h"
 #include "base/check.h"
 #include "base/json.h"
@@ -174,79 +174,17 @@ static uint64_t count_params(const char *path, LpoiErr *err) {
     return n;
 }
 
-// Per-step losses from OUT/run/log.jsonl (fields missing from a line stay NaN).
-typedef struct { double *loss, *dpo, *anchor, *list, *full_acc; int n; } LossLog;
-
-static void loss_log_free(LossLog *l) {
-    free(l->loss); free(l->dpo); free(l->anchor); free(l->list); free(l->full_acc);
-    memset(l, 0, sizeof *l);
-}
-
-static bool loss_log_read(const char *path, LossLog *l, LpoiErr *err) {
-    memset(l, 0, sizeof *l);
-    size_t size;
-    char *text = file_read_all(path, 256u << 20, &size, err);
-    if (!text) return false;
-    int cap = 0;
-    for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
-        nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        if (len == 0) { if (!nl) break; continue; }
-        LpoiErr e = {{0}};
-        JsonDoc *doc = json_parse(line, len, &e);
-        if (doc) {
-            if (l->n == cap) {
-                cap = cap ? 2 * cap : 256;
-                double **cols[] = {&l->loss, &l->dpo, &l->anchor, &l->list, &l->full_acc};
-                for (size_t c = 0; c < LPOI_ARRAY_LEN(cols); c++) *cols[c] = realloc_check(*cols[c], (size_t)cap * sizeof(double));
-            }
-            const JsonValue *r = json_root(doc);
-            const char *keys[] = {"loss", "dpo", "anchor", "list", "list_full_acc"};
-            double *cols[] = {l->loss, l->dpo, l->anchor, l->list, l->full_acc};
-            for (size_t c = 0; c < LPOI_ARRAY_LEN(keys); c++)
-                if (!json_get_f64(r, keys[c], &cols[c][l->n])) cols[c][l->n] = NAN;
-            l->n++;
-            json_free(doc);
-        }
-        if (!nl) break;
-    }
-    free(text);
-    return true;
-}
-
 static bool write_loss_curves(const char *log_path, const char *png, int L, LpoiErr *err) {
-    LossLog l;
-    if (!loss_log_read(log_path, &l, err)) return false;
-    if (l.n == 0) { loss_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
-    // Each loss twice: every step as a thin pale line, and a trailing mean over `win` steps on top.
-    const int win = l.n >= 100 ? 10 : 1;
-    double *cols[] = {l.loss, l.dpo, l.anchor, l.list};
-    const char *names[] = {"TOTAL", "TEXT DPO", "ANCHOR", "LISTWISE (PLACKETT-LUCE)"};
-    const uint8_t rgb[][3] = {{30, 30, 30}, {40, 90, 220}, {40, 160, 60}, {220, 50, 40}};
-    PlotSeries s[8];
-    double *smooth[4];
-    for (int c = 0; c < 4; c++) {
-        smooth[c] = malloc_check((size_t)l.n * sizeof(double));
-        for (int i = 0; i < l.n; i++) {
-            double sum = 0;
-            int cnt = 0;
-            for (int j = LPOI_MAX(0, i - win + 1); j <= i; j++)
-                if (isfinite(cols[c][j])) { sum += cols[c][j]; cnt++; }
-            smooth[c][i] = cnt ? sum / cnt : NAN;
-        }
-        PlotSeries pale = {NULL, cols[c], l.n, {0}, 1};
-        for (int k = 0; k < 3; k++) pale.rgb[k] = (uint8_t)(rgb[c][k] + (255 - rgb[c][k]) * 3 / 4);
-        s[c] = pale;
-        s[4 + c] = (PlotSeries){names[c], smooth[c], l.n, {rgb[c][0], rgb[c][1], rgb[c][2]}, 2};
-    }
-    char title[128];
-    if (win > 1) snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d; LINES: MEAN OF %d STEPS)", L, win);
-    else snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
-    Image img = plot_curves(title, "OPTIMISER STEP", s, 8, 760, 420);
-    for (int c = 0; c < 4; c++) free(smooth[c]);
+    PlotLog l;
+    if (!plot_log_read(log_path, &l, err)) return false;
+    if (l.n == 0) { plot_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
+    Image img = plot_canvas(760, 420);
+    char title[64];
+    snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
+    plot_log_losses(&img, (ImgRect){0, 0, img.w, img.h}, &l, title);
     bool ok = image_write_png(&img, png, err);
     image_free(&img);
-    loss_log_free(&l);
+    plot_log_free(&l);
     return ok;
 }
 

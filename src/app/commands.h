@@ -9,3 +9,4 @@ int cmd_devices(int argc, char **argv);   // cmd_devices.c: which backends and G
 int cmd_negatives(int argc, char **argv); // cmd_negatives.c: listwise negative image lists as PNGs
 int cmd_generate(int argc, char **argv); // cmd_generate.c: continue a prompt with a LLaMA/Mistral model (KV cache)
 int cmd_train(int argc, char **argv);    // cmd_train.c: LoRA preference training (DPO / mDPO / LPOI)
+int cmd_plot(int argc, char **argv);     // cmd_plot.c: a training run's curves (RUN/log.jsonl) as a PNG

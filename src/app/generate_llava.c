@@ -28,26 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-// preprocessor_config.json, else processor_config.json's "image_processor" (transformers 5).
-static bool load_image_config(PreprocessConfig *pc, const char *dir, LpoiErr *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
-    if (access(path, R_OK) == 0) return preprocess_config_load(pc, path, err);
-    snprintf(path, sizeof path, "%s/processor_config.json", dir);
-    size_t size;
-    char *text = file_read_all(path, 16u << 20, &size, err);
-    if (!text) return err_prefix(err, "%s: no preprocessor_config.json either", dir);
-    LpoiErr e = {{0}};
-    JsonDoc *doc = json_parse(text, size, &e);
-    free(text);
-    if (!doc) return err_set(err, "%s: %s", path, e.msg);
-    const JsonValue *ip = json_get(json_root(doc), "image_processor");
-    bool ok = ip && ip->type == JSON_OBJECT;
-    if (!ok) err_set(err, "%s: no \"image_processor\" object (and no preprocessor_config.json)", path);
-    else if (!(ok = preprocess_config_from_json(pc, ip, &e))) err_set(err, "%s: image_processor: %s", path, e.msg);
-    json_free(doc);
-    return ok;
-}
 
 void llava_answer_free(LlavaAnswer *ans) {
     free(ans->prompt_ids);
@@ -81,7 +61,7 @@ LlavaSession *llava_session_open(const char *model_dir, const char *device, Lpoi
     s->model_dir = strdup(model_dir);
     if (!s->model_dir) LPOI_DIE("out of memory");
     if (!(s->tok = tokenizer_load_dir(model_dir, err))) goto fail;
-    if (!load_image_config(&s->pc, model_dir, err)) goto fail;
+    if (!preprocess_config_load_dir(&s->pc, model_dir, err)) goto fail;
     if (!(s->be = backend_open(device, err))) goto fail;
     if (!llava_open(&s->m, s->be, model_dir, err)) goto fail;
     s->have_model = true;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const double OPENAI_CLIP_MEAN[3] = {0.48145466, 0.4578275, 0.40821073};
 static const double OPENAI_CLIP_STD[3] = {0.26862954, 0.26130258, 0.27577711};
@@ -412,4 +413,24 @@ bool preprocess_image(const PreprocessConfig *cfg, const Image *rgb, PixelValues
     preprocess_normalize(cfg, &u8, out->data);
     image_free(&u8);
     return true;
+}
+
+bool preprocess_config_load_dir(PreprocessConfig *pc, const char *dir, LpoiErr *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (access(path, R_OK) == 0) return preprocess_config_load(pc, path, err);
+    snprintf(path, sizeof path, "%s/processor_config.json", dir);
+    size_t size;
+    char *text = file_read_all(path, 16u << 20, &size, err);
+    if (!text) return err_prefix(err, "%s: no preprocessor_config.json either", dir);
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(text, size, &e);
+    free(text);
+    if (!doc) return err_set(err, "%s: %s", path, e.msg);
+    const JsonValue *ip = json_get(json_root(doc), "image_processor");
+    bool ok = ip && ip->type == JSON_OBJECT;
+    if (!ok) err_set(err, "%s: no \"image_processor\" object (and no preprocessor_config.json)", path);
+    else if (!(ok = preprocess_config_from_json(pc, ip, &e))) err_set(err, "%s: image_processor: %s", path, e.msg);
+    json_free(doc);
+    return ok;
 }

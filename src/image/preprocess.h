@@ -58,6 +58,9 @@ PreprocessConfig preprocess_config_default(PreprocessKind kind);
 bool preprocess_config_from_json(PreprocessConfig *cfg, const JsonValue *obj, LpoiErr *err);
 // Loads <path> (a preprocessor_config.json, or a model folder that holds one). Errors name the file.
 bool preprocess_config_load(PreprocessConfig *cfg, const char *path, LpoiErr *err);
+// A model folder's processor: preprocessor_config.json, else the "image_processor" object of
+// processor_config.json (where transformers 5 writes it).
+bool preprocess_config_load_dir(PreprocessConfig *cfg, const char *dir, LpoiErr *err);
 
 // Sizes after each geometric step, for an in_w x in_h input (false + err if a side would exceed
 // int range, e.g. a 1 x 10^7 image with shortest_edge 336). With the centre crop on, only the crop

@@ -115,6 +115,24 @@ typedef struct {
 } DataPixelCtx;
 bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, LpoiErr *err);
 
+// The centre-crop check (negatives.h rule 6): masks are drawn on the original image, and a CLIP
+// centre crop of a non-square image cuts its long side, so a box near an edge can lose part of its
+// mask — the list's later images then look to the model more like the original than intended.
+// Counts the records with a box (their list's last image masks the whole box, whether rendered from
+// the box or read from a manifest / the release) whose box keeps < 100 % after the processor's
+// shortest-edge resize + S x S centre crop (negatives_crop_kept_fraction). Image sizes come from
+// the file headers (PNG: the IHDR, JPEG: the SOF marker, others: the whole file); a record whose
+// header cannot be read is counted in `unreadable` (its real error comes when the pixels are built).
+// Returns false (nothing counted) when the processor does not do that crop: pad-to-square (do_pad),
+// no crop or no resize, size {height, width}, or a crop size other than the shortest edge.
+typedef struct {
+    int crop;           // S
+    int checked;        // records with a box
+    int cut;            // of them, boxes that lose part of their area to the crop
+    int unreadable;     // records with a box whose image size could not be read
+} DataCropCheck;
+bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropCheck *out);
+
 // mDPO's corruption: torchvision RandomResizedCrop(size = (S, S), scale = (0.01, 0.2), ratio =
 // (3/4, 4/3), bilinear) on normalised pixel values [3, S, S] → out [3, S, S]. The crop box comes
 // from rng exactly as RandomResizedCrop.get_params draws it (10 tries, then the centre fallback);

@@ -3,8 +3,10 @@
 // random resized crop. See dataset.h for the exact rules.
 #include "lpoi/dataset.h"
 #include "base/check.h"
+#include "base/safetensors.h"
 #include "text/chat_template.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,4 +195,81 @@ void data_random_resized_crop(const float *chw, int C, int S, Rng *rng, float *o
             }
         }
     }
+}
+
+// ---- centre-crop check -----------------------------------------------------------------------------
+// Width and height from a PNG's IHDR or a JPEG's SOF marker, reading only the bytes before it (JPEG
+// segments such as an EXIF thumbnail are skipped with fseek). false for other formats or anything odd.
+static bool header_dims(const char *path, int *w, int *h) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    uint8_t b[24];
+    bool ok = false;
+    size_t n = fread(b, 1, sizeof b, f);
+    if (n == sizeof b && !memcmp(b, "\x89PNG\r\n\x1a\n", 8) && !memcmp(b + 12, "IHDR", 4)) {
+        uint32_t W = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
+        uint32_t H = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+        ok = W >= 1 && H >= 1 && W <= INT32_MAX && H <= INT32_MAX;
+        *w = (int)W;
+        *h = (int)H;
+    } else if (n >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+        long pos = 2;
+        for (int seg = 0; seg < 4096; seg++) {
+            uint8_t m[9];
+            if (fseek(f, pos, SEEK_SET) != 0 || fread(m, 1, 2, f) != 2 || m[0] != 0xFF) break;
+            int mk = m[1];
+            if (mk == 0xFF) { pos++; continue; }                                              // fill byte
+            if (mk == 0x01 || (mk >= 0xD0 && mk <= 0xD8)) { pos += 2; continue; }             // no length
+            if (mk == 0xD9 || mk == 0xDA || fread(m + 2, 1, 2, f) != 2) break;               // EOI / SOS first
+            int len = m[2] << 8 | m[3];
+            if (len < 2) break;
+            if (mk >= 0xC0 && mk <= 0xCF && mk != 0xC4 && mk != 0xC8 && mk != 0xCC) {     // SOF0..15
+                if (len >= 7 && fread(m + 4, 1, 5, f) == 5) {   // precision, height, width
+                    *h = m[5] << 8 | m[6];
+                    *w = m[7] << 8 | m[8];
+                    ok = *w > 0 && *h > 0;   // height 0 (set by a DNL marker later): let stb say
+                }
+                break;
+            }
+            pos += 2 + len;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+// The size the decoder (image.h) will see: the header, else the whole file through image_probe_memory.
+static bool image_dims(const char *path, int *w, int *h) {
+    if (header_dims(path, w, h)) return true;
+    LpoiErr e = {{0}};
+    size_t size;
+    char *buf = file_read_all(path, (size_t)1 << 30, &size, &e);
+    int c;
+    bool ok = buf && image_probe_memory(buf, size, path, NULL, w, h, &c, &e);
+    free(buf);
+    return ok;
+}
+
+bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropCheck *out) {
+    memset(out, 0, sizeof *out);
+    const int S = pre->crop_w;
+    if (!pre->do_center_crop || pre->do_pad || !pre->do_resize || pre->shortest_edge <= 0 || S != pre->shortest_edge ||
+        pre->crop_h != S)
+        return false;
+    out->crop = S;
+    for (int i = 0; i < d->n; i++) {
+        const DataRecord *r = &d->rec[i];
+        if (!r->has_box) continue;
+        int w, h;
+        ImgRect box;
+        LpoiErr e = {{0}};
+        if (!image_dims(r->img_path, &w, &h) || !negatives_box_to_rect(w, h, r->box, &box, &e)) {
+            out->unreadable++;
+            continue;
+        }
+        out->checked++;
+        // The list's last image masks the whole box (negatives.h rule 3 with k = L).
+        if (negatives_crop_kept_fraction(w, h, box, S) < 1.0 - 1e-9) out->cut++;
+    }
+    return true;
 }

@@ -289,3 +289,58 @@ TEST(dataset_released_negatives_layout) {
     image_free(&img);
     train_rmtree(tmpdir);
 }
+
+// The centre-crop check: sizes from PNG / baseline and progressive JPEG headers and (BMP) the whole
+// file; a box near the long side's edge is cut, a central one is not, a record without a box is not
+// a list to check; pad-to-square or a crop other than the shortest edge means no check.
+TEST(dataset_crop_check_counts_cut_boxes) {
+    setup();
+    char cwd[400], text[4096];
+    if (!getcwd(cwd, sizeof cwd)) LPOI_DIE("getcwd failed");
+    const char *td = test_data_dir();
+    // S = 11. a.png 40x30 → 14x11, crop x [1, 12) of the resized: x0 = 1 → 0.275 is cut, [15, 25) kept.
+    // smooth_*.jpg 17x11 → crop x [3, 14): [0, 2) cut, [5, 12) kept (read as 11x17 it would be the
+    // other way round). rgb.bmp 13x7 → 20x11, crop x [4, 15): [0, 2) → [0, 3.1) cut.
+    snprintf(text, sizeof text,
+             "{\"img_path\": \"a.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\", \"boxes\": [[1, 2, 10, 12]]}\n"
+             "{\"img_path\": \"a.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\", \"boxes\": [[15, 0, 25, 30]]}\n"
+             "{\"img_path\": \"%s/%s/images/smooth_420.jpg\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\", "
+             "\"boxes\": [[0, 4, 2, 7]]}\n"
+             "{\"img_path\": \"%s/%s/images/smooth_progressive.jpg\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": "
+             "\"r\", \"boxes\": [[5, 0, 12, 11]]}\n"
+             "{\"img_path\": \"%s/%s/images/rgb.bmp\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\", "
+             "\"boxes\": [[0, 0, 2, 7]]}\n"
+             "{\"img_path\": \"a.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\"}\n",
+             cwd, td, cwd, td, cwd, td);
+    Dataset d;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(load(&d, text, false, 0, NULL, &err), "%s", err.msg);
+    EXPECT_EQ_INT(d.n, 6);
+    PreprocessConfig pc = preprocess_config_default(PREPROCESS_CLIP);
+    pc.shortest_edge = pc.crop_h = pc.crop_w = 11;
+    DataCropCheck cc;
+    EXPECT(data_crop_check(&d, &pc, &cc));
+    EXPECT_EQ_INT(cc.crop, 11);
+    EXPECT_EQ_INT(cc.checked, 5);
+    EXPECT_EQ_INT(cc.cut, 3);
+    EXPECT_EQ_INT(cc.unreadable, 0);
+    // No centre-crop geometry to check.
+    PreprocessConfig pad = preprocess_config_default(PREPROCESS_LLAVA);
+    pad.do_pad = true;
+    pad.shortest_edge = pad.crop_h = pad.crop_w = 11;
+    EXPECT(!data_crop_check(&d, &pad, &cc) && cc.cut == 0);
+    PreprocessConfig other = pc;
+    other.crop_h = other.crop_w = 8;
+    EXPECT(!data_crop_check(&d, &other, &cc));
+    other = pc;
+    other.do_center_crop = false;
+    EXPECT(!data_crop_check(&d, &other, &cc));
+    // An image that went away after loading: counted as unreadable, not as cut.
+    unlink(tmp_path("a.png"));
+    EXPECT(data_crop_check(&d, &pc, &cc));
+    EXPECT_EQ_INT(cc.checked, 3);
+    EXPECT_EQ_INT(cc.cut, 2);
+    EXPECT_EQ_INT(cc.unreadable, 2);
+    dataset_free(&d);
+    train_rmtree(tmpdir);
+}

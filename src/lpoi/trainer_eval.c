@@ -94,7 +94,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     char *text = NULL;
     PreprocessConfig pc;
     if (!(tok = tokenizer_load_dir(a->model_dir, err))) goto done;
-    if (!trainer_load_image_config(&pc, a->model_dir, err)) goto done;
+    if (!preprocess_config_load_dir(&pc, a->model_dir, err)) goto done;
     if (!image_decode_file(&img, a->image, NULL, err)) goto done;
     if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
     if (!(be = backend_open(a->device ? a->device : "cpu", err))) goto done;

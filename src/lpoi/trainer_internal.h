@@ -72,8 +72,6 @@ typedef struct {
 #define TRAIN_PIXEL_CACHE_BYTES ((size_t)1 << 30)
 
 // ---- trainer_setup.c ----
-// dir/preprocessor_config.json, else dir/processor_config.json's "image_processor" (transformers 5).
-bool trainer_load_image_config(PreprocessConfig *pc, const char *dir, LpoiErr *err);
 // Loads model, tokenizer, image processor and data; tokenises; creates the LoRA adapters (or
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);

@@ -10,26 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-// preprocessor_config.json, else processor_config.json's "image_processor" (transformers 5).
-bool trainer_load_image_config(PreprocessConfig *pc, const char *dir, LpoiErr *err) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
-    if (access(path, R_OK) == 0) return preprocess_config_load(pc, path, err);
-    snprintf(path, sizeof path, "%s/processor_config.json", dir);
-    size_t size;
-    char *text = file_read_all(path, 16u << 20, &size, err);
-    if (!text) return err_prefix(err, "%s: no preprocessor_config.json either", dir);
-    LpoiErr e = {{0}};
-    JsonDoc *doc = json_parse(text, size, &e);
-    free(text);
-    if (!doc) return err_set(err, "%s: %s", path, e.msg);
-    const JsonValue *ip = json_get(json_root(doc), "image_processor");
-    bool ok = ip && ip->type == JSON_OBJECT;
-    if (!ok) err_set(err, "%s: no \"image_processor\" object (and no preprocessor_config.json)", path);
-    else if (!(ok = preprocess_config_from_json(pc, ip, &e))) err_set(err, "%s: image_processor: %s", path, e.msg);
-    json_free(doc);
-    return ok;
-}
 
 // Removes example i everywhere (skip_bad during the reference pass).
 static void drop_example(Trainer *tr, int i) {
@@ -65,7 +45,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     else { tr->n_seq = 2; tr->n_img = 1; }
 
     if (!(tr->tok = tokenizer_load_dir(o->model_dir, err))) return false;
-    if (!trainer_load_image_config(&tr->pre, o->model_dir, err)) return false;
+    if (!preprocess_config_load_dir(&tr->pre, o->model_dir, err)) return false;
     DatasetOptions dopt = {.image_root = o->image_root, .manifest = o->negatives, .list_size = need_list ? L : 0,
                            .skip_bad = o->skip_bad, .check_files = true};
     if (!dataset_load(&tr->data, o->data_path, &dopt, err)) return false;
@@ -113,6 +93,12 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
         fprintf(stderr, "lpoi: warning: %d of %d records were truncated (max_length %d, max_prompt_length %d, keep_end)\n",
                 tr->truncated, tr->data.n, o->max_length, o->max_prompt_length);
     if (for_eval) return true;
+    DataCropCheck cc;
+    if (obj_uses_list(o->objective) && data_crop_check(&tr->data, &tr->pre, &cc) && cc.cut > 0)
+        fprintf(stderr, "lpoi train: warning: %d of %d lists lose part of the masked box to the centre crop (%d px); "
+                        "the model sees less of their masks than the list intends (`lpoi negatives --crop-size %d` "
+                        "lists crop_kept per record; cropping or padding those images to square avoids it)\n",
+                cc.cut, cc.checked, cc.crop, cc.crop);
 
     // LoRA + optimiser state.
     LlavaLoraTargets tg;

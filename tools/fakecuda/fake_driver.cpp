@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <map>
 #include <vector>
 #include <string>
@@ -209,7 +210,9 @@ CUresult cuDeviceGet(int *d, int ord) { if (ord != 0) return INVALID_DEVICE; *d 
 CUresult cuDeviceGetName(char *name, int len, int) { snprintf(name, (size_t)len, "Fake GPU (lpoi emulator)"); return OK; }
 CUresult cuDeviceGetAttribute(int *v, int attr, int) {
     switch (attr) { case 75: *v = fake_cc() / 10; return OK; case 76: *v = fake_cc() % 10; return OK;
-    case 16: *v = 2; return OK; case 39: *v = 2048; return OK; case 1: *v = 1024; return OK; }
+    case 16: *v = 2; return OK; case 39: *v = 2048; return OK; case 1: *v = 1024; return OK;
+    // clock (kHz), memory clock (kHz), bus width (bits), L2 bytes: what bench_cuda prints and sizes its L2 flush by
+    case 13: *v = 1000000; return OK; case 36: *v = 1000000; return OK; case 37: *v = 64; return OK; case 38: *v = 1 << 20; return OK; }
     *v = 0; return OK; }
 CUresult cuDeviceTotalMem_v2(size_t *b, int) { *b = limit; return OK; }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int) { ctx_refs++; *ctx = (void *)0x1234; return OK; }
@@ -279,6 +282,24 @@ CUresult cuMemcpyDtoHAsync_v2(void *h, unsigned long long d, size_t n, void *) {
     if (!in_alloc(d, n)) { fail("DtoH out of bounds"); return INVALID_VALUE; } memcpy(h, (void *)d, n); return OK; }
 CUresult cuMemsetD8Async(unsigned long long d, unsigned char v, size_t n, void *) {
     if (!in_alloc(d, n)) { fail("memset out of bounds"); return INVALID_VALUE; } memset((void *)d, v, n); return OK; }
+CUresult cuMemcpyDtoDAsync_v2(unsigned long long d, unsigned long long src, size_t n, void *) {
+    if (!in_alloc(d, n) || !in_alloc(src, n)) { fail("DtoD out of bounds"); return INVALID_VALUE; } memmove((void *)d, (void *)src, n); return OK; }
+CUresult cuMemsetD32Async(unsigned long long d, unsigned v, size_t n, void *) {
+    if (d % 4 || !in_alloc(d, n * 4)) { fail("memsetD32 out of bounds or misaligned"); return INVALID_VALUE; }
+    for (size_t i = 0; i < n; i++) memcpy((char *)d + 4 * i, &v, 4);
+    return OK; }
+// Events: work runs synchronously at launch here, so an event is the host time at which it was recorded.
+struct FakeEvent { double t; bool recorded; };
+static int live_events;
+static double host_ms() { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6; }
+CUresult cuEventCreate(void **e, unsigned) { if (!ctx_refs || !current_set) { fail("event without a current context"); return INVALID_VALUE; } *e = new FakeEvent{0, false}; live_events++; return OK; }
+CUresult cuEventRecord(void *e, void *) { if (!e) return INVALID_VALUE; ((FakeEvent *)e)->t = host_ms(); ((FakeEvent *)e)->recorded = true; return OK; }
+CUresult cuEventSynchronize(void *e) { return e ? OK : INVALID_VALUE; }
+CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) {
+    FakeEvent *x = (FakeEvent *)a, *y = (FakeEvent *)b;
+    if (!x || !y || !x->recorded || !y->recorded) { fail("elapsed time of an unrecorded event"); return INVALID_VALUE; }
+    *ms = (float)(y->t - x->t); return OK; }
+CUresult cuEventDestroy_v2(void *e) { if (!e || live_events <= 0) { fail("cuEventDestroy of a non-event"); return INVALID_VALUE; } delete (FakeEvent *)e; live_events--; return OK; }
 CUresult cuStreamCreate(void **s, unsigned) { *s = (void *)0x5678; return OK; }
 CUresult cuStreamDestroy_v2(void *) { return OK; }
 CUresult cuStreamSynchronize(void *) { return OK; }

@@ -22,6 +22,7 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 typedef int CUjit_option;
 typedef int CUdevice_attribute;
 typedef int CUfunction_attribute;
@@ -93,6 +94,12 @@ enum {
     CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
 };
 
+// CUevent_flags (cuEventCreate).
+enum {
+    CU_EVENT_DEFAULT = 0x0,
+    CU_EVENT_BLOCKING_SYNC = 0x1,
+};
+
 // CUfunction_attribute values we query.
 enum {
     CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0,
@@ -137,6 +144,16 @@ enum {
     X(CUresult, cuStreamCreate, "cuStreamCreate", (CUstream *phStream, unsigned int Flags))               \
     X(CUresult, cuStreamDestroy, "cuStreamDestroy_v2", (CUstream hStream))                                \
     X(CUresult, cuStreamSynchronize, "cuStreamSynchronize", (CUstream hStream))                           \
+    X(CUresult, cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", (CUdeviceptr dstDevice, CUdeviceptr srcDevice, \
+      size_t ByteCount, CUstream hStream))                                                                \
+    X(CUresult, cuMemsetD32Async, "cuMemsetD32Async", (CUdeviceptr dstDevice, unsigned int ui, size_t N,  \
+      CUstream hStream))                                                                                  \
+    X(CUresult, cuEventCreate, "cuEventCreate", (CUevent *phEvent, unsigned int Flags))                   \
+    X(CUresult, cuEventRecord, "cuEventRecord", (CUevent hEvent, CUstream hStream))                       \
+    X(CUresult, cuEventSynchronize, "cuEventSynchronize", (CUevent hEvent))                               \
+    X(CUresult, cuEventElapsedTime, "cuEventElapsedTime_v2", (float *pMilliseconds, CUevent hStart,      \
+      CUevent hEnd))                                                                                      \
+    X(CUresult, cuEventDestroy, "cuEventDestroy_v2", (CUevent hEvent))                                    \
     X(CUresult, cuLaunchKernel, "cuLaunchKernel", (CUfunction f, unsigned int gridDimX,                   \
       unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,       \
       unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams,         \

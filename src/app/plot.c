@@ -1,6 +1,8 @@
-// demo_plot.c — see demo_plot.h. Everything is clipped per pixel, so callers may draw anywhere.
-#include "app/demo_plot.h"
+// plot.c — see plot.h. Everything is clipped per pixel, so callers may draw anywhere.
+#include "app/plot.h"
 #include "base/check.h"
+#include "base/json.h"
+#include "base/safetensors.h"
 #include "image/draw.h"
 #include <math.h>
 #include <stdio.h>
@@ -106,20 +108,55 @@ static const uint8_t WHITE[3] = {255, 255, 255}, INK[3] = {30, 30, 30}, GRID[3] 
 
 static void fill_all(Image *img, const uint8_t rgb[3]) { draw_fill_rect(img, (ImgRect){0, 0, img->w, img->h}, rgb); }
 
+Image plot_canvas(int w, int h) {
+    Image img = image_new(w, h);
+    fill_all(&img, WHITE);
+    return img;
+}
+
 static void fmt_num(char *buf, size_t cap, double v) {
     double a = fabs(v);
     if (a == 0) snprintf(buf, cap, "0");
+    else if (a >= 1e5) snprintf(buf, cap, "%.1e", v);
     else if (a >= 100) snprintf(buf, cap, "%.0f", v);
     else if (a >= 1) snprintf(buf, cap, "%.1f", v);
     else if (a >= 0.01) snprintf(buf, cap, "%.2f", v);
-    else snprintf(buf, cap, "%.3f", v);
+    else snprintf(buf, cap, "%.2g", v);   // learning rates: 0.0023, 0.00078, 1.2e-06
 }
 
-Image plot_curves(const char *title, const char *xlabel, const PlotSeries *series, int n_series, int w, int h) {
-    Image img = image_new(w, h);
-    fill_all(&img, WHITE);
+int plot_smooth_window(int n) { return n < 20 ? 1 : n < 100 ? n / 10 : LPOI_MAX(10, n / 50); }
+
+// Trailing mean over `win` values (the finite ones; NaN where none is).
+static void trailing_mean(const double *y, int n, int win, double *out) {
+    for (int i = 0; i < n; i++) {
+        double sum = 0;
+        int cnt = 0;
+        for (int j = LPOI_MAX(0, i - win + 1); j <= i; j++)
+            if (isfinite(y[j])) { sum += y[j]; cnt++; }
+        out[i] = cnt ? sum / cnt : NAN;
+    }
+}
+
+static void draw_series(Image *img, ImgRect area, int nmax, double ymin, double ymax, const double *y, int n, int lw,
+                        const uint8_t rgb[3]) {
+    int aw = area.x1 - area.x0, ah = area.y1 - area.y0, px = -1, py = -1;
+    for (int i = 0; i < n; i++) {
+        double v = y[i];
+        if (!isfinite(v)) { px = -1; continue; }
+        int x = area.x0 + (nmax > 1 ? (int)lround((double)i / (nmax - 1) * (aw - 1)) : aw / 2);
+        int yy = area.y1 - 1 - (int)lround((v - ymin) / (ymax - ymin) * (ah - 1));
+        if (px >= 0) plot_line(img, px, py, x, yy, lw, rgb);
+        else plot_line(img, x, yy, x, yy, lw, rgb);
+        px = x;
+        py = yy;
+    }
+}
+
+void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, long x_first, long x_last,
+                const PlotSeries *series, int n_series) {
     const int left = 64, right = 16, top = 44, bottom = 40;
-    ImgRect area = {left, top, w - right, h - bottom};
+    ImgRect area = {box.x0 + left, box.y0 + top, box.x1 - right, box.y1 - bottom};
+    LPOI_ASSERT(area.x1 > area.x0 + 1 && area.y1 > area.y0 + 1);
     double ymin = 0, ymax = 0;
     int nmax = 0;
     for (int s = 0; s < n_series; s++) {
@@ -135,42 +172,52 @@ Image plot_curves(const char *title, const char *xlabel, const PlotSeries *serie
     for (int t = 0; t <= 4; t++) {
         double v = ymin + (ymax - ymin) * t / 4;
         int y = area.y1 - (int)lround((v - ymin) / (ymax - ymin) * ah);
-        plot_line(&img, area.x0, y, area.x1 - 1, y, 1, GRID);
+        plot_line(img, area.x0, y, area.x1 - 1, y, 1, GRID);
         char lab[32];
         fmt_num(lab, sizeof lab, v);
-        plot_text(&img, area.x0 - 8 - plot_text_width(lab, 1), y - 3, 1, lab, INK);
+        plot_text(img, area.x0 - 8 - plot_text_width(lab, 1), y - 3, 1, lab, INK);
     }
-    // curves
+    // curves: the pale raw lines of smoothed series first, then every series' line on top
+    double *smooth = malloc_check((size_t)LPOI_MAX(nmax, 1) * sizeof *smooth);
     for (int s = 0; s < n_series; s++) {
-        int px = -1, py = -1;
-        for (int i = 0; i < series[s].n; i++) {
-            double v = series[s].y[i];
-            if (!isfinite(v)) { px = -1; continue; }
-            int x = area.x0 + (nmax > 1 ? (int)lround((double)i / (nmax - 1) * (aw - 1)) : aw / 2);
-            int y = area.y1 - 1 - (int)lround((v - ymin) / (ymax - ymin) * (ah - 1));
-            int lw = series[s].width > 0 ? series[s].width : 2;
-            if (px >= 0) plot_line(&img, px, py, x, y, lw, series[s].rgb);
-            else plot_line(&img, x, y, x, y, lw, series[s].rgb);
-            px = x;
-            py = y;
-        }
+        if (series[s].smooth <= 1) continue;
+        uint8_t pale[3];
+        for (int k = 0; k < 3; k++) pale[k] = (uint8_t)(series[s].rgb[k] + (255 - series[s].rgb[k]) * 3 / 4);
+        draw_series(img, area, nmax, ymin, ymax, series[s].y, series[s].n, 1, pale);
     }
+    for (int s = 0; s < n_series; s++) {
+        const double *y = series[s].y;
+        if (series[s].smooth > 1) {
+            trailing_mean(series[s].y, series[s].n, series[s].smooth, smooth);
+            y = smooth;
+        }
+        draw_series(img, area, nmax, ymin, ymax, y, series[s].n, series[s].width > 0 ? series[s].width : 2, series[s].rgb);
+    }
+    free(smooth);
     // axes, x labels, title, legend
-    plot_line(&img, area.x0, area.y0, area.x0, area.y1, 1, AXIS);
-    plot_line(&img, area.x0, area.y1, area.x1 - 1, area.y1, 1, AXIS);
+    plot_line(img, area.x0, area.y0, area.x0, area.y1, 1, AXIS);
+    plot_line(img, area.x0, area.y1, area.x1 - 1, area.y1, 1, AXIS);
     char lab[32];
-    plot_text(&img, area.x0 - 2, area.y1 + 8, 1, "1", INK);
-    snprintf(lab, sizeof lab, "%d", nmax);
-    plot_text(&img, area.x1 - plot_text_width(lab, 1), area.y1 + 8, 1, lab, INK);
-    if (xlabel) plot_text(&img, area.x0 + (aw - plot_text_width(xlabel, 2)) / 2, area.y1 + 18, 2, xlabel, INK);
-    if (title) plot_text(&img, left, 8, 2, title, INK);
-    int lx = left;
+    snprintf(lab, sizeof lab, "%ld", x_first);
+    plot_text(img, area.x0 - 2, area.y1 + 8, 1, lab, INK);
+    snprintf(lab, sizeof lab, "%ld", x_last);
+    plot_text(img, area.x1 - plot_text_width(lab, 1), area.y1 + 8, 1, lab, INK);
+    if (xlabel) plot_text(img, area.x0 + (aw - plot_text_width(xlabel, 2)) / 2, area.y1 + 18, 2, xlabel, INK);
+    if (title) plot_text(img, area.x0, box.y0 + 8, 2, title, INK);
+    int lx = area.x0;
     for (int s = 0; s < n_series; s++) {
         if (!series[s].label) continue;
-        draw_fill_rect(&img, (ImgRect){lx, 28, lx + 14, 36}, series[s].rgb);
-        plot_text(&img, lx + 18, 29, 1, series[s].label, INK);
+        draw_fill_rect(img, (ImgRect){lx, box.y0 + 28, lx + 14, box.y0 + 36}, series[s].rgb);
+        plot_text(img, lx + 18, box.y0 + 29, 1, series[s].label, INK);
         lx += 18 + plot_text_width(series[s].label, 1) + 18;
     }
+}
+
+Image plot_curves(const char *title, const char *xlabel, const PlotSeries *series, int n_series, int w, int h) {
+    Image img = plot_canvas(w, h);
+    int nmax = 0;
+    for (int s = 0; s < n_series; s++) nmax = LPOI_MAX(nmax, series[s].n);
+    plot_chart(&img, (ImgRect){0, 0, w, h}, title, xlabel, 1, nmax, series, n_series);
     return img;
 }
 
@@ -211,4 +258,94 @@ Image plot_strip(const Image *images, int n, int scale, const char *const *label
         }
     }
     return img;
+}
+
+// ---- training logs ---------------------------------------------------------------------------------
+const char *const PLOT_LOG_KEYS[PLOG_NCOLS] = {"step", "loss", "dpo", "anchor", "list", "cond", "acc", "margin",
+                                               "list_full_acc", "lr", "grad_norm"};
+
+void plot_log_free(PlotLog *l) {
+    for (int c = 0; c < PLOG_NCOLS; c++) free(l->col[c]);
+    memset(l, 0, sizeof *l);
+}
+
+// One line into column row l->n (capacity already there).
+static bool log_line(PlotLog *l, const char *line, size_t len, LpoiErr *err) {
+    LpoiErr e = {{0}};
+    JsonDoc *doc = json_parse(line, len, &e);
+    if (!doc) return err_set(err, "not JSON (%s)", e.msg);
+    const JsonValue *r = json_root(doc);
+    bool ok = r->type == JSON_OBJECT;
+    if (!ok) err_set(err, "not a JSON object");
+    for (int c = 0; c < PLOG_NCOLS && ok; c++) {
+        const JsonValue *v = json_get(r, PLOT_LOG_KEYS[c]);
+        double *dst = &l->col[c][l->n];
+        *dst = NAN;
+        if (!v) {
+            if (c == PLOG_STEP) ok = err_set(err, "no \"step\"");
+        } else if (!json_get_f64(r, PLOT_LOG_KEYS[c], dst)) {
+            ok = err_set(err, "\"%s\" is not a number", PLOT_LOG_KEYS[c]);
+        }
+    }
+    if (ok) {
+        if (json_get(r, "list_full_acc")) l->has_list = true;
+        double cond = l->col[PLOG_COND][l->n];
+        if (json_get(r, "reward_crop") || (isfinite(cond) && cond != 0)) l->has_cond = true;
+    }
+    json_free(doc);
+    return ok;
+}
+
+bool plot_log_read(const char *path, PlotLog *l, LpoiErr *err) {
+    memset(l, 0, sizeof *l);
+    size_t size;
+    char *text = file_read_all(path, 1u << 30, &size, err);
+    if (!text) return false;
+    int cap = 0, lineno = 0;
+    bool ok = true;
+    for (char *line = text, *end = text + size; ok && line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        lineno++;
+        if (len && line[len - 1] == '\r') len--;
+        bool blank = true;
+        for (size_t i = 0; i < len && blank; i++) blank = line[i] == ' ' || line[i] == '\t';
+        if (!blank) {
+            if (l->n == cap) {
+                cap = cap ? 2 * cap : 256;
+                for (int c = 0; c < PLOG_NCOLS; c++) l->col[c] = realloc_check(l->col[c], (size_t)cap * sizeof(double));
+            }
+            LpoiErr e = {{0}};
+            if (log_line(l, line, len, &e)) l->n++;
+            else ok = err_set(err, "%s:%d: %s", path, lineno, e.msg);
+        }
+        line = nl ? nl + 1 : end;
+    }
+    free(text);
+    if (!ok) plot_log_free(l);
+    return ok;
+}
+
+void plot_log_losses(Image *img, ImgRect box, const PlotLog *l, const char *title) {
+    static const int cols[] = {PLOG_LOSS, PLOG_DPO, PLOG_ANCHOR, PLOG_LIST, PLOG_COND};
+    static const char *const names[] = {"TOTAL", "TEXT DPO", "ANCHOR", "LISTWISE (PLACKETT-LUCE)", "CONDITIONAL (MDPO)"};
+    static const uint8_t rgb[][3] = {{30, 30, 30}, {40, 90, 220}, {40, 160, 60}, {220, 50, 40}, {150, 60, 190}};
+    const int win = plot_smooth_window(l->n);
+    PlotSeries s[5];
+    int ns = 0;
+    for (int c = 0; c < 5; c++) {
+        bool show = true;
+        if (cols[c] == PLOG_LIST) {
+            show = l->has_list;
+            for (int i = 0; i < l->n && !show; i++) show = isfinite(l->col[PLOG_LIST][i]) && l->col[PLOG_LIST][i] != 0;
+        } else if (cols[c] == PLOG_COND) {
+            show = l->has_cond;
+        }
+        if (show) s[ns++] = (PlotSeries){names[c], l->col[cols[c]], l->n, {rgb[c][0], rgb[c][1], rgb[c][2]}, 2, win};
+    }
+    char full[256];
+    if (win > 1) snprintf(full, sizeof full, "%s - LINES: MEAN OF %d STEPS", title ? title : "", win);
+    else snprintf(full, sizeof full, "%s", title ? title : "");
+    long first = l->n ? lround(l->col[PLOG_STEP][0]) : 1, last = l->n ? lround(l->col[PLOG_STEP][l->n - 1]) : 1;
+    plot_chart(img, box, full, "OPTIMISER STEP", first, last, s, ns);
 }
