@@ -1,8 +1,14 @@
-// threads.c — a small persistent pool: workers sleep on a condition variable, the caller
-// runs chunk 0 itself, and a generation counter tells workers a new job arrived.
+// threads.c — a small persistent pool. A job is split into at most threads_count() contiguous
+// chunks with fixed boundaries; the caller and the workers CLAIM chunks from an atomic counter
+// until none are left. So the result never depends on who ran a chunk (determinism), and when a
+// worker is slow to wake — another process holds its core — the caller simply runs that chunk
+// itself instead of stalling the op until the scheduler gets round to the worker.
+// The claim word carries the job's generation in its high half, so a worker that wakes late can
+// never take a chunk of a newer job with the older job's function.
 #include "threads.h"
 #include "check.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -12,15 +18,17 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     pthread_t tid[MAX_THREADS];
-    int nthreads;       // including the caller
-    int started;        // workers running
-    unsigned long generation;
-    int pending;        // workers still busy with the current job
+    int nthreads;        // including the caller
+    int started;         // workers running
+    // the current job: written under mu before a new generation is published
+    uint32_t generation;
     ParallelFn fn;
     void *ctx;
     size_t n, chunk;
     int nchunks;
-    pthread_mutex_t job_mu;  // one parallel_for at a time (callers may be threads themselves)
+    _Atomic uint64_t claim;  // (generation << 32) | next chunk to hand out
+    _Atomic int done;        // chunks of the current job finished
+    pthread_mutex_t job_mu;  // one parallel_for at a time; nested calls run inline
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
        .job_mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -34,36 +42,54 @@ static int default_threads(void) {
     return n < 1 ? 1 : (n < MAX_THREADS ? (int)n : MAX_THREADS);
 }
 
-static void run_chunk(int i) {
-    size_t b = (size_t)i * P.chunk, e = b + P.chunk;
-    if (e > P.n) e = P.n;
-    if (b < e) P.fn(P.ctx, b, e, i);
+typedef struct { uint32_t generation; ParallelFn fn; void *ctx; size_t n, chunk; int nchunks; } Job;
+
+// Next unclaimed chunk of job `j`, or -1 when it has none left (or is no longer current).
+static int claim_chunk(const Job *j) {
+    uint64_t c = atomic_load(&P.claim);
+    for (;;) {
+        if ((uint32_t)(c >> 32) != j->generation || (int)(c & 0xffffffffu) >= j->nchunks) return -1;
+        if (atomic_compare_exchange_weak(&P.claim, &c, c + 1)) return (int)(c & 0xffffffffu);
+    }
+}
+
+// Runs every chunk this thread can claim; signals the caller when the job's last chunk is done.
+static void run_claimed(const Job *j) {
+    int i;
+    while ((i = claim_chunk(j)) >= 0) {
+        size_t b = (size_t)i * j->chunk, e = b + j->chunk;
+        if (e > j->n) e = j->n;
+        if (b < e) j->fn(j->ctx, b, e, i);
+        if (atomic_fetch_add(&P.done, 1) + 1 == j->nchunks) {
+            pthread_mutex_lock(&P.mu);
+            pthread_cond_signal(&P.done_cv);
+            pthread_mutex_unlock(&P.mu);
+        }
+    }
 }
 
 static void *worker(void *arg) {
-    int idx = (int)(size_t)arg;
-    unsigned long seen = 0;
+    (void)arg;
+    uint32_t seen = 0;
     pthread_mutex_lock(&P.mu);
     for (;;) {
         while (P.generation == seen) pthread_cond_wait(&P.work_cv, &P.mu);
         seen = P.generation;
-        int active = idx < P.nchunks;
+        Job j = {P.generation, P.fn, P.ctx, P.n, P.chunk, P.nchunks};
         pthread_mutex_unlock(&P.mu);
-        if (active) run_chunk(idx);
+        run_claimed(&j);
         pthread_mutex_lock(&P.mu);
-        if (--P.pending == 0) pthread_cond_signal(&P.done_cv);
     }
     return NULL;
 }
 
-static void pool_start(void) {
-    if (!P.nthreads) P.nthreads = default_threads();
-    for (int i = P.started + 1; i < P.nthreads; i++) {
-        if (pthread_create(&P.tid[i], NULL, worker, (void *)(size_t)i) != 0)
+static void pool_start(int workers) {  // called with P.mu held
+    for (int i = P.started + 1; i <= workers; i++) {
+        if (pthread_create(&P.tid[i], NULL, worker, NULL) != 0)
             LPOI_DIE_HINT("set LPOI_THREADS to a smaller number", "pthread_create failed for worker %d", i);
         pthread_detach(P.tid[i]);
+        P.started = i;
     }
-    if (P.nthreads - 1 > P.started) P.started = P.nthreads - 1;
 }
 
 int threads_count(void) {
@@ -73,7 +99,7 @@ int threads_count(void) {
 
 void threads_set_count(int n) {
     pthread_mutex_lock(&P.job_mu);
-    // Workers already started stay alive; only the number of chunks used changes.
+    // Workers already started stay alive; only the number of chunks changes.
     P.nthreads = n <= 0 ? default_threads() : (n < MAX_THREADS ? n : MAX_THREADS);
     pthread_mutex_unlock(&P.job_mu);
 }
@@ -84,21 +110,26 @@ void parallel_for(size_t n, size_t min_chunk, ParallelFn fn, void *ctx) {
     int nt = threads_count();
     size_t max_chunks = (n + min_chunk - 1) / min_chunk;
     int nchunks = max_chunks < (size_t)nt ? (int)max_chunks : nt;
-    if (nchunks <= 1 || pthread_mutex_trylock(&P.job_mu) != 0) {  // nested or tiny: run inline
+    if (nchunks <= 1 || pthread_mutex_trylock(&P.job_mu) != 0) {  // tiny, or nested: run inline
         fn(ctx, 0, n, 0);
         return;
     }
     pthread_mutex_lock(&P.mu);
-    if (P.started < nchunks - 1) { pthread_mutex_unlock(&P.mu); pool_start(); pthread_mutex_lock(&P.mu); }
-    P.fn = fn; P.ctx = ctx; P.n = n; P.nchunks = nchunks;
+    pool_start(nchunks - 1);
+    P.fn = fn;
+    P.ctx = ctx;
+    P.n = n;
+    P.nchunks = nchunks;
     P.chunk = (n + nchunks - 1) / nchunks;
-    P.pending = P.started;
     P.generation++;
+    Job j = {P.generation, fn, ctx, n, P.chunk, nchunks};
+    atomic_store(&P.done, 0);
+    atomic_store(&P.claim, (uint64_t)j.generation << 32);
     pthread_cond_broadcast(&P.work_cv);
     pthread_mutex_unlock(&P.mu);
-    run_chunk(0);
+    run_claimed(&j);
     pthread_mutex_lock(&P.mu);
-    while (P.pending > 0) pthread_cond_wait(&P.done_cv, &P.mu);
+    while (atomic_load(&P.done) < nchunks) pthread_cond_wait(&P.done_cv, &P.mu);
     pthread_mutex_unlock(&P.mu);
     pthread_mutex_unlock(&P.job_mu);
 }

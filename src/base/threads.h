@@ -1,11 +1,14 @@
 // threads.h — a fixed pthread pool with one primitive: parallel_for over [0, n).
 // The pool is created lazily with LPOI_THREADS threads (default: online CPUs). Work is split into
-// contiguous chunks, one per thread, so results never depend on scheduling (deterministic sums
-// as long as each chunk's work is written by exactly one thread).
+// at most that many contiguous chunks with fixed boundaries; the caller and the workers claim
+// chunks until none are left, so results never depend on scheduling (deterministic sums as long
+// as each chunk's work is written by exactly one chunk), and a worker whose core is busy with
+// another process does not stall the call: the caller runs its chunk instead.
 #pragma once
 #include <stddef.h>
 
-// fn(ctx, begin, end, thread_index) processes items [begin, end).
+// fn(ctx, begin, end, chunk_index) processes items [begin, end); chunk_index < threads_count()
+// is unique among the chunks running at once (usable to index per-thread scratch).
 typedef void (*ParallelFn)(void *ctx, size_t begin, size_t end, int thread_index);
 
 int  threads_count(void);                 // threads the pool uses (>= 1)
