@@ -11,21 +11,23 @@
 #   unit_compute_75 / unit_compute_80 / unit_compute_90a
 #                  the same tests with each other embedded PTX variant forced (LPOI_PTX_VARIANT) that
 #                  can run on this GPU, so one card checks every variant it can run
-#   bench          ./nob bench (skipped when nob has no bench target)
+#   bench_cuda     bench/bench_cuda.c: every kernel at the issue's shapes (events, L2 flush, median),
+#                  each row checked against the CPU backend first; its table goes into summary.txt
+#   bench_torch    tools/bench_torch.py: PyTorch cuBLAS/SDPA at the same shapes (only if torch imports)
 # On the GPU machine a skipped parity test or golden case is a failure: the point of the run is to
 # execute them.
 # Full logs go to $OUT (or build/gpucheck-out): gpucheck.log (every step, in order), logs.tar.gz (one
 # file per step), summary.txt (the table printed last). Keeps going after a failure; exits 1 if any
-# step failed. Budget: expected 3-4 minutes on a 16-core GPU machine (the build, then the sanitizers);
-# every step has its own timeout and the optional ones are skipped once the total passes DEADLINE_S
-# (220 s), so the whole run stays under about 7 minutes even when everything times out (the racecheck
-# step alone may take 150 s). Give the device tool 480 s.
+# step failed. Budget (H100, 16 cores): build ~1 min, unit + golden < 1 min, bench_cuda <= ~90 s (each row
+# stops repeating after 1.5 s), bench_torch < 1 min; the optional steps (sanitizers, forced variants) run
+# only while the total is under DEADLINE_S (200 s), so a normal run stays under 5 minutes; when every
+# step times out it can reach ~9. Give the device tool 540 s.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 OUT_DIR=${OUT:-$PWD/build/gpucheck-out}
 LOGS=$PWD/build/gpucheck-logs
-DEADLINE_S=${DEADLINE_S:-220}
+DEADLINE_S=${DEADLINE_S:-200}
 mkdir -p "$OUT_DIR" "$LOGS" || exit 1
 rm -f "$LOGS"/*.log
 T0=$(date +%s)
@@ -140,6 +142,46 @@ else
     fi
 fi
 
+# ---- benchmarks (before the sanitizers: parity and speed are what a short lease is for) ----
+# bench_cuda: every kernel family at the issue's shapes, device events, L2 flushed, median; each row
+# checked against the CPU backend first (bench/README.md). Built here by linking bench/bench_cuda.c
+# against the objects ./nob just built (./nob bench would also run the CPU-only bench_matmul).
+# bench_torch: PyTorch/cuBLAS and SDPA at the same shapes, only if torch imports.
+BENCH_TABLE="$LOGS/bench_cuda.table"
+TORCH_TABLE="$LOGS/bench_torch.table"
+: > "$BENCH_TABLE"; : > "$TORCH_TABLE"
+BDIR=$( [ -n "$LPOI" ] && dirname "$(readlink -f "$LPOI")" )
+if [ -z "$BDIR" ] || [ ! -d "$BDIR/obj" ]; then
+    record bench_cuda FAIL 0 "no build directory"
+else
+    BREL=${BDIR#"$PWD"/}
+    if step bench_build 60 bash -c "objs=\$(find src -name '*.c' ! -name '*_test.c' ! -path 'src/test/*' ! -path src/app/main.c |
+                                            sed 's|^|$BREL/obj/|; s|\\.c\$|.o|') &&
+                                     cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -fno-strict-aliasing -c bench/bench_cuda.c -o $BREL/bench_cuda.o &&
+                                     cc -o $BREL/bench_cuda $BREL/bench_cuda.o \$objs $BREL/obj/$BREL/gen/ptx_embedded.o -lz -lm -lpthread -ldl"; then
+        # no LPOI_CUDA_SYNC: a synchronise after every launch would distort the timings
+        step bench_cuda 150 env -u LPOI_CUDA_SYNC "$BREL/bench_cuda" --reps 15
+        sed -n '/^bench_cuda: /,$p' "$LOGS/bench_cuda.log" | grep -v '^lpoi: cuda' > "$BENCH_TABLE"
+        note=$(grep -E '^bench_cuda: [0-9]+ rows' "$LOGS/bench_cuda.log" | cut -d. -f1-2)
+        if [ "$STEP_RC" -eq 0 ] && [ -n "$note" ]; then record bench_cuda ok "$STEP_SECS" "$note"
+        elif grep -q '^bench_cuda: skipped' "$LOGS/bench_cuda.log"; then
+            record bench_cuda FAIL "$STEP_SECS" "$(grep -m1 '^bench_cuda: skipped' "$LOGS/bench_cuda.log" | cut -c1-100)"
+        else record bench_cuda FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-(no summary line)}"
+        fi
+    else
+        record bench_cuda FAIL "$STEP_SECS" "build failed (see bench_build)"
+    fi
+fi
+if python3 -c 'import torch' >/dev/null 2>&1; then
+    step bench_torch 100 python3 tools/bench_torch.py
+    sed -n '/^bench_torch: /,$p' "$LOGS/bench_torch.log" > "$TORCH_TABLE"
+    if [ "$STEP_RC" -eq 0 ]; then record bench_torch ok "$STEP_SECS" "$(head -n 1 "$TORCH_TABLE" | cut -c14-90)"
+    else record bench_torch FAIL "$STEP_SECS" "rc=$STEP_RC"
+    fi
+else
+    record bench_torch skip 0 "torch not importable"
+fi
+
 # ---- the sanitizers, then the other PTX variants ----
 if [ -n "$TESTS" ]; then
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
@@ -190,18 +232,6 @@ else
     record unit FAIL 0 "no lpoi_tests binary"
 fi
 
-# ---- benchmarks ----
-if [ ! -x ./nob ] || ! grep -q '"bench"' nob.c 2>/dev/null; then
-    record bench skip 0 "nob has no bench target yet"
-elif [ "$(elapsed)" -gt "$DEADLINE_S" ]; then
-    record bench skip 0 "over the time budget"
-else
-    step bench 90 ./nob bench
-    if [ "$STEP_RC" -eq 0 ]; then record bench ok "$STEP_SECS" "results in the bench section"
-    else record bench FAIL "$STEP_SECS" "rc=$STEP_RC"
-    fi
-fi
-
 # ---- collect ----
 TOTAL=$(elapsed)
 {
@@ -210,10 +240,12 @@ TOTAL=$(elapsed)
     printf '%-18s %-5s %6s  %s\n' step state time note
     for r in "${ROWS[@]}"; do echo "$r"; done
     [ $FAILED -eq 0 ] && echo "RESULT: all steps passed" || echo "RESULT: FAILED"
+    if [ -s "$BENCH_TABLE" ]; then echo; echo "---- bench_cuda (lpoi kernels) ----"; cat "$BENCH_TABLE"; fi
+    if [ -s "$TORCH_TABLE" ]; then echo; echo "---- bench_torch (PyTorch: cuBLAS, SDPA) ----"; cat "$TORCH_TABLE"; fi
 } > "$OUT_DIR/summary.txt"
 {
     cat "$OUT_DIR/summary.txt"
-    for f in machine build devices unit golden racecheck memcheck unit_compute_75 unit_compute_80 unit_compute_90a bench; do
+    for f in machine build devices unit golden bench_build bench_cuda bench_torch racecheck memcheck unit_compute_75 unit_compute_80 unit_compute_90a; do
         [ -f "$LOGS/$f.log" ] || continue
         echo
         echo "==================== $f ===================="
