@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/safetensors.h"
 #include "image/image.h"
+#include "image/preprocess.h"
 #include "lpoi/negatives.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -319,7 +320,9 @@ int cmd_negatives(int argc, char **argv) {
         ImgRect box;
         bool ok = len <= MAX_LINE_BYTES ? parse_record(line, len, data_dir, &rec, &err)
                                         : err_set(&err, "json: line longer than %u bytes", MAX_LINE_BYTES);
-        if (ok && !image_decode_file(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
+        // Alpha is composited onto white first (preprocess_load_image, as transformers does), then the
+        // masks are drawn: masks are drawn on the image the model will see.
+        if (ok && !preprocess_load_image(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
         if (ok && !negatives_box_to_rect(src.w, src.h, rec.box, &box, &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
         if (!ok) {
             if (tty) fputc('\n', stderr);

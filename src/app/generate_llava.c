@@ -92,7 +92,7 @@ bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *a
     char *text = NULL;
     float *pix = NULL;
 
-    if (!image_decode_file(&img, a->image, NULL, err)) goto done;
+    if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
     if (!preprocess_image(&s->pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
     if (pv.c != c->vision.ch || pv.h != c->vision.S || pv.w != c->vision.S) {
         err_set(err, "%s: the image processor makes %dx%dx%d pixel_values but the vision tower takes %dx%dx%d",

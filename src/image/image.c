@@ -260,19 +260,35 @@ bool image_probe_memory(const void *buf, size_t size, const char *name, const Im
     return true;
 }
 
-bool image_decode_memory(Image *out, const void *buf, size_t size, const char *name,
-                         const ImageLimits *limits, LpoiErr *err) {
-    *out = (Image){0};
+// Does the PNG (chunks already checked by png_check_chunks) carry a tRNS chunk before its first IDAT?
+static bool png_has_trns(const uint8_t *p, size_t n) {
+    for (size_t i = 8; n - i >= 12;) {
+        uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+        if (!memcmp(p + i + 4, "tRNS", 4)) return true;
+        if (!memcmp(p + i + 4, "IDAT", 4) || !memcmp(p + i + 4, "IEND", 4)) return false;
+        i += 12 + (size_t)len;
+    }
+    return false;
+}
+
+// The one decode path behind image_decode_memory (rgb: 3 channels, alpha dropped) and
+// image_decode_raw_memory (rgb false: the channels HF/PIL's convert_to_rgb sees, see image.h).
+// *px is malloc'ed (stb uses malloc/calloc) with *channels samples per pixel.
+static bool decode_pixels(const void *buf, size_t size, const char *name, const ImageLimits *limits, bool rgb,
+                          uint8_t **px_out, int *w_out, int *h_out, int *ch_out, LpoiErr *err) {
+    *px_out = NULL;
     int w, h, comp;
     if (!image_probe_memory(buf, size, name, limits, &w, &h, &comp, err)) return false;
     const uint8_t *p = buf;
     const char *why = NULL;
-    if (size >= 2 && p[0] == 'B' && p[1] == 'M') why = bmp_check_complete(p, size);
-    else if (size >= 6 && !memcmp(p, "GIF8", 4)) why = gif_check_complete(p, size);
+    bool bmp = size >= 2 && p[0] == 'B' && p[1] == 'M', gif = size >= 6 && !memcmp(p, "GIF8", 4);
+    bool png = size >= 26 && !memcmp(p, "\x89PNG", 4);
+    if (bmp) why = bmp_check_complete(p, size);
+    else if (gif) why = gif_check_complete(p, size);
     if (why) return err_set(err, "%s: %s", name, why);
 
     int w2 = 0, h2 = 0, comp2 = 0;
-    if (size >= 26 && !memcmp(p, "\x89PNG", 4) && p[24] == 16 && p[25] == 0) {
+    if (png && p[24] == 16 && p[25] == 0) {
         // 16-bit grey PNG: PIL opens it as mode I;16 and convert("RGB") clips each value to 255;
         // stb's 8-bit path would take the high byte instead, so decode 16-bit and clip here.
         uint16_t *g = stbi_load_16_from_memory(buf, (int)size, &w2, &h2, &comp2, 1);
@@ -281,21 +297,56 @@ bool image_decode_memory(Image *out, const void *buf, size_t size, const char *n
             stbi_image_free(g);
             return err_set(err, "%s: corrupt image (header says %d x %d, decoder produced %d x %d)", name, w, h, w2, h2);
         }
-        *out = image_new(w, h);
+        int ch = rgb ? 3 : 1;
+        uint8_t *o = malloc_check((size_t)w * (size_t)h * (size_t)ch);   // <= 3 * 64 Mpx: no overflow
         for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-            memset(out->data + 3 * i, g[i] > 255 ? 255 : g[i], 3);
+            memset(o + (size_t)ch * i, g[i] > 255 ? 255 : g[i], (size_t)ch);
         stbi_image_free(g);
+        *px_out = o; *w_out = w; *h_out = h; *ch_out = ch;
         return true;
     }
-    uint8_t *px = stbi_load_from_memory(buf, (int)size, &w2, &h2, &comp2, 3);
+    // The channel count asked of stb (always explicit: with 0, stb returns grey/RGB + a tRNS key as
+    // one channel more than the count it reports).
+    int ch = 3;
+    if (!rgb) {
+        if (png) ch = p[25] == 0 && png_has_trns(p, size) ? 2 : comp;   // stbi_info: palette + tRNS = 4
+        else if (gif) ch = 4;      // stb: transparent pixels of the first frame are (0, 0, 0, 0)
+        else if (!bmp) ch = comp;  // JPEG, PNM: 1 or 3
+    }
+    uint8_t *px = stbi_load_from_memory(buf, (int)size, &w2, &h2, &comp2, ch);
     if (!px) return err_set(err, "%s: cannot decode: %s", name, stb_reason());
     if (w2 != w || h2 != h) {   // header and decoder disagree: never trust either
         stbi_image_free(px);
         return err_set(err, "%s: corrupt image (header says %d x %d, decoder produced %d x %d)", name, w, h, w2, h2);
     }
     // stb allocates with malloc (STBI_MALLOC default), so the buffer is ours to free() later.
+    *px_out = px; *w_out = w; *h_out = h; *ch_out = ch;
+    return true;
+}
+
+bool image_decode_memory(Image *out, const void *buf, size_t size, const char *name,
+                         const ImageLimits *limits, LpoiErr *err) {
+    *out = (Image){0};
+    int w, h, ch;
+    uint8_t *px;
+    if (!decode_pixels(buf, size, name, limits, true, &px, &w, &h, &ch, err)) return false;
     *out = (Image){.w = w, .h = h, .data = px};
     return true;
+}
+
+bool image_decode_raw_memory(RawImage *out, const void *buf, size_t size, const char *name,
+                             const ImageLimits *limits, LpoiErr *err) {
+    *out = (RawImage){0};
+    RawImage r;
+    if (!decode_pixels(buf, size, name, limits, false, &r.data, &r.w, &r.h, &r.channels, err)) return false;
+    *out = r;
+    return true;
+}
+
+void raw_image_free(RawImage *img) {
+    if (!img) return;
+    free(img->data);
+    *img = (RawImage){0};
 }
 
 bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err) {
@@ -305,6 +356,17 @@ bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, 
     char *buf = file_read_all(path, max_bytes, &size, err);
     if (!buf) return false;
     bool ok = image_decode_memory(out, buf, size, path, limits, err);
+    free(buf);
+    return ok;
+}
+
+bool image_decode_raw_file(RawImage *out, const char *path, const ImageLimits *limits, LpoiErr *err) {
+    *out = (RawImage){0};
+    uint64_t max_bytes = limits && limits->max_file_bytes ? limits->max_file_bytes : IMAGE_DEFAULT_MAX_FILE_BYTES;
+    size_t size = 0;
+    char *buf = file_read_all(path, max_bytes, &size, err);
+    if (!buf) return false;
+    bool ok = image_decode_raw_memory(out, buf, size, path, limits, err);
     free(buf);
     return ok;
 }

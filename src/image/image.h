@@ -5,8 +5,8 @@
 // on load exactly as HF/PIL `Image.open(f).convert("RGB")` does for it: grey → R = G = B = grey,
 // grey+alpha and RGBA → alpha dropped (NOT composited on a background), palette → palette colours,
 // 16-bit grey PNG → min(value, 255) (PIL's I;16 → RGB clips), other 16-bit channels → their high
-// byte, GIF → its first frame. (Idefics2's processor composites RGBA onto white instead; that
-// needs the alpha channel, which this loader drops: a later RGBA loader, not a flag here.)
+// byte, GIF → its first frame. (transformers' CLIP/LLaVA processors composite alpha onto white
+// instead: model inputs load through image_decode_raw_* + preprocess_to_rgb, i.e. preprocess_load_image.)
 //
 // Decoding treats the file as hostile: the size of the file and the pixel count named by its header
 // are checked (stbi_info) BEFORE any pixel is decoded, so a 100000 x 100000 header costs nothing but
@@ -57,6 +57,23 @@ bool image_decode_memory(Image *out, const void *buf, size_t size, const char *n
                          const ImageLimits *limits, LpoiErr *err);
 // Reads and decodes a file; errors name the path.
 bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err);
+// The pixels as transformers' convert_to_rgb sees them (PIL's mode before its convert("RGBA") →
+// alpha_composite onto white → "RGB"), for preprocess_load_image: channels 1 grey (L), 2 grey+alpha
+// (LA, or L with a PNG tRNS grey key: stb expands the key to alpha 0/255, as PIL's convert("RGBA")
+// does), 3 RGB, 4 RGBA (PNG RGBA, palette PNG with tRNS, and every GIF: stb leaves the first
+// frame's transparent pixels (0, 0, 0, 0)). Kept as RGB on purpose, because HF never composites them: an RGB
+// PNG's tRNS key (PIL keeps mode "RGB", which convert_to_rgb returns unchanged) and BMP (PIL reads
+// 32-bit BI_RGB as BGRX = RGB; stb would call the X byte alpha). 16-bit grey is clipped to 1 channel
+// as above (its tRNS key, if any, is ignored); other 16-bit PNGs keep their high bytes. Same checks,
+// limits and errors as image_decode_memory (one shared path).
+typedef struct {
+    int w, h, channels;   // W, H >= 1; C in 1..4
+    uint8_t *data;        // (H, W, C) uint8, row-major; owned (raw_image_free)
+} RawImage;
+bool image_decode_raw_memory(RawImage *out, const void *buf, size_t size, const char *name,
+                             const ImageLimits *limits, LpoiErr *err);
+bool image_decode_raw_file(RawImage *out, const char *path, const ImageLimits *limits, LpoiErr *err);
+void raw_image_free(RawImage *img);   // NULL-safe
 // Reads only the header: width, height and the number of channels stored in the file (1 grey,
 // 2 grey+alpha, 3 RGB, 4 RGBA). Applies the same limits as decoding.
 bool image_probe_memory(const void *buf, size_t size, const char *name, const ImageLimits *limits,

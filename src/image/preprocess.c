@@ -295,6 +295,16 @@ bool preprocess_to_rgb(Image *out, const uint8_t *px, int w, int h, int channels
     return true;
 }
 
+bool preprocess_load_image(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err) {
+    *out = (Image){0};
+    RawImage raw;
+    if (!image_decode_raw_file(&raw, path, limits, err)) return false;
+    bool ok = preprocess_to_rgb(out, raw.data, raw.w, raw.h, raw.channels, err);
+    if (!ok) err_prefix(err, "%s", path);
+    raw_image_free(&raw);
+    return ok;
+}
+
 bool preprocess_pad_color(const PreprocessConfig *cfg, uint8_t rgb[3], LpoiErr *err) {
     for (int c = 0; c < 3; c++) {
         double v = cfg->mean[c] * 255;   // Python: int(x * 255), truncation toward zero

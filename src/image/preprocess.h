@@ -4,7 +4,8 @@
 // Order (PilBackend._preprocess, LlavaImageProcessorPil._preprocess), all on uint8 until the rescale:
 //   convert to RGB        grey → RGB; alpha (LA, RGBA) composited onto WHITE with Pillow's integer
 //                         alpha_composite (transformers 5.24 convert_to_rgb; formats.md §3.1 and
-//                         image.h's decoder drop alpha instead — fine for RGB files, not for RGBA)
+//                         image_decode_* drop alpha instead — so model inputs are read with
+//                         preprocess_load_image: raw channels, then this composite)
 //   pad to square         LLaVA with do_pad only: a max(W,H) square of colour int(mean·255) per channel
 //                         ((122, 116, 104) for the OpenAI mean), the image at offset (max−dim)//2
 //   resize                Pillow Image.resize (resample.h) to size {"shortest_edge": S}: the short side
@@ -71,6 +72,9 @@ bool preprocess_output_size(const PreprocessConfig *cfg, int in_w, int in_h, int
 
 // transformers' convert_to_rgb on H x W x C uint8 pixels (C = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA).
 bool preprocess_to_rgb(Image *out, const uint8_t *pixels, int w, int h, int channels, LpoiErr *err);
+// A model input file as transformers sees it: image_decode_raw_file, then preprocess_to_rgb (alpha
+// composited onto white). limits may be NULL. Use this, not image_decode_file, for pixel_values.
+bool preprocess_load_image(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err);
 // The pad colour: int(mean[c] · 255) (false + err when outside [0, 255]).
 bool preprocess_pad_color(const PreprocessConfig *cfg, uint8_t rgb[3], LpoiErr *err);
 // LLaVA's pad_to_square: a new max(w,h)² image of colour bg with img centred ((max − dim)//2).

@@ -291,3 +291,53 @@ TEST(preprocess_llava15_extreme_aspect) {
     if (ok) pixel_values_free(&pv);
     image_free(&src);
 }
+
+// A transparent FILE through the model-input loader: testdata/images/rgba.png (Pillow, tools/
+// make_test_images.py: RGB pattern + alpha (x·29 + y·71) & 255) decodes raw to 4 channels whose RGB
+// is what Pillow's convert("RGB") gives (expected_rgba.png.png) and whose alpha is the generator's;
+// preprocess_load_image is then exactly preprocess_to_rgb of those pixels (the path the image.clip
+// goldens pin to transformers), so its pixel_values are HF's. Plus the channel count per format.
+TEST(preprocess_load_image_composites_rgba_file) {
+    char p[256], q[256];
+    snprintf(p, sizeof p, "%s/images/rgba.png", test_data_dir());
+    snprintf(q, sizeof q, "%s/images/expected_rgba.png.png", test_data_dir());
+    LpoiErr err = {{0}};
+    RawImage raw;
+    Image pil = {0}, want = {0}, got = {0};
+    EXPECT_MSG(image_decode_raw_file(&raw, p, NULL, &err), "%s", err.msg);
+    EXPECT_MSG(image_decode_file(&pil, q, NULL, &err), "%s", err.msg);
+    EXPECT(raw.w == 13 && raw.h == 7 && raw.channels == 4 && pil.w == 13 && pil.h == 7);
+    if (raw.channels != 4 || pil.w != 13) { raw_image_free(&raw); image_free(&pil); return; }
+    int bad = 0, transparent = 0;
+    for (int y = 0; y < 7; y++)
+        for (int x = 0; x < 13; x++) {
+            const uint8_t *r = raw.data + ((size_t)y * 13 + (size_t)x) * 4;
+            bad += memcmp(r, image_pixel(&pil, x, y), 3) != 0 || r[3] != ((x * 29 + y * 71) & 255);
+            transparent += r[3] == 0;
+        }
+    EXPECT(bad == 0 && transparent > 0);
+    EXPECT(preprocess_to_rgb(&want, raw.data, raw.w, raw.h, 4, &err));
+    EXPECT_MSG(preprocess_load_image(&got, p, NULL, &err), "%s", err.msg);
+    EXPECT(image_equal(&got, &want) && !image_equal(&got, &pil));
+    EXPECT(image_pixel(&got, 0, 0)[0] == 255 && image_pixel(&got, 0, 0)[1] == 255 && image_pixel(&got, 0, 0)[2] == 255);  // alpha(0,0) = 0
+    PreprocessConfig cfg = preprocess_config_default(PREPROCESS_CLIP);
+    PixelValues a = {0}, b = {0};
+    EXPECT(preprocess_image(&cfg, &got, &a, &err) && preprocess_image(&cfg, &want, &b, &err));
+    EXPECT(a.data && b.data && memcmp(a.data, b.data, (size_t)a.c * a.h * a.w * sizeof *a.data) == 0);
+    pixel_values_free(&a); pixel_values_free(&b);
+    raw_image_free(&raw); image_free(&pil); image_free(&want); image_free(&got);
+
+    // Channels as PIL's mode before convert_to_rgb (see image.h).
+    const struct { const char *file; int ch; } cases[] = {
+        {"grey.png", 1}, {"grey_alpha.png", 2}, {"rgb.png", 3}, {"rgba.png", 4}, {"palette.png", 3},
+        {"palette_trns.png", 4}, {"grey16.png", 1}, {"rgba.bmp", 3}, {"grey.pgm", 1}, {"two_frames.gif", 4},
+        {"smooth_grey.jpg", 1}, {"smooth_444.jpg", 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(p, sizeof p, "%s/images/%s", test_data_dir(), cases[i].file);
+        EXPECT_MSG(image_decode_raw_file(&raw, p, NULL, &err), "%s", err.msg);
+        EXPECT_MSG(raw.channels == cases[i].ch, "%s: %d channels, want %d", cases[i].file, raw.channels, cases[i].ch);
+        raw_image_free(&raw);
+    }
+    EXPECT(!image_decode_raw_file(&raw, "/nonexistent/x.png", NULL, &err) && strstr(err.msg, "/nonexistent/x.png"));
+}

@@ -125,14 +125,14 @@ bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, 
     Image img = {0};
     LpoiErr e = {{0}};
     bool ok = true;
-    if (!image_decode_file(&img, r->img_path, NULL, &e) || !to_pixels(c, &img, out, &e))
+    if (!preprocess_load_image(&img, r->img_path, NULL, &e) || !to_pixels(c, &img, out, &e))
         ok = err_set(err, "%s:%d: img_path: %s", c->data_path, r->line, e.msg);
     if (ok && n > 1) {
         if (r->list) {
             if (r->n_list != n) ok = err_set(err, "%s:%d: negatives: %d images, need %d", c->data_path, r->line, r->n_list, n);
             for (int k = 1; k < n && ok; k++) {
                 Image neg = {0};
-                if (!image_decode_file(&neg, r->list[k], NULL, &e) || !to_pixels(c, &neg, out + (size_t)k * per, &e))
+                if (!preprocess_load_image(&neg, r->list[k], NULL, &e) || !to_pixels(c, &neg, out + (size_t)k * per, &e))
                     ok = err_set(err, "%s:%d: negatives[%d]: %s", c->data_path, r->line, k + 1, e.msg);
                 image_free(&neg);
             }
@@ -143,6 +143,8 @@ bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, 
             if (!negatives_box_to_rect(img.w, img.h, r->box, &box, &e)) {
                 ok = err_set(err, "%s:%d: boxes: %s", c->data_path, r->line, e.msg);
             } else {
+                // img is already composited onto white (preprocess_load_image): masks are drawn on
+                // the image the model will see, as `lpoi negatives` does.
                 for (int k = 2; k <= n && ok; k++) {
                     Image neg;
                     negatives_render(&img, box, k, n, &c->neg, &neg);

@@ -453,7 +453,7 @@ bool tiny_model_write_logits_check(const char *model_dir, const char *image_path
 
     if (!(tok = tokenizer_load_dir(model_dir, err))) goto done;
     if (!preprocess_config_load(&pc, model_dir, err)) goto done;
-    if (!image_decode_file(&img, image_path, NULL, err)) goto done;
+    if (!preprocess_load_image(&img, image_path, NULL, err)) goto done;
     if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", image_path); goto done; }
     if (!(be = backend_open(device, err))) goto done;
     if (!llava_open(&m, be, model_dir, err)) goto done;

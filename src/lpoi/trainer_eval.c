@@ -5,6 +5,7 @@
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "image/image.h"
+#include "image/preprocess.h"
 #include "text/chat_template.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     PreprocessConfig pc;
     if (!(tok = tokenizer_load_dir(a->model_dir, err))) goto done;
     if (!preprocess_config_load_dir(&pc, a->model_dir, err)) goto done;
-    if (!image_decode_file(&img, a->image, NULL, err)) goto done;
+    if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
     if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
     if (!(be = backend_open(a->device ? a->device : "cpu", err))) goto done;
     if (!llava_open(&m, be, a->model_dir, err)) goto done;
