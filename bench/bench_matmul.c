@@ -1,16 +1,25 @@
 // bench_matmul.c — lpoi's CPU SGEMM against OpenBLAS sgemm, side by side in one process.
-// For each shape (M × N × K, row-major, op(B) = B or Bᵀ) and thread count, both libraries are
-// warmed up, then timed in alternation (so machine noise hits both alike); the table reports the
-// median of the repeats as GFLOP/s = 2·M·N·K / time, and the ratio lpoi / OpenBLAS.
-// Every lpoi result is compared with OpenBLAS's; a mismatch beyond float rounding exits 1.
+// For each shape (M × N × K, row-major, op(B) = B or Bᵀ) and thread count, each library is timed
+// in its steady state: ROUNDS rounds, each running lpoi back to back (WARMUP untimed calls, then
+// timed ones) and then OpenBLAS the same way, so machine noise spreads over both. The table
+// reports the median of all timed calls as GFLOP/s = 2·M·N·K / time, and the ratio
+// lpoi / OpenBLAS. Every lpoi result is compared with OpenBLAS's; a mismatch beyond float
+// rounding exits 1.
+//
+// Two effects that would otherwise bias the 2-thread numbers (both measured on the 2-vCPU VM):
+//  - OpenBLAS's pthread workers busy-wait after each call for its thread timeout (2^28 TSC
+//    cycles by default, about 0.1 s) before they sleep, while lpoi's pool sleeps at once. Timing
+//    lpoi right after OpenBLAS put it against a spinning thread on the other core (-25% at
+//    4096 × 4096 × 1024), so each lpoi round starts after a 0.25 s pause.
+//  - After a pause, lpoi's first calls are slow (the scheduler places the woken pool worker
+//    badly; about -40% for 1024³ at 2 threads), hence the untimed warm-up calls, for both.
 //
 // OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads, and some machines set them
 // (forcing e.g. an older kernel). For a fair comparison against OpenBLAS's own choice of kernel,
 // this program re-executes itself once with both unset unless --keep-openblas-env is given.
 //
 // usage: bench_matmul [--reps N] [--quick] [--keep-openblas-env]
-// build: ./nob bench (or `make bench`); by hand:
-//   gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc bench/bench_matmul.c <lpoi objects> -lopenblas -lm -lpthread
+// build: ./nob bench (or `make bench`); by hand see bench/README.md.
 #include "backend/cpu/cpu_ops.h"
 #include "base/threads.h"
 #include <cblas.h>
@@ -21,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *cpu_gemm_isa(void);  // cpu_gemm.c
 
 static double now_s(void) {
     struct timespec ts;
@@ -85,6 +93,8 @@ static float *alloc_rand(size_t n, unsigned *seed) {
 
 typedef struct { int M, N, K; bool tb; } Shape;
 
+enum { ROUNDS = 3, WARMUP = 2, MAX_PER_ROUND = 32 };
+
 int main(int argc, char **argv) {
     int reps = 0;
     bool quick = false, keep_env = false;
@@ -117,7 +127,8 @@ int main(int argc, char **argv) {
     printf("OpenBLAS: core %s; config: %s\n", openblas_get_corename(), openblas_get_config());
     const char *ct = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
     printf("          OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s\n", ct ? ct : "(unset)", l2 ? l2 : "(unset)");
-    printf("timing:   median of repeats after warm-up, lpoi and OpenBLAS alternating; row-major C = A·op(B)\n");
+    printf("timing:   median of %d rounds x back-to-back calls per library after %d warm-up calls; "
+           "row-major C = A·op(B)\n", ROUNDS, WARMUP);
     printf("load:     %.2f (1-minute load average before the run)\n\n", load_avg());
 
     const Shape shapes[] = {
@@ -138,24 +149,34 @@ int main(int argc, char **argv) {
         float *C1 = alloc_rand((size_t)sh.M * sh.N, &seed), *C2 = alloc_rand((size_t)sh.M * sh.N, &seed);
         const int ldb = sh.tb ? sh.K : sh.N;
         const double flops = 2.0 * sh.M * sh.N * (double)sh.K;
-        int nrep = reps > 0 ? reps : (flops > 1e10 ? 5 : 11);
-        if (quick && reps <= 0) nrep = 3;
+        // Timed calls per library, spread over ROUNDS rounds.
+        int per_round = reps > 0 ? (reps + ROUNDS - 1) / ROUNDS : (flops > 1e10 ? 2 : 5);
+        if (quick && reps <= 0) per_round = 1;
+        if (per_round > MAX_PER_ROUND) per_round = MAX_PER_ROUND;
+        const int nrep = per_round * ROUNDS;
 
         for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
             const int nt = thread_counts[t];
             if (nt > ncpu) continue;
             threads_set_count(nt);
             openblas_set_num_threads(nt);
-            double tl[64], to[64];
-            if (nrep > 64) nrep = 64;
-            for (int r = -1; r < nrep; r++) {  // r == -1: warm-up (page faults, thread start, packing buffers)
-                double t0 = now_s();
-                cpu_gemm(NULL, false, sh.tb, sh.M, sh.N, sh.K, 1.0f, A, sh.K, 0, B, ldb, 0, 0.0f, C1, sh.N, 0, 1);
-                double t1 = now_s();
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, sh.tb ? CblasTrans : CblasNoTrans, sh.M, sh.N, sh.K, 1.0f, A,
-                            sh.K, B, ldb, 0.0f, C2, sh.N);
-                double t2 = now_s();
-                if (r >= 0) { tl[r] = t1 - t0; to[r] = t2 - t1; }
+            double tl[ROUNDS * MAX_PER_ROUND], to[ROUNDS * MAX_PER_ROUND];
+            for (int round = 0; round < ROUNDS; round++) {
+                if (nt > 1) {  // let OpenBLAS's workers stop spinning (see the top of the file)
+                    struct timespec pause = {0, 250 * 1000 * 1000};
+                    nanosleep(&pause, NULL);
+                }
+                for (int r = -WARMUP; r < per_round; r++) {
+                    double t0 = now_s();
+                    cpu_gemm(NULL, false, sh.tb, sh.M, sh.N, sh.K, 1.0f, A, sh.K, 0, B, ldb, 0, 0.0f, C1, sh.N, 0, 1);
+                    if (r >= 0) tl[round * per_round + r] = now_s() - t0;
+                }
+                for (int r = -WARMUP; r < per_round; r++) {
+                    double t0 = now_s();
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, sh.tb ? CblasTrans : CblasNoTrans, sh.M, sh.N, sh.K,
+                                1.0f, A, sh.K, B, ldb, 0.0f, C2, sh.N);
+                    if (r >= 0) to[round * per_round + r] = now_s() - t0;
+                }
             }
             // Correctness: entries are sums of K products of [-1,1) values (|C| ~ sqrt(K)/3); float
             // rounding differences between two summation orders stay far below this bound.

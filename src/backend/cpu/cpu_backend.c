@@ -18,9 +18,6 @@ static void cpu_fill_zero(Backend *be, void *dst, size_t bytes) { (void)be; if (
 static void cpu_synchronize(Backend *be) { (void)be; }
 static void cpu_destroy(Backend *be) { free(be); }
 
-// Which SIMD path the gemm uses (set by cpu_gemm.c at first call; "portable" otherwise).
-const char *cpu_gemm_isa(void);
-
 Backend *backend_cpu_create(void) {
     Backend *be = calloc_check(1, sizeof *be);
     be->name = "cpu";

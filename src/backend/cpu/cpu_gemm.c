@@ -37,11 +37,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 
-// Public extras (not Backend slots): cpu_backend.c declares cpu_gemm_isa; tests and bench declare
-// cpu_gemm_select.
-const char *cpu_gemm_isa(void);
-bool cpu_gemm_select(const char *isa);  // "avx2", "portable" or "auto"; false if unavailable
-
 // ---- blocking (tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core; fine for Haswell+ too) ----
 enum {
     MR = 6,      // micro-tile rows    (A micro-panel: MR × KC = 6 KiB at KC=256)
@@ -237,8 +232,8 @@ static float *packbuf_get(PackBuf *pb, size_t nfloats) {
 
 // ---- the blocked driver ----
 
-// Work sharing inside one (jc, pc) block. The block's C is cut into units: row blocks of `mb`
-// rows (a multiple of MR, at most MC) times groups of `gpanels` 16-column panels. Threads take
+// Work sharing inside one (jc, pc) block. The block's C is cut into units: row blocks (at most
+// MC rows, boundaries on multiples of MR) times groups of 16-column panels. Threads take
 // units in increasing order from an atomic counter, so a thread slowed down by another process
 // on the same core simply takes fewer units. A thread packs the A rows of a unit only when they
 // differ from the ones it packed last. Which thread computes a tile changes nothing in its
@@ -257,8 +252,7 @@ typedef struct {
     float beta;         // beta for this K block (the caller's for the first, 1 afterwards)
     float *bpack;       // npanels panels of kc × NR
     int npanels;        // ceil(nc / NR)
-    int mb, nrb;        // rows per row block, row blocks
-    int gpanels, ngroups;  // panels per group, groups
+    int nrb, ngroups;   // row blocks (<= MC rows each) and column groups per row block
     atomic_int next_pack;  // next group of PACK_GRAIN B panels to pack
     atomic_int next_unit;  // next unit to compute: row block (unit / ngroups), group (unit % ngroups)
 } GemmBlock;
@@ -270,6 +264,35 @@ static inline const float *a_at(const GemmBlock *g, int i, int p) {  // &op(A)[i
 }
 static inline const float *b_at(const GemmBlock *g, int p, int j) {  // &op(B)[p][j]
     return g->tb ? g->B + (int64_t)j * g->ldb + p : g->B + (int64_t)p * g->ldb + j;
+}
+
+// Chooses the units of the current block for `nt` threads. Row blocks hold at most MC rows;
+// with several threads the unit count is a multiple of nt (all units nearly equal, rows and
+// panels spread as evenly as MR/NR allow), so that on a quiet machine every thread gets the same
+// work. Row blocks stay at least 4·MR rows tall (each row block streams the whole packed B from
+// L3); when M is too small for nt of those, every row block is cut into nt column groups.
+static void plan_units(GemmBlock *g, int nt) {
+    const int P = (g->M + MR - 1) / MR;  // MR-row panels
+    g->nrb = (P + MC / MR - 1) / (MC / MR);
+    g->ngroups = 1;
+    if (nt > 1) {
+        if (P >= 4 * nt) {
+            g->nrb = (g->nrb + nt - 1) / nt * nt;  // >= 12 panels each when above nt (see above)
+        } else {
+            g->ngroups = LPOI_MIN(nt, g->npanels);
+        }
+    }
+}
+
+// Unit u's rows [*i0, *i1) and panels [*q0, *q1): row block u / ngroups, panel group u % ngroups,
+// with the MR-row panels and NR-column panels spread evenly over row blocks and groups.
+static void unit_range(const GemmBlock *g, int u, int *rb, int *i0, int *i1, int *q0, int *q1) {
+    const int P = (g->M + MR - 1) / MR, r = u / g->ngroups, grp = u % g->ngroups;
+    *rb = r;
+    *i0 = (int)((int64_t)r * P / g->nrb) * MR;
+    *i1 = LPOI_MIN(g->M, (int)((int64_t)(r + 1) * P / g->nrb) * MR);
+    *q0 = (int)((int64_t)grp * g->npanels / g->ngroups);
+    *q1 = (int)((int64_t)(grp + 1) * g->npanels / g->ngroups);
 }
 
 // Packs the block's B panels, PACK_GRAIN at a time, until none are left.
@@ -300,8 +323,10 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
     for (;;) {
         const int u = atomic_fetch_add(&g->next_unit, 1);
         if (u >= nunits) break;
-        const int rb = u / g->ngroups, grp = u % g->ngroups;
-        const int i0 = rb * g->mb, i1 = LPOI_MIN(g->M, i0 + g->mb), npa = (i1 - i0 + MR - 1) / MR;
+        int rb, i0, i1, q0, q1;
+        unit_range(g, u, &rb, &i0, &i1, &q0, &q1);
+        const int npa = (i1 - i0 + MR - 1) / MR;
+        LPOI_ASSERT(npa * MR <= MC);
         if (rb != packed) {
             for (int r = 0; r < npa; r++) {
                 const int i = i0 + r * MR;
@@ -310,7 +335,6 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
             }
             packed = rb;
         }
-        const int q0 = grp * g->gpanels, q1 = LPOI_MIN(g->npanels, q0 + g->gpanels);
         for (int q = q0; q < q1; q++) {
             const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
             const float *bp = g->bpack + (size_t)q * kc * NR;
@@ -342,29 +366,6 @@ static void scale_c(float *C, int64_t ldc, int M, int N, float beta) {
         float *c = C + (int64_t)i * ldc;
         if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
         else for (int j = 0; j < N; j++) c[j] *= beta;
-    }
-}
-
-// Chooses the units of the current block for `nt` threads: row blocks of up to MC rows; with
-// several threads, aim for at least 4 units per thread (smaller row blocks, down to 4·MR rows,
-// then column groups) so the dynamic sharing can even out the load.
-static void plan_units(GemmBlock *g, int nt) {
-    g->mb = even_block(g->M, MC, MR);
-    g->nrb = (g->M + g->mb - 1) / g->mb;
-    g->gpanels = g->npanels;
-    g->ngroups = 1;
-    if (nt <= 1) return;
-    const int want = 4 * nt;
-    if (g->nrb < want) {
-        int rows = (g->M + want - 1) / want;
-        rows = LPOI_MAX(4 * MR, (rows + MR - 1) / MR * MR);
-        g->mb = even_block(g->M, LPOI_MIN(rows, MC), MR);
-        g->nrb = (g->M + g->mb - 1) / g->mb;
-    }
-    if (g->nrb < want) {
-        int groups = LPOI_MIN(g->npanels, (want + g->nrb - 1) / g->nrb);
-        g->gpanels = (g->npanels + groups - 1) / groups;
-        g->ngroups = (g->npanels + g->gpanels - 1) / g->gpanels;
     }
 }
 

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <stdlib.h>
 
-const char *cpu_gemm_isa(void);
-bool cpu_gemm_select(const char *isa);
 
 #define SENTINEL 12345.0f
 
@@ -143,22 +141,24 @@ TEST(gemm_all_transposes_odd_sizes) {
 }
 
 // Crosses every blocking boundary: M > MC, K > KC (several K blocks), N > NC (two N blocks),
-// on 2 threads. Each block has enough work (> 2 × 4 MFLOP) to be shared, and the shapes take
-// each way of cutting it into units: row blocks only (301×70), column groups only (13×4097),
-// both (150×4100). The 1-thread results are bit-identical (gemm_deterministic_across_threads).
+// with threads. Each block has enough work (> 4 MFLOP per thread) to be shared, and the shapes
+// take each way of cutting it into units: row blocks only (301×70 on 2 threads), column groups
+// only (13×4097 on 2 threads), both (150×4100 on 7 threads, more than this machine may have).
+// The 1-thread results are bit-identical (gemm_deterministic_across_threads).
 TEST(gemm_block_boundaries) {
     Saved saved = save_config();
     const char *isas[2];
     int nisa = isa_list(isas);
-    static const int big[][3] = {{301, 70, 600}, {13, 4097, 520}, {150, 4100, 17}};
-    threads_set_count(2);
+    static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}};
     for (int ii = 0; ii < nisa; ii++) {
         cpu_gemm_select(isas[ii]);
-        for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++) {
+            threads_set_count(big[s][3]);
             for (int tr = 0; tr < 4; tr++) {
                 bool ok;
                 free(run_case(tr & 1, tr & 2, big[s][0], big[s][1], big[s][2], 0.75f, 0.5f, 1, 2, false, true, &ok));
             }
+        }
     }
     restore_config(saved);
 }

@@ -17,6 +17,10 @@
 void cpu_gemm(Backend *be, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, int64_t stride_a, const float *Bm, int ldb, int64_t stride_b,
               float beta, float *C, int ldc, int64_t stride_c, int batch);
+// The gemm's SIMD path: "avx2+fma" or "portable" (LPOI_GEMM=portable|avx2|auto picks at start-up);
+// cpu_gemm_select switches it at run time (tests, benchmarks) and returns false if unavailable.
+const char *cpu_gemm_isa(void);
+bool cpu_gemm_select(const char *isa);
 void cpu_matmul_forward(Backend *be, float *y, const float *x, const float *w, const float *b, int N, int C, int OC);
 void cpu_matmul_backward(Backend *be, float *dx, float *dw, float *db, const float *dy, const float *x,
                          const float *w, int N, int C, int OC);
