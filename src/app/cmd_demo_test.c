@@ -12,29 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Runs cmd_demo with stdout/stderr captured; on an unexpected exit code the test fails and shows
-// the last part of what it printed.
-static void run_expect(const char *file, int line, int want, int argc, char **argv) {
-    char cap[] = "/tmp/lpoi_demo_out_XXXXXX";
-    int fd = mkstemp(cap);
-    if (fd < 0) LPOI_DIE("mkstemp failed");
-    fflush(stdout); fflush(stderr);
-    int o = dup(1), e = dup(2);
-    dup2(fd, 1); dup2(fd, 2);
-    int rc = cmd_demo(argc, argv);
-    fflush(stdout); fflush(stderr);
-    dup2(o, 1); dup2(e, 2);
-    close(o); close(e); close(fd);
-    if (rc != want) {
-        LpoiErr err = {{0}};
-        size_t n;
-        char *text = file_read_all(cap, 1 << 20, &n, &err);
-        const char *tail = text && n > 3000 ? text + n - 3000 : text;
-        test_fail_at(file, line, "lpoi demo exited %d, expected %d; it printed:\n%s", rc, want, tail ? tail : err.msg);
-        free(text);
-    }
-    unlink(cap);
-}
 
 static bool exists(const char *dir, const char *rel) {
     char p[600];
@@ -50,7 +27,7 @@ TEST(cmd_demo_small_run_learns) {
     snprintf(out, sizeof out, "%s/demo", dir);
     char *argv[] = {"demo", "--out", out, "--steps", "40", "--examples", "64", "--heldout", "24", "--list-size", "4",
                     "--quiet"};
-    run_expect(__FILE__, __LINE__, 0, (int)LPOI_ARRAY_LEN(argv), argv);
+    EXPECT_COMMAND_EXIT(cmd_demo, 0, (int)LPOI_ARRAY_LEN(argv), argv);
     const char *files[] = {"data/train.jsonl", "data/heldout.jsonl", "data/images/heldout_00023.png", "model/config.json",
                            "model/model.safetensors", "model/tokenizer.json", "model/processor_config.json",
                            "model_check.safetensors", "run/log.jsonl", "run/adapter/adapter_model.safetensors",
@@ -67,11 +44,11 @@ TEST(cmd_demo_small_run_learns) {
     } else test_fail_at(__FILE__, __LINE__, "%s", err.msg);
 
     // The folder is not empty now: a second run refuses (usage error) and changes nothing.
-    run_expect(__FILE__, __LINE__, 2, (int)LPOI_ARRAY_LEN(argv), argv);
+    EXPECT_COMMAND_EXIT(cmd_demo, 2, (int)LPOI_ARRAY_LEN(argv), argv);
     char *bad[] = {"demo", "--list-size", "9"};
-    run_expect(__FILE__, __LINE__, 2, 3, bad);
+    EXPECT_COMMAND_EXIT(cmd_demo, 2, 3, bad);
     char *bad2[] = {"demo", "--bogus"};
-    run_expect(__FILE__, __LINE__, 2, 2, bad2);
+    EXPECT_COMMAND_EXIT(cmd_demo, 2, 2, bad2);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) test_fail_at(__FILE__, __LINE__, "cleanup failed");
@@ -82,7 +59,7 @@ TEST(cmd_demo_prepare_only) {
     if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
     // mkdtemp made an EMPTY folder: the demo takes it.
     char *argv[] = {"demo", "--out", dir, "--examples", "4", "--heldout", "2", "--prepare-only"};
-    run_expect(__FILE__, __LINE__, 0, (int)LPOI_ARRAY_LEN(argv), argv);
+    EXPECT_COMMAND_EXIT(cmd_demo, 0, (int)LPOI_ARRAY_LEN(argv), argv);
     EXPECT(exists(dir, "model/model.safetensors") && exists(dir, "model_check.safetensors"));
     EXPECT(exists(dir, "data/images/train_00003.png") && !exists(dir, "data/images/train_00004.png"));
     EXPECT(!exists(dir, "run/log.jsonl"));

@@ -14,29 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-// Runs cmd_negatives with stdout/stderr captured; when the exit code is not `want`, the test fails
-// and shows what the command printed.
-static void run_expect(const char *file, int line, int want, int argc, char **argv) {
-    char cap[] = "/tmp/lpoi_neg_out_XXXXXX";
-    int fd = mkstemp(cap);
-    if (fd < 0) LPOI_DIE("mkstemp failed");
-    fflush(stdout); fflush(stderr);
-    int o = dup(1), e = dup(2);
-    dup2(fd, 1); dup2(fd, 2);
-    int rc = cmd_negatives(argc, argv);
-    fflush(stdout); fflush(stderr);
-    dup2(o, 1); dup2(e, 2);
-    close(o); close(e); close(fd);
-    if (rc != want) {
-        LpoiErr err = {{0}};
-        size_t n;
-        char *text = file_read_all(cap, 1 << 16, &n, &err);
-        test_fail_at(file, line, "lpoi negatives exited %d, expected %d; it printed:\n%s", rc, want, text ? text : err.msg);
-        free(text);
-    }
-    unlink(cap);
-}
-#define RUN_EXPECT(want, argc, argv) run_expect(__FILE__, __LINE__, (want), (argc), (argv))
 
 static void write_text(const char *path, const char *text) {
     LpoiErr err = {{0}};
@@ -70,7 +47,7 @@ TEST(cmd_negatives_end_to_end) {
              "{\"img_path\": \"%s\", \"boxes\": [[9, 0, 13, 7]]}\n", abs_img);
     write_text(data, text);
     char *argv[] = {"negatives", "--data", data, "--out", out, "--list-size", "4", NULL};
-    RUN_EXPECT(0, 7, argv);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 0, 7, argv);
 
     char path[400];
     snprintf(path, sizeof path, "%s/manifest.jsonl", out);
@@ -130,11 +107,11 @@ TEST(cmd_negatives_end_to_end) {
              "not json\n"
              "{\"img_path\": \"imgs/rgb.png\", \"boxes\": [[1, 1, 3, 3]]}\n");
     write_text(data, text);
-    RUN_EXPECT(1, 5, argv);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 1, 5, argv);
     snprintf(path, sizeof path, "%s/manifest.jsonl", out);
     EXPECT(access(path, F_OK) != 0);
     char *argv2[] = {"negatives", "--data", data, "--out", out, "--skip-bad", "--fill", "noise", "--no-visual-prompt", NULL};
-    RUN_EXPECT(0, 9, argv2);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 0, 9, argv2);
     man = file_read_all(path, 1 << 20, &n, &err);
     EXPECT(man && strstr(man, "\"index\": 0,") && strstr(man, "\"index\": 4,") && !strstr(man, "\"index\": 1,"));
     free(man);
@@ -144,9 +121,9 @@ TEST(cmd_negatives_end_to_end) {
     char *bad2[] = {"negatives", "--data", data, "--out", out, "--list-size", "1", NULL};
     char *bad3[] = {"negatives", "--data", data, "--out", out, "--fill", "blur", NULL};
     char *bad4[] = {"negatives", "--data", data, "--out", out, "--frobnicate", NULL};
-    RUN_EXPECT(2, 3, bad1);
-    RUN_EXPECT(2, 7, bad2);
-    RUN_EXPECT(2, 7, bad3);
-    RUN_EXPECT(2, 6, bad4);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 2, 3, bad1);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 2, 7, bad2);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 2, 7, bad3);
+    EXPECT_COMMAND_EXIT(cmd_negatives, 2, 6, bad4);
     rm_rf(dir);
 }

@@ -12,25 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Runs cmd_plot with stdout/stderr captured into *printed (malloc'ed; the caller frees it).
-static int run_plot(int argc, char **argv, char **printed) {
-    char cap[] = "/tmp/lpoi_plot_out_XXXXXX";
-    int fd = mkstemp(cap);
-    if (fd < 0) LPOI_DIE("mkstemp failed");
-    fflush(stdout); fflush(stderr);
-    int o = dup(1), e = dup(2);
-    dup2(fd, 1); dup2(fd, 2);
-    int rc = cmd_plot(argc, argv);
-    fflush(stdout); fflush(stderr);
-    dup2(o, 1); dup2(e, 2);
-    close(o); close(e); close(fd);
-    LpoiErr err = {{0}};
-    size_t n;
-    *printed = file_read_all(cap, 1 << 16, &n, &err);
-    if (!*printed) *printed = strdup(err.msg);
-    unlink(cap);
-    return rc;
-}
 
 static void write_text(const char *path, const char *text) {
     LpoiErr err = {{0}};
@@ -71,7 +52,7 @@ TEST(cmd_plot_writes_curves_png) {
 
     char *printed;
     char *argv[] = {"plot", dir, NULL};
-    int rc = run_plot(2, argv, &printed);
+    int rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_MSG(rc == 0, "lpoi plot exited %d: %s", rc, printed);
     free(printed);
     Image img = {0};
@@ -90,7 +71,7 @@ TEST(cmd_plot_writes_curves_png) {
 
     // --out, and RUN given as the log file itself.
     char *argv2[] = {"plot", log, "--out", out, NULL};
-    rc = run_plot(4, argv2, &printed);
+    rc = test_run_command(cmd_plot, 4, argv2, &printed);
     EXPECT_MSG(rc == 0 && exists(out), "lpoi plot --out exited %d: %s", rc, printed);
     free(printed);
     unlink(out);
@@ -98,7 +79,7 @@ TEST(cmd_plot_writes_curves_png) {
     // A malformed line: FILE:LINE: reason, exit 1, nothing written.
     unlink(png);
     write_text(log, "{\"step\": 1, \"loss\": 1}\n\n{\"step\": 2, \"loss\": 1\n");
-    rc = run_plot(2, argv, &printed);
+    rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_EQ_INT(rc, 1);
     char want[400];
     snprintf(want, sizeof want, "lpoi plot: %s:3: not JSON", log);
@@ -108,7 +89,7 @@ TEST(cmd_plot_writes_curves_png) {
 
     // An empty log: a clear message, exit 1.
     write_text(log, "\n");
-    rc = run_plot(2, argv, &printed);
+    rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_EQ_INT(rc, 1);
     EXPECT_MSG(strstr(printed, "empty"), "printed \"%s\"", printed);
     EXPECT(!exists(png));
@@ -116,22 +97,22 @@ TEST(cmd_plot_writes_curves_png) {
 
     // No log at all: the file's error, exit 1.
     unlink(log);
-    rc = run_plot(2, argv, &printed);
+    rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_EQ_INT(rc, 1);
     EXPECT_MSG(strstr(printed, log), "printed \"%s\"", printed);
     free(printed);
 
     // Usage errors.
     char *argv3[] = {"plot", NULL};
-    rc = run_plot(1, argv3, &printed);
+    rc = test_run_command(cmd_plot, 1, argv3, &printed);
     EXPECT_EQ_INT(rc, 2);
     free(printed);
     char *argv4[] = {"plot", dir, "--bogus", NULL};
-    rc = run_plot(3, argv4, &printed);
+    rc = test_run_command(cmd_plot, 3, argv4, &printed);
     EXPECT_EQ_INT(rc, 2);
     free(printed);
     char *argv5[] = {"plot", dir, "--out", NULL};
-    rc = run_plot(3, argv5, &printed);
+    rc = test_run_command(cmd_plot, 3, argv5, &printed);
     EXPECT_EQ_INT(rc, 2);
     free(printed);
     rmdir(dir);

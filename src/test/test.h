@@ -43,3 +43,11 @@ bool expect_close_f32_at(const char *file, int line, const char *what, const flo
                          size_t n, double atol, double rtol);
 #define EXPECT_CLOSE_F32(what, got, want, n, atol, rtol) \
     expect_close_f32_at(__FILE__, __LINE__, (what), (got), (want), (n), (atol), (rtol))
+
+// Runs a subcommand (cmd_*(argc, argv)) with stdout and stderr captured; returns its exit code and,
+// if printed != NULL, what it printed (malloc'ed, the caller frees it).
+typedef int (*TestCommandFn)(int argc, char **argv);
+int test_run_command(TestCommandFn cmd, int argc, char **argv, char **printed);
+// Fails the test, showing the tail of the command's output, when its exit code is not `want`.
+void test_expect_exit_at(const char *file, int line, TestCommandFn cmd, int want, int argc, char **argv);
+#define EXPECT_COMMAND_EXIT(cmd, want, argc, argv) test_expect_exit_at(__FILE__, __LINE__, (cmd), (want), (argc), (argv))

@@ -1,6 +1,8 @@
 // test_main.c — runner for the TEST()s that nob links in from every *_test.c.
 #include "test.h"
 #include "base/check.h"
+#include "base/safetensors.h"   // file_read_all
+#include <unistd.h>
 #include <string.h>
 #include <stdarg.h>
 #include <time.h>
@@ -53,6 +55,44 @@ bool expect_close_f32_at(const char *file, int line, const char *what, const flo
     if (bad) test_fail_at(file, line, "%s: %zu of %zu elements out of tolerance; worst [%zu] = %.9g, expected %.9g (atol %g, rtol %g)",
                           what, bad, n, worst, got[worst], want[worst], atol, rtol);
     return bad == 0;
+}
+
+int test_run_command(TestCommandFn cmd, int argc, char **argv, char **printed) {
+    char cap[] = "/tmp/lpoi_test_out_XXXXXX";
+    int fd = mkstemp(cap);
+    if (fd < 0) LPOI_DIE("mkstemp failed");
+    fflush(stdout);
+    fflush(stderr);
+    int o = dup(1), e = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int rc = cmd(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(o, 1);
+    dup2(e, 2);
+    close(o);
+    close(e);
+    close(fd);
+    if (printed) {
+        LpoiErr err = {{0}};
+        size_t n;
+        *printed = file_read_all(cap, 1 << 20, &n, &err);
+        if (!*printed) *printed = strdup(err.msg);
+    }
+    unlink(cap);
+    return rc;
+}
+
+void test_expect_exit_at(const char *file, int line, TestCommandFn cmd, int want, int argc, char **argv) {
+    char *text = NULL;
+    int rc = test_run_command(cmd, argc, argv, &text);
+    if (rc != want) {
+        size_t n = strlen(text);
+        test_fail_at(file, line, "lpoi %s exited %d, expected %d; it printed:\n%s", argv[0], rc, want,
+                     n > 3000 ? text + n - 3000 : text);
+    }
+    free(text);
 }
 
 static int cmp_case(const void *a, const void *b) {
