@@ -96,13 +96,26 @@ GPU_LINE=$(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,n
 record machine info 0 "${GPU_LINE:-no nvidia-smi}"
 
 # ---- build ----
-if step build 240 bash -c 'cc -o nob nob.c && ./nob'; then
-    record build ok "$STEP_SECS" ""
+# GPUCHECK_PREBUILT=DIR: use lpoi, lpoi_tests and bench_cuda built elsewhere (tools/gpucheck_pack.sh
+# builds them here and copies them to .gpubin/): the GPU machine may lack libstb-dev and cannot install
+# it, and a lease is too short to spend a minute compiling. Its nvcc must match the one that made the PTX.
+PRE=${GPUCHECK_PREBUILT:-}
+if [ -n "$PRE" ] && [ -x "$PRE/lpoi" ] && "$PRE/lpoi" --help >/dev/null 2>&1; then
+    mkdir -p build/prebuilt && cp "$PRE"/* build/prebuilt/ && chmod +x build/prebuilt/*
+    ldd build/prebuilt/lpoi > "$LOGS/build.log" 2>&1
+    record build ok 0 "prebuilt: $(cat "$PRE/BUILT" 2>/dev/null | head -n 1)"
+    LPOI=build/prebuilt/lpoi
+    TESTS=build/prebuilt/lpoi_tests
 else
-    record build FAIL "$STEP_SECS" "rc=$STEP_RC (see build section)"
+    [ -n "$PRE" ] && echo "gpucheck: prebuilt binaries in $PRE do not run here; building"
+    if step build 240 bash -c 'cc -o nob nob.c && ./nob'; then
+        record build ok "$STEP_SECS" ""
+    else
+        record build FAIL "$STEP_SECS" "rc=$STEP_RC (see build section)"
+    fi
+    LPOI=$(find_bin lpoi)
+    TESTS=$(find_bin lpoi_tests)
 fi
-LPOI=$(find_bin lpoi)
-TESTS=$(find_bin lpoi_tests)
 
 # ---- devices ----
 if [ -n "$LPOI" ]; then
@@ -151,7 +164,15 @@ BENCH_TABLE="$LOGS/bench_cuda.table"
 TORCH_TABLE="$LOGS/bench_torch.table"
 : > "$BENCH_TABLE"; : > "$TORCH_TABLE"
 BDIR=$( [ -n "$LPOI" ] && dirname "$(readlink -f "$LPOI")" )
-if [ -z "$BDIR" ] || [ ! -d "$BDIR/obj" ]; then
+if [ -x build/prebuilt/bench_cuda ] && [ "$LPOI" = build/prebuilt/lpoi ]; then
+    # no LPOI_CUDA_SYNC: a synchronise after every launch would distort the timings
+    step bench_cuda 150 env -u LPOI_CUDA_SYNC build/prebuilt/bench_cuda --reps 15
+    sed -n '/^bench_cuda: /,$p' "$LOGS/bench_cuda.log" | grep -v '^lpoi: cuda' > "$BENCH_TABLE"
+    note=$(grep -E '^bench_cuda: [0-9]+ rows' "$LOGS/bench_cuda.log" | cut -d. -f1-2)
+    if [ "$STEP_RC" -eq 0 ] && [ -n "$note" ]; then record bench_cuda ok "$STEP_SECS" "$note"
+    else record bench_cuda FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-(no summary line)}"
+    fi
+elif [ -z "$BDIR" ] || [ ! -d "$BDIR/obj" ]; then
     record bench_cuda FAIL 0 "no build directory"
 else
     BREL=${BDIR#"$PWD"/}
