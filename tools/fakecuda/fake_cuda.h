@@ -36,6 +36,8 @@ static inline float __fsub_rn(float a, float b) { volatile float r = a - b; retu
 void fk_syncthreads(void);
 void fk_warp_barrier(void);
 extern uint64_t fk_warpbuf[32][32];
+extern unsigned fk_warpregs[32][32][8];   // mma fragments exchanged between the lanes of a warp
+extern unsigned char *fk_dynamic_smem;     // the launch's dynamic shared memory (128-byte aligned)
 #define __syncthreads() fk_syncthreads()
 template <typename T> T __shfl_xor_sync(unsigned mask, T v, int lanemask) {
     if (mask != 0xffffffffu) { fprintf(stderr, "fake: shfl mask 0x%x unsupported\n", mask); abort(); }

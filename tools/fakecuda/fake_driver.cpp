@@ -17,6 +17,8 @@
 
 fk_dim3 fk_threadIdx, fk_blockIdx, fk_blockDim, fk_gridDim;
 uint64_t fk_warpbuf[32][32];
+unsigned fk_warpregs[32][32][8];
+unsigned char *fk_dynamic_smem;
 
 #include "cu/elementwise.cu"
 #include "cu/adamw.cu"
@@ -27,6 +29,11 @@ uint64_t fk_warpbuf[32][32];
 #include "cu/rope.cu"
 #include "cu/logprob.cu"
 #include "cu/attention.cu"
+#include "cu/convert.cu"
+#include "cu/gemm_mma.cu"
+#include "cu/attention_mma.cu"
+// cu/gemm_wgmma.cu is not emulated (wgmma reads shared memory through descriptors): its kernel is absent
+// here, so cuModuleGetFunction reports it missing and the backend leaves that path unused.
 
 typedef int CUresult;
 enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500,
@@ -50,12 +57,13 @@ struct Kernel {
     void (*call)(void *fn, void **params);
     std::vector<std::pair<bool, size_t>> params;   // (is pointer, size)
     unsigned maxntid;                              // from the PTX's .maxntid (__launch_bounds__); 1024 if none
+    unsigned dyn_smem_limit;                       // 48 KiB unless raised by cuFuncSetAttribute
 };
 template <typename... A, size_t... I>
 static void call_impl(void (*f)(A...), void **p, std::index_sequence<I...>) { f(*(std::remove_reference_t<A> *)p[I]...); }
 template <typename... A> static void call_any(void *fn, void **p) { call_impl((void (*)(A...))fn, p, std::index_sequence_for<A...>{}); }
 template <typename... A> static Kernel make_kernel(const char *name, void (*f)(A...)) {
-    return Kernel{name, (void *)f, &call_any<A...>, {std::make_pair(std::is_pointer<A>::value, sizeof(A))...}, 1024};
+    return Kernel{name, (void *)f, &call_any<A...>, {std::make_pair(std::is_pointer<A>::value, sizeof(A))...}, 1024, 48 * 1024};
 }
 #define K(name) make_kernel(#name, name)
 static std::vector<Kernel> kernels = {
@@ -72,6 +80,8 @@ static std::vector<Kernel> kernels = {
     K(attention_forward_d128_f32), K(attention_forward_d256_f32), K(attention_backward_di_f32),
     K(attention_backward_dq_d128_f32), K(attention_backward_dq_d256_f32),
     K(attention_backward_dkdv_d128_f32), K(attention_backward_dkdv_d256_f32),
+    K(f32_to_bf16_2d), K(gemm_bf16_nn), K(gemm_bf16_nt), K(gemm_bf16_tn), K(gemm_bf16_tt),
+    K(attention_forward_bf16_d128),
 };
 
 // ---------------- scheduler ----------------
@@ -262,6 +272,9 @@ CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
     }
     fail("kernel in PTX but not registered in the fake"); return NOT_FOUND;
 }
+CUresult cuFuncSetAttribute(void *f, int attr, int v) {
+    if (attr != 8 || v < 0 || v > 227 * 1024) { fail("cuFuncSetAttribute: unsupported attribute or value"); return INVALID_VALUE; }
+    ((Kernel *)f)->dyn_smem_limit = (unsigned)v; return OK; }
 CUresult cuFuncGetAttribute(int *v, int attr, void *f) { *v = attr == 0 ? (int)((Kernel *)f)->maxntid : attr == 4 ? 32 : 0; return OK; }
 CUresult cuMemGetInfo_v2(size_t *f, size_t *t) { *f = limit - used; *t = limit; return OK; }
 CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
@@ -307,7 +320,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
                         unsigned smem, void *stream, void **params, void **extra) {
     Kernel *k = (Kernel *)f;
     if (!current_set || !stream || extra || !params) { fail("launch: no context/stream, or extra/params wrong"); return INVALID_VALUE; }
-    if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || !bx || bx * by * bz > 1024 || smem > 48 * 1024) { fail("launch config"); return INVALID_VALUE; }
+    if (!gx || !gy || !gz || gy > 65535 || gz > 65535 || !bx || bx * by * bz > 1024 || smem > 227 * 1024) { fail("launch config"); return INVALID_VALUE; }
     if (bx * by * bz > k->maxntid) {
         fprintf(stderr, "FAKECUDA: %s launched with %u threads per block, its __launch_bounds__ allow %u\n", k->name, bx * by * bz, k->maxntid);
         return OUT_OF_RESOURCES;   // as a real launch reports it
@@ -317,6 +330,10 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
         uintptr_t p = *(uintptr_t *)params[i];
         if (p && !in_alloc(p, 0)) { fprintf(stderr, "FAKECUDA: %s param %zu = %p is not device memory\n", k->name, i, (void *)p); return INVALID_VALUE; }
     }
+    static std::vector<unsigned char> dyn;
+    if (smem > k->dyn_smem_limit) { fprintf(stderr, "FAKECUDA: %s launched with %u bytes of dynamic shared memory, its limit is %u\n", k->name, smem, k->dyn_smem_limit); return INVALID_VALUE; }
+    dyn.assign(smem + 128, 0xA5);   // garbage, as on a GPU
+    fk_dynamic_smem = dyn.data() + (128 - (uintptr_t)dyn.data() % 128) % 128;
     fk_gridDim = fk_dim3{gx, gy, gz}; fk_blockDim = fk_dim3{bx, by, bz};
     cur_kernel = k; cur_params = params;
     for (unsigned z = 0; z < gz; z++) for (unsigned y = 0; y < gy; y++) for (unsigned x = 0; x < gx; x++) {

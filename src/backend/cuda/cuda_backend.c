@@ -150,6 +150,14 @@ void *cuda_scratch(CudaImpl *c, size_t bytes) {
     return c->scratch;
 }
 
+bool cuda_kernel_usable(const CudaImpl *c, KernelId k) {
+    if (!c->fn[k]) return false;
+    for (int f = 0; f < c->nfamilies; f++)
+        if (strcmp(c->families[f].family, cuda_kernels[k].family) == 0)
+            return c->families[f].ptx->arch >= cuda_kernels[k].min_arch;
+    return false;
+}
+
 void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem_bytes,
                  const KArg *args, int nargs) {
     LPOI_ASSERT(k >= 0 && k < K_COUNT);
@@ -348,9 +356,23 @@ static bool load_families(CudaImpl *c, LpoiErr *err) {
         for (int f = 0; f < c->nfamilies; f++) {
             if (strcmp(c->families[f].family, cuda_kernels[k].family) != 0) continue;
             CUresult r = cudrv.cuModuleGetFunction(&c->fn[k], c->families[f].module, cuda_kernels[k].name);
+            if (r != CUDA_SUCCESS && cuda_kernels[k].min_arch > 0) {   // optional fast path: leave it unusable
+                c->fn[k] = NULL;
+                continue;
+            }
             if (r != CUDA_SUCCESS)
                 return err_set(err, "PTX %s.%s has no kernel %s: %s (rebuild: cu/ and the C side disagree)",
                                c->families[f].family, c->families[f].ptx->variant, cuda_kernels[k].name, cu_error_name(r));
+            // More than 48 KiB of dynamic shared memory must be asked for per kernel.
+            if (cuda_kernels[k].smem > 48 * 1024 && c->families[f].ptx->arch >= cuda_kernels[k].min_arch) {
+                r = cudrv.cuFuncSetAttribute(c->fn[k], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                             (int)cuda_kernels[k].smem);
+                if (r != CUDA_SUCCESS) {   // a smaller GPU: the kernel is unusable, the fp32 path remains
+                    fprintf(stderr, "lpoi: cuda: %s needs %u bytes of shared memory, which %s refuses (%s); not using it\n",
+                            cuda_kernels[k].name, cuda_kernels[k].smem, c->name, cu_error_name(r));
+                    c->fn[k] = NULL;
+                }
+            }
         }
     }
     return true;

@@ -28,6 +28,11 @@ typedef enum {
     K_LOGPROB_FORWARD, K_LOGPROB_BACKWARD,
     K_ATTN_FORWARD_D128, K_ATTN_FORWARD_D256, K_ATTN_BACKWARD_DI,
     K_ATTN_BACKWARD_DQ_D128, K_ATTN_BACKWARD_DQ_D256, K_ATTN_BACKWARD_DKDV_D128, K_ATTN_BACKWARD_DKDV_D256,
+    // bf16 tensor-core kernels (cuda_bf16.c launches them; min_arch says which PTX variant they need)
+    K_F32_TO_BF16,
+    K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
+    K_GEMM_BF16_WGMMA_NT,
+    K_ATTN_FORWARD_BF16_D128,
     K_COUNT
 } KernelId;
 
@@ -37,6 +42,8 @@ typedef struct {
     const char *family;   // cu/<family>.cu
     const char *name;     // extern "C" name
     const char *sig;
+    unsigned smem;        // dynamic shared memory per block in bytes (0: static only); raised past 48 KiB at load
+    int min_arch;         // the kernel traps in PTX variants below this arch (0: runs in every variant)
 } KernelInfo;
 extern const KernelInfo cuda_kernels[K_COUNT];   // cuda_ops.c
 
@@ -84,6 +91,9 @@ void cuda_launch(CudaImpl *c, KernelId k, unsigned gx, unsigned gy, unsigned gz,
 #define CUDA_LAUNCH(c, k, gx, gy, block, ...)                                         \
     cuda_launch((c), (k), (gx), (gy), 1, (block), 0, (const KArg[]){__VA_ARGS__},     \
                 (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
+#define CUDA_LAUNCH_SMEM(c, k, gx, gy, gz, block, ...)                                \
+    cuda_launch((c), (k), (gx), (gy), (gz), (block), cuda_kernels[k].smem, (const KArg[]){__VA_ARGS__}, \
+                (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
 #define CUDA_LAUNCH_3D(c, k, gx, gy, gz, block, ...)                                  \
     cuda_launch((c), (k), (gx), (gy), (gz), (block), 0, (const KArg[]){__VA_ARGS__},  \
                 (int)(sizeof((const KArg[]){__VA_ARGS__}) / sizeof(KArg)))
@@ -108,6 +118,25 @@ int cuda_variant_fallback(const PtxModule *mods, int count, const char *family, 
 // Every kernel of cuda_kernels has an .entry with matching parameters in every embedded module of its
 // family, and every family has modules. false + err naming the kernel and variant otherwise.
 bool cuda_ptx_check_kernels(const PtxModule *mods, int count, LpoiErr *err);
+
+// True when kernel k is loaded from a PTX variant whose arch is at least its min_arch (the bf16 kernels
+// trap in older variants, e.g. when LPOI_PTX_VARIANT=compute_75 is forced on an H100).
+bool cuda_kernel_usable(const CudaImpl *c, KernelId k);
+
+// ---- bf16 tensor-core paths (cuda_bf16.c) ----
+// bf16 values travel as raw uint16_t bits. Operands must be 16-byte aligned with leading dimensions that
+// are multiples of 8 elements (cuda_f32_to_bf16 pads to that); any M, N, K otherwise.
+typedef enum { GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA } GemmBf16Path;
+// dst[r, c] = bf16(src[r, c]) for c < cols, 0 for cols <= c < ld_dst (rows × ld_dst written).
+void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
+// C[M,N] (fp32) = alpha op(A) op(B) + beta C with bf16 operands and fp32 accumulation (mma.sync, or wgmma
+// on sm_90a for the NT layout). False when no bf16 GEMM kernel can run here (the caller falls back).
+bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,
+                    const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc);
+// Flash attention forward with bf16 q/k/v (fp32 out and lse, backend.h's semantics); D == 128 only.
+// False when the kernel cannot run here or the descriptor is outside what it handles.
+bool cuda_attention_forward_bf16(CudaImpl *c, float *out, float *lse, const uint16_t *q, const uint16_t *k,
+                                 const uint16_t *v, const AttnDesc *a);
 
 // ---- op table (cuda_ops.c) ----
 // Fills be's op slots for which every kernel they launch was found; the rest stay NULL.

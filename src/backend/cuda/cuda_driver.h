@@ -108,6 +108,7 @@ enum {
     CU_FUNC_ATTRIBUTE_NUM_REGS = 4,
     CU_FUNC_ATTRIBUTE_PTX_VERSION = 5,
     CU_FUNC_ATTRIBUTE_BINARY_VERSION = 6,
+    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
 };
 #endif  // CUDA_VERSION
 
@@ -132,6 +133,7 @@ enum {
     X(CUresult, cuModuleUnload, "cuModuleUnload", (CUmodule hmod))                                        \
     X(CUresult, cuModuleGetFunction, "cuModuleGetFunction", (CUfunction *hfunc, CUmodule hmod, const char *name)) \
     X(CUresult, cuFuncGetAttribute, "cuFuncGetAttribute", (int *pi, CUfunction_attribute attrib, CUfunction hfunc)) \
+    X(CUresult, cuFuncSetAttribute, "cuFuncSetAttribute", (CUfunction hfunc, CUfunction_attribute attrib, int value)) \
     X(CUresult, cuMemGetInfo, "cuMemGetInfo_v2", (size_t *free, size_t *total))                          \
     X(CUresult, cuMemAlloc, "cuMemAlloc_v2", (CUdeviceptr *dptr, size_t bytesize))                        \
     X(CUresult, cuMemFree, "cuMemFree_v2", (CUdeviceptr dptr))                                            \

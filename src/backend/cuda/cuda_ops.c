@@ -4,6 +4,9 @@
 // Ops without a kernel yet stay NULL: backend_supports() reports them and callers skip or fall back.
 #include "backend/cuda/cuda_backend.h"
 #include "base/check.h"
+#include "../cu/gemm_mma.h"        // tile shapes and shared-memory sizes, shared with the kernels
+#include "../cu/gemm_wgmma.h"
+#include "../cu/attention_mma.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,6 +49,13 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_ATTN_BACKWARD_DQ_D256] = {"attention", "attention_backward_dq_d256_f32", "ppppppppiiiiiifii"},
     [K_ATTN_BACKWARD_DKDV_D128] = {"attention", "attention_backward_dkdv_d128_f32", "pppppppppiiiiiifii"},
     [K_ATTN_BACKWARD_DKDV_D256] = {"attention", "attention_backward_dkdv_d256_f32", "pppppppppiiiiiifii"},
+    [K_F32_TO_BF16] = {"convert", "f32_to_bf16_2d", "ppiiii"},
+    [K_GEMM_BF16_NN] = {"gemm_mma", "gemm_bf16_nn", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_NT] = {"gemm_mma", "gemm_bf16_nt", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_TN] = {"gemm_mma", "gemm_bf16_tn", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_TT] = {"gemm_mma", "gemm_bf16_tt", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_WGMMA_NT] = {"gemm_wgmma", "gemm_bf16_wgmma_nt", "pppiiiiiiff", WGMMA_SMEM_BYTES, 90},
+    [K_ATTN_FORWARD_BF16_D128] = {"attention_mma", "attention_forward_bf16_d128", "ppppppiiiiiifii", ATTN_MMA_SMEM_BYTES, 80},
 };
 
 // ---- elementwise helpers ----
