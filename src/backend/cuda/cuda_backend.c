@@ -432,6 +432,13 @@ Backend *backend_cuda_create(int device_index, LpoiErr *err) {
 #undef CUDA_TRY_
     if (!load_families(c, err)) goto fail;
     c->sync_each_launch = env_flag("LPOI_CUDA_SYNC");
+    c->prefer_wgmma = env_flag("LPOI_CUDA_WGMMA");
+    const char *math = getenv("LPOI_CUDA_MATH");
+    if (math && *math && strcmp(math, "fp32") != 0 && strcmp(math, "bf16") != 0) {
+        err_set(err, "LPOI_CUDA_MATH=%s: expected fp32 (the default) or bf16", math);
+        goto fail;
+    }
+    c->math_bf16 = math && strcmp(math, "bf16") == 0;
 
     Backend *be = calloc_check(1, sizeof *be);
     be->name = "cuda";

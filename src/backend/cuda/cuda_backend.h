@@ -71,6 +71,8 @@ typedef struct {
     int rope_half, rope_cap;       // entries valid / allocated
     float rope_theta;
     bool sync_each_launch;         // LPOI_CUDA_SYNC=1: synchronise and check after every launch
+    bool math_bf16;                // LPOI_CUDA_MATH=bf16: GEMMs round their operands to bf16 (tensor cores)
+    bool prefer_wgmma;             // LPOI_CUDA_WGMMA=1: the NT bf16 GEMM uses wgmma where it runs (sm_90a)
 } CudaImpl;
 
 static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }

@@ -250,6 +250,26 @@ static void cuda_layernorm_backward(Backend *be, float *dx, float *dw, float *db
 // several launches by offsetting the pointers.
 #define GEMM_MAX_GRID_YZ 65535
 
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+// bf16 math mode (LPOI_CUDA_MATH=bf16): both operands are rounded to bf16 into padded scratch copies and
+// multiplied on the tensor cores with fp32 accumulation; C keeps fp32 and the alpha/beta semantics. The
+// precision is then bf16's (relative error ~2^-9 per operand), as in PyTorch bf16 autocast. False when the
+// bf16 kernels cannot run here; the caller goes on with the fp32 kernels.
+static bool gemm_bf16_mode(CudaImpl *c, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                           const float *Bm, int ldb, float beta, float *C, int ldc) {
+    const KernelId mma = ta ? (tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
+    if (!c->math_bf16 || K == 0 || !cuda_kernel_usable(c, K_F32_TO_BF16) || !cuda_kernel_usable(c, mma)) return false;
+    const int a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
+    const int lda16 = (int)round_up((size_t)a_cols, 8), ldb16 = (int)round_up((size_t)b_cols, 8);
+    const size_t a_bytes = round_up((size_t)a_rows * (size_t)lda16 * 2, 256);
+    uint16_t *a16 = cuda_scratch(c, a_bytes + (size_t)b_rows * (size_t)ldb16 * 2);
+    uint16_t *b16 = a16 + a_bytes / 2;
+    cuda_f32_to_bf16(c, a16, lda16, A, lda, a_rows, a_cols);
+    cuda_f32_to_bf16(c, b16, ldb16, Bm, ldb, b_rows, b_cols);
+    return cuda_gemm_bf16(c, GEMM_BF16_AUTO, ta, tb, M, N, K, alpha, a16, lda16, b16, ldb16, beta, C, ldc);
+}
+
 static void gemm_launch(CudaImpl *c, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
                         int64_t sa, const float *Bm, int ldb, int64_t sb, float beta, float *C, int ldc, int64_t sc,
                         int batch, const float *bias) {
@@ -260,6 +280,8 @@ static void gemm_launch(CudaImpl *c, bool ta, bool tb, int M, int N, int K, floa
         LPOI_ASSERT(lda >= (ta ? M : K));
         LPOI_ASSERT(ldb >= (tb ? K : N));
     }
+    // The bf16 kernels have no bias epilogue and no batch index yet: those stay on the fp32 kernels.
+    if (!bias && batch == 1 && gemm_bf16_mode(c, ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, C, ldc)) return;
     long long big_tiles = (long long)((M + 127) / 128) * ((N + 127) / 128) * batch;
     bool big = M >= 128 && N >= 128 && big_tiles >= (long long)(c->sm_count > 0 ? c->sm_count : 1);
     const int tile = big ? 128 : 64;

@@ -1,0 +1,264 @@
+// cuda_gemm_bf16_test.c — the bf16 tensor-core GEMMs (cu/gemm_mma.cu, cu/gemm_wgmma.cu) against a
+// double-precision reference, and the fp32 op table in bf16 math mode against the CPU backend.
+// Shapes cross every tile edge (128 × 256 × 64 blocks) yet stay small: `./nob test` runs this under the
+// emulated driver (tools/fakecuda), which executes every GPU thread as a coroutine. Outputs sit between
+// guard regions and start as NaN (beta = 0 must never read them; every element must be written).
+#include "test/test.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static Backend *gpu_or_skip(void) {
+    static Backend *gpu;
+    static bool tried;
+    static LpoiErr why;
+    if (!tried) {
+        tried = true;
+        gpu = backend_cuda_create(0, &why);
+    }
+    if (!gpu) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
+        test_skip(msg);
+    }
+    return gpu;
+}
+
+static uint64_t rng = 1;
+static float uniform(float lo, float hi) {
+    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+    return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
+}
+
+// Host bf16 rounding, nearest-even (the inputs here are finite).
+static uint16_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+static float bf16_value(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+#define GUARD_BYTES 256
+static const uint8_t GUARD_BYTE = 0xA7;
+
+// Uploads `bytes` of host data between two guard regions; returns the device pointer of the data.
+static void *guarded_upload(Backend *gpu, const void *host, size_t bytes, void **base) {
+    uint8_t *h = malloc_check(bytes + 2 * GUARD_BYTES);
+    memset(h, GUARD_BYTE, bytes + 2 * GUARD_BYTES);
+    memcpy(h + GUARD_BYTES, host, bytes);
+    *base = gpu->alloc(gpu, bytes + 2 * GUARD_BYTES);
+    gpu->upload(gpu, *base, h, bytes + 2 * GUARD_BYTES);
+    free(h);
+    return (uint8_t *)*base + GUARD_BYTES;
+}
+// Downloads the data into host[bytes]; false if a guard byte changed.
+static bool guarded_download(Backend *gpu, void *base, void *host, size_t bytes) {
+    uint8_t *h = malloc_check(bytes + 2 * GUARD_BYTES);
+    gpu->download(gpu, h, base, bytes + 2 * GUARD_BYTES);
+    bool ok = true;
+    for (size_t i = 0; i < GUARD_BYTES; i++) ok &= h[i] == GUARD_BYTE && h[GUARD_BYTES + bytes + i] == GUARD_BYTE;
+    memcpy(host, h + GUARD_BYTES, bytes);
+    free(h);
+    return ok;
+}
+
+// One bf16 GEMM case on one kernel path: C = alpha op(A) op(B) + beta C with padded leading dimensions.
+// Reference in double over the same bf16 values. Tolerance: the tensor cores multiply bf16 exactly and
+// accumulate in fp32, so |err| <= K · 2^-24 · Σ_k |a b| in the worst case; 2e-5 · Σ|ab| (K <= 200 here) is
+// that bound with margin, while any fragment or indexing error is O(Σ|ab|).
+static void bf16_case(Backend *gpu, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, int pad, float alpha,
+                      float beta, uint64_t seed) {
+    rng = seed * 0x9E3779B97F4A7C15ull + 7;
+    const int a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
+    const int lda = (a_cols + 7) / 8 * 8 + 8 * pad, ldb = (b_cols + 7) / 8 * 8 + 8 * pad, ldc = N + 3 * pad;
+    uint16_t *a = calloc_check((size_t)a_rows * lda + 1, 2), *b = calloc_check((size_t)b_rows * ldb + 1, 2);
+    for (size_t i = 0; i < (size_t)a_rows * lda; i++) a[i] = bf16_bits(uniform(-1, 1));
+    for (size_t i = 0; i < (size_t)b_rows * ldb; i++) b[i] = bf16_bits(uniform(-1, 1));
+    float *c0 = malloc_check(((size_t)M * ldc + 1) * sizeof(float)), *c = malloc_check(((size_t)M * ldc + 1) * sizeof(float));
+    const uint32_t nan_bits = 0x7FC0DEADu;
+    for (size_t i = 0; i < (size_t)M * ldc; i++) {
+        c0[i] = uniform(-1, 1);
+        if (beta == 0.0f) memcpy(&c0[i], &nan_bits, 4);   // must be neither read nor left unwritten
+    }
+    void *abase, *bbase, *cbase;
+    const uint16_t *da = guarded_upload(gpu, a, (size_t)a_rows * lda * 2 + 2, &abase);
+    const uint16_t *db = guarded_upload(gpu, b, (size_t)b_rows * ldb * 2 + 2, &bbase);
+    float *dc = guarded_upload(gpu, c0, (size_t)M * ldc * sizeof(float), &cbase);
+    char label[160];
+    snprintf(label, sizeof label, "%s %c%c M=%d N=%d K=%d pad=%d alpha=%g beta=%g", path == GEMM_BF16_WGMMA ? "wgmma" : "mma",
+             ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, pad, alpha, beta);
+    bool ran = cuda_gemm_bf16(cuda_impl(gpu), path, ta, tb, M, N, K, alpha, da, lda, db, ldb, beta, dc, ldc);
+    EXPECT_MSG(ran, "%s: the kernel is not usable here", label);
+    gpu->synchronize(gpu);
+    bool guards = guarded_download(gpu, cbase, c, (size_t)M * ldc * sizeof(float));
+    EXPECT_MSG(guards, "%s: a write outside C", label);
+    int bad = 0;
+    double worst = 0;
+    for (int i = 0; i < M && ran; i++)
+        for (int j = 0; j < ldc; j++) {
+            const size_t at = (size_t)i * ldc + j;
+            if (j >= N) {   // the padding between rows must be untouched
+                if (memcmp(&c[at], &c0[at], 4) != 0 && bad++ < 3) test_fail_at(__FILE__, __LINE__, "%s: C[%d][%d] (padding) written", label, i, j);
+                continue;
+            }
+            double s = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                double x = bf16_value(ta ? a[(size_t)k * lda + i] : a[(size_t)i * lda + k]);
+                double y = bf16_value(tb ? b[(size_t)j * ldb + k] : b[(size_t)k * ldb + j]);
+                s += x * y;
+                mag += fabs(x * y);
+            }
+            double want = alpha * s + (beta != 0.0f ? beta * (double)c0[at] : 0.0);
+            double tol = 2e-5 * fabs(alpha) * mag + 1e-6 * (1 + fabs(want));
+            double err = fabs((double)c[at] - want);
+            if (!(err <= tol)) {
+                if (bad++ < 3) test_fail_at(__FILE__, __LINE__, "%s: C[%d][%d] = %.9g, want %.9g (tol %.3g)", label, i, j, c[at], want, tol);
+            } else if (mag > 0 && err / mag > worst) worst = err / mag;
+        }
+    EXPECT_MSG(bad == 0, "%s: %d elements wrong", label, bad);
+    gpu->free(gpu, abase);
+    gpu->free(gpu, bbase);
+    gpu->free(gpu, cbase);
+    free(a), free(b), free(c0), free(c);
+}
+
+static const struct { int M, N, K; } SHAPES[] = {
+    {1, 1, 1}, {37, 45, 29}, {128, 256, 64}, {130, 261, 70}, {200, 33, 131}, {17, 300, 200},
+};
+
+TEST(cuda_gemm_bf16_mma) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (c->cc_major < 8) {
+        test_skip("mma.sync bf16 needs sm_80 or newer");
+        return;
+    }
+    const char *force = getenv("LPOI_PTX_VARIANT");
+    if (force && strcmp(force, "compute_75") == 0) {   // the compute_75 variant has no bf16 mma: nothing runs
+        EXPECT(!cuda_kernel_usable(c, K_GEMM_BF16_NT));
+        return;
+    }
+    uint64_t seed = 1;
+    for (int layout = 0; layout < 4; layout++)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(SHAPES); s++)
+            bf16_case(gpu, GEMM_BF16_MMA, layout & 2, layout & 1, SHAPES[s].M, SHAPES[s].N, SHAPES[s].K, 0, 1.0f, 0.0f, seed++);
+    bf16_case(gpu, GEMM_BF16_MMA, false, true, 70, 90, 100, 1, -0.5f, 0.75f, seed++);
+    bf16_case(gpu, GEMM_BF16_MMA, true, false, 70, 90, 100, 2, 2.0f, 1.0f, seed++);
+    bf16_case(gpu, GEMM_BF16_MMA, false, false, 33, 20, 0, 0, 1.0f, 0.5f, seed++);   // K = 0: C = beta C
+}
+
+// The Hopper kernel exists only in the compute_90a variant and is not emulated: on the emulator it is absent
+// (and this test has nothing to run); on an sm_90 GPU with that variant it must be there.
+TEST(cuda_gemm_bf16_wgmma) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    const bool fake = strstr(c->name, "emulator") != NULL;
+    const char *force = getenv("LPOI_PTX_VARIANT");
+    const bool expect = !fake && c->cc_major == 9 && c->cc_minor == 0 && (!force || strcmp(force, "compute_90a") == 0);
+    EXPECT_MSG(cuda_kernel_usable(c, K_GEMM_BF16_WGMMA_NT) == expect, "wgmma kernel usable=%d, expected %d on %s",
+               cuda_kernel_usable(c, K_GEMM_BF16_WGMMA_NT), expect, c->name);
+    if (!expect) return;
+    uint64_t seed = 100;
+    for (size_t s = 0; s < LPOI_ARRAY_LEN(SHAPES); s++)
+        bf16_case(gpu, GEMM_BF16_WGMMA, false, true, SHAPES[s].M, SHAPES[s].N, SHAPES[s].K, 0, 1.0f, 0.0f, seed++);
+    bf16_case(gpu, GEMM_BF16_WGMMA, false, true, 300, 520, 333, 1, -0.5f, 0.75f, seed++);
+    bf16_case(gpu, GEMM_BF16_WGMMA, false, true, 1000, 700, 1000, 0, 1.0f, 0.0f, seed++);
+}
+
+// ---- the fp32 op table in bf16 math mode (LPOI_CUDA_MATH=bf16) vs the CPU backend in fp32 ----
+// Rounding both operands to bf16 changes each product by at most 2 · 2^-9 relative, so
+// |gpu - cpu| <= 2^-8 · Σ_k |a b| (+ fp32 accumulation, far smaller): a bound that any wrong element breaks.
+
+static void check_mode_result(const char *label, const float *got, const float *want, const double *mag, size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double tol = mag[i] / 256.0 + 1e-5;
+        if (!(fabs((double)got[i] - want[i]) <= tol) && bad++ < 3)
+            test_fail_at(__FILE__, __LINE__, "%s: [%zu] = %.7g, cpu %.7g (tol %.3g)", label, i, got[i], want[i], tol);
+    }
+    EXPECT_MSG(bad == 0, "%s: %d elements outside the bf16 bound", label, bad);
+}
+
+static float *upload(Backend *be, const float *h, size_t n) {
+    float *d = be->alloc(be, n * sizeof(float) + 4);
+    be->upload(be, d, h, n * sizeof(float));
+    return d;
+}
+static float *random_array(size_t n) {
+    float *x = malloc_check(n * sizeof(float) + 4);
+    for (size_t i = 0; i < n; i++) x[i] = uniform(-1, 1);
+    return x;
+}
+
+TEST(cuda_matmul_bf16_mode) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (!cuda_kernel_usable(c, K_GEMM_BF16_NT)) {
+        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));   // usable wherever mma.sync runs
+        return;
+    }
+    Backend *cpu = backend_cpu_create();
+    const int N = 67, C = 150, OC = 260;
+    rng = 4242;
+    float *x = random_array((size_t)N * C), *w = random_array((size_t)OC * C), *dy = random_array((size_t)N * OC);
+    float *dw0 = random_array((size_t)OC * C);
+    float *y_cpu = malloc_check((size_t)N * OC * 4), *y_gpu = malloc_check((size_t)N * OC * 4);
+    float *dx_cpu = malloc_check((size_t)N * C * 4), *dx_gpu = malloc_check((size_t)N * C * 4);
+    float *dw_cpu = malloc_check((size_t)OC * C * 4), *dw_gpu = malloc_check((size_t)OC * C * 4);
+    memcpy(dw_cpu, dw0, (size_t)OC * C * 4);
+    cpu->matmul_forward(cpu, y_cpu, x, w, NULL, N, C, OC);
+    cpu->matmul_backward(cpu, dx_cpu, dw_cpu, NULL, dy, x, w, N, C, OC);
+
+    float *dx_ = upload(gpu, x, (size_t)N * C), *dw_ = upload(gpu, w, (size_t)OC * C), *ddy = upload(gpu, dy, (size_t)N * OC);
+    float *dwg = upload(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
+    c->math_bf16 = true;
+    gpu->matmul_forward(gpu, dy_out, dx_, dw_, NULL, N, C, OC);
+    gpu->matmul_backward(gpu, ddx, dwg, NULL, ddy, dx_, dw_, N, C, OC);
+    c->math_bf16 = false;
+    gpu->download(gpu, y_gpu, dy_out, (size_t)N * OC * 4);
+    gpu->download(gpu, dx_gpu, ddx, (size_t)N * C * 4);
+    gpu->download(gpu, dw_gpu, dwg, (size_t)OC * C * 4);
+
+    double *mag = malloc_check((size_t)OC * C * sizeof(double));   // the largest of the three outputs
+    for (int n = 0; n < N; n++)   // y = x wᵀ
+        for (int o = 0; o < OC; o++) {
+            double s = 0;
+            for (int k = 0; k < C; k++) s += fabs((double)x[(size_t)n * C + k] * w[(size_t)o * C + k]);
+            mag[(size_t)n * OC + o] = s;
+        }
+    check_mode_result("matmul_forward bf16", y_gpu, y_cpu, mag, (size_t)N * OC);
+    for (int n = 0; n < N; n++)   // dx = dy w
+        for (int k = 0; k < C; k++) {
+            double s = 0;
+            for (int o = 0; o < OC; o++) s += fabs((double)dy[(size_t)n * OC + o] * w[(size_t)o * C + k]);
+            mag[(size_t)n * C + k] = s;
+        }
+    check_mode_result("matmul_backward dx bf16", dx_gpu, dx_cpu, mag, (size_t)N * C);
+    for (int o = 0; o < OC; o++)   // dw += dyᵀ x
+        for (int k = 0; k < C; k++) {
+            double s = 0;
+            for (int n = 0; n < N; n++) s += fabs((double)dy[(size_t)n * OC + o] * x[(size_t)n * C + k]);
+            mag[(size_t)o * C + k] = s;
+        }
+    check_mode_result("matmul_backward dw bf16", dw_gpu, dw_cpu, mag, (size_t)OC * C);
+    // The mode really ran in bf16: fp32 results would agree with the CPU to ~1e-6, bf16 ones do not.
+    double far = 0;
+    for (size_t i = 0; i < (size_t)N * OC; i++) far = fmax(far, fabs((double)y_gpu[i] - y_cpu[i]));
+    EXPECT_MSG(far > 1e-4, "bf16 mode gave fp32-exact results (max diff %.3g): did it run the bf16 kernels?", far);
+
+    gpu->free(gpu, dx_), gpu->free(gpu, dw_), gpu->free(gpu, ddy), gpu->free(gpu, dwg), gpu->free(gpu, dy_out), gpu->free(gpu, ddx);
+    free(x), free(w), free(dy), free(dw0), free(y_cpu), free(y_gpu), free(dx_cpu), free(dx_gpu), free(dw_cpu), free(dw_gpu), free(mag);
+    backend_destroy(cpu);
+}
