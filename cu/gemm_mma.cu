@@ -27,9 +27,12 @@
 // ptxcheck: gemm_bf16_nt max_registers=255
 // ptxcheck: gemm_bf16_tn max_registers=255
 // ptxcheck: gemm_bf16_tt max_registers=255
+// ptxcheck: gemm_bf16_nt_x1 max_registers=255
+// ptxcheck: gemm_bf16_nt_x2 max_registers=255
+// ptxcheck: gemm_bf16_nt_x3 max_registers=255
 
 enum {
-    MMA_BM = GEMM_MMA_BM, MMA_BN = GEMM_MMA_BN, MMA_BK = GEMM_MMA_BK, MMA_STAGES = GEMM_MMA_STAGES,
+    MMA_BM = GEMM_MMA_BM, MMA_BN = GEMM_MMA_BN, MMA_BK = GEMM_MMA_BK,
     MMA_THREADS = GEMM_MMA_THREADS,
     MMA_WARPS_N = 4,
     MMA_WM = 64, MMA_WN = 64,                      // C tile per warp
@@ -60,7 +63,7 @@ __device__ __forceinline__ void load_tile(bf16 *tile, const bf16 *g, int ld, int
     }
 }
 
-template <bool TA, bool TB>
+template <bool TA, bool TB, int STAGES, bool PIPE>
 __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda,
                                                int ldb, int ldc, float alpha, float beta) {
     // Stage layout: A tile then B tile. K-contiguous tiles are [BM or BN][BK]; the others [BK][BM or BN].
@@ -89,22 +92,21 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
         for (int j = 0; j < MMA_NT; j++) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
 
 #pragma unroll
-    for (int s = 0; s < MMA_STAGES - 1; s++) {
+    for (int s = 0; s < STAGES - 1; s++) {
         if (s < KT) load_stage(s, s);
         cp_async_commit();   // empty groups keep the count uniform
     }
 
     for (int kt = 0; kt < KT; kt++) {
-        cp_async_wait<MMA_STAGES - 2>();   // this thread's copies of tile kt have landed...
+        cp_async_wait<STAGES - 2>();   // this thread's copies of tile kt have landed...
         __syncthreads();                   // ...and everyone's; and every warp is done with tile kt - 1
-        const int pf = kt + MMA_STAGES - 1;
-        if (pf < KT) load_stage(pf % MMA_STAGES, pf);   // refills the stage tile kt - 1 used
+        const int pf = kt + STAGES - 1;
+        if (pf < KT) load_stage(pf % STAGES, pf);   // refills the stage tile kt - 1 used
         cp_async_commit();
 
-        const bf16 *sa = smem + (kt % MMA_STAGES) * STAGE_ELEMS, *sb = sa + A_ELEMS;
-#pragma unroll
-        for (int kk = 0; kk < MMA_BK / 16; kk++) {
-            unsigned a[MMA_MT][4], b[MMA_NT][2];
+        const bf16 *sa = smem + (kt % STAGES) * STAGE_ELEMS, *sb = sa + A_ELEMS;
+        // A fragments of one k16 step: ldmatrix hands out exactly the mma A layout.
+        auto load_a = [&](unsigned (&a)[MMA_MT][4], int kk) {
 #pragma unroll
             for (int mt = 0; mt < MMA_MT; mt++) {
                 const int mb = warp_m * MMA_WM + mt * 16;
@@ -116,26 +118,56 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
                     ldmatrix_x4(a[mt], sa + swz(mr, kk * 2 + (lane >> 4), MMA_BK));
                 }
             }
-#pragma unroll
-            for (int np = 0; np < MMA_NT / 2; np++) {   // one ldmatrix.x4 = two n8 tiles × k16
-                const int nb = warp_n * MMA_WN + np * 16;
-                unsigned r[4];
-                if (TB) {   // [n][k]: matrices (n0-7,k0-7) (n0-7,k8-15) (n8-15,k0-7) (n8-15,k8-15)
-                    const int nr = nb + (lane & 7) + 8 * (lane >> 4);
-                    ldmatrix_x4(r, sb + swz(nr, kk * 2 + ((lane >> 3) & 1), MMA_BK));
-                } else {    // [k][n]: the same four matrices stored k-major, transposed by ldmatrix
-                    const int kr = kk * 16 + (lane & 7) + 8 * ((lane >> 3) & 1), nc = nb + 8 * (lane >> 4);
-                    ldmatrix_x4_trans(r, sb + swz(kr, nc >> 3, MMA_BN));
-                }
-                b[2 * np][0] = r[0];
-                b[2 * np][1] = r[1];
-                b[2 * np + 1][0] = r[2];
-                b[2 * np + 1][1] = r[3];
+        };
+        // B fragments of two n8 tiles (np) × k16: one ldmatrix.x4.
+        auto load_b = [&](unsigned (&r)[4], int kk, int np) {
+            const int nb = warp_n * MMA_WN + np * 16;
+            if (TB) {   // [n][k]: matrices (n0-7,k0-7) (n0-7,k8-15) (n8-15,k0-7) (n8-15,k8-15)
+                const int nr = nb + (lane & 7) + 8 * (lane >> 4);
+                ldmatrix_x4(r, sb + swz(nr, kk * 2 + ((lane >> 3) & 1), MMA_BK));
+            } else {    // [k][n]: the same four matrices stored k-major, transposed by ldmatrix
+                const int kr = kk * 16 + (lane & 7) + 8 * ((lane >> 3) & 1), nc = nb + 8 * (lane >> 4);
+                ldmatrix_x4_trans(r, sb + swz(kr, nc >> 3, MMA_BN));
             }
+        };
+        if (PIPE) {   // A fragments of step kk + 1 load while step kk multiplies; B per n16 just before use
+            unsigned a[2][MMA_MT][4];
+            load_a(a[0], 0);
 #pragma unroll
-            for (int mt = 0; mt < MMA_MT; mt++)
+            for (int kk = 0; kk < MMA_BK / 16; kk++) {
+                if (kk + 1 < MMA_BK / 16) load_a(a[(kk + 1) & 1], kk + 1);
+                unsigned r[2][4];
+                load_b(r[0], kk, 0);
 #pragma unroll
-                for (int nt = 0; nt < MMA_NT; nt++) mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
+                for (int np = 0; np < MMA_NT / 2; np++) {
+                    if (np + 1 < MMA_NT / 2) load_b(r[(np + 1) & 1], kk, np + 1);
+                    const unsigned b0[2] = {r[np & 1][0], r[np & 1][1]}, b1[2] = {r[np & 1][2], r[np & 1][3]};
+#pragma unroll
+                    for (int mt = 0; mt < MMA_MT; mt++) {
+                        mma_bf16_16816(acc[mt][2 * np], a[kk & 1][mt], b0);
+                        mma_bf16_16816(acc[mt][2 * np + 1], a[kk & 1][mt], b1);
+                    }
+                }
+            }
+        } else {
+#pragma unroll
+            for (int kk = 0; kk < MMA_BK / 16; kk++) {
+                unsigned a[MMA_MT][4], b[MMA_NT][2];
+                load_a(a, kk);
+#pragma unroll
+                for (int np = 0; np < MMA_NT / 2; np++) {
+                    unsigned r[4];
+                    load_b(r, kk, np);
+                    b[2 * np][0] = r[0];
+                    b[2 * np][1] = r[1];
+                    b[2 * np + 1][0] = r[2];
+                    b[2 * np + 1][1] = r[3];
+                }
+#pragma unroll
+                for (int mt = 0; mt < MMA_MT; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < MMA_NT; nt++) mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
+            }
         }
     }
     cp_async_wait<0>();
@@ -157,13 +189,17 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
             }
 }
 
-#define GEMM_BF16_KERNEL(name, ta, tb)                                                                           \
+#define GEMM_BF16_KERNEL(name, ta, tb, stages, pipe)                                                             \
     extern "C" __global__ void __launch_bounds__(MMA_THREADS, 1)                                                 \
     name(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,   \
          float beta) {                                                                                           \
-        gemm_bf16_tile<ta, tb>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                                    \
+        gemm_bf16_tile<ta, tb, stages, pipe>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                      \
     }
-GEMM_BF16_KERNEL(gemm_bf16_nn, false, false)
-GEMM_BF16_KERNEL(gemm_bf16_nt, false, true)
-GEMM_BF16_KERNEL(gemm_bf16_tn, true, false)
-GEMM_BF16_KERNEL(gemm_bf16_tt, true, true)
+GEMM_BF16_KERNEL(gemm_bf16_nn, false, false, GEMM_MMA_STAGES, false)
+GEMM_BF16_KERNEL(gemm_bf16_nt, false, true, GEMM_MMA_STAGES, false)
+GEMM_BF16_KERNEL(gemm_bf16_tn, true, false, GEMM_MMA_STAGES, false)
+GEMM_BF16_KERNEL(gemm_bf16_tt, true, true, GEMM_MMA_STAGES, false)
+// Tuning candidates for the NT layout (bench_cuda rows "gemm_fwd_*_x1..x3"): 4 stages, fragment pipelining.
+GEMM_BF16_KERNEL(gemm_bf16_nt_x1, false, true, 4, false)
+GEMM_BF16_KERNEL(gemm_bf16_nt_x2, false, true, GEMM_MMA_STAGES, true)
+GEMM_BF16_KERNEL(gemm_bf16_nt_x3, false, true, 4, true)

@@ -432,7 +432,8 @@ Backend *backend_cuda_create(int device_index, LpoiErr *err) {
 #undef CUDA_TRY_
     if (!load_families(c, err)) goto fail;
     c->sync_each_launch = env_flag("LPOI_CUDA_SYNC");
-    c->prefer_wgmma = env_flag("LPOI_CUDA_WGMMA");
+    const char *wg = getenv("LPOI_CUDA_WGMMA");   // the Hopper GEMM where it runs, unless set to 0
+    c->prefer_wgmma = !wg || !*wg || strcmp(wg, "0") != 0;
     const char *math = getenv("LPOI_CUDA_MATH");
     if (math && *math && strcmp(math, "fp32") != 0 && strcmp(math, "bf16") != 0) {
         err_set(err, "LPOI_CUDA_MATH=%s: expected fp32 (the default) or bf16", math);

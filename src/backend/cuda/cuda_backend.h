@@ -31,6 +31,7 @@ typedef enum {
     // bf16 tensor-core kernels (cuda_bf16.c launches them; min_arch says which PTX variant they need)
     K_F32_TO_BF16,
     K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
+    K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3,   // tuning candidates (bench_cuda only)
     K_GEMM_BF16_WGMMA_NT,
     K_ATTN_FORWARD_BF16_D128,
     K_COUNT
@@ -72,7 +73,7 @@ typedef struct {
     float rope_theta;
     bool sync_each_launch;         // LPOI_CUDA_SYNC=1: synchronise and check after every launch
     bool math_bf16;                // LPOI_CUDA_MATH=bf16: GEMMs round their operands to bf16 (tensor cores)
-    bool prefer_wgmma;             // LPOI_CUDA_WGMMA=1: the NT bf16 GEMM uses wgmma where it runs (sm_90a)
+    bool prefer_wgmma;             // the NT bf16 GEMM uses wgmma where it runs (sm_90a); LPOI_CUDA_WGMMA=0: mma.sync
 } CudaImpl;
 
 static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }
@@ -128,7 +129,10 @@ bool cuda_kernel_usable(const CudaImpl *c, KernelId k);
 // ---- bf16 tensor-core paths (cuda_bf16.c) ----
 // bf16 values travel as raw uint16_t bits. Operands must be 16-byte aligned with leading dimensions that
 // are multiples of 8 elements (cuda_f32_to_bf16 pads to that); any M, N, K otherwise.
-typedef enum { GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA } GemmBf16Path;
+typedef enum {
+    GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA,
+    GEMM_BF16_MMA_X1, GEMM_BF16_MMA_X2, GEMM_BF16_MMA_X3,   // NT tuning candidates (K_GEMM_BF16_NT_X*)
+} GemmBf16Path;
 // dst[r, c] = bf16(src[r, c]) for c < cols, 0 for cols <= c < ld_dst (rows × ld_dst written).
 void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
 // C[M,N] (fp32) = alpha op(A) op(B) + beta C with bf16 operands and fp32 accumulation (mma.sync, or wgmma

@@ -24,7 +24,12 @@ bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int
     LPOI_ASSERT((uintptr_t)A % 16 == 0 && (uintptr_t)B % 16 == 0 && lda % 8 == 0 && ldb % 8 == 0);
     LPOI_ASSERT(ldc >= N && lda >= (ta ? M : K) && ldb >= (tb ? K : N));
     const bool wgmma_ok = !ta && tb && cuda_kernel_usable(c, K_GEMM_BF16_WGMMA_NT);
-    const KernelId mma = ta ? (tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
+    KernelId mma = ta ? (tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
+    if (path >= GEMM_BF16_MMA_X1) {   // tuning candidates: NT only
+        if (ta || !tb) return false;
+        mma = (KernelId)(K_GEMM_BF16_NT_X1 + (path - GEMM_BF16_MMA_X1));
+        path = GEMM_BF16_MMA;
+    }
     const bool mma_ok = cuda_kernel_usable(c, mma);
     bool use_wgmma;
     switch (path) {

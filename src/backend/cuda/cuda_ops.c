@@ -54,6 +54,9 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_GEMM_BF16_NT] = {"gemm_mma", "gemm_bf16_nt", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
     [K_GEMM_BF16_TN] = {"gemm_mma", "gemm_bf16_tn", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
     [K_GEMM_BF16_TT] = {"gemm_mma", "gemm_bf16_tt", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_NT_X1] = {"gemm_mma", "gemm_bf16_nt_x1", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_4STAGE, 80},
+    [K_GEMM_BF16_NT_X2] = {"gemm_mma", "gemm_bf16_nt_x2", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
+    [K_GEMM_BF16_NT_X3] = {"gemm_mma", "gemm_bf16_nt_x3", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_4STAGE, 80},
     [K_GEMM_BF16_WGMMA_NT] = {"gemm_wgmma", "gemm_bf16_wgmma_nt", "pppiiiiiiff", WGMMA_SMEM_BYTES, 90},
     [K_ATTN_FORWARD_BF16_D128] = {"attention_mma", "attention_forward_bf16_d128", "ppppppiiiiiifii", ATTN_MMA_SMEM_BYTES, 80},
 };
@@ -455,11 +458,27 @@ static unsigned attn_blocks(long long outer, int T, int tile) {
     return (unsigned)n;
 }
 
+// bf16 math mode: q, k, v rounded to bf16 into scratch, then the tensor-core flash attention (head dim 128).
+static bool attention_forward_bf16_mode(CudaImpl *c, float *out, float *lse, const float *q, const float *k,
+                                        const float *v, const AttnDesc *a) {
+    if (!c->math_bf16 || a->D != 128 || a->Tk == 0 || !cuda_kernel_usable(c, K_ATTN_FORWARD_BF16_D128)) return false;
+    const size_t nq = (size_t)a->B * a->Tq * a->H * a->D, nkv = (size_t)a->B * a->Tk * a->KVH * a->D;
+    const size_t q_bytes = round_up(nq * 2, 256), kv_bytes = round_up(nkv * 2, 256);
+    uint16_t *q16 = cuda_scratch(c, q_bytes + 2 * kv_bytes);
+    uint16_t *k16 = q16 + q_bytes / 2, *v16 = k16 + kv_bytes / 2;
+    if (nq > INT32_MAX || nkv > INT32_MAX) return false;
+    cuda_f32_to_bf16(c, q16, (int)nq, q, (int)nq, 1, (int)nq);
+    cuda_f32_to_bf16(c, k16, (int)nkv, k, (int)nkv, 1, (int)nkv);
+    cuda_f32_to_bf16(c, v16, (int)nkv, v, (int)nkv, 1, (int)nkv);
+    return cuda_attention_forward_bf16(c, out, lse, q16, k16, v16, a);
+}
+
 static void cuda_attention_forward(Backend *be, float *out, float *lse, const float *q, const float *k, const float *v,
                                    const AttnDesc *a) {
     attn_check(a);
     if (a->B == 0 || a->Tq == 0) return;
     CudaImpl *c = cuda_impl(be);
+    if (attention_forward_bf16_mode(c, out, lse, q, k, v, a)) return;
     KernelId kern = a->D <= 128 ? K_ATTN_FORWARD_D128 : K_ATTN_FORWARD_D256;
     CUDA_LAUNCH(c, kern, attn_blocks((long long)a->B * a->H, a->Tq, 16), 1, ATTN_BLOCK, KA_PTR(out), KA_PTR(lse),
                 KA_PTR(q), KA_PTR(k), KA_PTR(v), KA_PTR(a->key_mask), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->Tk),

@@ -1,0 +1,159 @@
+// cuda_bf16_mode_test.c — the fp32 op table in bf16 math mode (LPOI_CUDA_MATH=bf16) against the CPU
+// backend in fp32: the Linear layer's three GEMMs and the attention forward go through the tensor-core
+// kernels with their operands rounded to bf16. Tolerances follow from that rounding (stated per test), and
+// each test also checks that the bf16 path really ran (an fp32 result would be too close to the CPU's).
+#include "test/test.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static Backend *gpu_or_skip(void) {
+    static Backend *gpu;
+    static bool tried;
+    static LpoiErr why;
+    if (!tried) {
+        tried = true;
+        gpu = backend_cuda_create(0, &why);
+    }
+    if (!gpu) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
+        test_skip(msg);
+    }
+    return gpu;
+}
+
+static uint64_t rng = 1;
+static float uniform(float lo, float hi) {
+    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+    return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
+}
+
+// Rounding both operands to bf16 changes each product by at most 2 · 2^-9 relative, so
+// |gpu - cpu| <= 2^-8 · Σ_k |a b| (+ fp32 accumulation, far smaller): a bound that any wrong element breaks.
+
+static void check_mode_result(const char *label, const float *got, const float *want, const double *mag, size_t n) {
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double tol = mag[i] / 256.0 + 1e-5;
+        if (!(fabs((double)got[i] - want[i]) <= tol) && bad++ < 3)
+            test_fail_at(__FILE__, __LINE__, "%s: [%zu] = %.7g, cpu %.7g (tol %.3g)", label, i, got[i], want[i], tol);
+    }
+    EXPECT_MSG(bad == 0, "%s: %d elements outside the bf16 bound", label, bad);
+}
+
+static float *upload(Backend *be, const float *h, size_t n) {
+    float *d = be->alloc(be, n * sizeof(float) + 4);
+    be->upload(be, d, h, n * sizeof(float));
+    return d;
+}
+static float *random_array(size_t n) {
+    float *x = malloc_check(n * sizeof(float) + 4);
+    for (size_t i = 0; i < n; i++) x[i] = uniform(-1, 1);
+    return x;
+}
+
+TEST(cuda_matmul_bf16_mode) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (!cuda_kernel_usable(c, K_GEMM_BF16_NT)) {
+        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));   // usable wherever mma.sync runs
+        return;
+    }
+    Backend *cpu = backend_cpu_create();
+    const int N = 67, C = 150, OC = 260;
+    rng = 4242;
+    float *x = random_array((size_t)N * C), *w = random_array((size_t)OC * C), *dy = random_array((size_t)N * OC);
+    float *dw0 = random_array((size_t)OC * C);
+    float *y_cpu = malloc_check((size_t)N * OC * 4), *y_gpu = malloc_check((size_t)N * OC * 4);
+    float *dx_cpu = malloc_check((size_t)N * C * 4), *dx_gpu = malloc_check((size_t)N * C * 4);
+    float *dw_cpu = malloc_check((size_t)OC * C * 4), *dw_gpu = malloc_check((size_t)OC * C * 4);
+    memcpy(dw_cpu, dw0, (size_t)OC * C * 4);
+    cpu->matmul_forward(cpu, y_cpu, x, w, NULL, N, C, OC);
+    cpu->matmul_backward(cpu, dx_cpu, dw_cpu, NULL, dy, x, w, N, C, OC);
+
+    float *dx_ = upload(gpu, x, (size_t)N * C), *dw_ = upload(gpu, w, (size_t)OC * C), *ddy = upload(gpu, dy, (size_t)N * OC);
+    float *dwg = upload(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
+    c->math_bf16 = true;
+    gpu->matmul_forward(gpu, dy_out, dx_, dw_, NULL, N, C, OC);
+    gpu->matmul_backward(gpu, ddx, dwg, NULL, ddy, dx_, dw_, N, C, OC);
+    c->math_bf16 = false;
+    gpu->download(gpu, y_gpu, dy_out, (size_t)N * OC * 4);
+    gpu->download(gpu, dx_gpu, ddx, (size_t)N * C * 4);
+    gpu->download(gpu, dw_gpu, dwg, (size_t)OC * C * 4);
+
+    double *mag = malloc_check((size_t)OC * C * sizeof(double));   // the largest of the three outputs
+    for (int n = 0; n < N; n++)   // y = x wᵀ
+        for (int o = 0; o < OC; o++) {
+            double s = 0;
+            for (int k = 0; k < C; k++) s += fabs((double)x[(size_t)n * C + k] * w[(size_t)o * C + k]);
+            mag[(size_t)n * OC + o] = s;
+        }
+    check_mode_result("matmul_forward bf16", y_gpu, y_cpu, mag, (size_t)N * OC);
+    for (int n = 0; n < N; n++)   // dx = dy w
+        for (int k = 0; k < C; k++) {
+            double s = 0;
+            for (int o = 0; o < OC; o++) s += fabs((double)dy[(size_t)n * OC + o] * w[(size_t)o * C + k]);
+            mag[(size_t)n * C + k] = s;
+        }
+    check_mode_result("matmul_backward dx bf16", dx_gpu, dx_cpu, mag, (size_t)N * C);
+    for (int o = 0; o < OC; o++)   // dw += dyᵀ x
+        for (int k = 0; k < C; k++) {
+            double s = 0;
+            for (int n = 0; n < N; n++) s += fabs((double)dy[(size_t)n * OC + o] * x[(size_t)n * C + k]);
+            mag[(size_t)o * C + k] = s;
+        }
+    check_mode_result("matmul_backward dw bf16", dw_gpu, dw_cpu, mag, (size_t)OC * C);
+    // The mode really ran in bf16: fp32 results would agree with the CPU to ~1e-6, bf16 ones do not.
+    double far = 0;
+    for (size_t i = 0; i < (size_t)N * OC; i++) far = fmax(far, fabs((double)y_gpu[i] - y_cpu[i]));
+    EXPECT_MSG(far > 1e-4, "bf16 mode gave fp32-exact results (max diff %.3g): did it run the bf16 kernels?", far);
+
+    gpu->free(gpu, dx_), gpu->free(gpu, dw_), gpu->free(gpu, ddy), gpu->free(gpu, dwg), gpu->free(gpu, dy_out), gpu->free(gpu, ddx);
+    free(x), free(w), free(dy), free(dw0), free(y_cpu), free(y_gpu), free(dx_cpu), free(dx_gpu), free(dw_cpu), free(dw_gpu), free(mag);
+    backend_destroy(cpu);
+}
+
+// Attention forward, B=2 T=45 H=4/KVH=2 D=128, causal, with padding. Rounding q, k, v to bf16 moves each
+// score by at most ~2^-8 · scale · Σ|q||k| and the kernel rounds P to bf16 before P·V; with inputs in
+// [-1, 1] that bounds |out - cpu| by ~1e-2 · max|v| and |lse - cpu| by ~1e-2 (measured ~1e-3).
+TEST(cuda_attention_bf16_mode) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (!cuda_kernel_usable(c, K_ATTN_FORWARD_BF16_D128)) {
+        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
+        return;
+    }
+    Backend *cpu = backend_cpu_create();
+    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
+    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
+    rng = 777;
+    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *mask = malloc_check((size_t)B * T * 4);
+    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;   // batch 1: last 5 keys padded
+    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true};
+    float *out_cpu = malloc_check(nq * 4), *lse_cpu = malloc_check(nl * 4), *out_gpu = malloc_check(nq * 4), *lse_gpu = malloc_check(nl * 4);
+    a.key_mask = mask;
+    cpu->attention_forward(cpu, out_cpu, lse_cpu, q, k, v, &a);
+    float *dq = upload(gpu, q, nq), *dk = upload(gpu, k, nkv), *dv = upload(gpu, v, nkv), *dm = upload(gpu, mask, (size_t)B * T);
+    float *dout = gpu->alloc(gpu, nq * 4), *dlse = gpu->alloc(gpu, nl * 4);
+    a.key_mask = dm;
+    c->math_bf16 = true;
+    gpu->attention_forward(gpu, dout, dlse, dq, dk, dv, &a);
+    c->math_bf16 = false;
+    gpu->download(gpu, out_gpu, dout, nq * 4);
+    gpu->download(gpu, lse_gpu, dlse, nl * 4);
+    double worst_out = 0, worst_lse = 0;
+    for (size_t i = 0; i < nq; i++) worst_out = fmax(worst_out, isfinite(out_gpu[i]) ? fabs((double)out_gpu[i] - out_cpu[i]) : INFINITY);
+    for (size_t i = 0; i < nl; i++) worst_lse = fmax(worst_lse, isfinite(lse_gpu[i]) ? fabs((double)lse_gpu[i] - lse_cpu[i]) : INFINITY);
+    EXPECT_MSG(worst_out <= 1e-2, "attention out differs from the CPU by %.3g", worst_out);
+    EXPECT_MSG(worst_lse <= 1e-2, "attention lse differs from the CPU by %.3g", worst_lse);
+    EXPECT_MSG(worst_out > 1e-5, "bf16 mode gave fp32-exact attention (%.3g): did it run the bf16 kernel?", worst_out);
+    gpu->free(gpu, dq), gpu->free(gpu, dk), gpu->free(gpu, dv), gpu->free(gpu, dm), gpu->free(gpu, dout), gpu->free(gpu, dlse);
+    free(q), free(k), free(v), free(mask), free(out_cpu), free(lse_cpu), free(out_gpu), free(lse_gpu);
+    backend_destroy(cpu);
+}
