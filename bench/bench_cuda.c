@@ -561,7 +561,7 @@ static double bf16_gemm_check(Backend *gpu, Backend *cpu, GemmBf16Path path, con
 
 static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name, GemmBf16Path path, Dims full) {
     if (filter && !strstr(name, filter)) return;
-    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma", "mma 4stage", "mma pipe", "mma 4s+pipe"};
+    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma", "mma 4stage", "mma pipe", "mma 4s+pipe", "mma 128x128"};
     const char *variant = variants[path];
     Dims small = full;
     small.M = small.M > 296 ? 296 : small.M, small.N = small.N > 520 ? 520 : small.N, small.K = small.K > 200 ? 200 : small.K;   // multiples of 8: the bf16 rows need aligned leading dimensions
@@ -681,7 +681,7 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_MMA, fwd11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dx_11008", GEMM_BF16_MMA, dx11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dw_11008", GEMM_BF16_MMA, dw11);
-    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X3; p++) {
+    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X4; p++) {
         bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", p, fwd4);
         bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", p, fwd11);
     }

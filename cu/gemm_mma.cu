@@ -30,15 +30,16 @@
 // ptxcheck: gemm_bf16_nt_x1 max_registers=255
 // ptxcheck: gemm_bf16_nt_x2 max_registers=255
 // ptxcheck: gemm_bf16_nt_x3 max_registers=255
+// ptxcheck: gemm_bf16_nt_x4 max_registers=128
 
 enum {
-    MMA_BM = GEMM_MMA_BM, MMA_BN = GEMM_MMA_BN, MMA_BK = GEMM_MMA_BK,
+    MMA_BM = GEMM_MMA_BM, MMA_BK = GEMM_MMA_BK,
     MMA_THREADS = GEMM_MMA_THREADS,
     MMA_WARPS_N = 4,
-    MMA_WM = 64, MMA_WN = 64,                      // C tile per warp
-    MMA_MT = MMA_WM / 16, MMA_NT = MMA_WN / 8,     // m16 and n8 tiles per warp
+    MMA_WM = 64,                                   // C rows per warp (columns: BN / 4)
+    MMA_MT = MMA_WM / 16,                          // m16 tiles per warp
 };
-static_assert(MMA_THREADS == 32 * (MMA_BM / MMA_WM) * (MMA_BN / MMA_WN), "one warp per 64 x 64 tile");
+static_assert(MMA_THREADS == 32 * (MMA_BM / MMA_WM) * MMA_WARPS_N, "8 warps: 2 along M, 4 along N");
 static_assert(MMA_BK == 64, "tiles are built from 128-byte rows of 8 chunks");
 
 // Element offset of chunk `c` (8 bf16) of row `r` in a shared tile whose rows hold `width` elements.
@@ -63,11 +64,12 @@ __device__ __forceinline__ void load_tile(bf16 *tile, const bf16 *g, int ld, int
     }
 }
 
-template <bool TA, bool TB, int STAGES, bool PIPE>
+template <bool TA, bool TB, int STAGES, bool PIPE, int MMA_BN = GEMM_MMA_BN>
 __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda,
                                                int ldb, int ldc, float alpha, float beta) {
     // Stage layout: A tile then B tile. K-contiguous tiles are [BM or BN][BK]; the others [BK][BM or BN].
     enum { A_ELEMS = MMA_BM * MMA_BK, B_ELEMS = MMA_BN * MMA_BK, STAGE_ELEMS = A_ELEMS + B_ELEMS };
+    enum { MMA_WN = MMA_BN / MMA_WARPS_N, MMA_NT = MMA_WN / 8 };   // C columns and n8 tiles per warp
     DYNAMIC_SMEM(smem_raw);
     bf16 *smem = reinterpret_cast<bf16 *>(smem_raw);
 
@@ -189,17 +191,19 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
             }
 }
 
-#define GEMM_BF16_KERNEL(name, ta, tb, stages, pipe)                                                             \
-    extern "C" __global__ void __launch_bounds__(MMA_THREADS, 1)                                                 \
+#define GEMM_BF16_KERNEL(name, ta, tb, stages, pipe, bn, min_blocks)                                            \
+    extern "C" __global__ void __launch_bounds__(MMA_THREADS, min_blocks)                                        \
     name(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,   \
          float beta) {                                                                                           \
-        gemm_bf16_tile<ta, tb, stages, pipe>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                      \
+        gemm_bf16_tile<ta, tb, stages, pipe, bn>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                  \
     }
-GEMM_BF16_KERNEL(gemm_bf16_nn, false, false, GEMM_MMA_STAGES, false)
-GEMM_BF16_KERNEL(gemm_bf16_nt, false, true, GEMM_MMA_STAGES, false)
-GEMM_BF16_KERNEL(gemm_bf16_tn, true, false, GEMM_MMA_STAGES, false)
-GEMM_BF16_KERNEL(gemm_bf16_tt, true, true, GEMM_MMA_STAGES, false)
-// Tuning candidates for the NT layout (bench_cuda rows "gemm_fwd_*_x1..x3"): 4 stages, fragment pipelining.
-GEMM_BF16_KERNEL(gemm_bf16_nt_x1, false, true, 4, false)
-GEMM_BF16_KERNEL(gemm_bf16_nt_x2, false, true, GEMM_MMA_STAGES, true)
-GEMM_BF16_KERNEL(gemm_bf16_nt_x3, false, true, 4, true)
+GEMM_BF16_KERNEL(gemm_bf16_nn, false, false, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_nt, false, true, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_tn, true, false, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_tt, true, true, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
+// Tuning candidates for the NT layout (bench_cuda rows "mma 4stage", "mma pipe", "mma 4s+pipe", "mma 128x128"):
+// 4 stages, fragment pipelining, and 128 × 128 tiles (warps of 64 × 32, two blocks per SM).
+GEMM_BF16_KERNEL(gemm_bf16_nt_x1, false, true, 4, false, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_nt_x2, false, true, GEMM_MMA_STAGES, true, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_nt_x3, false, true, 4, true, GEMM_MMA_BN, 1)
+GEMM_BF16_KERNEL(gemm_bf16_nt_x4, false, true, 3, true, 128, 2)

@@ -8,3 +8,4 @@
 #define GEMM_MMA_THREADS 256   // 8 warps, 2 (M) × 4 (N), each a 64 × 64 tile of C
 #define GEMM_MMA_SMEM_BYTES (GEMM_MMA_STAGES * (GEMM_MMA_BM + GEMM_MMA_BN) * GEMM_MMA_BK * 2)
 #define GEMM_MMA_SMEM_BYTES_4STAGE (4 * (GEMM_MMA_BM + GEMM_MMA_BN) * GEMM_MMA_BK * 2)   // tuning candidates
+#define GEMM_MMA_SMEM_BYTES_128x128 (3 * (GEMM_MMA_BM + 128) * GEMM_MMA_BK * 2)

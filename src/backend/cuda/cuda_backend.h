@@ -31,7 +31,7 @@ typedef enum {
     // bf16 tensor-core kernels (cuda_bf16.c launches them; min_arch says which PTX variant they need)
     K_F32_TO_BF16,
     K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
-    K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3,   // tuning candidates (bench_cuda only)
+    K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3, K_GEMM_BF16_NT_X4,   // tuning candidates (bench_cuda only)
     K_GEMM_BF16_WGMMA_NT,
     K_ATTN_FORWARD_BF16_D128,
     K_COUNT
@@ -131,7 +131,7 @@ bool cuda_kernel_usable(const CudaImpl *c, KernelId k);
 // are multiples of 8 elements (cuda_f32_to_bf16 pads to that); any M, N, K otherwise.
 typedef enum {
     GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA,
-    GEMM_BF16_MMA_X1, GEMM_BF16_MMA_X2, GEMM_BF16_MMA_X3,   // NT tuning candidates (K_GEMM_BF16_NT_X*)
+    GEMM_BF16_MMA_X1, GEMM_BF16_MMA_X2, GEMM_BF16_MMA_X3, GEMM_BF16_MMA_X4,   // NT tuning candidates (K_GEMM_BF16_NT_X*)
 } GemmBf16Path;
 // dst[r, c] = bf16(src[r, c]) for c < cols, 0 for cols <= c < ld_dst (rows × ld_dst written).
 void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);

@@ -49,7 +49,8 @@ bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int
                          KA_INT(ldc), KA_F32(alpha), KA_F32(beta));
     } else {
         LPOI_ASSERT(blocks_for(M, GEMM_MMA_BM) <= 65535);
-        CUDA_LAUNCH_SMEM(c, mma, blocks_for(N, GEMM_MMA_BN), blocks_for(M, GEMM_MMA_BM), 1, GEMM_MMA_THREADS, KA_PTR(A),
+        const int tile_n = mma == K_GEMM_BF16_NT_X4 ? 128 : GEMM_MMA_BN;
+        CUDA_LAUNCH_SMEM(c, mma, blocks_for(N, tile_n), blocks_for(M, GEMM_MMA_BM), 1, GEMM_MMA_THREADS, KA_PTR(A),
                          KA_PTR(B), KA_PTR(C), KA_INT(M), KA_INT(N), KA_INT(K), KA_INT(lda), KA_INT(ldb), KA_INT(ldc),
                          KA_F32(alpha), KA_F32(beta));
     }

@@ -155,7 +155,7 @@ TEST(cuda_gemm_bf16_mma) {
     bf16_case(gpu, GEMM_BF16_MMA, false, true, 70, 90, 100, 1, -0.5f, 0.75f, seed++);
     bf16_case(gpu, GEMM_BF16_MMA, true, false, 70, 90, 100, 2, 2.0f, 1.0f, seed++);
     bf16_case(gpu, GEMM_BF16_MMA, false, false, 33, 20, 0, 0, 1.0f, 0.5f, seed++);   // K = 0: C = beta C
-    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X3; p++)   // the NT tuning candidates
+    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X4; p++)   // the NT tuning candidates
         for (size_t s = 1; s < LPOI_ARRAY_LEN(SHAPES); s++)
             bf16_case(gpu, p, false, true, SHAPES[s].M, SHAPES[s].N, SHAPES[s].K + 250, 0, 1.0f, 0.0f, seed++);
 }

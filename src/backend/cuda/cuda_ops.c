@@ -57,6 +57,7 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_GEMM_BF16_NT_X1] = {"gemm_mma", "gemm_bf16_nt_x1", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_4STAGE, 80},
     [K_GEMM_BF16_NT_X2] = {"gemm_mma", "gemm_bf16_nt_x2", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
     [K_GEMM_BF16_NT_X3] = {"gemm_mma", "gemm_bf16_nt_x3", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_4STAGE, 80},
+    [K_GEMM_BF16_NT_X4] = {"gemm_mma", "gemm_bf16_nt_x4", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_128x128, 80},
     [K_GEMM_BF16_WGMMA_NT] = {"gemm_wgmma", "gemm_bf16_wgmma_nt", "pppiiiiiiff", WGMMA_SMEM_BYTES, 90},
     [K_ATTN_FORWARD_BF16_D128] = {"attention_mma", "attention_forward_bf16_d128", "ppppppiiiiiifii", ATTN_MMA_SMEM_BYTES, 80},
 };
