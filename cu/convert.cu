@@ -12,3 +12,25 @@ extern "C" __global__ void f32_to_bf16_2d(bf16 *dst, const float *src, int rows,
         dst[i] = c < (unsigned)cols ? bf16_from_f32(src[r * (unsigned long long)ld_src + c]) : (bf16)0;
     }
 }
+
+// ptxcheck: f32_to_bf16_transpose_2d max_registers=32
+
+// dst[c * ld_dst + r] = bf16(src[r * ld_src + c]) for r < rows, c < cols; 0 for rows <= r < ld_dst: the
+// bf16 copy of srcᵀ, so that every bf16 GEMM can run in the NT layout the Hopper kernel takes. 32 × 32
+// tiles through shared memory (one padding column against bank conflicts): reads and writes coalesced.
+// Block 256 threads = 32 × 8; grid (ceil(cols / 32), ceil(ld_dst / 32)).
+extern "C" __global__ void __launch_bounds__(256) f32_to_bf16_transpose_2d(bf16 *dst, const float *src, int rows, int cols,
+                                                                        int ld_dst, int ld_src) {
+    __shared__ float tile[32][33];
+    const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+    const int c0 = blockIdx.x * 32, r0 = blockIdx.y * 32;
+    for (int i = ty; i < 32; i += 8) {   // tile[r][c] = src[r0 + r][c0 + c]
+        const int r = r0 + i, c = c0 + tx;
+        tile[i][tx] = r < rows && c < cols ? src[(unsigned long long)r * (unsigned)ld_src + c] : 0.0f;
+    }
+    __syncthreads();
+    for (int i = ty; i < 32; i += 8) {   // dst[c0 + i][r0 + tx] = tile[tx][i]
+        const int c = c0 + i, r = r0 + tx;
+        if (c < cols && r < ld_dst) dst[(unsigned long long)c * (unsigned)ld_dst + r] = bf16_from_f32(tile[tx][i]);
+    }
+}

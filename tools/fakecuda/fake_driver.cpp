@@ -80,7 +80,7 @@ static std::vector<Kernel> kernels = {
     K(attention_forward_d128_f32), K(attention_forward_d256_f32), K(attention_backward_di_f32),
     K(attention_backward_dq_d128_f32), K(attention_backward_dq_d256_f32),
     K(attention_backward_dkdv_d128_f32), K(attention_backward_dkdv_d256_f32),
-    K(f32_to_bf16_2d), K(gemm_bf16_nn), K(gemm_bf16_nt), K(gemm_bf16_tn), K(gemm_bf16_tt), K(gemm_bf16_nt_x1), K(gemm_bf16_nt_x2), K(gemm_bf16_nt_x3), K(gemm_bf16_nt_x4),
+    K(f32_to_bf16_2d), K(f32_to_bf16_transpose_2d), K(gemm_bf16_nn), K(gemm_bf16_nt), K(gemm_bf16_tn), K(gemm_bf16_tt), K(gemm_bf16_nt_x1), K(gemm_bf16_nt_x2), K(gemm_bf16_nt_x3), K(gemm_bf16_nt_x4),
     K(attention_forward_bf16_d128),
 };
 

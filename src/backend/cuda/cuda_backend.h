@@ -29,7 +29,7 @@ typedef enum {
     K_ATTN_FORWARD_D128, K_ATTN_FORWARD_D256, K_ATTN_BACKWARD_DI,
     K_ATTN_BACKWARD_DQ_D128, K_ATTN_BACKWARD_DQ_D256, K_ATTN_BACKWARD_DKDV_D128, K_ATTN_BACKWARD_DKDV_D256,
     // bf16 tensor-core kernels (cuda_bf16.c launches them; min_arch says which PTX variant they need)
-    K_F32_TO_BF16,
+    K_F32_TO_BF16, K_F32_TO_BF16_TRANSPOSE,
     K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
     K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3, K_GEMM_BF16_NT_X4,   // tuning candidates (bench_cuda only)
     K_GEMM_BF16_WGMMA_NT,
@@ -135,6 +135,8 @@ typedef enum {
 } GemmBf16Path;
 // dst[r, c] = bf16(src[r, c]) for c < cols, 0 for cols <= c < ld_dst (rows × ld_dst written).
 void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
+// dst[c, r] = bf16(src[r, c]): the transposed copy, cols rows of ld_dst >= rows elements (zero padded).
+void cuda_f32_to_bf16_transposed(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
 // C[M,N] (fp32) = alpha op(A) op(B) + beta C with bf16 operands and fp32 accumulation (mma.sync, or wgmma
 // on sm_90a for the NT layout). False when no bf16 GEMM kernel can run here (the caller falls back).
 bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,

@@ -15,6 +15,14 @@ void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, 
                 KA_INT(ld_dst), KA_INT(ld_src));
 }
 
+void cuda_f32_to_bf16_transposed(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols) {
+    LPOI_ASSERT(rows >= 0 && cols >= 0 && ld_dst >= rows && ld_src >= cols);
+    if (cols == 0 || ld_dst == 0) return;
+    LPOI_ASSERT((ld_dst + 31) / 32 <= 65535);
+    CUDA_LAUNCH(c, K_F32_TO_BF16_TRANSPOSE, (unsigned)((cols + 31) / 32), (unsigned)((ld_dst + 31) / 32), 256, KA_PTR(dst),
+                KA_PTR(src), KA_INT(rows), KA_INT(cols), KA_INT(ld_dst), KA_INT(ld_src));
+}
+
 static unsigned blocks_for(int n, int tile) { return (unsigned)((n + tile - 1) / tile); }
 
 bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,

@@ -157,3 +157,57 @@ TEST(cuda_attention_bf16_mode) {
     free(q), free(k), free(v), free(mask), free(out_cpu), free(lse_cpu), free(out_gpu), free(lse_gpu);
     backend_destroy(cpu);
 }
+
+// The fp32 -> bf16 copies feeding the GEMMs: rounding to nearest even, zero padding, and the transposed
+// copy, at sizes that leave partial 32 × 32 tiles. Compared bit for bit with a host rounding.
+static uint16_t host_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+TEST(cuda_f32_to_bf16_copies) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (!cuda_kernel_usable(c, K_F32_TO_BF16) || !cuda_kernel_usable(c, K_F32_TO_BF16_TRANSPOSE)) {
+        test_fail_at(__FILE__, __LINE__, "the conversion kernels are not loaded");
+        return;
+    }
+    const int rows = 45, cols = 70, ld_src = 75;
+    rng = 99;
+    float *src = random_array((size_t)rows * ld_src);
+    src[0] = 1.00390625f;          // exactly halfway between two bf16 values, even below: rounds down
+    src[1] = 1.01171875f;          // halfway, odd below: rounds up
+    src[2] = 3.4028235e38f;        // FLT_MAX: past the largest bf16 (3.39e38), rounds to +inf
+    float *d = upload(gpu, src, (size_t)rows * ld_src);
+    for (int transposed = 0; transposed < 2; transposed++) {
+        const int out_rows = transposed ? cols : rows, ld_dst = transposed ? 48 : 72;   // padded past rows / cols
+        const size_t n = (size_t)out_rows * ld_dst;
+        uint16_t *got = malloc_check(n * 2), *dd = gpu->alloc(gpu, n * 2);
+        gpu->fill_zero(gpu, dd, n * 2);
+        if (transposed) cuda_f32_to_bf16_transposed(c, dd, ld_dst, d, ld_src, rows, cols);
+        else cuda_f32_to_bf16(c, dd, ld_dst, d, ld_src, rows, cols);
+        gpu->download(gpu, got, dd, n * 2);
+        int bad = 0;
+        for (int i = 0; i < out_rows; i++)
+            for (int j = 0; j < ld_dst; j++) {
+                const int r = transposed ? j : i, col = transposed ? i : j;
+                const bool inside = r < rows && col < cols;
+                const uint16_t want = inside ? host_bf16(src[(size_t)r * ld_src + col]) : 0;
+                if (got[(size_t)i * ld_dst + j] != want && bad++ < 3)
+                    test_fail_at(__FILE__, __LINE__, "%s copy [%d][%d] = 0x%04x, want 0x%04x", transposed ? "transposed" : "plain",
+                                 i, j, got[(size_t)i * ld_dst + j], want);
+            }
+        EXPECT_MSG(bad == 0, "%s copy: %d wrong elements", transposed ? "transposed" : "plain", bad);
+        EXPECT(transposed || got[0] == 0x3f80);   // 1.00390625 -> 1.0
+        EXPECT(transposed || got[1] == 0x3f82);   // 1.01171875 -> 1.015625
+        EXPECT(transposed || got[2] == 0x7f80);   // +inf
+        gpu->free(gpu, dd);
+        free(got);
+    }
+    gpu->free(gpu, d);
+    free(src);
+}

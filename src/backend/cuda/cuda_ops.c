@@ -50,6 +50,7 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_ATTN_BACKWARD_DKDV_D128] = {"attention", "attention_backward_dkdv_d128_f32", "pppppppppiiiiiifii"},
     [K_ATTN_BACKWARD_DKDV_D256] = {"attention", "attention_backward_dkdv_d256_f32", "pppppppppiiiiiifii"},
     [K_F32_TO_BF16] = {"convert", "f32_to_bf16_2d", "ppiiii"},
+    [K_F32_TO_BF16_TRANSPOSE] = {"convert", "f32_to_bf16_transpose_2d", "ppiiii"},
     [K_GEMM_BF16_NN] = {"gemm_mma", "gemm_bf16_nn", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
     [K_GEMM_BF16_NT] = {"gemm_mma", "gemm_bf16_nt", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
     [K_GEMM_BF16_TN] = {"gemm_mma", "gemm_bf16_tn", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80},
@@ -262,8 +263,23 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 // bf16 kernels cannot run here; the caller goes on with the fp32 kernels.
 static bool gemm_bf16_mode(CudaImpl *c, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
                            const float *Bm, int ldb, float beta, float *C, int ldc) {
+    if (!c->math_bf16 || K == 0 || !cuda_kernel_usable(c, K_F32_TO_BF16)) return false;
+    // On Hopper every layout runs on the wgmma kernel, which takes A [M,K] and B [N,K]: the conversion
+    // writes whichever operand is stored the other way transposed (it reads and writes each element once
+    // either way). Elsewhere the mma.sync kernel of the stored layout reads the copies as they are.
+    if (c->prefer_wgmma && cuda_kernel_usable(c, K_GEMM_BF16_WGMMA_NT) && cuda_kernel_usable(c, K_F32_TO_BF16_TRANSPOSE)) {
+        const int ld16 = (int)round_up((size_t)K, 8);
+        const size_t a_bytes = round_up((size_t)M * (size_t)ld16 * 2, 256);
+        uint16_t *a16 = cuda_scratch(c, a_bytes + (size_t)N * (size_t)ld16 * 2);
+        uint16_t *b16 = a16 + a_bytes / 2;
+        if (ta) cuda_f32_to_bf16_transposed(c, a16, ld16, A, lda, K, M);   // A stored [K,M]
+        else    cuda_f32_to_bf16(c, a16, ld16, A, lda, M, K);
+        if (tb) cuda_f32_to_bf16(c, b16, ld16, Bm, ldb, N, K);
+        else    cuda_f32_to_bf16_transposed(c, b16, ld16, Bm, ldb, K, N);   // B stored [K,N]
+        return cuda_gemm_bf16(c, GEMM_BF16_WGMMA, false, true, M, N, K, alpha, a16, ld16, b16, ld16, beta, C, ldc);
+    }
     const KernelId mma = ta ? (tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
-    if (!c->math_bf16 || K == 0 || !cuda_kernel_usable(c, K_F32_TO_BF16) || !cuda_kernel_usable(c, mma)) return false;
+    if (!cuda_kernel_usable(c, mma)) return false;
     const int a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
     const int lda16 = (int)round_up((size_t)a_cols, 8), ldb16 = (int)round_up((size_t)b_cols, 8);
     const size_t a_bytes = round_up((size_t)a_rows * (size_t)lda16 * 2, 256);
@@ -271,7 +287,7 @@ static bool gemm_bf16_mode(CudaImpl *c, bool ta, bool tb, int M, int N, int K, f
     uint16_t *b16 = a16 + a_bytes / 2;
     cuda_f32_to_bf16(c, a16, lda16, A, lda, a_rows, a_cols);
     cuda_f32_to_bf16(c, b16, ldb16, Bm, ldb, b_rows, b_cols);
-    return cuda_gemm_bf16(c, GEMM_BF16_AUTO, ta, tb, M, N, K, alpha, a16, lda16, b16, ldb16, beta, C, ldc);
+    return cuda_gemm_bf16(c, GEMM_BF16_MMA, ta, tb, M, N, K, alpha, a16, lda16, b16, ldb16, beta, C, ldc);
 }
 
 static void gemm_launch(CudaImpl *c, bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
