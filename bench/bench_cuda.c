@@ -687,8 +687,7 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     }
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", GEMM_BF16_WGMMA, fwd4);
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_WGMMA, fwd11);
-    bench_bf16_mode(g, gpu, cpu, &cases[0]);   // gemm_fwd_4096 through the fp32 op table
-    bench_bf16_mode(g, gpu, cpu, &cases[3]);   // gemm_fwd_11008
+    for (int i = 0; i < 6; i++) bench_bf16_mode(g, gpu, cpu, &cases[i]);   // the six Linear GEMMs via the op table
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_causal", cases[10].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_full", cases[11].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_gqa8", cases[12].full);

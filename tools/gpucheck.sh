@@ -207,7 +207,7 @@ fi
 if [ -n "$TESTS" ]; then
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     # Parity tests of the kernels that communicate through shared memory (racecheck checks only those).
-    RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares"
+    RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares cuda_f32_to_bf16"
     if [ -z "$SAN" ]; then
         record memcheck skip 0 "compute-sanitizer not found"
         record racecheck skip 0 "compute-sanitizer not found"
