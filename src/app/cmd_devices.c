@@ -47,6 +47,18 @@ static void print_ops(const Backend *be) {
     printf("\n");
 }
 
+// Which bf16 tensor-core kernels this GPU runs, and whether the ops use them (LPOI_CUDA_MATH).
+static void print_tensor_cores(Backend *gpu) {
+    const CudaImpl *c = cuda_impl(gpu);
+    const bool mma = cuda_kernel_usable(c, K_GEMM_BF16_NT), wgmma = cuda_kernel_usable(c, K_GEMM_BF16_WGMMA_NT);
+    const bool attn = cuda_kernel_usable(c, K_ATTN_FORWARD_BF16_D128);
+    printf("      bf16 tensor cores: %s%s%s%s; math %s\n", mma ? "gemm mma.sync" : "none",
+           wgmma ? (c->prefer_wgmma ? ", gemm wgmma (preferred)" : ", gemm wgmma (off: LPOI_CUDA_WGMMA=0)") : "",
+           attn ? ", attention forward" : "", mma || wgmma ? "" : " (needs sm_80+ and the compute_80 or newer PTX)",
+           c->math_bf16 ? "bf16 (LPOI_CUDA_MATH=bf16: GEMMs and attention forward on the tensor cores)"
+                        : "fp32 (LPOI_CUDA_MATH=bf16 uses the tensor cores)");
+}
+
 int cmd_devices(int argc, char **argv) {
     bool verbose = false;
     for (int i = 1; i < argc; i++) {
@@ -56,7 +68,9 @@ int cmd_devices(int argc, char **argv) {
                    "  Lists the CPU backend and each usable GPU with the PTX variant lpoi loads for it.\n"
                    "  -v  also list every kernel with its registers and local (spill) bytes on that GPU.\n"
                    "  Environment: LPOI_PTX_VARIANT=compute_75|compute_80|compute_90a forces a variant;\n"
-                   "  LPOI_CUDA_VERBOSE=1 prints the driver's JIT logs; LPOI_CUDA_SYNC=1 checks every launch.\n");
+                   "  LPOI_CUDA_VERBOSE=1 prints the driver's JIT logs; LPOI_CUDA_SYNC=1 checks every launch;\n"
+                   "  LPOI_CUDA_MATH=bf16 runs GEMMs and the attention forward on the bf16 tensor cores (fp32\n"
+                   "  accumulation; default fp32); LPOI_CUDA_WGMMA=0 keeps Hopper on the mma.sync GEMM.\n");
             return 0;
         } else {
             fprintf(stderr, "lpoi devices: unknown argument '%s' (usage: lpoi devices [-v])\n", argv[i]);
@@ -91,6 +105,7 @@ int cmd_devices(int argc, char **argv) {
         }
         printf("  [%d] %s\n", d, gpu->device);
         print_ops(gpu);
+        print_tensor_cores(gpu);
         if (verbose) cuda_print_kernels(gpu, stdout);
         backend_destroy(gpu);
     }

@@ -1,0 +1,402 @@
+// cuda_attention_bf16_test.c — the bf16 tensor-core flash-attention forward (cu/attention_mma.cu, launched by
+// cuda_attention_forward_bf16) against the CPU backend's attention_forward on the same bf16-rounded inputs.
+// Shapes are small (`./nob test` runs this under tools/fakecuda, which executes every GPU thread as a
+// coroutine) but cross every edge of the 128-query × 64-key tiles: Tq/Tk not multiples of the tiles, Tq < Tk
+// (chunked prefill, decode), Tq > Tk (queries before every key), GQA, causal and bidirectional, sliding
+// windows that skip leading key tiles, key padding with a fully padded batch item (rows that see nothing:
+// out 0, lse -inf). out and lse sit between guard regions of sentinel floats and start as NaN, so an element
+// the kernel never writes, or writes out of bounds, fails.
+//
+// Every case also checks that the test can fail: the same comparison against deliberately wrong references
+// (scale off by 25%, the wrong kv head for GQA, the padding or the causal mask ignored) must show an error
+// far above the one against the right reference.
+//
+// cuda_attention_bf16_long runs its shapes under both query-tile schedules (LPOI_ATTN_BF16_PAIR=0 and 1).
+// LPOI_TEST_VERBOSE=1 prints the measured errors of every case. Speed is measured by bench/bench_cuda.c
+// (rows "attention_fwd_* bf16 mma"), never here.
+#include "test/test.h"
+#include "backend/backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static Backend *attn_gpu_or_skip(void) {
+    static Backend *gpu;
+    static bool tried;
+    static LpoiErr why;
+    if (!tried) {
+        tried = true;
+        gpu = backend_cuda_create(0, &why);
+    }
+    if (!gpu) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
+        test_skip(msg);
+    }
+    return gpu;
+}
+
+static Backend *attn_cpu(void) {
+    static Backend *cpu;
+    if (!cpu) cpu = backend_cpu_create();
+    return cpu;
+}
+
+// The bf16 kernel runs from sm_80 (mma.sync bf16); on older devices the launcher must refuse.
+// The kernel must run on sm_80+ unless the compute_75 PTX was forced (LPOI_PTX_VARIANT), where it traps
+// and the backend never launches it: then the launcher must refuse, which the tests accept.
+static bool forced_portable(void) {
+    const char *v = getenv("LPOI_PTX_VARIANT");
+    return v && strcmp(v, "compute_75") == 0;
+}
+static bool bf16_kernel_expected(Backend *gpu) { return cuda_impl(gpu)->cc_major >= 8 && !forced_portable(); }
+
+// ---- inputs: xorshift64*, fixed seeds ----
+static uint64_t arng = 1;
+static void arng_seed(uint64_t s) { arng = s * 0x9E3779B97F4A7C15ull + 11; }
+static float arng_uniform(float lo, float hi) {
+    arng ^= arng >> 12, arng ^= arng << 25, arng ^= arng >> 27;
+    return lo + (hi - lo) * (float)((double)((arng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
+}
+
+// Host bf16 rounding, nearest-even (inputs are finite).
+static uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+static float from_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+// n random values in [lo, hi) rounded to bf16: bits for the GPU, the same values as floats for the CPU.
+static void random_bf16(size_t n, float lo, float hi, uint16_t **bits, float **vals) {
+    *bits = malloc_check(n * sizeof(uint16_t) + 2);
+    *vals = malloc_check(n * sizeof(float) + 4);
+    for (size_t i = 0; i < n; i++) {
+        (*bits)[i] = to_bf16(arng_uniform(lo, hi));
+        (*vals)[i] = from_bf16((*bits)[i]);
+    }
+}
+
+// ---- guarded device buffers ----
+#define AGUARD 64                                    // floats of sentinel on each side
+static const uint32_t ASENTINEL = 0xC0DEC0DEu;
+static const uint32_t APOISON = 0x7FC0DEADu;         // quiet NaN: "never written"
+
+static float fbits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static uint32_t bitsf(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+
+typedef struct { float *base, *d; size_t n; } GBuf;
+
+static GBuf gbuf_poisoned(Backend *gpu, size_t n) {
+    size_t total = n + 2 * AGUARD;
+    float *h = malloc_check(total * sizeof(float));
+    for (size_t i = 0; i < total; i++) h[i] = fbits(i < AGUARD || i >= AGUARD + n ? ASENTINEL : APOISON);
+    GBuf b = {.n = n};
+    b.base = gpu->alloc(gpu, total * sizeof(float));
+    b.d = b.base + AGUARD;
+    gpu->upload(gpu, b.base, h, total * sizeof(float));
+    free(h);
+    return b;
+}
+// Downloads into out[n]; a failure names the first overwritten guard.
+static void gbuf_read(Backend *gpu, GBuf b, float *out, const char *what) {
+    size_t total = b.n + 2 * AGUARD;
+    float *h = malloc_check(total * sizeof(float));
+    gpu->download(gpu, h, b.base, total * sizeof(float));
+    for (size_t i = 0; i < total; i++) {
+        if (i >= AGUARD && i < AGUARD + b.n) continue;
+        if (bitsf(h[i]) != ASENTINEL) {
+            test_fail_at(__FILE__, __LINE__, "%s: guard %s the buffer overwritten at offset %zu", what,
+                         i < AGUARD ? "before" : "after", i < AGUARD ? AGUARD - i : i - AGUARD - b.n);
+            break;
+        }
+    }
+    memcpy(out, h + AGUARD, b.n * sizeof(float));
+    free(h);
+}
+static void *upload_bytes(Backend *gpu, const void *host, size_t bytes) {
+    void *d = gpu->alloc(gpu, bytes + 16);
+    if (bytes) gpu->upload(gpu, d, host, bytes);
+    return d;
+}
+
+// ---- comparison ----
+// Tolerances. The kernel multiplies the same bf16 q, k values exactly and sums in fp32 (the CPU in another
+// order: ~1e-6 relative), and evaluates exp with ex2.approx (~2^-22 relative). What dominates: P is rounded to
+// bf16 (relative error <= 2^-8) before P·V while the row sum l uses the unrounded P, so
+// |out - ref| <= 2^-8 · Σ_j p_j |v_j| / l <= 2^-8 · max|v|. OUT_RTOL_V = 4.5e-3 > 2^-8 = 3.9e-3 is that
+// bound; the typical error is ~10x smaller (roundings of different signs cancel). lse does not see P's
+// rounding: fp32 order and ex2 only, |lse| <= ~50 here, so 1e-4 absolute + 1e-5 relative.
+static const double OUT_RTOL_V = 4.5e-3, OUT_ATOL = 1e-5;
+static const double LSE_ATOL = 1e-4, LSE_RTOL = 1e-5;
+
+// Largest |got - want| over n values, where equal values (both -inf, both 0) count 0 and a NaN counts inf.
+static double max_err(const float *got, const float *want, size_t n, size_t *where) {
+    double worst = 0;
+    *where = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = got[i] == want[i] ? 0.0 : fabs((double)got[i] - (double)want[i]);
+        if (e != e) e = INFINITY;
+        if (e > worst) worst = e, *where = i;
+    }
+    return worst;
+}
+
+typedef struct {
+    const char *name;
+    int B, Tq, Tk, H, KVH;
+    bool causal;
+    int window;
+    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
+                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
+    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax, more max updates across tiles)
+} ABCase;
+
+// CPU reference on the rounded floats with an AttnDesc (key_mask in host memory).
+static void cpu_ref(const AttnDesc *a, const float *q, const float *k, const float *v, float *out, float *lse) {
+    Backend *cpu = attn_cpu();
+    cpu->attention_forward(cpu, out, lse, q, k, v, a);
+}
+
+// out/lse of the CPU with query heads h and w swapped in q and out, for H = 4, KVH = 2: head 1 then reads kv
+// head 0 and head 2 reads kv head 1 through q's permutation — i.e. the reference of a kernel that maps query
+// head h to kv head h % KVH instead of h / (H / KVH).
+static void cpu_ref_wrong_kv_head(const AttnDesc *a, const float *q, const float *k, const float *v, float *out) {
+    LPOI_ASSERT(a->H == 4 && a->KVH == 2);
+    const int D = a->D;
+    const size_t nq = (size_t)a->B * a->Tq * a->H * D;
+    float *qp = malloc_check(nq * sizeof(float)), *op = malloc_check(nq * sizeof(float));
+    float *lse = malloc_check((size_t)a->B * a->H * a->Tq * sizeof(float) + 4);
+    static const int perm[4] = {0, 2, 1, 3};   // an involution
+    for (size_t row = 0; row < (size_t)a->B * a->Tq; row++)
+        for (int h = 0; h < 4; h++) memcpy(qp + (row * 4 + h) * D, q + (row * 4 + perm[h]) * D, D * sizeof(float));
+    cpu_ref(a, qp, k, v, op, lse);
+    for (size_t row = 0; row < (size_t)a->B * a->Tq; row++)
+        for (int h = 0; h < 4; h++) memcpy(out + (row * 4 + perm[h]) * D, op + (row * 4 + h) * D, D * sizeof(float));
+    free(qp);
+    free(op);
+    free(lse);
+}
+
+static void check_against_wrong(const char *label, const char *wrong, const float *got, const float *bad, size_t n,
+                                double err_right, double tol) {
+    size_t where;
+    double e = max_err(got, bad, n, &where);
+    // The wrong reference must be far off: an order of magnitude above the real error and above the tolerance.
+    EXPECT_MSG(e > 10 * err_right && e > 2 * tol,
+               "%s: the error against a wrong reference (%s) is only %.3g (right: %.3g, tolerance %.3g): "
+               "the test cannot tell them apart",
+               label, wrong, e, err_right, tol);
+}
+
+static void bf16_attention_case(const ABCase *tc, uint64_t seed, bool twice) {
+    Backend *gpu = attn_gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    const int D = 128;
+    const size_t nq = (size_t)tc->B * tc->Tq * tc->H * D, nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
+    const size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
+    arng_seed(seed);
+    uint16_t *qb, *kb, *vb;
+    float *q, *k, *v;
+    random_bf16(nq, -tc->qk_range, tc->qk_range, &qb, &q);
+    random_bf16(nk, -tc->qk_range, tc->qk_range, &kb, &k);
+    random_bf16(nk, -1, 1, &vb, &v);
+    float *mask = malloc_check(nm * sizeof(float) + 4);
+    for (size_t i = 0; i < nm; i++) mask[i] = 1.0f;
+    if (tc->mask == 1) {
+        for (size_t i = 0; i < nm; i++) mask[i] = arng_uniform(0, 1) < 0.3f ? 0.0f : 1.0f;
+        if (tc->B > 1)
+            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
+    } else if (tc->mask == 2) {
+        for (int b = 0; b < tc->B; b++)
+            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
+    }
+    float vmax = 0;
+    for (size_t i = 0; i < nk; i++) vmax = fabsf(v[i]) > vmax ? fabsf(v[i]) : vmax;
+
+    AttnDesc a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
+                  .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window};
+    char label[200];
+    snprintf(label, sizeof label, "bf16 attention %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", tc->name, tc->B, tc->Tq,
+             tc->Tk, tc->H, tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
+
+    // GPU
+    void *qd = upload_bytes(gpu, qb, nq * 2), *kd = upload_bytes(gpu, kb, nk * 2), *vd = upload_bytes(gpu, vb, nk * 2);
+    float *md = tc->mask ? upload_bytes(gpu, mask, nm * sizeof(float)) : NULL;
+    GBuf out = gbuf_poisoned(gpu, nq), lse = gbuf_poisoned(gpu, nl);
+    AttnDesc ag = a;
+    ag.key_mask = md;
+    bool ran = cuda_attention_forward_bf16(c, out.d, lse.d, qd, kd, vd, &ag);
+    float *go = malloc_check(nq * sizeof(float) + 4), *gl = malloc_check(nl * sizeof(float) + 4);
+    if (!ran) {
+        if (bf16_kernel_expected(gpu)) test_fail_at(__FILE__, __LINE__, "%s: the bf16 kernel refused to run", label);
+        else if (!forced_portable()) test_skip("the bf16 attention kernel needs sm_80");
+        goto done;
+    }
+    gpu->synchronize(gpu);
+    char what[240];
+    snprintf(what, sizeof what, "%s: out", label);
+    gbuf_read(gpu, out, go, what);
+    snprintf(what, sizeof what, "%s: lse", label);
+    gbuf_read(gpu, lse, gl, what);
+
+    // CPU on the rounded values
+    float *ro = malloc_check(nq * sizeof(float) + 4), *rl = malloc_check(nl * sizeof(float) + 4);
+    float *wo = malloc_check(nq * sizeof(float) + 4), *wl = malloc_check(nl * sizeof(float) + 4);
+    AttnDesc ac = a;
+    ac.key_mask = tc->mask ? mask : NULL;
+    cpu_ref(&ac, q, k, v, ro, rl);
+
+    const double otol = OUT_RTOL_V * vmax + OUT_ATOL;
+    snprintf(what, sizeof what, "%s: out (|err| <= %.2g)", label, otol);
+    EXPECT_CLOSE_F32(what, go, ro, nq, otol, 0);
+    size_t wi;
+    const double eo = max_err(go, ro, nq, &wi);
+    // lse: equal infinities are equal; EXPECT_CLOSE would read -inf - -inf as NaN.
+    const double el = max_err(gl, rl, nl, &wi);
+    EXPECT_MSG(el <= LSE_ATOL + LSE_RTOL * fabs((double)rl[wi]), "%s: lse[%zu] = %.9g, expected %.9g", label, wi,
+               (double)gl[wi], (double)rl[wi]);
+    int empty = 0;
+    for (size_t i = 0; i < nl; i++) empty += rl[i] == -INFINITY;
+    if (getenv("LPOI_TEST_VERBOSE"))
+        printf("  %s: max |out err| %.3g (tol %.3g), max |lse err| %.3g, %d empty rows\n", label, eo, otol, el, empty);
+
+    // The test can fail: wrong references (not where every row is empty: then there is nothing to get wrong).
+    AttnDesc aw = ac;
+    if ((size_t)empty == nl) goto wrong_done;
+    aw.scale = a.scale * 1.25f;
+    cpu_ref(&aw, q, k, v, wo, wl);
+    check_against_wrong(label, "scale x1.25", go, wo, nq, eo, otol);
+    if (a.H == 4 && a.KVH == 2) {
+        cpu_ref_wrong_kv_head(&ac, q, k, v, wo);
+        check_against_wrong(label, "kv head h % KVH", go, wo, nq, eo, otol);
+    }
+    if (tc->mask == 1 || tc->mask == 2) {
+        aw = ac;
+        aw.key_mask = NULL;
+        cpu_ref(&aw, q, k, v, wo, wl);
+        check_against_wrong(label, "padding ignored", go, wo, nq, eo, otol);
+    }
+    if (tc->causal && tc->Tq > 1) {
+        aw = ac;
+        aw.causal = false;
+        cpu_ref(&aw, q, k, v, wo, wl);
+        check_against_wrong(label, "not causal", go, wo, nq, eo, otol);
+    }
+wrong_done:
+
+    if (twice) {   // deterministic: a second run gives the same bits
+        GBuf out2 = gbuf_poisoned(gpu, nq), lse2 = gbuf_poisoned(gpu, nl);
+        cuda_attention_forward_bf16(c, out2.d, lse2.d, qd, kd, vd, &ag);
+        gpu->synchronize(gpu);
+        gbuf_read(gpu, out2, wo, "second run: out");
+        gbuf_read(gpu, lse2, wl, "second run: lse");
+        EXPECT_MSG(!memcmp(wo, go, nq * sizeof(float)) && !memcmp(wl, gl, nl * sizeof(float)),
+                   "%s: a second run gave different bits", label);
+        gpu->free(gpu, out2.base);
+        gpu->free(gpu, lse2.base);
+    }
+    free(ro);
+    free(rl);
+    free(wo);
+    free(wl);
+done:
+    gpu->free(gpu, qd);
+    gpu->free(gpu, kd);
+    gpu->free(gpu, vd);
+    if (md) gpu->free(gpu, md);
+    gpu->free(gpu, out.base);
+    gpu->free(gpu, lse.base);
+    free(go);
+    free(gl);
+    free(qb);
+    free(kb);
+    free(vb);
+    free(q);
+    free(k);
+    free(v);
+    free(mask);
+}
+
+static void run_cases(const ABCase *cases, size_t n, uint64_t seed0) {
+    for (size_t i = 0; i < n; i++) bf16_attention_case(&cases[i], seed0 + i, i == 0);
+}
+
+TEST(cuda_attention_bf16_basic) {
+    static const ABCase cases[] = {
+        {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
+        {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // 2 query tiles (the second partial), 3 key tiles
+        {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores: the running max moves between tiles
+    };
+    run_cases(cases, LPOI_ARRAY_LEN(cases), 2100);
+}
+
+TEST(cuda_attention_bf16_gqa) {
+    static const ABCase cases[] = {
+        {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
+        {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
+        {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
+        {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
+    };
+    run_cases(cases, LPOI_ARRAY_LEN(cases), 2200);
+}
+
+TEST(cuda_attention_bf16_masks) {
+    static const ABCase cases[] = {
+        {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: out 0, lse -inf
+        {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
+        {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // the second query tile skips the first key tile
+        {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
+        {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
+    };
+    run_cases(cases, LPOI_ARRAY_LEN(cases), 2300);
+}
+
+// Longer shapes (3 and 4 query tiles) under both query-tile schedules, whatever the launcher would pick:
+// unpaired (block y owns tile nqt-1-y) and paired (block y owns tiles nqt-1-y and y; the middle one once
+// when nqt is odd).
+TEST(cuda_attention_bf16_long) {
+    static const ABCase cases[] = {
+        {"long3", 2, 260, 260, 4, 2, true, 100, 1, 2.0f},     // nqt = 3, window, padding, item 1 empty
+        {"long4", 1, 390, 400, 1, 1, true, 0, 2, 2.0f},       // nqt = 4, Tq < Tk, left padding
+        {"long_bidir", 1, 260, 200, 2, 2, false, 0, 0, 3.0f},
+    };
+    for (int mode = 0; mode < 2; mode++) {
+        setenv("LPOI_ATTN_BF16_PAIR", mode ? "1" : "0", 1);
+        run_cases(cases, LPOI_ARRAY_LEN(cases), 2500 + 10 * mode);
+    }
+    unsetenv("LPOI_ATTN_BF16_PAIR");
+}
+
+// What the launcher refuses (D != 128, misaligned buffers) and shapes with nothing to do.
+TEST(cuda_attention_bf16_edges) {
+    Backend *gpu = attn_gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    GBuf out = gbuf_poisoned(gpu, 128 * 4 + 4), lse = gbuf_poisoned(gpu, 4);
+    void *x = gpu->alloc(gpu, 128 * 4 * 2 + 16);
+    AttnDesc a = {.B = 1, .Tq = 4, .Tk = 4, .H = 1, .KVH = 1, .D = 64, .scale = 0.125f, .causal = true};
+    EXPECT(!cuda_attention_forward_bf16(c, out.d, lse.d, x, x, x, &a));   // D = 64: not this kernel
+    a.D = 128;
+    EXPECT(!cuda_attention_forward_bf16(c, out.d + 1, lse.d, x, x, x, &a));                   // out misaligned
+    EXPECT(!cuda_attention_forward_bf16(c, out.d, lse.d, (uint16_t *)x + 4, x, x, &a));       // q misaligned
+    float h[128 * 4 + 4];
+    gbuf_read(gpu, out, h, "refused launch: out");
+    EXPECT_MSG(bitsf(h[0]) == APOISON, "a refused launch wrote its output");
+    gpu->free(gpu, x);
+    gpu->free(gpu, out.base);
+    gpu->free(gpu, lse.base);
+    if (!bf16_kernel_expected(gpu)) return;
+    // Tk = 0: every row sees nothing.
+    static const ABCase tk0[] = {{"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f}};
+    run_cases(tk0, 1, 2400);
+}
