@@ -32,6 +32,7 @@ unsigned char *fk_dynamic_smem;
 #include "cu/convert.cu"
 #include "cu/gemm_mma.cu"
 #include "cu/attention_mma.cu"
+#include "cu/attention_mma_bwd.cu"
 // cu/gemm_wgmma.cu is not emulated (wgmma reads shared memory through descriptors): its kernel is absent
 // here, so cuModuleGetFunction reports it missing and the backend leaves that path unused.
 
@@ -81,7 +82,7 @@ static std::vector<Kernel> kernels = {
     K(attention_backward_dq_d128_f32), K(attention_backward_dq_d256_f32),
     K(attention_backward_dkdv_d128_f32), K(attention_backward_dkdv_d256_f32),
     K(f32_to_bf16_2d), K(f32_to_bf16_transpose_2d), K(gemm_bf16_nn), K(gemm_bf16_nt), K(gemm_bf16_tn), K(gemm_bf16_tt), K(gemm_bf16_nt_x1), K(gemm_bf16_nt_x2), K(gemm_bf16_nt_x3), K(gemm_bf16_nt_x4),
-    K(attention_forward_bf16_d128),
+    K(attention_forward_bf16_d128), K(attention_backward_dq_bf16_d128), K(attention_backward_dkdv_bf16_d128),
 };
 
 // ---------------- scheduler ----------------

@@ -33,7 +33,7 @@ typedef enum {
     K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
     K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3, K_GEMM_BF16_NT_X4,   // tuning candidates (bench_cuda only)
     K_GEMM_BF16_WGMMA_NT,
-    K_ATTN_FORWARD_BF16_D128,
+    K_ATTN_FORWARD_BF16_D128, K_ATTN_BACKWARD_DQ_BF16_D128, K_ATTN_BACKWARD_DKDV_BF16_D128,
     K_COUNT
 } KernelId;
 
@@ -145,6 +145,13 @@ bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int
 // False when the kernel cannot run here or the descriptor is outside what it handles.
 bool cuda_attention_forward_bf16(CudaImpl *c, float *out, float *lse, const uint16_t *q, const uint16_t *k,
                                  const uint16_t *v, const AttnDesc *a);
+
+// Flash attention backward with bf16 q/k/v/dout (fp32 lse from the forward, fp32 Di[B,H,Tq] = rowsum(dout∘out)
+// computed by the caller): dq, dk, dv fp32, overwritten (backend.h's semantics); D == 128 only. False when
+// the kernels cannot run here or the descriptor is outside what they handle (nothing launched).
+bool cuda_attention_backward_bf16(CudaImpl *c, float *dq, float *dk, float *dv, const uint16_t *dout, const uint16_t *q,
+                                  const uint16_t *k, const uint16_t *v, const float *lse, const float *Di,
+                                  const AttnDesc *a);
 
 // ---- op table (cuda_ops.c) ----
 // Fills be's op slots for which every kernel they launch was found; the rest stay NULL.

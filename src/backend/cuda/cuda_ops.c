@@ -7,6 +7,7 @@
 #include "../cu/gemm_mma.h"        // tile shapes and shared-memory sizes, shared with the kernels
 #include "../cu/gemm_wgmma.h"
 #include "../cu/attention_mma.h"
+#include "../cu/attention_mma_bwd.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +62,10 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_GEMM_BF16_NT_X4] = {"gemm_mma", "gemm_bf16_nt_x4", "pppiiiiiiff", GEMM_MMA_SMEM_BYTES_128x128, 80},
     [K_GEMM_BF16_WGMMA_NT] = {"gemm_wgmma", "gemm_bf16_wgmma_nt", "pppiiiiiiff", WGMMA_SMEM_BYTES, 90},
     [K_ATTN_FORWARD_BF16_D128] = {"attention_mma", "attention_forward_bf16_d128", "ppppppiiiiiifii", ATTN_MMA_SMEM_BYTES, 80},
+    [K_ATTN_BACKWARD_DQ_BF16_D128] = {"attention_mma_bwd", "attention_backward_dq_bf16_d128", "ppppppppiiiiiifii",
+                                      ATTN_BWD_DQ_SMEM_BYTES, 80},
+    [K_ATTN_BACKWARD_DKDV_BF16_D128] = {"attention_mma_bwd", "attention_backward_dkdv_bf16_d128", "pppppppppiiiiiifii",
+                                        ATTN_BWD_DKDV_SMEM_BYTES, 80},
 };
 
 // ---- elementwise helpers ----
