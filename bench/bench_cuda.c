@@ -669,6 +669,105 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
     }
 }
 
+// bf16 flash attention backward (cu/attention_mma_bwd.cu): checked at a small shape against the CPU's
+// backward on the same bf16 values (out, lse and Di from the CPU forward), timed at the full shape (Di
+// random there: it changes values, not work).
+typedef struct { const uint16_t *q, *k, *v, *dout; const float *lse, *Di; float *dq, *dk, *dv; } Bf16AttnBwd;
+static Bf16AttnBwd bf16_bwd;
+static void bf16_attn_bwd_launch(Backend *be, void **t, const Dims *d) {
+    (void)t;
+    AttnDesc a = attn_desc(d);
+    if (!cuda_attention_backward_bf16(cuda_impl(be), bf16_bwd.dq, bf16_bwd.dk, bf16_bwd.dv, bf16_bwd.dout, bf16_bwd.q,
+                                      bf16_bwd.k, bf16_bwd.v, bf16_bwd.lse, bf16_bwd.Di, &a))
+        abort();
+}
+
+static float *upload_floats(Backend *gpu, const float *h, size_t n) {
+    float *d = gpu->alloc(gpu, n * 4 + 4);
+    gpu->upload(gpu, d, h, n * 4);
+    return d;
+}
+
+static void bench_bf16_attention_bwd(Gpu *g, Backend *gpu, Backend *cpu, const char *name, Dims full) {
+    if (filter && !strstr(name, filter)) return;
+    Dims small = {.B = 1, .T = 77, .H = full.H / full.KVH * 2, .KVH = 2, .D = full.D, .causal = full.causal};
+    if (quick) full = small;
+    char shape[80];
+    shape_str(&cases[10], &full, shape, sizeof shape);
+    double err = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const Dims *d = pass ? &full : &small;
+        AttnDesc a = attn_desc(d);
+        size_t nq = (size_t)d->B * d->T * d->H * d->D, nkv = (size_t)d->B * d->T * d->KVH * d->D, nl = (size_t)d->B * d->H * d->T;
+        float *hq = malloc(nq * 4), *hk = malloc(nkv * 4), *hv = malloc(nkv * 4), *hdo = malloc(nq * 4);
+        float *hlse = malloc(nl * 4), *hdi = malloc(nl * 4);
+        bf16_bwd = (Bf16AttnBwd){bf16_random(gpu, nq, hq), bf16_random(gpu, nkv, hk), bf16_random(gpu, nkv, hv),
+                                 bf16_random(gpu, nq, hdo), NULL, NULL, gpu->alloc(gpu, nq * 4), gpu->alloc(gpu, nkv * 4),
+                                 gpu->alloc(gpu, nkv * 4)};
+        float *hout = NULL;
+        if (!pass) {   // the CPU forward on the rounded values gives out, lse; Di = rowsum(dout * out)
+            hout = malloc(nq * 4);
+            cpu->attention_forward(cpu, hout, hlse, hq, hk, hv, &a);
+            for (int b = 0; b < d->B; b++)
+                for (int t = 0; t < d->T; t++)
+                    for (int h = 0; h < d->H; h++) {
+                        double s = 0;
+                        for (int e = 0; e < d->D; e++) {
+                            size_t at = (((size_t)b * d->T + t) * d->H + h) * d->D + e;
+                            s += (double)hdo[at] * hout[at];
+                        }
+                        hdi[((size_t)b * d->H + h) * d->T + t] = (float)s;
+                    }
+        } else {
+            for (size_t i = 0; i < nl; i++) hlse[i] = 3.0f + 0.1f * urand(), hdi[i] = 0.1f * urand();
+        }
+        bf16_bwd.lse = upload_floats(gpu, hlse, nl);
+        bf16_bwd.Di = upload_floats(gpu, hdi, nl);
+        bool ok = cuda_attention_backward_bf16(g->c, bf16_bwd.dq, bf16_bwd.dk, bf16_bwd.dv, bf16_bwd.dout, bf16_bwd.q,
+                                               bf16_bwd.k, bf16_bwd.v, bf16_bwd.lse, bf16_bwd.Di, &a);
+        if (!ok) {
+            printf("%-22s %-10s %-28s not available on this device/variant\n", name, "bf16 mma", shape);
+        } else if (!pass) {
+            float *want[3] = {malloc(nq * 4), malloc(nkv * 4), malloc(nkv * 4)}, *got = malloc(nq * 4 + nkv * 4);
+            cpu->attention_backward(cpu, want[0], want[1], want[2], hdo, hq, hk, hv, hout, hlse, &a);
+            float *dev[3] = {bf16_bwd.dq, bf16_bwd.dk, bf16_bwd.dv};
+            size_t cnt[3] = {nq, nkv, nkv};
+            for (int o = 0; o < 3; o++) {
+                gpu->download(gpu, got, dev[o], cnt[o] * 4);
+                double num = 0, den = 0;
+                for (size_t i = 0; i < cnt[o]; i++) {
+                    if (!isfinite(got[i])) { num = INFINITY; break; }
+                    num += ((double)got[i] - want[o][i]) * ((double)got[i] - want[o][i]);
+                    den += (double)want[o][i] * want[o][i];
+                }
+                double e = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+                if (!(e <= err)) err = e;
+                free(want[o]);
+            }
+            free(got);
+            if (!(err <= 2e-2)) {   // P and dS rounded to bf16 for the tensor cores: ~5e-3 expected
+                printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 2e-02): no speed reported\n", name,
+                       "bf16 mma", shape, "-", "-", "-", err);
+                failures++;
+                ok = false;
+            }
+        } else {
+            int done = 0;
+            double ms = time_median(g, gpu, bf16_attn_bwd_launch, NULL, d, quick ? 2 : reps, &done);
+            double tf = attn_bwd_work(d) / (ms * 1e-3) / 1e12;
+            char res[32];
+            snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
+            printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, "bf16 mma", shape, ms, res, "-", err, done);
+            fflush(stdout);
+        }
+        gpu->free(gpu, (void *)bf16_bwd.q), gpu->free(gpu, (void *)bf16_bwd.k), gpu->free(gpu, (void *)bf16_bwd.v);
+        gpu->free(gpu, (void *)bf16_bwd.dout), gpu->free(gpu, (void *)bf16_bwd.lse), gpu->free(gpu, (void *)bf16_bwd.Di);
+        gpu->free(gpu, bf16_bwd.dq), gpu->free(gpu, bf16_bwd.dk), gpu->free(gpu, bf16_bwd.dv);
+        free(hq), free(hk), free(hv), free(hdo), free(hlse), free(hdi), free(hout);
+        if (!ok) return;
+    }
+}
+
 static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     int before = failures;
     const Dims fwd4 = {.M = TOK, .N = 4096, .K = 4096, .tb = true}, dx4 = {.M = TOK, .N = 4096, .K = 4096};
@@ -691,6 +790,9 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_causal", cases[10].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_full", cases[11].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_gqa8", cases[12].full);
+    bench_bf16_attention_bwd(g, gpu, cpu, "attention_bwd_causal", cases[14].full);
+    bench_bf16_attention_bwd(g, gpu, cpu, "attention_bwd_full", cases[15].full);
+    bench_bf16_attention_bwd(g, gpu, cpu, "attention_bwd_gqa8", cases[16].full);
     return failures - before;
 }
 
