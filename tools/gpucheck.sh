@@ -84,7 +84,11 @@ find_bin() {   # find_bin NAME: ./build/NAME, else the newest build/**/NAME exec
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "host: $(uname -srm)"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)') $(git status --porcelain 2>/dev/null | wc -l) changed files"
+    if [ -n "${GPUCHECK_PREBUILT:-}" ] && [ -f "$GPUCHECK_PREBUILT/BUILT" ]; then
+        echo "binaries: built elsewhere from $(head -n 1 "$GPUCHECK_PREBUILT/BUILT")"
+    else
+        echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '(no commit)') $(git status --porcelain 2>/dev/null | wc -l) changed files"
+    fi
     echo
     nvidia-smi 2>&1 || echo "nvidia-smi: not available"
     echo
