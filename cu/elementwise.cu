@@ -1,12 +1,17 @@
 // elementwise.cu — fp32 elementwise ops and activations (backend.h: add, axpy, scale, sum_squares,
-// silu, swiglu, gelu forward and backward). One thread per element, grid-stride loops, no __restrict__
-// where backend.h lets an output alias an input. Activation formulas are PyTorch's (see each kernel),
+// silu, swiglu, gelu forward and backward). Activation formulas are PyTorch's (see each kernel),
 // evaluated in fp32 with the accurate libdevice functions (lpoi never builds with --use_fast_math).
+// Memory-bound: ew_run walks the arrays in grid-stride quads of 4 floats with 16-byte loads/stores
+// when every pointer is 16-byte aligned (all of a step's loads issued before any math: 16 bytes per
+// input in flight per thread), the n % 4 tail and unaligned arrays one float at a time; the result of
+// each element does not depend on the path. No __restrict__ where backend.h lets an output alias an
+// input: each element is read before it is written, by one thread.
 // sum_squares is a deterministic two-pass reduction in fp64: the C side fixes the grid from n alone,
 // so the same input gives the same bits on every run and every GPU.
-#include "common.cuh"
+#include "rows.cuh"
 
-// Register budgets (nob ptxcheck fails above them): 32 keeps 2048 threads resident per SM.
+// Register budgets (nob ptxcheck fails above them): 32 keeps 2048 threads resident per SM, so the one-wave
+// grid of cuda_grid_1d (2048 threads per SM) is resident at once; MAX_REGISTERS holds every target to it.
 // ptxcheck: add_f32 max_registers=32
 // ptxcheck: axpy_f32 max_registers=32
 // ptxcheck: scale_f32 max_registers=32
@@ -19,19 +24,88 @@
 // ptxcheck: gelu_forward_f32 max_registers=32
 // ptxcheck: gelu_backward_f32 max_registers=32
 
+// Applies f(in, out) (one element: NI inputs to NO outputs) to every index < n, grid-stride; U quads per
+// thread per step on the aligned path (U = 2 needs more than 32 registers for some ops).
+template <int U = 1, int NI, int NO, typename F>
+__device__ __forceinline__ void ew_run(float *(&out)[NO], const float *(&in)[NI], unsigned long long n, F f) {
+    const unsigned long long st = grid_stride();
+    bool vec = true;
+#pragma unroll
+    for (int i = 0; i < NI; i++) vec = vec && aligned16(in[i]);
+#pragma unroll
+    for (int o = 0; o < NO; o++) vec = vec && aligned16(out[o]);
+    unsigned long long first = 0, step = st;   // the scalar loop's range: everything, or the n % 4 tail
+    if (vec) {
+        const unsigned long long nq = n / 4;
+#pragma unroll 1
+        for (unsigned long long q = grid_start(); q < nq; q += U * st) {
+            float a[U][NI][4];
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int i = 0; i < NI; i++) ld4z(a[u][i], in[i] + 4 * (q + u * st), q + u * st < nq, 0.0f);
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                float r[NO][4];
+#pragma unroll
+                for (int k = 0; k < 4; k++) {
+                    float ai[NI], ri[NO];
+#pragma unroll
+                    for (int i = 0; i < NI; i++) ai[i] = a[u][i][k];
+                    f(ai, ri);
+#pragma unroll
+                    for (int o = 0; o < NO; o++) r[o][k] = ri[o];
+                }
+                if (q + u * st < nq)
+#pragma unroll
+                    for (int o = 0; o < NO; o++) st4(out[o] + 4 * (q + u * st), r[o]);
+            }
+        }
+        first = nq * 4;
+        step = 1;   // at most 3 elements left: the first threads of the grid take one each
+    }
+    const unsigned long long e = first + grid_start();
+    if (step == 1) {
+        if (e < n) {
+            float ai[NI], ri[NO];
+#pragma unroll
+            for (int i = 0; i < NI; i++) ai[i] = in[i][e];
+            f(ai, ri);
+#pragma unroll
+            for (int o = 0; o < NO; o++) out[o][e] = ri[o];
+        }
+        return;
+    }
+#pragma unroll 1
+    for (unsigned long long i = e; i < n; i += step) {   // unaligned arrays: one float at a time
+        float ai[NI], ri[NO];
+#pragma unroll
+        for (int k = 0; k < NI; k++) ai[k] = in[k][i];
+        f(ai, ri);
+#pragma unroll
+        for (int o = 0; o < NO; o++) out[o][i] = ri[o];
+    }
+}
+
 // out = a + b  (out may alias a or b)
-extern "C" __global__ void add_f32(float *out, const float *a, const float *b, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) out[i] = a[i] + b[i];
+extern "C" __global__ void MAX_REGISTERS(32) add_f32(float *out, const float *a, const float *b, unsigned long long n) {
+    float *o[1] = {out};
+    const float *in[2] = {a, b};
+    ew_run(o, in, n, [](const float (&v)[2], float (&r)[1]) { r[0] = v[0] + v[1]; });
 }
 
 // y += alpha * x
-extern "C" __global__ void axpy_f32(float *y, float alpha, const float *x, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) y[i] += alpha * x[i];
+extern "C" __global__ void MAX_REGISTERS(32) axpy_f32(float *y, float alpha, const float *x, unsigned long long n) {
+    float *o[1] = {y};
+    const float *in[2] = {y, x};
+    ew_run(o, in, n, [alpha](const float (&v)[2], float (&r)[1]) { r[0] = v[0] + alpha * v[1]; });
 }
 
 // x *= alpha
-extern "C" __global__ void scale_f32(float *x, float alpha, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) x[i] *= alpha;
+extern "C" __global__ void MAX_REGISTERS(32) scale_f32(float *x, float alpha, unsigned long long n) {
+    float *o[1] = {x};
+    const float *in[1] = {x};
+    ew_run(o, in, n, [alpha](const float (&v)[1], float (&r)[1]) { r[0] = v[0] * alpha; });
 }
 
 // Pass 1: partials[blockIdx.x] = Σ x[i]² over this block's grid-stride share, in fp64.
@@ -64,30 +138,37 @@ __device__ __forceinline__ float silu_gradf_(float x) {
     return s * (1.0f + x * (1.0f - s));
 }
 
-extern "C" __global__ void silu_forward_f32(float *out, const float *x, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) out[i] = siluf_(x[i]);
+extern "C" __global__ void MAX_REGISTERS(32) silu_forward_f32(float *out, const float *x, unsigned long long n) {
+    float *o[1] = {out};
+    const float *in[1] = {x};
+    ew_run(o, in, n, [](const float (&v)[1], float (&r)[1]) { r[0] = siluf_(v[0]); });
 }
 
 // dx = dout * silu'(x)
-extern "C" __global__ void silu_backward_f32(float *dx, const float *dout, const float *x, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) dx[i] = dout[i] * silu_gradf_(x[i]);
+extern "C" __global__ void MAX_REGISTERS(32) silu_backward_f32(float *dx, const float *dout, const float *x, unsigned long long n) {
+    float *o[1] = {dx};
+    const float *in[2] = {dout, x};
+    ew_run(o, in, n, [](const float (&v)[2], float (&r)[1]) { r[0] = v[0] * silu_gradf_(v[1]); });
 }
 
 // out = silu(gate) * up  (LLaMA MLP)
-extern "C" __global__ void swiglu_forward_f32(float *out, const float *gate, const float *up, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) out[i] = siluf_(gate[i]) * up[i];
+extern "C" __global__ void MAX_REGISTERS(32) swiglu_forward_f32(float *out, const float *gate, const float *up, unsigned long long n) {
+    float *o[1] = {out};
+    const float *in[2] = {gate, up};
+    ew_run(o, in, n, [](const float (&v)[2], float (&r)[1]) { r[0] = siluf_(v[0]) * v[1]; });
 }
 
-// dgate = dout * up * silu'(gate); dup = dout * silu(gate)  (both overwritten)
-extern "C" __global__ void swiglu_backward_f32(float *dgate, float *dup, const float *dout, const float *gate,
+// dgate = dout * up * silu'(gate); dup = dout * silu(gate)  (both overwritten; written after every read
+// of the element, so dgate/dup may alias dout, gate or up)
+extern "C" __global__ void MAX_REGISTERS(32) swiglu_backward_f32(float *dgate, float *dup, const float *dout, const float *gate,
                                                const float *up, unsigned long long n) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) {
-        float g = gate[i], u = up[i], d = dout[i];
-        float dg = d * u * silu_gradf_(g);
-        float du = d * siluf_(g);
-        dgate[i] = dg;   // written after every read, so dgate/dup may alias dout, gate or up
-        dup[i] = du;
-    }
+    float *o[2] = {dgate, dup};
+    const float *in[3] = {dout, gate, up};
+    ew_run(o, in, n, [](const float (&v)[3], float (&r)[2]) {
+        const float d = v[0], g = v[1], u = v[2];
+        r[0] = d * u * silu_gradf_(g);
+        r[1] = d * siluf_(g);
+    });
 }
 
 // ---- GELU: kind 0 = erf ("gelu"), 1 = tanh ("gelu_pytorch_tanh"), 2 = quick ("quick_gelu") ----
@@ -125,12 +206,16 @@ __device__ __forceinline__ float gelu_gradf_(float x, int kind) {
     return s + GELU_QUICK_ALPHA * x * s * (1.0f - s);
 }
 
-extern "C" __global__ void gelu_forward_f32(float *out, const float *x, unsigned long long n, int kind) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) out[i] = gelu_forwardf_(x[i], kind);
+extern "C" __global__ void MAX_REGISTERS(32) gelu_forward_f32(float *out, const float *x, unsigned long long n, int kind) {
+    float *o[1] = {out};
+    const float *in[1] = {x};
+    ew_run(o, in, n, [kind](const float (&v)[1], float (&r)[1]) { r[0] = gelu_forwardf_(v[0], kind); });
 }
 
 // dx = dout * gelu'(x)
-extern "C" __global__ void gelu_backward_f32(float *dx, const float *dout, const float *x, unsigned long long n,
+extern "C" __global__ void MAX_REGISTERS(32) gelu_backward_f32(float *dx, const float *dout, const float *x, unsigned long long n,
                                              int kind) {
-    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) dx[i] = dout[i] * gelu_gradf_(x[i], kind);
+    float *o[1] = {dx};
+    const float *in[2] = {dout, x};
+    ew_run(o, in, n, [kind](const float (&v)[2], float (&r)[1]) { r[0] = v[0] * gelu_gradf_(v[1], kind); });
 }

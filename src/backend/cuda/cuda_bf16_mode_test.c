@@ -211,3 +211,57 @@ TEST(cuda_f32_to_bf16_copies) {
     gpu->free(gpu, d);
     free(src);
 }
+
+// Attention backward in bf16 mode: q, k, v and dout rounded to bf16, P and dS rounded for the tensor cores.
+// Each gradient is a sum of such products over Tq or Tk terms, so the error is a few 2^-8 relative to the
+// gradient's own scale: |gpu - cpu| <= 3e-2 · max|cpu| per output (measured well under that), while a
+// wrong mask, head or transpose gives errors of the order of max|cpu| itself.
+TEST(cuda_attention_backward_bf16_mode) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    CudaImpl *c = cuda_impl(gpu);
+    if (!cuda_kernel_usable(c, K_ATTN_BACKWARD_DQ_BF16_D128)) {
+        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
+        return;
+    }
+    Backend *cpu = backend_cpu_create();
+    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
+    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
+    rng = 4711;
+    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *dout = random_array(nq);
+    float *mask = malloc_check((size_t)B * T * 4);
+    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
+    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true,
+                  .key_mask = mask};
+    float *out = malloc_check(nq * 4), *lse = malloc_check(nl * 4);
+    cpu->attention_forward(cpu, out, lse, q, k, v, &a);
+    float *want[3] = {malloc_check(nq * 4), malloc_check(nkv * 4), malloc_check(nkv * 4)};
+    cpu->attention_backward(cpu, want[0], want[1], want[2], dout, q, k, v, out, lse, &a);
+
+    float *dq_ = upload(gpu, q, nq), *dk_ = upload(gpu, k, nkv), *dv_ = upload(gpu, v, nkv), *ddo = upload(gpu, dout, nq);
+    float *dout_ = upload(gpu, out, nq), *dlse = upload(gpu, lse, nl), *dm = upload(gpu, mask, (size_t)B * T);
+    float *g[3] = {gpu->alloc(gpu, nq * 4), gpu->alloc(gpu, nkv * 4), gpu->alloc(gpu, nkv * 4)};
+    a.key_mask = dm;
+    c->math_bf16 = true;
+    gpu->attention_backward(gpu, g[0], g[1], g[2], ddo, dq_, dk_, dv_, dout_, dlse, &a);
+    c->math_bf16 = false;
+    static const char *names[3] = {"dq", "dk", "dv"};
+    const size_t cnt[3] = {nq, nkv, nkv};
+    for (int o = 0; o < 3; o++) {
+        float *got = malloc_check(cnt[o] * 4);
+        gpu->download(gpu, got, g[o], cnt[o] * 4);
+        double scale = 0, worst = 0;
+        for (size_t i = 0; i < cnt[o]; i++) scale = fmax(scale, fabs((double)want[o][i]));
+        for (size_t i = 0; i < cnt[o]; i++)
+            worst = fmax(worst, isfinite(got[i]) ? fabs((double)got[i] - want[o][i]) : INFINITY);
+        EXPECT_MSG(worst <= 3e-2 * scale, "attention backward %s: max diff %.3g, max |cpu| %.3g", names[o], worst, scale);
+        EXPECT_MSG(worst > 3e-4 * scale, "attention backward %s fp32-exact (%.3g): did the bf16 kernels run?", names[o], worst);
+        gpu->free(gpu, g[o]);
+        free(got);
+        free(want[o]);
+    }
+    gpu->free(gpu, dq_), gpu->free(gpu, dk_), gpu->free(gpu, dv_), gpu->free(gpu, ddo), gpu->free(gpu, dout_);
+    gpu->free(gpu, dlse), gpu->free(gpu, dm);
+    free(q), free(k), free(v), free(dout), free(mask), free(out), free(lse);
+    backend_destroy(cpu);
+}

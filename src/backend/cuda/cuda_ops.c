@@ -8,6 +8,7 @@
 #include "../cu/gemm_wgmma.h"
 #include "../cu/attention_mma.h"
 #include "../cu/attention_mma_bwd.h"
+#include "../cu/rows.h"          // row-group constants of the norm and softmax kernels
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,21 +26,19 @@ const KernelInfo cuda_kernels[K_COUNT] = {
     [K_GELU_FORWARD] = {"elementwise", "gelu_forward_f32", "ppui"},
     [K_GELU_BACKWARD] = {"elementwise", "gelu_backward_f32", "pppui"},
     [K_ADAMW] = {"adamw", "adamw_f32", "ppppufffffff"},
-    [K_RMSNORM_FORWARD] = {"norm", "rmsnorm_forward_f32", "ppppiif"},
-    [K_RMSNORM_BACKWARD_DX] = {"norm", "rmsnorm_backward_dx_f32", "pppppii"},
-    [K_RMSNORM_BACKWARD_DW_PARTIAL] = {"norm", "rmsnorm_backward_dw_partial_f32", "ppppiii"},
-    [K_RMSNORM_BACKWARD_DW_FINAL] = {"norm", "rmsnorm_backward_dw_final_f32", "ppii"},
-    [K_LAYERNORM_FORWARD] = {"norm", "layernorm_forward_f32", "ppppppiif"},
-    [K_LAYERNORM_BACKWARD_DX] = {"norm", "layernorm_backward_dx_f32", "ppppppii"},
-    [K_LAYERNORM_BACKWARD_DWDB_PARTIAL] = {"norm", "layernorm_backward_dwdb_partial_f32", "ppppppiii"},
+    [K_RMSNORM_FORWARD] = {"norm", "rmsnorm_forward_f32", "ppppiifi"},
+    [K_RMSNORM_BACKWARD] = {"norm", "rmsnorm_backward_f32", "ppppppiii"},
+    [K_RMSNORM_BACKWARD_DW_FINAL] = {"norm", "rmsnorm_backward_dw_final_f32", "ppppii"},
+    [K_LAYERNORM_FORWARD] = {"norm", "layernorm_forward_f32", "ppppppiifi"},
+    [K_LAYERNORM_BACKWARD] = {"norm", "layernorm_backward_f32", "ppppppppiii"},
     [K_GEMM_128] = {"gemm", "gemm_f32_128x128", "ppppiiiiiiuuuiiff"},
     [K_GEMM_64] = {"gemm", "gemm_f32_64x64", "ppppiiiiiiuuuiiff"},
     [K_COLSUM_PARTIAL] = {"gemm", "colsum_partial_f32", "ppiii"},
     [K_COLSUM_FINAL] = {"gemm", "colsum_final_f32", "ppii"},
     [K_EMBEDDING_FORWARD] = {"embedding", "embedding_forward_f32", "pppii"},
     [K_EMBEDDING_BACKWARD] = {"embedding", "embedding_backward_f32", "pppii"},
-    [K_SOFTMAX_FORWARD] = {"softmax", "softmax_forward_f32", "pppii"},
-    [K_SOFTMAX_BACKWARD] = {"softmax", "softmax_backward_f32", "pppii"},
+    [K_SOFTMAX_FORWARD] = {"softmax", "softmax_forward_f32", "pppiii"},
+    [K_SOFTMAX_BACKWARD] = {"softmax", "softmax_backward_f32", "pppiii"},
     [K_ROPE] = {"rope", "rope_f32", "ppppiiif"},
     [K_LOGPROB_FORWARD] = {"logprob", "logprob_forward_f32", "ppppii"},
     [K_LOGPROB_BACKWARD] = {"logprob", "logprob_backward_f32", "pppppii"},
@@ -185,35 +184,56 @@ static unsigned row_grid(const CudaImpl *c, int N) {
     return (unsigned)(N < cap ? N : cap);
 }
 
+// Row-group size (threads per row) of the row kernels in cu/norm.cu and cu/softmax.cu: the smallest power
+// of two >= 32 whose `nv` quads per thread hold a row of C floats, at most ROWS_MAX_GROUP (cu/rows.h).
+// It depends on C alone: the kernels' sums run in an order fixed by (C, G), the same on every GPU.
+static int row_group(int C, int nv) {
+    int g = 32;
+    while (g < ROWS_MAX_GROUP && 4LL * nv * g < C) g *= 2;
+    return g;
+}
+
+// Launch shape of the one-pass row kernels: blocks of max(G, ROWS_BLOCK) threads (several rows per block
+// when rows are short), enough blocks for every row (the kernels also grid-stride).
+static unsigned group_grid(int N, int G, unsigned *block) {
+    *block = (unsigned)(G > ROWS_BLOCK ? G : ROWS_BLOCK);
+    long long per = (long long)*block / G, blocks = (N + per - 1) / per;
+    return (unsigned)(blocks < 0x7fffffffLL ? blocks : 0x7fffffffLL);
+}
+
+// Chunks of rows of the fused norm backward (one block of G threads each): the count depends on N and
+// C alone (never on the GPU), so dw/db are reduced in the same order everywhere.
+static int norm_bwd_chunks(int N, int G, int *rows_per_chunk) {
+    long long target = NORM_BWD_THREADS / G;
+    if (target > N) target = N;
+    if (target < 1) target = 1;
+    *rows_per_chunk = (int)(((long long)N + target - 1) / target);
+    return (int)(((long long)N + *rows_per_chunk - 1) / *rows_per_chunk);
+}
+
 static void cuda_rmsnorm_forward(Backend *be, float *out, float *rstd, const float *x, const float *w, int N, int C,
                                  float eps) {
     if (N <= 0 || C <= 0) return;
     CudaImpl *c = cuda_impl(be);
-    CUDA_LAUNCH(c, K_RMSNORM_FORWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(rstd), KA_PTR(x), KA_PTR(w),
-                KA_INT(N), KA_INT(C), KA_F32(eps));
+    int G = row_group(C, NORM_FWD_NV);
+    unsigned block, grid = group_grid(N, G, &block);
+    CUDA_LAUNCH(c, K_RMSNORM_FORWARD, grid, 1, block, KA_PTR(out), KA_PTR(rstd), KA_PTR(x), KA_PTR(w), KA_INT(N),
+                KA_INT(C), KA_F32(eps), KA_INT(G));
 }
 
-#define RMSNORM_DW_MAX_CHUNKS 128   // partial sums per column; fixed by N alone, so dw is deterministic
-
+// One fused pass writes dx and per-chunk partial column sums of dw; a second adds the chunks in order
+// into dw. dx may alias dout on this backend (each element is read before it is overwritten).
 static void cuda_rmsnorm_backward(Backend *be, float *dx, float *dw, const float *dout, const float *x, const float *w,
                                   const float *rstd, int N, int C) {
-    if (N <= 0 || C <= 0) return;
+    if (N <= 0 || C <= 0 || (!dx && !dw)) return;
     CudaImpl *c = cuda_impl(be);
-    unsigned col_blocks = (unsigned)((C + CUDA_BLOCK - 1) / CUDA_BLOCK);
-    // dw first: dx may alias dout, and the dx kernel overwrites it.
-    if (dw) {
-        int target = N < RMSNORM_DW_MAX_CHUNKS ? N : RMSNORM_DW_MAX_CHUNKS;
-        int rows_per_chunk = (int)(((long long)N + target - 1) / target);
-        int chunks = (int)(((long long)N + rows_per_chunk - 1) / rows_per_chunk);
-        void *partial = cuda_scratch(c, (size_t)chunks * (size_t)C * sizeof(float));
-        CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_PARTIAL, col_blocks, (unsigned)chunks, CUDA_BLOCK, KA_PTR(partial),
-                    KA_PTR(dout), KA_PTR(x), KA_PTR(rstd), KA_INT(N), KA_INT(C), KA_INT(rows_per_chunk));
-        CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(dw), KA_PTR(partial),
-                    KA_INT(chunks), KA_INT(C));
-    }
-    if (dx)
-        CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DX, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(dx), KA_PTR(dout), KA_PTR(x), KA_PTR(w),
-                    KA_PTR(rstd), KA_INT(N), KA_INT(C));
+    int G = row_group(C, RMS_BWD_NV), rows_per_chunk, chunks = norm_bwd_chunks(N, G, &rows_per_chunk);
+    float *partial = dw ? cuda_scratch(c, (size_t)chunks * (size_t)C * sizeof(float)) : NULL;
+    CUDA_LAUNCH(c, K_RMSNORM_BACKWARD, (unsigned)chunks, 1, (unsigned)G, KA_PTR(dx), KA_PTR(partial), KA_PTR(dout),
+                KA_PTR(x), KA_PTR(w), KA_PTR(rstd), KA_INT(N), KA_INT(C), KA_INT(rows_per_chunk));
+    if (dw)
+        CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, (unsigned)((C + 31) / 32), 1, NORM_FINAL_BLOCK, KA_PTR(dw),
+                    KA_PTR(partial), KA_PTR(NULL), KA_PTR(NULL), KA_INT(chunks), KA_INT(C));
 }
 
 // ---- LayerNorm ----
@@ -222,34 +242,29 @@ static void cuda_layernorm_forward(Backend *be, float *out, float *mean, float *
                                    const float *b, int N, int C, float eps) {
     if (N <= 0 || C <= 0) return;
     CudaImpl *c = cuda_impl(be);
-    CUDA_LAUNCH(c, K_LAYERNORM_FORWARD, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(mean), KA_PTR(rstd), KA_PTR(x),
-                KA_PTR(w), KA_PTR(b), KA_INT(N), KA_INT(C), KA_F32(eps));
+    int G = row_group(C, NORM_FWD_NV);
+    unsigned block, grid = group_grid(N, G, &block);
+    CUDA_LAUNCH(c, K_LAYERNORM_FORWARD, grid, 1, block, KA_PTR(out), KA_PTR(mean), KA_PTR(rstd), KA_PTR(x), KA_PTR(w),
+                KA_PTR(b), KA_INT(N), KA_INT(C), KA_F32(eps), KA_INT(G));
 }
 
+// As rmsnorm: one fused pass (dx, dw and db partials), then one launch adds the chunks of dw and db.
 static void cuda_layernorm_backward(Backend *be, float *dx, float *dw, float *db, const float *dout, const float *x,
                                     const float *w, const float *mean, const float *rstd, int N, int C) {
-    if (N <= 0 || C <= 0) return;
+    if (N <= 0 || C <= 0 || (!dx && !dw && !db)) return;
     CudaImpl *c = cuda_impl(be);
-    unsigned col_blocks = (unsigned)((C + CUDA_BLOCK - 1) / CUDA_BLOCK);
-    // dw/db first: dx may alias dout, and the dx kernel overwrites it.
-    if (dw || db) {
-        int target = N < RMSNORM_DW_MAX_CHUNKS ? N : RMSNORM_DW_MAX_CHUNKS;
-        int rows_per_chunk = (int)(((long long)N + target - 1) / target);
-        int chunks = (int)(((long long)N + rows_per_chunk - 1) / rows_per_chunk);
-        float *pw = cuda_scratch(c, 2 * (size_t)chunks * (size_t)C * sizeof(float));
-        float *pb = pw + (size_t)chunks * (size_t)C;
-        CUDA_LAUNCH(c, K_LAYERNORM_BACKWARD_DWDB_PARTIAL, col_blocks, (unsigned)chunks, CUDA_BLOCK, KA_PTR(pw), KA_PTR(pb),
-                    KA_PTR(dout), KA_PTR(x), KA_PTR(mean), KA_PTR(rstd), KA_INT(N), KA_INT(C), KA_INT(rows_per_chunk));
-        if (dw)
-            CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(dw), KA_PTR(pw), KA_INT(chunks),
-                        KA_INT(C));
-        if (db)
-            CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, col_blocks, 1, CUDA_BLOCK, KA_PTR(db), KA_PTR(pb), KA_INT(chunks),
-                        KA_INT(C));
+    int G = row_group(C, LN_BWD_NV), rows_per_chunk, chunks = norm_bwd_chunks(N, G, &rows_per_chunk);
+    size_t plane = (size_t)chunks * (size_t)C;
+    float *scratch = dw || db ? cuda_scratch(c, ((dw != NULL) + (db != NULL)) * plane * sizeof(float)) : NULL;
+    float *pw = dw ? scratch : NULL, *pb = db ? scratch + (dw ? plane : 0) : NULL;
+    CUDA_LAUNCH(c, K_LAYERNORM_BACKWARD, (unsigned)chunks, 1, (unsigned)G, KA_PTR(dx), KA_PTR(pw), KA_PTR(pb),
+                KA_PTR(dout), KA_PTR(x), KA_PTR(w), KA_PTR(mean), KA_PTR(rstd), KA_INT(N), KA_INT(C),
+                KA_INT(rows_per_chunk));
+    if (dw || db) {   // grid.y picks the output: (dw, db) or whichever one is wanted
+        float *d0 = dw ? dw : db, *p0 = dw ? pw : pb;
+        CUDA_LAUNCH(c, K_RMSNORM_BACKWARD_DW_FINAL, (unsigned)((C + 31) / 32), dw && db ? 2 : 1, NORM_FINAL_BLOCK,
+                    KA_PTR(d0), KA_PTR(p0), KA_PTR(dw ? db : NULL), KA_PTR(dw ? pb : NULL), KA_INT(chunks), KA_INT(C));
     }
-    if (dx)
-        CUDA_LAUNCH(c, K_LAYERNORM_BACKWARD_DX, row_grid(c, N), 1, CUDA_BLOCK, KA_PTR(dx), KA_PTR(dout), KA_PTR(x), KA_PTR(w),
-                    KA_PTR(mean), KA_PTR(rstd), KA_INT(N), KA_INT(C));
 }
 
 // ---- GEMM and the Linear layer ----
@@ -384,15 +399,19 @@ static void cuda_embedding_backward(Backend *be, float *dtable, const float *dou
 static void cuda_softmax_forward(Backend *be, float *out, const float *x, const float *mask, int R, int C) {
     if (R <= 0 || C <= 0) return;
     CudaImpl *c = cuda_impl(be);
-    CUDA_LAUNCH(c, K_SOFTMAX_FORWARD, row_grid(c, R), 1, CUDA_BLOCK, KA_PTR(out), KA_PTR(x), KA_PTR(mask), KA_INT(R),
-                KA_INT(C));
+    int G = row_group(C, SOFTMAX_FWD_NV);
+    unsigned block, grid = group_grid(R, G, &block);
+    CUDA_LAUNCH(c, K_SOFTMAX_FORWARD, grid, 1, block, KA_PTR(out), KA_PTR(x), KA_PTR(mask), KA_INT(R), KA_INT(C),
+                KA_INT(G));
 }
 
 static void cuda_softmax_backward(Backend *be, float *dx, const float *dout, const float *out, int R, int C) {
     if (R <= 0 || C <= 0) return;
     CudaImpl *c = cuda_impl(be);
-    CUDA_LAUNCH(c, K_SOFTMAX_BACKWARD, row_grid(c, R), 1, CUDA_BLOCK, KA_PTR(dx), KA_PTR(dout), KA_PTR(out), KA_INT(R),
-                KA_INT(C));
+    int G = row_group(C, SOFTMAX_BWD_NV);
+    unsigned block, grid = group_grid(R, G, &block);
+    CUDA_LAUNCH(c, K_SOFTMAX_BACKWARD, grid, 1, block, KA_PTR(dx), KA_PTR(dout), KA_PTR(out), KA_INT(R), KA_INT(C),
+                KA_INT(G));
 }
 
 // ---- RoPE ----
@@ -518,14 +537,32 @@ static void cuda_attention_backward(Backend *be, float *dq, float *dk, float *dv
     CudaImpl *c = cuda_impl(be);
     const bool wide = a->D > 128;
     const int tile = wide ? 8 : 16;   // BQ and BKB of the kernel instantiation
+    // bf16 math mode: Di in fp32 as below, q/k/v/dout rounded to bf16 behind it in the same scratch.
+    const bool bf16 = c->math_bf16 && a->D == 128 && a->Tq > 0 && a->Tk > 0 &&
+                      cuda_kernel_usable(c, K_ATTN_BACKWARD_DQ_BF16_D128) &&
+                      cuda_kernel_usable(c, K_ATTN_BACKWARD_DKDV_BF16_D128) && cuda_kernel_usable(c, K_F32_TO_BF16);
+    const size_t nq = (size_t)a->B * a->Tq * a->H * a->D, nkv = (size_t)a->B * a->Tk * a->KVH * a->D;
+    const size_t di_bytes = round_up((size_t)a->B * a->H * a->Tq * sizeof(float), 256);
+    const size_t q_bytes = round_up(nq * 2, 256), kv_bytes = round_up(nkv * 2, 256);
     float *Di = NULL;
     if (a->Tq > 0) {
         size_t rows = (size_t)a->B * (size_t)a->H * (size_t)a->Tq;
-        Di = cuda_scratch(c, rows * sizeof(float));
+        Di = cuda_scratch(c, di_bytes + (bf16 ? 2 * q_bytes + 2 * kv_bytes : 0));
         size_t blocks = (rows + CUDA_BLOCK / 32 - 1) / (CUDA_BLOCK / 32);   // one warp per row
         unsigned cap = cuda_grid_1d(c, (size_t)1 << 40);                   // one full wave
         CUDA_LAUNCH(c, K_ATTN_BACKWARD_DI, blocks < cap ? (unsigned)blocks : cap, 1, CUDA_BLOCK, KA_PTR(Di), KA_PTR(dout),
                     KA_PTR(out), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->H), KA_INT(a->D));
+    }
+    if (bf16 && nq <= INT32_MAX && nkv <= INT32_MAX) {
+        uint16_t *q16 = (uint16_t *)((char *)Di + di_bytes), *do16 = q16 + q_bytes / 2;
+        uint16_t *k16 = do16 + q_bytes / 2, *v16 = k16 + kv_bytes / 2;
+        cuda_f32_to_bf16(c, q16, (int)nq, q, (int)nq, 1, (int)nq);
+        cuda_f32_to_bf16(c, do16, (int)nq, dout, (int)nq, 1, (int)nq);
+        cuda_f32_to_bf16(c, k16, (int)nkv, k, (int)nkv, 1, (int)nkv);
+        cuda_f32_to_bf16(c, v16, (int)nkv, v, (int)nkv, 1, (int)nkv);
+        if (cuda_attention_backward_bf16(c, dq, dk, dv, do16, q16, k16, v16, lse, Di, a)) return;
+    }
+    if (a->Tq > 0) {
         CUDA_LAUNCH(c, wide ? K_ATTN_BACKWARD_DQ_D256 : K_ATTN_BACKWARD_DQ_D128, attn_blocks((long long)a->B * a->H, a->Tq, tile),
                     1, ATTN_BLOCK, KA_PTR(dq), KA_PTR(dout), KA_PTR(q), KA_PTR(k), KA_PTR(v), KA_PTR(lse), KA_PTR(Di),
                     KA_PTR(a->key_mask), KA_INT(a->B), KA_INT(a->Tq), KA_INT(a->Tk), KA_INT(a->H), KA_INT(a->KVH),
@@ -562,10 +599,10 @@ void cuda_ops_install(Backend *be) {
     if (HAVE(K_GELU_BACKWARD)) be->gelu_backward = cuda_gelu_backward;
     if (HAVE(K_ADAMW)) be->adamw_update = cuda_adamw_update;
     if (HAVE(K_RMSNORM_FORWARD)) be->rmsnorm_forward = cuda_rmsnorm_forward;
-    if (HAVE(K_RMSNORM_BACKWARD_DX, K_RMSNORM_BACKWARD_DW_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL))
+    if (HAVE(K_RMSNORM_BACKWARD, K_RMSNORM_BACKWARD_DW_FINAL))
         be->rmsnorm_backward = cuda_rmsnorm_backward;
     if (HAVE(K_LAYERNORM_FORWARD)) be->layernorm_forward = cuda_layernorm_forward;
-    if (HAVE(K_LAYERNORM_BACKWARD_DX, K_LAYERNORM_BACKWARD_DWDB_PARTIAL, K_RMSNORM_BACKWARD_DW_FINAL))
+    if (HAVE(K_LAYERNORM_BACKWARD, K_RMSNORM_BACKWARD_DW_FINAL))
         be->layernorm_backward = cuda_layernorm_backward;
     if (HAVE(K_GEMM_128, K_GEMM_64)) {
         be->gemm = cuda_gemm;

@@ -1,0 +1,23 @@
+// rows.h — launch constants shared by the row kernels (cu/norm.cu, cu/softmax.cu) and their wrappers in
+// src/backend/cuda/cuda_ops.c. Plain C: included by both sides.
+//
+// *_NV: quads (4 floats) per thread that a kernel keeps in registers per input row. The wrappers pick the
+// row-group size G (threads per row: a power of two, 32..1024) as the smallest with 4*NV*G >= C, so a
+// row up to 4*NV*1024 floats is read once; the kernels stay correct for any G (longer rows re-read
+// their tail). G depends on C alone, so the order of every sum is fixed by the shape: deterministic.
+#pragma once
+
+#define ROWS_BLOCK 256          // threads per block of the forward row kernels when G <= 256 (256/G rows per block)
+#define ROWS_MAX_GROUP 1024
+
+#define NORM_FWD_NV 2           // rmsnorm_forward_f32, layernorm_forward_f32: x (C = 4096: G = 512)
+#define RMS_BWD_NV 2            // rmsnorm_backward_f32: dout and x, twice (prefetch), dw terms (G = 512)
+#define LN_BWD_NV 1             // layernorm_backward_f32: the same plus w and db terms (G = 1024)
+#define SOFTMAX_FWD_NV 2        // softmax_forward_f32: x (+ mask)
+#define SOFTMAX_BWD_NV 2        // softmax_backward_f32: out and dout
+
+// The fused norm backward runs one block (one row group) per chunk of rows and writes one partial
+// column sum per chunk; chunks = min(N, NORM_BWD_THREADS / G): enough blocks to cover a large GPU at the
+// bench shape, few enough that the partials (chunks x C floats) stay small next to the rows.
+#define NORM_BWD_THREADS 131072
+#define NORM_FINAL_BLOCK 1024   // rmsnorm_backward_dw_final_f32: 32 columns x 32 chunk slices
