@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 OUT_DIR=${OUT:-$PWD/build/gpucheck-out}
 LOGS=$PWD/build/gpucheck-logs
-DEADLINE_S=${DEADLINE_S:-200}
+DEADLINE_S=${DEADLINE_S:-200}   # optional steps start only before this; SAN_TIMEOUT caps each sanitizer step
 mkdir -p "$OUT_DIR" "$LOGS" || exit 1
 rm -f "$LOGS"/*.log
 T0=$(date +%s)
@@ -219,7 +219,7 @@ if [ -n "$TESTS" ]; then
         if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record racecheck skip 0 "over the time budget"
         else
             # One process per test (the runner takes one filter); all run even after a failure.
-            step racecheck 150 bash -c "rc=0; for t in $RACE_TESTS; do
+            step racecheck "${SAN_TIMEOUT:-150}" bash -c "rc=0; for t in $RACE_TESTS; do
                                             echo \"== racecheck \$t\";
                                             '$SAN' --tool racecheck --error-exitcode 86 --print-limit 20 '$TESTS' \$t || rc=1;
                                         done; exit \$rc"
@@ -232,7 +232,7 @@ if [ -n "$TESTS" ]; then
         fi
         if [ "$(elapsed)" -gt "$DEADLINE_S" ]; then record memcheck skip 0 "over the time budget"
         else
-            step memcheck 120 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 "$TESTS" cuda
+            step memcheck "${SAN_TIMEOUT:-120}" "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 "$TESTS" cuda
             errs=$(grep -E 'ERROR SUMMARY' "$LOGS/memcheck.log" | tail -n 1)
             if [ "$STEP_RC" -eq 0 ]; then record memcheck ok "$STEP_SECS" "$errs; $(unit_note "$LOGS/memcheck.log")"
             else record memcheck FAIL "$STEP_SECS" "rc=$STEP_RC ${errs}"
