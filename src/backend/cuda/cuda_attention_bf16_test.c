@@ -18,6 +18,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "base/check.h"
+#include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,26 +63,13 @@ static float arng_uniform(float lo, float hi) {
     return lo + (hi - lo) * (float)((double)((arng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
 }
 
-// Host bf16 rounding, nearest-even (inputs are finite).
-static uint16_t to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-static float from_bf16(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 // n random values in [lo, hi) rounded to bf16: bits for the GPU, the same values as floats for the CPU.
 static void random_bf16(size_t n, float lo, float hi, uint16_t **bits, float **vals) {
     *bits = malloc_check(n * sizeof(uint16_t) + 2);
     *vals = malloc_check(n * sizeof(float) + 4);
     for (size_t i = 0; i < n; i++) {
-        (*bits)[i] = to_bf16(arng_uniform(lo, hi));
-        (*vals)[i] = from_bf16((*bits)[i]);
+        (*bits)[i] = f32_to_bf16(arng_uniform(lo, hi));
+        (*vals)[i] = bf16_to_f32((*bits)[i]);
     }
 }
 

@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "base/check.h"
+#include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -159,14 +160,6 @@ TEST(cuda_attention_bf16_mode) {
 }
 
 // The fp32 -> bf16 copies feeding the GEMMs: rounding to nearest even, zero padding, and the transposed
-// copy, at sizes that leave partial 32 × 32 tiles. Compared bit for bit with a host rounding.
-static uint16_t host_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
 
 TEST(cuda_f32_to_bf16_copies) {
     Backend *gpu = gpu_or_skip();
@@ -196,7 +189,7 @@ TEST(cuda_f32_to_bf16_copies) {
             for (int j = 0; j < ld_dst; j++) {
                 const int r = transposed ? j : i, col = transposed ? i : j;
                 const bool inside = r < rows && col < cols;
-                const uint16_t want = inside ? host_bf16(src[(size_t)r * ld_src + col]) : 0;
+                const uint16_t want = inside ? f32_to_bf16(src[(size_t)r * ld_src + col]) : 0;
                 if (got[(size_t)i * ld_dst + j] != want && bad++ < 3)
                     test_fail_at(__FILE__, __LINE__, "%s copy [%d][%d] = 0x%04x, want 0x%04x", transposed ? "transposed" : "plain",
                                  i, j, got[(size_t)i * ld_dst + j], want);

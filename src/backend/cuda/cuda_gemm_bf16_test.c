@@ -7,6 +7,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "base/check.h"
+#include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,19 +34,6 @@ static float uniform(float lo, float hi) {
     return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
 }
 
-// Host bf16 rounding, nearest-even (the inputs here are finite).
-static uint16_t bf16_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-static float bf16_value(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 #define GUARD_BYTES 256
 static const uint8_t GUARD_BYTE = 0xA7;
@@ -81,8 +69,8 @@ static void bf16_case(Backend *gpu, GemmBf16Path path, bool ta, bool tb, int M, 
     const int a_rows = ta ? K : M, a_cols = ta ? M : K, b_rows = tb ? N : K, b_cols = tb ? K : N;
     const int lda = (a_cols + 7) / 8 * 8 + 8 * pad, ldb = (b_cols + 7) / 8 * 8 + 8 * pad, ldc = N + 3 * pad;
     uint16_t *a = calloc_check((size_t)a_rows * lda + 1, 2), *b = calloc_check((size_t)b_rows * ldb + 1, 2);
-    for (size_t i = 0; i < (size_t)a_rows * lda; i++) a[i] = bf16_bits(uniform(-1, 1));
-    for (size_t i = 0; i < (size_t)b_rows * ldb; i++) b[i] = bf16_bits(uniform(-1, 1));
+    for (size_t i = 0; i < (size_t)a_rows * lda; i++) a[i] = f32_to_bf16(uniform(-1, 1));
+    for (size_t i = 0; i < (size_t)b_rows * ldb; i++) b[i] = f32_to_bf16(uniform(-1, 1));
     float *c0 = malloc_check(((size_t)M * ldc + 1) * sizeof(float)), *c = malloc_check(((size_t)M * ldc + 1) * sizeof(float));
     const uint32_t nan_bits = 0x7FC0DEADu;
     for (size_t i = 0; i < (size_t)M * ldc; i++) {
@@ -112,8 +100,8 @@ static void bf16_case(Backend *gpu, GemmBf16Path path, bool ta, bool tb, int M, 
             }
             double s = 0, mag = 0;
             for (int k = 0; k < K; k++) {
-                double x = bf16_value(ta ? a[(size_t)k * lda + i] : a[(size_t)i * lda + k]);
-                double y = bf16_value(tb ? b[(size_t)j * ldb + k] : b[(size_t)k * ldb + j]);
+                double x = bf16_to_f32(ta ? a[(size_t)k * lda + i] : a[(size_t)i * lda + k]);
+                double y = bf16_to_f32(tb ? b[(size_t)j * ldb + k] : b[(size_t)k * ldb + j]);
                 s += x * y;
                 mag += fabs(x * y);
             }
