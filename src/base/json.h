@@ -57,6 +57,35 @@ size_t json_escape(char *buf, size_t cap, const char *s, size_t len);
 // character boundary with "..." when it does not fit in cap bytes. Returns buf.
 const char *json_quote_short(char *buf, size_t cap, const char *s, size_t len);
 
+// ---- files and typed config readers (json_config.c) ----
+// Reads and parses a whole file of at most max_bytes; errors are "<path>: offset N: reason".
+JsonDoc *json_load_file(const char *path, size_t max_bytes, LpoiErr *err);
+
+// A typed reader over one config object: "key, else default D", with range checks. The first
+// problem sets err to "<what>: \"key\" must be ..." (what = the file, or "file: text_config") and
+// turns ok off; later reads then return their defaults, so a parser reads every field and checks
+// ok once. Absent keys and JSON null take the default (transformers' convention).
+typedef struct {
+    const JsonValue *obj;    // a JSON object (json_cfg_open checks)
+    const char *what;        // names the file (and the sub-object) in errors
+    LpoiErr *err;
+    bool ok;
+} JsonCfg;
+
+// false (and ok off) with "<what>: expected a JSON object" when obj is none.
+bool json_cfg_open(JsonCfg *c, const JsonValue *obj, const char *what, LpoiErr *err);
+bool json_cfg_fail(JsonCfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool json_cfg_has(const JsonCfg *c, const char *key);                 // present and not null
+bool json_cfg_need(JsonCfg *c, const char *key);                      // has, else "\"key\" is missing"
+int64_t json_cfg_int(JsonCfg *c, const char *key, int64_t def, int64_t lo, int64_t hi);
+double json_cfg_num(JsonCfg *c, const char *key, double def);         // finite
+bool json_cfg_bool(JsonCfg *c, const char *key, bool def);
+const char *json_cfg_str(JsonCfg *c, const char *key, const char *def);
+// The index of the string value in names[n] (def when absent); other strings fail, listing names.
+int json_cfg_enum(JsonCfg *c, const char *key, int def, const char *const *names, int n);
+// Refuses true ("\"key\": true is not supported (why)").
+void json_cfg_refuse_true(JsonCfg *c, const char *key, const char *why);
+
 // Checks that [s, s+len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool utf8_valid(const char *s, size_t len);
 // Offset of the first byte that is not part of a valid UTF-8 sequence (len if all valid).

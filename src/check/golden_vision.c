@@ -114,8 +114,8 @@ void golden_run_model_clip(GoldenRun *r) {
     float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * cfg.ch * cfg.S * cfg.S);
     if (gr_ready(r)) {
         m.lora_on = true;
-        if (!clip_forward(&m, pix, n, cfg.L, false, &err)) gr_error(r, "%s", err.msg);
-        for (int j = 0; j <= cfg.L && gr_ready(r); j++) {
+        if (!clip_forward(&m, pix, n, cfg.n_layer, false, &err)) gr_error(r, "%s", err.msg);
+        for (int j = 0; j <= cfg.n_layer && gr_ready(r); j++) {
             char name[64];
             snprintf(name, sizeof name, "out.hidden_states.%d", j);
             expect_dev_host(r, clip_hidden(&m, j), name, SHAPE(n, T, C));

@@ -230,8 +230,8 @@ bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for
     const ClipConfig *c = &m->cfg;
     if (n < 1 || (int64_t)n * c->T > (1 << 24) || (int64_t)n * c->ch * c->S * c->S > INT32_MAX)
         return err_set(err, "vision tower: %d images of %dx%d is none or too many", n, c->S, c->S);
-    if (layers < 0 || layers > c->L)
-        return err_set(err, "vision tower: cannot run %d layers (the model has %d)", layers, c->L);
+    if (layers < 0 || layers > c->n_layer)
+        return err_set(err, "vision tower: cannot run %d layers (the model has %d)", layers, c->n_layer);
     ClipStep *st = step_get(m, layers);
     const int C = c->C, T = c->T, P = c->P;
     st->n = n;
@@ -294,7 +294,7 @@ const float *clip_hidden(const ClipModel *m, int k) {
 
 void clip_pooled(ClipModel *m, float *out) {
     ClipStep *st = m->step;
-    LPOI_ASSERT(st && st->layers == m->cfg.L);
+    LPOI_ASSERT(st && st->layers == m->cfg.n_layer);
     Backend *be = m->be;
     be->embedding_forward(be, st->pool_x, st->cls, st->xs[st->layers], st->n, m->cfg.C);
     be->layernorm_forward(be, out, st->pool_mean, st->pool_rstd, st->pool_x, m->post_w, m->post_b, st->n, m->cfg.C,

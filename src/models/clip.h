@@ -12,8 +12,8 @@
 // One encoder layer (pre-LN, q/k/v/out_proj and fc1/fc2 with bias, quick_gelu):
 //   h1 = LN1(x); a = attention(q(h1), k(h1), v(h1); non-causal, scale D^-½); xm = x + out_proj(a)
 //   h2 = LN2(xm); x' = xm + fc2(act(fc1(h2)))
-// hidden_states = (hs[0], hs[1] = layer 1's output, ..., hs[L]); pooler = post_layernorm(hs[L][:, 0]).
-// LLaVA's vision_feature_layer f selects hs[f] (f < 0 counts from the end: -2 → hs[L-1]); only the
+// hidden_states = (hs[0], hs[1] = layer 1's output, ..., hs[n_layer]); pooler = post_layernorm(hs[n_layer][:, 0]).
+// LLaVA's vision_feature_layer f selects hs[f] (f < 0 counts from the end: -2 → hs[n_layer-1]); only the
 // layers up to it run (HF still runs the unused last layer, whose output nothing reads). The
 // "default" strategy drops the CLS row (P features per image), "full" keeps it (T).
 //
@@ -41,7 +41,7 @@
 
 typedef struct {
     int C;                   // hidden_size
-    int L;                   // num_hidden_layers
+    int n_layer;                   // num_hidden_layers
     int H, D;                // num_attention_heads, head dim C / H
     int F;                   // intermediate_size
     int S;                   // image_size (square; HF refuses other sizes without interpolate_pos_encoding)
@@ -57,7 +57,7 @@ typedef struct {
 // vision_config of a "clip" or "llava" config. A LlavaConfig without vision_config takes LLaVA's own
 // defaults (CLIP-L/336: 1024/4096/24/16/336/14). Options we do not implement are refused by name.
 bool clip_config_parse(ClipConfig *c, const JsonValue *root, const char *what, LpoiErr *err);
-// hidden_states index (0..L) of a vision_feature_layer (negative counts from the end), or -1.
+// hidden_states index (0..n_layer) of a vision_feature_layer (negative counts from the end), or -1.
 int clip_feature_index(const ClipConfig *c, int feature_layer);
 
 // ---- weights ----
@@ -79,8 +79,8 @@ typedef struct {
     int ndim;
     int64_t shape[4];
 } ClipWeightSpec;
-// Every tensor of the tower under `prefix` (embeddings, pre_layrnorm, L layers, post_layernorm).
-// Returns the count (5 + 16 L + 2); writes at most cap.
+// Every tensor of the tower under `prefix` (embeddings, pre_layrnorm, n_layer layers, post_layernorm).
+// Returns the count (5 + 16 n_layer + 2); writes at most cap.
 size_t clip_weight_specs(const ClipConfig *c, const char *prefix, ClipWeightSpec *out, size_t cap);
 
 // Resolves specs in src: found[i] for each, and false + an error text in msg (one line: "N missing
@@ -108,7 +108,7 @@ typedef struct {
     const float *pos_emb;            // [T, C]
     const float *pre_w, *pre_b;      // [C] pre_layrnorm
     const float *post_w, *post_b;    // [C] post_layernorm (pooler only)
-    ClipLayer *layers;               // [L]
+    ClipLayer *layers;               // [n_layer]
     // LoRA (lora_r == 0: none)
     int lora_r;
     float lora_alpha;
@@ -133,7 +133,7 @@ void clip_free(ClipModel *m);
 // ---- LoRA ----
 // Attaches zeroed adapters of rank r (scale alpha / r) on targets of every layer, zeroed gradients.
 void clip_lora_create(ClipModel *m, int r, float alpha, unsigned targets);
-size_t clip_lora_count(const ClipModel *m);   // 2 · L · targets
+size_t clip_lora_count(const ClipModel *m);   // 2 · n_layer · targets
 // Adapter tensor i (storage order): PEFT name "base_model.model.<module>encoder.layers.N.<proj>.lora_A.weight"
 // with `module` the module path (e.g. "model.vision_tower."), shape, parameter and gradient pointers.
 void clip_lora_tensor(const ClipModel *m, size_t i, const char *module, char *name, size_t cap, int64_t shape[2],
@@ -145,12 +145,12 @@ bool clip_lora_load(ClipModel *m, const WeightSource *src, const char *const *mo
 void clip_lora_zero_grad(ClipModel *m);
 
 // ---- a step ----
-// Runs the embeddings and the first `layers` encoder layers (0..L) on pixels (backend [n,ch,S,S]).
+// Runs the embeddings and the first `layers` encoder layers (0..n_layer) on pixels (backend [n,ch,S,S]).
 // With for_backward the step keeps what clip_backward needs. false + err on a bad shape.
 bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for_backward, LpoiErr *err);
 // hidden_states[k] of the last forward, backend [n,T,C], k in 0..layers (valid until the next forward).
 const float *clip_hidden(const ClipModel *m, int k);
-// pooler_output: post_layernorm(hidden_states[L][:, 0]) into out (backend [n,C]); needs layers == L.
+// pooler_output: post_layernorm(hidden_states[n_layer][:, 0]) into out (backend [n,C]); needs layers == n_layer.
 void clip_pooled(ClipModel *m, float *out);
 // From d hidden_states[layers] (backend [n,T,C]): LoRA gradients += (when the adapters were on) and,
 // when dpixels is non-NULL, d pixel_values (backend [n,ch,S,S], =).

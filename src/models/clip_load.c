@@ -102,7 +102,7 @@ static bool parse_vision(ClipConfig *out, const JsonValue *o, bool llava_default
     ClipConfig cfg = {0};
     cfg.C = cfg_int(&c, "hidden_size", llava_defaults ? 1024 : 768, 1, 1 << 16);
     cfg.F = cfg_int(&c, "intermediate_size", llava_defaults ? 4096 : 3072, 1, 1 << 18);
-    cfg.L = cfg_int(&c, "num_hidden_layers", llava_defaults ? 24 : 12, 0, 1024);
+    cfg.n_layer = cfg_int(&c, "num_hidden_layers", llava_defaults ? 24 : 12, 0, 1024);
     cfg.H = cfg_int(&c, "num_attention_heads", llava_defaults ? 16 : 12, 1, 1 << 12);
     cfg.ch = cfg_int(&c, "num_channels", 3, 1, 64);
     cfg.S = cfg_square(&c, "image_size", llava_defaults ? 336 : 224, 1 << 14);
@@ -148,8 +148,8 @@ bool clip_config_parse(ClipConfig *c, const JsonValue *root, const char *what, L
 }
 
 int clip_feature_index(const ClipConfig *c, int feature_layer) {
-    int k = feature_layer < 0 ? c->L + 1 + feature_layer : feature_layer;
-    return k >= 0 && k <= c->L ? k : -1;
+    int k = feature_layer < 0 ? c->n_layer + 1 + feature_layer : feature_layer;
+    return k >= 0 && k <= c->n_layer ? k : -1;
 }
 
 static bool load_json(const char *path, JsonDoc **doc, char *used, size_t cap, LpoiErr *err) {
@@ -197,7 +197,7 @@ size_t clip_weight_specs(const ClipConfig *c, const char *prefix, ClipWeightSpec
     PUT(2, S2(c->T, c->C), "%sembeddings.position_embedding.weight", prefix);
     PUT(1, S1(c->C), "%spre_layrnorm.weight", prefix);
     PUT(1, S1(c->C), "%spre_layrnorm.bias", prefix);
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < c->n_layer; l++) {
         PUT(1, S1(c->C), "%sencoder.layers.%d.layer_norm1.weight", prefix, l);
         PUT(1, S1(c->C), "%sencoder.layers.%d.layer_norm1.bias", prefix, l);
         PUT(1, S1(c->C), "%sencoder.layers.%d.layer_norm2.weight", prefix, l);
@@ -363,8 +363,8 @@ bool clip_load(ClipModel *m, Backend *be, const ClipConfig *cfg, const WeightSou
     m->pos_emb = ptr[2];
     m->pre_w = ptr[3];
     m->pre_b = ptr[4];
-    m->layers = calloc_check((size_t)(c->L > 0 ? c->L : 1), sizeof *m->layers);
-    for (int l = 0; l < c->L; l++) {
+    m->layers = calloc_check((size_t)(c->n_layer > 0 ? c->n_layer : 1), sizeof *m->layers);
+    for (int l = 0; l < c->n_layer; l++) {
         const float **p = ptr + 5 + (size_t)l * LAYER_SPECS;
         ClipLayer *ly = &m->layers[l];
         ly->ln1_w = p[0];
@@ -378,8 +378,8 @@ bool clip_load(ClipModel *m, Backend *be, const ClipConfig *cfg, const WeightSou
             lin->b = p[5 + 2 * k];
         }
     }
-    m->post_w = ptr[5 + (size_t)c->L * LAYER_SPECS];
-    m->post_b = ptr[6 + (size_t)c->L * LAYER_SPECS];
+    m->post_w = ptr[5 + (size_t)c->n_layer * LAYER_SPECS];
+    m->post_b = ptr[6 + (size_t)c->n_layer * LAYER_SPECS];
     m->lora_on = true;
     free(ptr);
     return true;
@@ -425,7 +425,7 @@ void clip_lora_create(ClipModel *m, int r, float alpha, unsigned targets) {
         if (targets & (1u << p)) {
             int o, i;
             proj_shape(c, p, &o, &i);
-            total += (size_t)r * ((size_t)o + (size_t)i) * (size_t)c->L;
+            total += (size_t)r * ((size_t)o + (size_t)i) * (size_t)c->n_layer;
         }
     m->lora_r = r;
     m->lora_alpha = alpha;
@@ -437,7 +437,7 @@ void clip_lora_create(ClipModel *m, int r, float alpha, unsigned targets) {
     be->fill_zero(be, m->lora_mem, bytes);
     be->fill_zero(be, m->lora_grad, bytes);
     size_t off = 0;
-    for (int l = 0; l < c->L; l++)
+    for (int l = 0; l < c->n_layer; l++)
         for (int p = 0; p < CLIP_NPROJ; p++) {
             if (!(targets & (1u << p))) continue;
             off += linear_lora_attach(&m->layers[l].proj[p], r, alpha, m->lora_mem + off, m->lora_grad + off);
@@ -446,7 +446,7 @@ void clip_lora_create(ClipModel *m, int r, float alpha, unsigned targets) {
 }
 
 size_t clip_lora_count(const ClipModel *m) {
-    return m->lora_r > 0 ? 2 * (size_t)m->cfg.L * (size_t)__builtin_popcount(m->lora_targets) : 0;
+    return m->lora_r > 0 ? 2 * (size_t)m->cfg.n_layer * (size_t)__builtin_popcount(m->lora_targets) : 0;
 }
 
 static void lora_at(const ClipModel *m, size_t i, int *l, int *p, bool *is_b) {

@@ -30,18 +30,18 @@ TEST(clip_config_defaults) {
     ClipConfig c;
     LpoiErr err = {{0}};
     EXPECT_MSG(parse_clip("{\"model_type\": \"clip_vision_model\"}", &c, &err), "%s", err.msg);
-    EXPECT_EQ_INT(c.C, 768); EXPECT_EQ_INT(c.F, 3072); EXPECT_EQ_INT(c.L, 12); EXPECT_EQ_INT(c.H, 12);
+    EXPECT_EQ_INT(c.C, 768); EXPECT_EQ_INT(c.F, 3072); EXPECT_EQ_INT(c.n_layer, 12); EXPECT_EQ_INT(c.H, 12);
     EXPECT_EQ_INT(c.D, 64); EXPECT_EQ_INT(c.S, 224); EXPECT_EQ_INT(c.p, 32); EXPECT_EQ_INT(c.P, 49);
     EXPECT_EQ_INT(c.T, 50); EXPECT_EQ_INT(c.ch, 3); EXPECT_EQ_INT(c.act, GELU_QUICK);
     EXPECT_NEAR(c.eps, 1e-5, 0, 1e-6);
     // A LlavaConfig without vision_config: LLaVA's own defaults (CLIP ViT-L/14-336).
     EXPECT_MSG(parse_clip("{\"model_type\": \"llava\"}", &c, &err), "%s", err.msg);
-    EXPECT_EQ_INT(c.C, 1024); EXPECT_EQ_INT(c.F, 4096); EXPECT_EQ_INT(c.L, 24); EXPECT_EQ_INT(c.H, 16);
+    EXPECT_EQ_INT(c.C, 1024); EXPECT_EQ_INT(c.F, 4096); EXPECT_EQ_INT(c.n_layer, 24); EXPECT_EQ_INT(c.H, 16);
     EXPECT_EQ_INT(c.S, 336); EXPECT_EQ_INT(c.p, 14); EXPECT_EQ_INT(c.P, 576); EXPECT_EQ_INT(c.T, 577);
     // A vision_config that gives some keys: CLIPVisionConfig's defaults for the rest.
     EXPECT_MSG(parse_clip("{\"model_type\": \"llava\", \"vision_config\": {\"hidden_size\": 64, \"num_attention_heads\": 4,"
                           " \"image_size\": [28, 28], \"patch_size\": 14, \"hidden_act\": \"gelu\"}}", &c, &err), "%s", err.msg);
-    EXPECT_EQ_INT(c.C, 64); EXPECT_EQ_INT(c.H, 4); EXPECT_EQ_INT(c.L, 12); EXPECT_EQ_INT(c.F, 3072);
+    EXPECT_EQ_INT(c.C, 64); EXPECT_EQ_INT(c.H, 4); EXPECT_EQ_INT(c.n_layer, 12); EXPECT_EQ_INT(c.F, 3072);
     EXPECT_EQ_INT(c.S, 28); EXPECT_EQ_INT(c.p, 14); EXPECT_EQ_INT(c.T, 5);
     EXPECT_EQ_INT(c.act, GELU_ERF);
     EXPECT_EQ_INT(clip_feature_index(&c, -2), 11);
@@ -85,7 +85,7 @@ TEST(clip_config_real_llava) {
     ClipConfig c;
     EXPECT_MSG(clip_config_parse(&c, json_root(doc), "config.json", &err), "%s", err.msg);
     json_free(doc);
-    EXPECT_EQ_INT(c.C, 1024); EXPECT_EQ_INT(c.F, 4096); EXPECT_EQ_INT(c.L, 24); EXPECT_EQ_INT(c.H, 16);
+    EXPECT_EQ_INT(c.C, 1024); EXPECT_EQ_INT(c.F, 4096); EXPECT_EQ_INT(c.n_layer, 24); EXPECT_EQ_INT(c.H, 16);
     EXPECT_EQ_INT(c.D, 64); EXPECT_EQ_INT(c.S, 336); EXPECT_EQ_INT(c.p, 14); EXPECT_EQ_INT(c.G, 24);
     EXPECT_EQ_INT(c.P, 576); EXPECT_EQ_INT(c.T, 577); EXPECT_EQ_INT(c.act, GELU_QUICK);
     EXPECT_EQ_INT(clip_feature_index(&c, -2), 23);
@@ -166,8 +166,8 @@ TEST(clip_bind_every_spelling) {
         trng_fill_normal(&r, pix, np, 1.0);
         float *dpix = t.be->alloc(t.be, np * sizeof(float));
         t.be->upload(t.be, dpix, pix, np * sizeof(float));
-        EXPECT(clip_forward(&t.m, dpix, N, t.cfg.L, false, &err));
-        float *h = vt_fetch(t.be, clip_hidden(&t.m, t.cfg.L), n);
+        EXPECT(clip_forward(&t.m, dpix, N, t.cfg.n_layer, false, &err));
+        float *h = vt_fetch(t.be, clip_hidden(&t.m, t.cfg.n_layer), n);
         if (!ref) ref = h;
         else { EXPECT(gc_same_bits(h, ref, n * sizeof(float))); free(h); }
         free(pix);
@@ -352,7 +352,7 @@ TEST(clip_features_select_and_backward) {
         t.be->free(t.be, ddev);
         t.be->free(t.be, dpix);
     }
-    EXPECT(!clip_forward(&t.m, pix, n, c->L + 1, false, &err));
+    EXPECT(!clip_forward(&t.m, pix, n, c->n_layer + 1, false, &err));
     EXPECT_ERR_CONTAINS(err, "cannot run");
     EXPECT(!clip_forward(&t.m, pix, 0, 1, false, &err));
     t.be->free(t.be, pix);
@@ -389,16 +389,16 @@ static void bench(const char *label, const char *json, int n, int reps) {
     remove(path);
     size_t np = (size_t)n * c.ch * c.S * c.S;
     float *pix = upload_random(be, np, 1, NULL);
-    EXPECT(clip_forward(&m, pix, n, c.L, false, &err));   // warm-up (arena sizing)
+    EXPECT(clip_forward(&m, pix, n, c.n_layer, false, &err));   // warm-up (arena sizing)
     double t0 = now_s();
-    for (int i = 0; i < reps; i++) clip_forward(&m, pix, n, c.L, false, &err);
+    for (int i = 0; i < reps; i++) clip_forward(&m, pix, n, c.n_layer, false, &err);
     double fwd = (now_s() - t0) / reps;
     clip_lora_create(&m, 8, 16.0f, CLIP_LORA_ALL);
     float *dh = be->alloc(be, (size_t)n * c.T * c.C * sizeof(float)), *dpix = be->alloc(be, np * sizeof(float));
     be->fill_zero(be, dh, (size_t)n * c.T * c.C * sizeof(float));
     t0 = now_s();
     for (int i = 0; i < reps; i++) {
-        clip_forward(&m, pix, n, c.L, true, &err);
+        clip_forward(&m, pix, n, c.n_layer, true, &err);
         clip_backward(&m, dh, dpix);
     }
     double step = (now_s() - t0) / reps;

@@ -53,13 +53,13 @@ struct LlamaStep {
     float *key_mask;                      // backend [B,T] or NULL
     int *row_seq;                         // host [S]: the sequence of each scored row
     const float *x0;                      // [N,C] backend
-    float **xs;                           // host [L+1] -> backend [N,C]
-    LayerActs *acts;                      // host [L]
+    float **xs;                           // host [n_layer+1] -> backend [N,C]
+    LayerActs *acts;                      // host [n_layer]
     HeadActs head;
     Grads grads;                          // allocated by the forward when it keeps state for a backward
     AttnDesc ad;
     bool ready;                           // a forward kept what the backward needs
-    size_t cap_rows, cap_L;               // host array capacities
+    size_t cap_rows, cap_layers;               // host array capacities
 };
 
 static int nr(const LlamaModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
@@ -131,13 +131,13 @@ static void alloc_step(Arena *al, const LlamaModel *m, LlamaStep *st, LayerActs 
     bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora_r > 0;
     alloc_inputs(al, st, N, S, ids, mask);
     float *x0 = ids ? TAKE_F32(al, (size_t)N * c->C, "x0 embeddings") : NULL;
-    for (int l = 1; l <= c->L; l++) {
+    for (int l = 1; l <= c->n_layer; l++) {
         float *x = TAKE_F32(al, (size_t)N * c->C, "residual stream");
         if (st->xs) st->xs[l] = x;
     }
     if (st->xs && ids) st->xs[0] = x0;
     size_t mark = arena_mark(al);
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < c->n_layer; l++) {
         if (!keep) arena_reset_to(al, mark);
         alloc_layer(al, m, &acts[keep ? l : 0], B, T, lora_on);
     }
@@ -160,7 +160,7 @@ size_t llama_step_bytes(const LlamaModel *m, int B, int T, int S, bool backward)
     arena_init_plan(&al, "step plan");
     int Sc = LPOI_MIN(S, m->logits_chunk > 0 ? m->logits_chunk : 256);
     // Plan with every optional buffer present (ids, mask, own dres): an upper bound.
-    LayerActs *many = m->recompute || !backward ? acts : malloc_check((size_t)m->cfg.L * sizeof *many);
+    LayerActs *many = m->recompute || !backward ? acts : malloc_check((size_t)m->cfg.n_layer * sizeof *many);
     alloc_step(&al, m, &st, many, B, T, S, Sc, true, true, backward, true, &g);
     if (many != acts) free(many);
     return al.peak + 4 * ARENA_ALIGN;
@@ -254,12 +254,12 @@ static bool check_batch(const LlamaModel *m, const LlamaBatch *b, bool need_labe
 static LlamaStep *step_get(LlamaModel *m) {
     if (!m->step) m->step = calloc_check(1, sizeof *m->step);
     LlamaStep *st = m->step;
-    if (st->cap_L < (size_t)m->cfg.L) {
+    if (st->cap_layers < (size_t)m->cfg.n_layer) {
         free(st->xs);
         free(st->acts);
-        st->xs = calloc_check((size_t)m->cfg.L + 1, sizeof *st->xs);
-        st->acts = calloc_check((size_t)m->cfg.L, sizeof *st->acts);
-        st->cap_L = (size_t)m->cfg.L;
+        st->xs = calloc_check((size_t)m->cfg.n_layer + 1, sizeof *st->xs);
+        st->acts = calloc_check((size_t)m->cfg.n_layer, sizeof *st->acts);
+        st->cap_layers = (size_t)m->cfg.n_layer;
     }
     return st;
 }
@@ -308,7 +308,7 @@ static void run_trunk(LlamaModel *m, const LlamaBatch *b, int S, bool backward) 
         st->xs[0] = (float *)b->inputs_embeds;   // read only
     }
     st->x0 = st->xs[0];
-    for (int l = 0; l < c->L; l++)
+    for (int l = 0; l < c->n_layer; l++)
         layer_forward(m, &m->layers[l], &st->acts[st->keep ? l : 0], st, st->xs[l], st->xs[l + 1]);
 }
 
@@ -345,7 +345,7 @@ bool llama_logps_forward(LlamaModel *m, const LlamaBatch *b, bool for_backward, 
         free(rows);
         free(tg);
         HeadActs *h = &st->head;
-        be->embedding_forward(be, h->hs, st->rows, st->xs[c->L], S, c->C);   // gather the scored rows
+        be->embedding_forward(be, h->hs, st->rows, st->xs[c->n_layer], S, c->C);   // gather the scored rows
         be->rmsnorm_forward(be, h->hf, h->rstd, h->hs, m->norm, S, c->C, c->eps);
         for (int r0 = 0; r0 < S; r0 += st->Sc) {
             int n = LPOI_MIN(st->Sc, S - r0);
@@ -391,7 +391,7 @@ void llama_logps_backward(LlamaModel *m, const float *dlogp, float *d_embeds) {
         be->rmsnorm_backward(be, g.dhs, NULL, g.dhf, h->hs, m->norm, h->rstd, S, C);
         be->embedding_backward(be, g.dres, g.dhs, st->rows, S, C);      // scatter back to [N,C]
     }
-    for (int l = c->L - 1; l >= 0; l--) {
+    for (int l = c->n_layer - 1; l >= 0; l--) {
         if (st->keep) {
             layer_backward(m, &m->layers[l], &st->acts[l], st, st->xs[l], &g);
         } else {   // recompute this layer's activations from its saved input
@@ -414,7 +414,7 @@ bool llama_logits(LlamaModel *m, const LlamaBatch *b, float *logits, LpoiErr *er
     // The head is planned for S = N rows (hs/hf/rstd); the logits go straight to the caller.
     run_trunk(m, b, N, false);
     LlamaStep *st = m->step;
-    be->rmsnorm_forward(be, st->head.hf, st->head.rstd, st->xs[c->L], m->norm, N, c->C, c->eps);
+    be->rmsnorm_forward(be, st->head.hf, st->head.rstd, st->xs[c->n_layer], m->norm, N, c->C, c->eps);
     be->matmul_forward(be, logits, st->head.hf, m->lm_head, NULL, N, c->C, c->V);
     return true;
 }

@@ -19,7 +19,7 @@
 // Memory: weights (fp32, uploaded once), LoRA parameters and gradients (fp32, one block each, in
 // a fixed order so one AdamW call updates them), and a per-step activation arena sized from
 // (B, T, scored rows) before the step. With `recompute`, a step keeps only each layer's input and
-// recomputes the layer during the backward (peak ≈ one layer's activations instead of L).
+// recomputes the layer during the backward (peak ≈ one layer's activations instead of n_layer).
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +39,7 @@ typedef struct {
     LlamaArch arch;          // model_type "llama" / "mistral"
     int V;                   // vocab_size
     int C;                   // hidden_size
-    int L;                   // num_hidden_layers
+    int n_layer;                   // num_hidden_layers
     int H;                   // num_attention_heads
     int KVH;                 // num_key_value_heads (H % KVH == 0)
     int D;                   // head_dim (default C / H; even)
@@ -93,7 +93,7 @@ typedef struct {
     int64_t shape[2];
 } LlamaWeightSpec;
 // Lists every tensor the model binds under a spelling (lm_head only when untied). Returns the count
-// (it needs 3 + 9 L entries); writes at most cap.
+// (it needs 3 + 9 n_layer entries); writes at most cap.
 size_t llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaWeightSpec *out, size_t cap);
 
 typedef struct {
@@ -113,7 +113,7 @@ typedef struct {
     const float *embed;              // [V,C] embed_tokens
     const float *norm;               // [C]   final norm
     const float *lm_head;            // [V,C] (== embed when tied)
-    LlamaLayer *layers;              // [L]
+    LlamaLayer *layers;              // [n_layer]
     // LoRA (lora_r == 0: none)
     int lora_r;
     float lora_alpha;

@@ -161,7 +161,7 @@ static bool parse_text(LlamaConfig *out, const JsonValue *o, const char *default
     cfg.V = cfg_int(&c, "vocab_size", 32000, 1, 1 << 24);
     cfg.C = cfg_int(&c, "hidden_size", 4096, 1, 1 << 20);
     cfg.F = cfg_int(&c, "intermediate_size", mistral ? 14336 : 11008, 1, 1 << 22);
-    cfg.L = cfg_int(&c, "num_hidden_layers", 32, 1, 4096);
+    cfg.n_layer = cfg_int(&c, "num_hidden_layers", 32, 1, 4096);
     cfg.H = cfg_int(&c, "num_attention_heads", 32, 1, 1 << 14);
     const JsonValue *kv = json_get(o, "num_key_value_heads");
     cfg.KVH = kv ? cfg_int(&c, "num_key_value_heads", cfg.H, 1, 1 << 14) : (mistral ? 8 : cfg.H);

@@ -13,7 +13,7 @@
 
 typedef struct {
     int Tmax, n;                 // cache capacity, rows of the current chunk capacity
-    float **k, **v;              // [L] -> [Tmax, KVH*D]
+    float **k, **v;              // [n_layer] -> [Tmax, KVH*D]
     float *x, *h, *rstd, *q, *att, *lse, *xm, *gate, *up, *s, *xa, *logits;
     int32_t *pos;
 } GenState;
@@ -24,9 +24,9 @@ static void gen_alloc(GenState *g, const LlamaModel *m, int Tmax, int n) {
     size_t HD = (size_t)c->H * c->D, KD = (size_t)c->KVH * c->D;
     g->Tmax = Tmax;
     g->n = n;
-    g->k = calloc_check((size_t)c->L, sizeof *g->k);
-    g->v = calloc_check((size_t)c->L, sizeof *g->v);
-    for (int l = 0; l < c->L; l++) {
+    g->k = calloc_check((size_t)c->n_layer, sizeof *g->k);
+    g->v = calloc_check((size_t)c->n_layer, sizeof *g->v);
+    for (int l = 0; l < c->n_layer; l++) {
         g->k[l] = be->alloc(be, (size_t)Tmax * KD * sizeof(float));
         g->v[l] = be->alloc(be, (size_t)Tmax * KD * sizeof(float));
     }
@@ -40,7 +40,7 @@ static void gen_alloc(GenState *g, const LlamaModel *m, int Tmax, int n) {
 
 static void gen_free(GenState *g, const LlamaModel *m) {
     Backend *be = m->be;
-    for (int l = 0; l < m->cfg.L; l++) { be->free(be, g->k[l]); be->free(be, g->v[l]); }
+    for (int l = 0; l < m->cfg.n_layer; l++) { be->free(be, g->k[l]); be->free(be, g->v[l]); }
     free(g->k);
     free(g->v);
     float *bufs[] = {g->x, g->h, g->rstd, g->q, g->att, g->lse, g->xm, g->gate, g->up, g->s, g->xa, g->logits};
@@ -67,7 +67,7 @@ static void gen_chunk(LlamaModel *m, GenState *g, const int32_t *ids_dev, const 
     }
     AttnDesc ad = {.B = 1, .Tq = n, .Tk = t0 + n, .H = c->H, .KVH = c->KVH, .D = c->D,
                    .scale = 1.0f / sqrtf((float)c->D), .causal = true, .window = c->window, .key_mask = NULL};
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < c->n_layer; l++) {
         const LlamaLayer *ly = &m->layers[l];
         float *kc = g->k[l] + (size_t)t0 * KD, *vc = g->v[l] + (size_t)t0 * KD;
         be->rmsnorm_forward(be, g->h, g->rstd, g->x, ly->ln1, n, c->C, c->eps);

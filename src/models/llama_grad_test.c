@@ -221,7 +221,7 @@ TEST(llama_step_memory) {
         EXPECT(peak[k] <= plan[k] && plan[k] - peak[k] <= 8 * ARENA_ALIGN);
     }
     EXPECT(peak[1] * 2 < peak[0]);
-    printf("      llama_step_memory: V=512 C=64 F=172 L=4 H=4 KVH=2 r=8, B=2 T=32: peak activations %.1f KiB, "
+    printf("      llama_step_memory: V=512 C=64 F=172 n_layer=4 H=4 KVH=2 r=8, B=2 T=32: peak activations %.1f KiB, "
            "%.1f KiB with recomputation\n", peak[0] / 1024.0, peak[1] / 1024.0);
     llama_free(&m);
     backend_destroy(be);
@@ -269,7 +269,7 @@ TEST(llama_bench_step) {
         be->synchronize(be);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-        printf("      llama_bench_step (%s): V=8192 C=256 F=688 L=4 H=8 r=8 all-linear, B=4 T=128 (half scored): "
+        printf("      llama_bench_step (%s): V=8192 C=256 F=688 n_layer=4 H=8 r=8 all-linear, B=4 T=128 (half scored): "
                "%.0f tokens/s forward+backward, %.1f ms/step, peak activations %.1f MiB\n", be->device,
                STEPS * B * T / sec, 1e3 * sec / STEPS, llama_step_peak_bytes(&m) / 1048576.0);
         printf("      (%s)\n", k ? "with recomputation" : "keeping activations");

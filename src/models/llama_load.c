@@ -56,7 +56,7 @@ size_t llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaWe
     LlamaWeightSpec tmp;
 #define PUT(...) do { spec_set(n < cap ? &out[n] : &tmp, __VA_ARGS__); n++; } while (0)
     PUT(2, c->V, c->C, "%sembed_tokens.weight", sp->prefix);
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < c->n_layer; l++) {
         PUT(1, c->C, 0, "%slayers.%d.input_layernorm.weight", sp->prefix, l);
         PUT(1, c->C, 0, "%slayers.%d.post_attention_layernorm.weight", sp->prefix, l);
         for (int p = 0; p < LLAMA_NPROJ; p++) {
@@ -238,8 +238,8 @@ bool llama_load(LlamaModel *m, Backend *be, const LlamaConfig *cfg, const Weight
     // Wire the pointers in spec order (llama_weight_specs).
     const LlamaConfig *c = cfg;
     m->embed = ptr[0];
-    m->layers = calloc_check((size_t)c->L, sizeof *m->layers);
-    for (int l = 0; l < c->L; l++) {
+    m->layers = calloc_check((size_t)c->n_layer, sizeof *m->layers);
+    for (int l = 0; l < c->n_layer; l++) {
         const float **p = ptr + 1 + (size_t)l * LAYER_SPECS;
         LlamaLayer *ly = &m->layers[l];
         ly->ln1 = p[0];
@@ -250,8 +250,8 @@ bool llama_load(LlamaModel *m, Backend *be, const LlamaConfig *cfg, const Weight
             lin->w = p[2 + k];
         }
     }
-    m->norm = ptr[1 + (size_t)c->L * LAYER_SPECS];
-    m->lm_head = c->tie ? m->embed : ptr[2 + (size_t)c->L * LAYER_SPECS];
+    m->norm = ptr[1 + (size_t)c->n_layer * LAYER_SPECS];
+    m->lm_head = c->tie ? m->embed : ptr[2 + (size_t)c->n_layer * LAYER_SPECS];
     m->lora_on = true;
     m->logits_chunk = 256;
     free(ptr);
@@ -318,7 +318,7 @@ void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {
         if (targets & (1u << p)) {
             int o, i;
             proj_shape(c, p, &o, &i);
-            total += (size_t)r * ((size_t)o + (size_t)i) * (size_t)c->L;
+            total += (size_t)r * ((size_t)o + (size_t)i) * (size_t)c->n_layer;
         }
     m->lora_r = r;
     m->lora_alpha = alpha;
@@ -329,7 +329,7 @@ void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {
     be->fill_zero(be, m->lora_mem, total * sizeof(float));
     be->fill_zero(be, m->lora_grad, total * sizeof(float));
     size_t off = 0;
-    for (int l = 0; l < c->L; l++)
+    for (int l = 0; l < c->n_layer; l++)
         for (int p = 0; p < LLAMA_NPROJ; p++) {
             if (!(targets & (1u << p))) continue;
             off += linear_lora_attach(&m->layers[l].proj[p], r, alpha, m->lora_mem + off, m->lora_grad + off);
@@ -338,7 +338,7 @@ void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {
 }
 
 size_t llama_lora_count(const LlamaModel *m) {
-    return 2 * (size_t)m->cfg.L * (size_t)__builtin_popcount(m->lora_targets);
+    return 2 * (size_t)m->cfg.n_layer * (size_t)__builtin_popcount(m->lora_targets);
 }
 
 static void lora_name(const LlamaModel *m, const char *module_prefix, int l, int p, bool is_b, char *name, size_t cap) {

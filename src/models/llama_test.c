@@ -20,7 +20,7 @@ TEST(llama_config_defaults) {
     LpoiErr err = {{0}};
     EXPECT(lt_parse_cfg("{\"model_type\": \"llama\"}", &c, &err));
     EXPECT_EQ_INT(c.arch, LLAMA_ARCH_LLAMA);
-    EXPECT_EQ_INT(c.V, 32000); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.F, 11008); EXPECT_EQ_INT(c.L, 32);
+    EXPECT_EQ_INT(c.V, 32000); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.F, 11008); EXPECT_EQ_INT(c.n_layer, 32);
     EXPECT_EQ_INT(c.H, 32); EXPECT_EQ_INT(c.KVH, 32); EXPECT_EQ_INT(c.D, 128); EXPECT_EQ_INT(c.window, 0);
     EXPECT_EQ_INT(c.max_pos, 2048); EXPECT(!c.tie); EXPECT_EQ_INT(c.bos_id, 1); EXPECT_EQ_INT(c.n_eos, 1);
     EXPECT_EQ_INT(c.eos_ids[0], 2); EXPECT_EQ_INT(c.pad_id, -1);
@@ -86,13 +86,13 @@ TEST(llama_config_real_llava_and_mistral) {
     // are LlamaConfig defaults, which must resolve to Vicuna-7B's shapes.
     EXPECT_MSG(llama_config_load(&c, LLAVA_DIR, &err), "%s", err.msg);
     EXPECT_EQ_INT(c.arch, LLAMA_ARCH_LLAMA);
-    EXPECT_EQ_INT(c.V, 32064); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.L, 32); EXPECT_EQ_INT(c.H, 32);
+    EXPECT_EQ_INT(c.V, 32064); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.n_layer, 32); EXPECT_EQ_INT(c.H, 32);
     EXPECT_EQ_INT(c.KVH, 32); EXPECT_EQ_INT(c.D, 128); EXPECT_EQ_INT(c.F, 11008); EXPECT_EQ_INT(c.window, 0);
     EXPECT_EQ_INT(c.max_pos, 4096); EXPECT(!c.tie);
     EXPECT_NEAR(c.eps, 1e-5, 0, 1e-6); EXPECT_NEAR(c.rope_theta, 10000, 0, 0);
     EXPECT_MSG(llama_config_load(&c, MISTRAL_DIR "/config.json", &err), "%s", err.msg);
     EXPECT_EQ_INT(c.arch, LLAMA_ARCH_MISTRAL);
-    EXPECT_EQ_INT(c.V, 32000); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.L, 32); EXPECT_EQ_INT(c.H, 32);
+    EXPECT_EQ_INT(c.V, 32000); EXPECT_EQ_INT(c.C, 4096); EXPECT_EQ_INT(c.n_layer, 32); EXPECT_EQ_INT(c.H, 32);
     EXPECT_EQ_INT(c.KVH, 8); EXPECT_EQ_INT(c.D, 128); EXPECT_EQ_INT(c.F, 14336); EXPECT_EQ_INT(c.window, 4096);
     EXPECT_NEAR(c.eps, 1e-5, 0, 1e-6); EXPECT(!c.tie);
 }
@@ -173,7 +173,7 @@ TEST(llama_bind_reports_every_problem_once) {
     EXPECT_ERR_HAS(err, "unexpected (vision_tower.patch.weight)");
     // A config that does not match the file (more layers): every missing layer listed, with a count.
     LlamaConfig c3 = c;
-    c3.L = 3;
+    c3.n_layer = 3;
     LtWriteOpts clean = {0};
     lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &clean, 1);
     EXPECT(!lt_load_file(&m, be, &c3, path, &err));

@@ -37,7 +37,7 @@ typedef struct {
     LlamaConfig text;
     int image_token;             // image_token_index (alias image_token_id), default 32000
     int feature_layer;           // vision_feature_layer as given (-2)
-    int feature_k;               // the hidden_states index it selects (0..vision.L)
+    int feature_k;               // the hidden_states index it selects (0..vision.n_layer)
     ClipSelect select;           // vision_feature_select_strategy "default" (drop CLS) / "full"
     GeluKind proj_act;           // projector_hidden_act "gelu" (erf)
     bool proj_bias;              // multimodal_projector_bias

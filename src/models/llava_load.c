@@ -54,7 +54,7 @@ bool llava_config_parse(LlavaConfig *c, const JsonValue *root, const char *what,
     cfg.feature_k = clip_feature_index(&cfg.vision, cfg.feature_layer);
     if (cfg.feature_k < 0)
         return err_set(err, "%s: vision_feature_layer %d is outside the %d hidden states of the vision tower", what,
-                       cfg.feature_layer, cfg.vision.L + 1);
+                       cfg.feature_layer, cfg.vision.n_layer + 1);
     v = json_get(root, "vision_feature_select_strategy");
     const char *sel = v && v->type == JSON_STRING ? v->str : "default";
     if (v && v->type != JSON_STRING && v->type != JSON_NULL)

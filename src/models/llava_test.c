@@ -40,7 +40,7 @@ TEST(llava_config_real) {
     EXPECT_EQ_INT(c.text.V, 32064);
     EXPECT_EQ_INT(c.text.C, 4096);
     EXPECT_EQ_INT(c.vision.C, 1024);
-    EXPECT_EQ_INT(c.vision.L, 24);
+    EXPECT_EQ_INT(c.vision.n_layer, 24);
 }
 
 TEST(llava_config_refusals) {
