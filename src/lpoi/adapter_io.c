@@ -149,8 +149,7 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
     free(host);
     if (!ok) return false;
 
-    LlavaLoraTargets t = {m->vision.lora_r > 0 ? m->vision.lora_targets : 0, m->proj_lora_targets,
-                          m->lm.lora_r > 0 ? m->lm.lora_targets : 0};
+    LlavaLoraTargets t = {m->vision.lora.targets, m->proj_lora.targets, m->lm.lora.targets};
     char targets[2048], base[1200];
     adapter_target_modules_json(&t, targets, sizeof targets);
     json_escape(base, sizeof base, base_model, strlen(base_model));

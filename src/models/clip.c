@@ -53,7 +53,7 @@ struct ClipStep {
     size_t cap_L;
 };
 
-static int nr(const ClipModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
+static int nr(const ClipModel *m) { return m->lora.r > 0 ? m->lora.r : 0; }
 static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
 
 static void alloc_layer(Arena *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
@@ -74,7 +74,7 @@ static void alloc_layer(Arena *al, const ClipModel *m, LayerActs *a, int n, bool
     a->f = TAKE_F32(al, NT * F, "fc1 out");
     a->g = TAKE_F32(al, NT * F, "activation");
     for (int p = 0; p < CLIP_NPROJ; p++)
-        a->xa[p] = lora_on && (m->lora_targets & (1u << p)) ? TAKE_F32(al, NT * nr(m), "lora x·Aᵀ") : NULL;
+        a->xa[p] = lora_on && (m->lora.targets & (1u << p)) ? TAKE_F32(al, NT * nr(m), "lora x·Aᵀ") : NULL;
 }
 
 static void alloc_grads(Arena *al, const ClipModel *m, Grads *g, int n) {
@@ -98,7 +98,7 @@ static void alloc_step(Arena *al, const ClipModel *m, ClipStep *st, LayerActs *a
     const ClipConfig *c = &m->cfg;
     size_t NT = (size_t)n * c->T, NP = (size_t)n * c->P, K = (size_t)c->ch * c->p * c->p;
     int g = gcd(c->p, c->S);
-    bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora_r > 0;
+    bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora.r > 0;
     st->im2col = TAKE_I32(al, NP * K / (size_t)g, "im2col index");
     st->sel = TAKE_I32(al, NP, "feature index");
     st->cls = TAKE_I32(al, n, "cls index");
@@ -242,7 +242,7 @@ bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for
     st->g = gcd(c->p, c->S);
     st->backward = for_backward;
     st->keep = for_backward && !m->recompute;
-    st->lora_on = m->lora_on && m->lora_r > 0;
+    st->lora_on = m->lora_on && m->lora.r > 0;
     st->ready = false;
 
     size_t need = clip_step_bytes(m, n, layers, for_backward);

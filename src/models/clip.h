@@ -36,8 +36,9 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "base/safetensors.h"
-#include "models/llama.h"     // WeightSource
+#include "models/weights.h"
 #include "nn/linear.h"
+#include "nn/lora.h"
 
 typedef struct {
     int C;                   // hidden_size
@@ -57,6 +58,8 @@ typedef struct {
 // vision_config of a "clip" or "llava" config. A LlavaConfig without vision_config takes LLaVA's own
 // defaults (CLIP-L/336: 1024/4096/24/16/336/14). Options we do not implement are refused by name.
 bool clip_config_parse(ClipConfig *c, const JsonValue *root, const char *what, LpoiErr *err);
+// hidden_act / projector_hidden_act: quick_gelu, gelu (erf), gelu_pytorch_tanh / gelu_new (def when absent).
+GeluKind clip_read_act(JsonCfg *c, const char *key, const char *def);
 // hidden_states index (0..n_layer) of a vision_feature_layer (negative counts from the end), or -1.
 int clip_feature_index(const ClipConfig *c, int feature_layer);
 
@@ -64,6 +67,7 @@ int clip_feature_index(const ClipConfig *c, int feature_layer);
 typedef enum { CLIP_Q, CLIP_K, CLIP_V, CLIP_O, CLIP_FC1, CLIP_FC2, CLIP_NPROJ } ClipProj;
 extern const char *const CLIP_PROJ_PATH[CLIP_NPROJ];   // "self_attn.q_proj", ..., "mlp.fc2"
 #define CLIP_LORA_ALL ((1u << CLIP_NPROJ) - 1)          // PEFT "all-linear" on the vision tower
+extern const LoraModules CLIP_LORA_MODULES;             // the above under "encoder.layers.%d."
 
 // Where the vision tower's tensors sit, most specific first: "model.vision_tower.vision_model."
 // (transformers 4.52-4.x), "vision_tower.vision_model." (the hub's LLaVA files),
@@ -73,22 +77,10 @@ extern const char *const CLIP_PROJ_PATH[CLIP_NPROJ];   // "self_attn.q_proj", ..
 extern const char *const CLIP_PREFIXES[];
 extern const size_t CLIP_NPREFIXES;
 
-// One tensor the config implies (name relative to the source prefix, with the tower prefix).
-typedef struct {
-    char name[160];
-    int ndim;
-    int64_t shape[4];
-} ClipWeightSpec;
-// Every tensor of the tower under `prefix` (embeddings, pre_layrnorm, n_layer layers, post_layernorm).
-// Returns the count (5 + 16 n_layer + 2); writes at most cap.
-size_t clip_weight_specs(const ClipConfig *c, const char *prefix, ClipWeightSpec *out, size_t cap);
-
-// Resolves specs in src: found[i] for each, and false + an error text in msg (one line: "N missing
-// (a, b, ...); N unexpected (...); N mis-shaped (x is [..], expected [..]); N not F32/F16/BF16")
-// when anything is wrong. A name under src counts as unexpected when it starts with `owned` (NULL:
-// none are checked; "": all) and no spec names it. Shared with the LLaVA projector binding.
-bool clip_resolve_specs(const WeightSource *src, const ClipWeightSpec *specs, size_t n, const char *owned,
-                        const StTensor **found, char *msg, size_t cap);
+typedef struct ClipModel ClipModel;
+// The spec table: every tensor of the tower under `prefix` (embeddings, pre_layrnorm, n_layer layers,
+// post_layernorm: 5 + 16 n_layer + 2), appended to out; with m (layers allocated) wired to its fields.
+void clip_weight_specs(const ClipConfig *c, const char *prefix, ClipModel *m, WeightSpecs *out);
 
 typedef struct {
     const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;   // [C]
@@ -97,7 +89,7 @@ typedef struct {
 
 typedef struct ClipStep ClipStep;   // what a forward saved for its backward (clip.c)
 
-typedef struct {
+struct ClipModel {
     ClipConfig cfg;
     Backend *be;
     const char *prefix;              // the spelling the weights were bound under (CLIP_PREFIXES entry)
@@ -109,23 +101,21 @@ typedef struct {
     const float *pre_w, *pre_b;      // [C] pre_layrnorm
     const float *post_w, *post_b;    // [C] post_layernorm (pooler only)
     ClipLayer *layers;               // [n_layer]
-    // LoRA (lora_r == 0: none)
-    int lora_r;
-    float lora_alpha;
-    unsigned lora_targets;           // bit (1 << ClipProj)
-    float *lora_mem, *lora_grad;     // [lora_floats] each: per layer, per target, A [r,in] then B [out,r]
-    size_t lora_floats;
+    LoraSet lora;                    // r == 0: none; targets: bit (1 << ClipProj)
     bool lora_on;                    // false: adapters bypassed (the reference model)
     bool recompute;
     Arena acts;
     void *acts_mem;
     ClipStep *step;
-} ClipModel;
+};
 
 // Binds every tensor the config implies from src under the first CLIP_PREFIXES entry that holds
 // "embeddings.patch_embedding.weight" (fp32/f16/bf16 → fp32, uploaded). One error lists every
 // missing, unexpected (under the detected prefix), mis-shaped or non-float tensor.
 bool clip_load(ClipModel *m, Backend *be, const ClipConfig *cfg, const WeightSource *src, LpoiErr *err);
+// Its two passes (see llama_plan / llama_bind).
+bool clip_plan(ClipModel *m, const ClipConfig *cfg, const WeightSource *src, WeightPlan *p, char *msg, size_t cap);
+bool clip_bind(ClipModel *m, Backend *be, WeightPlan *p, LpoiErr *err);
 // dir/config.json (a CLIPVisionConfig, CLIPConfig or LlavaConfig) + its safetensors.
 bool clip_open(ClipModel *m, Backend *be, const char *dir, LpoiErr *err);
 void clip_free(ClipModel *m);

@@ -89,7 +89,10 @@ TEST(clip_config_real_llava) {
     EXPECT_EQ_INT(c.D, 64); EXPECT_EQ_INT(c.S, 336); EXPECT_EQ_INT(c.p, 14); EXPECT_EQ_INT(c.G, 24);
     EXPECT_EQ_INT(c.P, 576); EXPECT_EQ_INT(c.T, 577); EXPECT_EQ_INT(c.act, GELU_QUICK);
     EXPECT_EQ_INT(clip_feature_index(&c, -2), 23);
-    EXPECT_EQ_INT(clip_weight_specs(&c, "vision_tower.vision_model.", NULL, 0), 5 + 16 * 24 + 2);
+    WeightSpecs specs = {0};
+    clip_weight_specs(&c, "vision_tower.vision_model.", NULL, &specs);
+    EXPECT_EQ_INT(specs.n, 5 + 16 * 24 + 2);
+    specs_free(&specs);
 }
 
 // ---- a tiny random tower ------------------------------------------------------------------------
@@ -106,11 +109,10 @@ static bool tiny_open(Tiny *t, const char *prefix, const VtDamage *d, uint64_t s
     if (!parse_clip(VT_TINY_CLIP, &t->cfg, &e)) LPOI_DIE("%s", e.msg);
     snprintf(t->path, sizeof t->path, "/tmp/lpoi_clip_XXXXXX");
     close(mkstemp(t->path));
-    size_t n = clip_weight_specs(&t->cfg, prefix, NULL, 0);
-    ClipWeightSpec *specs = malloc_check(n * sizeof *specs);
-    clip_weight_specs(&t->cfg, prefix, specs, n);
-    vt_write_specs(t->path, specs, n, d, seed);
-    free(specs);
+    WeightSpecs specs = {0};
+    clip_weight_specs(&t->cfg, prefix, NULL, &specs);
+    vt_write_specs(t->path, &specs, d, seed);
+    specs_free(&specs);
     StFile f;
     if (!st_open(&f, t->path, err)) return false;
     WeightSource src = {.file = &f, .prefix = "", .what = t->path};
@@ -270,7 +272,7 @@ TEST(clip_fd_layers_lora_and_pixels) {
     float *ddev = upload_random(t.be, nh, 4, &dout), *dpix = t.be->alloc(t.be, np * sizeof(float));
     EXPECT(clip_forward(&t.m, pix, n, k, true, &err));
     clip_backward(&t.m, ddev, dpix);
-    float *g = vt_fetch(t.be, dpix, np), *lg = vt_fetch(t.be, t.m.lora_grad, t.m.lora_floats);
+    float *g = vt_fetch(t.be, dpix, np), *lg = vt_fetch(t.be, t.m.lora.grad, t.m.lora.floats);
     Fd ctx = {&t, pix, n, k, dout, false, CLIP_SELECT_FULL, NULL};
     VT_CHECK_FD("d pixel_values", t.be, fd_loss, &ctx, pix, np, g);
     expect_leftover_zero(c, g, n);
@@ -280,7 +282,7 @@ TEST(clip_fd_layers_lora_and_pixels) {
         float *p, *gr;
         clip_lora_tensor(&t.m, i, "model.vision_tower.", name, sizeof name, shape, &p, &gr);
         size_t cnt = (size_t)(shape[0] * shape[1]);
-        const float *a = lg + (gr - t.m.lora_grad);
+        const float *a = lg + (gr - t.m.lora.grad);
         if (strstr(name, "layers.2.")) {
             for (size_t j = 0; j < cnt; j++) EXPECT(a[j] == 0.0f);
             continue;
@@ -292,9 +294,9 @@ TEST(clip_fd_layers_lora_and_pixels) {
     t.m.recompute = true;
     EXPECT(clip_forward(&t.m, pix, n, k, true, &err));
     clip_backward(&t.m, ddev, dpix);
-    float *g2 = vt_fetch(t.be, dpix, np), *lg2 = vt_fetch(t.be, t.m.lora_grad, t.m.lora_floats);
+    float *g2 = vt_fetch(t.be, dpix, np), *lg2 = vt_fetch(t.be, t.m.lora.grad, t.m.lora.floats);
     EXPECT(gc_same_bits(g, g2, np * sizeof(float)));
-    EXPECT(gc_same_bits(lg, lg2, t.m.lora_floats * sizeof(float)));
+    EXPECT(gc_same_bits(lg, lg2, t.m.lora.floats * sizeof(float)));
     // Recomputation keeps one layer's activations, not every layer's.
     size_t rec_bytes = clip_step_bytes(&t.m, n, k, true);
     t.m.recompute = false;
@@ -375,11 +377,10 @@ static void bench(const char *label, const char *json, int n, int reps) {
     if (!parse_clip(json, &c, &err)) { EXPECT_MSG(0, "%s", err.msg); backend_destroy(be); return; }
     char path[] = "/tmp/lpoi_clip_bench_XXXXXX";
     close(mkstemp(path));
-    size_t ns = clip_weight_specs(&c, "", NULL, 0);
-    ClipWeightSpec *specs = malloc_check(ns * sizeof *specs);
-    clip_weight_specs(&c, "", specs, ns);
-    vt_write_specs(path, specs, ns, NULL, 1);
-    free(specs);
+    WeightSpecs specs = {0};
+    clip_weight_specs(&c, "", NULL, &specs);
+    vt_write_specs(path, &specs, NULL, 1);
+    specs_free(&specs);
     StFile f;
     ClipModel m;
     EXPECT(st_open(&f, path, &err));

@@ -62,7 +62,7 @@ struct LlamaStep {
     size_t cap_rows, cap_layers;               // host array capacities
 };
 
-static int nr(const LlamaModel *m) { return m->lora_r > 0 ? m->lora_r : 0; }
+static int nr(const LlamaModel *m) { return m->lora.r > 0 ? m->lora.r : 0; }
 
 static void alloc_inputs(Arena *al, LlamaStep *st, int N, int S, bool ids, bool mask) {
     st->pos = TAKE_I32(al, N, "positions");
@@ -89,7 +89,7 @@ static void alloc_layer(Arena *al, const LlamaModel *m, LayerActs *a, int B, int
     a->up = TAKE_F32(al, N * c->F, "up");
     a->s = TAKE_F32(al, N * c->F, "swiglu");
     for (int p = 0; p < LLAMA_NPROJ; p++)
-        a->xa[p] = lora_on && (m->lora_targets & (1u << p)) ? TAKE_F32(al, N * nr(m), "lora x·Aᵀ") : NULL;
+        a->xa[p] = lora_on && (m->lora.targets & (1u << p)) ? TAKE_F32(al, N * nr(m), "lora x·Aᵀ") : NULL;
 }
 
 static void alloc_head(Arena *al, const LlamaModel *m, HeadActs *h, int S, int Sc) {
@@ -128,7 +128,7 @@ static void alloc_step(Arena *al, const LlamaModel *m, LlamaStep *st, LayerActs 
                        bool ids, bool mask, bool backward, bool own_dres, Grads *g) {
     const LlamaConfig *c = &m->cfg;
     int N = B * T;
-    bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora_r > 0;
+    bool keep = backward && !m->recompute, lora_on = m->lora_on && m->lora.r > 0;
     alloc_inputs(al, st, N, S, ids, mask);
     float *x0 = ids ? TAKE_F32(al, (size_t)N * c->C, "x0 embeddings") : NULL;
     for (int l = 1; l <= c->n_layer; l++) {
@@ -272,7 +272,7 @@ static void run_trunk(LlamaModel *m, const LlamaBatch *b, int S, bool backward) 
     const int B = b->B, T = b->T, N = B * T;
     st->B = B; st->T = T; st->N = N; st->S = S;
     st->Sc = LPOI_MIN(S, m->logits_chunk > 0 ? m->logits_chunk : 256);
-    st->lora_on = m->lora_on && m->lora_r > 0;
+    st->lora_on = m->lora_on && m->lora.r > 0;
     st->keep = backward && !m->recompute;
     st->have_mask = b->attention_mask != NULL;
     st->ready = false;

@@ -29,7 +29,9 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "models/weights.h"
 #include "nn/linear.h"
+#include "nn/lora.h"
 
 typedef enum { LLAMA_ARCH_LLAMA, LLAMA_ARCH_MISTRAL } LlamaArch;
 
@@ -67,6 +69,7 @@ bool llama_config_load(LlamaConfig *c, const char *path, LpoiErr *err);
 typedef enum { LLAMA_Q, LLAMA_K, LLAMA_V, LLAMA_O, LLAMA_GATE, LLAMA_UP, LLAMA_DOWN, LLAMA_NPROJ } LlamaProj;
 extern const char *const LLAMA_PROJ_PATH[LLAMA_NPROJ];   // "self_attn.q_proj", ..., "mlp.down_proj"
 #define LLAMA_LORA_ALL ((1u << LLAMA_NPROJ) - 1)          // PEFT "all-linear" (every Linear but lm_head)
+extern const LoraModules LLAMA_LORA_MODULES;              // the above under "layers.%d."
 
 // Where the decoder's tensors sit in a checkpoint (the "spelling").
 typedef struct {
@@ -77,24 +80,10 @@ typedef struct {
 extern const LlamaSpelling LLAMA_SPELLINGS[];             // the above, plain first
 extern const size_t LLAMA_NSPELLINGS;
 
-// A set of tensors to bind from: a model folder/file (st_model_open) or one safetensors file;
-// only names beginning with `prefix` are looked at, with the prefix removed (NULL/"" = all).
-typedef struct {
-    const StModel *model;
-    const StFile *file;
-    const char *prefix;
-    const char *what;        // shown in errors (the path)
-} WeightSource;
-
-// One tensor the config implies: name (without the source prefix) and shape.
-typedef struct {
-    char name[128];
-    int ndim;
-    int64_t shape[2];
-} LlamaWeightSpec;
-// Lists every tensor the model binds under a spelling (lm_head only when untied). Returns the count
-// (it needs 3 + 9 n_layer entries); writes at most cap.
-size_t llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaWeightSpec *out, size_t cap);
+typedef struct LlamaModel LlamaModel;
+// The spec table: every tensor the model binds under a spelling (3 + 9 n_layer entries; lm_head
+// only when untied), appended to out; with m (its layers allocated) each spec points at its field.
+void llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaModel *m, WeightSpecs *out);
 
 typedef struct {
     const float *ln1;            // [C]  input_layernorm
@@ -104,7 +93,7 @@ typedef struct {
 
 typedef struct LlamaStep LlamaStep;   // what a forward saved for its backward (llama.c)
 
-typedef struct {
+struct LlamaModel {
     LlamaConfig cfg;
     Backend *be;
     const LlamaSpelling *spelling;   // how the loaded checkpoint named the decoder
@@ -114,12 +103,7 @@ typedef struct {
     const float *norm;               // [C]   final norm
     const float *lm_head;            // [V,C] (== embed when tied)
     LlamaLayer *layers;              // [n_layer]
-    // LoRA (lora_r == 0: none)
-    int lora_r;
-    float lora_alpha;
-    unsigned lora_targets;           // bit (1 << LlamaProj) per adapted projection
-    float *lora_mem, *lora_grad;     // backend memory, [lora_floats] each: per layer, per target, A then B
-    size_t lora_floats;
+    LoraSet lora;                    // r == 0: none; targets: bit (1 << LlamaProj)
     bool lora_on;                    // false: adapters bypassed (the reference model)
     // per-step activations
     bool recompute;                  // per-layer recomputation in the backward
@@ -127,13 +111,17 @@ typedef struct {
     Arena acts;
     void *acts_mem;
     LlamaStep *step;
-} LlamaModel;
+};
 
 // Binds every weight from src (fp32/f16/bf16 converted to fp32, uploaded): detects the spelling,
 // and reports every missing, unexpected, mis-shaped or non-float tensor in ONE error. Tensors of
 // other models in the same file (a LLaVA checkpoint's vision tower) are left alone; stored rotary
 // inv_freq buffers are ignored, as HF does; a tied model accepts and ignores a stored lm_head.
 bool llama_load(LlamaModel *m, Backend *be, const LlamaConfig *cfg, const WeightSource *src, LpoiErr *err);
+// llama_load's two passes, for a model that binds several parts (LLaVA): plan (nothing uploaded;
+// false + msg without the file name, m left empty) and bind (uploads; frees the plan).
+bool llama_plan(LlamaModel *m, const LlamaConfig *cfg, const WeightSource *src, WeightPlan *p, char *msg, size_t cap);
+bool llama_bind(LlamaModel *m, Backend *be, WeightPlan *p, LpoiErr *err);
 // dir/config.json + dir's safetensors (single or sharded).
 bool llama_open(LlamaModel *m, Backend *be, const char *dir, LpoiErr *err);
 void llama_free(LlamaModel *m);
@@ -148,6 +136,9 @@ void llama_lora_init(LlamaModel *m, uint64_t seed);
 // Loads A/B from PEFT adapter names ("base_model.model.<module>.lora_A.weight"; the LLaVA module
 // path in either spelling); every adapted module must be there with its shape, nothing else.
 bool llama_lora_load(LlamaModel *m, const WeightSource *src, LpoiErr *err);
+// Its pass 1 (lora_upload is pass 2); the module paths an adapter may use, NULL-terminated.
+bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p);
+void llama_lora_modules(const LlamaModel *m, const char *modules[3]);
 void llama_lora_zero_grad(LlamaModel *m);
 // Enumerates the adapter tensors (i < 2 * layers * targets) in storage order: PEFT name (with the
 // model's own module path), shape [rows, cols], parameter and gradient pointers (backend memory).

@@ -25,25 +25,20 @@ static float rnd_val(Rng *r, const char *name, int64_t in) {
 }
 
 void lt_write_model(const char *path, const LlamaConfig *c, const LlamaSpelling *sp, const LtWriteOpts *o, uint64_t seed) {
-    size_t n = llama_weight_specs(c, sp, NULL, 0);
-    LlamaWeightSpec *specs = malloc_check((n + 4) * sizeof *specs);
-    llama_weight_specs(c, sp, specs, n);
-    if (c->tie && o->lm_head_when_tied) {
-        snprintf(specs[n].name, sizeof specs[n].name, "%s", sp->lm_head);
-        specs[n].ndim = 2; specs[n].shape[0] = c->V; specs[n].shape[1] = c->C; n++;
-    }
-    if (o->extra) { snprintf(specs[n].name, sizeof specs[n].name, "%s", o->extra); specs[n].ndim = 1; specs[n].shape[0] = 3; n++; }
-    if (o->foreign) { snprintf(specs[n].name, sizeof specs[n].name, "%s", o->foreign); specs[n].ndim = 1; specs[n].shape[0] = 5; n++; }
-    if (o->inv_freq) {
-        snprintf(specs[n].name, sizeof specs[n].name, "%slayers.0.self_attn.rotary_emb.inv_freq", sp->prefix);
-        specs[n].ndim = 1; specs[n].shape[0] = c->D / 2; n++;
-    }
+    WeightSpecs all = {0};
+    llama_weight_specs(c, sp, NULL, &all);
+    if (c->tie && o->lm_head_when_tied) SPEC2(&all, NULL, c->V, c->C, "%s", sp->lm_head);
+    if (o->extra) SPEC1(&all, NULL, 3, "%s", o->extra);
+    if (o->foreign) SPEC1(&all, NULL, 5, "%s", o->foreign);
+    if (o->inv_freq) SPEC1(&all, NULL, c->D / 2, "%slayers.0.self_attn.rotary_emb.inv_freq", sp->prefix);
+    size_t n = all.n;
+    WeightSpec *specs = all.v;
     StWriter *w = st_writer_new();
     Rng rng;
     rng_seed(&rng, seed);
     void **bufs = calloc_check(n, sizeof *bufs);
     for (size_t i = 0; i < n; i++) {
-        LlamaWeightSpec *s = &specs[i];
+        WeightSpec *s = &specs[i];
         if (o->drop && !strcmp(s->name, o->drop)) continue;
         if (o->reshape && !strcmp(s->name, o->reshape)) s->shape[0] += 1;
         size_t k = (size_t)s->shape[0] * (s->ndim == 2 ? (size_t)s->shape[1] : 1);
@@ -62,7 +57,7 @@ void lt_write_model(const char *path, const LlamaConfig *c, const LlamaSpelling 
     st_writer_free(w);
     for (size_t i = 0; i < n; i++) free(bufs[i]);
     free(bufs);
-    free(specs);
+    specs_free(&all);
 }
 
 const char *const LT_TINY_LLAMA =

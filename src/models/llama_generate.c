@@ -33,7 +33,7 @@ static void gen_alloc(GenState *g, const LlamaModel *m, int Tmax, int n) {
 #define A(field, count) g->field = be->alloc(be, (size_t)(count) * sizeof(float))
     A(x, (size_t)n * c->C); A(h, (size_t)n * c->C); A(rstd, n); A(q, (size_t)n * HD); A(att, (size_t)n * HD);
     A(lse, (size_t)n * c->H); A(xm, (size_t)n * c->C); A(gate, (size_t)n * c->F); A(up, (size_t)n * c->F);
-    A(s, (size_t)n * c->F); A(xa, (size_t)n * (m->lora_r > 0 ? m->lora_r : 1)); A(logits, c->V);
+    A(s, (size_t)n * c->F); A(xa, (size_t)n * (m->lora.r > 0 ? m->lora.r : 1)); A(logits, c->V);
 #undef A
     g->pos = be->alloc(be, (size_t)n * sizeof(int32_t));
 }
@@ -53,7 +53,7 @@ static void gen_free(GenState *g, const LlamaModel *m) {
 static void gen_chunk(LlamaModel *m, GenState *g, const int32_t *ids_dev, const float *embeds_dev, int t0, int n) {
     Backend *be = m->be;
     const LlamaConfig *c = &m->cfg;
-    const bool on = m->lora_on && m->lora_r > 0;
+    const bool on = m->lora_on && m->lora.r > 0;
     size_t KD = (size_t)c->KVH * c->D;
     int32_t *hp = malloc_check((size_t)n * sizeof *hp);
     for (int i = 0; i < n; i++) hp[i] = t0 + i;

@@ -77,7 +77,7 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
     float dlogp[3] = {0.7f, -1.3f, 0.4f}, logp[3];
     EXPECT(llama_logps_forward(&m, &batch, true, logp, &err));
     llama_logps_backward(&m, dlogp, NULL);
-    float *grads = lt_fetch(be, m.lora_grad, m.lora_floats);
+    float *grads = lt_fetch(be, m.lora.grad, m.lora.floats);
     // Every adapter tensor of the first and last layer (both A and B).
     for (size_t i = 0; i < llama_lora_count(&m); i++) {
         char name[200];
@@ -85,7 +85,7 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
         float *p, *g;
         llama_lora_tensor(&m, i, name, sizeof name, shape, &p, &g);
         if (!strstr(name, "layers.0.") && !strstr(name, "layers.1.")) continue;
-        check_fd(name, &m, &batch, dlogp, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora_grad));
+        check_fd(name, &m, &batch, dlogp, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora.grad));
     }
     // Input embeddings: the same batch fed as embeddings.
     size_t NC = (size_t)tb.B * tb.T * c.C;
@@ -159,12 +159,12 @@ TEST(llama_recompute_chunks_and_adapter_switch) {
         EXPECT(llama_logps_forward(&m, &batch, true, lp2, &err));
         for (int b = 0; b < 3; b++) EXPECT_NEAR(lp2[b], lp[b], 1e-5, 1e-5);
         llama_logps_backward(&m, dlogp, NULL);
-        g[k] = lt_fetch(be, m.lora_grad, m.lora_floats);
+        g[k] = lt_fetch(be, m.lora.grad, m.lora.floats);
         peak[k] = llama_step_peak_bytes(&m);
         EXPECT(peak[k] <= llama_step_bytes(&m, tb.B, tb.T, 100, true));
     }
-    EXPECT(gc_same_bits(g[0], g[1], m.lora_floats * sizeof(float)));
-    EXPECT_CLOSE_F32("chunked logits grads", g[2], g[0], m.lora_floats, 1e-5, 1e-4);
+    EXPECT(gc_same_bits(g[0], g[1], m.lora.floats * sizeof(float)));
+    EXPECT_CLOSE_F32("chunked logits grads", g[2], g[0], m.lora.floats, 1e-5, 1e-4);
     EXPECT(peak[1] < peak[0]);
     for (int k = 0; k < 3; k++) free(g[k]);
     // Bad input: ids out of range, labels neither -100 nor ids, both/neither of ids and embeds.
@@ -360,8 +360,8 @@ TEST(llama_nothing_scored) {
         free(d);
         labels[1] = -100;
     }
-    float *g = lt_fetch(be, m.lora_grad, m.lora_floats);
-    for (size_t i = 0; i < m.lora_floats; i++) EXPECT(g[i] == 0.0f);
+    float *g = lt_fetch(be, m.lora.grad, m.lora.floats);
+    for (size_t i = 0; i < m.lora.floats; i++) EXPECT(g[i] == 0.0f);
     free(g);
     be->free(be, demb);
     llama_free(&m);

@@ -118,10 +118,11 @@ TEST(llama_real_llava_index_binds) {
     EXPECT(map && map->type == JSON_OBJECT && map->count == 686);
     const LlamaSpelling *sp = &LLAMA_SPELLINGS[1];
     EXPECT_STREQ(sp->prefix, "language_model.model.");
-    size_t n = llama_weight_specs(&c, sp, NULL, 0);
+    WeightSpecs all = {0};
+    llama_weight_specs(&c, sp, NULL, &all);
+    size_t n = all.n;
     EXPECT_EQ_INT(n, 3 + 9 * 32);
-    LlamaWeightSpec *specs = malloc_check(n * sizeof *specs);
-    llama_weight_specs(&c, sp, specs, n);
+    const WeightSpec *specs = all.v;
     const char **ours = malloc_check(map->count * sizeof *ours);
     size_t k = 0, other = 0;
     for (size_t i = 0; i < map->count; i++) {
@@ -135,7 +136,7 @@ TEST(llama_real_llava_index_binds) {
         const char *key = specs[i].name;
         EXPECT_MSG(bsearch(&key, ours, k, sizeof *ours, cmp_str) != NULL, "%s is not in the real index", key);
         // Shapes: Vicuna-7B (vocab 32064 with the <image>/<pad> rows and padding).
-        const LlamaWeightSpec *s = &specs[i];
+        const WeightSpec *s = &specs[i];
         int64_t d0 = s->shape[0], d1 = s->ndim == 2 ? s->shape[1] : 0;
         if (strstr(key, "embed_tokens") || strstr(key, "lm_head")) EXPECT(d0 == 32064 && d1 == 4096);
         else if (strstr(key, "norm")) EXPECT(s->ndim == 1 && d0 == 4096);
@@ -144,7 +145,7 @@ TEST(llama_real_llava_index_binds) {
         else EXPECT_MSG(d0 == 4096 && d1 == 4096, "%s: [%lld,%lld]", key, (long long)d0, (long long)d1);
     }
     free(ours);
-    free(specs);
+    specs_free(&all);
     json_free(doc);
 }
 

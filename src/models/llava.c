@@ -118,7 +118,7 @@ static bool prepare(LlavaModel *m, const LlavaBatch *b, bool backward, LpoiErr *
     st->K = K;
     st->n_images = b->n_images;
     st->lora_on = m->lora_on;
-    bool vis_lora = m->lora_on && m->vision.lora_r > 0, proj_lora = m->lora_on && m->proj_lora_targets;
+    bool vis_lora = m->lora_on && m->vision.lora.r > 0, proj_lora = m->lora_on && m->proj_lora.targets;
     st->vis_bwd = backward && K > 0 && (vis_lora || b->grad_pixels);
     st->proj_bwd = backward && K > 0 && (proj_lora || st->vis_bwd);
     llava_set_lora(m, m->lora_on);

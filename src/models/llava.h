@@ -55,6 +55,7 @@ bool llava_config_load(LlavaConfig *c, const char *path, LpoiErr *err);   // a c
 // Projector spellings: "multi_modal_projector." (hub) / "model.multi_modal_projector." (>= 4.52).
 extern const char *const LLAVA_PROJECTOR_PREFIXES[2];
 typedef enum { LLAVA_PROJ_1, LLAVA_PROJ_2, LLAVA_NPROJ } LlavaProj;
+extern const LoraModules LLAVA_PROJ_LORA_MODULES;   // linear_1, linear_2 (no layers)
 
 typedef struct {
     LlavaConfig cfg;
@@ -63,11 +64,9 @@ typedef struct {
     LlamaModel lm;
     const char *proj_prefix;         // the projector spelling that was bound
     float *proj_mem;                 // backend: linear_1 w,b then linear_2 w,b
+    size_t proj_floats;
     Linear proj[LLAVA_NPROJ];        // linear_1 [C, Cv], linear_2 [C, C]
-    // projector LoRA (targets: bit per LlavaProj)
-    unsigned proj_lora_targets;
-    float *proj_lora_mem, *proj_lora_grad;
-    size_t proj_lora_floats;
+    LoraSet proj_lora;               // targets: bit per LlavaProj
     bool lora_on;
     Arena acts;                      // merge + projector activations
     void *acts_mem;
@@ -83,8 +82,8 @@ void llava_free(LlavaModel *m);
 
 // Every tensor name the config implies under the hub layout (vision_tower.vision_model.*,
 // multi_modal_projector.*, language_model.model.*, language_model.lm_head.weight) with its shape:
-// returns the count, writes at most cap. (For the real-inventory test.)
-size_t llava_weight_specs(const LlavaConfig *c, ClipWeightSpec *out, size_t cap);
+// appended to out. (For the real-inventory test.)
+void llava_weight_specs(const LlavaConfig *c, WeightSpecs *out);
 
 // ---- LoRA ----
 typedef struct {

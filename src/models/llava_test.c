@@ -132,14 +132,13 @@ TEST(llava_real_index_binds) {
         f.by_name[i] = t;
     }
     qsort(f.by_name, f.count, sizeof *f.by_name, cmp_name);
-    size_t n = llava_weight_specs(&c, NULL, 0);
-    EXPECT_EQ_INT(n, 686);
-    ClipWeightSpec *specs = malloc_check(n * sizeof *specs);
-    llava_weight_specs(&c, specs, n);
-    const StTensor **found = malloc_check(n * sizeof *found);
+    WeightPlan plan = {0};
+    llava_weight_specs(&c, &plan.specs);
+    EXPECT_EQ_INT(plan.specs.n, 686);
     WeightSource src = {.file = &f, .prefix = "", .what = "index"};
+    WeightRules every = {.owned = {""}};
     char msg[480];
-    EXPECT_MSG(clip_resolve_specs(&src, specs, n, "", found, msg, sizeof msg), "%s", msg);
+    EXPECT_MSG(weights_plan(&plan, &src, &every), "%s", weights_errors_text(&plan.errors, msg, sizeof msg));
     // The parts find their spellings in it.
     EXPECT(st_find(&f, "vision_tower.vision_model.embeddings.patch_embedding.weight"));
     EXPECT(st_find(&f, "vision_tower.vision_model.post_layernorm.weight"));   // bound, unused by LLaVA
@@ -149,11 +148,11 @@ TEST(llava_real_index_binds) {
     ((StTensor *)f.by_name[7])->shape[0] += 1;   // test-owned memory
     const char *gone = f.by_name[100]->name;
     ((StTensor *)f.by_name[100])->name = "zzz.unknown";
-    EXPECT(!clip_resolve_specs(&src, specs, n, "", found, msg, sizeof msg));
+    EXPECT(!weights_plan(&plan, &src, &every));
+    weights_errors_text(&plan.errors, msg, sizeof msg);
     EXPECT_MSG(strstr(msg, "1 missing") && strstr(msg, gone) && strstr(msg, "1 unexpected (zzz.unknown)") &&
                strstr(msg, "1 mis-shaped"), "%s", msg);
-    free(found);
-    free(specs);
+    weights_plan_free(&plan);
     free(f.tensors);
     free(f.by_name);
     json_free(doc);
@@ -177,11 +176,10 @@ static bool tiny_open(Tiny *t, const VtDamage *d, uint64_t seed, LpoiErr *err) {
     if (!parse_llava(VT_TINY_LLAVA, &t->cfg, &e)) LPOI_DIE("%s", e.msg);
     char path[] = "/tmp/lpoi_llava_XXXXXX";
     close(mkstemp(path));
-    size_t n = llava_weight_specs(&t->cfg, NULL, 0);
-    ClipWeightSpec *specs = malloc_check(n * sizeof *specs);
-    llava_weight_specs(&t->cfg, specs, n);
-    vt_write_specs(path, specs, n, d, seed);
-    free(specs);
+    WeightSpecs specs = {0};
+    llava_weight_specs(&t->cfg, &specs);
+    vt_write_specs(path, &specs, d, seed);
+    specs_free(&specs);
     StFile f;
     if (!st_open(&f, path, err)) return false;
     WeightSource src = {.file = &f, .prefix = "", .what = path};

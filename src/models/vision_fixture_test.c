@@ -26,7 +26,7 @@ JsonDoc *vt_json(const char *text) {
     return doc;
 }
 
-static float rnd_val(Rng *r, const char *name, const ClipWeightSpec *s) {
+static float rnd_val(Rng *r, const char *name, const WeightSpec *s) {
     bool weight = strstr(name, ".weight") != NULL;
     if ((strstr(name, "norm") || strstr(name, "layrnorm")) && weight) return 1.0f + 0.2f * rng_normal(r);
     if (strstr(name, ".bias")) return 0.1f * rng_normal(r);
@@ -37,7 +37,9 @@ static float rnd_val(Rng *r, const char *name, const ClipWeightSpec *s) {
     return rng_normal(r) / sqrtf((float)fan_in);
 }
 
-void vt_write_specs(const char *path, const ClipWeightSpec *specs, size_t n, const VtDamage *d, uint64_t seed) {
+void vt_write_specs(const char *path, const WeightSpecs *all, const VtDamage *d, uint64_t seed) {
+    const WeightSpec *specs = all->v;
+    size_t n = all->n;
     static const VtDamage none = {0};
     if (!d) d = &none;
     StWriter *w = st_writer_new();
@@ -46,7 +48,7 @@ void vt_write_specs(const char *path, const ClipWeightSpec *specs, size_t n, con
     float **bufs = calloc_check(n + 1, sizeof *bufs);
     char (*names)[200] = calloc_check(n + 1, sizeof *names);
     for (size_t i = 0; i <= n; i++) {
-        ClipWeightSpec s;
+        WeightSpec s;
         if (i == n) {
             if (!d->extra) break;
             memset(&s, 0, sizeof s);

@@ -21,7 +21,7 @@ typedef struct {
 
 // Writes random tensors for specs (norm/LN weights ~1 + 0.2 N(0,1), biases 0.1 N, embeddings 0.5 N,
 // linears and the patch conv N(0, 1/fan_in)) as one safetensors file.
-void vt_write_specs(const char *path, const ClipWeightSpec *specs, size_t n, const VtDamage *d, uint64_t seed);
+void vt_write_specs(const char *path, const WeightSpecs *specs, const VtDamage *d, uint64_t seed);
 
 // Random A and B (both non-zero) for n adapter tensors enumerated by the callback.
 typedef void (*VtLoraAt)(const void *model, size_t i, int64_t shape[2], float **param);

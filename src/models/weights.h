@@ -1,0 +1,94 @@
+// weights.h — binding Hugging Face tensors to a model, for every model: a model is its math plus a
+// spec table. The table lists each tensor the config implies (name under the detected spelling,
+// shape, and where its pointer goes); binding is two passes:
+//   plan    find every spec in the source, check shape and dtype (F32/F16/BF16/F64, converted to
+//           fp32), and find every tensor of ours that no spec names; all problems go into ONE
+//           WeightErrors, printed as one line: "N missing (a, b, ...); N unexpected (...);
+//           N mis-shaped (x is [..], expected [..]); N not F32/F16/BF16 (y is I32)"
+//   upload  only when every plan of the model is clean: one fp32 backend block, each spec's
+//           pointer set into it. A bad checkpoint is one error and never a half-loaded model.
+// "Ours" is the WeightRules: name prefixes (or exact names) every tensor under which must be a
+// spec, and names accepted and skipped (HF's _keys_to_ignore_on_load: rotary inv_freq buffers, a
+// tied lm_head).
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/backend.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "base/safetensors.h"
+
+// A set of tensors to bind from: a model folder/file (st_model_open) or one safetensors file;
+// only names beginning with `prefix` are looked at, with the prefix removed (NULL/"" = all).
+typedef struct {
+    const StModel *model;
+    const StFile *file;
+    const char *prefix;
+    const char *what;        // shown in errors (the path)
+} WeightSource;
+
+size_t ws_count(const WeightSource *s);
+const char *ws_local(const WeightSource *s, size_t i);         // name i without the prefix, or NULL
+const StTensor *ws_find(const WeightSource *s, const char *name);
+const char *ws_what(const WeightSource *s, const char *def);   // s->what, or def
+// True when `prefix` + `name` is in s (spelling detection: "is the embedding under this prefix?").
+bool ws_has(const WeightSource *s, const char *prefix, const char *name);
+bool str_starts(const char *s, const char *prefix);
+
+// ---- spec tables ----
+#define WEIGHT_MAX_DIMS 4
+typedef struct {
+    char name[160];                  // relative to the source prefix, with the model's spelling
+    int ndim;
+    int64_t shape[WEIGHT_MAX_DIMS];
+    const float **dst;               // receives the tensor's fp32 backend pointer (NULL: not wired)
+} WeightSpec;
+
+typedef struct { WeightSpec *v; size_t n, cap; } WeightSpecs;   // a growing table
+void specs_add(WeightSpecs *s, const float **dst, int ndim, const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define SPEC1(s, dst, d0, ...) specs_add((s), (dst), 1, (const int64_t[]){(d0)}, __VA_ARGS__)
+#define SPEC2(s, dst, d0, d1, ...) specs_add((s), (dst), 2, (const int64_t[]){(d0), (d1)}, __VA_ARGS__)
+void specs_free(WeightSpecs *s);
+
+// ---- one error accumulator ----
+typedef struct { char text[220]; size_t len; int n; } NameList;   // the first 3 items, and a count
+void names_add(NameList *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct { NameList missing, unexpected, shape, dtype; } WeightErrors;
+// Checks one tensor against a spec's name/shape; t NULL counts as missing.
+void weights_check(WeightErrors *e, const char *name, const StTensor *t, int ndim, const int64_t *shape);
+bool weights_clean(const WeightErrors *e);
+// The one-line list (empty when clean); returns msg.
+const char *weights_errors_text(const WeightErrors *e, char *msg, size_t cap);
+
+void fmt_dims(char *buf, size_t cap, int ndim, const int64_t *d);   // "[2,3]"
+bool float_dtype(Dtype t);                                          // F32/F16/BF16/F64
+
+// ---- rules and the two passes ----
+typedef struct {
+    const char *owned[4];    // NULL-terminated: "prefix." (every name under it), an exact name, or "" (every name)
+    const char *ignored[4];  // NULL-terminated: exact names, or "head*tail" patterns, accepted and skipped
+} WeightRules;
+
+typedef struct {
+    WeightSpecs specs;
+    const StTensor **found;  // [specs.n]
+    WeightErrors errors;
+} WeightPlan;
+
+// Pass 1: resolves p->specs in src (found, errors; nothing is read). true when clean.
+bool weights_plan(WeightPlan *p, const WeightSource *src, const WeightRules *rules);
+// "<title> do not match the config (names under "<prefix>"): <list>"
+void weights_plan_text(const WeightPlan *p, const char *title, const char *prefix, char *msg, size_t cap);
+void weights_plan_free(WeightPlan *p);
+// Pass 2: every planned tensor as fp32 into one new backend block (*floats of them), each spec's
+// dst pointed into it. NULL + err only on a read error (the plan has checked names/shapes/dtypes).
+float *weights_upload(Backend *be, const WeightPlan *p, size_t *floats, LpoiErr *err);
+// Reads t as fp32 into backend memory dst (LoRA tensors: the model already owns the memory).
+bool weights_read_into(Backend *be, float *dst, const StTensor *t, LpoiErr *err);
+
+// A model folder's config: path is a .json file, or a folder holding config.json. used (cap bytes)
+// receives the file's path for errors.
+JsonDoc *weights_config_open(const char *path, char *used, size_t cap, LpoiErr *err);

@@ -1,0 +1,155 @@
+// lora.c — the LoRA set (see lora.h).
+#include "nn/lora.h"
+#include "base/check.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *lora_kind_name(const LoraModules *k, int kind) {
+    const char *dot = strrchr(k->paths[kind], '.');
+    return dot ? dot + 1 : k->paths[kind];
+}
+
+bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
+                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err) {
+    memset(bits, 0, (size_t)nparts * sizeof *bits);
+    if (!strcmp(spec, "all-linear")) {
+        for (int p = 0; p < nparts; p++) bits[p] = lora_all(parts[p]);
+        return true;
+    }
+    bool any = false;
+    for (const char *s = spec; *s;) {
+        const char *e = strchr(s, ',');
+        size_t k = e ? (size_t)(e - s) : strlen(s);
+        char item[96];
+        if (k == 0 || k >= sizeof item) return err_set(err, "LoRA target list \"%.64s\" has an empty or overlong entry", spec);
+        memcpy(item, s, k);
+        item[k] = 0;
+        int only = -1;   // a part qualifier
+        const char *name = item;
+        for (int p = 0; quals && p < nparts; p++)
+            if (str_starts(item, quals[p])) { only = p; name = item + strlen(quals[p]); }
+        bool hit = false;
+        for (int p = 0; p < nparts; p++)
+            for (int q = 0; q < parts[p]->n; q++)
+                if ((only < 0 || only == p) && !strcmp(name, lora_kind_name(parts[p], q))) { bits[p] |= 1u << q; hit = true; }
+        if (!hit) {
+            char names[400] = "";
+            for (int p = 0; p < nparts; p++) {
+                size_t n = strlen(names);
+                snprintf(names + n, sizeof names - n, "%s%s", p ? "; " : "", quals ? quals[p] : "");
+                for (int q = 0; q < parts[p]->n; q++) {
+                    n = strlen(names);
+                    snprintf(names + n, sizeof names - n, "%s%s", q || quals ? " " : "", lora_kind_name(parts[p], q));
+                }
+            }
+            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear)", item, model, names);
+        }
+        any = true;
+        s += k + (e ? 1 : 0);
+    }
+    if (!any) return err_set(err, "no LoRA target given");
+    return true;
+}
+
+static Linear *lin_at(const LoraSet *s, int l, int k) {
+    return (Linear *)((char *)s->lin0 + (size_t)l * s->layer_stride) + k;
+}
+
+void lora_create(LoraSet *s, Backend *be, const LoraModules *modules, Linear *lin0, size_t layer_stride, int n_layer,
+                 int r, float alpha, unsigned targets) {
+    LPOI_ASSERT(r > 0 && (targets & ~lora_all(modules)) == 0);
+    *s = (LoraSet){.modules = modules, .r = r, .alpha = alpha, .targets = targets, .n_layer = n_layer, .lin0 = lin0,
+                   .layer_stride = layer_stride, .be = be};
+    for (int l = 0; l < n_layer; l++)
+        for (int k = 0; k < modules->n; k++)
+            if (targets & (1u << k)) s->floats += (size_t)r * ((size_t)lin_at(s, l, k)->C + (size_t)lin_at(s, l, k)->OC);
+    size_t bytes = (s->floats ? s->floats : 1) * sizeof(float);
+    s->mem = be->alloc(be, bytes);
+    s->grad = be->alloc(be, bytes);
+    be->fill_zero(be, s->mem, bytes);
+    be->fill_zero(be, s->grad, bytes);
+    size_t off = 0;
+    for (int l = 0; l < n_layer; l++)
+        for (int k = 0; k < modules->n; k++)
+            if (targets & (1u << k)) off += linear_lora_attach(lin_at(s, l, k), r, alpha, s->mem + off, s->grad + off);
+    LPOI_ASSERT(off == s->floats);
+}
+
+void lora_free(LoraSet *s) {
+    if (s->mem) s->be->free(s->be, s->mem);
+    if (s->grad) s->be->free(s->be, s->grad);
+    memset(s, 0, sizeof *s);
+}
+
+size_t lora_count(const LoraSet *s) {
+    return s->r > 0 ? 2 * (size_t)s->n_layer * (size_t)__builtin_popcount(s->targets) : 0;
+}
+
+void lora_tensor(const LoraSet *s, size_t i, const char *module, char *name, size_t cap, int64_t shape[2],
+                 float **param, float **grad) {
+    LPOI_ASSERT(i < lora_count(s));
+    int per = __builtin_popcount(s->targets), l = (int)(i / 2 / (size_t)per), k = (int)(i / 2 % (size_t)per), kind = 0;
+    bool is_b = i % 2;
+    while (!(s->targets & (1u << kind)) || k-- > 0) kind++;   // the k-th targeted kind
+    const Linear *lin = lin_at(s, l, kind);
+    if (name) {
+        char layer[64];
+        snprintf(layer, sizeof layer, s->modules->layer_fmt, l);
+        snprintf(name, cap, "base_model.model.%s%s%s.lora_%c.weight", module, layer, s->modules->paths[kind], is_b ? 'B' : 'A');
+    }
+    if (shape) {
+        shape[0] = is_b ? lin->OC : lin->r;
+        shape[1] = is_b ? lin->r : lin->C;
+    }
+    if (param) *param = (float *)(is_b ? lin->lora_b : lin->lora_a);
+    if (grad) *grad = is_b ? lin->dlora_b : lin->dlora_a;
+}
+
+void lora_init(LoraSet *s, Rng *rng) {
+    for (size_t i = 0; i < lora_count(s); i++) {
+        int64_t shape[2];
+        float *param;
+        lora_tensor(s, i, NULL, NULL, 0, shape, &param, NULL);
+        size_t k = (size_t)(shape[0] * shape[1]);
+        float *h = malloc_check(k * sizeof *h);
+        float bound = 1.0f / sqrtf((float)shape[1]);   // A: [r, in], fan_in = in
+        for (size_t j = 0; j < k; j++) h[j] = i % 2 ? 0.0f : bound * (2.0f * rng_uniform(rng) - 1.0f);
+        s->be->upload(s->be, param, h, k * sizeof *h);
+        free(h);
+    }
+}
+
+void lora_zero_grad(LoraSet *s) {
+    if (s->grad) s->be->fill_zero(s->be, s->grad, (s->floats ? s->floats : 1) * sizeof(float));
+}
+
+const char *lora_find_module(const LoraSet *s, const WeightSource *src, const char *const *modules) {
+    for (size_t k = 0; lora_count(s) && modules[k]; k++) {
+        char name[256];
+        lora_tensor(s, 0, modules[k], name, sizeof name, NULL, NULL, NULL);
+        if (ws_find(src, name)) return modules[k];
+    }
+    return modules[0];
+}
+
+bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, const WeightRules *rules, WeightPlan *p) {
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < lora_count(s); i++) {
+        int64_t shape[2];
+        char name[256];
+        lora_tensor(s, i, module, name, sizeof name, shape, NULL, NULL);
+        SPEC2(&p->specs, NULL, shape[0], shape[1], "%s", name);
+    }
+    return weights_plan(p, src, rules);
+}
+
+bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+    for (size_t i = 0; i < p->specs.n; i++) {
+        float *param;
+        lora_tensor(s, i, "", NULL, 0, NULL, &param, NULL);
+        if (!weights_read_into(s->be, param, p->found[i], err)) return false;
+    }
+    return true;
+}

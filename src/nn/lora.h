@@ -1,0 +1,68 @@
+// lora.h — one LoRA set with PEFT semantics, used by every model: rank r, alpha, targets chosen by
+// PEFT module name, one backend block for the parameters and one for the gradients (so one AdamW
+// call updates them and one file write saves them), PEFT's init, zeroing, enumeration under PEFT
+// names, and loading through the weights.h binding (one error list, nothing uploaded unless clean).
+//
+// A model describes its adaptable Linears once, as LoraModules: the module path of each kind inside
+// a layer ("self_attn.q_proj", ...; PEFT's target name is the last part, "q_proj") and the layer path
+// ("layers.%d."). The set then owns, per layer and per targeted kind in that order, A [r, in] then
+// B [out, r]; tensor i of the enumeration is (layer, kind, A/B) in that storage order, named
+//   base_model.model.<module><layer path><kind path>.lora_A.weight
+// where <module> is the model's path in the adapter (e.g. "model.language_model.").
+// Linear (nn/linear.h) stays the per-layer view: lora_create points each targeted Linear at its A/B.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/backend.h"
+#include "base/rng.h"
+#include "models/weights.h"
+#include "nn/linear.h"
+
+typedef struct {
+    const char *const *paths;   // [n] module path of each kind inside a layer
+    int n;
+    const char *layer_fmt;      // "layers.%d." / "encoder.layers.%d.", or "" (one group, no layers)
+} LoraModules;
+
+static inline unsigned lora_all(const LoraModules *k) { return (1u << k->n) - 1; }   // PEFT "all-linear"
+const char *lora_kind_name(const LoraModules *k, int kind);                          // "q_proj"
+
+// PEFT target_modules as list semantics: "all-linear", or comma-separated names, each adapting the
+// kinds of every part whose name it is, or only of part p when written after quals[p] (e.g.
+// "language_model.q_proj"). bits[p] receives part p's kinds. `model` names the model in errors.
+bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
+                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err);
+
+typedef struct {
+    const LoraModules *modules;
+    int r;                      // 0: no adapters
+    float alpha;                // scale alpha / r
+    unsigned targets;           // bit (1 << kind)
+    int n_layer;
+    Linear *lin0;               // the Linear of (layer l, kind k) is lin0 + k, l·layer_stride bytes on
+    size_t layer_stride;
+    Backend *be;
+    float *mem, *grad;          // backend, [floats] each
+    size_t floats;
+} LoraSet;
+
+// Zeroed adapters (and zeroed gradients) of rank r on the targeted kinds of n_layer layers.
+void lora_create(LoraSet *s, Backend *be, const LoraModules *modules, Linear *lin0, size_t layer_stride, int n_layer,
+                 int r, float alpha, unsigned targets);
+void lora_free(LoraSet *s);
+size_t lora_count(const LoraSet *s);   // 2 · layers · targets (0 without adapters)
+// Tensor i: PEFT name under `module` (when name is non-NULL), shape [rows, cols], parameter and
+// gradient pointers (backend memory); any output may be NULL.
+void lora_tensor(const LoraSet *s, size_t i, const char *module, char *name, size_t cap, int64_t shape[2],
+                 float **param, float **grad);
+// PEFT's init from rng (continuing its stream): A ~ kaiming_uniform(a=√5) = U(-1/√in, 1/√in), B = 0.
+void lora_init(LoraSet *s, Rng *rng);
+void lora_zero_grad(LoraSet *s);
+
+// Loading, pass 1: the first of modules (NULL-terminated) under which tensor 0 exists (modules[0]
+// when none), and every tensor under it into p (names, shapes, dtypes). rules (may be NULL) name
+// the adapter tensors that must all be ours (unexpected ones are listed too). Pass 2: lora_upload.
+const char *lora_find_module(const LoraSet *s, const WeightSource *src, const char *const *modules);
+bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, const WeightRules *rules, WeightPlan *p);
+bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err);
