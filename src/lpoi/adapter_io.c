@@ -1,4 +1,5 @@
-// adapter_io.c — LoRA adapters as PEFT folders (reference/formats.md §4):
+// adapter_io.c — LoRA adapters as PEFT folders, the layout PeftModel.save_pretrained writes and
+// PeftModel.from_pretrained reads (tools/test_peft_roundtrip.py checks it against PEFT itself):
 //   adapter_model.safetensors  every lora_A / lora_B under the names llava_lora_tensor gives
 //                              (transformers 5 + PEFT: "base_model.model.model.language_model.layers.
 //                              0.self_attn.q_proj.lora_A.weight"), fp32, __metadata__ {"format": "pt"}
@@ -184,30 +185,23 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
-    size_t size;
-    char *text = file_read_all(path, 1u << 20, &size, err);
-    if (!text) return false;
-    LpoiErr e = {{0}};
-    JsonDoc *doc = json_parse(text, size, &e);
-    free(text);
-    if (!doc) return err_set(err, "%s: %s", path, e.msg);
-    const JsonValue *root = json_root(doc);
-    double alpha = 0;
-    int64_t r = 0;
-    bool b, ok = true;
-    const char *pt = root->type == JSON_OBJECT ? json_get_str(root, "peft_type") : NULL;
-    if (!pt || strcmp(pt, "LORA") != 0) ok = err_set(err, "%s: peft_type: must be \"LORA\"", path);
-    else if (!json_get_i64(root, "r", &r) || r < 1 || r > 4096) ok = err_set(err, "%s: r: missing or not in 1..4096", path);
-    else if (!json_get_f64(root, "lora_alpha", &alpha) || !(alpha > 0)) ok = err_set(err, "%s: lora_alpha: missing or not > 0", path);
-    else if (json_get_bool(root, "use_rslora", &b) && b) ok = err_set(err, "%s: use_rslora: not supported", path);
-    else if (json_get_bool(root, "use_dora", &b) && b) ok = err_set(err, "%s: use_dora: not supported", path);
-    else if (json_get_str(root, "bias") && strcmp(json_get_str(root, "bias"), "none") != 0)
-        ok = err_set(err, "%s: bias: only \"none\" is supported", path);
-    else {
-        const JsonValue *rp = json_get(root, "rank_pattern"), *ap = json_get(root, "alpha_pattern");
-        if ((rp && rp->type == JSON_OBJECT && rp->count) || (ap && ap->type == JSON_OBJECT && ap->count))
-            ok = err_set(err, "%s: rank_pattern / alpha_pattern: per-module ranks are not supported", path);
-    }
+    JsonDoc *doc = json_load_file(path, 1u << 20, err);
+    if (!doc) return false;
+    JsonCfg c;
+    json_cfg_open(&c, json_root(doc), path, err);
+    if (c.ok && strcmp(json_cfg_str(&c, "peft_type", ""), "LORA") != 0) json_cfg_fail(&c, "\"peft_type\" must be \"LORA\"");
+    json_cfg_need(&c, "r");
+    int64_t r = json_cfg_int(&c, "r", 0, 1, 4096);
+    json_cfg_need(&c, "lora_alpha");
+    double alpha = json_cfg_num(&c, "lora_alpha", 0);
+    if (c.ok && !(alpha > 0)) json_cfg_fail(&c, "\"lora_alpha\" must be > 0");
+    json_cfg_refuse_true(&c, "use_rslora", "scale alpha / r only");
+    json_cfg_refuse_true(&c, "use_dora", "plain LoRA only");
+    if (c.ok && strcmp(json_cfg_str(&c, "bias", "none"), "none") != 0) json_cfg_fail(&c, "\"bias\": only \"none\" is supported");
+    const JsonValue *rp = json_get(c.obj, "rank_pattern"), *ap = json_get(c.obj, "alpha_pattern");
+    if (c.ok && ((rp && rp->type == JSON_OBJECT && rp->count) || (ap && ap->type == JSON_OBJECT && ap->count)))
+        json_cfg_fail(&c, "rank_pattern / alpha_pattern: per-module ranks are not supported");
+    bool ok = c.ok;
     json_free(doc);
     if (!ok) return false;
 
@@ -217,6 +211,7 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     const char **names = malloc_check((f.count ? f.count : 1) * sizeof *names);
     for (size_t i = 0; i < f.count; i++) names[i] = f.tensors[i].name;
     LlavaLoraTargets t;
+    LpoiErr e = {{0}};
     ok = adapter_targets_from_names(names, f.count, &t, &e);
     free(names);
     if (!ok) err_set(err, "%s: %s", path, e.msg);

@@ -154,32 +154,24 @@ static char *config_strdup(const char *s) {
 }
 
 static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
-    size_t size;
-    char *text = file_read_all(path, 1u << 20, &size, err);
-    if (!text) return false;
-    LpoiErr e = {{0}};
-    JsonDoc *doc = json_parse(text, size, &e);
-    free(text);
-    if (!doc) return err_set(err, "%s: %s", path, e.msg);
+    JsonDoc *doc = json_load_file(path, 1u << 20, err);
+    if (!doc) return false;
+    JsonCfg c;
     const JsonValue *root = json_root(doc);
-    bool ok = root->type == JSON_OBJECT || err_set(err, "%s: must be a JSON object", path);
-    for (size_t i = 0; ok && i < root->count; i++) {
+    json_cfg_open(&c, root, path, err);   // keys = flag names
+    for (size_t i = 0; c.ok && i < root->count; i++) {
         const char *key = root->keys[i];
         const JsonValue *v = root->items[i];
         const Flag *f = find_flag(key);
-        if (!f || !strcmp(key, "config")) { ok = err_set(err, "%s: %s: unknown option", path, key); break; }
-        if (f->type == F_BOOL) {
-            if (v->type != JSON_BOOL) { ok = err_set(err, "%s: %s: must be true or false", path, key); break; }
-            *(bool *)((char *)o + f->off) = v->boolean;
-            continue;
-        }
-        const char *s = v->type == JSON_STRING ? v->str : v->type == JSON_NUMBER ? v->str : NULL;
-        if (!s) { ok = err_set(err, "%s: %s: must be a string or a number", path, key); break; }
+        const char *s = v->type == JSON_STRING || v->type == JSON_NUMBER ? v->str : NULL;
         LpoiErr fe = {{0}};
-        if (!set_flag(o, f, config_strdup(s), &fe)) ok = err_set(err, "%s: %s", path, fe.msg);
+        if (!f || !strcmp(key, "config")) json_cfg_fail(&c, "%s: unknown option", key);
+        else if (f->type == F_BOOL) *(bool *)((char *)o + f->off) = json_cfg_bool(&c, key, false);
+        else if (!s) json_cfg_fail(&c, "%s: must be a string or a number", key);
+        else if (!set_flag(o, f, config_strdup(s), &fe)) json_cfg_fail(&c, "%s", fe.msg);
     }
     json_free(doc);
-    return ok;
+    return c.ok;
 }
 
 bool train_options_parse(TrainOptions *o, int argc, char **argv, LpoiErr *err) {
