@@ -11,6 +11,7 @@
 //   grads    d-residual, dh, dtmp, dq, dk, dv, da [n·T, C], df, dg [n·T, F], dxa [n·T, r], dpatches [n·P, K]
 // Residual-stream gradient: one [n·T, C] buffer walked from hs[layers] down to the embeddings.
 #include "models/clip.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdlib.h>
@@ -246,13 +247,7 @@ bool clip_forward(ClipModel *m, const float *pixels, int n, int layers, bool for
     st->ready = false;
 
     size_t need = clip_step_bytes(m, n, layers, for_backward);
-    if (need > m->acts.capacity) {
-        if (m->acts_mem) be->free(be, m->acts_mem);
-        m->acts_mem = be->alloc(be, need);
-        arena_init_over(&m->acts, "clip activations", m->acts_mem, need);
-    }
-    arena_reset(&m->acts);
-    m->acts.peak = 0;
+    model_acts_begin(be, &m->acts, &m->acts_mem, need, "clip activations");
     memset(&st->grads, 0, sizeof st->grads);
     alloc_step(&m->acts, m, st, st->acts, n, layers, for_backward);
 

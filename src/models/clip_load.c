@@ -10,6 +10,7 @@
 //   patch_size         32                 14
 //   num_channels 3, hidden_act quick_gelu, layer_norm_eps 1e-5, attention_dropout 0 (both)
 #include "models/clip.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,66 +142,44 @@ bool clip_plan(ClipModel *m, const ClipConfig *cfg, const WeightSource *src, Wei
     const char *prefix = NULL;
     for (size_t i = 0; i < CLIP_NPREFIXES && !prefix; i++)
         if (ws_has(src, CLIP_PREFIXES[i], "embeddings.patch_embedding.weight")) prefix = CLIP_PREFIXES[i];
-    if (!prefix) {
-        snprintf(msg, cap, "no CLIP vision tower (embeddings.patch_embedding.weight under vision_tower.vision_model., "
-                 "model.vision_tower., vision_tower., vision_model. or no prefix)");
-        return false;
-    }
+    if (!prefix)
+        return snprintf(msg, cap, "no CLIP vision tower (embeddings.patch_embedding.weight under vision_tower.vision_model., "
+                        "model.vision_tower., vision_tower., vision_model. or no prefix)"), false;
     m->cfg = *cfg;
     m->prefix = prefix;
     m->layers = calloc_check((size_t)LPOI_MAX(cfg->n_layer, 1), sizeof *m->layers);
     clip_weight_specs(cfg, prefix, m, &p->specs);
     WeightRules rules = {.owned = {prefix}};   // every tensor under the tower's prefix is ours
-    if (weights_plan(p, src, &rules)) return true;
-    weights_plan_text(p, "the CLIP vision weights", prefix, msg, cap);
-    weights_plan_free(p);
-    free(m->layers);
-    memset(m, 0, sizeof *m);
-    return false;
+    return model_plan_or_text(p, src, &rules, "the CLIP vision weights", prefix, msg, cap) || (clip_free(m), false);
 }
 
 bool clip_bind(ClipModel *m, Backend *be, WeightPlan *p, LpoiErr *err) {
     m->be = be;
     m->weights_mem = weights_upload(be, p, &m->weights_floats, err);
     weights_plan_free(p);
-    if (!m->weights_mem) { clip_free(m); return false; }
     m->lora_on = true;
-    return true;
+    return m->weights_mem || (clip_free(m), false);
 }
 
+static bool plan(void *m, const void *c, const WeightSource *s, WeightPlan *p, char *msg, size_t cap) { return clip_plan(m, c, s, p, msg, cap); }
+static bool bind(void *m, Backend *be, WeightPlan *p, LpoiErr *err) { return clip_bind(m, be, p, err); }
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return clip_load(m, be, c, s, err); }
+static bool parse(void *c, const JsonValue *root, const char *what, LpoiErr *err) { return clip_config_parse(c, root, what, err); }
+
 bool clip_load(ClipModel *m, Backend *be, const ClipConfig *cfg, const WeightSource *src, LpoiErr *err) {
-    WeightPlan p;
-    char msg[480];
-    if (!clip_plan(m, cfg, src, &p, msg, sizeof msg)) return err_set(err, "%s: %s", ws_what(src, "weights"), msg);
-    return clip_bind(m, be, &p, err) || err_prefix(err, "%s", ws_what(src, "weights"));
+    return model_load(plan, bind, m, be, cfg, src, err);
 }
 
 bool clip_open(ClipModel *m, Backend *be, const char *dir, LpoiErr *err) {
-    char used[4200];
-    JsonDoc *doc = weights_config_open(dir, used, sizeof used, err);
-    if (!doc) return false;
-    ClipConfig cfg;
-    bool ok = clip_config_parse(&cfg, json_root(doc), used, err);
-    json_free(doc);
-    if (!ok) return false;
-    StModel st;
-    if (!st_model_open(&st, dir, err)) return false;
-    WeightSource src = {.model = &st, .prefix = "", .what = dir};
-    ok = clip_load(m, be, &cfg, &src, err);
-    st_model_close(&st);
-    return ok;
+    ClipConfig cfg;   // config.json: a CLIPVisionConfig, CLIPConfig or LlavaConfig
+    return model_config_read(dir, parse, &cfg, err) && model_open_dir(load, m, be, &cfg, dir, err);
 }
 
 void clip_step_free(ClipModel *m);   // clip.c
 
 void clip_free(ClipModel *m) {
-    Backend *be = m->be;
-    if (be) {
-        clip_step_free(m);
-        if (m->weights_mem) be->free(be, m->weights_mem);
-        lora_free(&m->lora);
-        if (m->acts_mem) be->free(be, m->acts_mem);
-    }
+    if (m->be) clip_step_free(m);
+    model_mem_free(m->be, &m->weights_mem, &m->lora, &m->acts_mem);
     free(m->layers);
     memset(m, 0, sizeof *m);
 }

@@ -11,6 +11,7 @@
 //   grads    d-residual, dh, dtmp [N,C], dq, dk, dv, da, ds, dgate, dup, dxa, dlogits [Sc,V], ...
 // Residual stream gradient: one [N,C] buffer walked from the head down to d(inputs_embeds).
 #include "models/llama.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdlib.h>
@@ -278,13 +279,7 @@ static void run_trunk(LlamaModel *m, const LlamaBatch *b, int S, bool backward) 
     st->ready = false;
 
     size_t need = llama_step_bytes(m, B, T, S, backward);
-    if (need > m->acts.capacity) {
-        if (m->acts_mem) be->free(be, m->acts_mem);
-        m->acts_mem = be->alloc(be, need);
-        arena_init_over(&m->acts, "llama activations", m->acts_mem, need);
-    }
-    arena_reset(&m->acts);
-    m->acts.peak = 0;
+    model_acts_begin(be, &m->acts, &m->acts_mem, need, "llama activations");
     memset(&st->grads, 0, sizeof st->grads);
     alloc_step(&m->acts, m, st, st->acts, B, T, S, st->Sc, b->input_ids != NULL, st->have_mask, backward, true, &st->grads);
 

@@ -17,6 +17,7 @@
 // for its text model; everything else comes from these defaults (= Vicuna-7B: 4096/11008/32/32).
 // Anything that would change the math and that we do not implement is refused by name.
 #include "models/llama.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdio.h>
@@ -160,11 +161,5 @@ bool llama_config_parse(LlamaConfig *c, const JsonValue *root, const char *what,
     return parse_text(c, root, NULL, -1, what, err);
 }
 
-bool llama_config_load(LlamaConfig *c, const char *path, LpoiErr *err) {
-    char used[4096];
-    JsonDoc *doc = weights_config_open(path, used, sizeof used, err);
-    if (!doc) return false;
-    bool ok = llama_config_parse(c, json_root(doc), used, err);
-    json_free(doc);
-    return ok;
-}
+static bool parse(void *c, const JsonValue *root, const char *what, LpoiErr *err) { return llama_config_parse(c, root, what, err); }
+bool llama_config_load(LlamaConfig *c, const char *path, LpoiErr *err) { return model_config_read(path, parse, c, err); }

@@ -1,6 +1,7 @@
 // llama_load.c — the LLaMA / Mistral spec table (HF tensor names, shapes from the config, where each
 // pointer goes) bound through models/weights.h, and the decoder's LoRA modules (nn/lora.h).
 #include "models/llama.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +57,9 @@ bool llama_plan(LlamaModel *m, const LlamaConfig *cfg, const WeightSource *src, 
     const LlamaSpelling *sp = NULL;
     for (size_t s = 0; s < LLAMA_NSPELLINGS && !sp; s++)
         if (ws_has(src, LLAMA_SPELLINGS[s].prefix, "embed_tokens.weight")) sp = &LLAMA_SPELLINGS[s];
-    if (!sp) {
-        snprintf(msg, cap, "no embed_tokens.weight under any known name (model., language_model.model., "
-                 "model.language_model., model.text_model.)");
-        return false;
-    }
+    if (!sp)
+        return snprintf(msg, cap, "no embed_tokens.weight under any known name (model., language_model.model., "
+                        "model.language_model., model.text_model.)"), false;
     m->cfg = *cfg;
     m->spelling = sp;
     m->layers = calloc_check((size_t)LPOI_MAX(cfg->n_layer, 1), sizeof *m->layers);
@@ -71,53 +70,39 @@ bool llama_plan(LlamaModel *m, const LlamaConfig *cfg, const WeightSource *src, 
     snprintf(inv_freq, sizeof inv_freq, "%s*.self_attn.rotary_emb.inv_freq", sp->prefix);
     WeightRules rules = {.owned = {sp->owns_all ? "" : sp->prefix, sp->lm_head},
                          .ignored = {inv_freq, cfg->tie ? sp->lm_head : NULL}};
-    if (weights_plan(p, src, &rules)) return true;
-    weights_plan_text(p, cfg->arch == LLAMA_ARCH_MISTRAL ? "the Mistral weights" : "the LLaMA weights", sp->prefix, msg, cap);
-    weights_plan_free(p);
-    free(m->layers);
-    memset(m, 0, sizeof *m);
-    return false;
+    const char *title = cfg->arch == LLAMA_ARCH_MISTRAL ? "the Mistral weights" : "the LLaMA weights";
+    return model_plan_or_text(p, src, &rules, title, sp->prefix, msg, cap) || (llama_free(m), false);
 }
 
 bool llama_bind(LlamaModel *m, Backend *be, WeightPlan *p, LpoiErr *err) {
     m->be = be;
     m->weights_mem = weights_upload(be, p, &m->weights_floats, err);
     weights_plan_free(p);
-    if (!m->weights_mem) { llama_free(m); return false; }
+    if (!m->weights_mem) return llama_free(m), false;
     if (m->cfg.tie) m->lm_head = m->embed;
     m->lora_on = true;
     m->logits_chunk = 256;
     return true;
 }
 
+static bool plan(void *m, const void *c, const WeightSource *s, WeightPlan *p, char *msg, size_t cap) { return llama_plan(m, c, s, p, msg, cap); }
+static bool bind(void *m, Backend *be, WeightPlan *p, LpoiErr *err) { return llama_bind(m, be, p, err); }
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return llama_load(m, be, c, s, err); }
+
 bool llama_load(LlamaModel *m, Backend *be, const LlamaConfig *cfg, const WeightSource *src, LpoiErr *err) {
-    WeightPlan p;
-    char msg[480];
-    if (!llama_plan(m, cfg, src, &p, msg, sizeof msg)) return err_set(err, "%s: %s", ws_what(src, "weights"), msg);
-    return llama_bind(m, be, &p, err) || err_prefix(err, "%s", ws_what(src, "weights"));
+    return model_load(plan, bind, m, be, cfg, src, err);
 }
 
 bool llama_open(LlamaModel *m, Backend *be, const char *dir, LpoiErr *err) {
     LlamaConfig cfg;
-    if (!llama_config_load(&cfg, dir, err)) return false;
-    StModel st;
-    if (!st_model_open(&st, dir, err)) return false;
-    WeightSource src = {.model = &st, .prefix = "", .what = dir};
-    bool ok = llama_load(m, be, &cfg, &src, err);
-    st_model_close(&st);
-    return ok;
+    return llama_config_load(&cfg, dir, err) && model_open_dir(load, m, be, &cfg, dir, err);
 }
 
 void llama_step_free(LlamaModel *m);   // llama.c
 
 void llama_free(LlamaModel *m) {
-    Backend *be = m->be;
-    if (be) {
-        llama_step_free(m);
-        if (m->weights_mem) be->free(be, m->weights_mem);
-        lora_free(&m->lora);
-        if (m->acts_mem) be->free(be, m->acts_mem);
-    }
+    if (m->be) llama_step_free(m);
+    model_mem_free(m->be, &m->weights_mem, &m->lora, &m->acts_mem);
     free(m->layers);
     memset(m, 0, sizeof *m);
 }
@@ -165,7 +150,8 @@ bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p
     // Every adapter tensor under the decoder's module paths must be ours (a LLaVA adapter also holds
     // the vision tower's and the projector's: the caller checks those); a plain causal LM owns all.
     char owned[2][160];
-    WeightRules rules = {{0}};
+    WeightRules rules;
+    memset(&rules, 0, sizeof rules);
     for (int k = 0; k < 2 && modules[k]; k++) {
         snprintf(owned[k], sizeof owned[k], "base_model.model.%s", modules[k]);
         rules.owned[k] = m->spelling->owns_all ? "" : owned[k];

@@ -6,6 +6,7 @@
 // d x0 [B·T, C], dy2, da1, dy1 [K, C], d features [K, Cv], dxa [K, r]. The vision tower and the
 // language model keep their own activation arenas.
 #include "models/llava.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -124,12 +125,7 @@ static bool prepare(LlavaModel *m, const LlavaBatch *b, bool backward, LpoiErr *
     llava_set_lora(m, m->lora_on);
 
     size_t need = step_bytes(m, BT, K, backward);
-    if (need > m->acts.capacity) {
-        if (m->acts_mem) be->free(be, m->acts_mem);
-        m->acts_mem = be->alloc(be, need);
-        arena_init_over(&m->acts, "llava activations", m->acts_mem, need);
-    }
-    arena_reset(&m->acts);
+    model_acts_begin(be, &m->acts, &m->acts_mem, need, "llava activations");
     Arena *a = &m->acts;
     size_t r = (size_t)LPOI_MAX(m->proj[0].r, m->proj[1].r);
     st->ids = take(a, (size_t)BT * 4, "input ids");

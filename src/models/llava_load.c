@@ -5,6 +5,7 @@
 // vision_feature_select_strategy "default", projector_hidden_act "gelu", multimodal_projector_bias
 // true, image_seq_length 576; vision_config / text_config as clip_config_parse / llama_config_parse.
 #include "models/llava.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +56,8 @@ bool llava_config_parse(LlavaConfig *c, const JsonValue *root, const char *what,
     return true;
 }
 
-bool llava_config_load(LlavaConfig *c, const char *path, LpoiErr *err) {
-    char used[4096];
-    JsonDoc *doc = weights_config_open(path, used, sizeof used, err);
-    if (!doc) return false;
-    bool ok = llava_config_parse(c, json_root(doc), used, err);
-    json_free(doc);
-    return ok;
-}
+static bool parse(void *c, const JsonValue *root, const char *what, LpoiErr *err) { return llava_config_parse(c, root, what, err); }
+bool llava_config_load(LlavaConfig *c, const char *path, LpoiErr *err) { return model_config_read(path, parse, c, err); }
 
 // ---- the projector's spec table ---------------------------------------------------------------
 static void proj_specs(const LlavaConfig *c, const char *prefix, LlavaModel *m, WeightSpecs *out) {
@@ -145,28 +140,21 @@ bool llava_load(LlavaModel *m, Backend *be, const LlavaConfig *cfg, const Weight
     return err_set(err, "%s: the LLaVA weights do not match the config: %s", what, msg);
 }
 
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return llava_load(m, be, c, s, err); }
+
 bool llava_open(LlavaModel *m, Backend *be, const char *dir, LpoiErr *err) {
     LlavaConfig cfg;
-    if (!llava_config_load(&cfg, dir, err)) return false;
-    StModel st;
-    if (!st_model_open(&st, dir, err)) return false;
-    WeightSource src = {.model = &st, .prefix = "", .what = dir};
-    bool ok = llava_load(m, be, &cfg, &src, err);
-    st_model_close(&st);
-    return ok;
+    return llava_config_load(&cfg, dir, err) && model_open_dir(load, m, be, &cfg, dir, err);
 }
 
 void llava_step_free(LlavaModel *m);   // llava.c
 
 void llava_free(LlavaModel *m) {
-    Backend *be = m->be;
-    if (!be) return;
+    if (!m->be) return;
     llava_step_free(m);
     clip_free(&m->vision);
     llama_free(&m->lm);
-    if (m->proj_mem) be->free(be, m->proj_mem);
-    lora_free(&m->proj_lora);
-    if (m->acts_mem) be->free(be, m->acts_mem);
+    model_mem_free(m->be, &m->proj_mem, &m->proj_lora, &m->acts_mem);
     memset(m, 0, sizeof *m);
 }
 

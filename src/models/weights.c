@@ -199,10 +199,3 @@ bool weights_read_into(Backend *be, float *dst, const StTensor *t, LpoiErr *err)
     free(h);
     return ok;
 }
-
-JsonDoc *weights_config_open(const char *path, char *used, size_t cap, LpoiErr *err) {
-    size_t n = strlen(path);
-    if (n >= 5 && !strcmp(path + n - 5, ".json")) snprintf(used, cap, "%s", path);
-    else snprintf(used, cap, "%s/config.json", path);
-    return json_load_file(used, 16u << 20, err);
-}

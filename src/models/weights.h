@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include "backend/backend.h"
 #include "base/error.h"
-#include "base/json.h"
 #include "base/safetensors.h"
 
 // A set of tensors to bind from: a model folder/file (st_model_open) or one safetensors file;
@@ -88,7 +87,3 @@ void weights_plan_free(WeightPlan *p);
 float *weights_upload(Backend *be, const WeightPlan *p, size_t *floats, LpoiErr *err);
 // Reads t as fp32 into backend memory dst (LoRA tensors: the model already owns the memory).
 bool weights_read_into(Backend *be, float *dst, const StTensor *t, LpoiErr *err);
-
-// A model folder's config: path is a .json file, or a folder holding config.json. used (cap bytes)
-// receives the file's path for errors.
-JsonDoc *weights_config_open(const char *path, char *used, size_t cap, LpoiErr *err);
