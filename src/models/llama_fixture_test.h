@@ -1,16 +1,13 @@
 // llama_fixture_test.h — helpers shared by the LLaMA unit tests (llama_test.c, llama_grad_test.c):
 // tiny random checkpoints written to /tmp under any spelling and dtype, damaged on request, and
-// small right-padded batches.
+// small right-padded batches. The model-independent part is model_fixture_test.h.
 #pragma once
 #include "models/llama.h"
-#include "base/dtype.h"
-#include "base/rng.h"
-
-#define EXPECT_ERR_HAS(err, needle) \
-    EXPECT_MSG(strstr((err).msg, (needle)) != NULL, "error \"%s\" does not mention \"%s\"", (err).msg, (needle))
+#include "models/model_fixture_test.h"
 
 // Parses a config JSON text (a test's own literal) with llama_config_parse ("config.json" in errors).
 bool lt_parse_cfg(const char *json, LlamaConfig *c, LpoiErr *err);
+bool lt_config_parse(void *c, const JsonValue *root, const char *what, LpoiErr *err);   // ModelConfigParse
 
 // Options to damage a checkpoint: drop one tensor, add one, change one's shape, extra foreign names.
 typedef struct {
@@ -25,10 +22,14 @@ typedef struct {
 // ~0.7 N(0,1), linears N(0, 1/in)), modified by o, as a single safetensors file.
 void lt_write_model(const char *path, const LlamaConfig *c, const LlamaSpelling *sp, const LtWriteOpts *o, uint64_t seed);
 bool lt_load_file(LlamaModel *m, Backend *be, const LlamaConfig *c, const char *path, LpoiErr *err);
-float *lt_fetch(Backend *be, const float *dev, size_t n);   // n floats of backend memory, malloc'ed
+// A CPU backend with a random model of cfg_json (plain spelling, seed) loaded, and when r > 0 random
+// adapters (seed + 1) of rank r on targets. NULL (and a test failure) when it does not load.
+Backend *lt_random_model(LlamaModel *m, LlamaConfig *c, const char *cfg_json, uint64_t seed, int r, float alpha,
+                         unsigned targets);
 
-extern const char *const LT_TINY_LLAMA;     // GQA 4q/2kv, untied
-extern const char *const LT_TINY_MISTRAL;   // GQA 4q/1kv, head_dim 6, sliding window 3, tied, theta 300
+extern const char *const LT_TINY_LLAMA;            // GQA 4q/2kv, untied
+extern const char *const LT_TINY_MISTRAL;          // GQA 4q/1kv, head_dim 6, sliding window 3, tied, theta 300
+extern const char *const LT_TINY_MISTRAL_UNTIED;   // the same with its own lm_head
 
 // A small right-padded batch: lengths T, T-2, ..., prompts of 2..3 tokens labelled -100.
 typedef struct { int B, T; int32_t ids[64], mask[64], labels[64]; } LtBatch;

@@ -14,20 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
+// L = Σ dlogp·logp of a batch, the scalar whose finite differences check the backward.
 typedef struct {
     LlamaModel *m;
     LlamaBatch *batch;
     const float *dlogp;
-    float *param_dev;      // the tensor being perturbed (backend memory)
-    float *host;           // its fp32 contents
-    double *x;             // double copy that gradcheck perturbs
-    size_t n;
-} FdCtx;
+} Loss;
 
-static double fd_loss(void *p) {
-    FdCtx *c = p;
-    for (size_t i = 0; i < c->n; i++) c->host[i] = (float)c->x[i];
-    c->m->be->upload(c->m->be, c->param_dev, c->host, c->n * sizeof(float));
+static double loss(void *p) {
+    Loss *c = p;
     float logp[8];
     LpoiErr err = {{0}};
     if (!llama_logps_forward(c->m, c->batch, false, logp, &err)) LPOI_DIE("%s", err.msg);
@@ -36,48 +31,20 @@ static double fd_loss(void *p) {
     return L;
 }
 
-// Central differences of L = Σ dlogp·logp w.r.t. the n floats at dev, against analytic (host).
-// The forward is fp32, so the numeric gradient carries ~1e-4 relative noise: the tolerance is
-// 1% of the largest element plus 2% relative, which still rejects a wrong term.
-static void check_fd(const char *what, LlamaModel *m, LlamaBatch *batch, const float *dlogp, float *dev, size_t n,
-                     const float *analytic) {
-    FdCtx c = {m, batch, dlogp, dev, lt_fetch(m->be, dev, n), gc_alloc_f64(n), n};
-    gc_f32_to_f64(c.x, c.host, n);
-    double *num = gc_alloc_f64(n);
-    gradcheck_numeric(fd_loss, &c, c.x, n, 1e-2, num);
-    fd_loss(&c);   // restore the exact parameters
-    double maxn = 0;
-    for (size_t i = 0; i < n; i++) maxn = fmax(maxn, fabs(num[i]));
-    GcResult res = gradcheck_compare(analytic, num, n, 1e-2 * maxn, 2e-2);
-    EXPECT_MSG(res.bad == 0, "%s: %zu of %zu gradient elements off; worst [%zu] analytic %.6g numeric %.6g", what, res.bad,
-               n, res.worst, res.worst_analytic, res.worst_numeric);
-    EXPECT_MSG(maxn > 1e-3, "%s: the gradient is (numerically) zero; the check tests nothing", what);
-    free(c.host);
-    free(c.x);
-    free(num);
-}
-
 static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg(cfg_json, &c, &err);
-    char path[] = "/tmp/lpoi_llama_fd_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, seed);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
-    llama_lora_create(&m, 3, 6.0f, targets);
-    lt_lora_randomize(&m, seed + 1);
+    Backend *be = lt_random_model(&m, &c, cfg_json, seed, 3, 6.0f, targets);
+    if (!be) return;
+    LpoiErr err = {{0}};
     LtBatch tb;
     lt_tiny_batch(&tb, 3, 7, c.V, seed + 2);
     LlamaBatch batch = {.B = tb.B, .T = tb.T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels};
     float dlogp[3] = {0.7f, -1.3f, 0.4f}, logp[3];
     EXPECT(llama_logps_forward(&m, &batch, true, logp, &err));
     llama_logps_backward(&m, dlogp, NULL);
-    float *grads = lt_fetch(be, m.lora.grad, m.lora.floats);
+    float *grads = mt_fetch(be, m.lora.grad, m.lora.floats);
+    Loss ids_loss = {&m, &batch, dlogp};
     // Every adapter tensor of the first and last layer (both A and B).
     for (size_t i = 0; i < llama_lora_count(&m); i++) {
         char name[200];
@@ -85,7 +52,7 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
         float *p, *g;
         llama_lora_tensor(&m, i, name, sizeof name, shape, &p, &g);
         if (!strstr(name, "layers.0.") && !strstr(name, "layers.1.")) continue;
-        check_fd(name, &m, &batch, dlogp, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora.grad));
+        MT_CHECK_FD(name, be, loss, &ids_loss, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora.grad));
     }
     // Input embeddings: the same batch fed as embeddings.
     size_t NC = (size_t)tb.B * tb.T * c.C;
@@ -100,8 +67,9 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
     EXPECT(llama_logps_forward(&m, &eb, true, logp2, &err));
     for (int b = 0; b < 3; b++) EXPECT(logp2[b] == logp[b]);   // ids and their embeddings: same numbers
     llama_logps_backward(&m, dlogp, demb);
-    float *d = lt_fetch(be, demb, NC);
-    check_fd("d inputs_embeds", &m, &eb, dlogp, emb, NC, d);
+    float *d = mt_fetch(be, demb, NC);
+    Loss embeds_loss = {&m, &eb, dlogp};
+    MT_CHECK_FD("d inputs_embeds", be, loss, &embeds_loss, emb, NC, d);
     // Padded positions never influence the scores: their embedding gradient is exactly zero.
     for (int b = 0; b < tb.B; b++)
         for (int t = 0; t < tb.T; t++)
@@ -122,17 +90,11 @@ TEST(llama_fd_lora_and_embeds_mistral_window_tied) { fd_model(LT_TINY_MISTRAL, (
 // Recompute gives the same gradients bit for bit; chunking the logits changes nothing; the
 // adapter switch is exactly the base model; B = 0 (PEFT's init) is exactly the base model.
 TEST(llama_recompute_chunks_and_adapter_switch) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg(LT_TINY_MISTRAL, &c, &err);
-    char path[] = "/tmp/lpoi_llama_rc_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 5);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
+    Backend *be = lt_random_model(&m, &c, LT_TINY_MISTRAL, 5, 0, 0, 0);
+    if (!be) return;
+    LpoiErr err = {{0}};
     LtBatch tb;
     lt_tiny_batch(&tb, 3, 8, c.V, 6);
     LlamaBatch batch = {.B = tb.B, .T = tb.T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels};
@@ -159,7 +121,7 @@ TEST(llama_recompute_chunks_and_adapter_switch) {
         EXPECT(llama_logps_forward(&m, &batch, true, lp2, &err));
         for (int b = 0; b < 3; b++) EXPECT_NEAR(lp2[b], lp[b], 1e-5, 1e-5);
         llama_logps_backward(&m, dlogp, NULL);
-        g[k] = lt_fetch(be, m.lora.grad, m.lora.floats);
+        g[k] = mt_fetch(be, m.lora.grad, m.lora.floats);
         peak[k] = llama_step_peak_bytes(&m);
         EXPECT(peak[k] <= llama_step_bytes(&m, tb.B, tb.T, 100, true));
     }
@@ -185,20 +147,12 @@ TEST(llama_recompute_chunks_and_adapter_switch) {
 // Peak activation memory of one step, with and without recomputation, on a fixed small config
 // (printed for the record), and the plan covers what the step used.
 TEST(llama_step_memory) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg("{\"model_type\": \"llama\", \"vocab_size\": 512, \"hidden_size\": 64, \"intermediate_size\": 172,"
-              " \"num_hidden_layers\": 4, \"num_attention_heads\": 4, \"num_key_value_heads\": 2}", &c, &err);
-    char path[] = "/tmp/lpoi_llama_mem_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 3);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
-    llama_lora_create(&m, 8, 16.0f, LLAMA_LORA_ALL);
-    lt_lora_randomize(&m, 4);
+    Backend *be = lt_random_model(&m, &c, "{\"model_type\": \"llama\", \"vocab_size\": 512, \"hidden_size\": 64, \"intermediate_size\": 172,"
+              " \"num_hidden_layers\": 4, \"num_attention_heads\": 4, \"num_key_value_heads\": 2}", 3, 8, 16.0f, LLAMA_LORA_ALL);
+    if (!be) return;
+    LpoiErr err = {{0}};
     enum { B = 2, T = 32 };
     int32_t ids[B * T], labels[B * T];
     Rng r;
@@ -231,20 +185,12 @@ TEST(llama_step_memory) {
 // suite stays light on shared machines). Prints tokens/s and the peak activation memory.
 TEST(llama_bench_step) {
     if (!getenv("LPOI_LLAMA_BENCH")) { test_skip("set LPOI_LLAMA_BENCH=1 to time a step"); return; }
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg("{\"model_type\": \"llama\", \"vocab_size\": 8192, \"hidden_size\": 256, \"intermediate_size\": 688,"
-              " \"num_hidden_layers\": 4, \"num_attention_heads\": 8, \"num_key_value_heads\": 8}", &c, &err);
-    char path[] = "/tmp/lpoi_llama_bench_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 3);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
-    llama_lora_create(&m, 8, 16.0f, LLAMA_LORA_ALL);
-    lt_lora_randomize(&m, 4);
+    Backend *be = lt_random_model(&m, &c, "{\"model_type\": \"llama\", \"vocab_size\": 8192, \"hidden_size\": 256, \"intermediate_size\": 688,"
+              " \"num_hidden_layers\": 4, \"num_attention_heads\": 8, \"num_key_value_heads\": 8}", 3, 8, 16.0f, LLAMA_LORA_ALL);
+    if (!be) return;
+    LpoiErr err = {{0}};
     enum { B = 4, T = 128 };
     static int32_t ids[B * T], labels[B * T];
     Rng r;
@@ -281,20 +227,11 @@ TEST(llama_bench_step) {
 // The KV-cached decoder agrees with argmax over full forwards (llama_logits) of the growing
 // sequence, for a sliding window shorter than prompt + generation, with adapters on.
 TEST(llama_generate_matches_full_forward) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg(LT_TINY_MISTRAL, &c, &err);
-    c.tie = false;
-    char path[] = "/tmp/lpoi_llama_gen_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 13);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
-    llama_lora_create(&m, 2, 4.0f, LLAMA_LORA_ALL);
-    lt_lora_randomize(&m, 14);
+    Backend *be = lt_random_model(&m, &c, LT_TINY_MISTRAL_UNTIED, 13, 2, 4.0f, LLAMA_LORA_ALL);
+    if (!be) return;
+    LpoiErr err = {{0}};
     enum { P = 4, G = 9 };
     int32_t seq[P + G] = {3, 7, 1, 12}, out[G];
     LlamaGenOpts go = {.max_new = G};
@@ -333,19 +270,11 @@ TEST(llama_generate_matches_full_forward) {
 
 // Nothing scored (every label -100, or T = 1): log-probs 0, gradients exactly 0, no lm_head work.
 TEST(llama_nothing_scored) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg(LT_TINY_LLAMA, &c, &err);
-    char path[] = "/tmp/lpoi_llama_empty_XXXXXX";
-    close(mkstemp(path));
-    LtWriteOpts o = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &o, 2);
     LlamaModel m;
-    if (!lt_load_file(&m, be, &c, path, &err)) { EXPECT_MSG(0, "%s", err.msg); remove(path); return; }
-    remove(path);
-    llama_lora_create(&m, 2, 2.0f, LLAMA_LORA_ALL);
-    lt_lora_randomize(&m, 3);
+    Backend *be = lt_random_model(&m, &c, LT_TINY_LLAMA, 2, 2, 2.0f, LLAMA_LORA_ALL);
+    if (!be) return;
+    LpoiErr err = {{0}};
     int32_t ids[6] = {1, 2, 3, 4, 5, 6}, labels[6] = {-100, -100, -100, -100, -100, -100};
     float lp[2] = {1, 1}, dl[2] = {1, 1};
     float *demb = be->alloc(be, 6 * (size_t)c.C * sizeof(float));
@@ -355,12 +284,12 @@ TEST(llama_nothing_scored) {
         EXPECT(llama_logps_forward(&m, &b, true, lp, &err));
         EXPECT(lp[0] == 0.0f && lp[1] == 0.0f);
         llama_logps_backward(&m, dl, demb);
-        float *d = lt_fetch(be, demb, (size_t)2 * T * c.C);
+        float *d = mt_fetch(be, demb, (size_t)2 * T * c.C);
         for (size_t i = 0; i < (size_t)2 * T * c.C; i++) EXPECT(d[i] == 0.0f);
         free(d);
         labels[1] = -100;
     }
-    float *g = lt_fetch(be, m.lora.grad, m.lora.floats);
+    float *g = mt_fetch(be, m.lora.grad, m.lora.floats);
     for (size_t i = 0; i < m.lora.floats; i++) EXPECT(g[i] == 0.0f);
     free(g);
     be->free(be, demb);

@@ -17,12 +17,8 @@
 #define V32064 "\"text_config\": {\"vocab_size\": 32064}"
 #define LLAVA_DIR "../shared/data/hf/llava-hf__llava-1.5-7b-hf"
 
-static bool parse_llava(const char *json, LlavaConfig *c, LpoiErr *err) {
-    JsonDoc *doc = vt_json(json);
-    bool ok = llava_config_parse(c, json_root(doc), "config.json", err);
-    json_free(doc);
-    return ok;
-}
+static bool parse(void *c, const JsonValue *root, const char *what, LpoiErr *err) { return llava_config_parse(c, root, what, err); }
+static bool parse_llava(const char *json, LlavaConfig *c, LpoiErr *err) { return mt_parse(parse, json, c, err); }
 
 TEST(llava_config_real) {
     if (access(LLAVA_DIR "/config.json", R_OK)) { test_skip("../shared/data/hf is absent"); return; }
@@ -44,7 +40,7 @@ TEST(llava_config_real) {
 }
 
 TEST(llava_config_refusals) {
-    static const struct { const char *json, *needle; } bad[] = {
+    static const MtRefusal bad[] = {
         {"{\"model_type\": \"llava\", \"vision_feature_layer\": [-2, -5], " V32064 "}", "list-valued"},
         {"{\"model_type\": \"llava\", \"vision_feature_layer\": -30, " V32064 "}", "outside"},
         {"{\"model_type\": \"llava\", \"vision_feature_select_strategy\": \"cls\", " V32064 "}", "cls"},
@@ -55,12 +51,8 @@ TEST(llava_config_refusals) {
         {"{\"model_type\": \"llava\", \"multimodal_projector_bias\": 1, " V32064 "}", "multimodal_projector_bias"},
         {"{\"model_type\": \"llama\"}", "not a LLaVA config"},
     };
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(bad); i++) {
-        LlavaConfig c;
-        LpoiErr err = {{0}};
-        EXPECT_MSG(!parse_llava(bad[i].json, &c, &err), "accepted: %s", bad[i].json);
-        EXPECT_ERR_CONTAINS(err, bad[i].needle);
-    }
+    LlavaConfig refused;
+    MT_EXPECT_REFUSALS(parse, &refused, bad, NULL);
     LlavaConfig c;
     LpoiErr err = {{0}};
     EXPECT_MSG(parse_llava("{\"model_type\": \"llava\", \"image_token_id\": 5, \"vision_feature_select_strategy\": \"full\","
@@ -109,11 +101,8 @@ TEST(llava_real_index_binds) {
     LlavaConfig c;
     LpoiErr err = {{0}};
     if (!llava_config_load(&c, LLAVA_DIR, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
-    size_t size;
-    char *text = file_read_all(LLAVA_DIR "/model.safetensors.index.json", 16 << 20, &size, &err);
-    if (!text) { EXPECT_MSG(0, "%s", err.msg); return; }
-    JsonDoc *doc = vt_json(text);
-    free(text);
+    JsonDoc *doc = json_load_file(LLAVA_DIR "/model.safetensors.index.json", 16 << 20, &err);
+    if (!doc) { EXPECT_MSG(0, "%s", err.msg); return; }
     const JsonValue *map = json_get(json_root(doc), "weight_map");
     EXPECT(map && map->type == JSON_OBJECT && map->count == 686);
     if (!map || map->type != JSON_OBJECT) { json_free(doc); return; }
@@ -165,12 +154,12 @@ typedef struct {
     LlavaModel m;
 } Tiny;
 
-static const VtDamage TO_NEW = {.rename_from = {"vision_tower.vision_model.", "multi_modal_projector.",
+static const MtDamage TO_NEW = {.rename_from = {"vision_tower.vision_model.", "multi_modal_projector.",
                                                 "language_model.model.", "language_model.lm_head."},
                                 .rename_to = {"model.vision_tower.", "model.multi_modal_projector.",
                                               "model.language_model.", "lm_head."}};
 
-static bool tiny_open(Tiny *t, const VtDamage *d, uint64_t seed, LpoiErr *err) {
+static bool tiny_open(Tiny *t, const MtDamage *d, uint64_t seed, LpoiErr *err) {
     t->be = backend_cpu_create();
     LpoiErr e = {{0}};
     if (!parse_llava(VT_TINY_LLAVA, &t->cfg, &e)) LPOI_DIE("%s", e.msg);
@@ -223,19 +212,19 @@ static void tiny_batch(Batch *b) {
 TEST(llava_bind_reports_every_problem_once) {
     Tiny t;
     LpoiErr err = {{0}};
-    VtDamage d = {.drop = "vision_tower.vision_model.encoder.layers.2.layer_norm2.bias",
+    MtDamage d = {.drop = "vision_tower.vision_model.encoder.layers.2.layer_norm2.bias",
                   .extra = "multi_modal_projector.linear_3.weight",
                   .reshape = "language_model.model.layers.1.mlp.down_proj.weight"};
     EXPECT(!tiny_open(&t, &d, 1, &err));
-    EXPECT_ERR_CONTAINS(err, "vision tower: ");
-    EXPECT_ERR_CONTAINS(err, "1 missing (vision_tower.vision_model.encoder.layers.2.layer_norm2.bias)");
-    EXPECT_ERR_CONTAINS(err, "projector: 1 unexpected (multi_modal_projector.linear_3.weight)");
-    EXPECT_ERR_CONTAINS(err, "language model: ");
-    EXPECT_ERR_CONTAINS(err, "language_model.model.layers.1.mlp.down_proj.weight is [17,20], expected [16,20]");
+    EXPECT_ERR_HAS(err, "vision tower: ");
+    EXPECT_ERR_HAS(err, "1 missing (vision_tower.vision_model.encoder.layers.2.layer_norm2.bias)");
+    EXPECT_ERR_HAS(err, "projector: 1 unexpected (multi_modal_projector.linear_3.weight)");
+    EXPECT_ERR_HAS(err, "language model: ");
+    EXPECT_ERR_HAS(err, "language_model.model.layers.1.mlp.down_proj.weight is [17,20], expected [16,20]");
     backend_destroy(t.be);
-    VtDamage d2 = {.extra = "image_newline"};
+    MtDamage d2 = {.extra = "image_newline"};
     EXPECT(!tiny_open(&t, &d2, 1, &err));
-    EXPECT_ERR_CONTAINS(err, "not part of a LLaVA model: 1 unexpected (image_newline)");
+    EXPECT_ERR_HAS(err, "not part of a LLaVA model: 1 unexpected (image_newline)");
     backend_destroy(t.be);
 }
 
@@ -248,17 +237,17 @@ TEST(llava_image_tokens_checked_and_expanded) {
     tiny_batch(&b);
     EXPECT_MSG(llava_check_image_tokens(&c, b.ids, b.B, b.T, 3, &err), "%s", err.msg);
     EXPECT(!llava_check_image_tokens(&c, b.ids, b.B, b.T, 4, &err));
-    EXPECT_ERR_CONTAINS(err, "too many images");
+    EXPECT_ERR_HAS(err, "too many images");
     EXPECT(!llava_check_image_tokens(&c, b.ids, b.B, b.T, 2, &err));
-    EXPECT_ERR_CONTAINS(err, "too few images");
+    EXPECT_ERR_HAS(err, "too few images");
     EXPECT(!llava_check_image_tokens(&c, b.ids, b.B, b.T, 0, &err));
-    EXPECT_ERR_CONTAINS(err, "no image was given");
+    EXPECT_ERR_HAS(err, "no image was given");
     int32_t text[4] = {1, 5, 6, 7};
     EXPECT(!llava_check_image_tokens(&c, text, 1, 4, 1, &err));
-    EXPECT_ERR_CONTAINS(err, "no <image> token (id 37)");
+    EXPECT_ERR_HAS(err, "no <image> token (id 37)");
     int32_t lone[4] = {1, IMG, 6, 7};
     EXPECT(!llava_check_image_tokens(&c, lone, 1, 4, 1, &err));
-    EXPECT_ERR_CONTAINS(err, "llava_expand_image_tokens");
+    EXPECT_ERR_HAS(err, "llava_expand_image_tokens");
     // Expansion: a lone <image> becomes 9; whole expanded runs stay; other runs are refused.
     int32_t in[] = {1, IMG, 6, IMG, IMG, IMG, IMG, IMG, IMG, IMG, IMG, IMG, 8, IMG};
     int32_t out[64];
@@ -268,10 +257,10 @@ TEST(llava_image_tokens_checked_and_expanded) {
     EXPECT_EQ_INT(out[10], 6);
     EXPECT_EQ_INT(out[20], 8);
     EXPECT_EQ_INT(llava_expand_image_tokens(&c, in, (int)LPOI_ARRAY_LEN(in), out, 20, &err), -1);
-    EXPECT_ERR_CONTAINS(err, "more than 20");
+    EXPECT_ERR_HAS(err, "more than 20");
     int32_t odd[] = {IMG, IMG, 4};
     EXPECT_EQ_INT(llava_expand_image_tokens(&c, odd, 3, out, 64, &err), -1);
-    EXPECT_ERR_CONTAINS(err, "run of 2 image tokens");
+    EXPECT_ERR_HAS(err, "run of 2 image tokens");
 }
 
 TEST(llava_lora_targets) {
@@ -285,7 +274,7 @@ TEST(llava_lora_targets) {
     EXPECT_EQ_INT(t.vision, (1u << CLIP_Q) | (1u << CLIP_O) | (1u << CLIP_FC2));
     EXPECT_EQ_INT(t.projector, 0); EXPECT_EQ_INT(t.text, 1u << LLAMA_DOWN);
     EXPECT(!llava_lora_parse_targets("lm_head", &t, &err));
-    EXPECT_ERR_CONTAINS(err, "lm_head");
+    EXPECT_ERR_HAS(err, "lm_head");
     EXPECT(!llava_lora_parse_targets("language_model.fc1", &t, &err));
     EXPECT(!llava_lora_parse_targets("q_proj,,v_proj", &t, &err));
 }
@@ -325,9 +314,9 @@ TEST(llava_layouts_and_merge) {
     EXPECT(la[0] == lb[0] && la[1] == lb[1]);
     EXPECT(la[0] < 0 && la[1] < 0);
     const int C = a.cfg.text.C, BT = bt.B * bt.T, K = bt.n_images * a.cfg.tokens_per_image;
-    float *x0 = vt_fetch(a.be, llava_inputs_embeds(&a.m), (size_t)BT * C);
-    float *img = vt_fetch(a.be, llava_image_features(&a.m), (size_t)K * C);
-    float *emb = vt_fetch(a.be, a.m.lm.embed, (size_t)a.cfg.text.V * C);
+    float *x0 = mt_fetch(a.be, llava_inputs_embeds(&a.m), (size_t)BT * C);
+    float *img = mt_fetch(a.be, llava_image_features(&a.m), (size_t)K * C);
+    float *emb = mt_fetch(a.be, a.m.lm.embed, (size_t)a.cfg.text.V * C);
     int k = 0;
     for (int i = 0; i < BT; i++) {
         const float *want = bt.ids[i] == IMG ? img + (size_t)k++ * C : emb + (size_t)bt.ids[i] * C;
@@ -337,7 +326,7 @@ TEST(llava_layouts_and_merge) {
     // A wrong image count is refused before anything runs.
     ba.n_images = 2;
     EXPECT(!llava_logps_forward(&a.m, &ba, false, la, &err));
-    EXPECT_ERR_CONTAINS(err, "too few images");
+    EXPECT_ERR_HAS(err, "too few images");
     free(x0);
     free(img);
     free(emb);
@@ -373,7 +362,7 @@ TEST(llava_fd_lora_and_pixels) {
     llava_lora_create(&t.m, 2, 4.0f, &tg);
     size_t nl = llava_lora_count(&t.m);
     EXPECT_EQ_INT(nl, 2 * (3 * 6 + 2 + 2 * 7));
-    vt_lora_randomize(t.be, &t.m, nl, lora_at, 5);
+    mt_lora_randomize(t.be, &t.m, nl, lora_at, 5);
     Batch bt;
     tiny_batch(&bt);
     const ClipConfig *vc = &t.cfg.vision;
@@ -385,8 +374,8 @@ TEST(llava_fd_lora_and_pixels) {
     EXPECT_MSG(llava_logps_forward(&t.m, &b, true, logp, &err), "%s", err.msg);
     llava_logps_backward(&t.m, dlogp, dpix);
     Fd ctx = {&t.m, &b, dlogp};
-    float *g = vt_fetch(t.be, dpix, np);
-    VT_CHECK_FD("d pixel_values", t.be, fd_loss, &ctx, pix, np, g);
+    float *g = mt_fetch(t.be, dpix, np);
+    MT_CHECK_FD("d pixel_values", t.be, fd_loss, &ctx, pix, np, g);
     free(g);
     for (size_t i = 0; i < nl; i++) {
         char name[256];
@@ -396,11 +385,11 @@ TEST(llava_fd_lora_and_pixels) {
         bool vision = strstr(name, "vision_tower") != NULL, proj = strstr(name, "projector") != NULL;
         EXPECT_MSG(!strncmp(name, "base_model.model.model.", 23), "%s", name);
         size_t cnt = (size_t)(shape[0] * shape[1]);
-        float *a = vt_fetch(t.be, gr, cnt);
+        float *a = mt_fetch(t.be, gr, cnt);
         if (vision && strstr(name, "layers.2.")) {   // after the selected layer: never run
             for (size_t j = 0; j < cnt; j++) EXPECT(a[j] == 0.0f);
         } else if (proj || strstr(name, "layers.0.") || (vision && strstr(name, "layers.1.fc"))) {
-            VT_CHECK_FD(name, t.be, fd_loss, &ctx, p, cnt, a);
+            MT_CHECK_FD(name, t.be, fd_loss, &ctx, p, cnt, a);
         }
         free(a);
     }
@@ -412,7 +401,7 @@ TEST(llava_fd_lora_and_pixels) {
     EXPECT(tiny_open(&plain, NULL, 4, &err));
     LlavaBatch pb = b;
     float *pix2 = plain.be->alloc(plain.be, np * sizeof(float));
-    float *h = vt_fetch(t.be, pix, np);
+    float *h = mt_fetch(t.be, pix, np);
     plain.be->upload(plain.be, pix2, h, np * sizeof(float));
     free(h);
     pb.pixel_values = pix2;
@@ -438,7 +427,7 @@ TEST(llava_fd_lora_and_pixels) {
                                          "base_model.model.language_model.model."};
         for (int k = 0; k < 3; k++)
             if (!strncmp(name, from[k], strlen(from[k]))) snprintf(names[i], 256, "%s%s", to[k], name + strlen(from[k]));
-        bufs[i] = vt_fetch(t.be, p, (size_t)(shape[0] * shape[1]));
+        bufs[i] = mt_fetch(t.be, p, (size_t)(shape[0] * shape[1]));
         uint64_t s[2] = {(uint64_t)shape[0], (uint64_t)shape[1]};
         st_writer_add_f32(w, names[i], 2, s, bufs[i]);
     }
@@ -467,7 +456,7 @@ TEST(llava_fd_lora_and_pixels) {
     st_writer_free(w);
     EXPECT(st_open(&f, path, &err));
     EXPECT(!llava_lora_load(&plain.m, &src, &err));
-    EXPECT_ERR_CONTAINS(err, "1 unexpected (base_model.model.image_newline.lora_A.weight)");
+    EXPECT_ERR_HAS(err, "1 unexpected (base_model.model.image_newline.lora_A.weight)");
     st_close(&f);
     remove(path);
     for (size_t i = 0; i < nl; i++) free(bufs[i]);
@@ -488,7 +477,7 @@ TEST(llava_lm_only_skips_vision_backward) {
     if (!tiny_open(&t, NULL, 7, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
     LlavaLoraTargets tg = {.text = LLAMA_LORA_ALL};
     llava_lora_create(&t.m, 2, 4.0f, &tg);
-    vt_lora_randomize(t.be, &t.m, llava_lora_count(&t.m), lora_at, 8);
+    mt_lora_randomize(t.be, &t.m, llava_lora_count(&t.m), lora_at, 8);
     Batch bt;
     tiny_batch(&bt);
     const ClipConfig *vc = &t.cfg.vision;
@@ -508,8 +497,8 @@ TEST(llava_lm_only_skips_vision_backward) {
         int64_t shape[2];
         float *p, *gr;
         llava_lora_tensor(&t.m, i, name, sizeof name, shape, &p, &gr);
-        float *a = vt_fetch(t.be, gr, (size_t)(shape[0] * shape[1]));
-        VT_CHECK_FD(name, t.be, fd_loss, &ctx, p, (size_t)(shape[0] * shape[1]), a);
+        float *a = mt_fetch(t.be, gr, (size_t)(shape[0] * shape[1]));
+        MT_CHECK_FD(name, t.be, fd_loss, &ctx, p, (size_t)(shape[0] * shape[1]), a);
         free(a);
     }
     t.be->free(t.be, pix);

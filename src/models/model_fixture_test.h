@@ -1,0 +1,53 @@
+// model_fixture_test.h — helpers every model test shares (llama, clip, llava): config literals
+// parsed through a model's parser, table-driven refusal checks, random checkpoints and adapters,
+// backend downloads, and a finite-difference check of a scalar loss.
+#pragma once
+#include "backend/backend.h"
+#include "base/dtype.h"
+#include "base/json.h"
+#include "base/rng.h"
+#include "models/model.h"
+#include "models/weights.h"
+#include "test/test.h"
+#include <string.h>
+
+#define EXPECT_ERR_HAS(err, needle) \
+    EXPECT_MSG(strstr((err).msg, (needle)) != NULL, "error \"%s\" does not mention \"%s\"", (err).msg, (needle))
+
+// Parses a JSON literal of the test (dies on a typo in the test itself).
+JsonDoc *mt_json(const char *text);
+// Parses a config literal with a model's parser ("config.json" names it in errors).
+bool mt_parse(ModelConfigParse parse, const char *json, void *cfg, LpoiErr *err);
+
+// Every case must be refused with an error naming its needle (and `also`, when non-NULL).
+typedef struct { const char *json, *needle; } MtRefusal;
+void mt_expect_refusals_at(const char *file, int line, ModelConfigParse parse, void *cfg, const MtRefusal *cases,
+                           size_t n, const char *also);
+#define MT_EXPECT_REFUSALS(parse, cfg, cases, also) \
+    mt_expect_refusals_at(__FILE__, __LINE__, (parse), (cfg), (cases), sizeof(cases) / sizeof *(cases), (also))
+
+// Writes one random tensor per spec as one safetensors file, values from value(name, spec, rng)
+// stored as dtype (F32 when 0; I32 truncates the values), after the damage: drop one, add one
+// (shape [3], last), grow one's first dim by one, rename prefixes (from -> to, the first that fits).
+typedef struct {
+    const char *drop, *extra, *reshape;
+    const char *rename_from[4], *rename_to[4];
+    Dtype dtype;
+} MtDamage;
+typedef float (*MtValue)(const WeightSpec *s, Rng *rng);
+void mt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *d, MtValue value, uint64_t seed);
+
+// Random A and B (both non-zero: 0.5 N(0,1)/√in) for n adapter tensors enumerated by at.
+typedef void (*MtLoraAt)(const void *model, size_t i, int64_t shape[2], float **param);
+void mt_lora_randomize(Backend *be, const void *model, size_t n, MtLoraAt at, uint64_t seed);
+
+float *mt_fetch(Backend *be, const float *dev, size_t n);   // n floats of backend memory (malloc'ed)
+
+// Central differences (step 1e-2) of loss() w.r.t. the n floats at dev (backend memory) against
+// analytic (host). The forward is fp32, so the tolerance is 1% of the largest element plus 2%
+// relative, which still rejects a wrong term; the gradient must not be (numerically) zero.
+typedef double (*MtLoss)(void *ctx);
+void mt_check_fd_at(const char *file, int line, const char *what, Backend *be, MtLoss loss, void *ctx, float *dev,
+                    size_t n, const float *analytic);
+#define MT_CHECK_FD(what, be, loss, ctx, dev, n, analytic) \
+    mt_check_fd_at(__FILE__, __LINE__, (what), (be), (loss), (ctx), (dev), (n), (analytic))
