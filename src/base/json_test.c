@@ -10,6 +10,15 @@
 
 static JsonDoc *parse_str(const char *s, LpoiErr *err) { return json_parse(s, strlen(s), err); }
 
+// Parses s, which must be valid: the document, or NULL after a test failure.
+static JsonDoc *parse_ok_at(const char *file, int line, const char *s) {
+    LpoiErr err = {{0}};
+    JsonDoc *d = parse_str(s, &err);
+    if (!d) test_fail_at(file, line, "rejected valid JSON %s: %s", s, err.msg);
+    return d;
+}
+#define PARSE_OK(s) parse_ok_at(__FILE__, __LINE__, (s))
+
 // Expects s to be rejected with a message "offset <offset>: ..." (offset < 0: any offset).
 static void expect_reject_at(const char *file, int line, const char *s, size_t len, long offset) {
     LpoiErr err = {{0}};
@@ -34,9 +43,7 @@ static void expect_accept_at(const char *file, int line, const char *s, size_t l
 #define ACCEPT_N(s, n) expect_accept_at(__FILE__, __LINE__, (s), (n))
 
 TEST(json_values_and_lookups) {
-    LpoiErr err = {{0}};
-    JsonDoc *d = parse_str(" {\"a\": [1, -2.5e1, true, false, null, \"x\"], \"o\": {}, \"e\": [], \"n\": 7} ", &err);
-    EXPECT_MSG(d, "%s", err.msg);
+    JsonDoc *d = PARSE_OK(" {\"a\": [1, -2.5e1, true, false, null, \"x\"], \"o\": {}, \"e\": [], \"n\": 7} ");
     if (!d) return;
     JsonValue *r = json_root(d);
     EXPECT(r->type == JSON_OBJECT && r->count == 4);
@@ -65,7 +72,7 @@ TEST(json_values_and_lookups) {
     EXPECT(json_at(a, 0)->offset == 8);      // offsets point at the value in the source
     json_free(d);
 
-    d = parse_str("{\"t\": true, \"s\": \"str\"}", &err);
+    d = PARSE_OK("{\"t\": true, \"s\": \"str\"}");
     EXPECT(d && json_get_bool(json_root(d), "t", &b) && b);
     EXPECT_STREQ(json_get_str(json_root(d), "s"), "str");
     json_free(d);
@@ -146,9 +153,7 @@ TEST(json_utf8_validation) {
 }
 
 TEST(json_unicode_escapes) {
-    LpoiErr err = {{0}};
-    JsonDoc *d = parse_str("[\"\\u00e9\\u20AC\\ud83d\\ude00\", \"a\\u0000b\", \"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", &err);
-    EXPECT_MSG(d, "%s", err.msg);
+    JsonDoc *d = PARSE_OK("[\"\\u00e9\\u20AC\\ud83d\\ude00\", \"a\\u0000b\", \"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]");
     if (!d) return;
     JsonValue *r = json_root(d);
     EXPECT_STREQ(json_at(r, 0)->str, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
@@ -208,21 +213,16 @@ TEST(json_duplicate_keys) {
     EXPECT_MSG(strstr(err.msg, "duplicate key \"k500\""), "%s", err.msg);
 }
 
-static bool u64_of(const char *text, uint64_t *out) {
+// Parses text (a JSON scalar) and reads it as an exact u64 (u) or i64 (i; u NULL).
+static bool int_of(const char *text, uint64_t *u, int64_t *i) {
     LpoiErr err = {{0}};
     JsonDoc *d = parse_str(text, &err);
-    bool ok = d && json_as_u64(json_root(d), out);
+    bool ok = d && (u ? json_as_u64(json_root(d), u) : json_as_i64(json_root(d), i));
     json_free(d);
     return ok;
 }
-
-static bool i64_of(const char *text, int64_t *out) {
-    LpoiErr err = {{0}};
-    JsonDoc *d = parse_str(text, &err);
-    bool ok = d && json_as_i64(json_root(d), out);
-    json_free(d);
-    return ok;
-}
+#define u64_of(text, u) int_of((text), (u), NULL)
+#define i64_of(text, i) int_of((text), NULL, (i))
 
 TEST(json_exact_integers) {
     uint64_t u = 0;
@@ -256,9 +256,7 @@ TEST(json_exact_integers) {
     EXPECT(i64_of("-1.2e1", &i) && i == -12);
     EXPECT(!i64_of("-1.25e1", &i));
     // doubles: exact path for short integers, strtod for the rest
-    LpoiErr err = {{0}};
-    JsonDoc *d = parse_str("[123456789012345, 1234567890123456789, 0.1, -0.0, 1e400]", &err);
-    EXPECT(d);
+    JsonDoc *d = PARSE_OK("[123456789012345, 1234567890123456789, 0.1, -0.0, 1e400]");
     if (!d) return;
     JsonValue *r = json_root(d);
     EXPECT(json_at(r, 0)->number == 123456789012345.0);
@@ -359,4 +357,52 @@ TEST(json_parses_real_hf_files) {
         json_free(d);
         free(text);
     }
+}
+
+// JsonCfg: absent and null take the default, ranges and types are checked with "<what>: \"key\" ...",
+// the first problem sticks; json_load_file names the file in its errors.
+TEST(json_config_reader) {
+    JsonDoc *d = PARSE_OK("{\"n\": 7, \"z\": null, \"f\": 0.5, \"b\": true, \"s\": \"gelu\", \"big\": 99}");
+    if (!d) return;
+    LpoiErr err = {{0}};
+    JsonCfg c;
+    EXPECT(json_cfg_open(&c, json_root(d), "cfg.json", &err));
+    EXPECT_EQ_INT(json_cfg_int(&c, "n", 1, 0, 10), 7);
+    EXPECT_EQ_INT(json_cfg_int(&c, "z", 3, 0, 10), 3);
+    EXPECT_EQ_INT(json_cfg_int(&c, "absent", 4, 0, 10), 4);
+    EXPECT(json_cfg_num(&c, "f", 0) == 0.5 && json_cfg_bool(&c, "b", false) && !json_cfg_has(&c, "z"));
+    static const char *const ACTS[] = {"silu", "gelu"};
+    EXPECT_EQ_INT(json_cfg_enum(&c, "s", 0, ACTS, 2), 1);
+    EXPECT(c.ok && json_cfg_need(&c, "n"));
+    EXPECT_EQ_INT(json_cfg_int(&c, "big", 5, 0, 10), 5);
+    EXPECT(!c.ok);
+    EXPECT_STREQ(err.msg, "cfg.json: \"big\" must be an integer in [0, 10] (got 99)");
+    json_cfg_fail(&c, "later problems do not overwrite the first");
+    EXPECT_STREQ(err.msg, "cfg.json: \"big\" must be an integer in [0, 10] (got 99)");
+    static const struct { const char *key, *want; } bad[] = {
+        {"s", "cfg.json: \"s\" must be true or false"}, {"n", "cfg.json: \"n\" must be a string"},
+        {"missing", "cfg.json: \"missing\" is missing"}, {"f", "cfg.json: \"f\" must be an integer"},
+    };
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(bad); i++) {
+        json_cfg_open(&c, json_root(d), "cfg.json", &err);
+        if (i == 0) json_cfg_bool(&c, bad[i].key, false);
+        else if (i == 1) json_cfg_str(&c, bad[i].key, NULL);
+        else if (i == 2) json_cfg_need(&c, bad[i].key);
+        else json_cfg_int(&c, bad[i].key, 0, 0, 1);
+        EXPECT_STREQ(err.msg, bad[i].want);
+    }
+    json_cfg_open(&c, json_root(d), "cfg.json", &err);
+    json_cfg_enum(&c, "s", 0, ACTS, 1);
+    EXPECT_STREQ(err.msg, "cfg.json: s \"gelu\" is not supported (silu)");
+    EXPECT(!json_cfg_open(&c, json_at(json_get(json_root(d), "n"), 0), "cfg.json", &err));
+    json_free(d);
+    EXPECT(!json_load_file("/nonexistent/lpoi.json", 1 << 10, &err));
+    EXPECT_MSG(strstr(err.msg, "/nonexistent/lpoi.json"), "%s", err.msg);
+    char path[] = "/tmp/lpoi_json_XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT(fd >= 0 && write(fd, "[1,]", 4) == 4);
+    close(fd);
+    EXPECT(!json_load_file(path, 1 << 10, &err));
+    EXPECT_MSG(!strncmp(err.msg, path, strlen(path)) && strstr(err.msg, ": offset 3: "), "%s", err.msg);
+    remove(path);
 }
