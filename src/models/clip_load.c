@@ -139,9 +139,8 @@ void clip_weight_specs(const ClipConfig *c, const char *prefix, ClipModel *m, We
 bool clip_plan(ClipModel *m, const ClipConfig *cfg, const WeightSource *src, WeightPlan *p, char *msg, size_t cap) {
     memset(m, 0, sizeof *m);
     memset(p, 0, sizeof *p);
-    const char *prefix = NULL;
-    for (size_t i = 0; i < CLIP_NPREFIXES && !prefix; i++)
-        if (ws_has(src, CLIP_PREFIXES[i], "embeddings.patch_embedding.weight")) prefix = CLIP_PREFIXES[i];
+    const char *const *found = ws_detect(src, CLIP_PREFIXES, CLIP_NPREFIXES, sizeof *CLIP_PREFIXES, "embeddings.patch_embedding.weight");
+    const char *prefix = found ? *found : NULL;
     if (!prefix)
         return snprintf(msg, cap, "no CLIP vision tower (embeddings.patch_embedding.weight under vision_tower.vision_model., "
                         "model.vision_tower., vision_tower., vision_model. or no prefix)"), false;

@@ -111,10 +111,6 @@ static void tiny_close(Tiny *t) {
     backend_destroy(t->be);
 }
 
-static void lora_at(const void *model, size_t i, int64_t shape[2], float **param) {
-    clip_lora_tensor(model, i, NULL, NULL, 0, shape, param, NULL);
-}
-
 TEST(clip_bind_reports_every_problem_once) {
     Tiny t;
     LpoiErr err = {{0}};
@@ -248,7 +244,7 @@ TEST(clip_fd_layers_lora_and_pixels) {
     if (!tiny_open(&t, "vision_tower.vision_model.", NULL, 8, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
     const ClipConfig *c = &t.cfg;
     clip_lora_create(&t.m, 3, 6.0f, CLIP_LORA_ALL);
-    mt_lora_randomize(t.be, &t.m, clip_lora_count(&t.m), lora_at, 4);
+    mt_lora_randomize((const LoraSet *[]){&t.m.lora}, 1, 4);
     const int n = 2, k = clip_feature_index(c, -2);
     EXPECT_EQ_INT(k, 2);
     size_t np = (size_t)n * c->ch * c->S * c->S, nh = (size_t)n * c->T * c->C;

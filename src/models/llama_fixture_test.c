@@ -37,13 +37,9 @@ const char *const LT_TINY_LLAMA =
 const char *const LT_TINY_MISTRAL = TINY_MISTRAL("true");
 const char *const LT_TINY_MISTRAL_UNTIED = TINY_MISTRAL("false");
 
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return llama_load(m, be, c, s, err); }
 bool lt_load_file(LlamaModel *m, Backend *be, const LlamaConfig *c, const char *path, LpoiErr *err) {
-    StFile f;
-    if (!st_open(&f, path, err)) return false;
-    WeightSource src = {.file = &f, .prefix = "", .what = path};
-    bool ok = llama_load(m, be, c, &src, err);
-    st_close(&f);
-    return ok;
+    return model_open_dir(load, m, be, c, path, err);
 }
 
 Backend *lt_random_model(LlamaModel *m, LlamaConfig *c, const char *cfg_json, uint64_t seed, int r, float alpha,
@@ -81,5 +77,4 @@ void lt_tiny_batch(LtBatch *tb, int B, int T, int V, uint64_t seed) {
     }
 }
 
-static void lora_at(const void *m, size_t i, int64_t shape[2], float **param) { llama_lora_tensor(m, i, NULL, 0, shape, param, NULL); }
-void lt_lora_randomize(LlamaModel *m, uint64_t seed) { mt_lora_randomize(m->be, m, llama_lora_count(m), lora_at, seed); }
+void lt_lora_randomize(LlamaModel *m, uint64_t seed) { mt_lora_randomize((const LoraSet *[]){&m->lora}, 1, seed); }

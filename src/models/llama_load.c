@@ -54,9 +54,7 @@ void llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaMode
 bool llama_plan(LlamaModel *m, const LlamaConfig *cfg, const WeightSource *src, WeightPlan *p, char *msg, size_t cap) {
     memset(m, 0, sizeof *m);
     memset(p, 0, sizeof *p);
-    const LlamaSpelling *sp = NULL;
-    for (size_t s = 0; s < LLAMA_NSPELLINGS && !sp; s++)
-        if (ws_has(src, LLAMA_SPELLINGS[s].prefix, "embed_tokens.weight")) sp = &LLAMA_SPELLINGS[s];
+    const LlamaSpelling *sp = ws_detect(src, LLAMA_SPELLINGS, LLAMA_NSPELLINGS, sizeof *LLAMA_SPELLINGS, "embed_tokens.weight");
     if (!sp)
         return snprintf(msg, cap, "no embed_tokens.weight under any known name (model., language_model.model., "
                         "model.language_model., model.text_model.)"), false;

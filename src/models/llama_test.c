@@ -97,14 +97,10 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *c
 // Every language-model tensor of the real llava-1.5-7b inventory binds, under the hub spelling,
 // with the shape the config implies; nothing the config implies is missing from it.
 TEST(llama_real_llava_index_binds) {
-    if (access(LLAVA_DIR "/model.safetensors.index.json", R_OK)) { test_skip("../shared/data/hf is absent"); return; }
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    if (!llama_config_load(&c, LLAVA_DIR, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
-    JsonDoc *doc = json_load_file(LLAVA_DIR "/model.safetensors.index.json", 16 << 20, &err);
-    if (!doc) { EXPECT_MSG(0, "%s", err.msg); return; }
-    const JsonValue *map = json_get(json_root(doc), "weight_map");
-    EXPECT(map && map->type == JSON_OBJECT && map->count == 686);
+    JsonDoc *doc;
+    const JsonValue *map = mt_real_llava_index(lt_config_parse, &c, &doc);
+    if (!map) return;
     const LlamaSpelling *sp = &LLAMA_SPELLINGS[1];
     EXPECT_STREQ(sp->prefix, "language_model.model.");
     WeightSpecs all = {0};
@@ -138,58 +134,52 @@ TEST(llama_real_llava_index_binds) {
     json_free(doc);
 }
 
-TEST(llama_bind_reports_every_problem_once) {
-    Backend *be = backend_cpu_create();
-    LlamaConfig c;
+// A CPU backend, the tiny LLaMA config and a scratch file (path: a mkstemp template) for binding tests.
+static Backend *bind_setup(LlamaConfig *c, char *path) {
     LpoiErr err = {{0}};
-    lt_parse_cfg(LT_TINY_LLAMA, &c, &err);
+    if (!lt_parse_cfg(LT_TINY_LLAMA, c, &err)) LPOI_DIE("%s", err.msg);
+    close(mkstemp(path));
+    return backend_cpu_create();
+}
+
+// Every damaged checkpoint fails with ONE error that names the file and all its problems.
+TEST(llama_bind_reports_every_problem_once) {
+    static const struct { LtWriteOpts opts; int n_layer; const char *needles[3]; } cases[] = {
+        {{.drop = "model.layers.1.mlp.up_proj.weight", .extra = "model.layers.0.self_attn.q_norm.weight",
+          .reshape = "model.layers.0.self_attn.k_proj.weight"}, 0,
+         {"1 missing (model.layers.1.mlp.up_proj.weight)", "1 unexpected (model.layers.0.self_attn.q_norm.weight)",
+          "model.layers.0.self_attn.k_proj.weight is [9,16], expected [8,16]"}},
+        // A plain causal-LM file owns every tensor: a foreign one is unexpected too.
+        {{.foreign = "vision_tower.patch.weight"}, 0, {"unexpected (vision_tower.patch.weight)"}},
+        // A config that does not match the file (more layers): every missing layer listed, with a count.
+        {{0}, 3, {"9 missing (model.layers.2."}},
+        // Not a LLaMA file at all.
+        {{.drop = "model.embed_tokens.weight"}, 0, {"no embed_tokens.weight"}},
+        // Integer weights are refused by name.
+        {{.dtype = DTYPE_I32}, 0, {"not F32/F16/BF16 (model.embed_tokens.weight is I32"}},
+    };
+    LlamaConfig c;
     char path[] = "/tmp/lpoi_llama_bind_XXXXXX";
-    int fd = mkstemp(path);
-    EXPECT(fd >= 0);
-    close(fd);
-    LlamaModel m;
-    LtWriteOpts bad = {.drop = "model.layers.1.mlp.up_proj.weight", .extra = "model.layers.0.self_attn.q_norm.weight",
-                     .reshape = "model.layers.0.self_attn.k_proj.weight"};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &bad, 1);
-    EXPECT(!lt_load_file(&m, be, &c, path, &err));
-    EXPECT_ERR_HAS(err, path);
-    EXPECT_ERR_HAS(err, "1 missing (model.layers.1.mlp.up_proj.weight)");
-    EXPECT_ERR_HAS(err, "1 unexpected (model.layers.0.self_attn.q_norm.weight)");
-    EXPECT_ERR_HAS(err, "model.layers.0.self_attn.k_proj.weight is [9,16], expected [8,16]");
-    // A plain causal-LM file owns every tensor: a foreign one is unexpected too.
-    LtWriteOpts foreign = {.foreign = "vision_tower.patch.weight"};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &foreign, 1);
-    EXPECT(!lt_load_file(&m, be, &c, path, &err));
-    EXPECT_ERR_HAS(err, "unexpected (vision_tower.patch.weight)");
-    // A config that does not match the file (more layers): every missing layer listed, with a count.
-    LlamaConfig c3 = c;
-    c3.n_layer = 3;
-    LtWriteOpts clean = {0};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &clean, 1);
-    EXPECT(!lt_load_file(&m, be, &c3, path, &err));
-    EXPECT_ERR_HAS(err, "9 missing (model.layers.2.");
-    // Not a LLaMA file at all.
-    LtWriteOpts none = {.drop = "model.embed_tokens.weight"};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &none, 1);
-    EXPECT(!lt_load_file(&m, be, &c, path, &err));
-    EXPECT_ERR_HAS(err, "no embed_tokens.weight");
-    // Integer weights are refused by name.
-    LtWriteOpts ints = {.dtype = DTYPE_I32};
-    lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &ints, 1);
-    EXPECT(!lt_load_file(&m, be, &c, path, &err));
-    EXPECT_ERR_HAS(err, "not F32/F16/BF16 (model.embed_tokens.weight is I32");
+    Backend *be = bind_setup(&c, path);
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(cases); i++) {
+        LlamaConfig want = c;
+        if (cases[i].n_layer) want.n_layer = cases[i].n_layer;
+        lt_write_model(path, &c, &LLAMA_SPELLINGS[0], &cases[i].opts, 1);
+        LlamaModel m;
+        LpoiErr err = {{0}};
+        EXPECT(!lt_load_file(&m, be, &want, path, &err));
+        EXPECT_ERR_HAS(err, path);
+        for (int k = 0; k < 3 && cases[i].needles[k]; k++) EXPECT_ERR_HAS(err, cases[i].needles[k]);
+    }
     remove(path);
     backend_destroy(be);
 }
 
 TEST(llama_bind_spellings_and_dtypes) {
-    Backend *be = backend_cpu_create();
     LlamaConfig c;
-    LpoiErr err = {{0}};
-    lt_parse_cfg(LT_TINY_LLAMA, &c, &err);
     char path[] = "/tmp/lpoi_llama_sp_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
+    Backend *be = bind_setup(&c, path);
+    LpoiErr err = {{0}};
     LtBatch tb;
     lt_tiny_batch(&tb, 2, 7, c.V, 3);
     LlamaBatch batch = {.B = tb.B, .T = tb.T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels};

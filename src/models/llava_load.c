@@ -78,9 +78,8 @@ void llava_weight_specs(const LlavaConfig *c, WeightSpecs *out) {
 
 static bool projector_plan(LlavaModel *m, const WeightSource *src, WeightPlan *p, char *msg, size_t cap) {
     memset(p, 0, sizeof *p);
-    const char *prefix = NULL;
-    for (int i = 0; i < 2 && !prefix; i++)
-        if (ws_has(src, LLAVA_PROJECTOR_PREFIXES[i], "linear_1.weight")) prefix = LLAVA_PROJECTOR_PREFIXES[i];
+    const char *const *found = ws_detect(src, LLAVA_PROJECTOR_PREFIXES, 2, sizeof *LLAVA_PROJECTOR_PREFIXES, "linear_1.weight");
+    const char *prefix = found ? *found : NULL;
     if (!prefix) {
         snprintf(msg, cap, "no multi_modal_projector.linear_1.weight (or model.multi_modal_projector.linear_1.weight)");
         return false;

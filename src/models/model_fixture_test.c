@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 JsonDoc *mt_json(const char *text) {
     LpoiErr err = {{0}};
@@ -18,6 +19,23 @@ bool mt_parse(ModelConfigParse parse, const char *json, void *cfg, LpoiErr *err)
     bool ok = parse(cfg, json_root(doc), "config.json", err);
     json_free(doc);
     return ok;
+}
+
+const JsonValue *mt_real_llava_index(ModelConfigParse parse, void *cfg, JsonDoc **doc) {
+    *doc = NULL;
+    if (access(MT_LLAVA_DIR "/model.safetensors.index.json", R_OK)) { test_skip("../shared/data/hf is absent"); return NULL; }
+    LpoiErr err = {{0}};
+    if (!model_config_read(MT_LLAVA_DIR, parse, cfg, &err) ||
+        !(*doc = json_load_file(MT_LLAVA_DIR "/model.safetensors.index.json", 16 << 20, &err))) {
+        test_fail_at(__FILE__, __LINE__, "%s", err.msg);
+        return NULL;
+    }
+    const JsonValue *map = json_get(json_root(*doc), "weight_map");
+    if (map && map->type == JSON_OBJECT && map->count == 686) return map;
+    test_fail_at(__FILE__, __LINE__, "%s: the weight_map is not the 686 names of llava-1.5-7b", MT_LLAVA_DIR);
+    json_free(*doc);
+    *doc = NULL;
+    return NULL;
 }
 
 void mt_expect_refusals_at(const char *file, int line, ModelConfigParse parse, void *cfg, const MtRefusal *cases,
@@ -76,19 +94,20 @@ void mt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *
     specs_free(&all);
 }
 
-void mt_lora_randomize(Backend *be, const void *model, size_t n, MtLoraAt at, uint64_t seed) {
+void mt_lora_randomize(const LoraSet *const *sets, int n, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) {
-        int64_t shape[2];
-        float *p;
-        at(model, i, shape, &p);
-        size_t k = (size_t)(shape[0] * shape[1]);
-        float *h = malloc_check(k * sizeof *h);
-        for (size_t j = 0; j < k; j++) h[j] = 0.5f * rng_normal(&r) / sqrtf((float)shape[1]);
-        be->upload(be, p, h, k * sizeof *h);
-        free(h);
-    }
+    for (int s = 0; s < n; s++)
+        for (size_t i = 0; i < lora_count(sets[s]); i++) {
+            int64_t shape[2];
+            float *p;
+            lora_tensor(sets[s], i, "", NULL, 0, shape, &p, NULL);
+            size_t k = (size_t)(shape[0] * shape[1]);
+            float *h = malloc_check(k * sizeof *h);
+            for (size_t j = 0; j < k; j++) h[j] = 0.5f * rng_normal(&r) / sqrtf((float)shape[1]);
+            sets[s]->be->upload(sets[s]->be, p, h, k * sizeof *h);
+            free(h);
+        }
 }
 
 float *mt_fetch(Backend *be, const float *dev, size_t n) {

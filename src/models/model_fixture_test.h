@@ -19,6 +19,12 @@ JsonDoc *mt_json(const char *text);
 // Parses a config literal with a model's parser ("config.json" names it in errors).
 bool mt_parse(ModelConfigParse parse, const char *json, void *cfg, LpoiErr *err);
 
+// The real llava-1.5-7b checkpoint's folder (its config and index only; tests skip where it is absent).
+#define MT_LLAVA_DIR "../shared/data/hf/llava-hf__llava-1.5-7b-hf"
+// Its config read through parse into cfg, and its weight_map (686 names; *doc owns it). NULL after
+// a skip or a test failure.
+const JsonValue *mt_real_llava_index(ModelConfigParse parse, void *cfg, JsonDoc **doc);
+
 // Every case must be refused with an error naming its needle (and `also`, when non-NULL).
 typedef struct { const char *json, *needle; } MtRefusal;
 void mt_expect_refusals_at(const char *file, int line, ModelConfigParse parse, void *cfg, const MtRefusal *cases,
@@ -37,9 +43,9 @@ typedef struct {
 typedef float (*MtValue)(const WeightSpec *s, Rng *rng);
 void mt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *d, MtValue value, uint64_t seed);
 
-// Random A and B (both non-zero: 0.5 N(0,1)/√in) for n adapter tensors enumerated by at.
-typedef void (*MtLoraAt)(const void *model, size_t i, int64_t shape[2], float **param);
-void mt_lora_randomize(Backend *be, const void *model, size_t n, MtLoraAt at, uint64_t seed);
+// Random A and B (both non-zero: 0.5 N(0,1)/√in) for every adapter tensor of the sets, in order
+// (a model's storage order: LLaVA's vision, projector, language model), from one stream.
+void mt_lora_randomize(const LoraSet *const *sets, int n, uint64_t seed);
 
 float *mt_fetch(Backend *be, const float *dev, size_t n);   // n floats of backend memory (malloc'ed)
 

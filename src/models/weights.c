@@ -30,6 +30,14 @@ bool ws_has(const WeightSource *s, const char *prefix, const char *name) {
     return (size_t)snprintf(full, sizeof full, "%s%s", prefix, name) < sizeof full && ws_find(s, full);
 }
 
+const void *ws_detect(const WeightSource *s, const void *table, size_t n, size_t stride, const char *probe) {
+    for (size_t i = 0; i < n; i++) {
+        const char *const *prefix = (const char *const *)((const char *)table + i * stride);
+        if (ws_has(s, *prefix, probe)) return prefix;
+    }
+    return NULL;
+}
+
 bool str_starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 // ---- spec tables ------------------------------------------------------------------------------

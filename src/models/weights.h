@@ -34,6 +34,9 @@ const char *ws_what(const WeightSource *s, const char *def);   // s->what, or de
 // True when `prefix` + `name` is in s (spelling detection: "is the embedding under this prefix?").
 bool ws_has(const WeightSource *s, const char *prefix, const char *name);
 bool str_starts(const char *s, const char *prefix);
+// Spelling detection: the first entry of a table (n entries, stride bytes apart, each starting with
+// its `const char *prefix`) under whose prefix `probe` exists, or NULL.
+const void *ws_detect(const WeightSource *s, const void *table, size_t n, size_t stride, const char *probe);
 
 // ---- spec tables ----
 #define WEIGHT_MAX_DIMS 4
