@@ -84,30 +84,27 @@ typedef struct {
     Backend *be;
     ClipConfig cfg;
     ClipModel m;
-    char path[64];
+    MtScratch s;    // the test's backend buffers, freed by tiny_close
 } Tiny;
 
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return clip_load(m, be, c, s, err); }
+
+// VT_TINY_CLIP with random weights under prefix, damaged by d.
 static bool tiny_open(Tiny *t, const char *prefix, const MtDamage *d, uint64_t seed, LpoiErr *err) {
-    t->be = backend_cpu_create();
+    *t = (Tiny){.be = backend_cpu_create()};
+    t->s.be = t->be;
     LpoiErr e = {{0}};
     if (!parse_clip(VT_TINY_CLIP, &t->cfg, &e)) LPOI_DIE("%s", e.msg);
-    snprintf(t->path, sizeof t->path, "/tmp/lpoi_clip_XXXXXX");
-    close(mkstemp(t->path));
     WeightSpecs specs = {0};
     clip_weight_specs(&t->cfg, prefix, NULL, &specs);
-    vt_write_specs(t->path, &specs, d, seed);
+    bool ok = vt_load_random("clip", load, &t->m, t->be, &t->cfg, &specs, d, seed, err);
     specs_free(&specs);
-    StFile f;
-    if (!st_open(&f, t->path, err)) return false;
-    WeightSource src = {.file = &f, .prefix = "", .what = t->path};
-    bool ok = clip_load(&t->m, t->be, &t->cfg, &src, err);
-    st_close(&f);
-    remove(t->path);
     return ok;
 }
 
 static void tiny_close(Tiny *t) {
     clip_free(&t->m);
+    mt_scratch_free(&t->s);
     backend_destroy(t->be);
 }
 
@@ -143,17 +140,11 @@ TEST(clip_bind_every_spelling) {
         int N = 2;
         n = (size_t)N * t.cfg.T * t.cfg.C;
         size_t np = (size_t)N * 3 * t.cfg.S * t.cfg.S;
-        float *pix = malloc_check(np * sizeof *pix);
-        TestRng r = trng_seed(9);
-        trng_fill_normal(&r, pix, np, 1.0);
-        float *dpix = t.be->alloc(t.be, np * sizeof(float));
-        t.be->upload(t.be, dpix, pix, np * sizeof(float));
-        EXPECT(clip_forward(&t.m, dpix, N, t.cfg.n_layer, false, &err));
+        float *pix = mt_scratch_random(&t.s, np, 9, NULL);
+        EXPECT(clip_forward(&t.m, pix, N, t.cfg.n_layer, false, &err));
         float *h = mt_fetch(t.be, clip_hidden(&t.m, t.cfg.n_layer), n);
         if (!ref) ref = h;
         else { EXPECT(gc_same_bits(h, ref, n * sizeof(float))); free(h); }
-        free(pix);
-        t.be->free(t.be, dpix);
         tiny_close(&t);
     }
     free(ref);
@@ -191,17 +182,6 @@ static double fd_loss(void *p) {
     return L;
 }
 
-static float *upload_random(Backend *be, size_t n, uint64_t seed, float **host) {
-    float *h = malloc_check(n * sizeof *h);
-    TestRng r = trng_seed(seed);
-    trng_fill_normal(&r, h, n, 1.0);
-    float *d = be->alloc(be, n * sizeof(float));
-    be->upload(be, d, h, n * sizeof(float));
-    if (host) *host = h;
-    else free(h);
-    return d;
-}
-
 // Pixels past the last whole patch (image 14, patch 4: columns and rows 12, 13) never reach the
 // output: their gradient must be exactly zero.
 static void expect_leftover_zero(const ClipConfig *c, const float *dpix, int n) {
@@ -220,8 +200,8 @@ TEST(clip_fd_patch_embedding_and_pre_layrnorm) {
     const ClipConfig *c = &t.cfg;
     const int n = 2;
     size_t np = (size_t)n * c->ch * c->S * c->S, nh = (size_t)n * c->T * c->C;
-    float *pix = upload_random(t.be, np, 1, NULL), *dout;
-    float *ddev = upload_random(t.be, nh, 2, &dout), *dpix = t.be->alloc(t.be, np * sizeof(float));
+    float *pix = mt_scratch_random(&t.s, np, 1, NULL), *dout;
+    float *ddev = mt_scratch_random(&t.s, nh, 2, &dout), *dpix = mt_scratch(&t.s, np);
     EXPECT(clip_forward(&t.m, pix, n, 0, true, &err));
     clip_backward(&t.m, ddev, dpix);
     float *g = mt_fetch(t.be, dpix, np);
@@ -230,9 +210,6 @@ TEST(clip_fd_patch_embedding_and_pre_layrnorm) {
     expect_leftover_zero(c, g, n);
     free(g);
     free(dout);
-    t.be->free(t.be, pix);
-    t.be->free(t.be, ddev);
-    t.be->free(t.be, dpix);
     tiny_close(&t);
 }
 
@@ -248,8 +225,8 @@ TEST(clip_fd_layers_lora_and_pixels) {
     const int n = 2, k = clip_feature_index(c, -2);
     EXPECT_EQ_INT(k, 2);
     size_t np = (size_t)n * c->ch * c->S * c->S, nh = (size_t)n * c->T * c->C;
-    float *pix = upload_random(t.be, np, 3, NULL), *dout;
-    float *ddev = upload_random(t.be, nh, 4, &dout), *dpix = t.be->alloc(t.be, np * sizeof(float));
+    float *pix = mt_scratch_random(&t.s, np, 3, NULL), *dout;
+    float *ddev = mt_scratch_random(&t.s, nh, 4, &dout), *dpix = mt_scratch(&t.s, np);
     EXPECT(clip_forward(&t.m, pix, n, k, true, &err));
     clip_backward(&t.m, ddev, dpix);
     float *g = mt_fetch(t.be, dpix, np), *lg = mt_fetch(t.be, t.m.lora.grad, t.m.lora.floats);
@@ -295,9 +272,6 @@ TEST(clip_fd_layers_lora_and_pixels) {
     free(lg);
     free(lg2);
     free(dout);
-    t.be->free(t.be, pix);
-    t.be->free(t.be, ddev);
-    t.be->free(t.be, dpix);
     tiny_close(&t);
 }
 
@@ -310,8 +284,8 @@ TEST(clip_features_select_and_backward) {
     const ClipConfig *c = &t.cfg;
     const int n = 3, k = 1;
     size_t np = (size_t)n * c->ch * c->S * c->S;
-    float *pix = upload_random(t.be, np, 5, NULL);
-    float *feat = t.be->alloc(t.be, (size_t)n * c->T * c->C * sizeof(float));
+    float *pix = mt_scratch_random(&t.s, np, 5, NULL);
+    float *feat = mt_scratch(&t.s, (size_t)n * c->T * c->C);
     EXPECT_EQ_INT(clip_features_per_image(c, CLIP_SELECT_DEFAULT), c->P);
     EXPECT_EQ_INT(clip_features_per_image(c, CLIP_SELECT_FULL), c->T);
     EXPECT(clip_features_forward(&t.m, pix, n, k, CLIP_SELECT_DEFAULT, false, feat, &err));
@@ -323,7 +297,7 @@ TEST(clip_features_select_and_backward) {
     for (int s = 0; s < 2; s++) {
         ClipSelect sel = s ? CLIP_SELECT_FULL : CLIP_SELECT_DEFAULT;
         size_t nf = (size_t)n * clip_features_per_image(c, sel) * c->C;
-        float *dout, *ddev = upload_random(t.be, nf, 6 + s, &dout), *dpix = t.be->alloc(t.be, np * sizeof(float));
+        float *dout, *ddev = mt_scratch_random(&t.s, nf, 6 + s, &dout), *dpix = mt_scratch(&t.s, np);
         EXPECT(clip_features_forward(&t.m, pix, n, k, sel, true, feat, &err));
         clip_features_backward(&t.m, ddev, dpix);
         float *g = mt_fetch(t.be, dpix, np);
@@ -331,14 +305,10 @@ TEST(clip_features_select_and_backward) {
         MT_CHECK_FD(s ? "d pixel_values (full)" : "d pixel_values (default)", t.be, fd_loss, &ctx, pix, np, g);
         free(g);
         free(dout);
-        t.be->free(t.be, ddev);
-        t.be->free(t.be, dpix);
     }
     EXPECT(!clip_forward(&t.m, pix, n, c->n_layer + 1, false, &err));
     EXPECT_ERR_HAS(err, "cannot run");
     EXPECT(!clip_forward(&t.m, pix, 0, 1, false, &err));
-    t.be->free(t.be, pix);
-    t.be->free(t.be, feat);
     tiny_close(&t);
 }
 
@@ -355,27 +325,20 @@ static void bench(const char *label, const char *json, int n, int reps) {
     ClipConfig c;
     LpoiErr err = {{0}};
     if (!parse_clip(json, &c, &err)) { EXPECT_MSG(0, "%s", err.msg); backend_destroy(be); return; }
-    char path[] = "/tmp/lpoi_clip_bench_XXXXXX";
-    close(mkstemp(path));
     WeightSpecs specs = {0};
     clip_weight_specs(&c, "", NULL, &specs);
-    vt_write_specs(path, &specs, NULL, 1);
-    specs_free(&specs);
-    StFile f;
     ClipModel m;
-    EXPECT(st_open(&f, path, &err));
-    WeightSource src = {.file = &f, .prefix = "", .what = path};
-    EXPECT_MSG(clip_load(&m, be, &c, &src, &err), "%s", err.msg);
-    st_close(&f);
-    remove(path);
+    EXPECT_MSG(vt_load_random("clip_bench", load, &m, be, &c, &specs, NULL, 1, &err), "%s", err.msg);
+    specs_free(&specs);
+    MtScratch s = {.be = be};
     size_t np = (size_t)n * c.ch * c.S * c.S;
-    float *pix = upload_random(be, np, 1, NULL);
+    float *pix = mt_scratch_random(&s, np, 1, NULL);
     EXPECT(clip_forward(&m, pix, n, c.n_layer, false, &err));   // warm-up (arena sizing)
     double t0 = now_s();
     for (int i = 0; i < reps; i++) clip_forward(&m, pix, n, c.n_layer, false, &err);
     double fwd = (now_s() - t0) / reps;
     clip_lora_create(&m, 8, 16.0f, CLIP_LORA_ALL);
-    float *dh = be->alloc(be, (size_t)n * c.T * c.C * sizeof(float)), *dpix = be->alloc(be, np * sizeof(float));
+    float *dh = mt_scratch(&s, (size_t)n * c.T * c.C), *dpix = mt_scratch(&s, np);
     be->fill_zero(be, dh, (size_t)n * c.T * c.C * sizeof(float));
     t0 = now_s();
     for (int i = 0; i < reps; i++) {
@@ -385,9 +348,7 @@ static void bench(const char *label, const char *json, int n, int reps) {
     double step = (now_s() - t0) / reps;
     printf("    %s (%s): forward %.2f images/s, forward+backward (LoRA r=8 all, d pixels) %.2f images/s\n", label,
            be->device, n / fwd, n / step);
-    be->free(be, pix);
-    be->free(be, dh);
-    be->free(be, dpix);
+    mt_scratch_free(&s);
     clip_free(&m);
     backend_destroy(be);
 }

@@ -147,6 +147,7 @@ typedef struct {
     Backend *be;
     LlavaConfig cfg;
     LlavaModel m;
+    MtScratch s;    // the test's backend buffers, freed by tiny_close
 } Tiny;
 
 static const MtDamage TO_NEW = {.rename_from = {"vision_tower.vision_model.", "multi_modal_projector.",
@@ -154,27 +155,24 @@ static const MtDamage TO_NEW = {.rename_from = {"vision_tower.vision_model.", "m
                                 .rename_to = {"model.vision_tower.", "model.multi_modal_projector.",
                                               "model.language_model.", "lm_head."}};
 
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return llava_load(m, be, c, s, err); }
+
+// VT_TINY_LLAVA with random weights in the hub layout, damaged (or renamed) by d.
 static bool tiny_open(Tiny *t, const MtDamage *d, uint64_t seed, LpoiErr *err) {
-    t->be = backend_cpu_create();
+    *t = (Tiny){.be = backend_cpu_create()};
+    t->s.be = t->be;
     LpoiErr e = {{0}};
     if (!parse_llava(VT_TINY_LLAVA, &t->cfg, &e)) LPOI_DIE("%s", e.msg);
-    char path[] = "/tmp/lpoi_llava_XXXXXX";
-    close(mkstemp(path));
     WeightSpecs specs = {0};
     llava_weight_specs(&t->cfg, &specs);
-    vt_write_specs(path, &specs, d, seed);
+    bool ok = vt_load_random("llava", load, &t->m, t->be, &t->cfg, &specs, d, seed, err);
     specs_free(&specs);
-    StFile f;
-    if (!st_open(&f, path, err)) return false;
-    WeightSource src = {.file = &f, .prefix = "", .what = path};
-    bool ok = llava_load(&t->m, t->be, &t->cfg, &src, err);
-    st_close(&f);
-    remove(path);
     return ok;
 }
 
 static void tiny_close(Tiny *t) {
     llava_free(&t->m);
+    mt_scratch_free(&t->s);
     backend_destroy(t->be);
 }
 
@@ -275,16 +273,6 @@ TEST(llava_lora_targets) {
     EXPECT(!llava_lora_parse_targets("q_proj,,v_proj", &t, &err));
 }
 
-static float *upload_random(Backend *be, size_t n, uint64_t seed) {
-    float *h = malloc_check(n * sizeof *h);
-    TestRng r = trng_seed(seed);
-    trng_fill_normal(&r, h, n, 1.0);
-    float *d = be->alloc(be, n * sizeof(float));
-    be->upload(be, d, h, n * sizeof(float));
-    free(h);
-    return d;
-}
-
 // Both key layouts bind the same numbers; the merge puts the image rows, in order, at the image
 // positions and the token embeddings everywhere else.
 TEST(llava_layouts_and_merge) {
@@ -299,7 +287,7 @@ TEST(llava_layouts_and_merge) {
     tiny_batch(&bt);
     const ClipConfig *vc = &a.cfg.vision;
     size_t np = (size_t)bt.n_images * vc->ch * vc->S * vc->S;
-    float *pa = upload_random(a.be, np, 3), *pb = upload_random(b.be, np, 3);
+    float *pa = mt_scratch_random(&a.s, np, 3, NULL), *pb = mt_scratch_random(&b.s, np, 3, NULL);
     LlavaBatch ba = {.B = bt.B, .T = bt.T, .input_ids = bt.ids, .attention_mask = bt.mask, .labels = bt.labels,
                      .n_images = bt.n_images, .pixel_values = pa};
     LlavaBatch bb = ba;
@@ -326,8 +314,6 @@ TEST(llava_layouts_and_merge) {
     free(x0);
     free(img);
     free(emb);
-    a.be->free(a.be, pa);
-    b.be->free(b.be, pb);
     tiny_close(&a);
     tiny_close(&b);
 }
@@ -363,7 +349,7 @@ TEST(llava_fd_lora_and_pixels) {
     tiny_batch(&bt);
     const ClipConfig *vc = &t.cfg.vision;
     size_t np = (size_t)bt.n_images * vc->ch * vc->S * vc->S;
-    float *pix = upload_random(t.be, np, 6), *dpix = t.be->alloc(t.be, np * sizeof(float));
+    float *pix = mt_scratch_random(&t.s, np, 6, NULL), *dpix = mt_scratch(&t.s, np);
     LlavaBatch b = {.B = bt.B, .T = bt.T, .input_ids = bt.ids, .attention_mask = bt.mask, .labels = bt.labels,
                     .n_images = bt.n_images, .pixel_values = pix, .grad_pixels = true};
     float dlogp[2] = {0.8f, -1.1f}, logp[2];
@@ -396,7 +382,7 @@ TEST(llava_fd_lora_and_pixels) {
     Tiny plain;
     EXPECT(tiny_open(&plain, NULL, 4, &err));
     LlavaBatch pb = b;
-    float *pix2 = plain.be->alloc(plain.be, np * sizeof(float));
+    float *pix2 = mt_scratch(&plain.s, np);
     float *h = mt_fetch(t.be, pix, np);
     plain.be->upload(plain.be, pix2, h, np * sizeof(float));
     free(h);
@@ -458,10 +444,7 @@ TEST(llava_fd_lora_and_pixels) {
     for (size_t i = 0; i < nl; i++) free(bufs[i]);
     free(bufs);
     free(names);
-    plain.be->free(plain.be, pix2);
     tiny_close(&plain);
-    t.be->free(t.be, pix);
-    t.be->free(t.be, dpix);
     tiny_close(&t);
 }
 
@@ -478,7 +461,7 @@ TEST(llava_lm_only_skips_vision_backward) {
     tiny_batch(&bt);
     const ClipConfig *vc = &t.cfg.vision;
     size_t np = (size_t)bt.n_images * vc->ch * vc->S * vc->S;
-    float *pix = upload_random(t.be, np, 9);
+    float *pix = mt_scratch_random(&t.s, np, 9, NULL);
     LlavaBatch b = {.B = bt.B, .T = bt.T, .input_ids = bt.ids, .attention_mask = bt.mask, .labels = bt.labels,
                     .n_images = bt.n_images, .pixel_values = pix};
     float dlogp[2] = {1.0f, 0.5f}, logp[2];
@@ -497,6 +480,5 @@ TEST(llava_lm_only_skips_vision_backward) {
         MT_CHECK_FD(name, t.be, fd_loss, &ctx, p, (size_t)(shape[0] * shape[1]), a);
         free(a);
     }
-    t.be->free(t.be, pix);
     tiny_close(&t);
 }

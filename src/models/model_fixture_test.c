@@ -94,6 +94,17 @@ void mt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *
     specs_free(&all);
 }
 
+bool mt_load_random(const char *name, ModelLoad load, void *m, Backend *be, const void *cfg, const WeightSpecs *specs,
+                    const MtDamage *d, MtValue value, uint64_t seed, LpoiErr *err) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/lpoi_%s_XXXXXX", name);
+    close(mkstemp(path));
+    mt_write_specs(path, specs, d, value, seed);
+    bool ok = model_open_dir(load, m, be, cfg, path, err);
+    remove(path);
+    return ok;
+}
+
 void mt_lora_randomize(const LoraSet *const *sets, int n, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed);
@@ -114,6 +125,26 @@ float *mt_fetch(Backend *be, const float *dev, size_t n) {
     float *h = malloc_check((n ? n : 1) * sizeof *h);
     be->download(be, h, dev, n * sizeof *h);
     return h;
+}
+
+float *mt_scratch(MtScratch *s, size_t n) {
+    LPOI_ASSERT(s->n < (int)LPOI_ARRAY_LEN(s->bufs));
+    return s->bufs[s->n++] = s->be->alloc(s->be, (n ? n : 1) * sizeof(float));
+}
+
+float *mt_scratch_random(MtScratch *s, size_t n, uint64_t seed, float **host) {
+    float *h = malloc_check((n ? n : 1) * sizeof *h), *d = mt_scratch(s, n);
+    TestRng r = trng_seed(seed);
+    trng_fill_normal(&r, h, n, 1.0);
+    s->be->upload(s->be, d, h, n * sizeof(float));
+    if (host) *host = h;
+    else free(h);
+    return d;
+}
+
+void mt_scratch_free(MtScratch *s) {
+    for (int i = 0; i < s->n; i++) s->be->free(s->be, s->bufs[i]);
+    s->n = 0;
 }
 
 typedef struct {

@@ -43,11 +43,22 @@ typedef struct {
 typedef float (*MtValue)(const WeightSpec *s, Rng *rng);
 void mt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *d, MtValue value, uint64_t seed);
 
+// Writes the specs (mt_write_specs) to /tmp/lpoi_<name>_XXXXXX and binds that file with load.
+bool mt_load_random(const char *name, ModelLoad load, void *m, Backend *be, const void *cfg, const WeightSpecs *specs,
+                    const MtDamage *d, MtValue value, uint64_t seed, LpoiErr *err);
+
 // Random A and B (both non-zero: 0.5 N(0,1)/√in) for every adapter tensor of the sets, in order
 // (a model's storage order: LLaVA's vision, projector, language model), from one stream.
 void mt_lora_randomize(const LoraSet *const *sets, int n, uint64_t seed);
 
 float *mt_fetch(Backend *be, const float *dev, size_t n);   // n floats of backend memory (malloc'ed)
+
+// Backend scratch buffers of one test, freed together.
+typedef struct { Backend *be; void *bufs[16]; int n; } MtScratch;
+float *mt_scratch(MtScratch *s, size_t n);   // n floats, uninitialised
+// n floats of N(0, 1) (TestRng from seed); *host keeps a malloc'ed copy when host is non-NULL.
+float *mt_scratch_random(MtScratch *s, size_t n, uint64_t seed, float **host);
+void mt_scratch_free(MtScratch *s);
 
 // Central differences (step 1e-2) of loss() w.r.t. the n floats at dev (backend memory) against
 // analytic (host). The forward is fp32, so the tolerance is 1% of the largest element plus 2%

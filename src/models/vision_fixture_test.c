@@ -33,3 +33,8 @@ static float rnd_val(const WeightSpec *s, Rng *r) {
 void vt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *d, uint64_t seed) {
     mt_write_specs(path, specs, d, rnd_val, seed);
 }
+
+bool vt_load_random(const char *name, ModelLoad load, void *m, Backend *be, const void *cfg, const WeightSpecs *specs,
+                    const MtDamage *d, uint64_t seed, LpoiErr *err) {
+    return mt_load_random(name, load, m, be, cfg, specs, d, rnd_val, seed, err);
+}

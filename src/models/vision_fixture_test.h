@@ -9,6 +9,9 @@
 // Writes random tensors for specs (norm/LN weights ~1 + 0.2 N(0,1), biases 0.1 N, embeddings 0.5 N,
 // linears and the patch conv N(0, 1/fan_in)) as one safetensors file, damaged by d (may be NULL).
 void vt_write_specs(const char *path, const WeightSpecs *specs, const MtDamage *d, uint64_t seed);
+// The same written to /tmp/lpoi_<name>_XXXXXX and bound with load (mt_load_random).
+bool vt_load_random(const char *name, ModelLoad load, void *m, Backend *be, const void *cfg, const WeightSpecs *specs,
+                    const MtDamage *d, uint64_t seed, LpoiErr *err);
 
 // Tiny configs. CLIP: 8 wide, 2 heads, 3 layers, image 14 / patch 4 (3x3 patches, 2 px left over).
 extern const char *const VT_TINY_CLIP;
