@@ -201,13 +201,6 @@ void clip_lora_tensor(const ClipModel *m, size_t i, const char *module, char *na
 bool clip_lora_load(ClipModel *m, const WeightSource *src, const char *const *modules, LpoiErr *err) {
     LPOI_ASSERT(m->lora.r > 0);
     WeightPlan p;
-    bool ok = lora_plan(&m->lora, src, lora_find_module(&m->lora, src, modules), NULL, &p);
-    if (!ok) {
-        char msg[480];
-        err_set(err, "%s: the vision LoRA adapter (r=%d) does not match the model: %s", ws_what(src, "adapter"), m->lora.r,
-                weights_errors_text(&p.errors, msg, sizeof msg));
-    }
-    ok = ok && lora_upload(&m->lora, &p, err);
-    weights_plan_free(&p);
-    return ok;
+    lora_plan(&m->lora, src, lora_find_module(&m->lora, src, modules), NULL, &p);
+    return lora_load_planned(&m->lora, &p, src, "the vision LoRA adapter", err);
 }

@@ -159,13 +159,6 @@ bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p
 
 bool llama_lora_load(LlamaModel *m, const WeightSource *src, LpoiErr *err) {
     WeightPlan p;
-    bool ok = llama_lora_plan(m, src, &p);
-    if (!ok) {
-        char msg[480];
-        err_set(err, "%s: the LoRA adapter (r=%d) does not match the model: %s", ws_what(src, "adapter"), m->lora.r,
-                weights_errors_text(&p.errors, msg, sizeof msg));
-    }
-    ok = ok && lora_upload(&m->lora, &p, err);
-    weights_plan_free(&p);
-    return ok;
+    llama_lora_plan(m, src, &p);
+    return lora_load_planned(&m->lora, &p, src, "the LoRA adapter", err);
 }

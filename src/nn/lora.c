@@ -153,3 +153,14 @@ bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
     }
     return true;
 }
+
+bool lora_load_planned(LoraSet *s, WeightPlan *p, const WeightSource *src, const char *title, LpoiErr *err) {
+    char msg[480];
+    bool ok = weights_clean(&p->errors);
+    if (!ok)
+        err_set(err, "%s: %s (r=%d) does not match the model: %s", ws_what(src, "adapter"), title, s->r,
+                weights_errors_text(&p->errors, msg, sizeof msg));
+    ok = ok && lora_upload(s, p, err);
+    weights_plan_free(p);
+    return ok;
+}

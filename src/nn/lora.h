@@ -66,3 +66,6 @@ void lora_zero_grad(LoraSet *s);
 const char *lora_find_module(const LoraSet *s, const WeightSource *src, const char *const *modules);
 bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, const WeightRules *rules, WeightPlan *p);
 bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err);
+// Pass 2 of one set's load: uploads when p is clean, else "<src what>: <title> (r=R) does not match
+// the model: <list>"; frees p.
+bool lora_load_planned(LoraSet *s, WeightPlan *p, const WeightSource *src, const char *title, LpoiErr *err);
