@@ -14,22 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-// L = Σ dlogp·logp of a batch, the scalar whose finite differences check the backward.
-typedef struct {
-    LlamaModel *m;
-    LlamaBatch *batch;
-    const float *dlogp;
-} Loss;
-
-static double loss(void *p) {
-    Loss *c = p;
-    float logp[8];
-    LpoiErr err = {{0}};
-    if (!llama_logps_forward(c->m, c->batch, false, logp, &err)) LPOI_DIE("%s", err.msg);
-    double L = 0;
-    for (int b = 0; b < c->batch->B; b++) L += (double)c->dlogp[b] * logp[b];
-    return L;
-}
+static bool logps(void *m, const void *batch, float *logp, LpoiErr *err) { return llama_logps_forward(m, batch, false, logp, err); }
 
 static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
     LlamaConfig c;
@@ -44,7 +29,7 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
     EXPECT(llama_logps_forward(&m, &batch, true, logp, &err));
     llama_logps_backward(&m, dlogp, NULL);
     float *grads = mt_fetch(be, m.lora.grad, m.lora.floats);
-    Loss ids_loss = {&m, &batch, dlogp};
+    MtLogpLoss ids_loss = {logps, &m, &batch, dlogp, batch.B};
     // Every adapter tensor of the first and last layer (both A and B).
     for (size_t i = 0; i < llama_lora_count(&m); i++) {
         char name[200];
@@ -52,7 +37,7 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
         float *p, *g;
         llama_lora_tensor(&m, i, name, sizeof name, shape, &p, &g);
         if (!strstr(name, "layers.0.") && !strstr(name, "layers.1.")) continue;
-        MT_CHECK_FD(name, be, loss, &ids_loss, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora.grad));
+        MT_CHECK_FD(name, be, mt_logp_loss, &ids_loss, p, (size_t)(shape[0] * shape[1]), grads + (g - m.lora.grad));
     }
     // Input embeddings: the same batch fed as embeddings.
     size_t NC = (size_t)tb.B * tb.T * c.C;
@@ -68,8 +53,8 @@ static void fd_model(const char *cfg_json, unsigned targets, uint64_t seed) {
     for (int b = 0; b < 3; b++) EXPECT(logp2[b] == logp[b]);   // ids and their embeddings: same numbers
     llama_logps_backward(&m, dlogp, demb);
     float *d = mt_fetch(be, demb, NC);
-    Loss embeds_loss = {&m, &eb, dlogp};
-    MT_CHECK_FD("d inputs_embeds", be, loss, &embeds_loss, emb, NC, d);
+    MtLogpLoss embeds_loss = {logps, &m, &eb, dlogp, eb.B};
+    MT_CHECK_FD("d inputs_embeds", be, mt_logp_loss, &embeds_loss, emb, NC, d);
     // Padded positions never influence the scores: their embedding gradient is exactly zero.
     for (int b = 0; b < tb.B; b++)
         for (int t = 0; t < tb.T; t++)

@@ -318,19 +318,7 @@ TEST(llava_layouts_and_merge) {
     tiny_close(&b);
 }
 
-typedef struct {
-    LlavaModel *m;
-    LlavaBatch *b;
-    const float *dlogp;
-} Fd;
-
-static double fd_loss(void *p) {
-    Fd *c = p;
-    float logp[2];
-    LpoiErr err = {{0}};
-    if (!llava_logps_forward(c->m, c->b, false, logp, &err)) LPOI_DIE("%s", err.msg);
-    return (double)c->dlogp[0] * logp[0] + (double)c->dlogp[1] * logp[1];
-}
+static bool logps(void *m, const void *batch, float *logp, LpoiErr *err) { return llava_logps_forward(m, batch, false, logp, err); }
 
 // LoRA all-linear with A and B random: d pixel_values through the LM, merge, projector and vision
 // tower, and every projector A/B, plus layer-0 vision and LM adapters, against finite differences;
@@ -355,9 +343,9 @@ TEST(llava_fd_lora_and_pixels) {
     float dlogp[2] = {0.8f, -1.1f}, logp[2];
     EXPECT_MSG(llava_logps_forward(&t.m, &b, true, logp, &err), "%s", err.msg);
     llava_logps_backward(&t.m, dlogp, dpix);
-    Fd ctx = {&t.m, &b, dlogp};
+    MtLogpLoss ctx = {logps, &t.m, &b, dlogp, b.B};
     float *g = mt_fetch(t.be, dpix, np);
-    MT_CHECK_FD("d pixel_values", t.be, fd_loss, &ctx, pix, np, g);
+    MT_CHECK_FD("d pixel_values", t.be, mt_logp_loss, &ctx, pix, np, g);
     free(g);
     for (size_t i = 0; i < nl; i++) {
         char name[256];
@@ -371,7 +359,7 @@ TEST(llava_fd_lora_and_pixels) {
         if (vision && strstr(name, "layers.2.")) {   // after the selected layer: never run
             for (size_t j = 0; j < cnt; j++) EXPECT(a[j] == 0.0f);
         } else if (proj || strstr(name, "layers.0.") || (vision && strstr(name, "layers.1.fc"))) {
-            MT_CHECK_FD(name, t.be, fd_loss, &ctx, p, cnt, a);
+            MT_CHECK_FD(name, t.be, mt_logp_loss, &ctx, p, cnt, a);
         }
         free(a);
     }
@@ -470,14 +458,14 @@ TEST(llava_lm_only_skips_vision_backward) {
     size_t vision_arena = t.m.vision.acts.capacity;
     EXPECT(vision_arena <= clip_step_bytes(&t.m.vision, bt.n_images, t.cfg.feature_k, false));   // forward-only plan
     llava_logps_backward(&t.m, dlogp, NULL);
-    Fd ctx = {&t.m, &b, dlogp};
+    MtLogpLoss ctx = {logps, &t.m, &b, dlogp, b.B};
     for (size_t i = 0; i < 2; i++) {
         char name[256];
         int64_t shape[2];
         float *p, *gr;
         llava_lora_tensor(&t.m, i, name, sizeof name, shape, &p, &gr);
         float *a = mt_fetch(t.be, gr, (size_t)(shape[0] * shape[1]));
-        MT_CHECK_FD(name, t.be, fd_loss, &ctx, p, (size_t)(shape[0] * shape[1]), a);
+        MT_CHECK_FD(name, t.be, mt_logp_loss, &ctx, p, (size_t)(shape[0] * shape[1]), a);
         free(a);
     }
     tiny_close(&t);

@@ -147,6 +147,17 @@ void mt_scratch_free(MtScratch *s) {
     s->n = 0;
 }
 
+double mt_logp_loss(void *ctx) {
+    MtLogpLoss *c = ctx;
+    float logp[16];
+    LpoiErr err = {{0}};
+    LPOI_ASSERT(c->B <= 16);
+    if (!c->logps(c->model, c->batch, logp, &err)) LPOI_DIE("%s", err.msg);
+    double L = 0;
+    for (int b = 0; b < c->B; b++) L += (double)c->dlogp[b] * logp[b];
+    return L;
+}
+
 typedef struct {
     Backend *be;
     MtLoss loss;

@@ -66,5 +66,16 @@ void mt_scratch_free(MtScratch *s);
 typedef double (*MtLoss)(void *ctx);
 void mt_check_fd_at(const char *file, int line, const char *what, Backend *be, MtLoss loss, void *ctx, float *dev,
                     size_t n, const float *analytic);
+// L = Σ_b dlogp[b]·logp[b] of one batch (B rows): the scalar whose finite differences check a
+// model's log-prob backward. logps runs the model's forward (no backward kept).
+typedef bool (*MtLogps)(void *model, const void *batch, float *logp, LpoiErr *err);
+typedef struct {
+    MtLogps logps;
+    void *model;
+    const void *batch;
+    const float *dlogp;
+    int B;
+} MtLogpLoss;
+double mt_logp_loss(void *ctx);   // an MtLoss over an MtLogpLoss
 #define MT_CHECK_FD(what, be, loss, ctx, dev, n, analytic) \
     mt_check_fd_at(__FILE__, __LINE__, (what), (be), (loss), (ctx), (dev), (n), (analytic))
