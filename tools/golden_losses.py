@@ -38,25 +38,19 @@ checks that this tolerance rejects a 0.1% error in each tensor's largest element
 
 usage: python tools/golden_losses.py [--out DIR] [--list] [NAME ...]
 """
-import argparse
-import json
-import os
 import sys
-import zlib
 
+from golden_common import case_meta, case_seed, generator, scaled_atol, tolerance_meta, writer_main  # before torch
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_ops import save_deterministic  # noqa: E402  (one writer for every golden case)
 
 F64 = torch.float64
 F32 = torch.float32
 RTOL = 1e-6
 ATOL_SCALE = 1e-8
 ATOL_FLOOR = 1e-12
-GENERATOR = f"tools/golden_losses.py (torch {torch.__version__}, numpy {np.__version__})"
+GENERATOR = generator(__file__, torch, np)
 
 CASES = {}  # name -> (kind, function, one-line description)
 
@@ -162,7 +156,7 @@ class Case:
             p, r = self.logps(B, L, spread=spread)
             self.set(pol_list=p, ref_list=r)
 
-    def finish(self):
+    def finish(self, about):
         kind, cfg = self.kind, self.cfg
         B = cfg["B"]
         x = {k: v.to(F64).requires_grad_(k.startswith("pol_")) for k, v in self.inputs.items()}
@@ -194,17 +188,11 @@ class Case:
         for k, v in checked.items():
             tensors[k] = v.to(F32).contiguous()
 
-        meta = {"kind": kind, "config": json.dumps(cfg, sort_keys=True), "rtol": repr(RTOL),
-                "seed": str(self.seed), "generator": GENERATOR}
-        atols = {k: max(ATOL_FLOOR, float(f"{ATOL_SCALE * v.abs().max().item():.2g}")) for k, v in checked.items()}
-        default = min(atols.values())
-        meta["atol"] = repr(default)
+        atols = {k: scaled_atol(ATOL_SCALE, v, ATOL_FLOOR) for k, v in checked.items()}
         for k, a in atols.items():
-            if a != default:
-                meta[f"atol.{k}"] = repr(a)
             self.sharp_check(k, checked[k], a)
         assert B == self.inputs["pol_chosen"].shape[0]
-        return tensors, meta
+        return tensors, case_meta(kind, cfg, GENERATOR, about, tolerance_meta(atols, RTOL), self.seed)
 
     def literal_check(self, x):
         """Where the code's naive form cannot overflow, it must give the same losses and gradients."""
@@ -288,24 +276,11 @@ def lpoi_case(c, B, L, **kw):
     c.standard(B, L, spread=10.0 + 5.0 * L)
 
 
-@case("lpoi_L2", "loss.lpoi", "LPOI defaults, list of 2 (the listwise term is DPO on images)")
-def _(c):
-    lpoi_case(c, 4, 2)
-
-
-@case("lpoi_L3", "loss.lpoi", "LPOI defaults, list of 3")
-def _(c):
-    lpoi_case(c, 4, 3)
-
-
-@case("lpoi_L5", "loss.lpoi", "LPOI defaults (beta 0.1, delta 0, weights 1), list of 5 as in the paper")
-def _(c):
-    lpoi_case(c, 6, 5)
-
-
-@case("lpoi_L8", "loss.lpoi", "LPOI defaults, list of 8")
-def _(c):
-    lpoi_case(c, 3, 8)
+for _L, _B, _about in ((2, 4, "LPOI defaults, list of 2 (the listwise term is DPO on images)"),
+                       (3, 4, "LPOI defaults, list of 3"),
+                       (5, 6, "LPOI defaults (beta 0.1, delta 0, weights 1), list of 5 as in the paper"),
+                       (8, 3, "LPOI defaults, list of 8")):
+    case(f"lpoi_L{_L}", "loss.lpoi", _about)(lambda c, B=_B, L=_L: lpoi_case(c, B, L))
 
 
 @case("lpoi_weighted", "loss.lpoi", "LPOI with beta 0.2, delta 0.3, eps 0.1, weights 0.5/1.5/2.0, L 5")
@@ -363,43 +338,12 @@ def _(c):
 
 def build(name):
     kind, fn, about = CASES[name]
-    seed = zlib.crc32(name.encode()) & 0x7FFFFFFF
-    c = Case(name, kind, seed)
+    c = Case(name, kind, case_seed(name))
     fn(c)
-    tensors, meta = c.finish()
-    meta["about"] = about
-    return tensors, meta
-
-
-def main():
-    ap = argparse.ArgumentParser(description="Write lpoi's loss golden cases with PyTorch.")
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "testdata", "golden")),
-                    help="output folder (default: testdata/golden)")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("names", nargs="*", help="only these cases (default: all)")
-    args = ap.parse_args()
-    unknown = [n for n in args.names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s): {' '.join(unknown)} (see --list)")
-    names = args.names or list(CASES)
-    if args.list:
-        for n in names:
-            print(f"loss_{n:<20} {CASES[n][0]:<10} {CASES[n][2]}")
-        return 0
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    total = 0
-    for n in names:
-        tensors, meta = build(n)
-        path = os.path.join(args.out, f"loss_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        total += size
-        print(f"wrote {path:<48} {size:6d} bytes")
-    print(f"{len(names)} cases, {total} bytes")
-    return 0
+    tensors, meta = c.finish(about)
+    return tensors, meta, None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's loss golden cases with PyTorch.", "loss_", CASES,
+                         lambda n: (CASES[n][0], CASES[n][2]), build))
