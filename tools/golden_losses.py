@@ -144,8 +144,9 @@ class Case:
         for k, v in named.items():
             self.inputs[k] = torch.as_tensor(v, dtype=F64).to(F32).contiguous()
 
-    def standard(self, B, L=5, spread=10.0):
-        """Random inputs for every tensor the kind reads."""
+    def standard(self, B, L=5, spread=10.0, **config):
+        """The config (config_for) and random inputs for every tensor the kind reads."""
+        self.cfg = config_for(self.kind, B, L=L, **config)
         pc, rc = self.logps(B, spread=spread)
         pr, rr = self.logps(B, spread=spread)
         self.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr)
@@ -223,16 +224,18 @@ class Case:
 # ---------------------------------------------------------------------------------------------
 # cases
 
-@case("dpo_basic", "loss.dpo", "text DPO, beta 0.1, B 5")
-def _(c):
-    c.cfg = config_for(c.kind, 5)
-    c.standard(5)
+def standard_case(name, kind, about, B, **kw):
+    """A case of random inputs: Case.standard(B, **kw)."""
+    case(name, kind, about)(lambda c: c.standard(B, **kw))
 
 
-@case("dpo_smooth", "loss.dpo", "text DPO with label smoothing 0.2 (cDPO), beta 0.5, weight 1.5")
-def _(c):
-    c.cfg = config_for(c.kind, 4, beta=0.5, eps=0.2, w_dpo=1.5)
-    c.standard(4, spread=3.0)
+def lpoi_spread(L):
+    return 10.0 + 5.0 * L
+
+
+standard_case("dpo_basic", "loss.dpo", "text DPO, beta 0.1, B 5", 5)
+standard_case("dpo_smooth", "loss.dpo", "text DPO with label smoothing 0.2 (cDPO), beta 0.5, weight 1.5", 4,
+              spread=3.0, beta=0.5, eps=0.2, w_dpo=1.5)
 
 
 @case("dpo_extreme", "loss.dpo", "text DPO at beta*margin = +-1e4, +-1e3, 0")
@@ -247,16 +250,9 @@ def _(c):
     c.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr)
 
 
-@case("mdpo_basic", "loss.mdpo", "mDPO: DPO + conditional (crop) + anchor, defaults, B 5")
-def _(c):
-    c.cfg = config_for(c.kind, 5)
-    c.standard(5)
-
-
-@case("mdpo_weighted", "loss.mdpo", "mDPO with beta 0.3, delta 0.2, weights 0.8/2.0/0.5")
-def _(c):
-    c.cfg = config_for(c.kind, 3, beta=0.3, delta=0.2, w_dpo=0.8, w_anchor=2.0, w_cond=0.5)
-    c.standard(3, spread=4.0)
+standard_case("mdpo_basic", "loss.mdpo", "mDPO: DPO + conditional (crop) + anchor, defaults, B 5", 5)
+standard_case("mdpo_weighted", "loss.mdpo", "mDPO with beta 0.3, delta 0.2, weights 0.8/2.0/0.5", 3,
+              spread=4.0, beta=0.3, delta=0.2, w_dpo=0.8, w_anchor=2.0, w_cond=0.5)
 
 
 @case("mdpo_extreme", "loss.mdpo", "mDPO with every term at |beta*margin| ~ 1e3..1e4")
@@ -271,26 +267,18 @@ def _(c):
     c.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr, pol_crop=pcrop, ref_crop=rcrop)
 
 
-def lpoi_case(c, B, L, **kw):
-    c.cfg = config_for(c.kind, B, L=L, **kw)
-    c.standard(B, L, spread=10.0 + 5.0 * L)
-
-
 for _L, _B, _about in ((2, 4, "LPOI defaults, list of 2 (the listwise term is DPO on images)"),
                        (3, 4, "LPOI defaults, list of 3"),
                        (5, 6, "LPOI defaults (beta 0.1, delta 0, weights 1), list of 5 as in the paper"),
                        (8, 3, "LPOI defaults, list of 8")):
-    case(f"lpoi_L{_L}", "loss.lpoi", _about)(lambda c, B=_B, L=_L: lpoi_case(c, B, L))
-
-
-@case("lpoi_weighted", "loss.lpoi", "LPOI with beta 0.2, delta 0.3, eps 0.1, weights 0.5/1.5/2.0, L 5")
-def _(c):
-    lpoi_case(c, 4, 5, beta=0.2, delta=0.3, eps=0.1, w_dpo=0.5, w_anchor=1.5, w_list=2.0)
+    standard_case(f"lpoi_L{_L}", "loss.lpoi", _about, _B, L=_L, spread=lpoi_spread(_L))
+standard_case("lpoi_weighted", "loss.lpoi", "LPOI with beta 0.2, delta 0.3, eps 0.1, weights 0.5/1.5/2.0, L 5", 4,
+              L=5, spread=lpoi_spread(5), beta=0.2, delta=0.3, eps=0.1, w_dpo=0.5, w_anchor=1.5, w_list=2.0)
 
 
 @case("lpoi_aliased", "loss.lpoi", "LPOI with pol/ref_list[:,0] == pol/ref_chosen, as one forward gives them")
 def _(c):
-    lpoi_case(c, 4, 5)
+    c.standard(4, 5, spread=lpoi_spread(5))
     for p in ("pol", "ref"):
         lst = c.inputs[f"{p}_list"].clone()
         lst[:, 0] = c.inputs[f"{p}_chosen"]
@@ -300,7 +288,6 @@ def _(c):
 @case("lpoi_ordered", "loss.lpoi", "LPOI lists already ordered, reversed, tied and one swap (accuracy edges)")
 def _(c):
     L, B = 5, 4
-    c.cfg = config_for(c.kind, B, L=L)
     c.standard(B, L)
     ref = torch.round(c.inputs["ref_list"].to(F64))    # integers: ties stay exact in fp32
     S = torch.tensor([[2.0, 1.0, 0.0, -1.0, -2.0],
@@ -314,7 +301,6 @@ def extreme_list(c, L):
     """Rows: ordered / reversed with 1e4 gaps, a random N(0,1) list offset by +1e4, a random list
     of scale 1e3 around -1e4, and alternating +-1e4 with O(1) differences inside each group."""
     B = 5
-    c.cfg = config_for(c.kind, B, L=L)
     c.standard(B, L, spread=5.0)
     k = torch.arange(L, dtype=F64)
     rows = [-1e4 * k, 1e4 * k, c.randn(L) + 1e4, c.randn(L) * 1e3 - 1e4,

@@ -378,51 +378,51 @@ for _kind in ("erf", "tanh", "quick"):
     case(f"gelu_{_kind}", f"GELU ({_kind}) n=1001 over [-10, 10] and random, backward")(_gelu)
 
 
+def elementwise_case(c, n, f, inputs, out="out.y", alpha=None, grad=False):
+    """One rounding per element, no sums (near-ulp atol): draws the inputs [(name, draw(c, n))] in
+    order, out = f(*inputs) or f(*inputs, alpha) with alpha as fp32, and backprops when grad."""
+    c.atol_scale = ELEMENTWISE_ATOL_SCALE
+    c.config = {"n": n} if alpha is None else {"n": n, "alpha": f32(alpha)}
+    xs = [c.input(name, draw(c, n), grad=grad) for name, draw in inputs]
+    y = f(*xs) if alpha is None else f(*xs, f32(alpha))
+    c.output(out, y)
+    if grad:
+        c.backward(y)
+
+
+def normal(scale=1.0):
+    return lambda c, n: c.randn(n, scale=scale)
+
+
+def spread_over(lo, hi):
+    return lambda c, n: spread(c, n, lo, hi)
+
+
 @case("silu", "SiLU n=1001 over [-90, 90] (exp overflow) and random, backward")
 def _(c):
-    n = 1001
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n}
-    x = c.input("in.x", spread(c, n, -90.0, 90.0), grad=True)
-    y = F.silu(x)
-    c.output("out.y", y)
-    c.backward(y)
+    elementwise_case(c, 1001, F.silu, [("in.x", spread_over(-90.0, 90.0))], grad=True)
 
 
 @case("swiglu", "silu(gate) * up, n=517, backward to gate and up")
 def _(c):
-    n = 517
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n}
-    gate = c.input("in.gate", spread(c, n, -12.0, 12.0), grad=True)
-    up = c.input("in.up", c.randn(n, scale=2.0), grad=True)
-    y = F.silu(gate) * up
-    c.output("out.y", y)
-    c.backward(y)
-
-
-def blas1_case(c, n, out, f, inputs, alpha=None):
-    """One rounding per element, no sums (near-ulp atol): draws the inputs [(name, scale)] in order,
-    out = f(*inputs) or f(*inputs, alpha) with alpha as fp32."""
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n} if alpha is None else {"n": n, "alpha": f32(alpha)}
-    xs = [c.input(name, c.randn(n, scale=scale)) for name, scale in inputs]
-    c.output(out, f(*xs) if alpha is None else f(*xs, f32(alpha)))
+    elementwise_case(c, 517, lambda gate, up: F.silu(gate) * up,
+                     [("in.gate", spread_over(-12.0, 12.0)), ("in.up", normal(2.0))], grad=True)
 
 
 @case("add", "out = a + b, n=1003 (and in place)")
 def _(c):
-    blas1_case(c, 1003, "out.y", lambda a, b: a + b, [("in.a", 1.0), ("in.b", 3.0)])
+    elementwise_case(c, 1003, lambda a, b: a + b, [("in.a", normal()), ("in.b", normal(3.0))])
 
 
 @case("axpy", "y += alpha x, n=1003, alpha -0.37")
 def _(c):
-    blas1_case(c, 1003, "out.y", lambda y, x, alpha: y + alpha * x, [("in.y", 1.0), ("in.x", 1.0)], alpha=-0.37)
+    elementwise_case(c, 1003, lambda y, x, alpha: y + alpha * x, [("in.y", normal()), ("in.x", normal())],
+                     alpha=-0.37)
 
 
 @case("scale", "x *= alpha, n=1003, alpha 1.7")
 def _(c):
-    blas1_case(c, 1003, "out.x", lambda x, alpha: alpha * x, [("in.x", 1.0)], alpha=1.7)
+    elementwise_case(c, 1003, lambda x, alpha: alpha * x, [("in.x", normal())], out="out.x", alpha=1.7)
 
 
 @case("sum_squares", "sum of x^2 over n=4099 values")
