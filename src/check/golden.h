@@ -91,6 +91,7 @@ const GoldenCase *gr_case(GoldenRun *r);
 bool gr_error(GoldenRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));  // records, returns false
 // Marks the case skipped unless be implements op. Returns whether it does.
 bool gr_need(GoldenRun *r, OpId op);
+bool gr_need_all(GoldenRun *r, const OpId *ops, size_t n);   // gr_need for each, then gr_ready
 bool gr_ready(GoldenRun *r);          // no error and not skipped
 
 // config (an error names the field when a required one is missing or out of range)
@@ -123,6 +124,16 @@ void gr_expect(GoldenRun *r, const float *dev, const char *name, const int64_t *
 void gr_expect_host(GoldenRun *r, const float *host, const char *name, const int64_t *dims, int ndim);
 // gr_expect if the file has `name`; otherwise only checks the buffer's guards.
 void gr_expect_opt(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim);
+// Same for memory the runner does not own (a model's activations or LoRA gradients: no guards),
+// divided by `divisor` first (a gradient accumulated over that many backward passes; 1 otherwise).
+void gr_expect_dev(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim, double divisor);
+
+// Host copies, malloc'ed (caller frees; NULL once the run has an error): any device memory, and
+// inputs read as gr_in / gr_in_int do (so they are consumed and checked unchanged) for runners
+// whose model takes host arrays.
+void *gr_download(GoldenRun *r, const void *dev, size_t bytes);
+float *gr_in_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim);
+int32_t *gr_in_int_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim, int64_t lo, int64_t hi);
 
 // ---- comparison (exposed for tests) ----
 typedef struct {
@@ -135,6 +146,11 @@ GoldenCmp golden_compare(const float *got, const float *want, size_t n, double f
 // Marks every tensor whose name starts with prefix as consumed (read through gr_in), so weights
 // that a model loader bound straight from the case file are also checked to come back unchanged.
 void gr_consume_prefix(GoldenRun *r, const char *prefix);
+// Compares a LoRA gradient (model memory, [out or r, r or in]) with grad.<PEFT name>, accumulated
+// over `passes` backward passes.
+void gr_expect_lora_grad(GoldenRun *r, const char *peft_name, const float *grad, const int64_t shape[2], int passes);
+// B, T of a model case's batch: the shape of in.attention_mask [B,T] (at most 2^20 tokens).
+bool gr_batch_shape(GoldenRun *r, int *B, int *T);
 // Reads the config member "lora" = {r, lora_alpha, target_modules (list or string)} of a model
 // case and joins the targets into spec, comma-separated (PEFT list semantics are the model's).
 // false (a sticky error) when malformed.

@@ -52,36 +52,11 @@ static int image_count(GoldenRun *r, const ClipConfig *c) {
     return (int)t->shape[0];
 }
 
-static void expect_dev_host(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim) {
-    if (!gr_ready(r)) return;
-    Backend *be = gr_backend(r);
-    size_t n = gr_numel(r, dims, ndim);
-    float *h = malloc_check(n * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, dev, n * sizeof *h);
-    gr_expect_host(r, h, name, dims, ndim);
-    free(h);
-}
-
-static void expect_grad_host(GoldenRun *r, const char *name, const float *grad, const int64_t shape[2], double factor) {
-    Backend *be = gr_backend(r);
-    char gname[300];
-    snprintf(gname, sizeof gname, "grad.%s", name);
-    size_t k = (size_t)(shape[0] * shape[1]);
-    float *h = malloc_check(k * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, grad, k * sizeof *h);
-    for (size_t j = 0; j < k; j++) h[j] = (float)(h[j] / factor);
-    gr_expect_host(r, h, gname, shape, 2);
-    free(h);
-}
-
 // ---- model.clip ----------------------------------------------------------------------------------
 void golden_run_model_clip(GoldenRun *r) {
     Backend *be = gr_backend(r);
     const GoldenCase *gc = gr_case(r);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
-    if (!gr_ready(r)) return;
+    if (!gr_need_all(r, NEEDED, LPOI_ARRAY_LEN(NEEDED))) return;
     ClipConfig cfg;
     LpoiErr err = {{0}};
     if (!clip_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
@@ -118,7 +93,7 @@ void golden_run_model_clip(GoldenRun *r) {
         for (int j = 0; j <= cfg.L && gr_ready(r); j++) {
             char name[64];
             snprintf(name, sizeof name, "out.hidden_states.%d", j);
-            expect_dev_host(r, clip_hidden(&m, j), name, SHAPE(n, T, C));
+            gr_expect_dev(r, clip_hidden(&m, j), name, SHAPE(n, T, C), 1);
         }
         if (gr_ready(r)) {
             clip_pooled(&m, pooled);
@@ -136,29 +111,17 @@ void golden_run_model_clip(GoldenRun *r) {
             int64_t shape[2];
             float *grad;
             clip_lora_tensor(&m, i, "", name, sizeof name, shape, NULL, &grad);
-            expect_grad_host(r, name, grad, shape, pass);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
         }
     }
     clip_free(&m);
 }
 
 // ---- model.llava ---------------------------------------------------------------------------------
-static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
-    const int32_t *dev = gr_in_int(r, name, SHAPE(B, T), lo, hi);
-    if (!dev) return NULL;
-    Backend *be = gr_backend(r);
-    int32_t *h = malloc_check((size_t)B * T * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, dev, (size_t)B * T * sizeof *h);
-    return h;
-}
-
 void golden_run_model_llava(GoldenRun *r) {
     Backend *be = gr_backend(r);
     const GoldenCase *gc = gr_case(r);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED_LM); i++) gr_need(r, NEEDED_LM[i]);
-    if (!gr_ready(r)) return;
+    if (!gr_need_all(r, NEEDED, LPOI_ARRAY_LEN(NEEDED)) || !gr_need_all(r, NEEDED_LM, LPOI_ARRAY_LEN(NEEDED_LM))) return;
     LlavaConfig cfg;
     LpoiErr err = {{0}};
     if (!llava_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
@@ -175,27 +138,19 @@ void golden_run_model_llava(GoldenRun *r) {
     gr_consume_prefix(r, "param.");
     gr_consume_prefix(r, "lora.");
 
-    const StTensor *mt = st_find(&gc->st, "in.attention_mask");
-    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
-        gr_error(r, "in.attention_mask must be [B,T]");
-        llava_free(&m);
-        return;
-    }
-    const int B = (int)mt->shape[0], T = (int)mt->shape[1], V = cfg.text.V, C = cfg.text.C;
+    int B, T;
+    if (!gr_batch_shape(r, &B, &T)) { llava_free(&m); return; }
+    const int V = cfg.text.V, C = cfg.text.C;
     const ClipConfig *vc = &cfg.vision;
     const int n = image_count(r, vc), K = n * cfg.tokens_per_image;
-    int32_t *mask = host_ints(r, "in.attention_mask", B, T, 0, 1);
-    int32_t *labels = host_ints(r, "in.labels", B, T, -100, (int64_t)V - 1);
-    int32_t *ids = host_ints(r, "in.input_ids", B, T, 0, (int64_t)V - 1);
+    int32_t *mask = gr_in_int_host(r, "in.attention_mask", SHAPE(B, T), 0, 1);
+    int32_t *labels = gr_in_int_host(r, "in.labels", SHAPE(B, T), -100, (int64_t)V - 1);
+    int32_t *ids = gr_in_int_host(r, "in.input_ids", SHAPE(B, T), 0, (int64_t)V - 1);
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S));
-    const float *dlogp_dev = gr_in(r, "in.dlogp", SHAPE(B));
+    float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
     float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
     float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * vc->ch * vc->S * vc->S);
-    float *dlogp = malloc_check((size_t)B * sizeof *dlogp), *logp = malloc_check((size_t)B * sizeof *logp);
-    if (gr_ready(r)) {
-        be->synchronize(be);
-        be->download(be, dlogp, dlogp_dev, (size_t)B * sizeof *dlogp);
-    }
+    float *logp = malloc_check((size_t)B * sizeof *logp);
     LlavaBatch batch = {.B = B, .T = T, .input_ids = ids, .attention_mask = mask, .labels = labels, .n_images = n,
                         .pixel_values = pix, .grad_pixels = true};
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
@@ -203,7 +158,7 @@ void golden_run_model_llava(GoldenRun *r) {
         llava_set_lora(&m, true);
         if (!llava_logps_forward(&m, &batch, true, logp, &err)) { gr_error(r, "%s", err.msg); break; }
         gr_expect_host(r, logp, "out.logps", SHAPE(B));
-        if (pass == 1) expect_dev_host(r, llava_image_features(&m), "out.image_features", SHAPE(K, C));
+        if (pass == 1) gr_expect_dev(r, llava_image_features(&m), "out.image_features", SHAPE(K, C), 1);
         llava_logps_backward(&m, dlogp, dpix);
         gr_expect(r, dpix, "grad.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S), 1,
                   pass == 2 ? "(recompute: must overwrite)" : NULL);
@@ -212,7 +167,7 @@ void golden_run_model_llava(GoldenRun *r) {
             int64_t shape[2];
             float *grad;
             llava_lora_tensor(&m, i, name, sizeof name, shape, NULL, &grad);
-            expect_grad_host(r, name, grad, shape, pass);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
         }
     }
     if (gr_ready(r)) {
