@@ -690,7 +690,7 @@ GoldenResult golden_run_file(const char *path, Backend *be, const GoldenOptions 
     return res;
 }
 
-void gr_consume_prefix(GoldenRun *r, const char *prefix) {
+static void consume_prefix(GoldenRun *r, const char *prefix) {
     const StFile *st = &gr_case(r)->st;
     for (size_t i = 0; i < st->count && gr_ready(r); i++) {
         const StTensor *t = &st->tensors[i];
@@ -701,28 +701,47 @@ void gr_consume_prefix(GoldenRun *r, const char *prefix) {
     }
 }
 
+void gr_consume_weights(GoldenRun *r) {
+    consume_prefix(r, "param.");
+    consume_prefix(r, "lora.");
+}
+
 void gr_expect_lora_grad(GoldenRun *r, const char *peft_name, const float *grad, const int64_t shape[2], int passes) {
     char name[300];
     snprintf(name, sizeof name, "grad.%s", peft_name);
     gr_expect_dev(r, grad, name, shape, 2, passes);
 }
 
-bool gr_batch_shape(GoldenRun *r, int *B, int *T) {
+bool gr_text_batch(GoldenRun *r, int V, bool ids, GrTextBatch *b) {
+    memset(b, 0, sizeof *b);
     const StTensor *mt = st_find(&gr_case(r)->st, "in.attention_mask");
     if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20))
         return gr_error(r, "in.attention_mask must be [B,T]");
-    *B = (int)mt->shape[0];
-    *T = (int)mt->shape[1];
+    int B = b->B = (int)mt->shape[0], T = b->T = (int)mt->shape[1];
+    b->mask = gr_in_int_host(r, "in.attention_mask", GR_SHAPE(B, T), 0, 1);
+    b->labels = gr_in_int_host(r, "in.labels", GR_SHAPE(B, T), -100, (int64_t)V - 1);
+    b->ids = ids ? gr_in_int_host(r, "in.input_ids", GR_SHAPE(B, T), 0, (int64_t)V - 1) : NULL;
+    b->logp = malloc_check((size_t)B * sizeof *b->logp);
     return true;
 }
 
-bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap) {
-    const JsonValue *l = json_get(cfg, "lora");
+void gr_text_batch_free(GrTextBatch *b) {
+    free(b->mask);
+    free(b->labels);
+    free(b->ids);
+    free(b->logp);
+    memset(b, 0, sizeof *b);
+}
+
+bool gr_lora_config(GoldenRun *r, GrLora *lora) {
+    const JsonValue *l = json_get(gr_case(r)->config, "lora");
     int64_t rr;
     double a;
     if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
         return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
     const JsonValue *tm = json_get(l, "target_modules");
+    char *spec = lora->targets;
+    size_t cap = sizeof lora->targets;
     spec[0] = 0;
     if (tm && tm->type == JSON_STRING) {
         snprintf(spec, cap, "%s", tm->str);
@@ -735,7 +754,7 @@ bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha,
     } else {
         return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
     }
-    *rank = (int)rr;
-    *alpha = (float)a;
+    lora->rank = (int)rr;
+    lora->alpha = (float)a;
     return true;
 }

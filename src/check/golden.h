@@ -143,15 +143,20 @@ typedef struct {
 } GoldenCmp;
 GoldenCmp golden_compare(const float *got, const float *want, size_t n, double factor, double atol, double rtol);
 
-// Marks every tensor whose name starts with prefix as consumed (read through gr_in), so weights
-// that a model loader bound straight from the case file are also checked to come back unchanged.
-void gr_consume_prefix(GoldenRun *r, const char *prefix);
+// Marks the weights a model loader bound straight from the case file (param.*, lora.*) as consumed
+// inputs (read through gr_in), so they are also checked to come back unchanged.
+void gr_consume_weights(GoldenRun *r);
 // Compares a LoRA gradient (model memory, [out or r, r or in]) with grad.<PEFT name>, accumulated
 // over `passes` backward passes.
 void gr_expect_lora_grad(GoldenRun *r, const char *peft_name, const float *grad, const int64_t shape[2], int passes);
-// B, T of a model case's batch: the shape of in.attention_mask [B,T] (at most 2^20 tokens).
-bool gr_batch_shape(GoldenRun *r, int *B, int *T);
-// Reads the config member "lora" = {r, lora_alpha, target_modules (list or string)} of a model
-// case and joins the targets into spec, comma-separated (PEFT list semantics are the model's).
-// false (a sticky error) when malformed.
-bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap);
+// The batch of a language-model case on the host: B, T from in.attention_mask [B,T] (at most 2^20
+// tokens); the mask, in.labels (-100 or < V) and, with ids, in.input_ids (< V) read as int32 through
+// gr_in_int; logp [B], room for the log-probs. false (an error) when the mask is not [B,T].
+typedef struct { int B, T; int32_t *mask, *labels, *ids; float *logp; } GrTextBatch;
+bool gr_text_batch(GoldenRun *r, int V, bool ids, GrTextBatch *b);
+void gr_text_batch_free(GrTextBatch *b);
+// The adapter of a model case: the config member "lora" = {r, lora_alpha, target_modules (list or
+// string)}, the targets joined comma-separated (PEFT list semantics are the model's). false (a
+// sticky error) when malformed.
+typedef struct { int rank; float alpha; char targets[512]; } GrLora;
+bool gr_lora_config(GoldenRun *r, GrLora *lora);

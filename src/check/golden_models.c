@@ -75,37 +75,30 @@ void golden_run_model_llama(GoldenRun *r) {
     if (!llama_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
     const char *want = cfg.arch == LLAMA_ARCH_MISTRAL ? "model.mistral" : "model.llama";
     if (strcmp(gc->kind, want)) { gr_error(r, "kind \"%s\" but the config describes %s", gc->kind, want); return; }
-    int rank = 0;
-    float alpha = 0;
+    GrLora lora;
     unsigned targets = 0;
-    char spec[512];
-    if (!gr_lora_config(r, gc->config, &rank, &alpha, spec, sizeof spec)) return;
-    if (!llama_lora_parse_targets(spec, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    if (!gr_lora_config(r, &lora)) return;
+    if (!llama_lora_parse_targets(lora.targets, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
 
     LlamaModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
     if (!llama_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
-    llama_lora_create(&m, rank, alpha, targets);
+    llama_lora_create(&m, lora.rank, lora.alpha, targets);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llama_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llama_free(&m); return; }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
 
-    // Inputs: B, T from the attention mask.
-    int B, T;
-    if (!gr_batch_shape(r, &B, &T)) { llama_free(&m); return; }
-    const int C = cfg.C, V = cfg.V;
     bool embeds = gr_has(r, "in.inputs_embeds");
-    int32_t *mask = gr_in_int_host(r, "in.attention_mask", SHAPE(B, T), 0, 1);
-    int32_t *labels = gr_in_int_host(r, "in.labels", SHAPE(B, T), -100, (int64_t)V - 1);
-    int32_t *ids = embeds ? NULL : gr_in_int_host(r, "in.input_ids", SHAPE(B, T), 0, (int64_t)V - 1);
+    GrTextBatch tb;
+    if (!gr_text_batch(r, cfg.V, !embeds, &tb)) { llama_free(&m); return; }
+    const int B = tb.B, T = tb.T, C = cfg.C, V = cfg.V;
+    float *logp = tb.logp;
     const float *emb = embeds ? gr_in(r, "in.inputs_embeds", SHAPE(B, T, C)) : NULL;
     float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
     float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
     float *demb = embeds ? gr_out(r, "grad.inputs_embeds", (size_t)B * T * C) : NULL;
-    float *logp = malloc_check((size_t)B * sizeof *logp);
-    LlamaBatch batch = {.B = B, .T = T, .input_ids = ids, .inputs_embeds = emb, .attention_mask = mask,
-                        .labels = labels};
+    LlamaBatch batch = {.B = B, .T = T, .input_ids = tb.ids, .inputs_embeds = emb, .attention_mask = tb.mask,
+                        .labels = tb.labels};
 
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         m.recompute = pass == 2;
@@ -127,10 +120,7 @@ void golden_run_model_llama(GoldenRun *r) {
         if (!llama_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
         else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
     }
-    free(mask);
-    free(labels);
-    free(ids);
     free(dlogp);
-    free(logp);
+    gr_text_batch_free(&tb);
     llama_free(&m);
 }

@@ -32,12 +32,11 @@ static const OpId NEEDED_LM[] = {
     OP_SWIGLU_BACKWARD, OP_LOGPROB_FORWARD, OP_LOGPROB_BACKWARD,
 };
 
-// The "lora" member of the config as a LlavaLoraTargets (PEFT list semantics).
-static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, LlavaLoraTargets *t) {
-    char spec[512];
-    if (!gr_lora_config(r, cfg, rank, alpha, spec, sizeof spec)) return false;
+// The "lora" member of the config, its targets as a LlavaLoraTargets (PEFT list semantics).
+static bool lora_config(GoldenRun *r, GrLora *lora, LlavaLoraTargets *t) {
+    if (!gr_lora_config(r, lora)) return false;
     LpoiErr err = {{0}};
-    if (!llava_lora_parse_targets(spec, t, &err)) return gr_error(r, "config: %s", err.msg);
+    if (!llava_lora_parse_targets(lora->targets, t, &err)) return gr_error(r, "config: %s", err.msg);
     return true;
 }
 
@@ -67,21 +66,19 @@ void golden_run_model_clip(GoldenRun *r) {
         return;
     }
     const int k = clip_feature_index(&cfg, (int)fl);
-    int rank = 0;
-    float alpha = 0;
+    GrLora lora;
     LlavaLoraTargets t;
-    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    if (!lora_config(r, &lora, &t)) return;
     ClipModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
     if (!clip_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
     if (t.vision) {
-        clip_lora_create(&m, rank, alpha, t.vision);
+        clip_lora_create(&m, lora.rank, lora.alpha, t.vision);
         static const char *const modules[] = {"", "vision_model.", NULL};
         WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
         if (!clip_lora_load(&m, &lsrc, modules, &err)) { gr_error(r, "%s", err.msg); clip_free(&m); return; }
     }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
     const int n = image_count(r, &cfg), T = cfg.T, C = cfg.C;
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, cfg.ch, cfg.S, cfg.S));
     const float *dout = gr_in(r, "in.dout", SHAPE(n, T, C));
@@ -125,34 +122,29 @@ void golden_run_model_llava(GoldenRun *r) {
     LlavaConfig cfg;
     LpoiErr err = {{0}};
     if (!llava_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
-    int rank = 0;
-    float alpha = 0;
+    GrLora lora;
     LlavaLoraTargets t;
-    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    if (!lora_config(r, &lora, &t)) return;
     LlavaModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
     if (!llava_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
-    llava_lora_create(&m, rank, alpha, &t);
+    llava_lora_create(&m, lora.rank, lora.alpha, &t);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llava_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llava_free(&m); return; }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
 
-    int B, T;
-    if (!gr_batch_shape(r, &B, &T)) { llava_free(&m); return; }
-    const int V = cfg.text.V, C = cfg.text.C;
+    GrTextBatch tb;
+    if (!gr_text_batch(r, cfg.text.V, true, &tb)) { llava_free(&m); return; }
+    const int B = tb.B, T = tb.T, V = cfg.text.V, C = cfg.text.C;
+    float *logp = tb.logp;
     const ClipConfig *vc = &cfg.vision;
     const int n = image_count(r, vc), K = n * cfg.tokens_per_image;
-    int32_t *mask = gr_in_int_host(r, "in.attention_mask", SHAPE(B, T), 0, 1);
-    int32_t *labels = gr_in_int_host(r, "in.labels", SHAPE(B, T), -100, (int64_t)V - 1);
-    int32_t *ids = gr_in_int_host(r, "in.input_ids", SHAPE(B, T), 0, (int64_t)V - 1);
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S));
     float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
     float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
     float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * vc->ch * vc->S * vc->S);
-    float *logp = malloc_check((size_t)B * sizeof *logp);
-    LlavaBatch batch = {.B = B, .T = T, .input_ids = ids, .attention_mask = mask, .labels = labels, .n_images = n,
-                        .pixel_values = pix, .grad_pixels = true};
+    LlavaBatch batch = {.B = B, .T = T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels,
+                        .n_images = n, .pixel_values = pix, .grad_pixels = true};
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         m.vision.recompute = m.lm.recompute = pass == 2;
         llava_set_lora(&m, true);
@@ -180,10 +172,7 @@ void golden_run_model_llava(GoldenRun *r) {
         if (!llava_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
         else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
     }
-    free(mask);
-    free(labels);
-    free(ids);
     free(dlogp);
-    free(logp);
+    gr_text_batch_free(&tb);
     llava_free(&m);
 }
