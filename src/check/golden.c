@@ -188,11 +188,6 @@ bool gr_need(GoldenRun *r, OpId op) {
     return false;
 }
 
-bool gr_need_all(GoldenRun *r, const OpId *ops, size_t n) {
-    for (size_t i = 0; i < n; i++) gr_need(r, ops[i]);
-    return gr_ready(r);
-}
-
 static const JsonValue *cfg_get(GoldenRun *r, const char *key, bool required) {
     const JsonValue *v = json_get(r->gc->config, key);
     if (!v && required) gr_error(r, "config: missing field \"%s\"", key);
@@ -652,7 +647,8 @@ GoldenResult golden_run_file(const char *path, Backend *be, const GoldenOptions 
     if (!r.detail) LPOI_DIE("open_memstream failed");
     r.used = calloc_check(gc.st.count ? gc.st.count : 1, sizeof *r.used);
 
-    runner->run(&r);
+    for (size_t i = 0; i < runner->n_needs; i++) gr_need(&r, runner->needs[i]);
+    if (gr_ready(&r)) runner->run(&r);
     if (!r.skipped && r.nbufs) final_checks(&r);   // guards and inputs even after an error
     if (!r.skipped && !r.errored && r.checked == 0) gr_error(&r, "the runner compared nothing");
     free_bufs(&r);

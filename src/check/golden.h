@@ -76,7 +76,13 @@ typedef struct {
     const char *kind;              // "op.rmsnorm"
     void (*run)(GoldenRun *r);
     const char *what;              // one line for --help / listings
+    const OpId *needs;             // ops every case of the kind needs: skipped before run unless the
+    size_t n_needs;                // backend has them all (runners whose ops depend on the case call gr_need)
 } GoldenRunner;
+// The needs of a runner table row: GR_OPS(OP_GEMM, OP_ADD) expands to both fields; GR_NO_OPS for a
+// runner that calls gr_need itself.
+#define GR_OPS(...) (const OpId[]){__VA_ARGS__}, sizeof((OpId[]){__VA_ARGS__}) / sizeof(OpId)
+#define GR_NO_OPS NULL, 0
 
 const GoldenRunner *golden_runner_find(const char *kind);
 size_t golden_runner_count(void);
@@ -91,7 +97,6 @@ const GoldenCase *gr_case(GoldenRun *r);
 bool gr_error(GoldenRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));  // records, returns false
 // Marks the case skipped unless be implements op. Returns whether it does.
 bool gr_need(GoldenRun *r, OpId op);
-bool gr_need_all(GoldenRun *r, const OpId *ops, size_t n);   // gr_need for each, then gr_ready
 bool gr_ready(GoldenRun *r);          // no error and not skipped
 
 // config (an error names the field when a required one is missing or out of range)

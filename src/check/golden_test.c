@@ -297,9 +297,11 @@ TEST(golden_param_grads_must_accumulate) {
 TEST(golden_integer_inputs_are_range_checked) {
     Backend *be = fake_backend(true);
     static const int64_t too_big[EN] = {3, 5, 4, 1};   // 5 == V
-    expect_status_once(embedding_case("emb_big", too_big), be, GOLDEN_ERROR, "tensor 'in.ids'[1] = 5 is out of range [0, 4]");
+    expect_status_once(embedding_case("emb_big", too_big), be, GOLDEN_ERROR,
+                       "tensor 'in.ids'[1] = 5 is out of range [0, 4]");
     static const int64_t negative[EN] = {3, 0, -1, 1};
-    expect_status_once(embedding_case("emb_neg", negative), be, GOLDEN_ERROR, "tensor 'in.ids'[2] = -1 is out of range");
+    expect_status_once(embedding_case("emb_neg", negative), be, GOLDEN_ERROR,
+                       "tensor 'in.ids'[2] = -1 is out of range");
     static const int64_t huge[EN] = {3, 0, (int64_t)1 << 40, 1};   // would wrap to 0 as int32
     expect_status_once(embedding_case("emb_huge", huge), be, GOLDEN_ERROR, "is out of range");
     backend_destroy(be);
