@@ -129,7 +129,7 @@ void gr_expect(GoldenRun *r, const float *dev, const char *name, const int64_t *
 void gr_expect_host(GoldenRun *r, const float *host, const char *name, const int64_t *dims, int ndim);
 // gr_expect if the file has `name`; otherwise only checks the buffer's guards.
 void gr_expect_opt(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim);
-// Same for memory the runner does not own (a model's activations or LoRA gradients: no guards),
+// gr_expect for memory the runner does not own (a model's activations or LoRA gradients: no guards),
 // divided by `divisor` first (a gradient accumulated over that many backward passes; 1 otherwise).
 void gr_expect_dev(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim, double divisor);
 
