@@ -33,13 +33,12 @@ of the tolerance (else the script fails), as in golden_ops.py. Tolerance: rtol 1
 
 usage: python tools/golden_llama.py [--out DIR] [--list] [NAME ...]
 """
-import argparse
 import json
-import os
 import sys
 import warnings
-import zlib
 
+from golden_common import (case_meta, case_seed, fp32_share, generator, max_abs, scaled_atol, tolerance_meta,
+                           writer_main)  # first: it pins torch's CPU kernels before torch loads
 import numpy as np
 import torch
 import transformers
@@ -47,16 +46,13 @@ import peft
 from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
 from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_ops import save_deterministic, share_used  # noqa: E402  (one writer for every golden case)
-
 F64, F32 = torch.float64, torch.float32
 RTOL = 1e-4
 ATOL_SCALE = 1e-5
 ATOL_FLOOR = 1e-7
-FP32_BUDGET = 0.5
-GENERATOR = (f"tools/golden_llama.py (torch {torch.__version__}, transformers {transformers.__version__}, "
-             f"peft {peft.__version__}, numpy {np.__version__})")
+MAX_BYTES = 1 << 20
+LORA_R, LORA_ALPHA = 4, 8
+GENERATOR = generator(__file__, torch, transformers, peft, np)
 warnings.filterwarnings("ignore", category=FutureWarning)  # transformers 5 deprecation chatter
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -69,6 +65,62 @@ def get_batch_logps(logits, labels, label_pad_token_id=-100):
     labels[labels == label_pad_token_id] = 0
     per_token_logps = torch.gather(logits.log_softmax(-1), dim=2, index=labels.unsqueeze(2)).squeeze(2)
     return (per_token_logps * loss_mask).sum(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# what every HF model case shares (tools/golden_llava.py imports these)
+
+def lora_config(targets):
+    return LoraConfig(r=LORA_R, lora_alpha=LORA_ALPHA, lora_dropout=0.0, target_modules=targets, bias="none")
+
+
+def randomize_lora(model, g):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_A" in name or "lora_B" in name:   # A [r, in], B [out, r]: both random and non-zero
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5 * p.shape[1] ** -0.5)
+
+
+def lora_params(model):
+    """The adapter's parameters by their saved (PEFT) names, the only ones that track gradients."""
+    out = {}
+    for name, p in model.named_parameters():
+        p.requires_grad_("lora_" in name)
+        if "lora_" in name:
+            out[name.replace(".default", "")] = p
+    return out
+
+
+def hf_config(cfg, targets):
+    """The case's config: the HF config.json (without the version that wrote it) + the adapter."""
+    config = json.loads(cfg.to_json_string())
+    config.pop("transformers_version", None)
+    config["lora"] = {"r": LORA_R, "lora_alpha": LORA_ALPHA, "target_modules": targets}
+    return config
+
+
+def model_case(name, kind, about, written_by, run):
+    """run(dtype) -> (inputs, checked, config) for a model case, run in float64 (the stored
+    reference) and float32 (torch's own, which must stay within the fp32 budget); both runs must
+    draw the same inputs. Returns (tensors, meta, fp32 share) for writer_main."""
+    tensors, checked, config = run(F64)
+    t32, checked32, _ = run(F32)
+    for k in tensors:
+        assert torch.equal(tensors[k], t32[k]), f"{name}: {k} differs between the f64 and f32 runs"
+    atols = {}
+    for k, v in checked.items():
+        assert v is not None and torch.isfinite(v.double()).all(), k
+        tensors[k], t32[k] = stored(v), stored(checked32[k])
+        atols[k] = scaled_atol(ATOL_SCALE, tensors[k], ATOL_FLOOR)
+        if not k.startswith("grad.") or "lora_" not in k:   # an adapter after the read layer gets none
+            assert max_abs(tensors[k]) > 0, f"{name}: {k} is identically zero"
+    meta = case_meta(kind, config, written_by, about, tolerance_meta(atols, RTOL), case_seed(name))
+    return tensors, meta, fp32_share(meta, tensors, t32, checked)
+
+
+def stored(v):
+    """As the case stores it: fp32 (ids stay int64)."""
+    return v.detach().to(F32).contiguous() if v.is_floating_point() else v
 
 
 CASES = {}
@@ -118,12 +170,8 @@ def build_model(spec, g):
             else:  # Linear [out, in]
                 p.copy_(torch.randn(p.shape, generator=g) * p.shape[1] ** -0.5)
     base = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=spec["targets"], bias="none")
-    model = get_peft_model(model, lcfg).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_A" in name or "lora_B" in name:   # A [r, in], B [out, r]: both random and non-zero
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5 * p.shape[1] ** -0.5)
+    model = get_peft_model(model, lora_config(spec["targets"])).eval()
+    randomize_lora(model, g)
     return model, cfg, base
 
 
@@ -164,7 +212,7 @@ def greedy(model, prompt, n):
 
 
 def run(spec, seed, dtype):
-    """Builds the case in `dtype`; returns (tensors, checked names, config json)."""
+    """Builds the case in `dtype`; returns (inputs, checked outputs and gradients, config) for model_case."""
     g = torch.Generator().manual_seed(seed)
     model, cfg, base = build_model(spec, g)
     ids, mask, labels = batch(spec, cfg, g)
@@ -175,14 +223,8 @@ def run(spec, seed, dtype):
     if cfg.tie_word_embeddings:
         base.pop("lm_head.weight", None)
     model = model.to(dtype)
-    lora_params = {}
-    for name, p in model.named_parameters():
-        p.requires_grad_(False)
-        if "lora_" in name:
-            key = name.replace(".default", "")
-            assert key in lora, key
-            p.requires_grad_(True)
-            lora_params[key] = p
+    lp = lora_params(model)
+    assert lp.keys() == lora.keys(), sorted(lp.keys() ^ lora.keys())
     kwargs = dict(attention_mask=mask)
     if spec["embeds"]:
         emb = embeds32.to(dtype).requires_grad_(True)
@@ -207,81 +249,21 @@ def run(spec, seed, dtype):
     t["in.labels"] = labels
     t["in.dlogp"] = dlogp.contiguous()
     checked = {"out.logits": logits, "out.logps": logps, "out.logps_ref": logps_ref}
-    for k, p in lora_params.items():
+    for k, p in lp.items():
         checked["grad." + k] = p.grad
     if spec["embeds"]:
         checked["grad.inputs_embeds"] = kwargs["inputs_embeds"].grad
-    for k, v in checked.items():
-        assert v is not None and torch.isfinite(v.double()).all(), k
-        t[k] = v.detach().to(F32).contiguous() if v.is_floating_point() else v
     if spec.get("generate"):
-        gen = greedy(model, ids[:1, :spec["prompts"][0]], spec["generate"])
         t["in.gen_prompt"] = ids[0, :spec["prompts"][0]].contiguous()
-        t["out.gen_ids"] = gen
-        checked["out.gen_ids"] = gen
-    config = json.loads(cfg.to_json_string())
-    config.pop("transformers_version", None)
-    config["lora"] = {"r": 4, "lora_alpha": 8, "target_modules": spec["targets"]}
-    return t, list(checked), config
+        checked["out.gen_ids"] = greedy(model, ids[:1, :spec["prompts"][0]], spec["generate"])
+    return t, checked, hf_config(cfg, spec["targets"])
 
 
 def build(name):
     about, spec = CASES[name]
-    seed = zlib.crc32(name.encode()) & 0x7FFFFFFF
-    tensors, checked, config = run(spec, seed, F64)
-    t32, _, _ = run(spec, seed, F32)
-    for k in tensors:
-        if not k.startswith(("out.", "grad.")):
-            assert torch.equal(tensors[k], t32[k]), f"{name}: {k} differs between the f64 and f32 runs"
-    atols = {}
-    for k in checked:
-        scale = tensors[k].abs().max().item()
-        atols[k] = max(ATOL_FLOOR, float(f"{ATOL_SCALE * scale:.2g}"))
-    default_atol = min(atols.values())
-    meta = {"kind": "model." + spec["arch"], "config": json.dumps(config, sort_keys=True), "rtol": repr(RTOL),
-            "atol": repr(default_atol), "seed": str(seed), "generator": GENERATOR, "about": about}
-    for k in checked:
-        if atols[k] != default_atol:
-            meta[f"atol.{k}"] = repr(atols[k])
-    worst, worst_name = 0.0, ""
-    for k in checked:
-        share = share_used(t32[k], tensors[k], atols[k], RTOL)
-        if share >= worst:
-            worst, worst_name = share, k
-    return tensors, meta, worst, worst_name
-
-
-def main():
-    ap = argparse.ArgumentParser(description="Write lpoi's LLaMA/Mistral golden cases with transformers + PEFT.")
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "testdata", "golden")))
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("names", nargs="*")
-    args = ap.parse_args()
-    unknown = [n for n in args.names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s): {' '.join(unknown)} (see --list)")
-    names = args.names or list(CASES)
-    if args.list:
-        for n in names:
-            print(f"model_{n:<20} {CASES[n][0]}")
-        return 0
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    bad = []
-    for n in names:
-        tensors, meta, share, share_name = build(n)
-        path = os.path.join(args.out, f"model_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        assert size < 1 << 20, f"{path} is {size} bytes (keep cases under 1 MB)"
-        print(f"wrote {path:<44} {size:7d} bytes; torch fp32 uses {100 * share:5.1f}% of tol ({share_name})")
-        if share > FP32_BUDGET:
-            bad.append(f"model_{n}: torch fp32 uses {100 * share:.0f}% of the tolerance on {share_name}")
-    for line in bad:
-        print(f"error: {line} (over {100 * FP32_BUDGET:.0f}%: fix the case, loosen nothing)", file=sys.stderr)
-    return 1 if bad else 0
+    return model_case(name, "model." + spec["arch"], about, GENERATOR, lambda dtype: run(spec, case_seed(name), dtype))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's LLaMA/Mistral golden cases with transformers + PEFT.", "model_", CASES,
+                         lambda n: ("model." + CASES[n][1]["arch"], CASES[n][0]), build, max_bytes=MAX_BYTES))

@@ -38,32 +38,21 @@ atol = 1e-5 x the tensor's largest |value|, as tools/golden_llama.py.
 
 usage: python tools/golden_llava.py [--out DIR] [--list] [NAME ...]
 """
-import argparse
-import json
-import os
 import sys
 import warnings
-import zlib
 
+from golden_common import case_seed, generator, writer_main  # first: it pins torch's CPU kernels before torch loads
+from golden_llama import (F32, get_batch_logps, hf_config, lora_config, lora_params, model_case,
+                          randomize_lora)  # what every HF model case shares
 import numpy as np
 import torch
 import transformers
 import peft
 from transformers import CLIPVisionConfig, CLIPVisionModel, LlavaConfig, LlavaForConditionalGeneration
-from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+from peft import get_peft_model, get_peft_model_state_dict
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_ops import save_deterministic, share_used  # noqa: E402
-from golden_llama import get_batch_logps  # noqa: E402  (TRL's get_batch_logps, transcribed once)
-
-F64, F32 = torch.float64, torch.float32
-RTOL = 1e-4
-ATOL_SCALE = 1e-5
-ATOL_FLOOR = 1e-7
-FP32_BUDGET = 0.5
 MAX_BYTES = 1_500_000
-GENERATOR = (f"tools/golden_llava.py (torch {torch.__version__}, transformers {transformers.__version__}, "
-             f"peft {peft.__version__}, numpy {np.__version__})")
+GENERATOR = generator(__file__, torch, transformers, peft, np)
 warnings.filterwarnings("ignore")
 VISION_LINEAR = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
 
@@ -102,13 +91,12 @@ case("llava_full", "LLaVA: strategy full (CLS kept, 5 tokens per image), vision_
      seqs=[dict(images=2, prompt=3, response=5), dict(images=1, prompt=3, response=3)])
 
 
-def randomize(model, g, lora_scale=0.5):
-    """Unit-ish random weights so that every path carries signal (HF's 0.02 init would not)."""
+def randomize(model, g):
+    """Unit-ish random weights so that every path carries signal (HF's 0.02 init would not); the
+    adapter comes later (randomize_lora)."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "lora_A" in name or "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=g) * lora_scale * p.shape[1] ** -0.5)
-            elif name.endswith("norm.weight") or "layer_norm" in name and name.endswith("weight") or \
+            if name.endswith("norm.weight") or "layer_norm" in name and name.endswith("weight") or \
                     "layrnorm.weight" in name:
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias"):
@@ -123,16 +111,6 @@ def randomize(model, g, lora_scale=0.5):
                 p.copy_(torch.randn(p.shape, generator=g) * p.shape[1] ** -0.5)
 
 
-def lora_params(model, dtype):
-    out = {}
-    for name, p in model.named_parameters():
-        p.requires_grad_(False)
-        if "lora_" in name:
-            p.requires_grad_(True)
-            out[name.replace(".default", "")] = p
-    return out
-
-
 # ---- CLIP -------------------------------------------------------------------------------------
 def run_clip(spec, seed, dtype):
     g = torch.Generator().manual_seed(seed)
@@ -141,8 +119,7 @@ def run_clip(spec, seed, dtype):
     model = CLIPVisionModel(cfg).to(F32).eval()
     randomize(model, g)
     base = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=VISION_LINEAR, bias="none")
-    model = get_peft_model(model, lcfg).eval()
+    model = get_peft_model(model, lora_config(VISION_LINEAR)).eval()
     randomize_lora(model, g)
     lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
     n, S = spec["n_images"], cfg.image_size
@@ -150,7 +127,7 @@ def run_clip(spec, seed, dtype):
     T = (S // cfg.patch_size) ** 2 + 1
     dout32 = torch.randn(n, T, cfg.hidden_size, generator=g)
     model = model.to(dtype)
-    lp = lora_params(model, dtype)
+    lp = lora_params(model)
     pix = pix32.to(dtype).requires_grad_(True)
     out = model(pixel_values=pix, output_hidden_states=True)
     hs = out.hidden_states
@@ -165,18 +142,9 @@ def run_clip(spec, seed, dtype):
     for k, p in lp.items():
         checked["grad." + k] = p.grad if p.grad is not None else torch.zeros_like(p)
     checked["grad.pixel_values"] = pix.grad
-    config = json.loads(cfg.to_json_string())
-    config.pop("transformers_version", None)
-    config["lora"] = {"r": 4, "lora_alpha": 8, "target_modules": VISION_LINEAR}
+    config = hf_config(cfg, VISION_LINEAR)
     config["golden"] = {"feature_layer": spec["feature_layer"]}
     return t, checked, config
-
-
-def randomize_lora(model, g):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_A" in name or "lora_B" in name:   # A [r, in], B [out, r]: both random and non-zero
-                p.copy_(torch.randn(p.shape, generator=g) * 0.5 * p.shape[1] ** -0.5)
 
 
 # ---- LLaVA ------------------------------------------------------------------------------------
@@ -235,8 +203,7 @@ def run_llava(spec, seed, dtype):
     assert model.config.text_config._attn_implementation == "eager"
     randomize(model, g)
     base = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=spec["targets"], bias="none")
-    model = get_peft_model(model, lcfg).eval()
+    model = get_peft_model(model, lora_config(spec["targets"])).eval()
     randomize_lora(model, g)
     lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
     ids, mask, labels, N = llava_batch(spec, cfg, g)
@@ -246,7 +213,7 @@ def run_llava(spec, seed, dtype):
     pix32 = torch.randn(n_img, 3, S, S, generator=g)
     dlogp = torch.randn(B, generator=g)
     model = model.to(dtype)
-    lp = lora_params(model, dtype)
+    lp = lora_params(model)
     pix = pix32.to(dtype).requires_grad_(True)
     feats = {}
     proj = model.get_base_model().model.multi_modal_projector
@@ -273,75 +240,15 @@ def run_llava(spec, seed, dtype):
     for k, p in lp.items():
         checked["grad." + k] = p.grad if p.grad is not None else torch.zeros_like(p)
     checked["grad.pixel_values"] = pix.grad
-    config = json.loads(cfg.to_json_string())
-    config.pop("transformers_version", None)
-    config["lora"] = {"r": 4, "lora_alpha": 8, "target_modules": spec["targets"]}
-    return t, checked, config
+    return t, checked, hf_config(cfg, spec["targets"])
 
 
 def build(name):
     about, spec = CASES[name]
-    seed = zlib.crc32(name.encode()) & 0x7FFFFFFF
     run = run_clip if spec["kind"] == "clip" else run_llava
-    tensors, checked, config = run(spec, seed, F64)
-    t32, checked32, _ = run(spec, seed, F32)
-    for k in tensors:
-        assert torch.equal(tensors[k], t32[k]), f"{name}: {k} differs between the f64 and f32 runs"
-    for k, v in checked.items():
-        assert v is not None and torch.isfinite(v.double()).all(), k
-        tensors[k] = v.detach().to(F32).contiguous()
-        t32[k] = checked32[k].detach().to(F32).contiguous()
-    atols = {}
-    for k in checked:
-        scale = tensors[k].abs().max().item()
-        atols[k] = max(ATOL_FLOOR, float(f"{ATOL_SCALE * scale:.2g}"))
-        if not k.startswith("grad.") or "lora_" not in k:
-            assert scale > 0, f"{name}: {k} is identically zero"
-    default_atol = min(atols.values())
-    meta = {"kind": "model." + spec["kind"], "config": json.dumps(config, sort_keys=True), "rtol": repr(RTOL),
-            "atol": repr(default_atol), "seed": str(seed), "generator": GENERATOR, "about": about}
-    for k in checked:
-        if atols[k] != default_atol:
-            meta[f"atol.{k}"] = repr(atols[k])
-    worst, worst_name = 0.0, ""
-    for k in checked:
-        share = share_used(t32[k], tensors[k], atols[k], RTOL)
-        if share >= worst:
-            worst, worst_name = share, k
-    return tensors, meta, worst, worst_name
-
-
-def main():
-    ap = argparse.ArgumentParser(description="Write lpoi's CLIP / LLaVA golden cases with transformers + PEFT.")
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "testdata", "golden")))
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("names", nargs="*")
-    args = ap.parse_args()
-    unknown = [n for n in args.names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s): {' '.join(unknown)} (see --list)")
-    names = args.names or list(CASES)
-    if args.list:
-        for n in names:
-            print(f"model_{n:<20} {CASES[n][0]}")
-        return 0
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    bad = []
-    for n in names:
-        tensors, meta, share, share_name = build(n)
-        path = os.path.join(args.out, f"model_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        assert size < MAX_BYTES, f"{path} is {size} bytes (keep cases under {MAX_BYTES})"
-        print(f"wrote {path:<44} {size:7d} bytes; torch fp32 uses {100 * share:5.1f}% of tol ({share_name})")
-        if share > FP32_BUDGET:
-            bad.append(f"model_{n}: torch fp32 uses {100 * share:.0f}% of the tolerance on {share_name}")
-    for line in bad:
-        print(f"error: {line} (over {100 * FP32_BUDGET:.0f}%: fix the case, loosen nothing)", file=sys.stderr)
-    return 1 if bad else 0
+    return model_case(name, "model." + spec["kind"], about, GENERATOR, lambda dtype: run(spec, case_seed(name), dtype))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's CLIP / LLaVA golden cases with transformers + PEFT.", "model_", CASES,
+                         lambda n: ("model." + CASES[n][1]["kind"], CASES[n][0]), build, max_bytes=MAX_BYTES))

@@ -38,25 +38,19 @@ checks that this tolerance rejects a 0.1% error in each tensor's largest element
 
 usage: python tools/golden_losses.py [--out DIR] [--list] [NAME ...]
 """
-import argparse
-import json
-import os
 import sys
-import zlib
 
+from golden_common import case_meta, case_seed, generator, scaled_atol, tolerance_meta, writer_main  # before torch
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_ops import save_deterministic  # noqa: E402  (one writer for every golden case)
 
 F64 = torch.float64
 F32 = torch.float32
 RTOL = 1e-6
 ATOL_SCALE = 1e-8
 ATOL_FLOOR = 1e-12
-GENERATOR = f"tools/golden_losses.py (torch {torch.__version__}, numpy {np.__version__})"
+GENERATOR = generator(__file__, torch, np)
 
 CASES = {}  # name -> (kind, function, one-line description)
 
@@ -150,8 +144,9 @@ class Case:
         for k, v in named.items():
             self.inputs[k] = torch.as_tensor(v, dtype=F64).to(F32).contiguous()
 
-    def standard(self, B, L=5, spread=10.0):
-        """Random inputs for every tensor the kind reads."""
+    def standard(self, B, L=5, spread=10.0, **config):
+        """The config (config_for) and random inputs for every tensor the kind reads."""
+        self.cfg = config_for(self.kind, B, L=L, **config)
         pc, rc = self.logps(B, spread=spread)
         pr, rr = self.logps(B, spread=spread)
         self.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr)
@@ -162,7 +157,7 @@ class Case:
             p, r = self.logps(B, L, spread=spread)
             self.set(pol_list=p, ref_list=r)
 
-    def finish(self):
+    def finish(self, about):
         kind, cfg = self.kind, self.cfg
         B = cfg["B"]
         x = {k: v.to(F64).requires_grad_(k.startswith("pol_")) for k, v in self.inputs.items()}
@@ -194,17 +189,11 @@ class Case:
         for k, v in checked.items():
             tensors[k] = v.to(F32).contiguous()
 
-        meta = {"kind": kind, "config": json.dumps(cfg, sort_keys=True), "rtol": repr(RTOL),
-                "seed": str(self.seed), "generator": GENERATOR}
-        atols = {k: max(ATOL_FLOOR, float(f"{ATOL_SCALE * v.abs().max().item():.2g}")) for k, v in checked.items()}
-        default = min(atols.values())
-        meta["atol"] = repr(default)
+        atols = {k: scaled_atol(ATOL_SCALE, v, ATOL_FLOOR) for k, v in checked.items()}
         for k, a in atols.items():
-            if a != default:
-                meta[f"atol.{k}"] = repr(a)
             self.sharp_check(k, checked[k], a)
         assert B == self.inputs["pol_chosen"].shape[0]
-        return tensors, meta
+        return tensors, case_meta(kind, cfg, GENERATOR, about, tolerance_meta(atols, RTOL), self.seed)
 
     def literal_check(self, x):
         """Where the code's naive form cannot overflow, it must give the same losses and gradients."""
@@ -235,16 +224,18 @@ class Case:
 # ---------------------------------------------------------------------------------------------
 # cases
 
-@case("dpo_basic", "loss.dpo", "text DPO, beta 0.1, B 5")
-def _(c):
-    c.cfg = config_for(c.kind, 5)
-    c.standard(5)
+def standard_case(name, kind, about, B, **kw):
+    """A case of random inputs: Case.standard(B, **kw)."""
+    case(name, kind, about)(lambda c: c.standard(B, **kw))
 
 
-@case("dpo_smooth", "loss.dpo", "text DPO with label smoothing 0.2 (cDPO), beta 0.5, weight 1.5")
-def _(c):
-    c.cfg = config_for(c.kind, 4, beta=0.5, eps=0.2, w_dpo=1.5)
-    c.standard(4, spread=3.0)
+def lpoi_spread(L):
+    return 10.0 + 5.0 * L
+
+
+standard_case("dpo_basic", "loss.dpo", "text DPO, beta 0.1, B 5", 5)
+standard_case("dpo_smooth", "loss.dpo", "text DPO with label smoothing 0.2 (cDPO), beta 0.5, weight 1.5", 4,
+              spread=3.0, beta=0.5, eps=0.2, w_dpo=1.5)
 
 
 @case("dpo_extreme", "loss.dpo", "text DPO at beta*margin = +-1e4, +-1e3, 0")
@@ -259,16 +250,9 @@ def _(c):
     c.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr)
 
 
-@case("mdpo_basic", "loss.mdpo", "mDPO: DPO + conditional (crop) + anchor, defaults, B 5")
-def _(c):
-    c.cfg = config_for(c.kind, 5)
-    c.standard(5)
-
-
-@case("mdpo_weighted", "loss.mdpo", "mDPO with beta 0.3, delta 0.2, weights 0.8/2.0/0.5")
-def _(c):
-    c.cfg = config_for(c.kind, 3, beta=0.3, delta=0.2, w_dpo=0.8, w_anchor=2.0, w_cond=0.5)
-    c.standard(3, spread=4.0)
+standard_case("mdpo_basic", "loss.mdpo", "mDPO: DPO + conditional (crop) + anchor, defaults, B 5", 5)
+standard_case("mdpo_weighted", "loss.mdpo", "mDPO with beta 0.3, delta 0.2, weights 0.8/2.0/0.5", 3,
+              spread=4.0, beta=0.3, delta=0.2, w_dpo=0.8, w_anchor=2.0, w_cond=0.5)
 
 
 @case("mdpo_extreme", "loss.mdpo", "mDPO with every term at |beta*margin| ~ 1e3..1e4")
@@ -283,39 +267,18 @@ def _(c):
     c.set(pol_chosen=pc, ref_chosen=rc, pol_rejected=pr, ref_rejected=rr, pol_crop=pcrop, ref_crop=rcrop)
 
 
-def lpoi_case(c, B, L, **kw):
-    c.cfg = config_for(c.kind, B, L=L, **kw)
-    c.standard(B, L, spread=10.0 + 5.0 * L)
-
-
-@case("lpoi_L2", "loss.lpoi", "LPOI defaults, list of 2 (the listwise term is DPO on images)")
-def _(c):
-    lpoi_case(c, 4, 2)
-
-
-@case("lpoi_L3", "loss.lpoi", "LPOI defaults, list of 3")
-def _(c):
-    lpoi_case(c, 4, 3)
-
-
-@case("lpoi_L5", "loss.lpoi", "LPOI defaults (beta 0.1, delta 0, weights 1), list of 5 as in the paper")
-def _(c):
-    lpoi_case(c, 6, 5)
-
-
-@case("lpoi_L8", "loss.lpoi", "LPOI defaults, list of 8")
-def _(c):
-    lpoi_case(c, 3, 8)
-
-
-@case("lpoi_weighted", "loss.lpoi", "LPOI with beta 0.2, delta 0.3, eps 0.1, weights 0.5/1.5/2.0, L 5")
-def _(c):
-    lpoi_case(c, 4, 5, beta=0.2, delta=0.3, eps=0.1, w_dpo=0.5, w_anchor=1.5, w_list=2.0)
+for _L, _B, _about in ((2, 4, "LPOI defaults, list of 2 (the listwise term is DPO on images)"),
+                       (3, 4, "LPOI defaults, list of 3"),
+                       (5, 6, "LPOI defaults (beta 0.1, delta 0, weights 1), list of 5 as in the paper"),
+                       (8, 3, "LPOI defaults, list of 8")):
+    standard_case(f"lpoi_L{_L}", "loss.lpoi", _about, _B, L=_L, spread=lpoi_spread(_L))
+standard_case("lpoi_weighted", "loss.lpoi", "LPOI with beta 0.2, delta 0.3, eps 0.1, weights 0.5/1.5/2.0, L 5", 4,
+              L=5, spread=lpoi_spread(5), beta=0.2, delta=0.3, eps=0.1, w_dpo=0.5, w_anchor=1.5, w_list=2.0)
 
 
 @case("lpoi_aliased", "loss.lpoi", "LPOI with pol/ref_list[:,0] == pol/ref_chosen, as one forward gives them")
 def _(c):
-    lpoi_case(c, 4, 5)
+    c.standard(4, 5, spread=lpoi_spread(5))
     for p in ("pol", "ref"):
         lst = c.inputs[f"{p}_list"].clone()
         lst[:, 0] = c.inputs[f"{p}_chosen"]
@@ -325,7 +288,6 @@ def _(c):
 @case("lpoi_ordered", "loss.lpoi", "LPOI lists already ordered, reversed, tied and one swap (accuracy edges)")
 def _(c):
     L, B = 5, 4
-    c.cfg = config_for(c.kind, B, L=L)
     c.standard(B, L)
     ref = torch.round(c.inputs["ref_list"].to(F64))    # integers: ties stay exact in fp32
     S = torch.tensor([[2.0, 1.0, 0.0, -1.0, -2.0],
@@ -339,7 +301,6 @@ def extreme_list(c, L):
     """Rows: ordered / reversed with 1e4 gaps, a random N(0,1) list offset by +1e4, a random list
     of scale 1e3 around -1e4, and alternating +-1e4 with O(1) differences inside each group."""
     B = 5
-    c.cfg = config_for(c.kind, B, L=L)
     c.standard(B, L, spread=5.0)
     k = torch.arange(L, dtype=F64)
     rows = [-1e4 * k, 1e4 * k, c.randn(L) + 1e4, c.randn(L) * 1e3 - 1e4,
@@ -363,43 +324,12 @@ def _(c):
 
 def build(name):
     kind, fn, about = CASES[name]
-    seed = zlib.crc32(name.encode()) & 0x7FFFFFFF
-    c = Case(name, kind, seed)
+    c = Case(name, kind, case_seed(name))
     fn(c)
-    tensors, meta = c.finish()
-    meta["about"] = about
-    return tensors, meta
-
-
-def main():
-    ap = argparse.ArgumentParser(description="Write lpoi's loss golden cases with PyTorch.")
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "testdata", "golden")),
-                    help="output folder (default: testdata/golden)")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("names", nargs="*", help="only these cases (default: all)")
-    args = ap.parse_args()
-    unknown = [n for n in args.names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s): {' '.join(unknown)} (see --list)")
-    names = args.names or list(CASES)
-    if args.list:
-        for n in names:
-            print(f"loss_{n:<20} {CASES[n][0]:<10} {CASES[n][2]}")
-        return 0
-    torch.set_num_threads(1)
-    os.makedirs(args.out, exist_ok=True)
-    total = 0
-    for n in names:
-        tensors, meta = build(n)
-        path = os.path.join(args.out, f"loss_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        total += size
-        print(f"wrote {path:<48} {size:6d} bytes")
-    print(f"{len(names)} cases, {total} bytes")
-    return 0
+    tensors, meta = c.finish(about)
+    return tensors, meta, None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's loss golden cases with PyTorch.", "loss_", CASES,
+                         lambda n: (CASES[n][0], CASES[n][2]), build))

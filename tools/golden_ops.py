@@ -18,22 +18,19 @@ Cases keep every tensor at one scale (an extreme row goes into its own case) so 
 atol stays meaningful for every element. Each case is also run in float32 by torch itself, which
 must use at most half of the tolerance (else the script fails): a tolerance a sound fp32
 implementation cannot meet is a broken case, and one far looser than fp32 rounding tests nothing.
-Files are written byte-for-byte reproducibly (fixed seeds, one torch thread, sorted header).
+Files are written byte-for-byte reproducibly by tools/golden_common.py (fixed seeds, one torch thread,
+AVX2 kernels, sorted header), which also holds the tolerance rule, the fp32 check and the command line.
 
 usage: python tools/golden_ops.py [--out DIR] [--list] [NAME ...]
 """
-import argparse
-import json
 import math
-import os
 import sys
-import zlib
 
+from golden_common import (case_meta, case_seed, fp32_share, generator, max_abs, round_atol, tolerance_meta,
+                           writer_main)  # first: it pins torch's CPU kernels before torch loads
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
-from safetensors import safe_open
 
 F64 = torch.float64
 F32 = torch.float32
@@ -41,8 +38,7 @@ RTOL = 1e-4
 ATOL_SCALE = 1e-5
 ELEMENTWISE_ATOL_SCALE = 1e-7   # one op per element, no sums: near-ulp absolute slack at the top
 ATOL_FLOOR = 1e-7
-FP32_BUDGET = 0.5      # torch's own fp32 run of a case must use at most this share of its tolerance
-GENERATOR = f"tools/golden_ops.py (torch {torch.__version__}, numpy {np.__version__})"
+GENERATOR = generator(__file__, torch, np)
 
 CASES = {}  # name -> (function, one-line description)
 
@@ -108,33 +104,16 @@ class Case:
             g = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
             self.output(gname, g)
 
-    def finish(self):
-        meta = {
-            "kind": self.kind,
-            "config": json.dumps(self.config, sort_keys=True),
-            "rtol": repr(RTOL),
-            "seed": str(self.seed),
-            "generator": GENERATOR,
-        }
+    def finish(self, about):
         atols, rtols = {}, {}
         for name in self.checked:
-            t = self.tensors[name].to(F64)
-            finite = t[torch.isfinite(t)]
-            assert not torch.isnan(t).any(), f"{self.name}: {name} has NaN"
-            scale = finite.abs().max().item() if finite.numel() else 0.0
-            atols[name] = max(ATOL_FLOOR, float(f"{self.atol_scale * scale:.2g}"))
-            rtols[name] = RTOL
+            assert not torch.isnan(self.tensors[name]).any(), f"{self.name}: {name} has NaN"
+            atols[name] = round_atol(self.atol_scale * max_abs(self.tensors[name]), ATOL_FLOOR)
             if name in self.tol:
-                atols[name] = max(ATOL_FLOOR, float(f"{self.tol[name][0]:.2g}"))
+                atols[name] = round_atol(self.tol[name][0], ATOL_FLOOR)
                 rtols[name] = self.tol[name][1]
-        default_atol = min(atols.values())
-        meta["atol"] = repr(default_atol)
-        for name in self.checked:
-            if atols[name] != default_atol:
-                meta[f"atol.{name}"] = repr(atols[name])
-            if rtols[name] != RTOL:
-                meta[f"rtol.{name}"] = repr(rtols[name])
-        return self.tensors, meta
+        tolerances = tolerance_meta(atols, RTOL, rtols)
+        return self.tensors, case_meta(self.kind, self.config, GENERATOR, about, tolerances, self.seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,54 +378,51 @@ for _kind in ("erf", "tanh", "quick"):
     case(f"gelu_{_kind}", f"GELU ({_kind}) n=1001 over [-10, 10] and random, backward")(_gelu)
 
 
+def elementwise_case(c, n, f, inputs, out="out.y", alpha=None, grad=False):
+    """One rounding per element, no sums (near-ulp atol): draws the inputs [(name, draw(c, n))] in
+    order, out = f(*inputs) or f(*inputs, alpha) with alpha as fp32, and backprops when grad."""
+    c.atol_scale = ELEMENTWISE_ATOL_SCALE
+    c.config = {"n": n} if alpha is None else {"n": n, "alpha": f32(alpha)}
+    xs = [c.input(name, draw(c, n), grad=grad) for name, draw in inputs]
+    y = f(*xs) if alpha is None else f(*xs, f32(alpha))
+    c.output(out, y)
+    if grad:
+        c.backward(y)
+
+
+def normal(scale=1.0):
+    return lambda c, n: c.randn(n, scale=scale)
+
+
+def spread_over(lo, hi):
+    return lambda c, n: spread(c, n, lo, hi)
+
+
 @case("silu", "SiLU n=1001 over [-90, 90] (exp overflow) and random, backward")
 def _(c):
-    n = 1001
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n}
-    x = c.input("in.x", spread(c, n, -90.0, 90.0), grad=True)
-    y = F.silu(x)
-    c.output("out.y", y)
-    c.backward(y)
+    elementwise_case(c, 1001, F.silu, [("in.x", spread_over(-90.0, 90.0))], grad=True)
 
 
 @case("swiglu", "silu(gate) * up, n=517, backward to gate and up")
 def _(c):
-    n = 517
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n}
-    gate = c.input("in.gate", spread(c, n, -12.0, 12.0), grad=True)
-    up = c.input("in.up", c.randn(n, scale=2.0), grad=True)
-    y = F.silu(gate) * up
-    c.output("out.y", y)
-    c.backward(y)
+    elementwise_case(c, 517, lambda gate, up: F.silu(gate) * up,
+                     [("in.gate", spread_over(-12.0, 12.0)), ("in.up", normal(2.0))], grad=True)
 
 
 @case("add", "out = a + b, n=1003 (and in place)")
 def _(c):
-    n = 1003
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n}
-    a, b = c.input("in.a", c.randn(n)), c.input("in.b", c.randn(n, scale=3.0))
-    c.output("out.y", a + b)
+    elementwise_case(c, 1003, lambda a, b: a + b, [("in.a", normal()), ("in.b", normal(3.0))])
 
 
 @case("axpy", "y += alpha x, n=1003, alpha -0.37")
 def _(c):
-    n, alpha = 1003, -0.37
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n, "alpha": f32(alpha)}
-    y, x = c.input("in.y", c.randn(n)), c.input("in.x", c.randn(n))
-    c.output("out.y", y + f32(alpha) * x)
+    elementwise_case(c, 1003, lambda y, x, alpha: y + alpha * x, [("in.y", normal()), ("in.x", normal())],
+                     alpha=-0.37)
 
 
 @case("scale", "x *= alpha, n=1003, alpha 1.7")
 def _(c):
-    n, alpha = 1003, 1.7
-    c.atol_scale = ELEMENTWISE_ATOL_SCALE
-    c.config = {"n": n, "alpha": f32(alpha)}
-    x = c.input("in.x", c.randn(n))
-    c.output("out.x", f32(alpha) * x)
+    elementwise_case(c, 1003, lambda x, alpha: alpha * x, [("in.x", normal())], out="out.x", alpha=1.7)
 
 
 @case("sum_squares", "sum of x^2 over n=4099 values")
@@ -620,120 +596,30 @@ def _(c):
 
 # ---------------------------------------------------------------------------------------------
 
-KIND_OF = {
-    "matmul": "op.matmul", "gemm": "op.gemm", "embedding": "op.embedding", "rmsnorm": "op.rmsnorm",
-    "layernorm": "op.layernorm", "softmax": "op.softmax", "rope": "op.rope", "gelu": "op.gelu",
-    "silu": "op.silu", "swiglu": "op.swiglu", "add": "op.add", "axpy": "op.axpy", "scale": "op.scale",
-    "sum_squares": "op.sum_squares", "attention": "op.attention", "logprob": "op.logprob", "adamw": "op.adamw",
-}
+OPS = ("matmul", "gemm", "embedding", "rmsnorm", "layernorm", "softmax", "rope", "gelu", "silu", "swiglu", "add",
+       "axpy", "scale", "sum_squares", "attention", "logprob", "adamw")
 
 
 def kind_of(name):
-    for prefix in sorted(KIND_OF, key=len, reverse=True):
-        if name == prefix or name.startswith(prefix + "_"):
-            return KIND_OF[prefix]
+    """op_<op>[_<variant>] -> "op.<op>" (the longest op name that prefixes the case name)."""
+    for op in sorted(OPS, key=len, reverse=True):
+        if name == op or name.startswith(op + "_"):
+            return "op." + op
     raise KeyError(name)
-
-
-ST_DTYPES = {torch.float32: ("F32", 4), torch.float64: ("F64", 8), torch.int64: ("I64", 8),
-             torch.int32: ("I32", 4)}
-
-
-def save_deterministic(tensors, path, meta):
-    """Writes a safetensors file byte-for-byte reproducibly. safetensors.save_file keeps
-    __metadata__ in a hash map, so its key order (and the file) changes from run to run; this
-    writes the same layout as the reference writer (dtype size descending, then name; header
-    space-padded to a multiple of 8) with sorted metadata, then reads it back with safetensors."""
-    names = sorted(tensors, key=lambda n: (-ST_DTYPES[tensors[n].dtype][1], n))
-    header = {"__metadata__": dict(sorted({"format": "pt", **meta}.items()))}
-    blobs, offset = [], 0
-    for n in names:
-        t = tensors[n].contiguous()
-        data = t.numpy().tobytes()     # little-endian on every machine we run on
-        header[n] = {"dtype": ST_DTYPES[t.dtype][0], "shape": list(t.shape),
-                     "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    back = load_file(path)
-    assert back.keys() == tensors.keys(), path
-    assert all(back[n].numpy().tobytes() == tensors[n].contiguous().numpy().tobytes() for n in names), path
-    with safe_open(path, "pt") as f:
-        assert f.metadata() == {"format": "pt", **meta}, path
-
-
-def share_used(got, want, atol, rtol):
-    """max |got - want| / (atol + rtol |want|), as lpoi check computes it (inf entries must match)."""
-    got, want = got.to(F64), want.to(F64)
-    fin = torch.isfinite(want)
-    if not torch.equal(got[~fin], want[~fin]):
-        return math.inf
-    err = (got[fin] - want[fin]).abs() / (atol + rtol * want[fin].abs())
-    return err.max().item() if err.numel() else 0.0
 
 
 def build(name):
     """Runs a case in float64 (the stored reference) and again in float32 with the same seed: the
     float32 run must use well under the tolerance, or the tolerance would fail sound fp32 code."""
     fn, about = CASES[name]
-    seed = zlib.crc32(name.encode()) & 0x7FFFFFFF
-    c = Case(name, kind_of(name), seed)
+    c = Case(name, kind_of(name), case_seed(name))
     fn(c)
-    tensors, meta = c.finish()
-    meta["about"] = about
-    c32 = Case(name, kind_of(name), seed, dtype=F32)
+    tensors, meta = c.finish(about)
+    c32 = Case(name, kind_of(name), case_seed(name), dtype=F32)
     fn(c32)
-    worst, worst_name = 0.0, ""
-    for t in c.checked:
-        atol = float(meta.get(f"atol.{t}", meta["atol"]))
-        rtol = float(meta.get(f"rtol.{t}", meta["rtol"]))
-        share = share_used(c32.tensors[t], tensors[t], atol, rtol)
-        if share >= worst:
-            worst, worst_name = share, t
-    return tensors, meta, worst, worst_name
-
-
-def main():
-    ap = argparse.ArgumentParser(description="Write lpoi's op golden cases with PyTorch.")
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.relpath(os.path.join(here, "..", "testdata", "golden")),
-                    help="output folder (default: testdata/golden)")
-    ap.add_argument("--list", action="store_true", help="list the cases and exit")
-    ap.add_argument("names", nargs="*", help="only these cases (default: all)")
-    args = ap.parse_args()
-    unknown = [n for n in args.names if n not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s): {' '.join(unknown)} (see --list)")
-    names = args.names or list(CASES)
-    if args.list:
-        for n in names:
-            print(f"op_{n:<24} {kind_of(n):<15} {CASES[n][1]}")
-        return 0
-    torch.set_num_threads(1)         # bit-reproducible references
-    os.makedirs(args.out, exist_ok=True)
-    total, bad = 0, []
-    for n in names:
-        tensors, meta, share, share_name = build(n)
-        path = os.path.join(args.out, f"op_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        total += size
-        print(f"wrote {path:<48} {size:7d} bytes; torch fp32 uses {100 * share:5.1f}% of tol ({share_name})")
-        if share > FP32_BUDGET:
-            bad.append(f"op_{n}: torch fp32 uses {100 * share:.0f}% of the tolerance on {share_name}")
-    print(f"{len(names)} cases, {total} bytes")
-    for line in bad:
-        print(f"error: {line} (over {100 * FP32_BUDGET:.0f}%: loosen nothing, fix the case)", file=sys.stderr)
-    return 1 if bad else 0
+    return tensors, meta, fp32_share(meta, tensors, c32.tensors, c.checked)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's op golden cases with PyTorch.", "op_", CASES,
+                         lambda n: (kind_of(n), CASES[n][1]), build))

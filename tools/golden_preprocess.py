@@ -25,11 +25,11 @@ Cases are byte-for-byte reproducible (fixed seeds, sorted header).
   /work/venv/bin/python tools/golden_preprocess.py --photos-from /usr/lib/python3/dist-packages/skimage/data
       (re-creates testdata/images/photos from scikit-image's data folder, Debian python3-skimage)
 """
-import argparse
 import json
 import os
 import sys
 
+from golden_common import ROOT, GOLDEN_DIR, case_meta, generator, writer_main
 import numpy as np
 import PIL
 from PIL import Image
@@ -39,12 +39,10 @@ from transformers.image_utils import ChannelDimension
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 PHOTOS = os.path.join(ROOT, "testdata", "images", "photos")
 LLAVA_CONFIG = os.path.join(ROOT, "..", "shared", "data", "hf", "llava-hf__llava-1.5-7b-hf", "preprocessor_config.json")
-GENERATOR = (f"tools/golden_preprocess.py (Pillow {PIL.__version__}, transformers {transformers.__version__}, "
-             f"numpy {np.__version__})")
-ATOL = "1e-6"
+GENERATOR = generator(__file__, PIL, transformers, np)
+TOLERANCES = {"atol": "1e-6", "rtol": "0"}
 BICUBIC, BILINEAR, LANCZOS, BOX, HAMMING = 3, 2, 1, 4, 5
 MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
@@ -192,37 +190,6 @@ CLIP = {
 }
 
 
-# ---------------------------------------------------------------------------------------------
-# writer (same layout as tools/golden_ops.py's save_deterministic, for numpy arrays incl. uint8)
-
-ST_DTYPES = {np.dtype(np.float32): ("F32", 4), np.dtype(np.uint8): ("U8", 1)}
-
-
-def save_deterministic(tensors, path, meta):
-    names = sorted(tensors, key=lambda n: (-ST_DTYPES[tensors[n].dtype][1], n))
-    header = {"__metadata__": dict(sorted({"format": "pt", **meta}.items()))}
-    blobs, offset = [], 0
-    for n in names:
-        data = np.ascontiguousarray(tensors[n]).tobytes()
-        header[n] = {"dtype": ST_DTYPES[tensors[n].dtype][0], "shape": list(tensors[n].shape),
-                     "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    from safetensors.numpy import load_file
-    back = load_file(path)
-    assert back.keys() == tensors.keys(), path
-    assert all(np.array_equal(back[n], tensors[n]) for n in tensors), path
-
-
 def load_source(src):
     """-> (PIL image as HF would get it, pixels HxWxC or None when a file, relative path or None)."""
     if isinstance(src, str):
@@ -234,11 +201,6 @@ def load_source(src):
     c = px.shape[2]
     img = Image.fromarray(px[:, :, 0] if c == 1 else px, MODES[c])
     return img, px, None
-
-
-def meta_for(kind, config, about):
-    return {"kind": kind, "config": json.dumps(config, sort_keys=True), "atol": ATOL, "rtol": "0",
-            "generator": GENERATOR, "about": about}
 
 
 def make_resize(name, spec):
@@ -257,7 +219,7 @@ def make_resize(name, spec):
         config["image"] = rel
     else:
         tensors["in.image"] = px
-    return tensors, meta_for("image.resize", config, about)
+    return tensors, case_meta("image.resize", config, GENERATOR, about, TOLERANCES), None
 
 
 def make_clip(name, spec):
@@ -298,7 +260,7 @@ def make_clip(name, spec):
         config["image"] = rel
     else:
         tensors["in.image"] = px
-    return tensors, meta_for("image.clip", config, about)
+    return tensors, case_meta("image.clip", config, GENERATOR, about, TOLERANCES), None
 
 
 def make_photos(data_dir):
@@ -312,43 +274,36 @@ def make_photos(data_dir):
     print("wrote", PHOTOS)
 
 
-OUT_DIR = os.path.join(ROOT, "testdata", "golden")
+OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
+CASES = {**{f"resize_{n}": (make_resize, spec) for n, spec in RESIZE.items()},
+         **{f"clip_{n}": (make_clip, spec) for n, spec in CLIP.items()}}
 
 
-def main():
+def setup(args):
     global OUT_DIR
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=OUT_DIR)
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--photos-from", metavar="DIR", help="copy the photographs from scikit-image's data folder and exit")
-    ap.add_argument("names", nargs="*")
-    args = ap.parse_args()
     if args.photos_from:
         make_photos(args.photos_from)
-        return 0
-    cases = [(f"resize_{n}", make_resize, s) for n, s in RESIZE.items()] + [(f"clip_{n}", make_clip, s) for n, s in CLIP.items()]
-    if args.list:
-        for n, _, s in cases:
-            print(f"image_{n:<40} {s[-1]}")
         return 0
     if os.path.exists(LLAVA_CONFIG):
         with open(LLAVA_CONFIG) as f:
             assert json.load(f) == LLAVA15, f"{LLAVA_CONFIG} differs from LLAVA15 in this script"
     OUT_DIR = os.path.abspath(args.out)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    total = 0
-    for n, fn, spec in cases:
-        if args.names and n not in args.names and f"image_{n}" not in args.names:
-            continue
-        tensors, meta = fn(n, spec)
-        path = os.path.join(OUT_DIR, f"image_{n}.safetensors")
-        save_deterministic(tensors, path, meta)
-        size = os.path.getsize(path)
-        total += size
-        print(f"wrote {os.path.relpath(path, ROOT):<56} {size:8d} bytes")
-    print(f"{total} bytes")
-    return 0
+    return None
+
+
+def build(name):
+    make, spec = CASES[name]
+    return make(name, spec)
+
+
+def describe(name):
+    make, spec = CASES[name]
+    return "image." + make.__name__[len("make_"):], spec[-1]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(writer_main("Write lpoi's image preprocessing golden cases with Pillow / transformers.", "image_",
+                         CASES, describe, build, setup=setup,
+                         add_arguments=lambda ap: ap.add_argument(
+                             "--photos-from", metavar="DIR",
+                             help="copy the photographs from scikit-image's data folder and exit")))

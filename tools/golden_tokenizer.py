@@ -29,10 +29,12 @@ import random
 import sys
 
 os.environ.setdefault("RUST_BACKTRACE", "0")   # HF panics we catch (see decode_or_none) stay short
+from golden_common import generator   # noqa: E402
 import tokenizers   # noqa: E402
 from tokenizers import AddedToken, Tokenizer   # noqa: E402
 
 VERSION = tokenizers.__version__
+GENERATOR = generator(__file__, tokenizers)
 SP = "\u2581"
 BYTES = ["<0x%02X>" % b for b in range(256)]
 
@@ -305,7 +307,7 @@ def expected(tok, strings, id_lists, tokenizer_path, config_path=None):
     # their normalized form here, and decode uses that form)
     ids = sorted(set(tok.get_added_tokens_decoder()) | set(range(0, tok.get_vocab_size(), 97)))
     id_to_token = [[i, tok.id_to_token(i)] for i in ids]
-    out = {"generator": f"tools/golden_tokenizer.py (tokenizers {VERSION})", "tokenizer": tokenizer_path,
+    out = {"generator": GENERATOR, "tokenizer": tokenizer_path,
            "vocab_size": tok.get_vocab_size(), "id_to_token": id_to_token, "encode": cases, "decode": decs}
     if config_path:
         out["config"] = config_path

@@ -354,14 +354,25 @@ static GrBuf *buf_of(GoldenRun *r, const void *dev) {
     return NULL;
 }
 
-const float *gr_in(GoldenRun *r, const char *name, const int64_t *dims, int ndim) {
+// Finds tensor `name` with shape dims and reads it as fp32 (caller frees); with atol, also its
+// tolerance. NULL + error when absent, misshapen or unreadable.
+static float *read_f32(GoldenRun *r, const char *name, const int64_t *dims, int ndim, size_t *n,
+                       double *atol, double *rtol) {
     const StTensor *t = find_tensor(r, name, dims, ndim);
     if (!t) return NULL;
-    size_t n = gr_numel(r, dims, ndim);
+    *n = gr_numel(r, dims, ndim);
     if (!gr_ready(r)) return NULL;
-    float *h = malloc_check(n * 4);
     LpoiErr err = {{0}};
+    if (atol && !golden_case_tol(r->gc, name, atol, rtol, &err)) { gr_error(r, "%s", err.msg); return NULL; }
+    float *h = malloc_check(*n * 4 + 4);
     if (!st_read_f32(t, h, &err)) { free(h); gr_error(r, "tensor '%s': %s", name, err.msg); return NULL; }
+    return h;
+}
+
+const float *gr_in(GoldenRun *r, const char *name, const int64_t *dims, int ndim) {
+    size_t n;
+    float *h = read_f32(r, name, dims, ndim, &n, NULL, NULL);
+    if (!h) return NULL;
     GrBuf *b = buf_new(r, name, BUF_IN, n);
     buf_upload(r, b, h, 0);
     b->host_init = (uint32_t *)h;
@@ -369,13 +380,9 @@ const float *gr_in(GoldenRun *r, const char *name, const int64_t *dims, int ndim
 }
 
 float *gr_inout(GoldenRun *r, const char *name, const int64_t *dims, int ndim) {
-    const StTensor *t = find_tensor(r, name, dims, ndim);
-    if (!t) return NULL;
-    size_t n = gr_numel(r, dims, ndim);
-    if (!gr_ready(r)) return NULL;
-    float *h = malloc_check(n * 4);
-    LpoiErr err = {{0}};
-    if (!st_read_f32(t, h, &err)) { free(h); gr_error(r, "tensor '%s': %s", name, err.msg); return NULL; }
+    size_t n;
+    float *h = read_f32(r, name, dims, ndim, &n, NULL, NULL);
+    if (!h) return NULL;
     char label[128];
     snprintf(label, sizeof label, "%s (in place)", name);
     GrBuf *b = buf_new(r, label, BUF_INOUT, n);
@@ -473,19 +480,6 @@ static void report(GoldenRun *r, const char *name, const char *label, const int6
     fputc('\n', r->detail);
 }
 
-static float *read_expected(GoldenRun *r, const char *name, const int64_t *dims, int ndim, size_t *n,
-                            double *atol, double *rtol) {
-    const StTensor *t = find_tensor(r, name, dims, ndim);
-    if (!t) return NULL;
-    *n = gr_numel(r, dims, ndim);
-    if (!gr_ready(r)) return NULL;
-    LpoiErr err = {{0}};
-    if (!golden_case_tol(r->gc, name, atol, rtol, &err)) { gr_error(r, "%s", err.msg); return NULL; }
-    float *want = malloc_check(*n * 4 + 4);
-    if (!st_read_f32(t, want, &err)) { free(want); gr_error(r, "tensor '%s': %s", name, err.msg); return NULL; }
-    return want;
-}
-
 void gr_expect(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim,
                double factor, const char *label) {
     if (!gr_ready(r)) return;
@@ -493,7 +487,7 @@ void gr_expect(GoldenRun *r, const float *dev, const char *name, const int64_t *
     LPOI_ASSERT(b != NULL);   // runners only pass buffers from gr_out/gr_zeros/gr_inout
     size_t n;
     double atol, rtol;
-    float *want = read_expected(r, name, dims, ndim, &n, &atol, &rtol);
+    float *want = read_f32(r, name, dims, ndim, &n, &atol, &rtol);
     if (!want) return;
     if (n != b->n) { free(want); gr_error(r, "runner bug: '%s' compared over %zu elements, buffer has %zu", name, n, b->n); return; }
     size_t before, after;
@@ -510,7 +504,7 @@ void gr_expect_host(GoldenRun *r, const float *host, const char *name, const int
     if (!gr_ready(r)) return;
     size_t n;
     double atol, rtol;
-    float *want = read_expected(r, name, dims, ndim, &n, &atol, &rtol);
+    float *want = read_f32(r, name, dims, ndim, &n, &atol, &rtol);
     if (!want) return;
     GoldenCmp c = golden_compare(host, want, n, 1.0, atol, rtol);
     report(r, name, NULL, dims, ndim, &c);
@@ -526,6 +520,35 @@ void gr_expect_opt(GoldenRun *r, const float *dev, const char *name, const int64
     long first;
     free(buf_download(r, b, &before, &after, &first));
     check_guards(r, b, before, after, first);
+}
+
+void gr_expect_dev(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim, double divisor) {
+    if (!gr_ready(r)) return;
+    size_t n = gr_numel(r, dims, ndim);
+    float *h = gr_download(r, dev, n * sizeof *h);
+    if (!h) return;
+    if (divisor != 1)
+        for (size_t i = 0; i < n; i++) h[i] = (float)(h[i] / divisor);
+    gr_expect_host(r, h, name, dims, ndim);
+    free(h);
+}
+
+void *gr_download(GoldenRun *r, const void *dev, size_t bytes) {
+    if (!dev || !gr_ready(r)) return NULL;
+    void *h = malloc_check(bytes ? bytes : 1);
+    r->be->synchronize(r->be);
+    r->be->download(r->be, h, dev, bytes);
+    return h;
+}
+
+float *gr_in_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim) {
+    const float *dev = gr_in(r, name, dims, ndim);
+    return gr_download(r, dev, gr_numel(r, dims, ndim) * sizeof(float));
+}
+
+int32_t *gr_in_int_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim, int64_t lo, int64_t hi) {
+    const int32_t *dev = gr_in_int(r, name, dims, ndim, lo, hi);
+    return gr_download(r, dev, gr_numel(r, dims, ndim) * sizeof(int32_t));
 }
 
 // After the runner: every guard intact, every read-only input unchanged, every tensor consumed.
@@ -624,7 +647,8 @@ GoldenResult golden_run_file(const char *path, Backend *be, const GoldenOptions 
     if (!r.detail) LPOI_DIE("open_memstream failed");
     r.used = calloc_check(gc.st.count ? gc.st.count : 1, sizeof *r.used);
 
-    runner->run(&r);
+    for (size_t i = 0; i < runner->n_needs; i++) gr_need(&r, runner->needs[i]);
+    if (gr_ready(&r)) runner->run(&r);
     if (!r.skipped && r.nbufs) final_checks(&r);   // guards and inputs even after an error
     if (!r.skipped && !r.errored && r.checked == 0) gr_error(&r, "the runner compared nothing");
     free_bufs(&r);
@@ -662,7 +686,7 @@ GoldenResult golden_run_file(const char *path, Backend *be, const GoldenOptions 
     return res;
 }
 
-void gr_consume_prefix(GoldenRun *r, const char *prefix) {
+static void consume_prefix(GoldenRun *r, const char *prefix) {
     const StFile *st = &gr_case(r)->st;
     for (size_t i = 0; i < st->count && gr_ready(r); i++) {
         const StTensor *t = &st->tensors[i];
@@ -673,13 +697,47 @@ void gr_consume_prefix(GoldenRun *r, const char *prefix) {
     }
 }
 
-bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap) {
-    const JsonValue *l = json_get(cfg, "lora");
+void gr_consume_weights(GoldenRun *r) {
+    consume_prefix(r, "param.");
+    consume_prefix(r, "lora.");
+}
+
+void gr_expect_lora_grad(GoldenRun *r, const char *peft_name, const float *grad, const int64_t shape[2], int passes) {
+    char name[300];
+    snprintf(name, sizeof name, "grad.%s", peft_name);
+    gr_expect_dev(r, grad, name, shape, 2, passes);
+}
+
+bool gr_text_batch(GoldenRun *r, int V, bool ids, GrTextBatch *b) {
+    memset(b, 0, sizeof *b);
+    const StTensor *mt = st_find(&gr_case(r)->st, "in.attention_mask");
+    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20))
+        return gr_error(r, "in.attention_mask must be [B,T]");
+    int B = b->B = (int)mt->shape[0], T = b->T = (int)mt->shape[1];
+    b->mask = gr_in_int_host(r, "in.attention_mask", GR_SHAPE(B, T), 0, 1);
+    b->labels = gr_in_int_host(r, "in.labels", GR_SHAPE(B, T), -100, (int64_t)V - 1);
+    b->ids = ids ? gr_in_int_host(r, "in.input_ids", GR_SHAPE(B, T), 0, (int64_t)V - 1) : NULL;
+    b->logp = malloc_check((size_t)B * sizeof *b->logp);
+    return true;
+}
+
+void gr_text_batch_free(GrTextBatch *b) {
+    free(b->mask);
+    free(b->labels);
+    free(b->ids);
+    free(b->logp);
+    memset(b, 0, sizeof *b);
+}
+
+bool gr_lora_config(GoldenRun *r, GrLora *lora) {
+    const JsonValue *l = json_get(gr_case(r)->config, "lora");
     int64_t rr;
     double a;
     if (!l || !json_get_i64(l, "r", &rr) || rr < 1 || rr > 4096 || !json_get_f64(l, "lora_alpha", &a))
         return gr_error(r, "config: \"lora\" must be {r, lora_alpha, target_modules}");
     const JsonValue *tm = json_get(l, "target_modules");
+    char *spec = lora->targets;
+    size_t cap = sizeof lora->targets;
     spec[0] = 0;
     if (tm && tm->type == JSON_STRING) {
         snprintf(spec, cap, "%s", tm->str);
@@ -692,7 +750,7 @@ bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha,
     } else {
         return gr_error(r, "config: lora.target_modules must be a list or \"all-linear\"");
     }
-    *rank = (int)rr;
-    *alpha = (float)a;
+    lora->rank = (int)rr;
+    lora->alpha = (float)a;
     return true;
 }

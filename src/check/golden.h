@@ -76,7 +76,13 @@ typedef struct {
     const char *kind;              // "op.rmsnorm"
     void (*run)(GoldenRun *r);
     const char *what;              // one line for --help / listings
+    const OpId *needs;             // ops every case of the kind needs: skipped before run unless the
+    size_t n_needs;                // backend has them all (runners whose ops depend on the case call gr_need)
 } GoldenRunner;
+// The needs of a runner table row: GR_OPS(OP_GEMM, OP_ADD) expands to both fields; GR_NO_OPS for a
+// runner that calls gr_need itself.
+#define GR_OPS(...) (const OpId[]){__VA_ARGS__}, sizeof((OpId[]){__VA_ARGS__}) / sizeof(OpId)
+#define GR_NO_OPS NULL, 0
 
 const GoldenRunner *golden_runner_find(const char *kind);
 size_t golden_runner_count(void);
@@ -123,6 +129,16 @@ void gr_expect(GoldenRun *r, const float *dev, const char *name, const int64_t *
 void gr_expect_host(GoldenRun *r, const float *host, const char *name, const int64_t *dims, int ndim);
 // gr_expect if the file has `name`; otherwise only checks the buffer's guards.
 void gr_expect_opt(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim);
+// gr_expect for memory the runner does not own (a model's activations or LoRA gradients: no guards),
+// divided by `divisor` first (a gradient accumulated over that many backward passes; 1 otherwise).
+void gr_expect_dev(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim, double divisor);
+
+// Host copies, malloc'ed (caller frees; NULL once the run has an error): any device memory, and
+// inputs read as gr_in / gr_in_int do (so they are consumed and checked unchanged) for runners
+// whose model takes host arrays.
+void *gr_download(GoldenRun *r, const void *dev, size_t bytes);
+float *gr_in_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim);
+int32_t *gr_in_int_host(GoldenRun *r, const char *name, const int64_t *dims, int ndim, int64_t lo, int64_t hi);
 
 // ---- comparison (exposed for tests) ----
 typedef struct {
@@ -132,10 +148,20 @@ typedef struct {
 } GoldenCmp;
 GoldenCmp golden_compare(const float *got, const float *want, size_t n, double factor, double atol, double rtol);
 
-// Marks every tensor whose name starts with prefix as consumed (read through gr_in), so weights
-// that a model loader bound straight from the case file are also checked to come back unchanged.
-void gr_consume_prefix(GoldenRun *r, const char *prefix);
-// Reads the config member "lora" = {r, lora_alpha, target_modules (list or string)} of a model
-// case and joins the targets into spec, comma-separated (PEFT list semantics are the model's).
-// false (a sticky error) when malformed.
-bool gr_lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, char *spec, size_t cap);
+// Marks the weights a model loader bound straight from the case file (param.*, lora.*) as consumed
+// inputs (read through gr_in), so they are also checked to come back unchanged.
+void gr_consume_weights(GoldenRun *r);
+// Compares a LoRA gradient (model memory, [out or r, r or in]) with grad.<PEFT name>, accumulated
+// over `passes` backward passes.
+void gr_expect_lora_grad(GoldenRun *r, const char *peft_name, const float *grad, const int64_t shape[2], int passes);
+// The batch of a language-model case on the host: B, T from in.attention_mask [B,T] (at most 2^20
+// tokens); the mask, in.labels (-100 or < V) and, with ids, in.input_ids (< V) read as int32 through
+// gr_in_int; logp [B], room for the log-probs. false (an error) when the mask is not [B,T].
+typedef struct { int B, T; int32_t *mask, *labels, *ids; float *logp; } GrTextBatch;
+bool gr_text_batch(GoldenRun *r, int V, bool ids, GrTextBatch *b);
+void gr_text_batch_free(GrTextBatch *b);
+// The adapter of a model case: the config member "lora" = {r, lora_alpha, target_modules (list or
+// string)}, the targets joined comma-separated (PEFT list semantics are the model's). false (a
+// sticky error) when malformed.
+typedef struct { int rank; float alpha; char targets[512]; } GrLora;
+bool gr_lora_config(GoldenRun *r, GrLora *lora);

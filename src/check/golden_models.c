@@ -20,49 +20,14 @@
 
 #define SHAPE GR_SHAPE
 
-static const OpId NEEDED[] = {
-    OP_GEMM, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD,
-    OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ROPE_FORWARD, OP_ROPE_BACKWARD, OP_SWIGLU_FORWARD,
-    OP_SWIGLU_BACKWARD, OP_ADD, OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD, OP_LOGPROB_FORWARD,
-    OP_LOGPROB_BACKWARD,
-};
-
-// The "lora" member of the config: r, lora_alpha, target_modules (list or "all-linear").
-static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, unsigned *targets) {
-    char spec[512];
-    if (!gr_lora_config(r, cfg, rank, alpha, spec, sizeof spec)) return false;
-    LpoiErr err = {{0}};
-    if (!llama_lora_parse_targets(spec, targets, &err)) return gr_error(r, "config: %s", err.msg);
-    return true;
-}
-
-static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
-    const int32_t *dev = gr_in_int(r, name, SHAPE(B, T), lo, hi);
-    if (!dev) return NULL;
-    Backend *be = gr_backend(r);
-    int32_t *h = malloc_check((size_t)B * T * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, dev, (size_t)B * T * sizeof *h);
-    return h;
-}
-
-// Compares every LoRA gradient with grad.<PEFT name>, scaled by factor.
-static void expect_lora_grads(GoldenRun *r, const LlamaModel *m, double factor) {
-    Backend *be = gr_backend(r);
-    size_t n = llama_lora_count(m);
-    for (size_t i = 0; i < n && gr_ready(r); i++) {
-        char name[200], gname[220];
+// Compares every LoRA gradient with grad.<PEFT name>, accumulated over `passes` backward passes.
+static void expect_lora_grads(GoldenRun *r, const LlamaModel *m, int passes) {
+    for (size_t i = 0; i < llama_lora_count(m) && gr_ready(r); i++) {
+        char name[200];
         int64_t shape[2];
         float *grad;
         llama_lora_tensor(m, i, name, sizeof name, shape, NULL, &grad);
-        snprintf(gname, sizeof gname, "grad.%s", name);
-        size_t k = (size_t)(shape[0] * shape[1]);
-        float *h = malloc_check(k * sizeof *h);
-        be->synchronize(be);
-        be->download(be, h, grad, k * sizeof *h);
-        for (size_t j = 0; j < k; j++) h[j] = (float)(h[j] / factor);
-        gr_expect_host(r, h, gname, shape, 2);
-        free(h);
+        gr_expect_lora_grad(r, name, grad, shape, passes);
     }
 }
 
@@ -75,12 +40,9 @@ static void expect_generate(GoldenRun *r, LlamaModel *m) {
         return;
     }
     int P = (int)pt->shape[0], G = (int)gt->shape[0];
-    const int32_t *dev = gr_in_int(r, "in.gen_prompt", SHAPE(P), 0, (int64_t)m->cfg.V - 1);
-    if (!dev) return;
-    Backend *be = gr_backend(r);
-    int32_t *prompt = malloc_check((size_t)P * sizeof *prompt), *ids = malloc_check((size_t)G * sizeof *ids);
-    be->synchronize(be);
-    be->download(be, prompt, dev, (size_t)P * sizeof *prompt);
+    int32_t *prompt = gr_in_int_host(r, "in.gen_prompt", SHAPE(P), 0, (int64_t)m->cfg.V - 1);
+    if (!prompt) return;
+    int32_t *ids = malloc_check((size_t)G * sizeof *ids);
     LlamaGenOpts o = {.max_new = G, .temperature = 0, .top_p = 1};
     LpoiErr err = {{0}};
     m->lora_on = true;
@@ -97,53 +59,37 @@ static void expect_generate(GoldenRun *r, LlamaModel *m) {
     free(ids);
 }
 
-void golden_run_model_llama(GoldenRun *r) {
-    Backend *be = gr_backend(r);
+void golden_run_model_llama(GoldenRun *r) {   // the harness checked GOLDEN_LLAMA_OPS
     const GoldenCase *gc = gr_case(r);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
-    if (!gr_ready(r)) return;
     LlamaConfig cfg;
     LpoiErr err = {{0}};
     if (!llama_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
     const char *want = cfg.arch == LLAMA_ARCH_MISTRAL ? "model.mistral" : "model.llama";
     if (strcmp(gc->kind, want)) { gr_error(r, "kind \"%s\" but the config describes %s", gc->kind, want); return; }
-    int rank = 0;
-    float alpha = 0;
+    GrLora lora;
     unsigned targets = 0;
-    if (!lora_config(r, gc->config, &rank, &alpha, &targets)) return;
+    if (!gr_lora_config(r, &lora)) return;
+    if (!llama_lora_parse_targets(lora.targets, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
 
     LlamaModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
-    if (!llama_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
-    llama_lora_create(&m, rank, alpha, targets);
+    if (!llama_load(&m, gr_backend(r), &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    llama_lora_create(&m, lora.rank, lora.alpha, targets);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llama_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llama_free(&m); return; }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
 
-    // Inputs: B, T from the attention mask.
-    const StTensor *mt = st_find(&gc->st, "in.attention_mask");
-    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
-        gr_error(r, "in.attention_mask must be [B,T]");
-        llama_free(&m);
-        return;
-    }
-    const int B = (int)mt->shape[0], T = (int)mt->shape[1], C = cfg.C, V = cfg.V;
     bool embeds = gr_has(r, "in.inputs_embeds");
-    int32_t *mask = host_ints(r, "in.attention_mask", B, T, 0, 1);
-    int32_t *labels = host_ints(r, "in.labels", B, T, -100, (int64_t)V - 1);
-    int32_t *ids = embeds ? NULL : host_ints(r, "in.input_ids", B, T, 0, (int64_t)V - 1);
+    GrTextBatch tb;
+    if (!gr_text_batch(r, cfg.V, !embeds, &tb)) { llama_free(&m); return; }
+    const int B = tb.B, T = tb.T, C = cfg.C, V = cfg.V;
+    float *logp = tb.logp;
     const float *emb = embeds ? gr_in(r, "in.inputs_embeds", SHAPE(B, T, C)) : NULL;
-    const float *dlogp_dev = gr_in(r, "in.dlogp", SHAPE(B));
+    float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
     float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
     float *demb = embeds ? gr_out(r, "grad.inputs_embeds", (size_t)B * T * C) : NULL;
-    float *dlogp = malloc_check((size_t)B * sizeof *dlogp), *logp = malloc_check((size_t)B * sizeof *logp);
-    if (gr_ready(r)) {
-        be->synchronize(be);
-        be->download(be, dlogp, dlogp_dev, (size_t)B * sizeof *dlogp);
-    }
-    LlamaBatch batch = {.B = B, .T = T, .input_ids = ids, .inputs_embeds = emb, .attention_mask = mask,
-                        .labels = labels};
+    LlamaBatch batch = {.B = B, .T = T, .input_ids = tb.ids, .inputs_embeds = emb, .attention_mask = tb.mask,
+                        .labels = tb.labels};
 
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         m.recompute = pass == 2;
@@ -165,10 +111,7 @@ void golden_run_model_llama(GoldenRun *r) {
         if (!llama_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
         else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
     }
-    free(mask);
-    free(labels);
-    free(ids);
     free(dlogp);
-    free(logp);
+    gr_text_batch_free(&tb);
     llama_free(&m);
 }

@@ -12,8 +12,24 @@
 #include <string.h>
 
 #define SHAPE GR_SHAPE
-#define ACC2 "(2nd backward: must accumulate)"
-#define EQ2  "(2nd backward: must overwrite)"
+
+// The backward check. A case with in.dout also needs op bwd (skipped without it) and runs the
+// backward twice: activation gradients must come out the same after both passes (overwritten),
+// parameter gradients doubled (accumulated with +=).
+typedef enum { OVERWRITES, ACCUMULATES } GradRule;
+
+static bool need_ops(GoldenRun *r, OpId fwd, OpId bwd) {
+    bool backward = gr_has(r, "in.dout");
+    gr_need(r, fwd);
+    if (backward) gr_need(r, bwd);
+    return backward;
+}
+
+static void expect_grad(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim, int pass,
+                        GradRule rule) {
+    const char *second = rule == ACCUMULATES ? "(2nd backward: must accumulate)" : "(2nd backward: must overwrite)";
+    gr_expect(r, dev, name, dims, ndim, rule == ACCUMULATES ? pass : 1, pass == 2 ? second : NULL);
+}
 
 // ---- op.matmul: y = x·wᵀ + b --------------------------------------------------------------------
 // config {N, C, OC, bias}; in.x [N,C], param.weight [OC,C], param.bias [OC] (bias) -> out.y [N,OC]
@@ -21,9 +37,8 @@
 static void run_matmul(GoldenRun *r) {
     Backend *be = gr_backend(r);
     int N = gr_cfg_int(r, "N", 1, GR_MAX_DIM), C = gr_cfg_int(r, "C", 1, GR_MAX_DIM), OC = gr_cfg_int(r, "OC", 1, GR_MAX_DIM);
-    bool bias = gr_cfg_bool_or(r, "bias", false), bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_MATMUL_FORWARD);
-    if (bwd) gr_need(r, OP_MATMUL_BACKWARD);
+    bool bias = gr_cfg_bool_or(r, "bias", false);
+    bool bwd = need_ops(r, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD);
     const float *x = gr_in(r, "in.x", SHAPE(N, C));
     const float *w = gr_in(r, "param.weight", SHAPE(OC, C));
     const float *b = bias ? gr_in(r, "param.bias", SHAPE(OC)) : NULL;
@@ -38,9 +53,9 @@ static void run_matmul(GoldenRun *r) {
     float *db = bias ? gr_zeros(r, "grad.bias", (size_t)OC) : NULL;
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->matmul_backward(be, dx, dw, db, dy, x, w, N, C, OC);
-        gr_expect(r, dx, "grad.x", SHAPE(N, C), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, dw, "grad.weight", SHAPE(OC, C), pass, pass == 2 ? ACC2 : NULL);
-        if (bias) gr_expect(r, db, "grad.bias", SHAPE(OC), pass, pass == 2 ? ACC2 : NULL);
+        expect_grad(r, dx, "grad.x", SHAPE(N, C), pass, OVERWRITES);
+        expect_grad(r, dw, "grad.weight", SHAPE(OC, C), pass, ACCUMULATES);
+        if (bias) expect_grad(r, db, "grad.bias", SHAPE(OC), pass, ACCUMULATES);
     }
 }
 
@@ -86,9 +101,7 @@ static void run_gemm(GoldenRun *r) {
 static void run_embedding(GoldenRun *r) {
     Backend *be = gr_backend(r);
     int N = gr_cfg_int(r, "N", 1, GR_MAX_DIM), V = gr_cfg_int(r, "V", 1, GR_MAX_DIM), C = gr_cfg_int(r, "C", 1, GR_MAX_DIM);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_EMBEDDING_FORWARD);
-    if (bwd) gr_need(r, OP_EMBEDDING_BACKWARD);
+    bool bwd = need_ops(r, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD);
     const int32_t *ids = gr_in_int(r, "in.ids", SHAPE(N), 0, (int64_t)V - 1);
     const float *w = gr_in(r, "param.weight", SHAPE(V, C));
     float *y = gr_out(r, "out.y", (size_t)N * C);
@@ -100,67 +113,44 @@ static void run_embedding(GoldenRun *r) {
     float *dw = gr_zeros(r, "grad.weight", (size_t)V * C);
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->embedding_backward(be, dw, dy, ids, N, C);
-        gr_expect(r, dw, "grad.weight", SHAPE(V, C), pass, pass == 2 ? ACC2 : NULL);
+        expect_grad(r, dw, "grad.weight", SHAPE(V, C), pass, ACCUMULATES);
     }
 }
 
-// ---- op.rmsnorm (HF LlamaRMSNorm) -------------------------------------------------------------------
-// config {N, C, eps}; in.x [N,C], param.weight [C] -> out.y [N,C], out.rstd [N] (optional)
-// backward: in.dout -> grad.x, grad.weight
-static void run_rmsnorm(GoldenRun *r) {
+// ---- op.rmsnorm (HF LlamaRMSNorm) and op.layernorm (torch.nn.LayerNorm) ------------------------------
+// config {N, C, eps}; in.x [N,C], param.weight [C], param.bias [C] (layernorm)
+// -> out.y [N,C], out.mean [N] (layernorm), out.rstd [N] (mean/rstd optional)
+// backward: in.dout -> grad.x, grad.weight, grad.bias (layernorm)
+static void run_norm(GoldenRun *r, bool layer) {
     Backend *be = gr_backend(r);
     int N = gr_cfg_int(r, "N", 1, GR_MAX_DIM), C = gr_cfg_int(r, "C", 1, GR_MAX_DIM);
     float eps = (float)gr_cfg_num(r, "eps");
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_RMSNORM_FORWARD);
-    if (bwd) gr_need(r, OP_RMSNORM_BACKWARD);
+    bool bwd = layer ? need_ops(r, OP_LAYERNORM_FORWARD, OP_LAYERNORM_BACKWARD)
+                     : need_ops(r, OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD);
     const float *x = gr_in(r, "in.x", SHAPE(N, C));
-    const float *w = gr_in(r, "param.weight", SHAPE(C));
-    float *y = gr_out(r, "out.y", (size_t)N * C), *rstd = gr_out(r, "out.rstd", (size_t)N);
-    if (!gr_ready(r)) return;
-    be->rmsnorm_forward(be, y, rstd, x, w, N, C, eps);
-    gr_expect(r, y, "out.y", SHAPE(N, C), 1, NULL);
-    gr_expect_opt(r, rstd, "out.rstd", SHAPE(N));
-    if (!bwd) return;
-    const float *dy = gr_in(r, "in.dout", SHAPE(N, C));
-    float *dx = gr_out(r, "grad.x", (size_t)N * C), *dw = gr_zeros(r, "grad.weight", (size_t)C);
-    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
-        be->rmsnorm_backward(be, dx, dw, dy, x, w, rstd, N, C);
-        gr_expect(r, dx, "grad.x", SHAPE(N, C), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, dw, "grad.weight", SHAPE(C), pass, pass == 2 ? ACC2 : NULL);
-    }
-}
-
-// ---- op.layernorm (torch.nn.LayerNorm) -----------------------------------------------------------
-// config {N, C, eps}; in.x [N,C], param.weight [C], param.bias [C] -> out.y, out.mean [N], out.rstd [N]
-// (mean/rstd optional); backward: in.dout -> grad.x, grad.weight, grad.bias
-static void run_layernorm(GoldenRun *r) {
-    Backend *be = gr_backend(r);
-    int N = gr_cfg_int(r, "N", 1, GR_MAX_DIM), C = gr_cfg_int(r, "C", 1, GR_MAX_DIM);
-    float eps = (float)gr_cfg_num(r, "eps");
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_LAYERNORM_FORWARD);
-    if (bwd) gr_need(r, OP_LAYERNORM_BACKWARD);
-    const float *x = gr_in(r, "in.x", SHAPE(N, C));
-    const float *w = gr_in(r, "param.weight", SHAPE(C)), *b = gr_in(r, "param.bias", SHAPE(C));
+    const float *w = gr_in(r, "param.weight", SHAPE(C)), *b = layer ? gr_in(r, "param.bias", SHAPE(C)) : NULL;
     float *y = gr_out(r, "out.y", (size_t)N * C);
-    float *mean = gr_out(r, "out.mean", (size_t)N), *rstd = gr_out(r, "out.rstd", (size_t)N);
+    float *mean = layer ? gr_out(r, "out.mean", (size_t)N) : NULL, *rstd = gr_out(r, "out.rstd", (size_t)N);
     if (!gr_ready(r)) return;
-    be->layernorm_forward(be, y, mean, rstd, x, w, b, N, C, eps);
+    if (layer) be->layernorm_forward(be, y, mean, rstd, x, w, b, N, C, eps);
+    else be->rmsnorm_forward(be, y, rstd, x, w, N, C, eps);
     gr_expect(r, y, "out.y", SHAPE(N, C), 1, NULL);
-    gr_expect_opt(r, mean, "out.mean", SHAPE(N));
+    if (layer) gr_expect_opt(r, mean, "out.mean", SHAPE(N));
     gr_expect_opt(r, rstd, "out.rstd", SHAPE(N));
     if (!bwd) return;
     const float *dy = gr_in(r, "in.dout", SHAPE(N, C));
     float *dx = gr_out(r, "grad.x", (size_t)N * C);
-    float *dw = gr_zeros(r, "grad.weight", (size_t)C), *db = gr_zeros(r, "grad.bias", (size_t)C);
+    float *dw = gr_zeros(r, "grad.weight", (size_t)C), *db = layer ? gr_zeros(r, "grad.bias", (size_t)C) : NULL;
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
-        be->layernorm_backward(be, dx, dw, db, dy, x, w, mean, rstd, N, C);
-        gr_expect(r, dx, "grad.x", SHAPE(N, C), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, dw, "grad.weight", SHAPE(C), pass, pass == 2 ? ACC2 : NULL);
-        gr_expect(r, db, "grad.bias", SHAPE(C), pass, pass == 2 ? ACC2 : NULL);
+        if (layer) be->layernorm_backward(be, dx, dw, db, dy, x, w, mean, rstd, N, C);
+        else be->rmsnorm_backward(be, dx, dw, dy, x, w, rstd, N, C);
+        expect_grad(r, dx, "grad.x", SHAPE(N, C), pass, OVERWRITES);
+        expect_grad(r, dw, "grad.weight", SHAPE(C), pass, ACCUMULATES);
+        if (layer) expect_grad(r, db, "grad.bias", SHAPE(C), pass, ACCUMULATES);
     }
 }
+static void run_rmsnorm(GoldenRun *r) { run_norm(r, false); }
+static void run_layernorm(GoldenRun *r) { run_norm(r, true); }
 
 // ---- op.softmax over the last dim, optional additive mask --------------------------------------------
 // config {R, C}; in.x [R,C], in.mask [R,C] (optional; -inf entries; an all -inf row gives zeros)
@@ -168,9 +158,7 @@ static void run_layernorm(GoldenRun *r) {
 static void run_softmax(GoldenRun *r) {
     Backend *be = gr_backend(r);
     int R = gr_cfg_int(r, "R", 1, GR_MAX_DIM), C = gr_cfg_int(r, "C", 1, GR_MAX_DIM);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_SOFTMAX_FORWARD);
-    if (bwd) gr_need(r, OP_SOFTMAX_BACKWARD);
+    bool bwd = need_ops(r, OP_SOFTMAX_FORWARD, OP_SOFTMAX_BACKWARD);
     const float *x = gr_in(r, "in.x", SHAPE(R, C));
     const float *mask = gr_has(r, "in.mask") ? gr_in(r, "in.mask", SHAPE(R, C)) : NULL;
     float *y = gr_out(r, "out.y", (size_t)R * C);
@@ -182,7 +170,7 @@ static void run_softmax(GoldenRun *r) {
     float *dx = gr_out(r, "grad.x", (size_t)R * C);
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->softmax_backward(be, dx, dy, y, R, C);
-        gr_expect(r, dx, "grad.x", SHAPE(R, C), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dx, "grad.x", SHAPE(R, C), pass, OVERWRITES);
     }
 }
 
@@ -196,9 +184,7 @@ static void run_rope(GoldenRun *r) {
     float theta = (float)gr_cfg_num(r, "theta");
     if (gr_ready(r) && D % 2) gr_error(r, "config: \"D\" = %d must be even", D);
     if (gr_ready(r) && !(theta > 1)) gr_error(r, "config: \"theta\" must be > 1");
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_ROPE_FORWARD);
-    if (bwd) gr_need(r, OP_ROPE_BACKWARD);
+    bool bwd = need_ops(r, OP_ROPE_FORWARD, OP_ROPE_BACKWARD);
     const float *x = gr_in(r, "in.x", SHAPE(B, T, H, D));
     const int32_t *pos = gr_in_int(r, "in.pos", SHAPE(B, T), 0, (1 << 24) - 1);
     float *y = gr_out(r, "out.y", gr_numel(r, SHAPE(B, T, H, D)));
@@ -213,7 +199,7 @@ static void run_rope(GoldenRun *r) {
     float *dx = gr_out(r, "grad.x", gr_numel(r, SHAPE(B, T, H, D)));
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->rope_backward(be, dx, dy, pos, B, T, H, D, theta);
-        gr_expect(r, dx, "grad.x", SHAPE(B, T, H, D), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dx, "grad.x", SHAPE(B, T, H, D), pass, OVERWRITES);
     }
 }
 
@@ -237,9 +223,7 @@ static void run_unary(GoldenRun *r, bool gelu) {
     int n = gr_cfg_int(r, "n", 1, 1 << 28);
     GeluKind kind = GELU_ERF;
     if (gelu) gelu_kind(r, &kind);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, gelu ? OP_GELU_FORWARD : OP_SILU_FORWARD);
-    if (bwd) gr_need(r, gelu ? OP_GELU_BACKWARD : OP_SILU_BACKWARD);
+    bool bwd = need_ops(r, gelu ? OP_GELU_FORWARD : OP_SILU_FORWARD, gelu ? OP_GELU_BACKWARD : OP_SILU_BACKWARD);
     const float *x = gr_in(r, "in.x", SHAPE(n));
     float *y = gr_out(r, "out.y", (size_t)n);
     if (!gr_ready(r)) return;
@@ -252,7 +236,7 @@ static void run_unary(GoldenRun *r, bool gelu) {
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         if (gelu) be->gelu_backward(be, dx, dy, x, (size_t)n, kind);
         else be->silu_backward(be, dx, dy, x, (size_t)n);
-        gr_expect(r, dx, "grad.x", SHAPE(n), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dx, "grad.x", SHAPE(n), pass, OVERWRITES);
     }
 }
 static void run_gelu(GoldenRun *r) { run_unary(r, true); }
@@ -261,9 +245,7 @@ static void run_silu(GoldenRun *r) { run_unary(r, false); }
 static void run_swiglu(GoldenRun *r) {
     Backend *be = gr_backend(r);
     int n = gr_cfg_int(r, "n", 1, 1 << 28);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_SWIGLU_FORWARD);
-    if (bwd) gr_need(r, OP_SWIGLU_BACKWARD);
+    bool bwd = need_ops(r, OP_SWIGLU_FORWARD, OP_SWIGLU_BACKWARD);
     const float *g = gr_in(r, "in.gate", SHAPE(n)), *u = gr_in(r, "in.up", SHAPE(n));
     float *y = gr_out(r, "out.y", (size_t)n);
     if (!gr_ready(r)) return;
@@ -274,8 +256,8 @@ static void run_swiglu(GoldenRun *r) {
     float *dg = gr_out(r, "grad.gate", (size_t)n), *du = gr_out(r, "grad.up", (size_t)n);
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->swiglu_backward(be, dg, du, dy, g, u, (size_t)n);
-        gr_expect(r, dg, "grad.gate", SHAPE(n), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, du, "grad.up", SHAPE(n), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dg, "grad.gate", SHAPE(n), pass, OVERWRITES);
+        expect_grad(r, du, "grad.up", SHAPE(n), pass, OVERWRITES);
     }
 }
 
@@ -361,9 +343,7 @@ static void run_attention(GoldenRun *r) {
     a.window = gr_cfg_int_or(r, "window", 0, GR_MAX_DIM, 0);
     if (gr_ready(r) && a.H % a.KVH) gr_error(r, "config: H = %d is not a multiple of KVH = %d", a.H, a.KVH);
     if (gr_ready(r) && a.Tq > a.Tk) gr_error(r, "config: Tq = %d > Tk = %d (queries sit at the end of the keys)", a.Tq, a.Tk);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_ATTENTION_FORWARD);
-    if (bwd) gr_need(r, OP_ATTENTION_BACKWARD);
+    bool bwd = need_ops(r, OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD);
     const float *q = gr_in(r, "in.q", SHAPE(a.B, a.Tq, a.H, a.D));
     const float *k = gr_in(r, "in.k", SHAPE(a.B, a.Tk, a.KVH, a.D));
     const float *v = gr_in(r, "in.v", SHAPE(a.B, a.Tk, a.KVH, a.D));
@@ -382,9 +362,9 @@ static void run_attention(GoldenRun *r) {
     float *dq = gr_out(r, "grad.q", nq), *dk = gr_out(r, "grad.k", nkv), *dv = gr_out(r, "grad.v", nkv);
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->attention_backward(be, dq, dk, dv, dy, q, k, v, y, lse, &a);
-        gr_expect(r, dq, "grad.q", SHAPE(a.B, a.Tq, a.H, a.D), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, dk, "grad.k", SHAPE(a.B, a.Tk, a.KVH, a.D), 1, pass == 2 ? EQ2 : NULL);
-        gr_expect(r, dv, "grad.v", SHAPE(a.B, a.Tk, a.KVH, a.D), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dq, "grad.q", SHAPE(a.B, a.Tq, a.H, a.D), pass, OVERWRITES);
+        expect_grad(r, dk, "grad.k", SHAPE(a.B, a.Tk, a.KVH, a.D), pass, OVERWRITES);
+        expect_grad(r, dv, "grad.v", SHAPE(a.B, a.Tk, a.KVH, a.D), pass, OVERWRITES);
     }
 }
 
@@ -394,9 +374,7 @@ static void run_attention(GoldenRun *r) {
 static void run_logprob(GoldenRun *r) {
     Backend *be = gr_backend(r);
     int N = gr_cfg_int(r, "N", 1, GR_MAX_DIM), V = gr_cfg_int(r, "V", 1, GR_MAX_DIM);
-    bool bwd = gr_has(r, "in.dout");
-    gr_need(r, OP_LOGPROB_FORWARD);
-    if (bwd) gr_need(r, OP_LOGPROB_BACKWARD);
+    bool bwd = need_ops(r, OP_LOGPROB_FORWARD, OP_LOGPROB_BACKWARD);
     const float *logits = gr_in(r, "in.logits", SHAPE(N, V));
     const int32_t *tg = gr_in_int(r, "in.targets", SHAPE(N), INT32_MIN, (int64_t)V - 1);
     float *logp = gr_out(r, "out.logp", (size_t)N), *lse = gr_out(r, "out.lse", (size_t)N);
@@ -409,7 +387,7 @@ static void run_logprob(GoldenRun *r) {
     float *dl = gr_out(r, "grad.logits", (size_t)N * V);
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         be->logprob_backward(be, dl, dy, logits, lse, tg, N, V);
-        gr_expect(r, dl, "grad.logits", SHAPE(N, V), 1, pass == 2 ? EQ2 : NULL);
+        expect_grad(r, dl, "grad.logits", SHAPE(N, V), pass, OVERWRITES);
     }
 }
 
@@ -437,32 +415,38 @@ static void run_adamw(GoldenRun *r) {
 }
 
 static const GoldenRunner RUNNERS[] = {
-    {"op.matmul", run_matmul, "y = x·wᵀ + b, backward (dx, dw, db)"},
-    {"op.gemm", run_gemm, "batched strided C = alpha op(A) op(B) + beta C, all transposes"},
-    {"op.embedding", run_embedding, "row gather, backward scatter-add"},
-    {"op.rmsnorm", run_rmsnorm, "HF LlamaRMSNorm forward/backward"},
-    {"op.layernorm", run_layernorm, "torch LayerNorm forward/backward"},
-    {"op.softmax", run_softmax, "last-dim softmax with additive mask, backward"},
-    {"op.rope", run_rope, "HF rotate_half rotary embedding, backward, in place"},
-    {"op.gelu", run_gelu, "GELU erf/tanh/quick, backward"},
-    {"op.silu", run_silu, "SiLU, backward"},
-    {"op.swiglu", run_swiglu, "silu(gate)·up, backward"},
-    {"op.add", run_add, "out = a + b (also in place)"},
-    {"op.axpy", run_axpy, "y += alpha x"},
-    {"op.scale", run_scale, "x *= alpha"},
-    {"op.sum_squares", run_sum_squares, "Σ x²"},
-    {"op.attention", run_attention, "SDPA: GQA, causal, sliding window, key mask, Tq < Tk, backward"},
-    {"op.logprob", run_logprob, "log p(target) with ignore index, backward"},
-    {"op.adamw", run_adamw, "torch.optim.AdamW steps (p, m, v)"},
-    {"loss.dpo", golden_run_loss_dpo, "text DPO (sigmoid, label smoothing), gradients"},
-    {"loss.mdpo", golden_run_loss_mdpo, "mDPO: DPO + image-conditional + anchor, gradients"},
-    {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients"},
-    {"model.llama", golden_run_model_llama, "HF LlamaForCausalLM + PEFT LoRA: logits, sequence logps, LoRA/embeds grads"},
-    {"model.mistral", golden_run_model_llama, "HF MistralForCausalLM (sliding window) + PEFT LoRA: same contract"},
-    {"model.clip", golden_run_model_clip, "HF CLIPVisionModel + PEFT LoRA: hidden states, pooler, LoRA/pixel grads"},
-    {"model.llava", golden_run_model_llava, "HF LlavaForConditionalGeneration + PEFT LoRA: logits, logps, LoRA/pixel grads"},
-    {"image.resize", golden_run_image_resize, "Pillow Image.resize on RGB8 (BICUBIC, BILINEAR, ...): identical uint8"},
-    {"image.clip", golden_run_image_clip, "HF CLIP/LLaVA image processor (PIL backend): uint8 steps, pixel_values"},
+    {"op.matmul", run_matmul, "y = x·wᵀ + b, backward (dx, dw, db)", GR_NO_OPS},
+    {"op.gemm", run_gemm, "batched strided C = alpha op(A) op(B) + beta C, all transposes", GR_NO_OPS},
+    {"op.embedding", run_embedding, "row gather, backward scatter-add", GR_NO_OPS},
+    {"op.rmsnorm", run_rmsnorm, "HF LlamaRMSNorm forward/backward", GR_NO_OPS},
+    {"op.layernorm", run_layernorm, "torch LayerNorm forward/backward", GR_NO_OPS},
+    {"op.softmax", run_softmax, "last-dim softmax with additive mask, backward", GR_NO_OPS},
+    {"op.rope", run_rope, "HF rotate_half rotary embedding, backward, in place", GR_NO_OPS},
+    {"op.gelu", run_gelu, "GELU erf/tanh/quick, backward", GR_NO_OPS},
+    {"op.silu", run_silu, "SiLU, backward", GR_NO_OPS},
+    {"op.swiglu", run_swiglu, "silu(gate)·up, backward", GR_NO_OPS},
+    {"op.add", run_add, "out = a + b (also in place)", GR_NO_OPS},
+    {"op.axpy", run_axpy, "y += alpha x", GR_NO_OPS},
+    {"op.scale", run_scale, "x *= alpha", GR_NO_OPS},
+    {"op.sum_squares", run_sum_squares, "Σ x²", GR_NO_OPS},
+    {"op.attention", run_attention, "SDPA: GQA, causal, sliding window, key mask, Tq < Tk, backward", GR_NO_OPS},
+    {"op.logprob", run_logprob, "log p(target) with ignore index, backward", GR_NO_OPS},
+    {"op.adamw", run_adamw, "torch.optim.AdamW steps (p, m, v)", GR_NO_OPS},
+    {"loss.dpo", golden_run_loss_dpo, "text DPO (sigmoid, label smoothing), gradients", GR_NO_OPS},
+    {"loss.mdpo", golden_run_loss_mdpo, "mDPO: DPO + image-conditional + anchor, gradients", GR_NO_OPS},
+    {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients", GR_NO_OPS},
+    {"model.llama", golden_run_model_llama, "HF LlamaForCausalLM + PEFT LoRA: logits, sequence logps, LoRA/embeds grads",
+     GR_OPS(GOLDEN_LLAMA_OPS)},
+    {"model.mistral", golden_run_model_llama, "HF MistralForCausalLM (sliding window) + PEFT LoRA: same contract",
+     GR_OPS(GOLDEN_LLAMA_OPS)},
+    {"model.clip", golden_run_model_clip, "HF CLIPVisionModel + PEFT LoRA: hidden states, pooler, LoRA/pixel grads",
+     GR_OPS(GOLDEN_CLIP_OPS)},
+    {"model.llava", golden_run_model_llava, "HF LlavaForConditionalGeneration + PEFT LoRA: logits, logps, LoRA/pixel grads",
+     GR_OPS(GOLDEN_LLAVA_OPS)},
+    {"image.resize", golden_run_image_resize, "Pillow Image.resize on RGB8 (BICUBIC, BILINEAR, ...): identical uint8",
+     GR_NO_OPS},
+    {"image.clip", golden_run_image_clip, "HF CLIP/LLaVA image processor (PIL backend): uint8 steps, pixel_values",
+     GR_NO_OPS},
 };
 
 const GoldenRunner *golden_runner_find(const char *kind) {

@@ -22,22 +22,13 @@
 
 #define SHAPE GR_SHAPE
 
-static const OpId NEEDED[] = {
-    OP_GEMM, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD,
-    OP_LAYERNORM_FORWARD, OP_LAYERNORM_BACKWARD, OP_GELU_FORWARD, OP_GELU_BACKWARD, OP_ADD, OP_AXPY,
-    OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD,
-};
-static const OpId NEEDED_LM[] = {
-    OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ROPE_FORWARD, OP_ROPE_BACKWARD, OP_SWIGLU_FORWARD,
-    OP_SWIGLU_BACKWARD, OP_LOGPROB_FORWARD, OP_LOGPROB_BACKWARD,
-};
+// The adapter of a case: the config member "lora", its targets split by model part (PEFT list semantics).
+typedef struct { GrLora spec; LlavaLoraTargets t; } Adapter;
 
-// The "lora" member of the config as a LlavaLoraTargets (PEFT list semantics).
-static bool lora_config(GoldenRun *r, const JsonValue *cfg, int *rank, float *alpha, LlavaLoraTargets *t) {
-    char spec[512];
-    if (!gr_lora_config(r, cfg, rank, alpha, spec, sizeof spec)) return false;
+static bool adapter_config(GoldenRun *r, Adapter *a) {
+    if (!gr_lora_config(r, &a->spec)) return false;
     LpoiErr err = {{0}};
-    if (!llava_lora_parse_targets(spec, t, &err)) return gr_error(r, "config: %s", err.msg);
+    if (!llava_lora_parse_targets(a->spec.targets, &a->t, &err)) return gr_error(r, "config: %s", err.msg);
     return true;
 }
 
@@ -52,36 +43,9 @@ static int image_count(GoldenRun *r, const ClipConfig *c) {
     return (int)t->shape[0];
 }
 
-static void expect_dev_host(GoldenRun *r, const float *dev, const char *name, const int64_t *dims, int ndim) {
-    if (!gr_ready(r)) return;
-    Backend *be = gr_backend(r);
-    size_t n = gr_numel(r, dims, ndim);
-    float *h = malloc_check(n * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, dev, n * sizeof *h);
-    gr_expect_host(r, h, name, dims, ndim);
-    free(h);
-}
-
-static void expect_grad_host(GoldenRun *r, const char *name, const float *grad, const int64_t shape[2], double factor) {
-    Backend *be = gr_backend(r);
-    char gname[300];
-    snprintf(gname, sizeof gname, "grad.%s", name);
-    size_t k = (size_t)(shape[0] * shape[1]);
-    float *h = malloc_check(k * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, grad, k * sizeof *h);
-    for (size_t j = 0; j < k; j++) h[j] = (float)(h[j] / factor);
-    gr_expect_host(r, h, gname, shape, 2);
-    free(h);
-}
-
 // ---- model.clip ----------------------------------------------------------------------------------
-void golden_run_model_clip(GoldenRun *r) {
-    Backend *be = gr_backend(r);
+void golden_run_model_clip(GoldenRun *r) {   // the harness checked GOLDEN_CLIP_OPS
     const GoldenCase *gc = gr_case(r);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
-    if (!gr_ready(r)) return;
     ClipConfig cfg;
     LpoiErr err = {{0}};
     if (!clip_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
@@ -92,21 +56,18 @@ void golden_run_model_clip(GoldenRun *r) {
         return;
     }
     const int k = clip_feature_index(&cfg, (int)fl);
-    int rank = 0;
-    float alpha = 0;
-    LlavaLoraTargets t;
-    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    Adapter lora;
+    if (!adapter_config(r, &lora)) return;
     ClipModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
-    if (!clip_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
-    if (t.vision) {
-        clip_lora_create(&m, rank, alpha, t.vision);
+    if (!clip_load(&m, gr_backend(r), &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    if (lora.t.vision) {
+        clip_lora_create(&m, lora.spec.rank, lora.spec.alpha, lora.t.vision);
         static const char *const modules[] = {"", "vision_model.", NULL};
         WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
         if (!clip_lora_load(&m, &lsrc, modules, &err)) { gr_error(r, "%s", err.msg); clip_free(&m); return; }
     }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
     const int n = image_count(r, &cfg), T = cfg.T, C = cfg.C;
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, cfg.ch, cfg.S, cfg.S));
     const float *dout = gr_in(r, "in.dout", SHAPE(n, T, C));
@@ -118,7 +79,7 @@ void golden_run_model_clip(GoldenRun *r) {
         for (int j = 0; j <= cfg.n_layer && gr_ready(r); j++) {
             char name[64];
             snprintf(name, sizeof name, "out.hidden_states.%d", j);
-            expect_dev_host(r, clip_hidden(&m, j), name, SHAPE(n, T, C));
+            gr_expect_dev(r, clip_hidden(&m, j), name, SHAPE(n, T, C), 1);
         }
         if (gr_ready(r)) {
             clip_pooled(&m, pooled);
@@ -136,74 +97,46 @@ void golden_run_model_clip(GoldenRun *r) {
             int64_t shape[2];
             float *grad;
             clip_lora_tensor(&m, i, "", name, sizeof name, shape, NULL, &grad);
-            expect_grad_host(r, name, grad, shape, pass);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
         }
     }
     clip_free(&m);
 }
 
 // ---- model.llava ---------------------------------------------------------------------------------
-static int32_t *host_ints(GoldenRun *r, const char *name, int B, int T, int64_t lo, int64_t hi) {
-    const int32_t *dev = gr_in_int(r, name, SHAPE(B, T), lo, hi);
-    if (!dev) return NULL;
-    Backend *be = gr_backend(r);
-    int32_t *h = malloc_check((size_t)B * T * sizeof *h);
-    be->synchronize(be);
-    be->download(be, h, dev, (size_t)B * T * sizeof *h);
-    return h;
-}
-
-void golden_run_model_llava(GoldenRun *r) {
-    Backend *be = gr_backend(r);
+void golden_run_model_llava(GoldenRun *r) {   // the harness checked GOLDEN_LLAVA_OPS
     const GoldenCase *gc = gr_case(r);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED); i++) gr_need(r, NEEDED[i]);
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(NEEDED_LM); i++) gr_need(r, NEEDED_LM[i]);
-    if (!gr_ready(r)) return;
     LlavaConfig cfg;
     LpoiErr err = {{0}};
     if (!llava_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
-    int rank = 0;
-    float alpha = 0;
-    LlavaLoraTargets t;
-    if (!lora_config(r, gc->config, &rank, &alpha, &t)) return;
+    Adapter lora;
+    if (!adapter_config(r, &lora)) return;
     LlavaModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
-    if (!llava_load(&m, be, &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
-    llava_lora_create(&m, rank, alpha, &t);
+    if (!llava_load(&m, gr_backend(r), &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    llava_lora_create(&m, lora.spec.rank, lora.spec.alpha, &lora.t);
     WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
     if (!llava_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); llava_free(&m); return; }
-    gr_consume_prefix(r, "param.");
-    gr_consume_prefix(r, "lora.");
+    gr_consume_weights(r);
 
-    const StTensor *mt = st_find(&gc->st, "in.attention_mask");
-    if (!mt || mt->ndim != 2 || mt->shape[0] < 1 || mt->shape[1] < 1 || mt->shape[0] * mt->shape[1] > (1u << 20)) {
-        gr_error(r, "in.attention_mask must be [B,T]");
-        llava_free(&m);
-        return;
-    }
-    const int B = (int)mt->shape[0], T = (int)mt->shape[1], V = cfg.text.V, C = cfg.text.C;
+    GrTextBatch tb;
+    if (!gr_text_batch(r, cfg.text.V, true, &tb)) { llava_free(&m); return; }
+    const int B = tb.B, T = tb.T, V = cfg.text.V, C = cfg.text.C;
+    float *logp = tb.logp;
     const ClipConfig *vc = &cfg.vision;
     const int n = image_count(r, vc), K = n * cfg.tokens_per_image;
-    int32_t *mask = host_ints(r, "in.attention_mask", B, T, 0, 1);
-    int32_t *labels = host_ints(r, "in.labels", B, T, -100, (int64_t)V - 1);
-    int32_t *ids = host_ints(r, "in.input_ids", B, T, 0, (int64_t)V - 1);
     const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S));
-    const float *dlogp_dev = gr_in(r, "in.dlogp", SHAPE(B));
+    float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
     float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
     float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * vc->ch * vc->S * vc->S);
-    float *dlogp = malloc_check((size_t)B * sizeof *dlogp), *logp = malloc_check((size_t)B * sizeof *logp);
-    if (gr_ready(r)) {
-        be->synchronize(be);
-        be->download(be, dlogp, dlogp_dev, (size_t)B * sizeof *dlogp);
-    }
-    LlavaBatch batch = {.B = B, .T = T, .input_ids = ids, .attention_mask = mask, .labels = labels, .n_images = n,
-                        .pixel_values = pix, .grad_pixels = true};
+    LlavaBatch batch = {.B = B, .T = T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels,
+                        .n_images = n, .pixel_values = pix, .grad_pixels = true};
     for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
         m.vision.recompute = m.lm.recompute = pass == 2;
         llava_set_lora(&m, true);
         if (!llava_logps_forward(&m, &batch, true, logp, &err)) { gr_error(r, "%s", err.msg); break; }
         gr_expect_host(r, logp, "out.logps", SHAPE(B));
-        if (pass == 1) expect_dev_host(r, llava_image_features(&m), "out.image_features", SHAPE(K, C));
+        if (pass == 1) gr_expect_dev(r, llava_image_features(&m), "out.image_features", SHAPE(K, C), 1);
         llava_logps_backward(&m, dlogp, dpix);
         gr_expect(r, dpix, "grad.pixel_values", SHAPE(n, vc->ch, vc->S, vc->S), 1,
                   pass == 2 ? "(recompute: must overwrite)" : NULL);
@@ -212,7 +145,7 @@ void golden_run_model_llava(GoldenRun *r) {
             int64_t shape[2];
             float *grad;
             llava_lora_tensor(&m, i, name, sizeof name, shape, NULL, &grad);
-            expect_grad_host(r, name, grad, shape, pass);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
         }
     }
     if (gr_ready(r)) {
@@ -225,10 +158,7 @@ void golden_run_model_llava(GoldenRun *r) {
         if (!llava_logps_forward(&m, &batch, false, logp, &err)) gr_error(r, "%s", err.msg);
         else gr_expect_host(r, logp, "out.logps_ref", SHAPE(B));
     }
-    free(mask);
-    free(labels);
-    free(ids);
     free(dlogp);
-    free(logp);
+    gr_text_batch_free(&tb);
     llava_free(&m);
 }
