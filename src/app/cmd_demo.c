@@ -23,6 +23,7 @@
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "lpoi/negatives.h"
 #include "lpoi/synth.h"
@@ -123,13 +124,6 @@ static bool parse_dbl(const char *s, double *out) {
     if (errno || end == s || *end || !isfinite(v) || v <= 0) return false;
     *out = v;
     return true;
-}
-
-static char *join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc_check(n);
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
 }
 
 // true when path does not exist or is a folder with nothing in it.
@@ -307,13 +301,13 @@ int cmd_demo(int argc, char **argv) {
         free(out);
         return 1;
     }
-    char *data_dir = join(out, "data"), *model_dir = join(out, "model"), *run_dir = join(out, "run");
-    char *check_path = join(out, "model_check.safetensors"), *adapter_dir = join(run_dir, "adapter");
-    char *strip_png = join(out, "list_strip.png"), *curves_png = join(out, "loss_curves.png");
-    char *log_path = join(run_dir, "log.jsonl"), *adapter_check = join(out, "adapter_check.safetensors");
+    char *data_dir = file_path_join(out, "data"), *model_dir = file_path_join(out, "model"), *run_dir = file_path_join(out, "run");
+    char *check_path = file_path_join(out, "model_check.safetensors"), *adapter_dir = file_path_join(run_dir, "adapter");
+    char *strip_png = file_path_join(out, "list_strip.png"), *curves_png = file_path_join(out, "loss_curves.png");
+    char *log_path = file_path_join(run_dir, "log.jsonl"), *adapter_check = file_path_join(out, "adapter_check.safetensors");
     char *train_jsonl = NULL, *heldout_jsonl = NULL;
     TrainEval before = {0}, after = {0}, before_rej = {0}, after_rej = {0};
-    char *eval_dir = join(out, "eval"), *swapped_jsonl = join(eval_dir, "heldout_rejected.jsonl");
+    char *eval_dir = file_path_join(out, "eval"), *swapped_jsonl = file_path_join(eval_dir, "heldout_rejected.jsonl");
     int rc = 1;
     const int L = a.list_size;
     printf("lpoi demo: LPOI on a tiny LLaVA, everything in %s/ (device: %s)\n", out, device_name);
@@ -343,13 +337,13 @@ int cmd_demo(int argc, char **argv) {
     mo.words = SYNTH_WORDS;
     mo.seed = a.seed;
     if (!tiny_model_write(&mo, model_dir, &err)) { fprintf(stderr, "lpoi demo: %s\n", err.msg); goto done; }
-    char *weights = join(model_dir, "model.safetensors");
+    char *weights = file_path_join(model_dir, "model.safetensors");
     uint64_t nparams = count_params(weights, &err);
     free(weights);
     {
         SynthExample ex;
         synth_example(&so, SYNTH_HELDOUT, 0, &ex);
-        char *img = join(data_dir, "images/heldout_00000.png");
+        char *img = file_path_join(data_dir, "images/heldout_00000.png");
         bool ok = tiny_model_write_logits_check(model_dir, img, SYNTH_PROMPT, ex.chosen, a.device, check_path, &err);
         free(img);
         synth_example_free(&ex);
@@ -464,7 +458,7 @@ int cmd_demo(int argc, char **argv) {
     {   // lpoi's logits with the trained adapter, for tools/test_demo_model_loads.py (HF + PEFT)
         SynthExample ex;
         synth_example(&so, SYNTH_HELDOUT, 0, &ex);
-        char *img = join(data_dir, "images/heldout_00000.png");
+        char *img = file_path_join(data_dir, "images/heldout_00000.png");
         TrainDumpArgs da = {.model_dir = model_dir, .adapter_dir = adapter_dir, .image = img, .prompt = SYNTH_PROMPT,
                             .answer = ex.chosen, .out = adapter_check, .device = a.device};
         if (!train_dump_logits(&da, &err)) fprintf(stderr, "lpoi demo: warning: adapter logits: %s\n", err.msg);

@@ -9,7 +9,7 @@
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "lpoi/negatives.h"
@@ -92,29 +92,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
     if (errno || *end || v > max) return false;
     *out = v;
     return true;
-}
-
-static bool mkdir_if_needed(const char *path, LpoiErr *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
-        return err_set(err, "%s: exists and is not a folder", path);
-    }
-    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-}
-
-static bool mkdir_p(const char *path, LpoiErr *err) {
-    char *p = strdup(path);
-    if (!p) LPOI_DIE("out of memory");
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) { err_set(err, "%s: cannot create folder: %s", p, strerror(errno)); free(p); return false; }
-            *s = '/';
-        }
-    bool ok = mkdir_if_needed(p, err);
-    free(p);
-    return ok;
 }
 
 // A growable string for building one manifest line.
@@ -272,7 +249,7 @@ int cmd_negatives(int argc, char **argv) {
     Buf mline = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
-    if (!mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+    if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
     const char *slash = strrchr(a.data, '/');
     if (slash) data_dir = strndup(a.data, slash == a.data ? 1 : (size_t)(slash - a.data));
 
@@ -341,7 +318,7 @@ int cmd_negatives(int argc, char **argv) {
 
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
-        bool wrote = mkdir_if_needed(dir, &err);
+        bool wrote = file_mkdir(dir, &err);
         mline.len = 0;
         buf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
         buf_json_string(&mline, rec.img_path);

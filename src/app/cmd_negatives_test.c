@@ -5,7 +5,7 @@
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "lpoi/negatives.h"
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #include "test/test.h"
 #include "app/commands.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include <fcntl.h>
 #include <stdlib.h>

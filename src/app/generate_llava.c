@@ -19,7 +19,7 @@
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include "test/test.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include <dirent.h>
 #include <limits.h>

@@ -2,7 +2,7 @@
 #include "app/plot.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/draw.h"
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 // log reader keeps missing keys as NaN.
 #include "test/test.h"
 #include "app/plot.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "base/check.h"
 #include "image/draw.h"
 #include <stdlib.h>

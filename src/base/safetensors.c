@@ -6,6 +6,7 @@
 // all sizes are overflow-checked. Errors: one line, "<path>: <reason naming the tensor/field>".
 // Sharded checkpoints (StModel) are at the end of this file; the writer is in safetensors_write.c.
 #include "safetensors.h"
+#include "file.h"
 #include "json.h"
 #include "check.h"
 #include <errno.h>
@@ -313,15 +314,6 @@ bool st_read_f32(const StTensor *t, float *dst, LpoiErr *err) {
 #define INDEX_NAME "model.safetensors.index.json"
 #define SINGLE_NAME "model.safetensors"
 
-static char *path_join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc_check(a + b + 2);
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
-
 static char *path_dir(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return str_dup(".");
@@ -444,7 +436,7 @@ static bool model_open_index(StModel *m, const char *index_path, LpoiErr *err) {
 
     m->shards = calloc_check(nshards, sizeof *m->shards);
     for (size_t s = 0; s < nshards; s++) {
-        char *shard_path = path_join(dir, shard_names[s]);
+        char *shard_path = file_path_join(dir, shard_names[s]);
         bool opened = st_open(&m->shards[s], shard_path, err);
         free(shard_path);
         if (!opened) goto done;
@@ -467,7 +459,7 @@ bool st_model_open(StModel *m, const char *path, LpoiErr *err) {
     bool ok;
     if (S_ISDIR(st.st_mode)) {
         // Like transformers: a single model.safetensors wins over an index.
-        char *single = path_join(path, SINGLE_NAME), *index = path_join(path, INDEX_NAME);
+        char *single = file_path_join(path, SINGLE_NAME), *index = file_path_join(path, INDEX_NAME);
         if (is_regular_file(single)) ok = model_open_single(m, single, err);
         else if (is_regular_file(index)) ok = model_open_index(m, index, err);
         else ok = err_set(err, "%s: folder has neither %s nor %s", path, SINGLE_NAME, INDEX_NAME);

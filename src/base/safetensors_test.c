@@ -3,6 +3,7 @@
 // folders good and bad (built under /tmp), the writer's layout and round trip, and atomicity.
 #include "test/test.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/check.h"
 #include <dirent.h>

@@ -6,6 +6,7 @@
 // Tensor data is read at write time, not at add time. Problems found while adding (bad dtype,
 // too many dims) are remembered and reported by st_writer_write, which is where errors can go.
 #include "safetensors.h"
+#include "file.h"
 #include "json.h"
 #include "check.h"
 #include <string.h>

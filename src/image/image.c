@@ -7,7 +7,7 @@
 // PNM uninitialised memory) where PIL refuses the file as truncated; so do we.
 #include "image/image.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include "test/test.h"
 #include "image/image.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "base/rng.h"
 #include <stdlib.h>
 #include <string.h>

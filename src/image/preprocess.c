@@ -3,7 +3,7 @@
 // geometric steps on uint8, then the per-channel rescale/normalise table.
 #include "image/preprocess.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -4,7 +4,7 @@
 #include "lpoi/dataset.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +24,7 @@ static char *xstrdup(const char *s) {
 
 static char *join_path(const char *dir, const char *rel) {
     if (rel[0] == '/' || !dir || !*dir) return xstrdup(rel);
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc_check(n);
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
+    return file_path_join(dir, rel);
 }
 
 static char *dir_of(const char *path) {

@@ -3,7 +3,7 @@
 // random resized crop. See dataset.h for the exact rules.
 #include "lpoi/dataset.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "text/chat_template.h"
 #include <math.h>
 #include <stdint.h>

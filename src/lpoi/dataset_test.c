@@ -4,9 +4,8 @@
 // truncation, corrupt images, and the mDPO crop.
 #include "test/test.h"
 #include "lpoi/dataset.h"
-#include "lpoi/trainer_internal.h"   // train_rmtree (cleanup)
+#include "base/file.h"
 #include "base/check.h"
-#include "base/safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +87,7 @@ TEST(dataset_errors_name_file_line_field) {
     // Everything bad: an error even with --skip-bad.
     EXPECT(!load(&d, "{}\n", true, 0, NULL, &err));
     EXPECT(strstr(err.msg, "no usable records") != NULL);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_release_array_and_mdpo_prompt) {
@@ -111,7 +110,7 @@ TEST(dataset_release_array_and_mdpo_prompt) {
     dataset_free(&d);
     EXPECT(!load(&d, "[{\"img_path\": \"a.png\", \"prompt\": \"q\",\n \"chosen\": }]", false, 0, NULL, &err));
     EXPECT_MSG(strstr(err.msg, "d.jsonl:2: json:") != NULL, "%s", err.msg);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_negatives_manifest_join) {
@@ -148,7 +147,7 @@ static Tokenizer *tiny_tok(void) {
     Tokenizer *t = tokenizer_load_dir(dir, &err);
     EXPECT_MSG(t != NULL, "%s", err.msg);
     return t;
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_tokenize_matches_trl_split) {
@@ -231,7 +230,7 @@ TEST(dataset_pixels_corrupt_image_and_list) {
     const size_t per = 3 * 28 * 28;
     for (int k = 1; k < 5; k++) EXPECT(memcmp(out, out + k * per, per * sizeof *out) != 0);
     free(out);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_random_resized_crop) {
@@ -287,7 +286,7 @@ TEST(dataset_released_negatives_layout) {
     if (d.n == 1 && d.rec[0].n_list == 5) EXPECT(strstr(d.rec[0].list[4], "ours_cmask_until100/x.png") != NULL);
     dataset_free(&d);
     image_free(&img);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 // The centre-crop check: sizes from PNG / baseline and progressive JPEG headers and (BMP) the whole
@@ -342,5 +341,5 @@ TEST(dataset_crop_check_counts_cut_boxes) {
     EXPECT_EQ_INT(cc.cut, 2);
     EXPECT_EQ_INT(cc.unreadable, 2);
     dataset_free(&d);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }

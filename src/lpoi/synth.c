@@ -5,7 +5,7 @@
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -247,22 +247,6 @@ char *synth_jsonl_line(const SynthExample *ex, const char *img_path) {
     return b.s;
 }
 
-static bool make_dir(const char *path, LpoiErr *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
-        return err_set(err, "%s: exists and is not a folder", path);
-    }
-    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-}
-
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc_check(n);
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
-
 static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split, int count, const char *file,
                         LpoiErr *err) {
     const char *name = split == SYNTH_TRAIN ? "train" : "heldout";
@@ -274,7 +258,7 @@ static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split
         synth_example(o, split, i, &ex);
         char rel[64];
         snprintf(rel, sizeof rel, "images/%s_%05d.png", name, i);
-        char *full = path_join(dir, rel);
+        char *full = file_path_join(dir, rel);
         ok = image_write_png(&ex.image, full, err);
         if (ok) {
             char *line = synth_jsonl_line(&ex, rel);
@@ -286,7 +270,7 @@ static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split
         synth_example_free(&ex);
     }
     if (ok) {
-        char *path = path_join(dir, file);
+        char *path = file_path_join(dir, file);
         ok = file_write_atomic(path, lines.s, lines.len, err);
         free(path);
     }
@@ -296,12 +280,12 @@ static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split
 
 bool synth_write(const SynthOptions *o, const char *dir, char **train_jsonl, char **heldout_jsonl, LpoiErr *err) {
     if (!synth_options_check(o, err)) return false;
-    char *images = path_join(dir, "images");
-    bool ok = make_dir(dir, err) && make_dir(images, err) &&
+    char *images = file_path_join(dir, "images");
+    bool ok = file_mkdir(dir, err) && file_mkdir(images, err) &&
               write_split(o, dir, SYNTH_TRAIN, o->n_train, "train.jsonl", err) &&
               write_split(o, dir, SYNTH_HELDOUT, o->n_heldout, "heldout.jsonl", err);
     free(images);
-    if (ok && train_jsonl) *train_jsonl = path_join(dir, "train.jsonl");
-    if (ok && heldout_jsonl) *heldout_jsonl = path_join(dir, "heldout.jsonl");
+    if (ok && train_jsonl) *train_jsonl = file_path_join(dir, "train.jsonl");
+    if (ok && heldout_jsonl) *heldout_jsonl = file_path_join(dir, "heldout.jsonl");
     return ok;
 }

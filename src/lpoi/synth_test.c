@@ -7,7 +7,7 @@
 #include "lpoi/dataset.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

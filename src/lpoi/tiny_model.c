@@ -13,6 +13,7 @@
 #include "base/json.h"
 #include "base/rng.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "models/llava.h"

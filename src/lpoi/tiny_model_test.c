@@ -7,6 +7,7 @@
 #include "lpoi/synth.h"
 #include "base/check.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "image/preprocess.h"
 #include "models/llava.h"
 #include "text/chat_template.h"

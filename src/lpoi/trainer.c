@@ -8,6 +8,7 @@
 // on the same machine and thread count.
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
@@ -227,7 +228,7 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
     if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 2; }
-    if (!train_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 1; }
+    if (!file_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 1; }
     Trainer tr;
     int rc = 1;
     FILE *log = NULL;

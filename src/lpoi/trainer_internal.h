@@ -95,8 +95,6 @@ int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *l
                        LpoiErr *err);
 
 // ---- checkpoint.c ----
-bool train_mkdir_p(const char *path, LpoiErr *err);
-bool train_rmtree(const char *path);   // removes a folder we wrote (files, then the folder)
 // OUT/ref_logps.safetensors: write; read (false without error when absent or made for other data).
 bool ref_cache_save(const Trainer *tr, LpoiErr *err);
 bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err);

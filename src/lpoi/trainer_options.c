@@ -3,7 +3,7 @@
 #include "lpoi/trainer.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>

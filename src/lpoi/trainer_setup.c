@@ -4,7 +4,6 @@
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,6 +8,7 @@
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static const char *model_dir(void) {
 // hallucinates something else).
 static const char *make_data(const char *tag, int n) {
     snprintf(root, sizeof root, "/tmp/lpoi_trainer_test_%d_%s", (int)getpid(), tag);
-    train_rmtree(root);
+    file_rmtree(root);
     mkdir(root, 0755);
     FILE *f = fopen(path_in("data.jsonl"), "w");
     for (int i = 0; i < n; i++) {
@@ -161,7 +162,7 @@ TEST(train_resume_is_bit_identical) {
     nb = log_values(lb, b, 8);
     EXPECT_EQ_INT(nb, 4);
     for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(a[i], b[i]), "overwrite step %d: %s vs %s", i + 1, a[i], b[i]);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_reference_cache_reuse_and_invalidation) {
@@ -175,9 +176,9 @@ TEST(train_reference_cache_reuse_and_invalidation) {
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
     // A new run (no checkpoints) with the same model and data reuses the cache ...
     snprintf(p, sizeof p, "%s/adapter", out);
-    train_rmtree(p);
+    file_rmtree(p);
     snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    train_rmtree(p);
+    file_rmtree(p);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 0);
     // ... but not once the data file was rewritten (same path, new modification time).
@@ -188,12 +189,12 @@ TEST(train_reference_cache_reuse_and_invalidation) {
     fclose(f);
     free(text);
     snprintf(p, sizeof p, "%s/adapter", out);
-    train_rmtree(p);
+    file_rmtree(p);
     snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    train_rmtree(p);
+    file_rmtree(p);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_nan_stops_and_keeps_last_checkpoint) {
@@ -228,7 +229,7 @@ TEST(train_nan_stops_and_keeps_last_checkpoint) {
     o.max_steps = 4;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT(access(p, F_OK) != 0);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_adapter_names_and_shapes_match_peft) {
@@ -312,7 +313,7 @@ TEST(train_adapter_names_and_shapes_match_peft) {
     EXPECT_EQ_INT(llava_lora_count(&m), 68);
     llava_free(&m);
     backend_destroy(be);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_target_modules_list_or_regex) {
@@ -396,7 +397,7 @@ TEST(train_mdpo_dpo_and_evaluate) {
     }
     train_eval_free(&before);
     train_eval_free(&after);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_bad_image_skip_or_stop) {
@@ -410,7 +411,7 @@ TEST(train_bad_image_skip_or_stop) {
     TrainOptions o = tiny_options(data, out);
     o.epochs = 1;
     EXPECT_EQ_INT(train_run(&o), 1);
-    train_rmtree(out);
+    file_rmtree(out);
     o.skip_bad = true;
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
@@ -420,7 +421,7 @@ TEST(train_bad_image_skip_or_stop) {
     o.resume = true;
     o.epochs = 2;
     EXPECT_EQ_INT(train_run_result(&o, &r), 1);   // epochs changed: refused
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 // The whole chain — sequences per example, list image 1 = the chosen forward, the mDPO crop, the
@@ -493,5 +494,5 @@ TEST(train_gradients_match_finite_differences) {
         EXPECT_MSG(checked >= 5, "%s: only %d coordinates had a gradient", obj_kind_name(kinds[kk]), checked);
         trainer_close(&tr);
     }
-    train_rmtree(root);
+    file_rmtree(root);
 }

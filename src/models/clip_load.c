@@ -13,6 +13,7 @@
 #include "models/clip.h"
 #include "base/check.h"
 #include "base/rng.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

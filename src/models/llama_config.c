@@ -18,6 +18,7 @@
 // Anything that would change the math and that we do not implement is refused by name.
 #include "models/llama.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

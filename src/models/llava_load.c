@@ -6,6 +6,7 @@
 #include "models/llava.h"
 #include "base/check.h"
 #include "base/rng.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

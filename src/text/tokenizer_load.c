@@ -12,7 +12,7 @@
 #include "text/tokenizer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <stdio.h>
 #include <string.h>
 

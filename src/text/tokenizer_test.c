@@ -9,7 +9,7 @@
 #include "text/tokenizer.h"
 #include "text/tokenizer_internal.h"   // max_word, to test the blow-up guard cheaply
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
