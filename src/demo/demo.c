@@ -1,7 +1,7 @@
-// cmd_demo.c — `lpoi demo`: the embedded end-to-end job. With no download and no GPU it
-//   1. writes a synthetic preference data set (lpoi/synth.h: coloured shapes, the chosen answer
+// demo.c — `lpoi demo` (demo.h): the embedded end-to-end job. With no download and no GPU it
+//   1. writes a synthetic preference data set (demo/synth.h: coloured shapes, the chosen answer
 //      names the main object, the rejected one an absent object, true boxes) to OUT/data;
-//   2. writes a tiny random LLaVA-1.5-architecture model in HF format (lpoi/tiny_model.h) to
+//   2. writes a tiny random LLaVA-1.5-architecture model in HF format (demo/tiny_model.h) to
 //      OUT/model, plus OUT/model_check.safetensors (lpoi's logits for one input, which
 //      tools/test_demo_model_loads.py compares with transformers');
 //   3. evaluates the held-out lists with the initial adapter (PEFT init, B = 0: the policy IS the
@@ -16,18 +16,17 @@
 //      accuracy ended well above chance (1/L!).
 // --objective dpo|mdpo trains a baseline instead, scored the same way (exit 0: no accuracy is
 // demanded of it). `--char-model` runs the older character-model smoke test (demo_char.c).
-#include "app/commands.h"
-#include "app/demo_char.h"
-#include "app/plot.h"
+#include "demo/demo.h"
+#include "demo/synth.h"
+#include "demo/tiny_model.h"
 #include "backend/backend.h"
 #include "base/check.h"
-#include "base/json.h"
-#include "base/safetensors.h"
 #include "base/file.h"
+#include "base/safetensors.h"
 #include "image/image.h"
+#include "image/plot.h"
+#include "lpoi/train_log.h"
 #include "lpoi/negatives.h"
-#include "lpoi/synth.h"
-#include "lpoi/tiny_model.h"
 #include "lpoi/trainer.h"
 #include <dirent.h>
 #include <errno.h>
@@ -39,91 +38,15 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    const char *out, *device;
-    int steps, examples, heldout, list_size, lora_r, batch, image_size, patch_size;
-    uint64_t seed;
-    double lr, beta;
-    ObjKind objective;
-    bool prepare_only, quiet;
-} DemoArgs;
-
-static DemoArgs demo_defaults(void) {
+DemoArgs demo_defaults(void) {
     return (DemoArgs){.out = NULL, .device = "cpu", .steps = 500, .examples = 1024, .heldout = 200, .list_size = 5,
                       .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 3e-3, .beta = 0.1, .objective = OBJ_LPOI};
-}
-
-static int usage(FILE *to, int code) {
-    DemoArgs d = demo_defaults();
-    fprintf(to,
-            "usage: lpoi demo [--out DIR] [--steps N] [--examples N] [--heldout N] [--list-size L] [--seed N]\n"
-            "                 [--lr X] [--lora-r R] [--batch N] [--beta B] [--objective lpoi|dpo|mdpo]\n"
-            "                 [--device cpu|cuda|auto]\n"
-            "                 [--prepare-only] [--quiet]\n"
-            "       lpoi demo --char-model [...]   (the older character-model smoke test; --char-model --help)\n"
-            "\n"
-            "The embedded end-to-end job, no download and no GPU needed (about a minute on 2 idle CPU cores):\n"
-            "  1. OUT/data   a synthetic preference set: %dx%d pictures of 1-3 coloured shapes on solid,\n"
-            "                gradient or noise backgrounds; prompt \"%s\"; the chosen answer\n"
-            "                names the main object (\"A red circle.\"), the rejected one an absent object; the\n"
-            "                main object's true box is the box LPOI masks (train.jsonl, heldout.jsonl, images/)\n"
-            "  2. OUT/model  a tiny random LLaVA-1.5-architecture model in Hugging Face format (CLIP vision\n"
-            "                tower, projector, LLaMA, BPE tokenizer, processor; transformers loads it:\n"
-            "                tools/test_demo_model_loads.py --dir OUT compares its logits with lpoi's)\n"
-            "  3. held-out evaluation with the initial adapter (B = 0: S_k = 0 for every image, a tie)\n"
-            "  4. LPOI training (text DPO + anchor + listwise ranking of L progressively masked images,\n"
-            "     LoRA on every linear layer) into OUT/run (log.jsonl, OUT/run/adapter = PEFT adapter)\n"
-            "  5. held-out evaluation again: full-order list accuracy (S_1 > ... > S_L; chance 1/L!),\n"
-            "     pairwise accuracy (chance 1/2) and mean S_1 - S_L, before and after, and how often the\n"
-            "     true answer beats the hallucinated one; OUT/list_strip.png (one held-out list with its\n"
-            "     S_k), OUT/loss_curves.png, OUT/adapter_check.safetensors (lpoi's logits with the adapter)\n"
-            "Exit status 1 when (with --objective lpoi) the held-out full-order accuracy did not end at least\n"
-            "25 points above chance.\n"
-            "\n"
-            "  --out DIR        output folder, must not exist or be empty (default: ./lpoi-demo, or\n"
-            "                   ./lpoi-demo-2, -3, ... when taken)\n"
-            "  --steps N        optimiser steps (default %d)\n"
-            "  --examples N     training examples (default %d)\n"
-            "  --heldout N      held-out examples (default %d)\n"
-            "  --list-size L    images per list, 2..8 (default %d, as the paper)\n"
-            "  --seed N         data, model and training seed (default %llu)\n"
-            "  --lr X           peak learning rate, linear decay (default %g)\n"
-            "  --lora-r R       LoRA rank, alpha = 2 R (default %d)\n"
-            "  --batch N        examples per optimiser step (default %d)\n"
-            "  --beta B         DPO / LPOI beta (default %g)\n"
-            "  --objective O    lpoi (default), or a baseline to compare with: dpo (text DPO only) or mdpo\n"
-            "                   (DPO + anchor + image-conditional term with a random crop); the held-out lists\n"
-            "                   are scored the same way for all three\n"
-            "  --device D       cpu (default), cuda or auto\n"
-            "  --prepare-only   write OUT/data, OUT/model and OUT/model_check.safetensors, then stop\n"
-            "  --quiet          no training progress line\n",
-            d.image_size, d.image_size, SYNTH_PROMPT, d.steps, d.examples, d.heldout, d.list_size,
-            (unsigned long long)d.seed, d.lr, d.lora_r, d.batch, d.beta);
-    return code;
 }
 
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static bool parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_dbl(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v <= 0) return false;
-    *out = v;
-    return true;
 }
 
 // true when path does not exist or is a folder with nothing in it.
@@ -169,16 +92,16 @@ static uint64_t count_params(const char *path, LpoiErr *err) {
 }
 
 static bool write_loss_curves(const char *log_path, const char *png, int L, LpoiErr *err) {
-    PlotLog l;
-    if (!plot_log_read(log_path, &l, err)) return false;
-    if (l.n == 0) { plot_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
+    TrainLog l;
+    if (!train_log_read(log_path, &l, err)) return false;
+    if (l.n == 0) { train_log_free(&l); return err_set(err, "%s: no steps logged", log_path); }
     Image img = plot_canvas(760, 420);
     char title[64];
     snprintf(title, sizeof title, "LPOI TRAINING LOSSES (L = %d)", L);
-    plot_log_losses(&img, (ImgRect){0, 0, img.w, img.h}, &l, title);
+    train_log_plot_losses(&img, (ImgRect){0, 0, img.w, img.h}, &l, title);
     bool ok = image_write_png(&img, png, err);
     image_free(&img);
-    plot_log_free(&l);
+    train_log_free(&l);
     return ok;
 }
 
@@ -257,35 +180,8 @@ static double factorial(int n) {
     return f;
 }
 
-int cmd_demo(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--char-model")) return demo_char_model(argc, argv);
-    DemoArgs a = demo_defaults();
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return usage(stdout, 0);
-        if (!strcmp(arg, "--prepare-only")) { a.prepare_only = true; continue; }
-        if (!strcmp(arg, "--quiet")) { a.quiet = true; continue; }
-        if (!val) { fprintf(stderr, "lpoi demo: unknown option or missing value: %s\n", arg); return usage(stderr, 2); }
-        int seed = 0;
-        bool ok = true;
-        if (!strcmp(arg, "--out")) a.out = val;
-        else if (!strcmp(arg, "--device")) a.device = val;
-        else if (!strcmp(arg, "--steps")) ok = parse_int(val, 1, 1000000, &a.steps);
-        else if (!strcmp(arg, "--examples")) ok = parse_int(val, 1, 1000000, &a.examples);
-        else if (!strcmp(arg, "--heldout")) ok = parse_int(val, 1, 1000000, &a.heldout);
-        else if (!strcmp(arg, "--list-size")) ok = parse_int(val, 2, 8, &a.list_size);
-        else if (!strcmp(arg, "--lora-r")) ok = parse_int(val, 1, 256, &a.lora_r);
-        else if (!strcmp(arg, "--batch")) ok = parse_int(val, 1, 4096, &a.batch);
-        else if (!strcmp(arg, "--seed")) { ok = parse_int(val, 0, 2000000000, &seed); a.seed = (uint64_t)seed; }
-        else if (!strcmp(arg, "--lr")) ok = parse_dbl(val, &a.lr);
-        else if (!strcmp(arg, "--beta")) ok = parse_dbl(val, &a.beta);
-        else if (!strcmp(arg, "--objective")) ok = obj_kind_parse(val, &a.objective);
-        else { fprintf(stderr, "lpoi demo: unknown option %s\n", arg); return usage(stderr, 2); }
-        if (!ok) { fprintf(stderr, "lpoi demo: bad value for %s: %s\n", arg, val); return 2; }
-        i++;
-    }
-
+int demo_run(const DemoArgs *a_) {
+    const DemoArgs a = *a_;
     const double t0 = now_s();
     LpoiErr err = {{0}};
     // The device first: a missing GPU should fail before anything is written.

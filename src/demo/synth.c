@@ -1,7 +1,7 @@
 // synth.c — the synthetic shapes data set (see synth.h). Every random choice comes from one Rng
 // seeded from (seed, image size, split, index), drawn in a fixed order, so an example never
 // depends on which other examples were generated or on the machine.
-#include "lpoi/synth.h"
+#include "demo/synth.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"

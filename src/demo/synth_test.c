@@ -3,7 +3,7 @@
 // is the largest), chosen = the main object, rejected = an absent object, disjoint splits, and the
 // files synth_write produces read back through the trainer's dataset loader.
 #include "test/test.h"
-#include "lpoi/synth.h"
+#include "demo/synth.h"
 #include "lpoi/dataset.h"
 #include "base/check.h"
 #include "base/json.h"

@@ -8,7 +8,7 @@
 // chain could take a piece of it. Bare forms exist for words that follow no space ("What" after
 // "<image>\n"). Both lpoi's tokenizer and HF tokenizers apply the same merge ranks, so whatever
 // the merges do to other text, they do it identically (the oracle test encodes with both).
-#include "lpoi/tiny_model.h"
+#include "demo/tiny_model.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"

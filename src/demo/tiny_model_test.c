@@ -3,8 +3,8 @@
 // writing is deterministic in the seed, and the logits check runs (the HF comparison is
 // tools/test_demo_model_loads.py).
 #include "test/test.h"
-#include "lpoi/tiny_model.h"
-#include "lpoi/synth.h"
+#include "demo/tiny_model.h"
+#include "demo/synth.h"
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "base/file.h"

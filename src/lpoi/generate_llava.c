@@ -1,4 +1,4 @@
-// generate_llava.c — `lpoi generate --model DIR --image IMG --prompt TEXT` on a LLaVA-1.5 folder.
+// generate_llava.c — LLaVA-1.5 generation behind `lpoi generate --image` and `--batch` (generate_llava.h).
 // The steps HF's LlavaProcessor + LlavaForConditionalGeneration.generate take, in C:
 //   image   decode (image.h) → preprocess_image with the folder's image-processor config
 //           (preprocessor_config.json, or the "image_processor" object of processor_config.json as
@@ -12,7 +12,7 @@
 // The load (tokenizer, image-processor config, backend, model) is a LlavaSession, opened once; the
 // per-example steps (image, text, decode) are llava_session_answer. `--batch` (llava_batch) runs
 // them for every line of a JSONL file.
-#include "app/generate_llava.h"
+#include "lpoi/generate_llava.h"
 #include "models/llava.h"
 #include "image/image.h"
 #include "image/preprocess.h"
@@ -140,25 +140,6 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     bool ok = llava_session_answer(s, a, ans, NULL, err);
     llava_session_close(s);
     return ok;
-}
-
-int generate_llava(const LlavaGenArgs *a) {
-    LlavaAnswer ans;
-    LpoiErr err = {{0}};
-    if (!llava_answer(a, &ans, &err)) {
-        fprintf(stderr, "lpoi: %s\n", err.msg);
-        return 1;
-    }
-    printf("%s\n", ans.text);
-    if (a->print_ids) {
-        printf("prompt ids:");
-        for (int i = 0; i < ans.n_prompt; i++) printf(" %d", ans.prompt_ids[i]);
-        printf("\ngenerated ids:");
-        for (int i = 0; i < ans.n; i++) printf(" %d", ans.ids[i]);
-        printf("\n");
-    }
-    llava_answer_free(&ans);
-    return 0;
 }
 
 // ---- batch ----
@@ -350,22 +331,4 @@ done:
     free(line);
     fclose(f);
     return ok;
-}
-
-int generate_llava_batch(const LlavaBatchArgs *a) {
-    LlavaBatchArgs b = *a;
-    b.log = stderr;
-    b.progress = a->out || isatty(2);
-    LlavaBatchStats st;
-    LpoiErr err = {{0}};
-    if (!llava_batch(&b, &st, &err)) {
-        fprintf(stderr, "lpoi: %s\n", err.msg);
-        return 1;
-    }
-    fprintf(stderr, "lpoi generate: %d answer%s in %.1f s (%.2f examples/s)", st.answered, st.answered == 1 ? "" : "s", st.seconds,
-            st.seconds > 0 ? st.answered / st.seconds : 0.0);
-    if (a->skip_bad) fprintf(stderr, "; skipped %d bad line%s", st.skipped, st.skipped == 1 ? "" : "s");
-    if (a->out) fprintf(stderr, "; wrote %s", a->out);
-    fputc('\n', stderr);
-    return 0;
 }

@@ -4,7 +4,7 @@
 // meets get clear errors. `--batch` (llava_batch): every answer equals the single-image answer for
 // the same (image, prompt), greedy and sampled; a bad line is "FILE:LINE: field: reason" and leaves
 // --out as it was; --skip-bad skips and counts.
-#include "app/generate_llava.h"
+#include "lpoi/generate_llava.h"
 #include "test/test.h"
 #include "base/check.h"
 #include "base/json.h"
