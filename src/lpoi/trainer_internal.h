@@ -8,6 +8,7 @@
 #include "base/rng.h"
 #include "image/preprocess.h"
 #include "lpoi/dataset.h"
+#include "lpoi/adapter_io.h"
 #include "lpoi/objectives.h"
 #include "lpoi/trainer.h"
 #include "models/llava.h"
@@ -109,17 +110,3 @@ bool checkpoint_any(const char *out_dir);
 void checkpoint_clear_run(const char *out_dir);
 // OUT/adapter/ (the final adapter), replacing an older one.
 bool final_adapter_save(Trainer *tr, LpoiErr *err);
-
-// ---- adapter_io.c ----
-// A PEFT adapter folder: adapter_model.safetensors + adapter_config.json (see formats.md §4).
-bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
-                      LpoiErr *err);
-// Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
-// adapter_config.json) on m and loads them.
-bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
-// adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
-// exactly t, else a full-match regex string. Writes into buf (JSON text).
-void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);
-// Targets from PEFT tensor names (any accepted spelling); false + err for a name that is no LLaVA
-// LoRA tensor.
-bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err);
