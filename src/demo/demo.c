@@ -304,8 +304,8 @@ int demo_run(const DemoArgs *a_) {
     fflush(stdout);
     t = now_s();
     TrainResult res = {0};
-    int trc = train_run_result(&o, &res);
-    if (trc != 0) { fprintf(stderr, "lpoi demo: training failed (exit %d)\n", trc); goto done; }
+    TrainExit trc = train_run_result(&o, &res);
+    if (trc != TRAIN_OK) { fprintf(stderr, "lpoi demo: training failed (exit %d)\n", trc); goto done; }
     printf("      %d steps in %.1f s (%.1f examples/s, %.0f tokens/s), last loss %.4f\n", res.steps, now_s() - t,
            res.examples_per_s, res.tokens_per_s, res.last_loss);
 

@@ -43,9 +43,16 @@ typedef struct {
     long ref_forward_examples;    // examples the reference model (adapter off) ran on in this run
 } TrainResult;
 
-// Trains; returns the exit code (0 done, 1 error/NaN stop, 2 bad options). Messages on stderr.
-int train_run(const TrainOptions *o);
-int train_run_result(const TrainOptions *o, TrainResult *res);
+// How a run ended; the values are the exit codes of `lpoi train`.
+typedef enum {
+    TRAIN_OK = 0,            // done (or stopped by stop_after, as if killed)
+    TRAIN_FAILED = 1,        // an error, or a NaN / Inf loss or gradient norm stopped it
+    TRAIN_BAD_OPTIONS = 2,   // train_options_check refused the options
+} TrainExit;
+
+// Trains; messages on stderr.
+TrainExit train_run(const TrainOptions *o);
+TrainExit train_run_result(const TrainOptions *o, TrainResult *res);
 
 // ---- evaluation (the demo's before/after numbers) ----
 // For every example of o->data_path (o->list_size images per list: negatives as in training), with

@@ -88,12 +88,17 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
 bool trainer_reference_pass(Trainer *tr, LpoiErr *err);
 
 // ---- trainer.c ----
+typedef enum {
+    TRAIN_STEP_OK,
+    TRAIN_STEP_FAILED,       // err says why (data, image, backend)
+    TRAIN_STEP_NOT_FINITE,   // a NaN / Inf loss or gradient norm (err): nothing was applied, the run stops
+} TrainStepResult;
 // One micro-batch of examples ex[0..ne): policy forward (adapter on), objective against the cached
 // reference, backward of (its share of) the step's mean loss into the LoRA gradients (+=; the
-// micro-batch mean is scaled by ne / n_step). *loss_out = the micro-batch's mean loss. Returns 0,
-// 1 (error) or 3 (non-finite loss: nothing was accumulated).
-int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st, long *ntok,
-                       LpoiErr *err);
+// micro-batch mean is scaled by ne / n_step). *loss_out = the micro-batch's mean loss. On
+// TRAIN_STEP_NOT_FINITE nothing was accumulated.
+TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st,
+                                   long *ntok, LpoiErr *err);
 
 // ---- checkpoint.c ----
 // OUT/ref_logps.safetensors: write; read (false without error when absent or made for other data).

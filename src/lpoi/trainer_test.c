@@ -457,7 +457,7 @@ TEST(train_gradients_match_finite_differences) {
         ObjStats st;
         long nt;
         llava_lora_zero_grad(&tr.m);
-        EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), 0);
+        EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), TRAIN_STEP_OK);
         // A few tensors of each part: the largest-gradient coordinate of each. (Gradients are read
         // before any finite-difference call: those accumulate into them too.)
         float **grads = calloc_check(tr.nt, sizeof *grads);
