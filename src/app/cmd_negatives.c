@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
+#include "base/strbuf.h"
 #include "base/file.h"
 #include "image/image.h"
 #include "image/preprocess.h"
@@ -92,30 +93,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
     if (errno || *end || v > max) return false;
     *out = v;
     return true;
-}
-
-// A growable string for building one manifest line.
-typedef struct { char *s; size_t len, cap; } Buf;
-static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(Buf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        LPOI_ASSERT(n >= 0);
-        if (b->s && b->len + (size_t)n < b->cap) { b->len += (size_t)n; return; }
-        b->cap = LPOI_MAX(b->cap * 2, b->len + (size_t)n + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-}
-static void buf_json_string(Buf *b, const char *s) {
-    size_t len = strlen(s), need = json_escape(NULL, 0, s, len) + 1;
-    if (!b->s || b->len + need > b->cap) {
-        b->cap = LPOI_MAX(b->cap * 2, b->len + need + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    b->len += json_escape(b->s + b->len, b->cap - b->len, s, len);
 }
 
 typedef struct {
@@ -246,7 +223,7 @@ int cmd_negatives(int argc, char **argv) {
     int rc = 0;
     char *line = NULL, *manifest_path = NULL, *data_dir = NULL;   // data_dir NULL: img_path used as is
     Image *list = NULL;
-    Buf mline = {0};
+    StrBuf mline = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
     if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
@@ -320,11 +297,11 @@ int cmd_negatives(int argc, char **argv) {
         snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
         bool wrote = file_mkdir(dir, &err);
         mline.len = 0;
-        buf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
-        buf_json_string(&mline, rec.img_path);
-        buf_printf(&mline, ", \"source\": ");
-        buf_json_string(&mline, rec.source);
-        buf_printf(&mline, ", \"width\": %d, \"height\": %d, \"box\": [%d, %d, %d, %d], \"side\": \"%s\", "
+        strbuf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
+        strbuf_json_str(&mline, rec.img_path);
+        strbuf_printf(&mline, ", \"source\": ");
+        strbuf_json_str(&mline, rec.source);
+        strbuf_printf(&mline, ", \"width\": %d, \"height\": %d, \"box\": [%d, %d, %d, %d], \"side\": \"%s\", "
                    "\"list_size\": %d, \"fill\": \"%s\", \"visual_prompt\": %s, \"images\": [",
                    src.w, src.h, box.x0, box.y0, box.x1, box.y1, negatives_side_name(side), a.list_size,
                    negatives_fill_name(a.fill), a.visual_prompt ? "true" : "false");
@@ -333,21 +310,21 @@ int cmd_negatives(int argc, char **argv) {
             snprintf(rel, sizeof rel, "%zu/%d.png", rec_index, k);
             snprintf(path, sizeof path, "%s/%s", a.out, rel);
             wrote = write_png_renamed(&list[k - 1], path, &err);
-            buf_printf(&mline, "%s\"%s\"", k > 1 ? ", " : "", rel);
+            strbuf_printf(&mline, "%s\"%s\"", k > 1 ? ", " : "", rel);
         }
-        buf_printf(&mline, "], \"masks\": [");
+        strbuf_printf(&mline, "], \"masks\": [");
         for (int k = 1; k <= a.list_size; k++) {
             ImgRect m = negatives_mask_rect(box, side, k, a.list_size);
-            if (img_rect_empty(m)) buf_printf(&mline, "%s[]", k > 1 ? ", " : "");
-            else buf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
+            if (img_rect_empty(m)) strbuf_printf(&mline, "%s[]", k > 1 ? ", " : "");
+            else strbuf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
         }
-        buf_printf(&mline, "]");
+        strbuf_printf(&mline, "]");
         if (a.crop_size > 0) {
             double kept = negatives_crop_kept_fraction(src.w, src.h, box, a.crop_size);
             cut += kept < 1.0;
-            buf_printf(&mline, ", \"crop_kept\": %.4f", kept);
+            strbuf_printf(&mline, ", \"crop_kept\": %.4f", kept);
         }
-        buf_printf(&mline, "}\n");
+        strbuf_printf(&mline, "}\n");
         for (int k = 0; k < a.list_size; k++) image_free(&list[k]);
         image_free(&src);
         record_free(&rec);

@@ -5,6 +5,7 @@
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"
+#include "base/strbuf.h"
 #include "base/file.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -189,69 +190,40 @@ void synth_example_free(SynthExample *ex) {
 }
 
 // ---- JSONL ----
-typedef struct { char *s; size_t len, cap; } Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = LPOI_MAX(2 * b->cap, b->len + n + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-static void buf_fmt(Buf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(Buf *b, const char *f, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(tmp, sizeof tmp, f, ap);
-    va_end(ap);
-    LPOI_ASSERT(n >= 0 && n < (int)sizeof tmp);
-    buf_put(b, tmp, (size_t)n);
-}
-static void buf_json_str(Buf *b, const char *s) {
-    size_t need = json_escape(NULL, 0, s, strlen(s));
-    char *tmp = malloc_check(need + 1);
-    json_escape(tmp, need + 1, s, strlen(s));
-    buf_put(b, tmp, need);
-    free(tmp);
-}
-static void buf_box(Buf *b, ImgRect r) { buf_fmt(b, "[%d, %d, %d, %d]", r.x0, r.y0, r.x1, r.y1); }
+static void buf_box(StrBuf *b, ImgRect r) { strbuf_printf(b, "[%d, %d, %d, %d]", r.x0, r.y0, r.x1, r.y1); }
 
 char *synth_jsonl_line(const SynthExample *ex, const char *img_path) {
-    Buf b = {0};
-    buf_str(&b, "{\"img_path\": ");
-    buf_json_str(&b, img_path);
-    buf_str(&b, ", \"prompt\": ");
-    buf_json_str(&b, SYNTH_PROMPT);
-    buf_str(&b, ", \"chosen\": ");
-    buf_json_str(&b, ex->chosen);
-    buf_str(&b, ", \"rejected\": ");
-    buf_json_str(&b, ex->rejected);
-    buf_str(&b, ", \"boxes\": [");
+    StrBuf b = {0};
+    strbuf_str(&b, "{\"img_path\": ");
+    strbuf_json_str(&b, img_path);
+    strbuf_str(&b, ", \"prompt\": ");
+    strbuf_json_str(&b, SYNTH_PROMPT);
+    strbuf_str(&b, ", \"chosen\": ");
+    strbuf_json_str(&b, ex->chosen);
+    strbuf_str(&b, ", \"rejected\": ");
+    strbuf_json_str(&b, ex->rejected);
+    strbuf_str(&b, ", \"boxes\": [");
     for (int i = 0; i < ex->n_objects; i++) {
-        if (i) buf_str(&b, ", ");
+        if (i) strbuf_str(&b, ", ");
         buf_box(&b, ex->objects[i].box);
     }
-    buf_str(&b, "], \"objects\": [");
+    strbuf_str(&b, "], \"objects\": [");
     for (int i = 0; i < ex->n_objects; i++) {
         const SynthObject *o = &ex->objects[i];
-        buf_fmt(&b, "%s{\"colour\": \"%s\", \"shape\": \"%s\", \"box\": ", i ? ", " : "", SYNTH_COLOUR_NAMES[o->colour],
+        strbuf_printf(&b, "%s{\"colour\": \"%s\", \"shape\": \"%s\", \"box\": ", i ? ", " : "", SYNTH_COLOUR_NAMES[o->colour],
                 SYNTH_SHAPE_NAMES[o->shape]);
         buf_box(&b, o->box);
-        buf_str(&b, "}");
+        strbuf_str(&b, "}");
     }
-    buf_fmt(&b, "], \"background\": \"%s\"}", SYNTH_BACKGROUND_NAMES[ex->background]);
+    strbuf_printf(&b, "], \"background\": \"%s\"}", SYNTH_BACKGROUND_NAMES[ex->background]);
     return b.s;
 }
 
 static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split, int count, const char *file,
                         LpoiErr *err) {
     const char *name = split == SYNTH_TRAIN ? "train" : "heldout";
-    Buf lines = {0};
-    buf_put(&lines, "", 0);
+    StrBuf lines = {0};
+    strbuf_put(&lines, "", 0);
     bool ok = true;
     for (int i = 0; i < count && ok; i++) {
         SynthExample ex;
@@ -262,8 +234,8 @@ static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split
         ok = image_write_png(&ex.image, full, err);
         if (ok) {
             char *line = synth_jsonl_line(&ex, rel);
-            buf_str(&lines, line);
-            buf_str(&lines, "\n");
+            strbuf_str(&lines, line);
+            strbuf_str(&lines, "\n");
             free(line);
         }
         free(full);

@@ -12,6 +12,7 @@
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"
+#include "base/strbuf.h"
 #include "base/safetensors.h"
 #include "base/file.h"
 #include "image/image.h"
@@ -53,38 +54,6 @@ bool tiny_model_check(const TinyModelOptions *o, LpoiErr *err) {
     if (o->vision_ffn < 1 || o->text_ffn < 1 || o->vision_ffn > 65536 || o->text_ffn > 65536)
         return err_set(err, "FFN sizes must be in [1, 65536]");
     return true;
-}
-
-// ---- a growable string ----
-typedef struct { char *s; size_t len, cap; } Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = LPOI_MAX(2 * b->cap, b->len + n + 1024);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-static void buf_fmt(Buf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(Buf *b, const char *f, ...) {
-    va_list ap;
-    va_start(ap, f);
-    char *tmp = NULL;
-    int n = vasprintf(&tmp, f, ap);
-    va_end(ap);
-    if (n < 0) LPOI_DIE("out of memory");
-    buf_put(b, tmp, (size_t)n);
-    free(tmp);
-}
-static void buf_json_str(Buf *b, const char *s) {
-    size_t need = json_escape(NULL, 0, s, strlen(s));
-    char *tmp = malloc_check(need + 1);
-    json_escape(tmp, need + 1, s, strlen(s));
-    buf_put(b, tmp, need);
-    free(tmp);
 }
 
 // ---- tokenizer ----
@@ -167,16 +136,16 @@ char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pa
     *pad_id = n_model + 1;
     *vocab_size = n_model + 2;
 
-    Buf b = {0};
-    buf_str(&b, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
+    StrBuf b = {0};
+    strbuf_str(&b, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
     const char *specials[] = {"<unk>", "<s>", "</s>", "<image>", "<pad>"};
     int special_ids[] = {0, 1, 2, *image_id, *pad_id};
     for (int i = 0; i < 5; i++)
-        buf_fmt(&b,
+        strbuf_printf(&b,
                 "    {\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
                 "\"normalized\": false, \"special\": true}%s\n",
                 special_ids[i], specials[i], i < 4 ? "," : "");
-    buf_str(&b, "  ],\n"
+    strbuf_str(&b, "  ],\n"
                 "  \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"" SPACE
                 "\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"" SPACE "\"}]},\n"
                 "  \"pre_tokenizer\": null,\n"
@@ -192,21 +161,21 @@ char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pa
                 "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": true,\n"
                 "    \"byte_fallback\": true,\n    \"ignore_merges\": false,\n    \"vocab\": {");
     for (int i = 0; i < vocab.count; i++) {
-        buf_str(&b, i ? ",\n      " : "\n      ");
-        buf_json_str(&b, vocab.items[i]);
-        buf_fmt(&b, ": %d", i);
+        strbuf_str(&b, i ? ",\n      " : "\n      ");
+        strbuf_json_str(&b, vocab.items[i]);
+        strbuf_printf(&b, ": %d", i);
     }
-    buf_str(&b, "\n    },\n    \"merges\": [");
+    strbuf_str(&b, "\n    },\n    \"merges\": [");
     for (int i = 0; i < merges.count; i++) {
         char *sep = strchr(merges.items[i], '\x01');
         *sep = 0;
-        buf_str(&b, i ? ",\n      [" : "\n      [");
-        buf_json_str(&b, merges.items[i]);
-        buf_str(&b, ", ");
-        buf_json_str(&b, sep + 1);
-        buf_str(&b, "]");
+        strbuf_str(&b, i ? ",\n      [" : "\n      [");
+        strbuf_json_str(&b, merges.items[i]);
+        strbuf_str(&b, ", ");
+        strbuf_json_str(&b, sep + 1);
+        strbuf_str(&b, "]");
     }
-    buf_str(&b, "\n    ]\n  }\n}\n");
+    strbuf_str(&b, "\n    ]\n  }\n}\n");
     list_free(&vocab);
     list_free(&merges);
     return b.s;
@@ -318,8 +287,8 @@ static bool write_weights(const TinyModelOptions *t, int vocab, const char *path
 // ---- the JSON files ----
 static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, int vocab) {
     int G = t->image_size / t->patch_size;
-    Buf b = {0};
-    buf_fmt(&b,
+    StrBuf b = {0};
+    strbuf_printf(&b,
             "{\n"
             "  \"architectures\": [\n    \"LlavaForConditionalGeneration\"\n  ],\n"
             "  \"dtype\": \"float32\",\n"
@@ -330,7 +299,7 @@ static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, in
             "  \"pad_token_id\": %d,\n"
             "  \"projector_hidden_act\": \"gelu\",\n",
             G * G, image_id, pad_id);
-    buf_fmt(&b,
+    strbuf_printf(&b,
             "  \"text_config\": {\n"
             "    \"attention_bias\": false,\n    \"attention_dropout\": 0.0,\n    \"bos_token_id\": 1,\n"
             "    \"eos_token_id\": 2,\n    \"head_dim\": %d,\n    \"hidden_act\": \"silu\",\n    \"hidden_size\": %d,\n"
@@ -342,7 +311,7 @@ static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, in
             "    \"tie_word_embeddings\": false,\n    \"use_cache\": true,\n    \"vocab_size\": %d\n  },\n",
             t->text_hidden / t->text_heads, t->text_hidden, t->text_ffn, t->text_heads, t->text_layers, t->text_kv_heads,
             pad_id, vocab);
-    buf_fmt(&b,
+    strbuf_printf(&b,
             "  \"tie_word_embeddings\": false,\n"
             "  \"transformers_version\": \"5.24.0\",\n"
             "  \"vision_config\": {\n"
@@ -383,8 +352,8 @@ static const char SPECIAL_TOKENS_MAP[] =
     "{\n  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"image_token\": \"<image>\",\n"
     "  \"pad_token\": \"<pad>\",\n  \"unk_token\": \"<unk>\"\n}\n";
 
-static void image_processor_json(Buf *b, int S, const char *indent, bool nested) {
-    buf_fmt(b,
+static void image_processor_json(StrBuf *b, int S, const char *indent, bool nested) {
+    strbuf_printf(b,
             "{\n%s  \"crop_size\": {\n%s    \"height\": %d,\n%s    \"width\": %d\n%s  },\n"
             "%s  \"do_center_crop\": true,\n%s  \"do_convert_rgb\": true,\n%s  \"do_normalize\": true,\n"
             "%s  \"do_rescale\": true,\n%s  \"do_resize\": true,\n"
@@ -393,8 +362,8 @@ static void image_processor_json(Buf *b, int S, const char *indent, bool nested)
             "%s  \"image_std\": [\n%s    0.26862954,\n%s    0.26130258,\n%s    0.27577711\n%s  ],\n",
             indent, indent, S, indent, S, indent, indent, indent, indent, indent, indent, indent, indent, indent, indent,
             indent, indent, indent, indent, indent, indent, indent);
-    if (!nested) buf_fmt(b, "%s  \"processor_class\": \"LlavaProcessor\",\n", indent);
-    buf_fmt(b,
+    if (!nested) strbuf_printf(b, "%s  \"processor_class\": \"LlavaProcessor\",\n", indent);
+    strbuf_printf(b,
             "%s  \"resample\": 3,\n%s  \"rescale_factor\": 0.00392156862745098,\n"
             "%s  \"size\": {\n%s    \"shortest_edge\": %d\n%s  }\n%s}",
             indent, indent, indent, indent, S, indent, indent);
@@ -412,14 +381,14 @@ bool tiny_model_write(const TinyModelOptions *t, const char *dir, LpoiErr *err) 
     int image_id, pad_id, vocab;
     char *tok = tiny_model_tokenizer_json(t->words, &image_id, &pad_id, &vocab);
     char *cfg = config_json(t, image_id, pad_id, vocab);
-    Buf gen = {0}, proc = {0}, pre = {0};
-    buf_fmt(&gen, GENERATION_CONFIG, pad_id);
+    StrBuf gen = {0}, proc = {0}, pre = {0};
+    strbuf_printf(&gen, GENERATION_CONFIG, pad_id);
     image_processor_json(&pre, t->image_size, "", false);
-    buf_str(&pre, "\n");
-    buf_str(&proc, "{\n  \"image_processor\": ");
+    strbuf_str(&pre, "\n");
+    strbuf_str(&proc, "{\n  \"image_processor\": ");
     image_processor_json(&proc, t->image_size, "  ", true);
-    buf_str(&proc, ",\n  \"image_token\": \"<image>\",\n  \"num_additional_image_tokens\": 1,\n");
-    buf_fmt(&proc, "  \"patch_size\": %d,\n  \"processor_class\": \"LlavaProcessor\",\n"
+    strbuf_str(&proc, ",\n  \"image_token\": \"<image>\",\n  \"num_additional_image_tokens\": 1,\n");
+    strbuf_printf(&proc, "  \"patch_size\": %d,\n  \"processor_class\": \"LlavaProcessor\",\n"
                    "  \"vision_feature_select_strategy\": \"default\"\n}\n", t->patch_size);
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
