@@ -240,7 +240,9 @@ int demo_run(const DemoArgs *a_) {
         SynthExample ex;
         synth_example(&so, SYNTH_HELDOUT, 0, &ex);
         char *img = file_path_join(data_dir, "images/heldout_00000.png");
-        bool ok = tiny_model_write_logits_check(model_dir, img, SYNTH_PROMPT, ex.chosen, a.device, check_path, &err);
+        TrainDumpArgs da = {.model_dir = model_dir, .image = img, .prompt = SYNTH_PROMPT, .answer = ex.chosen,
+                            .out = check_path, .device = a.device};
+        bool ok = train_dump_logits(&da, &err);
         free(img);
         synth_example_free(&ex);
         if (!ok) { fprintf(stderr, "lpoi demo: logits check: %s\n", err.msg); goto done; }

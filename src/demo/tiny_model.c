@@ -10,16 +10,10 @@
 // the merges do to other text, they do it identically (the oracle test encodes with both).
 #include "demo/tiny_model.h"
 #include "base/check.h"
-#include "base/json.h"
 #include "base/rng.h"
 #include "base/strbuf.h"
 #include "base/safetensors.h"
 #include "base/file.h"
-#include "image/image.h"
-#include "image/preprocess.h"
-#include "models/llava.h"
-#include "text/chat_template.h"
-#include "text/tokenizer.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -403,71 +397,5 @@ bool tiny_model_write(const TinyModelOptions *t, const char *dir, LpoiErr *err) 
     free(gen.s);
     free(proc.s);
     free(pre.s);
-    return ok;
-}
-
-// ---- the logits check ----
-bool tiny_model_write_logits_check(const char *model_dir, const char *image_path, const char *question,
-                                   const char *answer, const char *device, const char *out_path, LpoiErr *err) {
-    bool ok = false, have_model = false;
-    Tokenizer *tok = NULL;
-    Backend *be = NULL;
-    LlavaModel m;
-    Image img = {0};
-    PixelValues pv = {0};
-    TokIds ids = {0};
-    char *prompt = NULL, *response = NULL, *text = NULL;
-    float *pix = NULL, *logits_dev = NULL, *logits = NULL;
-    int32_t *expanded = NULL;
-    PreprocessConfig pc;
-
-    if (!(tok = tokenizer_load_dir(model_dir, err))) goto done;
-    if (!preprocess_config_load(&pc, model_dir, err)) goto done;
-    if (!preprocess_load_image(&img, image_path, NULL, err)) goto done;
-    if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", image_path); goto done; }
-    if (!(be = backend_open(device, err))) goto done;
-    if (!llava_open(&m, be, model_dir, err)) goto done;
-    have_model = true;
-    chat_llava15_pair(question, answer, &prompt, &response);
-    size_t n = strlen(prompt) + strlen(response) + 1;
-    text = malloc_check(n);
-    snprintf(text, n, "%s%s", prompt, response);
-    if (!tokenizer_encode(tok, text, strlen(text), true, &ids, err)) goto done;
-    int cap = (int)ids.count + m.cfg.tokens_per_image;
-    expanded = malloc_check((size_t)cap * sizeof *expanded);
-    int T = llava_expand_image_tokens(&m.cfg, ids.ids, (int)ids.count, expanded, cap, err);
-    if (T < 0) goto done;
-    size_t np = (size_t)pv.c * pv.h * pv.w, V = (size_t)m.cfg.text.V;
-    pix = be->alloc(be, np * sizeof(float));
-    be->upload(be, pix, pv.data, np * sizeof(float));
-    logits_dev = be->alloc(be, (size_t)T * V * sizeof(float));
-    LlavaBatch batch = {.B = 1, .T = T, .input_ids = expanded, .n_images = 1, .pixel_values = pix};
-    if (!llava_logits(&m, &batch, logits_dev, err)) goto done;
-    logits = malloc_check((size_t)T * V * sizeof(float));
-    be->download(be, logits, logits_dev, (size_t)T * V * sizeof(float));
-    StWriter *w = st_writer_new();
-    uint64_t s_ids[2] = {1, (uint64_t)T}, s_pix[4] = {1, (uint64_t)pv.c, (uint64_t)pv.h, (uint64_t)pv.w};
-    uint64_t s_log[3] = {1, (uint64_t)T, V};
-    st_writer_add(w, "input_ids", DTYPE_I32, 2, s_ids, expanded);
-    st_writer_add_f32(w, "pixel_values", 4, s_pix, pv.data);
-    st_writer_add_f32(w, "logits", 3, s_log, logits);
-    st_writer_meta(w, "text", text);
-    st_writer_meta(w, "image", image_path);
-    ok = st_writer_write(w, out_path, err);
-    st_writer_free(w);
-done:
-    if (pix) be->free(be, pix);
-    if (logits_dev) be->free(be, logits_dev);
-    if (have_model) llava_free(&m);
-    if (be) backend_destroy(be);
-    free(logits);
-    free(expanded);
-    free(prompt);
-    free(response);
-    free(text);
-    tok_ids_free(&ids);
-    pixel_values_free(&pv);
-    image_free(&img);
-    tokenizer_free(tok);
     return ok;
 }

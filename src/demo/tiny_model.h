@@ -52,11 +52,3 @@ bool tiny_model_write(const TinyModelOptions *o, const char *dir, LpoiErr *err);
 // The tokenizer.json text alone (malloc'ed, NUL-terminated); *image_id / *pad_id / *vocab_size get
 // the ids of <image> and <pad> and the total vocabulary (model vocab + added tokens).
 char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pad_id, int *vocab_size);
-
-// Runs lpoi's whole pipeline on one (image, question, answer) — tokenizer and llava-1.5 template,
-// image preprocessing from the folder's processor config, <image> expansion, LLaVA forward — and
-// writes out_path (safetensors): input_ids I32 [1, T], pixel_values F32 [1, 3, S, S], logits F32
-// [1, T, V], with metadata "text" (the rendered prompt + answer) and "image" (image_path). The
-// oracle (tools/test_demo_model_loads.py) recomputes all three with transformers.
-bool tiny_model_write_logits_check(const char *model_dir, const char *image_path, const char *question,
-                                   const char *answer, const char *device, const char *out_path, LpoiErr *err);

@@ -5,6 +5,7 @@
 #include "test/test.h"
 #include "demo/tiny_model.h"
 #include "demo/synth.h"
+#include "lpoi/trainer.h"
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "base/file.h"
@@ -135,7 +136,8 @@ TEST(tiny_model_folder_loads_and_is_deterministic) {
     snprintf(img, sizeof img, "%s/x.png", dir);
     snprintf(out, sizeof out, "%s/check.safetensors", dir);
     EXPECT_MSG(image_write_png(&ex.image, img, &err), "%s", err.msg);
-    bool ok = tiny_model_write_logits_check(m1, img, SYNTH_PROMPT, ex.chosen, "cpu", out, &err);
+    TrainDumpArgs da = {.model_dir = m1, .image = img, .prompt = SYNTH_PROMPT, .answer = ex.chosen, .out = out, .device = "cpu"};
+    bool ok = train_dump_logits(&da, &err);
     EXPECT_MSG(ok, "%s", err.msg);
     if (ok) {
         StFile f;
