@@ -104,25 +104,6 @@ static bool batch_dir_make(BatchDir *d) {
     return ok;
 }
 
-// Removes every file in the folder, then the folder. Returns how many files held ".tmp." (leftovers
-// of an atomic write).
-static int batch_dir_remove(BatchDir *d) {
-    int tmp = 0;
-    DIR *dp = opendir(d->dir);
-    if (!dp) return 0;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(dp))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        tmp += strstr(e->d_name, ".tmp.") != NULL;
-        snprintf(path, sizeof path, "%s/%s", d->dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dp);
-    rmdir(d->dir);
-    return tmp;
-}
-
 static int count_tmp_files(const BatchDir *d) {
     int tmp = 0;
     DIR *dp = opendir(d->dir);
@@ -130,6 +111,13 @@ static int count_tmp_files(const BatchDir *d) {
     struct dirent *e;
     while ((e = readdir(dp))) tmp += strstr(e->d_name, ".tmp.") != NULL;
     closedir(dp);
+    return tmp;
+}
+
+// Removes the folder; returns how many files held ".tmp." (leftovers of an atomic write).
+static int batch_dir_remove(BatchDir *d) {
+    int tmp = count_tmp_files(d);
+    file_rmtree(d->dir);
     return tmp;
 }
 
@@ -217,21 +205,24 @@ TEST(generate_llava_batch_equals_single) {
     EXPECT_EQ_INT(batch_dir_remove(&d), 0);
 }
 
+// Two good lines (1 and 10), a blank one and 7 bad ones: the first bad line is 3.
+static const char BAD_LINES[] =
+    "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
+    "\n"
+    "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
+    "{\"image\": \"img.png\"}\n"
+    "{\"image\": \"img.png\", \"prompt\": 5}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
+    "[\"img.png\", \"x\"]\n"
+    "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n";
+
 TEST(generate_llava_batch_bad_lines) {
     if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found (run from the repository root)"); return; }
     BatchDir d;
     EXPECT(batch_dir_make(&d));
-    EXPECT(write_text(d.jsonl,
-                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
-                      "\n"
-                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
-                      "{\"image\": \"img.png\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
-                      "[\"img.png\", \"x\"]\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
+    EXPECT(write_text(d.jsonl, BAD_LINES));
     EXPECT(write_text(d.out, "old contents\n"));
     LlavaBatchArgs a = {.model_dir = TINY, .device = "cpu", .batch = d.jsonl, .out = d.out, .max_new = 4};
     LlavaBatchStats st;
@@ -272,17 +263,7 @@ TEST(generate_llava_batch_bad_lines) {
     EXPECT_EQ_INT(count_tmp_files(&d), 0);
 
     // --skip-bad: the 7 bad lines are counted, the 2 good ones answered (their line numbers kept).
-    EXPECT(write_text(d.jsonl,
-                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
-                      "\n"
-                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
-                      "{\"image\": \"img.png\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
-                      "[\"img.png\", \"x\"]\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
+    EXPECT(write_text(d.jsonl, BAD_LINES));
     a.skip_bad = true;
     bool ok = llava_batch(&a, &st, &err);
     EXPECT_MSG(ok, "%s", err.msg);
