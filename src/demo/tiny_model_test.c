@@ -17,12 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) test_fail_at(__FILE__, __LINE__, "cleanup of %s failed", dir);
-}
-
 TEST(tiny_model_tokenizer_whole_words) {
     int image_id, pad_id, V;
     char *json = tiny_model_tokenizer_json(SYNTH_WORDS, &image_id, &pad_id, &V);
@@ -156,5 +150,5 @@ TEST(tiny_model_folder_loads_and_is_deterministic) {
         st_close(&f);
     }
     synth_example_free(&ex);
-    rm_rf(dir);
+    file_rmtree(dir);
 }

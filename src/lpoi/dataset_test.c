@@ -14,13 +14,7 @@
 
 static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
+static const char *tmp_path(const char *name) { return test_path(tmpdir, name); }
 
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lpoi_dataset_test_%d", (int)getpid());
@@ -35,14 +29,8 @@ static void setup(void) {
     fclose(f);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-}
-
 static bool load(Dataset *d, const char *text, bool skip, int L, const char *manifest, LpoiErr *err) {
-    write_file(tmp_path("d.jsonl"), text);
+    test_write_text(tmp_path("d.jsonl"), text);
     DatasetOptions o = {.skip_bad = skip, .list_size = L, .manifest = manifest, .check_files = true};
     return dataset_load(d, tmp_path("d.jsonl"), &o, err);
 }
@@ -119,7 +107,7 @@ TEST(dataset_negatives_manifest_join) {
     snprintf(man, sizeof man,
              "{\"index\": 0, \"line\": 1, \"img_path\": \"a.png\", \"images\": [\"a.png\", \"a.png\", \"a.png\"]}\n"
              "{\"index\": 1, \"line\": 2, \"img_path\": \"other.png\", \"images\": [\"a.png\", \"a.png\", \"a.png\"]}\n");
-    write_file(tmp_path("manifest.jsonl"), man);
+    test_write_text(tmp_path("manifest.jsonl"), man);
     const char *rec = "{\"img_path\": \"a.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\"}\n";
     char text[1024];
     snprintf(text, sizeof text, "%s%s%s", rec, rec, rec);

@@ -77,13 +77,6 @@ TEST(generate_llava_errors) {
 // ---- batch ----
 typedef struct { char dir[64], jsonl[128], out[128], png[128]; } BatchDir;
 
-static bool write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok;
-}
-
 // A temp folder with img.png (a small gradient written by the PNG writer); jsonl/out are paths in it.
 static bool batch_dir_make(BatchDir *d) {
     snprintf(d->dir, sizeof d->dir, "/tmp/lpoi_gen_batch_XXXXXX");
@@ -121,11 +114,6 @@ static int batch_dir_remove(BatchDir *d) {
     return tmp;
 }
 
-static char *read_text(const char *path) {
-    size_t size;
-    return file_read_all(path, 1 << 20, &size, NULL);
-}
-
 // Lines of an output file parsed into docs[] (at most cap); returns the count, -1 if one is not JSON.
 static int parse_lines(char *text, JsonDoc **docs, int cap) {
     int n = 0;
@@ -157,7 +145,7 @@ TEST(generate_llava_batch_equals_single) {
              "{\"id\": \"b\", \"prompt\": \"say \\\"hi\\\"\\nnow\", \"image\": \"%s\"}\n"
              "{\"image\": \"img.png\", \"prompt\": \"USER: <image>\\nhello world ASSISTANT:\"}\n",
              chelsea);
-    EXPECT(write_text(d.jsonl, jsonl));
+    EXPECT(test_write_text(d.jsonl, jsonl));
     const char *want_image[3] = {"img.png", chelsea, "img.png"};
     const char *want_prompt[3] = {"What is in the picture?", "say \"hi\"\nnow", "USER: <image>\nhello world ASSISTANT:"};
     const char *single_image[3] = {d.png, chelsea, d.png};
@@ -172,7 +160,7 @@ TEST(generate_llava_batch_equals_single) {
         if (!ok) break;
         EXPECT_EQ_INT(st.answered, 3);
         EXPECT_EQ_INT(st.skipped, 0);
-        char *text = read_text(d.out);
+        char *text = test_read_text(d.out);
         EXPECT(text != NULL);
         if (!text) break;
         JsonDoc *docs[8];
@@ -222,8 +210,8 @@ TEST(generate_llava_batch_bad_lines) {
     if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found (run from the repository root)"); return; }
     BatchDir d;
     EXPECT(batch_dir_make(&d));
-    EXPECT(write_text(d.jsonl, BAD_LINES));
-    EXPECT(write_text(d.out, "old contents\n"));
+    EXPECT(test_write_text(d.jsonl, BAD_LINES));
+    EXPECT(test_write_text(d.out, "old contents\n"));
     LlavaBatchArgs a = {.model_dir = TINY, .device = "cpu", .batch = d.jsonl, .out = d.out, .max_new = 4};
     LlavaBatchStats st;
     LpoiErr err = {{0}};
@@ -233,7 +221,7 @@ TEST(generate_llava_batch_bad_lines) {
     EXPECT(!llava_batch(&a, &st, &err));
     snprintf(want, sizeof want, "%s:3: image: %s/missing.png", d.jsonl, d.dir);
     EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "got '%s', want it to start with '%s'", err.msg, want);
-    char *text = read_text(d.out);
+    char *text = test_read_text(d.out);
     EXPECT_STREQ(text, "old contents\n");
     free(text);
     EXPECT_EQ_INT(count_tmp_files(&d), 0);
@@ -252,24 +240,24 @@ TEST(generate_llava_batch_bad_lines) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[512];
         snprintf(body, sizeof body, "{\"image\": \"img.png\", \"prompt\": \"ok\"}\n%s\n", cases[i].line);
-        EXPECT(write_text(d.jsonl, body));
+        EXPECT(test_write_text(d.jsonl, body));
         EXPECT(!llava_batch(&a, &st, &err));
         snprintf(want, sizeof want, "%s:2: %s", d.jsonl, cases[i].want);
         EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "case %zu: got '%s', want '%s...'", i, err.msg, want);
     }
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     EXPECT_STREQ(text, "old contents\n");
     free(text);
     EXPECT_EQ_INT(count_tmp_files(&d), 0);
 
     // --skip-bad: the 7 bad lines are counted, the 2 good ones answered (their line numbers kept).
-    EXPECT(write_text(d.jsonl, BAD_LINES));
+    EXPECT(test_write_text(d.jsonl, BAD_LINES));
     a.skip_bad = true;
     bool ok = llava_batch(&a, &st, &err);
     EXPECT_MSG(ok, "%s", err.msg);
     EXPECT_EQ_INT(st.answered, 2);
     EXPECT_EQ_INT(st.skipped, 7);
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     JsonDoc *docs[4];
     int n = text ? parse_lines(text, docs, 4) : -1;
     EXPECT_EQ_INT(n, 2);
@@ -283,17 +271,17 @@ TEST(generate_llava_batch_bad_lines) {
     free(text);
 
     // Nothing to answer is an error, with or without --skip-bad, and OUT keeps the last good run.
-    EXPECT(write_text(d.jsonl, "{\"image\": \"missing.png\", \"prompt\": \"p\"}\n"));
+    EXPECT(test_write_text(d.jsonl, "{\"image\": \"missing.png\", \"prompt\": \"p\"}\n"));
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "no line could be answered") != NULL, "%s", err.msg);
-    EXPECT(write_text(d.jsonl, "\n  \n"));
+    EXPECT(test_write_text(d.jsonl, "\n  \n"));
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "no examples") != NULL, "%s", err.msg);
     snprintf(want, sizeof want, "%s/nope.jsonl", d.dir);
     a.batch = want;
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "nope.jsonl: cannot open") != NULL, "%s", err.msg);
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     EXPECT(text && strstr(text, "\"prompt\": \"last\"") != NULL);
     free(text);
     EXPECT_EQ_INT(batch_dir_remove(&d), 0);

@@ -17,13 +17,7 @@
 
 static char root[256];
 
-static const char *path_in(const char *name) {
-    static char buf[8][600];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 600, "%s/%s", root, name);
-    return p;
-}
+static const char *path_in(const char *name) { return test_path(root, name); }
 
 static const char *model_dir(void) {
     static char p[512];
@@ -77,15 +71,9 @@ static TrainOptions tiny_options(const char *data, const char *out) {
     return o;
 }
 
-static char *read_text(const char *path) {
-    LpoiErr err;
-    size_t n;
-    return file_read_all(path, 1 << 26, &n, &err);
-}
-
 // The "loss" and "grad_norm" fields of each log line, as printed (%.17g: exact doubles).
 static int log_values(const char *path, char vals[][80], int cap) {
-    char *t = read_text(path);
+    char *t = test_read_text(path);
     if (!t) return -1;
     int n = 0;
     for (char *p = t; (p = strstr(p, "\"loss\": ")) && n < cap; p++) {
@@ -182,7 +170,7 @@ TEST(train_reference_cache_reuse_and_invalidation) {
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 0);
     // ... but not once the data file was rewritten (same path, new modification time).
-    char *text = read_text(data);
+    char *text = test_read_text(data);
     usleep(20000);
     FILE *f = fopen(data, "w");
     if (text) fputs(text, f);
@@ -286,7 +274,7 @@ TEST(train_adapter_names_and_shapes_match_peft) {
     st_close(&f);
     // adapter_config.json
     snprintf(p, sizeof p, "%s/adapter/adapter_config.json", out);
-    char *text = read_text(p);
+    char *text = test_read_text(p);
     JsonDoc *doc = text ? json_parse(text, strlen(text), &err) : NULL;
     EXPECT(doc != NULL);
     if (doc) {
