@@ -71,6 +71,16 @@ static TrainOptions tiny_options(const char *data, const char *out) {
     return o;
 }
 
+// make_data(tag, n) and the tiny options of a one-epoch run into ROOT/run.
+static TrainOptions one_epoch_run(const char *tag, int n) {
+    static char out[600];
+    const char *data = make_data(tag, n);
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    return o;
+}
+
 // The "loss" and "grad_norm" fields of each log line, as printed (%.17g: exact doubles).
 static int log_values(const char *path, char vals[][80], int cap) {
     char *t = test_read_text(path);
@@ -154,11 +164,9 @@ TEST(train_resume_is_bit_identical) {
 }
 
 TEST(train_reference_cache_reuse_and_invalidation) {
-    const char *data = make_data("refcache", 3);
-    char out[600], p[700];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("refcache", 3);
+    const char *data = o.data_path, *out = o.out_dir;
+    char p[700];
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
@@ -186,11 +194,8 @@ TEST(train_reference_cache_reuse_and_invalidation) {
 }
 
 TEST(train_nan_stops_and_keeps_last_checkpoint) {
-    const char *data = make_data("nan", 8);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("nan", 8);
+    const char *out = o.out_dir;
     o.micro_batch = 1;
     o.grad_accum = 2;          // 4 steps
     o.save_every = 1;
@@ -221,11 +226,8 @@ TEST(train_nan_stops_and_keeps_last_checkpoint) {
 }
 
 TEST(train_adapter_names_and_shapes_match_peft) {
-    const char *data = make_data("names", 2);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("names", 2);
+    const char *out = o.out_dir;
     o.objective = OBJ_DPO;
     EXPECT_EQ_INT(train_run(&o), 0);
     char p[700];
@@ -389,17 +391,11 @@ TEST(train_mdpo_dpo_and_evaluate) {
 }
 
 TEST(train_bad_image_skip_or_stop) {
-    const char *data = make_data("bad", 4);
+    TrainOptions o = one_epoch_run("bad", 4);
     // Record 3's image is corrupt (a PNG signature and nothing else): found by the reference pass.
-    FILE *f = fopen(path_in("img2.png"), "wb");
-    fputs("\x89PNG\r\n\x1a\ntruncated", f);
-    fclose(f);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    EXPECT(test_write_text(path_in("img2.png"), "\x89PNG\r\n\x1a\ntruncated"));
     EXPECT_EQ_INT(train_run(&o), 1);
-    file_rmtree(out);
+    file_rmtree(o.out_dir);
     o.skip_bad = true;
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
