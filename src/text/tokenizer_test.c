@@ -35,6 +35,18 @@ static JsonDoc *read_json(const char *path) {
     return d;
 }
 
+// The tokenizer of a folder under ../shared/data/hf; NULL (the test skipped, or failed) when it is
+// absent or does not load.
+static Tokenizer *load_dir_or_skip(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (access(path, F_OK) != 0) { test_skip("../shared/data/hf is absent"); return NULL; }
+    LpoiErr err = {{0}};
+    Tokenizer *t = tokenizer_load_dir(dir, &err);
+    EXPECT_MSG(t, "%s", err.msg);
+    return t;
+}
+
 static bool ids_equal(const TokIds *got, const JsonValue *want) {
     if (!want || want->type != JSON_ARRAY || want->count != got->count) return false;
     for (size_t i = 0; i < got->count; i++) {
@@ -253,11 +265,9 @@ TEST(tokenizer_invalid_utf8_refused) {
 }
 
 TEST(tokenizer_llava15_api_and_config) {
-    if (access(LLAVA_DIR "/tokenizer.json", F_OK) != 0) { test_skip("../shared/data/hf is absent"); return; }
-    LpoiErr err = {{0}};
-    Tokenizer *t = tokenizer_load_dir(LLAVA_DIR, &err);
-    EXPECT_MSG(t, "%s", err.msg);
+    Tokenizer *t = load_dir_or_skip(LLAVA_DIR);
     if (!t) return;
+    LpoiErr err = {{0}};
     EXPECT_EQ_INT(tokenizer_vocab_size(t), 32002);
     EXPECT_EQ_INT(tokenizer_token_to_id(t, "<image>", 7), 32000);
     EXPECT_EQ_INT(tokenizer_token_to_id(t, "<pad>", 5), 32001);
@@ -335,11 +345,9 @@ TEST(tokenizer_speed_llava15) {
 }
 
 TEST(tokenizer_mistral_config_and_added_tokens) {
-    if (access(MISTRAL_DIR "/tokenizer.json", F_OK) != 0) { test_skip("../shared/data/hf is absent"); return; }
-    LpoiErr err = {{0}};
-    Tokenizer *t = tokenizer_load_dir(MISTRAL_DIR, &err);
-    EXPECT_MSG(t, "%s", err.msg);
+    Tokenizer *t = load_dir_or_skip(MISTRAL_DIR);
     if (!t) return;
+    LpoiErr err = {{0}};
     EXPECT_EQ_INT(tokenizer_vocab_size(t), 32000);
     EXPECT_EQ_INT(tokenizer_bos_id(t), 1);
     EXPECT_EQ_INT(tokenizer_pad_id(t), -1);
