@@ -280,16 +280,19 @@ void st_close(StFile *f) {
     memset(f, 0, sizeof *f);
 }
 
-const StTensor *st_find(const StFile *f, const char *name) {
-    size_t lo = 0, hi = f->count;
+// Binary search of tensors sorted by name.
+static const StTensor *find_by_name(const StTensor *const *by_name, size_t count, const char *name) {
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->by_name[mid]->name, name);
-        if (c == 0) return f->by_name[mid];
+        int c = strcmp(by_name[mid]->name, name);
+        if (c == 0) return by_name[mid];
         if (c < 0) lo = mid + 1; else hi = mid;
     }
     return NULL;
 }
+
+const StTensor *st_find(const StFile *f, const char *name) { return find_by_name(f->by_name, f->count, name); }
 
 const char *st_meta(const StFile *f, const char *key) {
     for (size_t i = 0; i < f->meta_count; i++)
@@ -474,16 +477,7 @@ bool st_model_open(StModel *m, const char *path, LpoiErr *err) {
     return ok;
 }
 
-const StTensor *st_model_find(const StModel *m, const char *name) {
-    size_t lo = 0, hi = m->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->by_name[mid]->name, name);
-        if (c == 0) return m->by_name[mid];
-        if (c < 0) lo = mid + 1; else hi = mid;
-    }
-    return NULL;
-}
+const StTensor *st_model_find(const StModel *m, const char *name) { return find_by_name(m->by_name, m->count, name); }
 
 void st_model_close(StModel *m) {
     if (!m) return;
