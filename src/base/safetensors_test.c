@@ -95,12 +95,23 @@ static float f32_at(const StTensor *t, size_t i) {
 
 // ---- malformed files ----
 
+// The *.safetensors files of testdata/<sub> (dir gets the folder); NULL (the test skipped) when absent.
+static char **list_testdata_or_skip(const char *sub, char *dir, size_t cap, size_t *n) {
+    snprintf(dir, cap, "%s/%s", test_data_dir(), sub);
+    char **files = list_safetensors(dir, n);
+    if (!files) {
+        char why[300];
+        snprintf(why, sizeof why, "testdata/%s not found (run from the repository root)", sub);
+        test_skip(why);
+    }
+    return files;
+}
+
 TEST(st_every_bad_file_is_refused) {
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/bad", test_data_dir());
     size_t n;
-    char **files = list_safetensors(dir, &n);
-    if (!files) { test_skip("testdata/bad not found (run from the repository root)"); return; }
+    char **files = list_testdata_or_skip("bad", dir, sizeof dir, &n);
+    if (!files) return;
     EXPECT_MSG(n >= 30, "only %zu malformed files in %s", n, dir);
     for (size_t i = 0; i < n; i++) {
         LpoiErr err = {{0}};
@@ -200,10 +211,9 @@ TEST(st_overflow_and_reference_vectors) {
 
 TEST(st_every_good_file_is_accepted) {
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/good", test_data_dir());
     size_t n;
-    char **files = list_safetensors(dir, &n);
-    if (!files) { test_skip("testdata/good not found (run from the repository root)"); return; }
+    char **files = list_testdata_or_skip("good", dir, sizeof dir, &n);
+    if (!files) return;
     EXPECT(n >= 5);
     for (size_t i = 0; i < n; i++) {
         LpoiErr err = {{0}};

@@ -163,18 +163,20 @@ TEST(train_resume_is_bit_identical) {
     file_rmtree(root);
 }
 
+// A finished one-step run minus its adapter and checkpoint: a new run, but the reference cache stays.
+static void remove_adapter_and_checkpoint(const char *out) {
+    file_rmtree(test_path(out, "adapter"));
+    file_rmtree(test_path(out, "checkpoint-1"));
+}
+
 TEST(train_reference_cache_reuse_and_invalidation) {
     TrainOptions o = one_epoch_run("refcache", 3);
     const char *data = o.data_path, *out = o.out_dir;
-    char p[700];
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
     // A new run (no checkpoints) with the same model and data reuses the cache ...
-    snprintf(p, sizeof p, "%s/adapter", out);
-    file_rmtree(p);
-    snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    file_rmtree(p);
+    remove_adapter_and_checkpoint(out);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 0);
     // ... but not once the data file was rewritten (same path, new modification time).
@@ -184,10 +186,7 @@ TEST(train_reference_cache_reuse_and_invalidation) {
     if (text) fputs(text, f);
     fclose(f);
     free(text);
-    snprintf(p, sizeof p, "%s/adapter", out);
-    file_rmtree(p);
-    snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    file_rmtree(p);
+    remove_adapter_and_checkpoint(out);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
     file_rmtree(root);

@@ -262,6 +262,16 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
 // ---------------------------------------------------------------------------------------------
 // normalizer, pre-tokenizer, decoder, post-processor
 
+// The "type" of one normalizer or decoder at `path`: *type NULL for JSON null (none); false + err
+// when it is nested too deep or has no type.
+static bool step_type(const Tokenizer *t, const JsonValue *v, const char *path, int depth, const char **type,
+                      LpoiErr *err) {
+    *type = NULL;
+    if (!v || v->type == JSON_NULL) return true;
+    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", t->name, path);
+    return get_type(v, path, type, t->name, err);
+}
+
 // {"type": "Sequence", key: [step, ...]} of normalizers or decoders: each step loaded with `load`
 // one level deeper, its path "PATH.key[i]".
 typedef bool (*LoadStep)(Tokenizer *t, const JsonValue *step, const char *path, int depth, LpoiErr *err);
@@ -280,9 +290,8 @@ static bool load_sequence(Tokenizer *t, const JsonValue *v, const char *key, con
 static bool load_normalizer(Tokenizer *t, const JsonValue *n, const char *path, int depth, LpoiErr *err) {
     const char *name = t->name, *type;
     char b1[96];
-    if (!n || n->type == JSON_NULL) return true;
-    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", name, path);
-    if (!get_type(n, path, &type, name, err)) return false;
+    if (!step_type(t, n, path, depth, &type, err)) return false;
+    if (!type) return true;   // null: none
     if (strcmp(type, "Sequence") == 0) return load_sequence(t, n, "normalizers", path, depth, load_normalizer, err);
     if (t->n_norm == TOK_MAX_OPS) return err_set(err, "%s: %s: more than %d normalizers", name, path, TOK_MAX_OPS);
     TokNormOp *op = &t->norm[t->n_norm];
@@ -337,9 +346,8 @@ static bool load_pre_tokenizer(Tokenizer *t, const JsonValue *p, const char *pat
 static bool load_decoder(Tokenizer *t, const JsonValue *d, const char *path, int depth, LpoiErr *err) {
     const char *name = t->name, *type;
     char b1[96];
-    if (!d || d->type == JSON_NULL) return true;
-    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", name, path);
-    if (!get_type(d, path, &type, name, err)) return false;
+    if (!step_type(t, d, path, depth, &type, err)) return false;
+    if (!type) return true;   // null: none
     t->has_decoder = true;
     if (strcmp(type, "Sequence") == 0) return load_sequence(t, d, "decoders", path, depth, load_decoder, err);
     if (t->n_dec == TOK_MAX_OPS) return err_set(err, "%s: %s: more than %d decoders", name, path, TOK_MAX_OPS);
