@@ -35,7 +35,7 @@ static const char *GENERATE_USAGE =
     "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
     "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
-    "  --seed S          sampling seed (default 0)\n"
+    "  --seed N          sampling seed (default 0)\n"
     "  --ids             also print the prompt and generated token ids (not with --batch)\n"
     "  --device D        cpu (default), cuda, or auto\n"
     "\n"

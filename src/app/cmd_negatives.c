@@ -38,7 +38,7 @@ typedef struct {
 static int usage(FILE *to, int code) {
     fprintf(to,
             "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
-            "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size S]\n"
+            "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size R]\n"
             "                      [--max-pixels N] [--skip-bad]\n"
             "\n"
             "Builds LPOI's ranked image lists (arXiv 2505.21061, section 3.2): for each record, L images\n"
@@ -54,7 +54,7 @@ static int usage(FILE *to, int code) {
             "(resolved path), width, height, box (the whole-pixel box used), side, list_size, fill,\n"
             "visual_prompt, images (PNG paths relative to DIR), masks (the masked rectangle of each\n"
             "image, [x0, y0, x1, y1], [] for none) and, unless --crop-size 0, crop_kept (the share of the\n"
-            "full mask that survives a shortest-edge-S resize and S x S centre crop).\n"
+            "full mask that survives a shortest-edge-R resize and R x R centre crop).\n"
             "\n"
             "Growth rule:\n");
     for (const char *p = NEGATIVES_RULE_TEXT; *p;) {   // indent each line of the shared rule text
@@ -72,7 +72,7 @@ static int usage(FILE *to, int code) {
             "  --no-visual-prompt no red ellipse\n"
             "  --line-width N     ellipse stroke in pixels (default max(1, round(min(W, H) / 100)))\n"
             "  --seed N           noise seed (default 0)\n"
-            "  --crop-size S      measure what a CLIP centre crop to S x S keeps of each mask and count the\n"
+            "  --crop-size R      measure what a CLIP centre crop to R x R keeps of each mask and count the\n"
             "                     lists it cuts (default 336, LLaVA-1.5's CLIP; 0 = off)\n"
             "  --max-pixels N     refuse images with more than N pixels (default %llu)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"

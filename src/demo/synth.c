@@ -79,29 +79,29 @@ static void muted_colour(Rng *r, int rgb[3]) {
 static uint8_t clamp_u8(int v, int lo, int hi) { return (uint8_t)(v < lo ? lo : v > hi ? hi : v); }
 
 static void paint_background(Image *img, SynthBackground kind, Rng *r) {
-    int S = img->w, a[3], b[3];
+    int R = img->w, a[3], b[3];
     muted_colour(r, a);
     if (kind == SYNTH_BG_SOLID) {
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++)
                 for (int c = 0; c < 3; c++) image_pixel(img, x, y)[c] = clamp_u8(a[c], 70, 225);
     } else if (kind == SYNTH_BG_GRADIENT) {
         muted_colour(r, b);
         int dir = rand_int(r, 0, 2);   // 0 horizontal, 1 vertical, 2 diagonal
-        int span = dir == 2 ? 2 * (S - 1) : S - 1;
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++) {
+        int span = dir == 2 ? 2 * (R - 1) : R - 1;
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++) {
                 int t = dir == 0 ? x : dir == 1 ? y : x + y;
                 for (int c = 0; c < 3; c++)
                     image_pixel(img, x, y)[c] = clamp_u8(a[c] + ((b[c] - a[c]) * t + span / 2) / span, 70, 225);
             }
     } else {
         int block = rand_int(r, 2, 6), amp = rand_int(r, 15, 35);
-        int nb = (S + block - 1) / block;
+        int nb = (R + block - 1) / block;
         int *off = malloc_check((size_t)nb * nb * 3 * sizeof(int));
         for (int i = 0; i < nb * nb * 3; i++) off[i] = rand_int(r, -amp, amp);
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++)
                 for (int c = 0; c < 3; c++)
                     image_pixel(img, x, y)[c] = clamp_u8(a[c] + off[((y / block) * nb + x / block) * 3 + c], 70, 225);
         free(off);
@@ -121,8 +121,8 @@ void synth_example(const SynthOptions *o, SynthSplit split, int index, SynthExam
     memset(out, 0, sizeof *out);
     Rng r;
     rng_seed(&r, mix64(mix64(mix64(o->seed) ^ (uint64_t)o->image_size) ^ ((uint64_t)split << 40 | (uint64_t)index)));
-    const int S = o->image_size;
-    out->image = image_new(S, S);
+    const int R = o->image_size;
+    out->image = image_new(R, R);
     out->background = (SynthBackground)rand_int(&r, 0, SYNTH_NBG - 1);
     paint_background(&out->image, out->background, &r);
 
@@ -130,14 +130,14 @@ void synth_example(const SynthOptions *o, SynthSplit split, int index, SynthExam
     ImgRect cells[SYNTH_MAX_OBJECTS];
     int want = rand_int(&r, 1, SYNTH_MAX_OBJECTS), n = 0;
     for (int i = 0; i < want; i++) {
-        int side = i == 0 ? (S * rand_int(&r, 40, 58) + 50) / 100 : (S * rand_int(&r, 18, 30) + 50) / 100;
+        int side = i == 0 ? (R * rand_int(&r, 40, 58) + 50) / 100 : (R * rand_int(&r, 18, 30) + 50) / 100;
         if (side < 4) side = 4;
         int colour = rand_int(&r, 0, SYNTH_NCOLOURS - 1), shape = rand_int(&r, 0, SYNTH_NSHAPES - 1);
         if (i > 0 && colour == out->objects[0].colour && shape == out->objects[0].shape)
             colour = (colour + 1 + rand_int(&r, 0, SYNTH_NCOLOURS - 2)) % SYNTH_NCOLOURS;
         bool placed = false;
         for (int attempt = 0; attempt < 40 && !placed; attempt++) {
-            int x0 = rand_int(&r, 0, S - side), y0 = rand_int(&r, 0, S - side);
+            int x0 = rand_int(&r, 0, R - side), y0 = rand_int(&r, 0, R - side);
             ImgRect c = {x0, y0, x0 + side, y0 + side};
             placed = true;
             for (int j = 0; j < n; j++) placed = placed && rects_apart(c, cells[j], 2);

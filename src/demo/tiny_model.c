@@ -346,7 +346,7 @@ static const char SPECIAL_TOKENS_MAP[] =
     "{\n  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"image_token\": \"<image>\",\n"
     "  \"pad_token\": \"<pad>\",\n  \"unk_token\": \"<unk>\"\n}\n";
 
-static void image_processor_json(StrBuf *b, int S, const char *indent, bool nested) {
+static void image_processor_json(StrBuf *b, int R, const char *indent, bool nested) {
     strbuf_printf(b,
             "{\n%s  \"crop_size\": {\n%s    \"height\": %d,\n%s    \"width\": %d\n%s  },\n"
             "%s  \"do_center_crop\": true,\n%s  \"do_convert_rgb\": true,\n%s  \"do_normalize\": true,\n"
@@ -354,13 +354,13 @@ static void image_processor_json(StrBuf *b, int S, const char *indent, bool nest
             "%s  \"image_mean\": [\n%s    0.48145466,\n%s    0.4578275,\n%s    0.40821073\n%s  ],\n"
             "%s  \"image_processor_type\": \"CLIPImageProcessor\",\n"
             "%s  \"image_std\": [\n%s    0.26862954,\n%s    0.26130258,\n%s    0.27577711\n%s  ],\n",
-            indent, indent, S, indent, S, indent, indent, indent, indent, indent, indent, indent, indent, indent, indent,
+            indent, indent, R, indent, R, indent, indent, indent, indent, indent, indent, indent, indent, indent, indent,
             indent, indent, indent, indent, indent, indent, indent);
     if (!nested) strbuf_printf(b, "%s  \"processor_class\": \"LlavaProcessor\",\n", indent);
     strbuf_printf(b,
             "%s  \"resample\": 3,\n%s  \"rescale_factor\": 0.00392156862745098,\n"
             "%s  \"size\": {\n%s    \"shortest_edge\": %d\n%s  }\n%s}",
-            indent, indent, indent, indent, S, indent, indent);
+            indent, indent, indent, indent, R, indent, indent);
 }
 
 static bool write_text(const char *dir, const char *file, const char *text, LpoiErr *err) {

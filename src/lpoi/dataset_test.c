@@ -201,7 +201,7 @@ TEST(dataset_pixels_corrupt_image_and_list) {
     PreprocessConfig pc = preprocess_config_default(PREPROCESS_CLIP);
     pc.shortest_edge = 28;
     pc.crop_h = pc.crop_w = 28;
-    DataPixelCtx c = {.data_path = "x.jsonl", .pre = &pc, .neg = negatives_default_options(), .S = 28};
+    DataPixelCtx c = {.data_path = "x.jsonl", .pre = &pc, .neg = negatives_default_options(), .side = 28};
     char path[600];
     snprintf(path, sizeof path, "%s", tmp_path("corrupt.png"));
     DataRecord r = {.line = 9, .img_path = path};
@@ -222,22 +222,22 @@ TEST(dataset_pixels_corrupt_image_and_list) {
 }
 
 TEST(dataset_random_resized_crop) {
-    const int S = 28;
-    float *in = malloc_check((size_t)3 * S * S * sizeof *in), *a = malloc_check(sizeof(float) * 3 * S * S),
-          *b = malloc_check(sizeof(float) * 3 * S * S);
-    for (int i = 0; i < 3 * S * S; i++) in[i] = (float)(i % S) + 100.0f * (float)(i / (S * S));   // value = x + 100 c
+    const int R = 28;
+    float *in = malloc_check((size_t)3 * R * R * sizeof *in), *a = malloc_check(sizeof(float) * 3 * R * R),
+          *b = malloc_check(sizeof(float) * 3 * R * R);
+    for (int i = 0; i < 3 * R * R; i++) in[i] = (float)(i % R) + 100.0f * (float)(i / (R * R));   // value = x + 100 c
     Rng r1, r2;
     rng_seed(&r1, 5);
     rng_seed(&r2, 5);
-    data_random_resized_crop(in, 3, S, &r1, a);
-    data_random_resized_crop(in, 3, S, &r2, b);
-    EXPECT(!memcmp(a, b, sizeof(float) * 3 * S * S));   // seeded: reproducible
+    data_random_resized_crop(in, 3, R, &r1, a);
+    data_random_resized_crop(in, 3, R, &r2, b);
+    EXPECT(!memcmp(a, b, sizeof(float) * 3 * R * R));   // seeded: reproducible
     // A crop of 1-20% of the area spans at most ~52% of the side: the x range of the output shrinks.
     float lo = 1e9f, hi = -1e9f;
-    for (int i = 0; i < S * S; i++) { lo = fminf(lo, a[i]); hi = fmaxf(hi, a[i]); }
-    EXPECT(hi - lo < 0.6f * S);
-    EXPECT(lo >= 0 && hi <= S - 1);
-    for (int i = 0; i < S * S; i++) EXPECT_NEAR(a[S * S + i] - a[i], 100.0, 1e-3, 0);   // channels stay apart
+    for (int i = 0; i < R * R; i++) { lo = fminf(lo, a[i]); hi = fmaxf(hi, a[i]); }
+    EXPECT(hi - lo < 0.6f * R);
+    EXPECT(lo >= 0 && hi <= R - 1);
+    for (int i = 0; i < R * R; i++) EXPECT_NEAR(a[R * R + i] - a[i], 100.0, 1e-3, 0);   // channels stay apart
     free(in);
     free(a);
     free(b);
@@ -285,7 +285,7 @@ TEST(dataset_crop_check_counts_cut_boxes) {
     char cwd[400], text[4096];
     if (!getcwd(cwd, sizeof cwd)) LPOI_DIE("getcwd failed");
     const char *td = test_data_dir();
-    // S = 11. a.png 40x30 → 14x11, crop x [1, 12) of the resized: x0 = 1 → 0.275 is cut, [15, 25) kept.
+    // R = 11. a.png 40x30 → 14x11, crop x [1, 12) of the resized: x0 = 1 → 0.275 is cut, [15, 25) kept.
     // smooth_*.jpg 17x11 → crop x [3, 14): [0, 2) cut, [5, 12) kept (read as 11x17 it would be the
     // other way round). rgb.bmp 13x7 → 20x11, crop x [4, 15): [0, 2) → [0, 3.1) cut.
     snprintf(text, sizeof text,

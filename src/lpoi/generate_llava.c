@@ -2,7 +2,7 @@
 // The steps HF's LlavaProcessor + LlavaForConditionalGeneration.generate take, in C:
 //   image   decode (image.h) → preprocess_image with the folder's image-processor config
 //           (preprocessor_config.json, or the "image_processor" object of processor_config.json as
-//           transformers 5 saves it) → pixel_values [1, 3, S, S]
+//           transformers 5 saves it) → pixel_values [1, 3, R, R]
 //   text    a prompt without "<image>" is put in the llava-1.5 chat template
 //           ("USER: <image>\n{prompt} ASSISTANT:"), one that has it is used as is; encoded with the
 //           folder's tokenizer.json (BOS as its post-processor adds it), then every <image> is

@@ -74,7 +74,7 @@ void train_eval_free(TrainEval *e);
 // ---- logits with an adapter (tools/test_peft_roundtrip.py, the demo's model and adapter checks) ----
 // One image + prompt (+ answer: the training template "USER: <image>\n{q} ASSISTANT: {a} ", else the
 // generation prompt), BOS added, <image> expanded; writes a safetensors file with input_ids I32
-// [1,T], pixel_values F32 [1,3,S,S] and logits F32 [1,T,V] computed with the PEFT adapter in
+// [1,T], pixel_values F32 [1,3,R,R] and logits F32 [1,T,V] computed with the PEFT adapter in
 // adapter_dir (NULL: the base model), and metadata "text" (the rendered prompt + answer), "image",
 // "model" and "adapter". The oracles (tools/test_peft_roundtrip.py, tools/test_demo_model_loads.py)
 // recompute them with transformers.

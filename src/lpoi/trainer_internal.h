@@ -40,11 +40,11 @@ typedef struct {
     int n_seq;               // 2 (dpo), 3 (mdpo), L + 1 (lpoi)
     int n_img;               // distinct images per example: 1, 2 (original + crop), L
     bool crop;               // mdpo: image 2 is the example's random resized crop of image 1
-    int S;                   // image side
+    int side;                // R, the model's image side (dataset.h)
     float *ref;              // [N, n_seq] reference log-probs (host), computed once
     bool ref_ready;
     long ref_forward_examples;   // examples the reference model was run on in THIS process (tests)
-    // pixel cache: per example [n_img, 3, S, S] (host), while within TRAIN_PIXEL_CACHE_BYTES
+    // pixel cache: per example [n_img, 3, R, R] (host), while within TRAIN_PIXEL_CACHE_BYTES
     float **pix_cache;
     size_t pix_cache_bytes;
     // parameters and optimiser
@@ -77,7 +77,7 @@ typedef struct {
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
 void trainer_close(Trainer *tr);
-// The distinct images of example i into out [n_img, 3, S, S] (through the pixel cache).
+// The distinct images of example i into out [n_img, 3, R, R] (through the pixel cache).
 bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err);
 // Fills the host batch for examples ex[0..ne) (each n_seq sequences, or only the chosen ones on
 // every list image when chosen_list_only) and uploads the pixels. Returns the llava batch.
