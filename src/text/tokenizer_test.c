@@ -10,6 +10,7 @@
 #include "text/tokenizer_internal.h"   // max_word, to test the blow-up guard cheaply
 #include "base/json.h"
 #include "base/file.h"
+#include "base/rng.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -371,7 +372,8 @@ TEST(tokenizer_mutated_files_never_crash) {
     static const char alphabet[] = "0123456789-+.eE\"{}[],: <>xab\\u\xe2\x96\x81";
     static const char *texts[] = {"", " a b <image>  [X] c\n", "\xc3\xa9\xe4\xb8\xad \xf0\x9f\x98\x80 hello world",
                                   "<W>x <R> <L> dog"};
-    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    Rng rng;
+    rng_seed(&rng, 1);
     size_t loaded = 0, refused = 0;
     for (size_t f = 0; f < 2; f++) {
         LpoiErr err = {{0}};
@@ -384,12 +386,11 @@ TEST(tokenizer_mutated_files_never_crash) {
         for (int it = 0; it < iters; it++) {
             memcpy(buf, orig, n);
             size_t len = n;
-            int edits = 1 + (int)(rng % 3);
+            int edits = 1 + (int)rng_below(&rng, 3);
             for (int e = 0; e < edits && len > 1; e++) {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-                size_t pos = (size_t)(rng >> 8) % len;
-                switch (rng % 4) {
-                case 0: case 1: buf[pos] = alphabet[(rng >> 40) % (sizeof alphabet - 1)]; break;
+                size_t pos = (size_t)rng_below(&rng, len);
+                switch (rng_below(&rng, 4)) {
+                case 0: case 1: buf[pos] = alphabet[rng_below(&rng, sizeof alphabet - 1)]; break;
                 case 2: memmove(buf + pos, buf + pos + 1, len - pos - 1); len--; break;   // delete
                 default:                                                                     // duplicate
                     if (len < n + 60) { memmove(buf + pos + 1, buf + pos, len - pos); len++; }
