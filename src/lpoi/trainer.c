@@ -6,6 +6,7 @@
 // the reference cache) — all of which a checkpoint stores exactly (fp32 / int, no text round trip)
 // — and the data-order RNG, also stored. So a resumed run repeats an uninterrupted one bit for bit
 // on the same machine and thread count.
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/file.h"

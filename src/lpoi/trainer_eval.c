@@ -1,6 +1,7 @@
 // trainer_eval.c — train_evaluate (the list rewards S_1..S_L of every example with an adapter on
 // and off, and their accuracies: what the demo reports before and after training) and
 // train_dump_logits (logits of one image + prompt with an adapter, for the PEFT round-trip check).
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/safetensors.h"

@@ -1,6 +1,7 @@
 // trainer_internal.h — what the trainer's files share: the Trainer state (trainer.c: the loop;
 // trainer_setup.c: loading and the reference pre-pass; checkpoint.c: run-folder files and resume;
-// adapter_io.c: PEFT adapters; trainer_eval.c: evaluation and logit dumps). Not a public API.
+// trainer_eval.c: evaluation and logit dumps). Not a public API; it needs only the options
+// (trainer_options.h) and the adapter folders (adapter_io.h), not the loop's trainer.h.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@
 #include "lpoi/dataset.h"
 #include "lpoi/adapter_io.h"
 #include "lpoi/objectives.h"
-#include "lpoi/trainer.h"
+#include "lpoi/trainer_options.h"
 #include "models/llava.h"
 #include "text/tokenizer.h"
 

@@ -4,6 +4,7 @@
 // once per example (and not at all on resume); adapter names and shapes are the ones HF + PEFT
 // create for tiny_llava; adapter_config.json; target_modules list vs regex; options; evaluation.
 #include "test/test.h"
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
