@@ -36,7 +36,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 DemoArgs demo_defaults(void) {
     return (DemoArgs){.out = NULL, .device = "cpu", .steps = 500, .examples = 1024, .heldout = 200, .list_size = 5,
@@ -180,8 +179,8 @@ static double factorial(int n) {
     return f;
 }
 
-int demo_run(const DemoArgs *a_) {
-    const DemoArgs a = *a_;
+int demo_run(const DemoArgs *args) {
+    const DemoArgs a = *args;
     const double t0 = now_s();
     LpoiErr err = {{0}};
     // The device first: a missing GPU should fail before anything is written.
