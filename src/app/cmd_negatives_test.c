@@ -16,8 +16,8 @@
 
 
 TEST(cmd_negatives_end_to_end) {
-    char dir[] = "/tmp/lpoi_neg_cmd_XXXXXX";
-    if (!mkdtemp(dir)) LPOI_DIE("mkdtemp failed");
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "neg_cmd");
     char cwd[PATH_MAX], abs_img[PATH_MAX + 64], data[300], out[300], text[2 * PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) LPOI_DIE("getcwd failed");
     snprintf(abs_img, sizeof abs_img, "%s/%s/images/rgb.png", cwd, test_data_dir());

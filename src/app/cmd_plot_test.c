@@ -26,8 +26,8 @@ static int count_rgb(const Image *img, const uint8_t rgb[3]) {
 }
 
 TEST(cmd_plot_writes_curves_png) {
-    char dir[] = "/tmp/lpoi_plot_cmd_XXXXXX";
-    if (!mkdtemp(dir)) LPOI_DIE("mkdtemp failed");
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "plot_cmd");
     char log[300], png[300], out[300];
     snprintf(log, sizeof log, "%s/log.jsonl", dir);
     snprintf(png, sizeof png, "%s/curves.png", dir);

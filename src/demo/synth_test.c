@@ -124,8 +124,8 @@ TEST(synth_words_cover_answers) {
 }
 
 TEST(synth_write_reads_back) {
-    char dir[] = "/tmp/lpoi_synth_test_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "synth_test");
     SynthOptions o = synth_options_default();
     o.n_train = 3;
     o.n_heldout = 2;

@@ -64,8 +64,8 @@ TEST(tiny_model_tokenizer_whole_words) {
 }
 
 TEST(tiny_model_folder_loads_and_is_deterministic) {
-    char dir[] = "/tmp/lpoi_tiny_model_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "tiny_model");
     TinyModelOptions o = tiny_model_default();
     o.words = SYNTH_WORDS;
     o.image_size = 32;

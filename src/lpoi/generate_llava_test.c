@@ -79,8 +79,7 @@ typedef struct { char dir[64], jsonl[128], out[128], png[128]; } BatchDir;
 
 // A temp folder with img.png (a small gradient written by the PNG writer); jsonl/out are paths in it.
 static bool batch_dir_make(BatchDir *d) {
-    snprintf(d->dir, sizeof d->dir, "/tmp/lpoi_gen_batch_XXXXXX");
-    if (!mkdtemp(d->dir)) return false;
+    test_tmp_dir(d->dir, sizeof d->dir, "gen_batch");
     snprintf(d->jsonl, sizeof d->jsonl, "%s/in.jsonl", d->dir);
     snprintf(d->out, sizeof d->out, "%s/out.jsonl", d->dir);
     snprintf(d->png, sizeof d->png, "%s/img.png", d->dir);
