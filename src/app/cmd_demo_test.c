@@ -21,8 +21,8 @@ static bool exists(const char *dir, const char *rel) {
 }
 
 TEST(cmd_demo_small_run_learns) {
-    char dir[] = "/tmp/lpoi_demo_test_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "demo_test");
     char out[300];
     snprintf(out, sizeof out, "%s/demo", dir);
     char *argv[] = {"demo", "--out", out, "--steps", "40", "--examples", "64", "--heldout", "24", "--list-size", "4",
@@ -55,9 +55,9 @@ TEST(cmd_demo_small_run_learns) {
 }
 
 TEST(cmd_demo_prepare_only) {
-    char dir[] = "/tmp/lpoi_demo_prep_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
-    // mkdtemp made an EMPTY folder: the demo takes it.
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "demo_prep");
+    // test_tmp_dir made an EMPTY folder: the demo takes it.
     char *argv[] = {"demo", "--out", dir, "--examples", "4", "--heldout", "2", "--prepare-only"};
     EXPECT_COMMAND_EXIT(cmd_demo, 0, (int)LPOI_ARRAY_LEN(argv), argv);
     EXPECT(exists(dir, "model/model.safetensors") && exists(dir, "model_check.safetensors"));

@@ -1,16 +1,17 @@
 // cmd_generate.c — `lpoi generate`: continue a text prompt with a LLaMA/Mistral checkpoint (or the
 // language model of a LLaVA checkpoint), greedy or sampled, with a KV cache (src/models/llama_generate.c).
 // The prompt is encoded with the folder's tokenizer.json (BOS added as its post-processor says), used
-// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (app/generate_llava.c);
+// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (lpoi/generate_llava.c);
 // with --batch the same for every line of a JSONL file, the model loaded once (llava_batch).
 #include "app/commands.h"
-#include "app/generate_llava.h"
+#include "lpoi/generate_llava.h"
 #include "models/llama.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *GENERATE_USAGE =
     "usage: lpoi generate --model DIR [--image IMG] --prompt TEXT [options]\n"
@@ -34,7 +35,7 @@ static const char *GENERATE_USAGE =
     "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
     "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
-    "  --seed S          sampling seed (default 0)\n"
+    "  --seed N          sampling seed (default 0)\n"
     "  --ids             also print the prompt and generated token ids (not with --batch)\n"
     "  --device D        cpu (default), cuda, or auto\n"
     "\n"
@@ -47,6 +48,47 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
     if (end == s || *end || !(v >= lo && v <= hi)) return false;
     *out = v;
     return true;
+}
+
+// Prints llava_answer's text (and ids with print_ids). Returns the exit code (0 ok, 1 when the
+// model, image, tokenizer or prompt cannot be used).
+static int generate_llava(const LlavaGenArgs *a) {
+    LlavaAnswer ans;
+    LpoiErr err = {{0}};
+    if (!llava_answer(a, &ans, &err)) {
+        fprintf(stderr, "lpoi: %s\n", err.msg);
+        return 1;
+    }
+    printf("%s\n", ans.text);
+    if (a->print_ids) {
+        printf("prompt ids:");
+        for (int i = 0; i < ans.n_prompt; i++) printf(" %d", ans.prompt_ids[i]);
+        printf("\ngenerated ids:");
+        for (int i = 0; i < ans.n; i++) printf(" %d", ans.ids[i]);
+        printf("\n");
+    }
+    llava_answer_free(&ans);
+    return 0;
+}
+
+// llava_batch with the log on stderr (progress when out is a file or stderr a terminal) and a
+// summary line there. Returns the exit code (0 ok, 1 when the model or a line cannot be used).
+static int generate_llava_batch(const LlavaBatchArgs *a) {
+    LlavaBatchArgs b = *a;
+    b.log = stderr;
+    b.progress = a->out || isatty(2);
+    LlavaBatchStats st;
+    LpoiErr err = {{0}};
+    if (!llava_batch(&b, &st, &err)) {
+        fprintf(stderr, "lpoi: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "lpoi generate: %d answer%s in %.1f s (%.2f examples/s)", st.answered, st.answered == 1 ? "" : "s", st.seconds,
+            st.seconds > 0 ? st.answered / st.seconds : 0.0);
+    if (a->skip_bad) fprintf(stderr, "; skipped %d bad line%s", st.skipped, st.skipped == 1 ? "" : "s");
+    if (a->out) fprintf(stderr, "; wrote %s", a->out);
+    fputc('\n', stderr);
+    return 0;
 }
 
 int cmd_generate(int argc, char **argv) {

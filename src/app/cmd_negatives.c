@@ -9,7 +9,8 @@
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/strbuf.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "lpoi/negatives.h"
@@ -37,7 +38,7 @@ typedef struct {
 static int usage(FILE *to, int code) {
     fprintf(to,
             "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
-            "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size S]\n"
+            "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size R]\n"
             "                      [--max-pixels N] [--skip-bad]\n"
             "\n"
             "Builds LPOI's ranked image lists (arXiv 2505.21061, section 3.2): for each record, L images\n"
@@ -53,7 +54,7 @@ static int usage(FILE *to, int code) {
             "(resolved path), width, height, box (the whole-pixel box used), side, list_size, fill,\n"
             "visual_prompt, images (PNG paths relative to DIR), masks (the masked rectangle of each\n"
             "image, [x0, y0, x1, y1], [] for none) and, unless --crop-size 0, crop_kept (the share of the\n"
-            "full mask that survives a shortest-edge-S resize and S x S centre crop).\n"
+            "full mask that survives a shortest-edge-R resize and R x R centre crop).\n"
             "\n"
             "Growth rule:\n");
     for (const char *p = NEGATIVES_RULE_TEXT; *p;) {   // indent each line of the shared rule text
@@ -71,7 +72,7 @@ static int usage(FILE *to, int code) {
             "  --no-visual-prompt no red ellipse\n"
             "  --line-width N     ellipse stroke in pixels (default max(1, round(min(W, H) / 100)))\n"
             "  --seed N           noise seed (default 0)\n"
-            "  --crop-size S      measure what a CLIP centre crop to S x S keeps of each mask and count the\n"
+            "  --crop-size R      measure what a CLIP centre crop to R x R keeps of each mask and count the\n"
             "                     lists it cuts (default 336, LLaVA-1.5's CLIP; 0 = off)\n"
             "  --max-pixels N     refuse images with more than N pixels (default %llu)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
@@ -92,53 +93,6 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
     if (errno || *end || v > max) return false;
     *out = v;
     return true;
-}
-
-static bool mkdir_if_needed(const char *path, LpoiErr *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
-        return err_set(err, "%s: exists and is not a folder", path);
-    }
-    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-}
-
-static bool mkdir_p(const char *path, LpoiErr *err) {
-    char *p = strdup(path);
-    if (!p) LPOI_DIE("out of memory");
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) { err_set(err, "%s: cannot create folder: %s", p, strerror(errno)); free(p); return false; }
-            *s = '/';
-        }
-    bool ok = mkdir_if_needed(p, err);
-    free(p);
-    return ok;
-}
-
-// A growable string for building one manifest line.
-typedef struct { char *s; size_t len, cap; } Buf;
-static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(Buf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        LPOI_ASSERT(n >= 0);
-        if (b->s && b->len + (size_t)n < b->cap) { b->len += (size_t)n; return; }
-        b->cap = LPOI_MAX(b->cap * 2, b->len + (size_t)n + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-}
-static void buf_json_string(Buf *b, const char *s) {
-    size_t len = strlen(s), need = json_escape(NULL, 0, s, len) + 1;
-    if (!b->s || b->len + need > b->cap) {
-        b->cap = LPOI_MAX(b->cap * 2, b->len + need + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    b->len += json_escape(b->s + b->len, b->cap - b->len, s, len);
 }
 
 typedef struct {
@@ -269,10 +223,10 @@ int cmd_negatives(int argc, char **argv) {
     int rc = 0;
     char *line = NULL, *manifest_path = NULL, *data_dir = NULL;   // data_dir NULL: img_path used as is
     Image *list = NULL;
-    Buf mline = {0};
+    StrBuf mline = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
-    if (!mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+    if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
     const char *slash = strrchr(a.data, '/');
     if (slash) data_dir = strndup(a.data, slash == a.data ? 1 : (size_t)(slash - a.data));
 
@@ -341,13 +295,13 @@ int cmd_negatives(int argc, char **argv) {
 
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
-        bool wrote = mkdir_if_needed(dir, &err);
+        bool wrote = file_mkdir(dir, &err);
         mline.len = 0;
-        buf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
-        buf_json_string(&mline, rec.img_path);
-        buf_printf(&mline, ", \"source\": ");
-        buf_json_string(&mline, rec.source);
-        buf_printf(&mline, ", \"width\": %d, \"height\": %d, \"box\": [%d, %d, %d, %d], \"side\": \"%s\", "
+        strbuf_printf(&mline, "{\"index\": %zu, \"line\": %zu, \"img_path\": ", rec_index, lineno);
+        strbuf_json_str(&mline, rec.img_path);
+        strbuf_printf(&mline, ", \"source\": ");
+        strbuf_json_str(&mline, rec.source);
+        strbuf_printf(&mline, ", \"width\": %d, \"height\": %d, \"box\": [%d, %d, %d, %d], \"side\": \"%s\", "
                    "\"list_size\": %d, \"fill\": \"%s\", \"visual_prompt\": %s, \"images\": [",
                    src.w, src.h, box.x0, box.y0, box.x1, box.y1, negatives_side_name(side), a.list_size,
                    negatives_fill_name(a.fill), a.visual_prompt ? "true" : "false");
@@ -356,21 +310,21 @@ int cmd_negatives(int argc, char **argv) {
             snprintf(rel, sizeof rel, "%zu/%d.png", rec_index, k);
             snprintf(path, sizeof path, "%s/%s", a.out, rel);
             wrote = write_png_renamed(&list[k - 1], path, &err);
-            buf_printf(&mline, "%s\"%s\"", k > 1 ? ", " : "", rel);
+            strbuf_printf(&mline, "%s\"%s\"", k > 1 ? ", " : "", rel);
         }
-        buf_printf(&mline, "], \"masks\": [");
+        strbuf_printf(&mline, "], \"masks\": [");
         for (int k = 1; k <= a.list_size; k++) {
             ImgRect m = negatives_mask_rect(box, side, k, a.list_size);
-            if (img_rect_empty(m)) buf_printf(&mline, "%s[]", k > 1 ? ", " : "");
-            else buf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
+            if (img_rect_empty(m)) strbuf_printf(&mline, "%s[]", k > 1 ? ", " : "");
+            else strbuf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
         }
-        buf_printf(&mline, "]");
+        strbuf_printf(&mline, "]");
         if (a.crop_size > 0) {
             double kept = negatives_crop_kept_fraction(src.w, src.h, box, a.crop_size);
             cut += kept < 1.0;
-            buf_printf(&mline, ", \"crop_kept\": %.4f", kept);
+            strbuf_printf(&mline, ", \"crop_kept\": %.4f", kept);
         }
-        buf_printf(&mline, "}\n");
+        strbuf_printf(&mline, "}\n");
         for (int k = 0; k < a.list_size; k++) image_free(&list[k]);
         image_free(&src);
         record_free(&rec);

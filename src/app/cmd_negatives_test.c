@@ -5,7 +5,7 @@
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include "lpoi/negatives.h"
 #include <fcntl.h>
@@ -15,20 +15,9 @@
 #include <unistd.h>
 
 
-static void write_text(const char *path, const char *text) {
-    LpoiErr err = {{0}};
-    if (!file_write_atomic(path, text, strlen(text), &err)) LPOI_DIE("%s", err.msg);
-}
-
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
-}
-
 TEST(cmd_negatives_end_to_end) {
-    char dir[] = "/tmp/lpoi_neg_cmd_XXXXXX";
-    if (!mkdtemp(dir)) LPOI_DIE("mkdtemp failed");
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "neg_cmd");
     char cwd[PATH_MAX], abs_img[PATH_MAX + 64], data[300], out[300], text[2 * PATH_MAX];
     if (!getcwd(cwd, sizeof cwd)) LPOI_DIE("getcwd failed");
     snprintf(abs_img, sizeof abs_img, "%s/%s/images/rgb.png", cwd, test_data_dir());
@@ -45,7 +34,7 @@ TEST(cmd_negatives_end_to_end) {
              "{\"img_path\": \"imgs/rgb.png\", \"boxes\": [[0, 1.5, 6.2, 5], [1, 1, 2, 2]], \"prompt\": \"x\"}\n"
              "\n"
              "{\"img_path\": \"%s\", \"boxes\": [[9, 0, 13, 7]]}\n", abs_img);
-    write_text(data, text);
+    test_write_text(data, text);
     char *argv[] = {"negatives", "--data", data, "--out", out, "--list-size", "4", NULL};
     EXPECT_COMMAND_EXIT(cmd_negatives, 0, 7, argv);
 
@@ -55,7 +44,7 @@ TEST(cmd_negatives_end_to_end) {
     size_t n;
     char *man = file_read_all(path, 1 << 20, &n, &err);
     EXPECT_MSG(man, "%s", err.msg);
-    if (!man) { rm_rf(dir); return; }
+    if (!man) { file_rmtree(dir); return; }
     int lines = 0;
     Image src;
     EXPECT(image_decode_file(&src, abs_img, NULL, &err));
@@ -106,7 +95,7 @@ TEST(cmd_negatives_end_to_end) {
              "{\"img_path\": \"imgs/rgb.png\", \"boxes\": [[50, 50, 60, 60]]}\n"
              "not json\n"
              "{\"img_path\": \"imgs/rgb.png\", \"boxes\": [[1, 1, 3, 3]]}\n");
-    write_text(data, text);
+    test_write_text(data, text);
     EXPECT_COMMAND_EXIT(cmd_negatives, 1, 5, argv);
     snprintf(path, sizeof path, "%s/manifest.jsonl", out);
     EXPECT(access(path, F_OK) != 0);
@@ -125,5 +114,5 @@ TEST(cmd_negatives_end_to_end) {
     EXPECT_COMMAND_EXIT(cmd_negatives, 2, 7, bad2);
     EXPECT_COMMAND_EXIT(cmd_negatives, 2, 7, bad3);
     EXPECT_COMMAND_EXIT(cmd_negatives, 2, 6, bad4);
-    rm_rf(dir);
+    file_rmtree(dir);
 }

@@ -1,7 +1,7 @@
 // cmd_plot.c — `lpoi plot RUN [--out FILE.png]`: the curves of a training run's RUN/log.jsonl (as
 // `lpoi train` writes it, one JSON object per optimiser step) in one PNG, default RUN/curves.png:
 //   top     the losses (total, text DPO, anchor, listwise, conditional when the log has them), each
-//           a trailing mean over the pale raw values (plot_log_losses, the chart `lpoi demo` draws);
+//           a trailing mean over the pale raw values (train_log_plot_losses, the chart `lpoi demo` draws);
 //   middle  list full-order accuracy (the text preference accuracy for dpo / mdpo runs, whose logs
 //           have no list) | reward margin;
 //   bottom  learning rate | gradient norm (before clipping).
@@ -9,7 +9,8 @@
 // RUN may also be the log file itself. Exit: 0 written, 1 unreadable / malformed / empty log or
 // write error ("FILE:LINE: reason" for a bad line), 2 usage error.
 #include "app/commands.h"
-#include "app/plot.h"
+#include "image/plot.h"
+#include "lpoi/train_log.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdio.h>
@@ -37,9 +38,9 @@ static const char PLOT_USAGE[] =
 enum { W = 1000, H_LOSS = 420, H_ROW = 280 };
 
 // One row of two charts (single series each) side by side in box.
-static void two_charts(Image *img, ImgRect box, const PlotLog *l, const int cols[2], const char *const titles[2],
+static void two_charts(Image *img, ImgRect box, const TrainLog *l, const int cols[2], const char *const titles[2],
                        const uint8_t rgb[2][3], const int win[2]) {
-    long first = lround(l->col[PLOG_STEP][0]), last = lround(l->col[PLOG_STEP][l->n - 1]);
+    long first = lround(l->col[TLOG_STEP][0]), last = lround(l->col[TLOG_STEP][l->n - 1]);
     int mid = (box.x0 + box.x1) / 2;
     for (int i = 0; i < 2; i++) {
         PlotSeries s = {NULL, l->col[cols[i]], l->n, {rgb[i][0], rgb[i][1], rgb[i][2]}, 2, win[i]};
@@ -96,8 +97,8 @@ int cmd_plot(int argc, char **argv) {
 
     int rc = 1;
     LpoiErr err = {{0}};
-    PlotLog l;
-    if (!plot_log_read(log_path, &l, &err)) {
+    TrainLog l;
+    if (!train_log_read(log_path, &l, &err)) {
         fprintf(stderr, "lpoi plot: %s\n", err.msg);
         free(log_path);
         free(png);
@@ -105,7 +106,7 @@ int cmd_plot(int argc, char **argv) {
     }
     if (l.n == 0) {
         fprintf(stderr, "lpoi plot: %s: the log is empty (no optimiser step logged yet); nothing to plot\n", log_path);
-        plot_log_free(&l);
+        train_log_free(&l);
         free(log_path);
         free(png);
         return 1;
@@ -113,17 +114,17 @@ int cmd_plot(int argc, char **argv) {
     Image img = plot_canvas(W, H_LOSS + 2 * H_ROW);
     char title[96];
     snprintf(title, sizeof title, "TRAINING LOSSES, %d STEP%s", l.n, l.n == 1 ? "" : "S");
-    plot_log_losses(&img, (ImgRect){0, 0, W, H_LOSS}, &l, title);
+    train_log_plot_losses(&img, (ImgRect){0, 0, W, H_LOSS}, &l, title);
     const int win = plot_smooth_window(l.n);
     {
-        const int cols[2] = {l.has_list ? PLOG_LIST_FULL_ACC : PLOG_ACC, PLOG_MARGIN};
+        const int cols[2] = {l.has_list ? TLOG_LIST_FULL_ACC : TLOG_ACC, TLOG_MARGIN};
         const char *const titles[2] = {l.has_list ? "LIST FULL-ORDER ACCURACY" : "PREFERENCE ACCURACY",
                                        "REWARD MARGIN (CHOSEN - REJECTED)"};
         const uint8_t rgb[2][3] = {{220, 50, 40}, {40, 90, 220}};
         two_charts(&img, (ImgRect){0, H_LOSS, W, H_LOSS + H_ROW}, &l, cols, titles, rgb, (const int[2]){win, win});
     }
     {
-        const int cols[2] = {PLOG_LR, PLOG_GRAD_NORM};
+        const int cols[2] = {TLOG_LR, TLOG_GRAD_NORM};
         const char *const titles[2] = {"LEARNING RATE", "GRADIENT NORM"};
         const uint8_t rgb[2][3] = {{40, 160, 60}, {30, 30, 30}};
         two_charts(&img, (ImgRect){0, H_LOSS + H_ROW, W, H_LOSS + 2 * H_ROW}, &l, cols, titles, rgb, (const int[2]){1, win});
@@ -135,7 +136,7 @@ int cmd_plot(int argc, char **argv) {
         fprintf(stderr, "lpoi plot: %s\n", err.msg);
     }
     image_free(&img);
-    plot_log_free(&l);
+    train_log_free(&l);
     free(log_path);
     free(png);
     return rc;

@@ -4,7 +4,7 @@
 #include "test/test.h"
 #include "app/commands.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,11 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
-static void write_text(const char *path, const char *text) {
-    LpoiErr err = {{0}};
-    if (!file_write_atomic(path, text, strlen(text), &err)) LPOI_DIE("%s", err.msg);
-}
 
 static bool exists(const char *path) {
     struct stat st;
@@ -31,8 +26,8 @@ static int count_rgb(const Image *img, const uint8_t rgb[3]) {
 }
 
 TEST(cmd_plot_writes_curves_png) {
-    char dir[] = "/tmp/lpoi_plot_cmd_XXXXXX";
-    if (!mkdtemp(dir)) LPOI_DIE("mkdtemp failed");
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "plot_cmd");
     char log[300], png[300], out[300];
     snprintf(log, sizeof log, "%s/log.jsonl", dir);
     snprintf(png, sizeof png, "%s/curves.png", dir);
@@ -47,7 +42,7 @@ TEST(cmd_plot_writes_curves_png) {
                                 "\"list_full_acc\": %.3f, \"lr\": %.9g, \"grad_norm\": %.6f}\n",
                                 s, s / 40.0, 6.0 - 0.1 * s + (s % 3) * 0.2, 0.69 - 0.01 * s, 0.69 - 0.005 * s,
                                 4.7 - 0.08 * s, 0.02 * s, s / 40.0, 1e-6 * (s < 5 ? s / 5.0 : 1.0), 1.0 + 0.1 * (s % 4));
-    write_text(log, text);
+    test_write_text(log, text);
     free(text);
 
     char *printed;
@@ -78,7 +73,7 @@ TEST(cmd_plot_writes_curves_png) {
 
     // A malformed line: FILE:LINE: reason, exit 1, nothing written.
     unlink(png);
-    write_text(log, "{\"step\": 1, \"loss\": 1}\n\n{\"step\": 2, \"loss\": 1\n");
+    test_write_text(log, "{\"step\": 1, \"loss\": 1}\n\n{\"step\": 2, \"loss\": 1\n");
     rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_EQ_INT(rc, 1);
     char want[400];
@@ -88,7 +83,7 @@ TEST(cmd_plot_writes_curves_png) {
     free(printed);
 
     // An empty log: a clear message, exit 1.
-    write_text(log, "\n");
+    test_write_text(log, "\n");
     rc = test_run_command(cmd_plot, 2, argv, &printed);
     EXPECT_EQ_INT(rc, 1);
     EXPECT_MSG(strstr(printed, "empty"), "printed \"%s\"", printed);

@@ -1,12 +1,17 @@
-// base_test.c — arenas, the thread pool, and fp16/bf16 conversion.
+// base_test.c — arenas, the thread pool, fp16/bf16 conversion, folders (file.h) and growable
+// strings (strbuf.h).
 #include "test/test.h"
 #include "base/arena.h"
 #include "base/check.h"
 #include "base/dtype.h"
+#include "base/file.h"
+#include "base/strbuf.h"
 #include "base/threads.h"
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,4 +132,47 @@ TEST(bf16_rounds_to_nearest_even) {
         if ((h & 0x7f80) == 0x7f80 && (h & 0x7f)) continue;
         if (f32_to_bf16(bf16_to_f32((uint16_t)h)) != h) { test_fail_at(__FILE__, __LINE__, "bf16 0x%04x does not round-trip", h); break; }
     }
+}
+
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+TEST(file_mkdir_p_rmtree_and_join) {
+    char root[256];
+    test_tmp_dir(root, sizeof root, "file_test");
+    char *deep = file_path_join(root, "a/b/c");
+    EXPECT_STREQ(deep + strlen(root), "/a/b/c");
+    LpoiErr err = {{0}};
+    EXPECT_MSG(file_mkdir_p(deep, &err) && is_dir(deep), "%s", err.msg);
+    EXPECT_MSG(file_mkdir_p(deep, &err), "%s", err.msg);   // existing: fine
+    EXPECT_MSG(file_mkdir(test_path(root, "a"), &err), "%s", err.msg);
+    // A file where a folder should be: named in the error.
+    const char *file = test_path(root, "a/b/f");
+    EXPECT(test_write_text(file, "x"));
+    EXPECT(!file_mkdir(file, &err) && strstr(err.msg, "exists and is not a folder"));
+    EXPECT(!file_mkdir_p(test_path(file, "g"), &err) && strstr(err.msg, "cannot create folder"));
+    // rmtree removes links, not what they point to.
+    char outside[256];
+    test_tmp_dir(outside, sizeof outside, "file_test_outside");
+    EXPECT(test_write_text(test_path(outside, "keep"), "k"));
+    EXPECT(symlink(outside, test_path(deep, "link")) == 0);
+    EXPECT(file_rmtree(root) && !is_dir(root));
+    EXPECT(access(test_path(outside, "keep"), F_OK) == 0);
+    EXPECT(file_rmtree(outside) && file_rmtree(outside));   // gone: still true
+    free(deep);
+}
+
+TEST(strbuf_grows_and_escapes_json) {
+    StrBuf b = {0};
+    strbuf_put(&b, "", 0);
+    EXPECT(b.s && b.len == 0 && b.s[0] == 0);
+    for (int i = 0; i < 1000; i++) strbuf_printf(&b, "%d,", i % 10);
+    EXPECT_EQ_INT((int)b.len, 2000);
+    EXPECT(b.s[b.len] == 0 && !strncmp(b.s + 1980, "0,1,2,3,4,", 10));
+    b.len = 0;
+    strbuf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9");
+    EXPECT_STREQ(b.s, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    free(b.s);
 }

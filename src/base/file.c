@@ -1,11 +1,13 @@
-// file.c — whole-file reads with a size cap, and atomic writes.
+// file.c — whole-file reads with a size cap, atomic writes, folders (file.h).
 // Atomic write = write a temp file in the same folder (so rename stays on one filesystem),
 // fsync it, rename it over the target, fsync the folder. A crash or error at any point leaves
 // either the old file or the complete new one at `path`, plus at worst a stray temp file that
 // we remove ourselves whenever we are still running to do it.
-#include "safetensors.h"
+#include "file.h"
 #include "check.h"
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -68,6 +70,21 @@ bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *er
     return true;
 }
 
+// fsync of `dir`; errors are reported as "<who>: fsync of folder <dir> failed: ...".
+static bool fsync_dir_for(const char *who, const char *dir, LpoiErr *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = true;
+    if (fd >= 0) {
+        // some filesystems cannot fsync a folder (EINVAL); the data itself is already synced
+        if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+            ok = err_set(err, "%s: fsync of folder %s failed: %s", who, dir, strerror(errno));
+        close(fd);
+    }
+    return ok;
+}
+
+bool file_fsync_dir(const char *dir, LpoiErr *err) { return fsync_dir_for(dir, dir, err); }
+
 // fsync on the folder makes the rename itself durable.
 static bool fsync_folder_of(const char *path, LpoiErr *err) {
     const char *slash = strrchr(path, '/');
@@ -75,14 +92,7 @@ static bool fsync_folder_of(const char *path, LpoiErr *err) {
     if (!slash) dir = str_dup(".");
     else if (slash == path) dir = str_dup("/");
     else { dir = malloc_check((size_t)(slash - path) + 1); memcpy(dir, path, (size_t)(slash - path)); dir[slash - path] = '\0'; }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bool ok = true;
-    if (fd >= 0) {
-        // some filesystems cannot fsync a folder (EINVAL); the data itself is already synced
-        if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-            ok = err_set(err, "%s: fsync of folder %s failed: %s", path, dir, strerror(errno));
-        close(fd);
-    }
+    bool ok = fsync_dir_for(path, dir, err);
     free(dir);
     return ok;
 }
@@ -158,4 +168,58 @@ char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr
     buf[len] = '\0';
     if (size_out) *size_out = len;
     return buf;
+}
+
+// ---- folders and paths ----
+
+bool file_mkdir(const char *path, LpoiErr *err) {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
+        return err_set(err, "%s: exists and is not a folder", path);
+    }
+    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
+}
+
+bool file_mkdir_p(const char *path, LpoiErr *err) {
+    char *p = str_dup(path);
+    for (char *s = p + (*p == '/'); *s; s++)   // every parent "a", "a/b", ... (never the root "")
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                err_set(err, "%s: cannot create folder: %s", p, strerror(errno));
+                free(p);
+                return false;
+            }
+            *s = '/';
+        }
+    bool ok = file_mkdir(p, err);
+    free(p);
+    return ok;
+}
+
+bool file_rmtree(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT;
+    char *sub = NULL;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        free(sub);
+        sub = file_path_join(path, e->d_name);
+        struct stat st;
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) file_rmtree(sub);
+        else unlink(sub);
+    }
+    free(sub);
+    closedir(d);
+    return rmdir(path) == 0;
+}
+
+char *file_path_join(const char *a, const char *b) {
+    size_t na = strlen(a), nb = strlen(b);
+    char *p = malloc_check(na + nb + 2);
+    memcpy(p, a, na);
+    p[na] = '/';
+    memcpy(p + na + 1, b, nb + 1);
+    return p;
 }

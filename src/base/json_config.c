@@ -1,7 +1,7 @@
 // json_config.c — json_load_file and JsonCfg, the typed "key, else default" reader every config
 // reader uses (config.json of each model, adapter_config.json, `lpoi train --config`).
 #include "json.h"
-#include "safetensors.h"   // file_read_all
+#include "file.h"   // file_read_all
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #include "test/test.h"
 #include "base/json.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <string.h>
 #include <time.h>
 #include <unistd.h>

@@ -6,6 +6,7 @@
 // all sizes are overflow-checked. Errors: one line, "<path>: <reason naming the tensor/field>".
 // Sharded checkpoints (StModel) are at the end of this file; the writer is in safetensors_write.c.
 #include "safetensors.h"
+#include "file.h"
 #include "json.h"
 #include "check.h"
 #include <errno.h>
@@ -279,16 +280,19 @@ void st_close(StFile *f) {
     memset(f, 0, sizeof *f);
 }
 
-const StTensor *st_find(const StFile *f, const char *name) {
-    size_t lo = 0, hi = f->count;
+// Binary search of tensors sorted by name.
+static const StTensor *find_by_name(const StTensor *const *by_name, size_t count, const char *name) {
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->by_name[mid]->name, name);
-        if (c == 0) return f->by_name[mid];
+        int c = strcmp(by_name[mid]->name, name);
+        if (c == 0) return by_name[mid];
         if (c < 0) lo = mid + 1; else hi = mid;
     }
     return NULL;
 }
+
+const StTensor *st_find(const StFile *f, const char *name) { return find_by_name(f->by_name, f->count, name); }
 
 const char *st_meta(const StFile *f, const char *key) {
     for (size_t i = 0; i < f->meta_count; i++)
@@ -312,15 +316,6 @@ bool st_read_f32(const StTensor *t, float *dst, LpoiErr *err) {
 
 #define INDEX_NAME "model.safetensors.index.json"
 #define SINGLE_NAME "model.safetensors"
-
-static char *path_join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc_check(a + b + 2);
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
 
 static char *path_dir(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -444,7 +439,7 @@ static bool model_open_index(StModel *m, const char *index_path, LpoiErr *err) {
 
     m->shards = calloc_check(nshards, sizeof *m->shards);
     for (size_t s = 0; s < nshards; s++) {
-        char *shard_path = path_join(dir, shard_names[s]);
+        char *shard_path = file_path_join(dir, shard_names[s]);
         bool opened = st_open(&m->shards[s], shard_path, err);
         free(shard_path);
         if (!opened) goto done;
@@ -467,7 +462,7 @@ bool st_model_open(StModel *m, const char *path, LpoiErr *err) {
     bool ok;
     if (S_ISDIR(st.st_mode)) {
         // Like transformers: a single model.safetensors wins over an index.
-        char *single = path_join(path, SINGLE_NAME), *index = path_join(path, INDEX_NAME);
+        char *single = file_path_join(path, SINGLE_NAME), *index = file_path_join(path, INDEX_NAME);
         if (is_regular_file(single)) ok = model_open_single(m, single, err);
         else if (is_regular_file(index)) ok = model_open_index(m, index, err);
         else ok = err_set(err, "%s: folder has neither %s nor %s", path, SINGLE_NAME, INDEX_NAME);
@@ -482,16 +477,7 @@ bool st_model_open(StModel *m, const char *path, LpoiErr *err) {
     return ok;
 }
 
-const StTensor *st_model_find(const StModel *m, const char *name) {
-    size_t lo = 0, hi = m->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->by_name[mid]->name, name);
-        if (c == 0) return m->by_name[mid];
-        if (c < 0) lo = mid + 1; else hi = mid;
-    }
-    return NULL;
-}
+const StTensor *st_model_find(const StModel *m, const char *name) { return find_by_name(m->by_name, m->count, name); }
 
 void st_model_close(StModel *m) {
     if (!m) return;

@@ -79,15 +79,3 @@ void st_writer_add_f32(StWriter *w, const char *name, int ndim, const uint64_t *
 void st_writer_meta(StWriter *w, const char *key, const char *value);   // "format" is set to "pt" by default
 bool st_writer_write(StWriter *w, const char *path, LpoiErr *err);
 void st_writer_free(StWriter *w);
-
-// Atomic whole-file write (temp in the same folder, fsync, rename, fsync the folder).
-bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err);
-// Streaming form of file_write_atomic for files too big to build in memory. Any failure in
-// write/commit removes the temp file and closes the handle; call abort to give up yourself.
-typedef struct { int fd; char *path, *tmp_path; } AtomicFile;
-bool atomic_file_begin(AtomicFile *a, const char *path, LpoiErr *err);
-bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *err);
-bool atomic_file_commit(AtomicFile *a, LpoiErr *err);   // fsync, rename over path, fsync the folder
-void atomic_file_abort(AtomicFile *a);                  // removes the temp file; path is untouched
-// Reads a whole file (NUL-terminated for convenience). NULL + err on failure or if > max_size.
-char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr *err);

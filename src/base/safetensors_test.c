@@ -3,6 +3,7 @@
 // folders good and bad (built under /tmp), the writer's layout and round trip, and atomicity.
 #include "test/test.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/check.h"
 #include <dirent.h>
@@ -67,39 +68,6 @@ static bool open_header(const char *header, size_t data_len, LpoiErr *err) {
     return ok;
 }
 
-static void write_file(const char *path, const void *data, size_t n) {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) LPOI_DIE("cannot write %s", path);
-    fwrite(data, 1, n, fp);
-    fclose(fp);
-}
-
-static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
-
-static char *read_text(const char *path) {
-    LpoiErr err = {{0}};
-    return file_read_all(path, 1 << 20, NULL, &err);
-}
-
-static void make_temp_dir(char *buf, size_t cap) {
-    snprintf(buf, cap, "/tmp/lpoi_st_test_XXXXXX");
-    if (!mkdtemp(buf)) LPOI_DIE("mkdtemp failed");
-}
-
-// Removes dir and the plain files in it (the tests create no deeper trees).
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char path[512];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (remove(path) != 0) rmdir(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static size_t count_entries(const char *dir) {
     DIR *d = opendir(dir);
     size_t n = 0;
@@ -127,12 +95,23 @@ static float f32_at(const StTensor *t, size_t i) {
 
 // ---- malformed files ----
 
+// The *.safetensors files of testdata/<sub> (dir gets the folder); NULL (the test skipped) when absent.
+static char **list_testdata_or_skip(const char *sub, char *dir, size_t cap, size_t *n) {
+    snprintf(dir, cap, "%s/%s", test_data_dir(), sub);
+    char **files = list_safetensors(dir, n);
+    if (!files) {
+        char why[300];
+        snprintf(why, sizeof why, "testdata/%s not found (run from the repository root)", sub);
+        test_skip(why);
+    }
+    return files;
+}
+
 TEST(st_every_bad_file_is_refused) {
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/bad", test_data_dir());
     size_t n;
-    char **files = list_safetensors(dir, &n);
-    if (!files) { test_skip("testdata/bad not found (run from the repository root)"); return; }
+    char **files = list_testdata_or_skip("bad", dir, sizeof dir, &n);
+    if (!files) return;
     EXPECT_MSG(n >= 30, "only %zu malformed files in %s", n, dir);
     for (size_t i = 0; i < n; i++) {
         LpoiErr err = {{0}};
@@ -232,10 +211,9 @@ TEST(st_overflow_and_reference_vectors) {
 
 TEST(st_every_good_file_is_accepted) {
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/good", test_data_dir());
     size_t n;
-    char **files = list_safetensors(dir, &n);
-    if (!files) { test_skip("testdata/good not found (run from the repository root)"); return; }
+    char **files = list_testdata_or_skip("good", dir, sizeof dir, &n);
+    if (!files) return;
     EXPECT(n >= 5);
     for (size_t i = 0; i < n; i++) {
         LpoiErr err = {{0}};
@@ -366,13 +344,13 @@ TEST(st_open_non_files) {
     EXPECT(!st_open(&f, "/dev/null", &err));
     EXPECT_ERR(err, "/dev/null: ", "regular file");
     char dir[64], fifo[96];
-    make_temp_dir(dir, sizeof dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     if (mkfifo(fifo, 0600) == 0) {   // must be refused at once, not block waiting for a writer
         EXPECT(!st_open(&f, fifo, &err));
         EXPECT_ERR(err, fifo, "regular file");
     }
-    remove_dir(dir);
+    file_rmtree(dir);
 }
 
 // ---- sharded ----
@@ -413,7 +391,7 @@ static void write_index(const char *dir, const char *weight_map_json) {
     char path[512], text[2048];
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
     snprintf(text, sizeof text, "{\"metadata\":{\"total_size\":99999999999},\"weight_map\":%s}", weight_map_json);
-    write_text(path, text);
+    test_write_text(path, text);
 }
 
 TEST(st_model_sharded_bad) {
@@ -436,7 +414,7 @@ TEST(st_model_sharded_bad) {
         {"{\"a\":\"s1\",", "offset"},
     };
     char dir[64];
-    make_temp_dir(dir, sizeof dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     write_shard(dir, "s1", AB, 2);
     write_shard(dir, "s2", C, 1);
     char index[128];
@@ -459,25 +437,25 @@ TEST(st_model_sharded_bad) {
     EXPECT(!st_model_open(&m, dir, &err));
     EXPECT_ERR(err, "/tmp/lpoi_st_test_", "tensor \"b\" is also in shard \"s1\"");
     // a shard that is itself malformed: its own path and reason
-    write_text(index, "{\"weight_map\":{\"a\":\"s1\",\"b\":\"s1\",\"c\":\"s2\"}}");
+    test_write_text(index, "{\"weight_map\":{\"a\":\"s1\",\"b\":\"s1\",\"c\":\"s2\"}}");
     char s2[128];
     snprintf(s2, sizeof s2, "%s/s2", dir);
-    write_text(s2, "garbage");
+    test_write_text(s2, "garbage");
     EXPECT(!st_model_open(&m, index, &err));
     EXPECT_ERR(err, s2, "too short");
     // no model files at all
-    remove_dir(dir);
-    make_temp_dir(dir, sizeof dir);
+    file_rmtree(dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);
     EXPECT(!st_model_open(&m, dir, &err));
     EXPECT_ERR(err, dir, "neither");
     // a single model.safetensors is preferred, like transformers
     write_shard(dir, "model.safetensors", AB, 2);
-    write_text(index, "not json");
+    test_write_text(index, "not json");
     EXPECT_MSG(st_model_open(&m, dir, &err), "%s", err.msg);
     EXPECT(m.nshards == 1 && m.count == 2 && st_model_find(&m, "b") && !st_model_find(&m, "c"));
     st_model_close(&m);
-    remove_dir(dir);
+    file_rmtree(dir);
     EXPECT(!st_model_open(&m, "/nonexistent_folder", &err));
     EXPECT_ERR(err, "/nonexistent_folder: ", NULL);
 }
@@ -486,7 +464,7 @@ TEST(st_model_sharded_bad) {
 
 TEST(st_writer_round_trip) {
     char dir[64], path[128];
-    make_temp_dir(dir, sizeof dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     snprintf(path, sizeof path, "%s/out.safetensors", dir);
     float w32[6] = {1.5f, -2.0f, 3.25f, 0.0f, -0.0f, 1e-30f};
     float src16[5] = {1.0f, -2.5f, 65504.0f, 6e-8f, 0.1f};
@@ -558,15 +536,15 @@ TEST(st_writer_round_trip) {
     EXPECT(st_open(&f, path, &err) && f.count == 1 && st_find(&f, "only"));
     st_close(&f);
     EXPECT_EQ_INT(count_entries(dir), 1);
-    remove_dir(dir);
+    file_rmtree(dir);
 }
 
 // A failed write never touches an existing file and leaves no temp files.
 TEST(st_writer_failures_leave_old_file) {
     char dir[64], path[128];
-    make_temp_dir(dir, sizeof dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     snprintf(path, sizeof path, "%s/keep.safetensors", dir);
-    write_text(path, "old contents");
+    test_write_text(path, "old contents");
     uint8_t x = 1;
     uint64_t s1[1] = {1}, s9[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, huge[2] = {1ull << 62, 8};
     for (int c = 0; c < 7; c++) {
@@ -585,7 +563,7 @@ TEST(st_writer_failures_leave_old_file) {
         EXPECT_MSG(!st_writer_write(w, path, &err), "case %d written", c);
         EXPECT_ERR(err, path, needle);
         st_writer_free(w);
-        char *text = read_text(path);
+        char *text = test_read_text(path);
         EXPECT(text && strcmp(text, "old contents") == 0);
         free(text);
         EXPECT_EQ_INT(count_entries(dir), 1);
@@ -603,19 +581,19 @@ TEST(st_writer_failures_leave_old_file) {
     snprintf(sub, sizeof sub, "%s/sub", dir);
     mkdir(sub, 0700);
     snprintf(inner, sizeof inner, "%s/inner", sub);
-    write_text(inner, "x");
+    test_write_text(inner, "x");
     EXPECT(!st_writer_write(w, sub, &err));
     EXPECT_ERR(err, sub, "rename");
     EXPECT_EQ_INT(count_entries(dir), 2);
     EXPECT_EQ_INT(count_entries(sub), 1);
     st_writer_free(w);
     remove(inner);
-    remove_dir(dir);
+    file_rmtree(dir);
 }
 
 TEST(file_atomic_write_and_read_all) {
     char dir[64], path[128];
-    make_temp_dir(dir, sizeof dir);
+    test_tmp_dir(dir, sizeof dir, "st_test");
     snprintf(path, sizeof path, "%s/f.bin", dir);
     LpoiErr err = {{0}};
     EXPECT(file_write_atomic(path, "hello\0world", 11, &err));
@@ -634,5 +612,5 @@ TEST(file_atomic_write_and_read_all) {
     EXPECT(text && n == 0 && text[0] == '\0');
     free(text);
     EXPECT_EQ_INT(count_entries(dir), 1);
-    remove_dir(dir);
+    file_rmtree(dir);
 }

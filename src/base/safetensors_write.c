@@ -6,6 +6,8 @@
 // Tensor data is read at write time, not at add time. Problems found while adding (bad dtype,
 // too many dims) are remembered and reported by st_writer_write, which is where errors can go.
 #include "safetensors.h"
+#include "file.h"
+#include "strbuf.h"
 #include "json.h"
 #include "check.h"
 #include <string.h>
@@ -89,23 +91,6 @@ void st_writer_meta(StWriter *w, const char *key, const char *value) {
     w->meta_count++;
 }
 
-// A growable byte buffer for the header.
-typedef struct { char *p; size_t len, cap; } Buf;
-
-static void buf_reserve(Buf *b, size_t extra) {
-    if (b->cap - b->len >= extra) return;
-    while (b->cap - b->len < extra) b->cap = b->cap ? 2 * b->cap : 1024;
-    b->p = realloc_check(b->p, b->cap);
-}
-static void buf_put(Buf *b, const char *s) { size_t n = strlen(s); buf_reserve(b, n); memcpy(b->p + b->len, s, n); b->len += n; }
-static void buf_put_json_string(Buf *b, const char *s) {
-    size_t len = strlen(s), need = json_escape(NULL, 0, s, len) + 1;
-    buf_reserve(b, need);
-    json_escape(b->p + b->len, need, s, len);
-    b->len += need - 1;
-}
-static void buf_put_u64(Buf *b, uint64_t v) { char t[24]; snprintf(t, sizeof t, "%llu", (unsigned long long)v); buf_put(b, t); }
-
 static int cmp_layout(const void *a, const void *b) {
     const WEntry *x = *(const WEntry *const *)a, *y = *(const WEntry *const *)b;
     int bx = dtype_bits(x->dtype), by = dtype_bits(y->dtype);
@@ -119,7 +104,7 @@ static bool valid_string(const char *s, const char *what, LpoiErr *err) {
 }
 
 // Checks names and sizes, assigns offsets in layout order, and renders the padded header.
-static bool plan_layout(StWriter *w, WEntry **order, Buf *header, LpoiErr *err) {
+static bool plan_layout(StWriter *w, WEntry **order, StrBuf *header, LpoiErr *err) {
     for (size_t i = 0; i < w->meta_count; i++)
         if (!valid_string(w->meta_keys[i], "metadata key", err) || !valid_string(w->meta_vals[i], "metadata value", err))
             return false;
@@ -144,30 +129,30 @@ static bool plan_layout(StWriter *w, WEntry **order, Buf *header, LpoiErr *err) 
         if (!u64_add_ok(offset, order[i]->nbytes, &offset)) return err_set(err, "total tensor data overflows 64 bits");
     }
 
-    buf_put(header, "{\"__metadata__\":{");
+    strbuf_str(header, "{\"__metadata__\":{");
     for (size_t i = 0; i < w->meta_count; i++) {
-        if (i) buf_put(header, ",");
-        buf_put_json_string(header, w->meta_keys[i]);
-        buf_put(header, ":");
-        buf_put_json_string(header, w->meta_vals[i]);
+        if (i) strbuf_str(header, ",");
+        strbuf_json_str(header, w->meta_keys[i]);
+        strbuf_str(header, ":");
+        strbuf_json_str(header, w->meta_vals[i]);
     }
-    buf_put(header, "}");
+    strbuf_str(header, "}");
     for (size_t i = 0; i < w->count; i++) {
         const WEntry *e = order[i];
-        buf_put(header, ",");
-        buf_put_json_string(header, e->name);
-        buf_put(header, ":{\"dtype\":\"");
-        buf_put(header, dtype_name(e->dtype));
-        buf_put(header, "\",\"shape\":[");
-        for (int d = 0; d < e->ndim; d++) { if (d) buf_put(header, ","); buf_put_u64(header, e->shape[d]); }
-        buf_put(header, "],\"data_offsets\":[");
-        buf_put_u64(header, e->begin);
-        buf_put(header, ",");
-        buf_put_u64(header, e->begin + e->nbytes);
-        buf_put(header, "]}");
+        strbuf_str(header, ",");
+        strbuf_json_str(header, e->name);
+        strbuf_str(header, ":{\"dtype\":\"");
+        strbuf_str(header, dtype_name(e->dtype));
+        strbuf_str(header, "\",\"shape\":[");
+        for (int d = 0; d < e->ndim; d++) { if (d) strbuf_str(header, ","); strbuf_printf(header, "%llu", (unsigned long long)e->shape[d]); }
+        strbuf_str(header, "],\"data_offsets\":[");
+        strbuf_printf(header, "%llu", (unsigned long long)e->begin);
+        strbuf_str(header, ",");
+        strbuf_printf(header, "%llu", (unsigned long long)(e->begin + e->nbytes));
+        strbuf_str(header, "]}");
     }
-    buf_put(header, "}");
-    while (header->len % 8) buf_put(header, " ");   // 8 + N is then a multiple of 8: tensors aligned
+    strbuf_str(header, "}");
+    while (header->len % 8) strbuf_str(header, " ");   // 8 + N is then a multiple of 8: tensors aligned
     return true;
 }
 
@@ -178,7 +163,7 @@ static int cmp_entry_name(const void *a, const void *b) {
 bool st_writer_write(StWriter *w, const char *path, LpoiErr *err) {
     if (w->problem[0]) return err_set(err, "%s: %s", path, w->problem);
     WEntry **order = malloc_check(w->count * sizeof *order);
-    Buf header = {0};
+    StrBuf header = {0};
     bool ok = plan_layout(w, order, &header, err);
     if (ok) {   // duplicate names: sort a copy by name alone
         WEntry **by_name = malloc_check(w->count * sizeof *by_name);
@@ -189,13 +174,13 @@ bool st_writer_write(StWriter *w, const char *path, LpoiErr *err) {
                 ok = err_set(err, "tensor %s added twice", Q(by_name[i]->name));
         free(by_name);
     }
-    if (!ok) { err_prefix(err, "%s", path); free(order); free(header.p); return false; }
+    if (!ok) { err_prefix(err, "%s", path); free(order); free(header.s); return false; }
 
     AtomicFile f;
     unsigned char len_le[8];
     for (int i = 0; i < 8; i++) len_le[i] = (unsigned char)((uint64_t)header.len >> (8 * i));
     ok = atomic_file_begin(&f, path, err) && atomic_file_write(&f, len_le, 8, err) &&
-         atomic_file_write(&f, header.p, header.len, err);
+         atomic_file_write(&f, header.s, header.len, err);
     // Small tensors are staged so a checkpoint of many biases is not one syscall per tensor.
     size_t stage_cap = 1u << 20, staged = 0;
     char *stage = malloc_check(stage_cap);
@@ -210,6 +195,6 @@ bool st_writer_write(StWriter *w, const char *path, LpoiErr *err) {
     free(stage);
     if (ok) ok = atomic_file_commit(&f, err);
     free(order);
-    free(header.p);
+    free(header.s);
     return ok;
 }

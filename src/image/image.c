@@ -7,7 +7,7 @@
 // PNM uninitialised memory) where PIL refuses the file as truncated; so do we.
 #include "image/image.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,11 +349,17 @@ void raw_image_free(RawImage *img) {
     *img = (RawImage){0};
 }
 
+// The file's bytes within limits->max_file_bytes (default IMAGE_DEFAULT_MAX_FILE_BYTES); NULL + err.
+static char *read_image_file(const char *path, const ImageLimits *limits, size_t *size, LpoiErr *err) {
+    uint64_t max_bytes = limits && limits->max_file_bytes ? limits->max_file_bytes : IMAGE_DEFAULT_MAX_FILE_BYTES;
+    *size = 0;
+    return file_read_all(path, max_bytes, size, err);
+}
+
 bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, LpoiErr *err) {
     *out = (Image){0};
-    uint64_t max_bytes = limits && limits->max_file_bytes ? limits->max_file_bytes : IMAGE_DEFAULT_MAX_FILE_BYTES;
-    size_t size = 0;
-    char *buf = file_read_all(path, max_bytes, &size, err);
+    size_t size;
+    char *buf = read_image_file(path, limits, &size, err);
     if (!buf) return false;
     bool ok = image_decode_memory(out, buf, size, path, limits, err);
     free(buf);
@@ -362,9 +368,8 @@ bool image_decode_file(Image *out, const char *path, const ImageLimits *limits, 
 
 bool image_decode_raw_file(RawImage *out, const char *path, const ImageLimits *limits, LpoiErr *err) {
     *out = (RawImage){0};
-    uint64_t max_bytes = limits && limits->max_file_bytes ? limits->max_file_bytes : IMAGE_DEFAULT_MAX_FILE_BYTES;
-    size_t size = 0;
-    char *buf = file_read_all(path, max_bytes, &size, err);
+    size_t size;
+    char *buf = read_image_file(path, limits, &size, err);
     if (!buf) return false;
     bool ok = image_decode_raw_memory(out, buf, size, path, limits, err);
     free(buf);

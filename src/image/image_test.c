@@ -4,7 +4,7 @@
 #include "test/test.h"
 #include "image/image.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "base/rng.h"
 #include <stdlib.h>
 #include <string.h>
@@ -157,8 +157,8 @@ TEST(png_encode_roundtrip) {
 }
 
 TEST(png_write_file_atomic) {
-    char dir[] = "/tmp/lpoi_img_test_XXXXXX";
-    if (!mkdtemp(dir)) LPOI_DIE("mkdtemp failed");
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "img_test");
     char path[300];
     snprintf(path, sizeof path, "%s/out.png", dir);
     Image img = random_image(9, 4, 7, 2), back;

@@ -5,7 +5,7 @@
 // flat black masks and photographs alike. The output is deterministic for a given image and level.
 #include "image/image.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_write_atomic
+#include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>

@@ -3,7 +3,7 @@
 // geometric steps on uint8, then the per-channel rescale/normalise table.
 #include "image/preprocess.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,7 +54,7 @@ static bool only_keys(const JsonValue *obj, const char *what, const char *const 
         if (known) continue;
         if (obj->items[i]->type == JSON_NULL) continue;   // HF's SizeDict keeps unset keys as None
         char q[64];
-        return err_set(err, "%s: key %s is not supported (lpoi implements {\"shortest_edge\": S} and "
+        return err_set(err, "%s: key %s is not supported (lpoi implements {\"shortest_edge\": E} and "
                             "{\"height\": H, \"width\": W})", what, json_quote_short(q, sizeof q, obj->keys[i], obj->key_lens[i]));
     }
     return true;
@@ -85,7 +85,7 @@ static bool read_size(const JsonValue *v, bool default_to_square, PreprocessConf
         c->shortest_edge = 0;
         return read_dim(h, "size.height", &c->size_h, err) && read_dim(w, "size.width", &c->size_w, err);
     }
-    return err_set(err, "size: expected {\"shortest_edge\": S} or {\"height\": H, \"width\": W}");
+    return err_set(err, "size: expected {\"shortest_edge\": E} or {\"height\": H, \"width\": W}");
 }
 
 static bool read_crop(const JsonValue *v, PreprocessConfig *c, LpoiErr *err) {
@@ -230,7 +230,7 @@ bool preprocess_resize_size(const PreprocessConfig *cfg, int in_w, int in_h, int
     if (!cfg->do_resize) { *out_w = in_w; *out_h = in_h; return true; }
     int64_t w, h;
     if (cfg->shortest_edge > 0) {
-        // get_resize_output_image_size(default_to_square=False): new_long = int(S * long / short),
+        // get_resize_output_image_size(default_to_square=False): new_long = int(E * long / short),
         // a float64 true division (exact operands, correctly rounded) then truncation.
         int64_t s = cfg->shortest_edge, shorter = in_w <= in_h ? in_w : in_h, longer = in_w <= in_h ? in_h : in_w;
         double q = (double)(s * longer) / (double)shorter;

@@ -3,13 +3,13 @@
 //
 // Order (PilBackend._preprocess, LlavaImageProcessorPil._preprocess), all on uint8 until the rescale:
 //   convert to RGB        grey → RGB; alpha (LA, RGBA) composited onto WHITE with Pillow's integer
-//                         alpha_composite (transformers 5.24 convert_to_rgb; formats.md §3.1 and
-//                         image_decode_* drop alpha instead — so model inputs are read with
-//                         preprocess_load_image: raw channels, then this composite)
+//                         alpha_composite (transformers 5.24 convert_to_rgb). image_decode_* drop
+//                         alpha instead, so model inputs are read with preprocess_load_image: raw
+//                         channels, then this composite
 //   pad to square         LLaVA with do_pad only: a max(W,H) square of colour int(mean·255) per channel
 //                         ((122, 116, 104) for the OpenAI mean), the image at offset (max−dim)//2
-//   resize                Pillow Image.resize (resample.h) to size {"shortest_edge": S}: the short side
-//                         becomes S, the long side int(S·long/short) (truncated); or to {"height","width"}
+//   resize                Pillow Image.resize (resample.h) to size {"shortest_edge": E}: the short side
+//                         becomes E, the long side int(E·long/short) (truncated); or to {"height","width"}
 //   centre crop           top = (H − crop_h)//2, left = (W − crop_w)//2 (floor); where the image is
 //                         smaller than the crop, zero (black) pixels fill the rest, the image at
 //                         ceil((crop − dim)/2) — the same floor formula with negative offsets
@@ -40,7 +40,7 @@ typedef struct {
     PreprocessKind kind;
     bool do_convert_rgb, do_resize, do_center_crop, do_rescale, do_normalize;
     bool do_pad;                 // LLaVA pad-to-square (only valid for PREPROCESS_LLAVA)
-    int shortest_edge;           // size {"shortest_edge": S}; 0 when size is {"height", "width"}
+    int shortest_edge;           // size {"shortest_edge": E}; 0 when size is {"height", "width"}
     int size_h, size_w;          // size {"height": H, "width": W}; 0 when shortest_edge is used
     int crop_h, crop_w;          // crop_size
     ResampleFilter resample;     // PIL code (3 = BICUBIC for CLIP)

@@ -14,7 +14,7 @@
 //     shrinks by more than twice as many pixels as the width does ((in_h − out_h) > 0 and
 //     (in_h − out_h) > 2·(in_w − out_w)): then vertical first. The order changes the rounding of
 //     the intermediate image, so it is part of the contract. This rule is recent (Pillow PR #9549,
-//     2026); older Pillow, and formats.md §3.2, always run the horizontal pass first, so tall images
+//     2026); older Pillow always runs the horizontal pass first, so tall images
 //     shrunk in height differ by a level here and there between Pillow versions;
 //   - an axis whose size does not change is not resampled; same size both ways is a copy.
 // Pillow's `reducing_gap` (a cheap integer pre-reduction) is not applied: HF's resize passes

@@ -7,6 +7,7 @@
 #include "test/test.h"
 #include "image/resample.h"
 #include "base/check.h"
+#include "base/rng.h"
 #include "base/threads.h"
 #include <math.h>
 #include <stdlib.h>
@@ -16,9 +17,10 @@ static const ResampleFilter FILTERS[] = {RESAMPLE_BICUBIC, RESAMPLE_BILINEAR, RE
 
 static Image pattern_image(int w, int h, uint32_t seed) {
     Image img = image_new(w, h);
-    uint32_t s = seed * 2654435761u + 12345u;
+    Rng rng;
+    rng_seed(&rng, seed);
     for (size_t i = 0; i < (size_t)w * h * 3; i++) {
-        s = s * 1664525u + 1013904223u;
+        uint32_t s = (uint32_t)(rng_u64(&rng) >> 32);
         size_t px = i / 3;
         int x = (int)(px % (size_t)w), y = (int)(px / (size_t)w);
         int v = (x * 255) / (w > 1 ? w - 1 : 1) / 2 + (y * 255) / (h > 1 ? h - 1 : 1) / 4 + (int)(s >> 27);

@@ -10,10 +10,11 @@
 // whenever list semantics give exactly our targets; otherwise (targets restricted to one part,
 // e.g. only the language model's q_proj) a regex that PEFT full-matches against module names.
 // Loading goes the other way: targets from the tensor names, r from the shapes, alpha from the config.
-#include "lpoi/trainer_internal.h"
+#include "lpoi/adapter_io.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

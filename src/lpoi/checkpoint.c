@@ -14,6 +14,7 @@
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,49 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-bool train_mkdir_p(const char *path, LpoiErr *err) {
-    char *p = strdup(path);
-    if (!p) LPOI_DIE("out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != 0) continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            err_set(err, "%s: cannot create folder: %s", p, strerror(errno));
-            free(p);
-            return false;
-        }
-        *s = c;
-        if (!c) break;
-    }
-    struct stat st;
-    bool ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-    if (!ok) err_set(err, "%s: exists and is not a folder", p);
-    free(p);
-    return ok;
-}
-
-bool train_rmtree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return errno == ENOENT;
-    struct dirent *e;
-    char sub[4400];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        struct stat st;
-        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) train_rmtree(sub);
-        else unlink(sub);
-    }
-    closedir(d);
-    return rmdir(path) == 0;
-}
-
-static void fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
 
 // ---- options that must not change between a checkpoint and --resume ---------------------------
 #define NOPTS 25
@@ -350,13 +308,13 @@ void checkpoint_clear_run(const char *out_dir) {
     char p[4400];
     for (int i = 0; i < n; i++) {
         snprintf(p, sizeof p, "%s/checkpoint-%d", out_dir, steps[i]);
-        train_rmtree(p);
+        file_rmtree(p);
     }
     free(steps);
     static const char *const names[] = {"adapter", "adapter.tmp", "adapter.old"};
     for (size_t i = 0; i < LPOI_ARRAY_LEN(names); i++) {
         snprintf(p, sizeof p, "%s/%s", out_dir, names[i]);
-        train_rmtree(p);
+        file_rmtree(p);
     }
     snprintf(p, sizeof p, "%s/ref_logps.safetensors", out_dir);
     unlink(p);
@@ -368,29 +326,29 @@ bool checkpoint_save(Trainer *tr, LpoiErr *err) {
     char dir[4200], tmp[4300];
     snprintf(dir, sizeof dir, "%s/checkpoint-%d", tr->o.out_dir, tr->step);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
-    train_rmtree(tmp);
+    file_rmtree(tmp);
     if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
     if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err) ||
         !write_state(tr, tmp, err)) {
-        train_rmtree(tmp);
+        file_rmtree(tmp);
         return false;
     }
-    fsync_dir(tmp);
+    file_fsync_dir(tmp, NULL);
     struct stat st;
-    if (stat(dir, &st) == 0) train_rmtree(dir);   // the same step saved again (e.g. the end of a resumed run)
+    if (stat(dir, &st) == 0) file_rmtree(dir);   // the same step saved again (e.g. the end of a resumed run)
     if (rename(tmp, dir) != 0) {
         err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-        train_rmtree(tmp);
+        file_rmtree(tmp);
         return false;
     }
-    fsync_dir(tr->o.out_dir);
+    file_fsync_dir(tr->o.out_dir, NULL);
     if (tr->o.keep_checkpoints > 0) {
         int *steps;
         int n = list_checkpoints(tr->o.out_dir, &steps);
         for (int i = tr->o.keep_checkpoints; i < n; i++) {
             char old[4200];
             snprintf(old, sizeof old, "%s/checkpoint-%d", tr->o.out_dir, steps[i]);
-            train_rmtree(old);
+            file_rmtree(old);
         }
         free(steps);
     }
@@ -473,7 +431,7 @@ bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiEr
             if (!strncmp(e->d_name, "checkpoint-", 11) && l > 4 && !strcmp(e->d_name + l - 4, ".tmp")) {
                 char p[4400];
                 snprintf(p, sizeof p, "%s/%s", tr->o.out_dir, e->d_name);
-                train_rmtree(p);
+                file_rmtree(p);
             }
         }
         closedir(d);
@@ -495,19 +453,19 @@ bool final_adapter_save(Trainer *tr, LpoiErr *err) {
     snprintf(dir, sizeof dir, "%s/adapter", tr->o.out_dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     snprintf(old, sizeof old, "%s.old", dir);
-    train_rmtree(tmp);
-    train_rmtree(old);
+    file_rmtree(tmp);
+    file_rmtree(old);
     if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
     if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err)) {
-        train_rmtree(tmp);
+        file_rmtree(tmp);
         return false;
     }
-    fsync_dir(tmp);
+    file_fsync_dir(tmp, NULL);
     struct stat st;
     if (stat(dir, &st) == 0 && rename(dir, old) != 0)
         return err_set(err, "%s: cannot move the old adapter aside: %s", dir, strerror(errno));
     if (rename(tmp, dir) != 0) return err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-    fsync_dir(tr->o.out_dir);
-    train_rmtree(old);
+    file_fsync_dir(tr->o.out_dir, NULL);
+    file_rmtree(old);
     return true;
 }

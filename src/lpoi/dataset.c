@@ -4,7 +4,7 @@
 #include "lpoi/dataset.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +24,7 @@ static char *xstrdup(const char *s) {
 
 static char *join_path(const char *dir, const char *rel) {
     if (rel[0] == '/' || !dir || !*dir) return xstrdup(rel);
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc_check(n);
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
+    return file_path_join(dir, rel);
 }
 
 static char *dir_of(const char *path) {
@@ -153,6 +150,24 @@ static int cmp_man(const void *a, const void *b) {
     return (x->line > y->line) - (x->line < y->line);
 }
 
+// The next line of text[*off, size) that holds more than spaces, tabs and CRs (without its '\n');
+// *lineno counts every line passed, blank or not. false at the end of the text.
+static bool next_line(const char *text, size_t size, size_t *off, int *lineno, const char **line, size_t *len) {
+    while (*off < size) {
+        const char *l = text + *off, *nl = memchr(l, '\n', size - *off);
+        size_t n = nl ? (size_t)(nl - l) : size - *off;
+        *off += n + 1;
+        ++*lineno;
+        for (size_t k = 0; k < n; k++)
+            if (l[k] != ' ' && l[k] != '\t' && l[k] != '\r') {
+                *line = l;
+                *len = n;
+                return true;
+            }
+    }
+    return false;
+}
+
 static bool manifest_load(Manifest *m, const char *path, LpoiErr *err) {
     memset(m, 0, sizeof *m);
     size_t size;
@@ -161,15 +176,9 @@ static bool manifest_load(Manifest *m, const char *path, LpoiErr *err) {
     char *dir = dir_of(path);
     int cap = 0, lineno = 0;
     bool ok = true;
-    for (size_t off = 0; off < size && ok;) {
-        char *nl = memchr(text + off, '\n', size - off);
-        size_t len = nl ? (size_t)(nl - (text + off)) : size - off;
-        const char *line = text + off;
-        off += len + 1;
-        lineno++;
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
-        if (k == len) continue;
+    const char *line;
+    size_t off = 0, len;
+    while (ok && next_line(text, size, &off, &lineno, &line, &len)) {
         LpoiErr e = {{0}};
         JsonDoc *doc = json_parse(line, len, &e);
         if (!doc) { ok = err_set(err, "%s:%d: json: %s", path, lineno, e.msg); break; }
@@ -345,15 +354,9 @@ bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr
         json_free(doc);
     } else {
         int lineno = 0;
-        for (size_t off = 0; off < size && ok;) {
-            char *nl = memchr(text + off, '\n', size - off);
-            size_t len = nl ? (size_t)(nl - (text + off)) : size - off;
-            const char *line = text + off;
-            off += len + 1;
-            lineno++;
-            size_t k = 0;
-            while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
-            if (k == len) continue;
+        const char *line;
+        size_t off = 0, len;
+        while (ok && next_line(text, size, &off, &lineno, &line, &len)) {
             LpoiErr e = {{0}};
             JsonDoc *doc = json_parse(line, len, &e);
             ok = take_record(&ld, doc ? json_root(doc) : NULL, lineno, doc ? NULL : e.msg, err);

@@ -103,7 +103,9 @@ bool data_tokenize(const DataRecord *r, const Tokenizer *tok, const DataTokLimit
 void data_tokens_free(DataTokens *t);
 
 // ---- pixels ----
-// pixel_values of the images of record r, [n, 3, S, S] into out (caller's, n·3·S·S floats):
+// R is the side, in pixels, of the model's square input image (CLIP image_size; pixel_values are
+// [n, 3, R, R]). The letter S stays the LPOI scores S_k (objectives.h).
+// pixel_values of the images of record r, [n, 3, R, R] into out (caller's, n·3·R·R floats):
 //   n = 1:  the original;  n = L (list_size): images 1..L of the LPOI list (from r->list, or
 //   rendered with negatives.h from the box; image 1 is always the original file).
 // Errors: "FILE:LINE: img_path: <reason>" (or "boxes: ...", "negatives[k]: ...").
@@ -111,7 +113,7 @@ typedef struct {
     const char *data_path;       // for error messages
     const PreprocessConfig *pre;
     NegOptions neg;
-    int S;                       // the model's image size (checked against the preprocessor output)
+    int side;                    // R, the model's image size (checked against the preprocessor output)
 } DataPixelCtx;
 bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, LpoiErr *err);
 
@@ -120,21 +122,21 @@ bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, 
 // mask — the list's later images then look to the model more like the original than intended.
 // Counts the records with a box (their list's last image masks the whole box, whether rendered from
 // the box or read from a manifest / the release) whose box keeps < 100 % after the processor's
-// shortest-edge resize + S x S centre crop (negatives_crop_kept_fraction). Image sizes come from
+// shortest-edge resize + R x R centre crop (negatives_crop_kept_fraction). Image sizes come from
 // the file headers (PNG: the IHDR, JPEG: the SOF marker, others: the whole file); a record whose
 // header cannot be read is counted in `unreadable` (its real error comes when the pixels are built).
 // Returns false (nothing counted) when the processor does not do that crop: pad-to-square (do_pad),
 // no crop or no resize, size {height, width}, or a crop size other than the shortest edge.
 typedef struct {
-    int crop;           // S
+    int crop;           // R
     int checked;        // records with a box
     int cut;            // of them, boxes that lose part of their area to the crop
     int unreadable;     // records with a box whose image size could not be read
 } DataCropCheck;
 bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropCheck *out);
 
-// mDPO's corruption: torchvision RandomResizedCrop(size = (S, S), scale = (0.01, 0.2), ratio =
-// (3/4, 4/3), bilinear) on normalised pixel values [3, S, S] → out [3, S, S]. The crop box comes
+// mDPO's corruption: torchvision RandomResizedCrop(size = (R, R), scale = (0.01, 0.2), ratio =
+// (3/4, 4/3), bilinear) on normalised pixel values [3, R, R] → out [3, R, R]. The crop box comes
 // from rng exactly as RandomResizedCrop.get_params draws it (10 tries, then the centre fallback);
 // the resize is bilinear with align_corners = False (upsampling, so antialias plays no part).
-void data_random_resized_crop(const float *chw, int C, int S, Rng *rng, float *out);
+void data_random_resized_crop(const float *chw, int C, int R, Rng *rng, float *out);

@@ -3,7 +3,7 @@
 // random resized crop. See dataset.h for the exact rules.
 #include "lpoi/dataset.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "text/chat_template.h"
 #include <math.h>
 #include <stdint.h>
@@ -113,15 +113,15 @@ void data_tokens_free(DataTokens *t) {
 static bool to_pixels(const DataPixelCtx *c, const Image *img, float *out, LpoiErr *err) {
     PixelValues pv;
     if (!preprocess_image(c->pre, img, &pv, err)) return false;
-    bool ok = pv.c == 3 && pv.h == c->S && pv.w == c->S;
-    if (ok) memcpy(out, pv.data, (size_t)3 * c->S * c->S * sizeof *out);
-    else err_set(err, "the image processor makes %dx%dx%d pixel values, the model takes 3x%dx%d", pv.c, pv.h, pv.w, c->S, c->S);
+    bool ok = pv.c == 3 && pv.h == c->side && pv.w == c->side;
+    if (ok) memcpy(out, pv.data, (size_t)3 * c->side * c->side * sizeof *out);
+    else err_set(err, "the image processor makes %dx%dx%d pixel values, the model takes 3x%dx%d", pv.c, pv.h, pv.w, c->side, c->side);
     pixel_values_free(&pv);
     return ok;
 }
 
 bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, LpoiErr *err) {
-    const size_t per = (size_t)3 * c->S * c->S;
+    const size_t per = (size_t)3 * c->side * c->side;
     Image img = {0};
     LpoiErr e = {{0}};
     bool ok = true;
@@ -162,37 +162,37 @@ bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, 
 // ---- mDPO crop -------------------------------------------------------------------------------------
 static double uniform(Rng *rng, double a, double b) { return a + (b - a) * ((double)(rng_u64(rng) >> 11) * 0x1p-53); }
 
-void data_random_resized_crop(const float *chw, int C, int S, Rng *rng, float *out) {
-    int top = 0, left = 0, h = S, w = S;
-    const double area = (double)S * S, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
+void data_random_resized_crop(const float *chw, int C, int R, Rng *rng, float *out) {
+    int top = 0, left = 0, h = R, w = R;
+    const double area = (double)R * R, lr0 = log(3.0 / 4.0), lr1 = log(4.0 / 3.0);
     for (int attempt = 0; attempt < 10; attempt++) {
         double target = area * uniform(rng, 0.01, 0.2);
         double ar = exp(uniform(rng, lr0, lr1));
         int cw = (int)nearbyint(sqrt(target * ar)), ch = (int)nearbyint(sqrt(target / ar));
-        if (cw > 0 && cw <= S && ch > 0 && ch <= S) {
-            top = (int)rng_below(rng, (uint64_t)(S - ch + 1));
-            left = (int)rng_below(rng, (uint64_t)(S - cw + 1));
+        if (cw > 0 && cw <= R && ch > 0 && ch <= R) {
+            top = (int)rng_below(rng, (uint64_t)(R - ch + 1));
+            left = (int)rng_below(rng, (uint64_t)(R - cw + 1));
             h = ch;
             w = cw;
             break;
         }
     }   // else: torchvision's fallback for a square input is the whole image
-    const float sy = (float)h / (float)S, sx = (float)w / (float)S;
-    for (int y = 0; y < S; y++) {
+    const float sy = (float)h / (float)R, sx = (float)w / (float)R;
+    for (int y = 0; y < R; y++) {
         float fy = sy * ((float)y + 0.5f) - 0.5f;
         if (fy < 0) fy = 0;
         int y0 = (int)fy, y1 = y0 + (y0 < h - 1);
         float ly = fy - (float)y0;
-        for (int x = 0; x < S; x++) {
+        for (int x = 0; x < R; x++) {
             float fx = sx * ((float)x + 0.5f) - 0.5f;
             if (fx < 0) fx = 0;
             int x0 = (int)fx, x1 = x0 + (x0 < w - 1);
             float lx = fx - (float)x0;
             for (int c = 0; c < C; c++) {
-                const float *p = chw + (size_t)c * S * S;
-                float v00 = p[(size_t)(top + y0) * S + left + x0], v01 = p[(size_t)(top + y0) * S + left + x1];
-                float v10 = p[(size_t)(top + y1) * S + left + x0], v11 = p[(size_t)(top + y1) * S + left + x1];
-                out[((size_t)c * S + y) * S + x] =
+                const float *p = chw + (size_t)c * R * R;
+                float v00 = p[(size_t)(top + y0) * R + left + x0], v01 = p[(size_t)(top + y0) * R + left + x1];
+                float v10 = p[(size_t)(top + y1) * R + left + x0], v11 = p[(size_t)(top + y1) * R + left + x1];
+                out[((size_t)c * R + y) * R + x] =
                     (1 - ly) * ((1 - lx) * v00 + lx * v01) + ly * ((1 - lx) * v10 + lx * v11);
             }
         }
@@ -254,11 +254,11 @@ static bool image_dims(const char *path, int *w, int *h) {
 
 bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropCheck *out) {
     memset(out, 0, sizeof *out);
-    const int S = pre->crop_w;
-    if (!pre->do_center_crop || pre->do_pad || !pre->do_resize || pre->shortest_edge <= 0 || S != pre->shortest_edge ||
-        pre->crop_h != S)
+    const int R = pre->crop_w;
+    if (!pre->do_center_crop || pre->do_pad || !pre->do_resize || pre->shortest_edge <= 0 || R != pre->shortest_edge ||
+        pre->crop_h != R)
         return false;
-    out->crop = S;
+    out->crop = R;
     for (int i = 0; i < d->n; i++) {
         const DataRecord *r = &d->rec[i];
         if (!r->has_box) continue;
@@ -271,7 +271,7 @@ bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropChec
         }
         out->checked++;
         // The list's last image masks the whole box (negatives.h rule 3 with k = L).
-        if (negatives_crop_kept_fraction(w, h, box, S) < 1.0 - 1e-9) out->cut++;
+        if (negatives_crop_kept_fraction(w, h, box, R) < 1.0 - 1e-9) out->cut++;
     }
     return true;
 }

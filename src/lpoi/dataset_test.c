@@ -4,9 +4,8 @@
 // truncation, corrupt images, and the mDPO crop.
 #include "test/test.h"
 #include "lpoi/dataset.h"
-#include "lpoi/trainer_internal.h"   // train_rmtree (cleanup)
+#include "base/file.h"
 #include "base/check.h"
-#include "base/safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +14,7 @@
 
 static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
+static const char *tmp_path(const char *name) { return test_path(tmpdir, name); }
 
 static void setup(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lpoi_dataset_test_%d", (int)getpid());
@@ -36,14 +29,8 @@ static void setup(void) {
     fclose(f);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-}
-
 static bool load(Dataset *d, const char *text, bool skip, int L, const char *manifest, LpoiErr *err) {
-    write_file(tmp_path("d.jsonl"), text);
+    test_write_text(tmp_path("d.jsonl"), text);
     DatasetOptions o = {.skip_bad = skip, .list_size = L, .manifest = manifest, .check_files = true};
     return dataset_load(d, tmp_path("d.jsonl"), &o, err);
 }
@@ -88,7 +75,7 @@ TEST(dataset_errors_name_file_line_field) {
     // Everything bad: an error even with --skip-bad.
     EXPECT(!load(&d, "{}\n", true, 0, NULL, &err));
     EXPECT(strstr(err.msg, "no usable records") != NULL);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_release_array_and_mdpo_prompt) {
@@ -111,7 +98,7 @@ TEST(dataset_release_array_and_mdpo_prompt) {
     dataset_free(&d);
     EXPECT(!load(&d, "[{\"img_path\": \"a.png\", \"prompt\": \"q\",\n \"chosen\": }]", false, 0, NULL, &err));
     EXPECT_MSG(strstr(err.msg, "d.jsonl:2: json:") != NULL, "%s", err.msg);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_negatives_manifest_join) {
@@ -120,7 +107,7 @@ TEST(dataset_negatives_manifest_join) {
     snprintf(man, sizeof man,
              "{\"index\": 0, \"line\": 1, \"img_path\": \"a.png\", \"images\": [\"a.png\", \"a.png\", \"a.png\"]}\n"
              "{\"index\": 1, \"line\": 2, \"img_path\": \"other.png\", \"images\": [\"a.png\", \"a.png\", \"a.png\"]}\n");
-    write_file(tmp_path("manifest.jsonl"), man);
+    test_write_text(tmp_path("manifest.jsonl"), man);
     const char *rec = "{\"img_path\": \"a.png\", \"prompt\": \"q\", \"chosen\": \"c\", \"rejected\": \"r\"}\n";
     char text[1024];
     snprintf(text, sizeof text, "%s%s%s", rec, rec, rec);
@@ -148,7 +135,7 @@ static Tokenizer *tiny_tok(void) {
     Tokenizer *t = tokenizer_load_dir(dir, &err);
     EXPECT_MSG(t != NULL, "%s", err.msg);
     return t;
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_tokenize_matches_trl_split) {
@@ -214,7 +201,7 @@ TEST(dataset_pixels_corrupt_image_and_list) {
     PreprocessConfig pc = preprocess_config_default(PREPROCESS_CLIP);
     pc.shortest_edge = 28;
     pc.crop_h = pc.crop_w = 28;
-    DataPixelCtx c = {.data_path = "x.jsonl", .pre = &pc, .neg = negatives_default_options(), .S = 28};
+    DataPixelCtx c = {.data_path = "x.jsonl", .pre = &pc, .neg = negatives_default_options(), .side = 28};
     char path[600];
     snprintf(path, sizeof path, "%s", tmp_path("corrupt.png"));
     DataRecord r = {.line = 9, .img_path = path};
@@ -231,26 +218,26 @@ TEST(dataset_pixels_corrupt_image_and_list) {
     const size_t per = 3 * 28 * 28;
     for (int k = 1; k < 5; k++) EXPECT(memcmp(out, out + k * per, per * sizeof *out) != 0);
     free(out);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 TEST(dataset_random_resized_crop) {
-    const int S = 28;
-    float *in = malloc_check((size_t)3 * S * S * sizeof *in), *a = malloc_check(sizeof(float) * 3 * S * S),
-          *b = malloc_check(sizeof(float) * 3 * S * S);
-    for (int i = 0; i < 3 * S * S; i++) in[i] = (float)(i % S) + 100.0f * (float)(i / (S * S));   // value = x + 100 c
+    const int R = 28;
+    float *in = malloc_check((size_t)3 * R * R * sizeof *in), *a = malloc_check(sizeof(float) * 3 * R * R),
+          *b = malloc_check(sizeof(float) * 3 * R * R);
+    for (int i = 0; i < 3 * R * R; i++) in[i] = (float)(i % R) + 100.0f * (float)(i / (R * R));   // value = x + 100 c
     Rng r1, r2;
     rng_seed(&r1, 5);
     rng_seed(&r2, 5);
-    data_random_resized_crop(in, 3, S, &r1, a);
-    data_random_resized_crop(in, 3, S, &r2, b);
-    EXPECT(!memcmp(a, b, sizeof(float) * 3 * S * S));   // seeded: reproducible
+    data_random_resized_crop(in, 3, R, &r1, a);
+    data_random_resized_crop(in, 3, R, &r2, b);
+    EXPECT(!memcmp(a, b, sizeof(float) * 3 * R * R));   // seeded: reproducible
     // A crop of 1-20% of the area spans at most ~52% of the side: the x range of the output shrinks.
     float lo = 1e9f, hi = -1e9f;
-    for (int i = 0; i < S * S; i++) { lo = fminf(lo, a[i]); hi = fmaxf(hi, a[i]); }
-    EXPECT(hi - lo < 0.6f * S);
-    EXPECT(lo >= 0 && hi <= S - 1);
-    for (int i = 0; i < S * S; i++) EXPECT_NEAR(a[S * S + i] - a[i], 100.0, 1e-3, 0);   // channels stay apart
+    for (int i = 0; i < R * R; i++) { lo = fminf(lo, a[i]); hi = fmaxf(hi, a[i]); }
+    EXPECT(hi - lo < 0.6f * R);
+    EXPECT(lo >= 0 && hi <= R - 1);
+    for (int i = 0; i < R * R; i++) EXPECT_NEAR(a[R * R + i] - a[i], 100.0, 1e-3, 0);   // channels stay apart
     free(in);
     free(a);
     free(b);
@@ -287,7 +274,7 @@ TEST(dataset_released_negatives_layout) {
     if (d.n == 1 && d.rec[0].n_list == 5) EXPECT(strstr(d.rec[0].list[4], "ours_cmask_until100/x.png") != NULL);
     dataset_free(&d);
     image_free(&img);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }
 
 // The centre-crop check: sizes from PNG / baseline and progressive JPEG headers and (BMP) the whole
@@ -298,7 +285,7 @@ TEST(dataset_crop_check_counts_cut_boxes) {
     char cwd[400], text[4096];
     if (!getcwd(cwd, sizeof cwd)) LPOI_DIE("getcwd failed");
     const char *td = test_data_dir();
-    // S = 11. a.png 40x30 → 14x11, crop x [1, 12) of the resized: x0 = 1 → 0.275 is cut, [15, 25) kept.
+    // R = 11. a.png 40x30 → 14x11, crop x [1, 12) of the resized: x0 = 1 → 0.275 is cut, [15, 25) kept.
     // smooth_*.jpg 17x11 → crop x [3, 14): [0, 2) cut, [5, 12) kept (read as 11x17 it would be the
     // other way round). rgb.bmp 13x7 → 20x11, crop x [4, 15): [0, 2) → [0, 3.1) cut.
     snprintf(text, sizeof text,
@@ -342,5 +329,5 @@ TEST(dataset_crop_check_counts_cut_boxes) {
     EXPECT_EQ_INT(cc.cut, 2);
     EXPECT_EQ_INT(cc.unreadable, 2);
     dataset_free(&d);
-    train_rmtree(tmpdir);
+    file_rmtree(tmpdir);
 }

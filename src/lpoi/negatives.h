@@ -78,8 +78,8 @@ void negatives_render(const Image *src, ImgRect box, int k, int list_size, const
 void negatives_render_list(const Image *src, ImgRect box, int list_size, const NegOptions *opt, Image *out);
 
 // The fraction (0..1) of the area of `mask` (pixels of a W x H image) that survives a CLIP-style
-// preprocessing: shortest-edge resize to S (HF: short side = S, long side = int(S * long / short))
-// then a floor-centred S x S crop. 1 when nothing is cut or the mask is empty. Geometry only: the
+// preprocessing: shortest-edge resize to R (HF: short side = R, long side = int(R * long / short))
+// then a floor-centred R x R crop. 1 when nothing is cut or the mask is empty. Geometry only: the
 // resampling filter's few-pixel blur at the crop border is ignored.
 double negatives_crop_kept_fraction(int w, int h, ImgRect mask, int crop_size);
 

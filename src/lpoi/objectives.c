@@ -27,7 +27,7 @@ double obj_logaddexp(double a, double b) {
 // With t_k = c_k − S_k ≥ 0 (c_k = logsumexp_{j≥k} S_j) and x_k = c_{k+1} − S_k:
 //   t_{L−1} = 0,  x_k = (S_{k+1} − S_k) + t_{k+1},  t_k = softplus(x_k),  loss = Σ_{k<L−1} t_k.
 // Gradient: dS_i = −[i < L−1] + exp(S_i + A_i), A_i = log Σ_{k ≤ min(i, L−2)} exp(−c_k) (the
-// log-domain prefix of formats.md §5.2). We carry B_i = A_i + c_i = log Σ_{k≤i} exp(c_i − c_k)
+// prefix, kept in the log domain: Σ exp(−c_k) itself overflows in linear space). We carry B_i = A_i + c_i = log Σ_{k≤i} exp(c_i − c_k)
 // instead, whose recurrence needs only c_i − c_{i−1} = x_{i−1} − softplus(x_{i−1}) = −softplus(−x_{i−1}):
 //   B_0 = 0,  B_i = softplus(B_{i−1} − softplus(−x_{i−1})),
 //   dS_i = expm1(B_i − t_i) for i < L−1 (expm1: no cancellation when item i wins its stage),

@@ -6,8 +6,10 @@
 // the reference cache) — all of which a checkpoint stores exactly (fp32 / int, no text round trip)
 // — and the data-order RNG, also stored. So a resumed run repeats an uninterrupted one bit for bit
 // on the same machine and thread count.
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
@@ -105,65 +107,88 @@ static void progress(const Trainer *tr, const StepOut *s, double elapsed, int do
     if (tty && tr->step == tr->total_steps) fputc('\n', stderr);
 }
 
-int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st, long *ntok,
-                       LpoiErr *err) {
+// One micro-batch's objective inputs and gradients in the structure of arrays obj_batch reads:
+// the policy log-probs from the forward, the reference ones from the cache.
+typedef struct {
+    double *pol_chosen, *ref_chosen, *pol_rejected, *ref_rejected, *pol_crop, *ref_crop;   // [ne]
+    double *d_chosen, *d_rejected, *d_crop;                                                 // [ne]
+    double *pol_list, *ref_list, *d_list;                                                   // [ne, L]
+} MicroLogps;
+
+static double *zeros(size_t n) { return calloc_check(n, sizeof(double)); }
+
+static MicroLogps micro_logps_new(int ne, int L) {
+    const size_t n = (size_t)ne, nl = (size_t)ne * L;
+    return (MicroLogps){.pol_chosen = zeros(n), .ref_chosen = zeros(n), .pol_rejected = zeros(n),
+                        .ref_rejected = zeros(n), .pol_crop = zeros(n), .ref_crop = zeros(n),
+                        .d_chosen = zeros(n), .d_rejected = zeros(n), .d_crop = zeros(n),
+                        .pol_list = zeros(nl), .ref_list = zeros(nl), .d_list = zeros(nl)};
+}
+
+static void micro_logps_free(MicroLogps *m) {
+    double *all[] = {m->pol_chosen, m->ref_chosen, m->pol_rejected, m->ref_rejected, m->pol_crop, m->ref_crop,
+                     m->d_chosen, m->d_rejected, m->d_crop, m->pol_list, m->ref_list, m->d_list};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(all); i++) free(all[i]);
+}
+
+TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st,
+                                   long *ntok, LpoiErr *err) {
     const int nseq = tr->n_seq, L = tr->o.list_size;
     float *logp = malloc_check((size_t)ne * nseq * sizeof *logp), *dlogp = malloc_check((size_t)ne * nseq * sizeof *dlogp);
-    double *buf = calloc_check((size_t)ne * (8 + 4 * (size_t)L), sizeof *buf);
-    double *pc = buf, *rc = pc + ne, *pr = rc + ne, *rr = pr + ne, *pcr = rr + ne, *rcr = pcr + ne;
-    double *dc = rcr + ne, *dr = dc + ne, *pl = dr + ne, *rl = pl + (size_t)ne * L, *dl = rl + (size_t)ne * L;
-    double *dcr = dl + (size_t)ne * L;
-    int code = 0;
+    MicroLogps m = micro_logps_new(ne, L);
+    TrainStepResult result = TRAIN_STEP_OK;
     LlavaBatch b;
     if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !llava_logps_forward(&tr->m, &b, true, logp, err)) {
-        code = 1;
+        result = TRAIN_STEP_FAILED;
         goto out;
     }
     for (int e = 0; e < ne; e++) {
         const float *p = logp + (size_t)e * nseq, *r = tr->ref + (size_t)ex[e] * nseq;
-        pc[e] = p[0]; rc[e] = r[0]; pr[e] = p[1]; rr[e] = r[1];
-        if (tr->crop) { pcr[e] = p[2]; rcr[e] = r[2]; }
+        m.pol_chosen[e] = p[0]; m.ref_chosen[e] = r[0]; m.pol_rejected[e] = p[1]; m.ref_rejected[e] = r[1];
+        if (tr->crop) { m.pol_crop[e] = p[2]; m.ref_crop[e] = r[2]; }
         if (obj_uses_list(tr->o.objective))
             for (int k = 0; k < L; k++) {   // list image 1 is the chosen forward (sequence 0)
-                pl[(size_t)e * L + k] = k ? p[1 + k] : p[0];
-                rl[(size_t)e * L + k] = k ? r[1 + k] : r[0];
+                m.pol_list[(size_t)e * L + k] = k ? p[1 + k] : p[0];
+                m.ref_list[(size_t)e * L + k] = k ? r[1 + k] : r[0];
             }
     }
-    ObjBatch ob = {.B = ne, .pol_chosen = pc, .ref_chosen = rc, .pol_rejected = pr, .ref_rejected = rr,
-                   .pol_list = pl, .ref_list = rl, .pol_crop = pcr, .ref_crop = rcr};
-    ObjBatchGrad g = {.d_chosen = dc, .d_rejected = dr, .d_crop = dcr, .d_list = dl};
+    ObjBatch ob = {.B = ne, .pol_chosen = m.pol_chosen, .ref_chosen = m.ref_chosen, .pol_rejected = m.pol_rejected,
+                   .ref_rejected = m.ref_rejected, .pol_list = m.pol_list, .ref_list = m.ref_list,
+                   .pol_crop = m.pol_crop, .ref_crop = m.ref_crop};
+    ObjBatchGrad g = {.d_chosen = m.d_chosen, .d_rejected = m.d_rejected, .d_crop = m.d_crop, .d_list = m.d_list};
     double loss = obj_batch(&tr->obj, &ob, &g, st, NULL);
     if (tr->o.inject_nan_at > 0 && tr->step + 1 == (int)tr->o.inject_nan_at) loss = NAN;
     *loss_out = loss;
     if (!isfinite(loss)) {
         err_set(err, "step %d: the loss is %s (data line %d of %s)", tr->step + 1, isnan(loss) ? "NaN" : "infinite",
                 tr->data.rec[ex[0]].line, tr->o.data_path);
-        code = 3;
+        result = TRAIN_STEP_NOT_FINITE;
         goto out;
     }
     // d(mean over the step's examples) = d(mean over the micro-batch) · ne / n_step.
     const double scale = (double)ne / n_step;
     for (int e = 0; e < ne; e++) {
         float *d = dlogp + (size_t)e * nseq;
-        double d0 = dc[e];
+        double d0 = m.d_chosen[e];
         if (obj_uses_list(tr->o.objective)) {
-            d0 += dl[(size_t)e * L];   // π_1 is π_w: both gradients land on sequence 0
-            for (int k = 1; k < L; k++) d[1 + k] = (float)(dl[(size_t)e * L + k] * scale);
+            d0 += m.d_list[(size_t)e * L];   // π_1 is π_w: both gradients land on sequence 0
+            for (int k = 1; k < L; k++) d[1 + k] = (float)(m.d_list[(size_t)e * L + k] * scale);
         }
-        if (tr->crop) d[2] = (float)(dcr[e] * scale);
+        if (tr->crop) d[2] = (float)(m.d_crop[e] * scale);
         d[0] = (float)(d0 * scale);
-        d[1] = (float)(dr[e] * scale);
+        d[1] = (float)(m.d_rejected[e] * scale);
     }
     llava_logps_backward(&tr->m, dlogp, NULL);
 out:
     free(logp);
     free(dlogp);
-    free(buf);
-    return code;
+    micro_logps_free(&m);
+    return result;
 }
 
-// One optimiser step. Returns 0 ok, 1 error (err), 3 non-finite loss or gradient (err).
-static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
+// One optimiser step: TRAIN_STEP_OK, TRAIN_STEP_FAILED (err) or TRAIN_STEP_NOT_FINITE (the loss or the
+// gradient norm; err; nothing was applied).
+static TrainStepResult train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     const int N = tr->data.n, mb = tr->o.micro_batch;
     if (!tr->order_ready || tr->pos >= N) {
         if (tr->order_ready) tr->epoch++;
@@ -181,8 +206,8 @@ static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
         double loss;
         long ntok = 0;
         ObjStats st;
-        int code = trainer_micro_step(tr, tr->order + tr->pos + done, ne, n_step, &loss, &st, &ntok, err);
-        if (code) return code;
+        TrainStepResult r = trainer_micro_step(tr, tr->order + tr->pos + done, ne, n_step, &loss, &st, &ntok, err);
+        if (r != TRAIN_STEP_OK) return r;
         out->loss += loss * ne;
         const double *sv = (const double *)&st;
         for (size_t k = 0; k < nstat; k++) acc[k] += sv[k] * ne;
@@ -199,7 +224,7 @@ static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     double norm = sqrt(ss);
     if (!isfinite(norm)) {
         err_set(err, "step %d: the gradient norm is %s", tr->step + 1, isnan(norm) ? "NaN" : "infinite");
-        return 3;
+        return TRAIN_STEP_NOT_FINITE;
     }
     if (tr->o.clip > 0) {   // torch clip_grad_norm_: coef = max / (norm + 1e-6), applied when < 1
         double coef = tr->o.clip / (norm + 1e-6);
@@ -218,18 +243,18 @@ static int train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     out->lr = lr;
     out->examples = n_step;
     out->seconds = now_s() - t0;
-    return 0;
+    return TRAIN_STEP_OK;
 }
 
-int train_run(const TrainOptions *o) { return train_run_result(o, NULL); }
+TrainExit train_run(const TrainOptions *o) { return train_run_result(o, NULL); }
 
-int train_run_result(const TrainOptions *o, TrainResult *res) {
+TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
-    if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 2; }
-    if (!train_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return 1; }
+    if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_BAD_OPTIONS; }
+    if (!file_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
     Trainer tr;
-    int rc = 1;
+    TrainExit rc = TRAIN_FAILED;
     FILE *log = NULL;
     double t_start = now_s(), busy = 0;
     long tokens = 0, examples = 0;
@@ -301,13 +326,13 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
     double t_loop = now_s();
     int done_here = 0, last_saved = found ? tr.step : -1;
     while (tr.step < tr.total_steps) {
-        int r = train_step(&tr, &s, &err);
-        if (r) {
-            if (r == 3) {
+        TrainStepResult r = train_step(&tr, &s, &err);
+        if (r != TRAIN_STEP_OK) {
+            if (r == TRAIN_STEP_NOT_FINITE) {
                 fprintf(stderr, "%slpoi train: %s; stopping. ", tty && !o->quiet ? "\n" : "", err.msg);
                 if (last_saved >= 0) fprintf(stderr, "The last good checkpoint is %s/checkpoint-%d.\n", o->out_dir, last_saved);
                 else fprintf(stderr, "No checkpoint was written yet.\n");
-                rc = 1;
+                rc = TRAIN_FAILED;
                 goto done;
             }
             goto fail;
@@ -323,7 +348,7 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
             last_saved = tr.step;
         }
         if (o->stop_after > 0 && done_here >= o->stop_after && tr.step < tr.total_steps) {
-            rc = 0;
+            rc = TRAIN_OK;
             goto done;
         }
     }
@@ -331,11 +356,11 @@ int train_run_result(const TrainOptions *o, TrainResult *res) {
     if (!o->quiet)
         fprintf(stderr, "lpoi train: done: %d steps, last loss %.4f, %.2f examples/s, %.0f tokens/s; adapter in %s/adapter\n",
                 tr.step, s.loss, examples / fmax(busy, 1e-9), tokens / fmax(busy, 1e-9), o->out_dir);
-    rc = 0;
+    rc = TRAIN_OK;
     goto done;
 fail:
     fprintf(stderr, "lpoi train: %s\n", err.msg);
-    rc = 1;
+    rc = TRAIN_FAILED;
 done:
     if (res) {
         res->steps = tr.step;

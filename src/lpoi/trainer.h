@@ -29,65 +29,9 @@
 // optimiser touches the weights; the last good checkpoint stays as it was.
 #pragma once
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include "base/error.h"
-#include "lpoi/objectives.h"
-
-typedef struct {
-    // ---- inputs and outputs ----
-    const char *model_dir;        // HF LLaVA folder (config.json, safetensors, tokenizer, preprocessor)
-    const char *data_path;        // JSONL (dataset.h describes the accepted records)
-    const char *image_root;       // base for relative img_path; NULL = the data file's folder
-    const char *negatives;        // manifest.jsonl written by `lpoi negatives`; NULL = boxes / release layout
-    const char *out_dir;          // run folder (created)
-    const char *base_model_name;  // adapter_config base_model_name_or_path; NULL = model_dir
-    const char *device;           // "cpu", "cuda", "auto" (default "cpu")
-    const char *log_file;         // NULL = OUT/log.jsonl
-    // ---- objective (objectives.h) ----
-    ObjKind objective;            // OBJ_LPOI
-    double beta;                  // 0.1
-    double delta;                 // 0 (anchor margin)
-    double label_smoothing;       // 0
-    double w_dpo, w_anchor, w_list, w_cond;   // 1, 1, 1, 1
-    int list_size;                // L = 5
-    // ---- LoRA ----
-    int lora_r;                   // 8
-    double lora_alpha;            // 8
-    const char *lora_targets;     // "all-linear" (PEFT default of the paper's scripts)
-    // ---- optimiser and schedule ----
-    double lr;                    // 1e-6 (paper, LLaVA-1.5-7B)
-    double warmup_ratio;          // 0 (used when warmup_steps < 0)
-    int warmup_steps;             // -1 = ceil(warmup_ratio · total steps), as HF
-    double adam_beta1, adam_beta2, adam_eps, weight_decay;   // 0.9, 0.999, 1e-8, 0
-    double clip;                  // 1.0 global gradient norm (0 = off)
-    int epochs;                   // 1
-    int micro_batch;              // 1 example per forward
-    int grad_accum;               // 64 → effective batch 64
-    int max_steps;                // 0 = epochs · ceil(N / effective batch); > 0 caps it
-    uint64_t seed;                // 42 (data order, LoRA init, mDPO crops)
-    // ---- data limits (TRL DPOConfig defaults, truncation keep_end) ----
-    int max_length;               // 512 text tokens (prompt + response; image tokens not counted)
-    int max_prompt_length;        // 128
-    bool skip_bad;                // skip bad records and count them instead of exit 1
-    // ---- checkpoints and logging ----
-    int save_every;               // steps between checkpoints (0 = only at the end)
-    int keep_checkpoints;         // newest checkpoints kept (2; 0 = all)
-    bool resume;                  // continue from the newest complete checkpoint in out_dir
-    bool overwrite;               // a fresh run in an out_dir holding an earlier run removes its
-                                  // checkpoints, adapter, log and reference cache (else: refused)
-    bool quiet;                   // no progress line
-    // ---- testing hooks ----
-    int stop_after;               // > 0: stop (exit 0) after this many optimiser steps of THIS run,
-                                  // after its checkpoint, as if killed (for the resume test)
-    double inject_nan_at;         // > 0: the loss at this step is replaced by NaN (NaN-stop test)
-} TrainOptions;
-
-void train_options_default(TrainOptions *o);
-// Parses `lpoi train` flags into o (starting from whatever o holds). false + err on a bad flag.
-// --config FILE reads "key": value pairs of a JSON object with the flag names (without "--").
-bool train_options_parse(TrainOptions *o, int argc, char **argv, LpoiErr *err);
-bool train_options_check(const TrainOptions *o, LpoiErr *err);
+#include "lpoi/trainer_options.h"
 
 // What a finished run measured (train_run_result).
 typedef struct {
@@ -99,9 +43,16 @@ typedef struct {
     long ref_forward_examples;    // examples the reference model (adapter off) ran on in this run
 } TrainResult;
 
-// Trains; returns the exit code (0 done, 1 error/NaN stop, 2 bad options). Messages on stderr.
-int train_run(const TrainOptions *o);
-int train_run_result(const TrainOptions *o, TrainResult *res);
+// How a run ended; the values are the exit codes of `lpoi train`.
+typedef enum {
+    TRAIN_OK = 0,            // done (or stopped by stop_after, as if killed)
+    TRAIN_FAILED = 1,        // an error, or a NaN / Inf loss or gradient norm stopped it
+    TRAIN_BAD_OPTIONS = 2,   // train_options_check refused the options
+} TrainExit;
+
+// Trains; messages on stderr.
+TrainExit train_run(const TrainOptions *o);
+TrainExit train_run_result(const TrainOptions *o, TrainResult *res);
 
 // ---- evaluation (the demo's before/after numbers) ----
 // For every example of o->data_path (o->list_size images per list: negatives as in training), with
@@ -120,15 +71,14 @@ typedef struct {
 bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *out, LpoiErr *err);
 void train_eval_free(TrainEval *e);
 
-// ---- logits with an adapter (tools/test_peft_roundtrip.py) ----
+// ---- logits with an adapter (tools/test_peft_roundtrip.py, the demo's model and adapter checks) ----
 // One image + prompt (+ answer: the training template "USER: <image>\n{q} ASSISTANT: {a} ", else the
 // generation prompt), BOS added, <image> expanded; writes a safetensors file with input_ids I32
-// [1,T], pixel_values F32 [1,3,S,S] and logits F32 [1,T,V] computed with the PEFT adapter in
-// adapter_dir (NULL: the base model).
+// [1,T], pixel_values F32 [1,3,R,R] and logits F32 [1,T,V] computed with the PEFT adapter in
+// adapter_dir (NULL: the base model), and metadata "text" (the rendered prompt + answer), "image",
+// "model" and "adapter". The oracles (tools/test_peft_roundtrip.py, tools/test_demo_model_loads.py)
+// recompute them with transformers.
 typedef struct {
     const char *model_dir, *adapter_dir, *image, *prompt, *answer, *out, *device;
 } TrainDumpArgs;
 bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err);
-
-// Help text for `lpoi train --help`.
-void train_print_usage(FILE *to);

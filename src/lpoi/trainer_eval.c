@@ -1,6 +1,7 @@
 // trainer_eval.c — train_evaluate (the list rewards S_1..S_L of every example with an adapter on
 // and off, and their accuracies: what the demo reports before and after training) and
 // train_dump_logits (logits of one image + prompt with an adapter, for the PEFT round-trip check).
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/safetensors.h"
@@ -138,6 +139,8 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     st_writer_add(w, "input_ids", DTYPE_I32, 2, sid, ex);
     st_writer_add_f32(w, "pixel_values", 4, spv, pv.data);
     st_writer_add_f32(w, "logits", 3, slg, host);
+    st_writer_meta(w, "text", text);
+    st_writer_meta(w, "image", a->image);
     st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
     st_writer_meta(w, "model", a->model_dir);
     ok = st_writer_write(w, a->out, err);

@@ -1,6 +1,7 @@
 // trainer_internal.h — what the trainer's files share: the Trainer state (trainer.c: the loop;
 // trainer_setup.c: loading and the reference pre-pass; checkpoint.c: run-folder files and resume;
-// adapter_io.c: PEFT adapters; trainer_eval.c: evaluation and logit dumps). Not a public API.
+// trainer_eval.c: evaluation and logit dumps). Not a public API; it needs only the options
+// (trainer_options.h) and the adapter folders (adapter_io.h), not the loop's trainer.h.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -8,8 +9,9 @@
 #include "base/rng.h"
 #include "image/preprocess.h"
 #include "lpoi/dataset.h"
+#include "lpoi/adapter_io.h"
 #include "lpoi/objectives.h"
-#include "lpoi/trainer.h"
+#include "lpoi/trainer_options.h"
 #include "models/llava.h"
 #include "text/tokenizer.h"
 
@@ -39,11 +41,11 @@ typedef struct {
     int n_seq;               // 2 (dpo), 3 (mdpo), L + 1 (lpoi)
     int n_img;               // distinct images per example: 1, 2 (original + crop), L
     bool crop;               // mdpo: image 2 is the example's random resized crop of image 1
-    int S;                   // image side
+    int side;                // R, the model's image side (dataset.h)
     float *ref;              // [N, n_seq] reference log-probs (host), computed once
     bool ref_ready;
     long ref_forward_examples;   // examples the reference model was run on in THIS process (tests)
-    // pixel cache: per example [n_img, 3, S, S] (host), while within TRAIN_PIXEL_CACHE_BYTES
+    // pixel cache: per example [n_img, 3, R, R] (host), while within TRAIN_PIXEL_CACHE_BYTES
     float **pix_cache;
     size_t pix_cache_bytes;
     // parameters and optimiser
@@ -76,7 +78,7 @@ typedef struct {
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
 void trainer_close(Trainer *tr);
-// The distinct images of example i into out [n_img, 3, S, S] (through the pixel cache).
+// The distinct images of example i into out [n_img, 3, R, R] (through the pixel cache).
 bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err);
 // Fills the host batch for examples ex[0..ne) (each n_seq sequences, or only the chosen ones on
 // every list image when chosen_list_only) and uploads the pixels. Returns the llava batch.
@@ -87,16 +89,19 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
 bool trainer_reference_pass(Trainer *tr, LpoiErr *err);
 
 // ---- trainer.c ----
+typedef enum {
+    TRAIN_STEP_OK,
+    TRAIN_STEP_FAILED,       // err says why (data, image, backend)
+    TRAIN_STEP_NOT_FINITE,   // a NaN / Inf loss or gradient norm (err): nothing was applied, the run stops
+} TrainStepResult;
 // One micro-batch of examples ex[0..ne): policy forward (adapter on), objective against the cached
 // reference, backward of (its share of) the step's mean loss into the LoRA gradients (+=; the
-// micro-batch mean is scaled by ne / n_step). *loss_out = the micro-batch's mean loss. Returns 0,
-// 1 (error) or 3 (non-finite loss: nothing was accumulated).
-int trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st, long *ntok,
-                       LpoiErr *err);
+// micro-batch mean is scaled by ne / n_step). *loss_out = the micro-batch's mean loss. On
+// TRAIN_STEP_NOT_FINITE nothing was accumulated.
+TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_step, double *loss_out, ObjStats *st,
+                                   long *ntok, LpoiErr *err);
 
 // ---- checkpoint.c ----
-bool train_mkdir_p(const char *path, LpoiErr *err);
-bool train_rmtree(const char *path);   // removes a folder we wrote (files, then the folder)
 // OUT/ref_logps.safetensors: write; read (false without error when absent or made for other data).
 bool ref_cache_save(const Trainer *tr, LpoiErr *err);
 bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err);
@@ -111,17 +116,3 @@ bool checkpoint_any(const char *out_dir);
 void checkpoint_clear_run(const char *out_dir);
 // OUT/adapter/ (the final adapter), replacing an older one.
 bool final_adapter_save(Trainer *tr, LpoiErr *err);
-
-// ---- adapter_io.c ----
-// A PEFT adapter folder: adapter_model.safetensors + adapter_config.json (see formats.md §4).
-bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
-                      LpoiErr *err);
-// Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
-// adapter_config.json) on m and loads them.
-bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
-// adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
-// exactly t, else a full-match regex string. Writes into buf (JSON text).
-void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);
-// Targets from PEFT tensor names (any accepted spelling); false + err for a name that is no LLaVA
-// LoRA tensor.
-bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err);

@@ -1,9 +1,9 @@
 // trainer_options.c — TrainOptions: the paper's defaults, `lpoi train` flags (one table, also used
 // for --config JSON files, whose keys are the flag names without "--"), checks and --help.
-#include "lpoi/trainer.h"
+#include "lpoi/trainer_options.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>

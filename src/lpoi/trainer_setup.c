@@ -4,7 +4,6 @@
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +56,9 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     if (image_id != c->image_token)
         return err_set(err, "%s: the tokenizer's <image> is id %d but image_token_index is %d", o->model_dir, image_id,
                        c->image_token);
-    tr->S = c->vision.S;
+    tr->side = c->vision.S;
     tr->pix_ctx = (DataPixelCtx){.data_path = o->data_path, .pre = &tr->pre, .neg = negatives_default_options(),
-                                 .S = tr->S};
+                                 .side = tr->side};
 
     // Tokens (a record whose text cannot be encoded is a bad record like any other).
     DataTokLimits lim = {.max_length = o->max_length, .max_prompt_length = o->max_prompt_length,
@@ -159,7 +158,7 @@ static size_t pix_scratch_floats;
 
 bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err) {
     if (tr->pix_cache[i]) { *out = tr->pix_cache[i]; return true; }
-    const size_t per = (size_t)3 * tr->S * tr->S, floats = per * (size_t)tr->n_img;
+    const size_t per = (size_t)3 * tr->side * tr->side, floats = per * (size_t)tr->n_img;
     bool cache = tr->pix_cache_bytes + floats * sizeof(float) <= TRAIN_PIXEL_CACHE_BYTES;
     float *buf;
     if (cache) buf = malloc_check(floats * sizeof *buf);
@@ -180,7 +179,7 @@ bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err)
     if (tr->crop) {   // mDPO: the crop of this example, fixed for the whole run
         Rng rng;
         rng_seed(&rng, tr->o.seed ^ (0xc2b2ae3d27d4eb4full * (uint64_t)(r->line + 1)));
-        data_random_resized_crop(buf, 3, tr->S, &rng, buf + per);
+        data_random_resized_crop(buf, 3, tr->side, &rng, buf + per);
     }
     if (cache) {
         tr->pix_cache[i] = buf;
@@ -194,7 +193,7 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
                          LpoiErr *err) {
     const LlavaConfig *c = &tr->m.cfg;
     const int N = c->tokens_per_image, nseq = tr->n_seq, B = ne * nseq;
-    const size_t per = (size_t)3 * tr->S * tr->S;
+    const size_t per = (size_t)3 * tr->side * tr->side;
     int T = 1;
     for (int e = 0; e < ne; e++) {
         const DataTokens *tk = &tr->tokens[ex[e]];

@@ -4,10 +4,12 @@
 // once per example (and not at all on resume); adapter names and shapes are the ones HF + PEFT
 // create for tiny_llava; adapter_config.json; target_modules list vs regex; options; evaluation.
 #include "test/test.h"
+#include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +18,7 @@
 
 static char root[256];
 
-static const char *path_in(const char *name) {
-    static char buf[8][600];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 600, "%s/%s", root, name);
-    return p;
-}
+static const char *path_in(const char *name) { return test_path(root, name); }
 
 static const char *model_dir(void) {
     static char p[512];
@@ -34,7 +30,7 @@ static const char *model_dir(void) {
 // hallucinates something else).
 static const char *make_data(const char *tag, int n) {
     snprintf(root, sizeof root, "/tmp/lpoi_trainer_test_%d_%s", (int)getpid(), tag);
-    train_rmtree(root);
+    file_rmtree(root);
     mkdir(root, 0755);
     FILE *f = fopen(path_in("data.jsonl"), "w");
     for (int i = 0; i < n; i++) {
@@ -76,15 +72,19 @@ static TrainOptions tiny_options(const char *data, const char *out) {
     return o;
 }
 
-static char *read_text(const char *path) {
-    LpoiErr err;
-    size_t n;
-    return file_read_all(path, 1 << 26, &n, &err);
+// make_data(tag, n) and the tiny options of a one-epoch run into ROOT/run.
+static TrainOptions one_epoch_run(const char *tag, int n) {
+    static char out[600];
+    const char *data = make_data(tag, n);
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.epochs = 1;
+    return o;
 }
 
 // The "loss" and "grad_norm" fields of each log line, as printed (%.17g: exact doubles).
 static int log_values(const char *path, char vals[][80], int cap) {
-    char *t = read_text(path);
+    char *t = test_read_text(path);
     if (!t) return -1;
     int n = 0;
     for (char *p = t; (p = strstr(p, "\"loss\": ")) && n < cap; p++) {
@@ -161,47 +161,41 @@ TEST(train_resume_is_bit_identical) {
     nb = log_values(lb, b, 8);
     EXPECT_EQ_INT(nb, 4);
     for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(a[i], b[i]), "overwrite step %d: %s vs %s", i + 1, a[i], b[i]);
-    train_rmtree(root);
+    file_rmtree(root);
+}
+
+// A finished one-step run minus its adapter and checkpoint: a new run, but the reference cache stays.
+static void remove_adapter_and_checkpoint(const char *out) {
+    file_rmtree(test_path(out, "adapter"));
+    file_rmtree(test_path(out, "checkpoint-1"));
 }
 
 TEST(train_reference_cache_reuse_and_invalidation) {
-    const char *data = make_data("refcache", 3);
-    char out[600], p[700];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("refcache", 3);
+    const char *data = o.data_path, *out = o.out_dir;
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
     // A new run (no checkpoints) with the same model and data reuses the cache ...
-    snprintf(p, sizeof p, "%s/adapter", out);
-    train_rmtree(p);
-    snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    train_rmtree(p);
+    remove_adapter_and_checkpoint(out);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 0);
     // ... but not once the data file was rewritten (same path, new modification time).
-    char *text = read_text(data);
+    char *text = test_read_text(data);
     usleep(20000);
     FILE *f = fopen(data, "w");
     if (text) fputs(text, f);
     fclose(f);
     free(text);
-    snprintf(p, sizeof p, "%s/adapter", out);
-    train_rmtree(p);
-    snprintf(p, sizeof p, "%s/checkpoint-1", out);
-    train_rmtree(p);
+    remove_adapter_and_checkpoint(out);
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT_EQ_INT(r.ref_forward_examples, 3);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_nan_stops_and_keeps_last_checkpoint) {
-    const char *data = make_data("nan", 8);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("nan", 8);
+    const char *out = o.out_dir;
     o.micro_batch = 1;
     o.grad_accum = 2;          // 4 steps
     o.save_every = 1;
@@ -228,15 +222,12 @@ TEST(train_nan_stops_and_keeps_last_checkpoint) {
     o.max_steps = 4;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
     EXPECT(access(p, F_OK) != 0);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_adapter_names_and_shapes_match_peft) {
-    const char *data = make_data("names", 2);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    TrainOptions o = one_epoch_run("names", 2);
+    const char *out = o.out_dir;
     o.objective = OBJ_DPO;
     EXPECT_EQ_INT(train_run(&o), 0);
     char p[700];
@@ -285,7 +276,7 @@ TEST(train_adapter_names_and_shapes_match_peft) {
     st_close(&f);
     // adapter_config.json
     snprintf(p, sizeof p, "%s/adapter/adapter_config.json", out);
-    char *text = read_text(p);
+    char *text = test_read_text(p);
     JsonDoc *doc = text ? json_parse(text, strlen(text), &err) : NULL;
     EXPECT(doc != NULL);
     if (doc) {
@@ -312,7 +303,7 @@ TEST(train_adapter_names_and_shapes_match_peft) {
     EXPECT_EQ_INT(llava_lora_count(&m), 68);
     llava_free(&m);
     backend_destroy(be);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_target_modules_list_or_regex) {
@@ -396,21 +387,15 @@ TEST(train_mdpo_dpo_and_evaluate) {
     }
     train_eval_free(&before);
     train_eval_free(&after);
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 TEST(train_bad_image_skip_or_stop) {
-    const char *data = make_data("bad", 4);
+    TrainOptions o = one_epoch_run("bad", 4);
     // Record 3's image is corrupt (a PNG signature and nothing else): found by the reference pass.
-    FILE *f = fopen(path_in("img2.png"), "wb");
-    fputs("\x89PNG\r\n\x1a\ntruncated", f);
-    fclose(f);
-    char out[600];
-    snprintf(out, sizeof out, "%s", path_in("run"));
-    TrainOptions o = tiny_options(data, out);
-    o.epochs = 1;
+    EXPECT(test_write_text(path_in("img2.png"), "\x89PNG\r\n\x1a\ntruncated"));
     EXPECT_EQ_INT(train_run(&o), 1);
-    train_rmtree(out);
+    file_rmtree(o.out_dir);
     o.skip_bad = true;
     TrainResult r;
     EXPECT_EQ_INT(train_run_result(&o, &r), 0);
@@ -420,7 +405,7 @@ TEST(train_bad_image_skip_or_stop) {
     o.resume = true;
     o.epochs = 2;
     EXPECT_EQ_INT(train_run_result(&o, &r), 1);   // epochs changed: refused
-    train_rmtree(root);
+    file_rmtree(root);
 }
 
 // The whole chain — sequences per example, list image 1 = the chosen forward, the mDPO crop, the
@@ -456,7 +441,7 @@ TEST(train_gradients_match_finite_differences) {
         ObjStats st;
         long nt;
         llava_lora_zero_grad(&tr.m);
-        EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), 0);
+        EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), TRAIN_STEP_OK);
         // A few tensors of each part: the largest-gradient coordinate of each. (Gradients are read
         // before any finite-difference call: those accumulate into them too.)
         float **grads = calloc_check(tr.nt, sizeof *grads);
@@ -493,5 +478,5 @@ TEST(train_gradients_match_finite_differences) {
         EXPECT_MSG(checked >= 5, "%s: only %d coordinates had a gradient", obj_kind_name(kinds[kk]), checked);
         trainer_close(&tr);
     }
-    train_rmtree(root);
+    file_rmtree(root);
 }

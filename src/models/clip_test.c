@@ -10,6 +10,7 @@
 #include "test/gradcheck.h"
 #include "base/check.h"
 #include "base/rng.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

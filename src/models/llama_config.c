@@ -19,6 +19,7 @@
 #include "models/llama.h"
 #include "models/model.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -6,6 +6,7 @@
 #include "models/llama_fixture_test.h"
 #include "test/test.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

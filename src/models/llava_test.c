@@ -8,6 +8,7 @@
 #include "test/test.h"
 #include "test/gradcheck.h"
 #include "base/check.h"
+#include "base/file.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,17 +7,13 @@
 
 TestRng trng_seed(uint64_t seed) {
     // Scramble the seed so that nearby seeds are not the same stream shifted by a step.
-    TestRng r = {seed ^ 0x632BE59BD9B4E019ull};
-    r.s = trng_next(&r);
+    TestRng r;
+    rng_seed(&r.rng, seed ^ 0x632BE59BD9B4E019ull);
+    rng_seed(&r.rng, rng_u64(&r.rng));
     return r;
 }
 
-uint64_t trng_next(TestRng *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+uint64_t trng_next(TestRng *r) { return rng_u64(&r->rng); }
 
 double trng_uniform(TestRng *r) { return (double)(trng_next(r) >> 11) * 0x1.0p-53; }
 

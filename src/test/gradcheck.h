@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "base/rng.h"
 
-// ---- RNG: splitmix64, identical on every platform ----
-typedef struct { uint64_t s; } TestRng;
+// ---- RNG: base/rng.h's splitmix64 with a scrambled seed, identical on every platform ----
+typedef struct { Rng rng; } TestRng;
 
 TestRng  trng_seed(uint64_t seed);             // distinct seeds give unrelated streams
 uint64_t trng_next(TestRng *r);

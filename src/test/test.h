@@ -51,3 +51,13 @@ int test_run_command(TestCommandFn cmd, int argc, char **argv, char **printed);
 // Fails the test, showing the tail of the command's output, when its exit code is not `want`.
 void test_expect_exit_at(const char *file, int line, TestCommandFn cmd, int want, int argc, char **argv);
 #define EXPECT_COMMAND_EXIT(cmd, want, argc, argv) test_expect_exit_at(__FILE__, __LINE__, (cmd), (want), (argc), (argv))
+
+// ---- scratch files (test_files.c) ----
+// A new empty folder /tmp/lpoi_<tag>_XXXXXX into buf (mkdtemp); dies when it cannot be made.
+void test_tmp_dir(char *buf, size_t cap, const char *tag);
+// "dir/name" in one of 8 rotating static buffers (so a few can be alive in one expression).
+const char *test_path(const char *dir, const char *name);
+// Writes text to path (plain, not atomic). false when it cannot.
+bool test_write_text(const char *path, const char *text);
+// The whole file (malloc'ed, NUL-terminated; at most 64 MiB), or NULL.
+char *test_read_text(const char *path);

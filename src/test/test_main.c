@@ -1,7 +1,7 @@
 // test_main.c — runner for the TEST()s that nob links in from every *_test.c.
 #include "test.h"
 #include "base/check.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <unistd.h>
 #include <string.h>
 #include <stdarg.h>

@@ -1,28 +1,12 @@
 // chat_template.c — see chat_template.h for the template text and the conventions it encodes.
 #include "text/chat_template.h"
 #include "base/check.h"
+#include "base/strbuf.h"
 #include <string.h>
 
-typedef struct { char *p; size_t len, cap; } Str;
-
-static void str_put(Str *s, const char *t) {
-    size_t n = strlen(t);
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 64;
-        while (cap < s->len + n + 1) {
-            LPOI_ASSERT(cap < ((size_t)1 << 40));
-            cap *= 2;
-        }
-        s->p = realloc_check(s->p, cap);
-        s->cap = cap;
-    }
-    memcpy(s->p + s->len, t, n + 1);
-    s->len += n;
-}
-
 char *chat_render_llava15(const ChatMessage *msgs, size_t n, bool add_generation_prompt) {
-    Str s = {0};
-    str_put(&s, "");
+    StrBuf s = {0};
+    strbuf_str(&s, "");
     for (size_t i = 0; i < n; i++) {
         const ChatMessage *m = &msgs[i];
         const char *role = m->role ? m->role : "";
@@ -34,17 +18,17 @@ char *chat_render_llava15(const ChatMessage *msgs, size_t n, bool add_generation
                 up[k] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
             }
             memcpy(up + rl, ": ", 3);
-            str_put(&s, up);
+            strbuf_str(&s, up);
             free(up);
         }
-        for (int k = 0; k < m->n_images; k++) str_put(&s, "<image>\n");
+        for (int k = 0; k < m->n_images; k++) strbuf_str(&s, "<image>\n");
         if (m->text) {
-            str_put(&s, m->text);
-            str_put(&s, " ");
+            strbuf_str(&s, m->text);
+            strbuf_str(&s, " ");
         }
     }
-    if (add_generation_prompt) str_put(&s, "ASSISTANT:");
-    return s.p;
+    if (add_generation_prompt) strbuf_str(&s, "ASSISTANT:");
+    return s.s;
 }
 
 char *chat_llava15_prompt(const char *question) {

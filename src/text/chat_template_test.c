@@ -3,7 +3,7 @@
 #include "test/test.h"
 #include "text/chat_template.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #include "text/tokenizer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

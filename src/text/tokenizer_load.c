@@ -12,7 +12,7 @@
 #include "text/tokenizer_internal.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"   // file_read_all
+#include "base/file.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -262,22 +262,37 @@ static bool load_model(Tokenizer *t, const JsonValue *model, LpoiErr *err) {
 // ---------------------------------------------------------------------------------------------
 // normalizer, pre-tokenizer, decoder, post-processor
 
+// The "type" of one normalizer or decoder at `path`: *type NULL for JSON null (none); false + err
+// when it is nested too deep or has no type.
+static bool step_type(const Tokenizer *t, const JsonValue *v, const char *path, int depth, const char **type,
+                      LpoiErr *err) {
+    *type = NULL;
+    if (!v || v->type == JSON_NULL) return true;
+    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", t->name, path);
+    return get_type(v, path, type, t->name, err);
+}
+
+// {"type": "Sequence", key: [step, ...]} of normalizers or decoders: each step loaded with `load`
+// one level deeper, its path "PATH.key[i]".
+typedef bool (*LoadStep)(Tokenizer *t, const JsonValue *step, const char *path, int depth, LpoiErr *err);
+static bool load_sequence(Tokenizer *t, const JsonValue *v, const char *key, const char *path, int depth, LoadStep load,
+                          LpoiErr *err) {
+    const JsonValue *list = json_get(v, key);
+    if (!list || list->type != JSON_ARRAY) return err_set(err, "%s: %s.%s: expected an array", t->name, path, key);
+    for (size_t i = 0; i < list->count; i++) {
+        char sub[128];
+        snprintf(sub, sizeof sub, "%s.%s[%zu]", path, key, i);
+        if (!load(t, list->items[i], sub, depth + 1, err)) return false;
+    }
+    return true;
+}
+
 static bool load_normalizer(Tokenizer *t, const JsonValue *n, const char *path, int depth, LpoiErr *err) {
     const char *name = t->name, *type;
     char b1[96];
-    if (!n || n->type == JSON_NULL) return true;
-    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", name, path);
-    if (!get_type(n, path, &type, name, err)) return false;
-    if (strcmp(type, "Sequence") == 0) {
-        const JsonValue *list = json_get(n, "normalizers");
-        if (!list || list->type != JSON_ARRAY) return err_set(err, "%s: %s.normalizers: expected an array", name, path);
-        for (size_t i = 0; i < list->count; i++) {
-            char sub[128];
-            snprintf(sub, sizeof sub, "%s.normalizers[%zu]", path, i);
-            if (!load_normalizer(t, list->items[i], sub, depth + 1, err)) return false;
-        }
-        return true;
-    }
+    if (!step_type(t, n, path, depth, &type, err)) return false;
+    if (!type) return true;   // null: none
+    if (strcmp(type, "Sequence") == 0) return load_sequence(t, n, "normalizers", path, depth, load_normalizer, err);
     if (t->n_norm == TOK_MAX_OPS) return err_set(err, "%s: %s: more than %d normalizers", name, path, TOK_MAX_OPS);
     TokNormOp *op = &t->norm[t->n_norm];
     if (strcmp(type, "Prepend") == 0) {
@@ -331,20 +346,10 @@ static bool load_pre_tokenizer(Tokenizer *t, const JsonValue *p, const char *pat
 static bool load_decoder(Tokenizer *t, const JsonValue *d, const char *path, int depth, LpoiErr *err) {
     const char *name = t->name, *type;
     char b1[96];
-    if (!d || d->type == JSON_NULL) return true;
-    if (depth > 4) return err_set(err, "%s: %s: Sequence nested too deep", name, path);
-    if (!get_type(d, path, &type, name, err)) return false;
+    if (!step_type(t, d, path, depth, &type, err)) return false;
+    if (!type) return true;   // null: none
     t->has_decoder = true;
-    if (strcmp(type, "Sequence") == 0) {
-        const JsonValue *list = json_get(d, "decoders");
-        if (!list || list->type != JSON_ARRAY) return err_set(err, "%s: %s.decoders: expected an array", name, path);
-        for (size_t i = 0; i < list->count; i++) {
-            char sub[128];
-            snprintf(sub, sizeof sub, "%s.decoders[%zu]", path, i);
-            if (!load_decoder(t, list->items[i], sub, depth + 1, err)) return false;
-        }
-        return true;
-    }
+    if (strcmp(type, "Sequence") == 0) return load_sequence(t, d, "decoders", path, depth, load_decoder, err);
     if (t->n_dec == TOK_MAX_OPS) return err_set(err, "%s: %s: more than %d decoders", name, path, TOK_MAX_OPS);
     TokDecOp *op = &t->dec[t->n_dec];
     *op = (TokDecOp){0};

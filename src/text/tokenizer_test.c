@@ -9,7 +9,8 @@
 #include "text/tokenizer.h"
 #include "text/tokenizer_internal.h"   // max_word, to test the blow-up guard cheaply
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
+#include "base/rng.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,18 @@ static JsonDoc *read_json(const char *path) {
     free(text);
     if (!d) test_fail_at(__FILE__, __LINE__, "%s: %s", path, err.msg);
     return d;
+}
+
+// The tokenizer of a folder under ../shared/data/hf; NULL (the test skipped, or failed) when it is
+// absent or does not load.
+static Tokenizer *load_dir_or_skip(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (access(path, F_OK) != 0) { test_skip("../shared/data/hf is absent"); return NULL; }
+    LpoiErr err = {{0}};
+    Tokenizer *t = tokenizer_load_dir(dir, &err);
+    EXPECT_MSG(t, "%s", err.msg);
+    return t;
 }
 
 static bool ids_equal(const TokIds *got, const JsonValue *want) {
@@ -253,11 +266,9 @@ TEST(tokenizer_invalid_utf8_refused) {
 }
 
 TEST(tokenizer_llava15_api_and_config) {
-    if (access(LLAVA_DIR "/tokenizer.json", F_OK) != 0) { test_skip("../shared/data/hf is absent"); return; }
-    LpoiErr err = {{0}};
-    Tokenizer *t = tokenizer_load_dir(LLAVA_DIR, &err);
-    EXPECT_MSG(t, "%s", err.msg);
+    Tokenizer *t = load_dir_or_skip(LLAVA_DIR);
     if (!t) return;
+    LpoiErr err = {{0}};
     EXPECT_EQ_INT(tokenizer_vocab_size(t), 32002);
     EXPECT_EQ_INT(tokenizer_token_to_id(t, "<image>", 7), 32000);
     EXPECT_EQ_INT(tokenizer_token_to_id(t, "<pad>", 5), 32001);
@@ -335,11 +346,9 @@ TEST(tokenizer_speed_llava15) {
 }
 
 TEST(tokenizer_mistral_config_and_added_tokens) {
-    if (access(MISTRAL_DIR "/tokenizer.json", F_OK) != 0) { test_skip("../shared/data/hf is absent"); return; }
-    LpoiErr err = {{0}};
-    Tokenizer *t = tokenizer_load_dir(MISTRAL_DIR, &err);
-    EXPECT_MSG(t, "%s", err.msg);
+    Tokenizer *t = load_dir_or_skip(MISTRAL_DIR);
     if (!t) return;
+    LpoiErr err = {{0}};
     EXPECT_EQ_INT(tokenizer_vocab_size(t), 32000);
     EXPECT_EQ_INT(tokenizer_bos_id(t), 1);
     EXPECT_EQ_INT(tokenizer_pad_id(t), -1);
@@ -363,7 +372,8 @@ TEST(tokenizer_mutated_files_never_crash) {
     static const char alphabet[] = "0123456789-+.eE\"{}[],: <>xab\\u\xe2\x96\x81";
     static const char *texts[] = {"", " a b <image>  [X] c\n", "\xc3\xa9\xe4\xb8\xad \xf0\x9f\x98\x80 hello world",
                                   "<W>x <R> <L> dog"};
-    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    Rng rng;
+    rng_seed(&rng, 1);
     size_t loaded = 0, refused = 0;
     for (size_t f = 0; f < 2; f++) {
         LpoiErr err = {{0}};
@@ -376,12 +386,11 @@ TEST(tokenizer_mutated_files_never_crash) {
         for (int it = 0; it < iters; it++) {
             memcpy(buf, orig, n);
             size_t len = n;
-            int edits = 1 + (int)(rng % 3);
+            int edits = 1 + (int)rng_below(&rng, 3);
             for (int e = 0; e < edits && len > 1; e++) {
-                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-                size_t pos = (size_t)(rng >> 8) % len;
-                switch (rng % 4) {
-                case 0: case 1: buf[pos] = alphabet[(rng >> 40) % (sizeof alphabet - 1)]; break;
+                size_t pos = (size_t)rng_below(&rng, len);
+                switch (rng_below(&rng, 4)) {
+                case 0: case 1: buf[pos] = alphabet[rng_below(&rng, sizeof alphabet - 1)]; break;
                 case 2: memmove(buf + pos, buf + pos + 1, len - pos - 1); len--; break;   // delete
                 default:                                                                     // duplicate
                     if (len < n + 60) { memmove(buf + pos + 1, buf + pos, len - pos); len++; }

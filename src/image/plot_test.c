@@ -1,10 +1,8 @@
 // plot_test.c — the drawing of plot.h: every glyph is 5x7, text lands where plot_text_width says,
 // lines reach both end points and stay clipped, the chart / strip come out the promised size with
-// the curves and bars in their colours, a chart drawn into a box stays inside it, and the training
-// log reader keeps missing keys as NaN.
+// the curves and bars in their colours and a chart drawn into a box stays inside it.
 #include "test/test.h"
-#include "app/plot.h"
-#include "base/safetensors.h"
+#include "image/plot.h"
 #include "base/check.h"
 #include "image/draw.h"
 #include <stdlib.h>
@@ -96,43 +94,4 @@ TEST(plot_chart_in_box_and_smoothing) {
     EXPECT_EQ_INT(plot_smooth_window(50), 5);
     EXPECT_EQ_INT(plot_smooth_window(500), 10);
     EXPECT_EQ_INT(plot_smooth_window(5000), 100);
-}
-
-TEST(plot_log_read_columns) {
-    char path[] = "/tmp/lpoi_plot_log_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) LPOI_DIE("mkstemp failed");
-    close(fd);
-    const char *text = "{\"step\": 1, \"loss\": 2.5, \"dpo\": 0.7, \"cond\": 0, \"lr\": 1e-6}\r\n"
-                       "\n"
-                       "  \n"
-                       "{\"step\": 2, \"loss\": 2, \"list_full_acc\": 0.25, \"grad_norm\": 3}";   // no final newline
-    LpoiErr err = {{0}};
-    if (!file_write_atomic(path, text, strlen(text), &err)) LPOI_DIE("%s", err.msg);
-    PlotLog l;
-    EXPECT_MSG(plot_log_read(path, &l, &err), "%s", err.msg);
-    EXPECT_EQ_INT(l.n, 2);
-    if (l.n == 2) {
-        EXPECT_NEAR(l.col[PLOG_STEP][1], 2, 0, 0);
-        EXPECT_NEAR(l.col[PLOG_LOSS][0], 2.5, 0, 0);
-        EXPECT_NEAR(l.col[PLOG_LR][0], 1e-6, 0, 0);
-        EXPECT(isnan(l.col[PLOG_LR][1]) && isnan(l.col[PLOG_ANCHOR][0]));
-        EXPECT_NEAR(l.col[PLOG_LIST_FULL_ACC][1], 0.25, 0, 0);
-        EXPECT(l.has_list && !l.has_cond);
-    }
-    plot_log_free(&l);
-    // Bad lines name the file and the line.
-    const char *bad[] = {"{\"step\": 1}\n{\"step\": 2, \"loss\": \"x\"}\n", "{\"step\": 1}\n\n[1, 2]\n",
-                         "{\"loss\": 1}\n", "{\"step\": 1}\n{\"step\": 2\n"};
-    const char *want[] = {":2: \"loss\" is not a number", ":3: not a JSON object", ":1: no \"step\"", ":2: not JSON"};
-    for (int i = 0; i < 4; i++) {
-        if (!file_write_atomic(path, bad[i], strlen(bad[i]), &err)) LPOI_DIE("%s", err.msg);
-        LpoiErr e = {{0}};
-        EXPECT(!plot_log_read(path, &l, &e));
-        char expect[256];
-        snprintf(expect, sizeof expect, "%s%s", path, want[i]);
-        EXPECT_MSG(!strncmp(e.msg, expect, strlen(expect)), "bad log %d: got \"%s\", want \"%s...\"", i, e.msg, expect);
-        EXPECT_EQ_INT(l.n, 0);
-    }
-    unlink(path);
 }

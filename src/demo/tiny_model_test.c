@@ -3,10 +3,12 @@
 // writing is deterministic in the seed, and the logits check runs (the HF comparison is
 // tools/test_demo_model_loads.py).
 #include "test/test.h"
-#include "lpoi/tiny_model.h"
-#include "lpoi/synth.h"
+#include "demo/tiny_model.h"
+#include "demo/synth.h"
+#include "lpoi/trainer.h"
 #include "base/check.h"
 #include "base/safetensors.h"
+#include "base/file.h"
 #include "image/preprocess.h"
 #include "models/llava.h"
 #include "text/chat_template.h"
@@ -14,12 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void rm_rf(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) test_fail_at(__FILE__, __LINE__, "cleanup of %s failed", dir);
-}
 
 TEST(tiny_model_tokenizer_whole_words) {
     int image_id, pad_id, V;
@@ -68,8 +64,8 @@ TEST(tiny_model_tokenizer_whole_words) {
 }
 
 TEST(tiny_model_folder_loads_and_is_deterministic) {
-    char dir[] = "/tmp/lpoi_tiny_model_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "tiny_model");
     TinyModelOptions o = tiny_model_default();
     o.words = SYNTH_WORDS;
     o.image_size = 32;
@@ -134,7 +130,8 @@ TEST(tiny_model_folder_loads_and_is_deterministic) {
     snprintf(img, sizeof img, "%s/x.png", dir);
     snprintf(out, sizeof out, "%s/check.safetensors", dir);
     EXPECT_MSG(image_write_png(&ex.image, img, &err), "%s", err.msg);
-    bool ok = tiny_model_write_logits_check(m1, img, SYNTH_PROMPT, ex.chosen, "cpu", out, &err);
+    TrainDumpArgs da = {.model_dir = m1, .image = img, .prompt = SYNTH_PROMPT, .answer = ex.chosen, .out = out, .device = "cpu"};
+    bool ok = train_dump_logits(&da, &err);
     EXPECT_MSG(ok, "%s", err.msg);
     if (ok) {
         StFile f;
@@ -153,5 +150,5 @@ TEST(tiny_model_folder_loads_and_is_deterministic) {
         st_close(&f);
     }
     synth_example_free(&ex);
-    rm_rf(dir);
+    file_rmtree(dir);
 }

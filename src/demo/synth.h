@@ -3,10 +3,10 @@
 // "rejected" answer that names an absent object can be written without any model or annotator.
 //
 // One example (everything a pure function of (seed, split, index)):
-//   image     S x S RGB: a background (solid colour, linear gradient, or blocky noise; muted
+//   image     R x R RGB: a background (solid colour, linear gradient, or blocky noise; muted
 //             tones with channels in [70, 225] so every shape colour stands out) and 1..3 filled
 //             shapes (circle, square, triangle) in 6 saturated colours. The MAIN object is the
-//             largest (side 40..58 % of S); 0..2 distractors are smaller (18..30 %), never overlap
+//             largest (side 40..58 % of R); 0..2 distractors are smaller (18..30 %), never overlap
 //             it or each other (boxes at least 2 px apart), and never share its (colour, shape).
 //   boxes     the true box of every object, [x0, y0, x1, y1] in pixel edges (x1, y1 exclusive),
 //             the main object FIRST: the box that the negatives list masks (negatives.h uses the
@@ -54,7 +54,7 @@ typedef struct {
 } SynthObject;
 
 typedef struct {
-    Image image;                          // S x S (owned; synth_example_free)
+    Image image;                          // R x R (owned; synth_example_free)
     SynthBackground background;
     int n_objects;                        // 1..SYNTH_MAX_OBJECTS; objects[0] is the main one
     SynthObject objects[SYNTH_MAX_OBJECTS];
@@ -63,7 +63,7 @@ typedef struct {
 } SynthExample;
 
 typedef struct {
-    int image_size;     // S (default 64)
+    int image_size;     // R (default 64)
     int n_train;        // training examples (default 256)
     int n_heldout;      // held-out examples (default 64)
     uint64_t seed;      // default 1

@@ -1,5 +1,6 @@
-// generate_llava.h — `lpoi generate --image`: one image + a prompt through a LLaVA-1.5 checkpoint
-// folder (config.json, safetensors, tokenizer.json, preprocessor_config.json); and
+// generate_llava.h — LLaVA-1.5 generation behind `lpoi generate --image`: one image + a prompt
+// through a LLaVA-1.5 checkpoint folder (config.json, safetensors, tokenizer.json,
+// preprocessor_config.json); and
 // `lpoi generate --batch`: the same for every (image, prompt) line of a JSONL file, with the model,
 // tokenizer and image processor loaded once (LlavaSession).
 #pragma once
@@ -44,10 +45,6 @@ typedef enum { LLAVA_FAIL_NONE, LLAVA_FAIL_IMAGE, LLAVA_FAIL_PROMPT, LLAVA_FAIL_
 // answered before it. false + err (+ *fail when non-NULL) when the image or the prompt cannot be used.
 bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err);
 
-// Prints llava_answer's text (and ids with print_ids). Returns the process exit code (0 ok, 1 when
-// the model, image, tokenizer or prompt cannot be used).
-int generate_llava(const LlavaGenArgs *a);
-
 // ---- batch ----
 // Each non-blank line of `batch` is a JSON object {"image": path, "prompt": text, "id": optional
 // string or number}; a relative image path is taken from the JSONL file's folder. Each answer is one
@@ -72,8 +69,3 @@ typedef struct {
     double seconds;                  // wall time of the answering (model load excluded)
 } LlavaBatchStats;
 bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err);
-
-// llava_batch with the log on stderr (progress when out is a file or stderr a terminal) and a summary
-// line there. Returns the exit code (0 ok, 1 when
-// the model or a line cannot be used).
-int generate_llava_batch(const LlavaBatchArgs *a);

@@ -8,16 +8,12 @@
 // chain could take a piece of it. Bare forms exist for words that follow no space ("What" after
 // "<image>\n"). Both lpoi's tokenizer and HF tokenizers apply the same merge ranks, so whatever
 // the merges do to other text, they do it identically (the oracle test encodes with both).
-#include "lpoi/tiny_model.h"
+#include "demo/tiny_model.h"
 #include "base/check.h"
-#include "base/json.h"
 #include "base/rng.h"
+#include "base/strbuf.h"
 #include "base/safetensors.h"
-#include "image/image.h"
-#include "image/preprocess.h"
-#include "models/llava.h"
-#include "text/chat_template.h"
-#include "text/tokenizer.h"
+#include "base/file.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,38 +48,6 @@ bool tiny_model_check(const TinyModelOptions *o, LpoiErr *err) {
     if (o->vision_ffn < 1 || o->text_ffn < 1 || o->vision_ffn > 65536 || o->text_ffn > 65536)
         return err_set(err, "FFN sizes must be in [1, 65536]");
     return true;
-}
-
-// ---- a growable string ----
-typedef struct { char *s; size_t len, cap; } Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = LPOI_MAX(2 * b->cap, b->len + n + 1024);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-static void buf_fmt(Buf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(Buf *b, const char *f, ...) {
-    va_list ap;
-    va_start(ap, f);
-    char *tmp = NULL;
-    int n = vasprintf(&tmp, f, ap);
-    va_end(ap);
-    if (n < 0) LPOI_DIE("out of memory");
-    buf_put(b, tmp, (size_t)n);
-    free(tmp);
-}
-static void buf_json_str(Buf *b, const char *s) {
-    size_t need = json_escape(NULL, 0, s, strlen(s));
-    char *tmp = malloc_check(need + 1);
-    json_escape(tmp, need + 1, s, strlen(s));
-    buf_put(b, tmp, need);
-    free(tmp);
 }
 
 // ---- tokenizer ----
@@ -166,16 +130,16 @@ char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pa
     *pad_id = n_model + 1;
     *vocab_size = n_model + 2;
 
-    Buf b = {0};
-    buf_str(&b, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
+    StrBuf b = {0};
+    strbuf_str(&b, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
     const char *specials[] = {"<unk>", "<s>", "</s>", "<image>", "<pad>"};
     int special_ids[] = {0, 1, 2, *image_id, *pad_id};
     for (int i = 0; i < 5; i++)
-        buf_fmt(&b,
+        strbuf_printf(&b,
                 "    {\"id\": %d, \"content\": \"%s\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
                 "\"normalized\": false, \"special\": true}%s\n",
                 special_ids[i], specials[i], i < 4 ? "," : "");
-    buf_str(&b, "  ],\n"
+    strbuf_str(&b, "  ],\n"
                 "  \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"" SPACE
                 "\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"" SPACE "\"}]},\n"
                 "  \"pre_tokenizer\": null,\n"
@@ -191,21 +155,21 @@ char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pa
                 "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": true,\n"
                 "    \"byte_fallback\": true,\n    \"ignore_merges\": false,\n    \"vocab\": {");
     for (int i = 0; i < vocab.count; i++) {
-        buf_str(&b, i ? ",\n      " : "\n      ");
-        buf_json_str(&b, vocab.items[i]);
-        buf_fmt(&b, ": %d", i);
+        strbuf_str(&b, i ? ",\n      " : "\n      ");
+        strbuf_json_str(&b, vocab.items[i]);
+        strbuf_printf(&b, ": %d", i);
     }
-    buf_str(&b, "\n    },\n    \"merges\": [");
+    strbuf_str(&b, "\n    },\n    \"merges\": [");
     for (int i = 0; i < merges.count; i++) {
         char *sep = strchr(merges.items[i], '\x01');
         *sep = 0;
-        buf_str(&b, i ? ",\n      [" : "\n      [");
-        buf_json_str(&b, merges.items[i]);
-        buf_str(&b, ", ");
-        buf_json_str(&b, sep + 1);
-        buf_str(&b, "]");
+        strbuf_str(&b, i ? ",\n      [" : "\n      [");
+        strbuf_json_str(&b, merges.items[i]);
+        strbuf_str(&b, ", ");
+        strbuf_json_str(&b, sep + 1);
+        strbuf_str(&b, "]");
     }
-    buf_str(&b, "\n    ]\n  }\n}\n");
+    strbuf_str(&b, "\n    ]\n  }\n}\n");
     list_free(&vocab);
     list_free(&merges);
     return b.s;
@@ -317,8 +281,8 @@ static bool write_weights(const TinyModelOptions *t, int vocab, const char *path
 // ---- the JSON files ----
 static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, int vocab) {
     int G = t->image_size / t->patch_size;
-    Buf b = {0};
-    buf_fmt(&b,
+    StrBuf b = {0};
+    strbuf_printf(&b,
             "{\n"
             "  \"architectures\": [\n    \"LlavaForConditionalGeneration\"\n  ],\n"
             "  \"dtype\": \"float32\",\n"
@@ -329,7 +293,7 @@ static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, in
             "  \"pad_token_id\": %d,\n"
             "  \"projector_hidden_act\": \"gelu\",\n",
             G * G, image_id, pad_id);
-    buf_fmt(&b,
+    strbuf_printf(&b,
             "  \"text_config\": {\n"
             "    \"attention_bias\": false,\n    \"attention_dropout\": 0.0,\n    \"bos_token_id\": 1,\n"
             "    \"eos_token_id\": 2,\n    \"head_dim\": %d,\n    \"hidden_act\": \"silu\",\n    \"hidden_size\": %d,\n"
@@ -341,7 +305,7 @@ static char *config_json(const TinyModelOptions *t, int image_id, int pad_id, in
             "    \"tie_word_embeddings\": false,\n    \"use_cache\": true,\n    \"vocab_size\": %d\n  },\n",
             t->text_hidden / t->text_heads, t->text_hidden, t->text_ffn, t->text_heads, t->text_layers, t->text_kv_heads,
             pad_id, vocab);
-    buf_fmt(&b,
+    strbuf_printf(&b,
             "  \"tie_word_embeddings\": false,\n"
             "  \"transformers_version\": \"5.24.0\",\n"
             "  \"vision_config\": {\n"
@@ -382,21 +346,21 @@ static const char SPECIAL_TOKENS_MAP[] =
     "{\n  \"bos_token\": \"<s>\",\n  \"eos_token\": \"</s>\",\n  \"image_token\": \"<image>\",\n"
     "  \"pad_token\": \"<pad>\",\n  \"unk_token\": \"<unk>\"\n}\n";
 
-static void image_processor_json(Buf *b, int S, const char *indent, bool nested) {
-    buf_fmt(b,
+static void image_processor_json(StrBuf *b, int R, const char *indent, bool nested) {
+    strbuf_printf(b,
             "{\n%s  \"crop_size\": {\n%s    \"height\": %d,\n%s    \"width\": %d\n%s  },\n"
             "%s  \"do_center_crop\": true,\n%s  \"do_convert_rgb\": true,\n%s  \"do_normalize\": true,\n"
             "%s  \"do_rescale\": true,\n%s  \"do_resize\": true,\n"
             "%s  \"image_mean\": [\n%s    0.48145466,\n%s    0.4578275,\n%s    0.40821073\n%s  ],\n"
             "%s  \"image_processor_type\": \"CLIPImageProcessor\",\n"
             "%s  \"image_std\": [\n%s    0.26862954,\n%s    0.26130258,\n%s    0.27577711\n%s  ],\n",
-            indent, indent, S, indent, S, indent, indent, indent, indent, indent, indent, indent, indent, indent, indent,
+            indent, indent, R, indent, R, indent, indent, indent, indent, indent, indent, indent, indent, indent, indent,
             indent, indent, indent, indent, indent, indent, indent);
-    if (!nested) buf_fmt(b, "%s  \"processor_class\": \"LlavaProcessor\",\n", indent);
-    buf_fmt(b,
+    if (!nested) strbuf_printf(b, "%s  \"processor_class\": \"LlavaProcessor\",\n", indent);
+    strbuf_printf(b,
             "%s  \"resample\": 3,\n%s  \"rescale_factor\": 0.00392156862745098,\n"
             "%s  \"size\": {\n%s    \"shortest_edge\": %d\n%s  }\n%s}",
-            indent, indent, indent, indent, S, indent, indent);
+            indent, indent, indent, indent, R, indent, indent);
 }
 
 static bool write_text(const char *dir, const char *file, const char *text, LpoiErr *err) {
@@ -411,14 +375,14 @@ bool tiny_model_write(const TinyModelOptions *t, const char *dir, LpoiErr *err) 
     int image_id, pad_id, vocab;
     char *tok = tiny_model_tokenizer_json(t->words, &image_id, &pad_id, &vocab);
     char *cfg = config_json(t, image_id, pad_id, vocab);
-    Buf gen = {0}, proc = {0}, pre = {0};
-    buf_fmt(&gen, GENERATION_CONFIG, pad_id);
+    StrBuf gen = {0}, proc = {0}, pre = {0};
+    strbuf_printf(&gen, GENERATION_CONFIG, pad_id);
     image_processor_json(&pre, t->image_size, "", false);
-    buf_str(&pre, "\n");
-    buf_str(&proc, "{\n  \"image_processor\": ");
+    strbuf_str(&pre, "\n");
+    strbuf_str(&proc, "{\n  \"image_processor\": ");
     image_processor_json(&proc, t->image_size, "  ", true);
-    buf_str(&proc, ",\n  \"image_token\": \"<image>\",\n  \"num_additional_image_tokens\": 1,\n");
-    buf_fmt(&proc, "  \"patch_size\": %d,\n  \"processor_class\": \"LlavaProcessor\",\n"
+    strbuf_str(&proc, ",\n  \"image_token\": \"<image>\",\n  \"num_additional_image_tokens\": 1,\n");
+    strbuf_printf(&proc, "  \"patch_size\": %d,\n  \"processor_class\": \"LlavaProcessor\",\n"
                    "  \"vision_feature_select_strategy\": \"default\"\n}\n", t->patch_size);
     char path[4200];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -433,71 +397,5 @@ bool tiny_model_write(const TinyModelOptions *t, const char *dir, LpoiErr *err) 
     free(gen.s);
     free(proc.s);
     free(pre.s);
-    return ok;
-}
-
-// ---- the logits check ----
-bool tiny_model_write_logits_check(const char *model_dir, const char *image_path, const char *question,
-                                   const char *answer, const char *device, const char *out_path, LpoiErr *err) {
-    bool ok = false, have_model = false;
-    Tokenizer *tok = NULL;
-    Backend *be = NULL;
-    LlavaModel m;
-    Image img = {0};
-    PixelValues pv = {0};
-    TokIds ids = {0};
-    char *prompt = NULL, *response = NULL, *text = NULL;
-    float *pix = NULL, *logits_dev = NULL, *logits = NULL;
-    int32_t *expanded = NULL;
-    PreprocessConfig pc;
-
-    if (!(tok = tokenizer_load_dir(model_dir, err))) goto done;
-    if (!preprocess_config_load(&pc, model_dir, err)) goto done;
-    if (!preprocess_load_image(&img, image_path, NULL, err)) goto done;
-    if (!preprocess_image(&pc, &img, &pv, err)) { err_prefix(err, "%s", image_path); goto done; }
-    if (!(be = backend_open(device, err))) goto done;
-    if (!llava_open(&m, be, model_dir, err)) goto done;
-    have_model = true;
-    chat_llava15_pair(question, answer, &prompt, &response);
-    size_t n = strlen(prompt) + strlen(response) + 1;
-    text = malloc_check(n);
-    snprintf(text, n, "%s%s", prompt, response);
-    if (!tokenizer_encode(tok, text, strlen(text), true, &ids, err)) goto done;
-    int cap = (int)ids.count + m.cfg.tokens_per_image;
-    expanded = malloc_check((size_t)cap * sizeof *expanded);
-    int T = llava_expand_image_tokens(&m.cfg, ids.ids, (int)ids.count, expanded, cap, err);
-    if (T < 0) goto done;
-    size_t np = (size_t)pv.c * pv.h * pv.w, V = (size_t)m.cfg.text.V;
-    pix = be->alloc(be, np * sizeof(float));
-    be->upload(be, pix, pv.data, np * sizeof(float));
-    logits_dev = be->alloc(be, (size_t)T * V * sizeof(float));
-    LlavaBatch batch = {.B = 1, .T = T, .input_ids = expanded, .n_images = 1, .pixel_values = pix};
-    if (!llava_logits(&m, &batch, logits_dev, err)) goto done;
-    logits = malloc_check((size_t)T * V * sizeof(float));
-    be->download(be, logits, logits_dev, (size_t)T * V * sizeof(float));
-    StWriter *w = st_writer_new();
-    uint64_t s_ids[2] = {1, (uint64_t)T}, s_pix[4] = {1, (uint64_t)pv.c, (uint64_t)pv.h, (uint64_t)pv.w};
-    uint64_t s_log[3] = {1, (uint64_t)T, V};
-    st_writer_add(w, "input_ids", DTYPE_I32, 2, s_ids, expanded);
-    st_writer_add_f32(w, "pixel_values", 4, s_pix, pv.data);
-    st_writer_add_f32(w, "logits", 3, s_log, logits);
-    st_writer_meta(w, "text", text);
-    st_writer_meta(w, "image", image_path);
-    ok = st_writer_write(w, out_path, err);
-    st_writer_free(w);
-done:
-    if (pix) be->free(be, pix);
-    if (logits_dev) be->free(be, logits_dev);
-    if (have_model) llava_free(&m);
-    if (be) backend_destroy(be);
-    free(logits);
-    free(expanded);
-    free(prompt);
-    free(response);
-    free(text);
-    tok_ids_free(&ids);
-    pixel_values_free(&pv);
-    image_free(&img);
-    tokenizer_free(tok);
     return ok;
 }

@@ -3,11 +3,11 @@
 // is the largest), chosen = the main object, rejected = an absent object, disjoint splits, and the
 // files synth_write produces read back through the trainer's dataset loader.
 #include "test/test.h"
-#include "lpoi/synth.h"
+#include "demo/synth.h"
 #include "lpoi/dataset.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,14 +43,14 @@ TEST(synth_geometry_and_answers) {
         for (int i = 0; i < 60; i++) {
             SynthExample ex;
             synth_example(&o, i % 2 ? SYNTH_HELDOUT : SYNTH_TRAIN, i, &ex);
-            const int S = o.image_size;
-            EXPECT(ex.image.w == S && ex.image.h == S);
+            const int R = o.image_size;
+            EXPECT(ex.image.w == R && ex.image.h == R);
             EXPECT(ex.n_objects >= 1 && ex.n_objects <= SYNTH_MAX_OBJECTS);
             counts[ex.n_objects]++;
             backgrounds[ex.background]++;
             for (int k = 0; k < ex.n_objects; k++) {
                 const SynthObject *ob = &ex.objects[k];
-                EXPECT(ob->box.x0 >= 0 && ob->box.y0 >= 0 && ob->box.x1 <= S && ob->box.y1 <= S);
+                EXPECT(ob->box.x0 >= 0 && ob->box.y0 >= 0 && ob->box.x1 <= R && ob->box.y1 <= R);
                 EXPECT(img_rect_contains(ob->cell, ob->box));
                 if (k > 0) {
                     EXPECT(img_rect_area(ob->box) < img_rect_area(ex.objects[0].box));
@@ -61,10 +61,10 @@ TEST(synth_geometry_and_answers) {
                     EXPECT(p.x1 + 2 <= q.x0 || q.x1 + 2 <= p.x0 || p.y1 + 2 <= q.y0 || q.y1 + 2 <= p.y0);
                 }
                 // The box is exactly the bounding box of the covered pixels, which all have the colour.
-                ImgRect tight = {S, S, 0, 0};
+                ImgRect tight = {R, R, 0, 0};
                 int bad = 0;
-                for (int y = 0; y < S; y++)
-                    for (int x = 0; x < S; x++)
+                for (int y = 0; y < R; y++)
+                    for (int x = 0; x < R; x++)
                         if (synth_object_covers(ob, x, y)) {
                             bad += !rgb_is(&ex.image, x, y, SYNTH_COLOUR_RGB[ob->colour]);
                             tight.x0 = LPOI_MIN(tight.x0, x); tight.y0 = LPOI_MIN(tight.y0, y);
@@ -73,12 +73,12 @@ TEST(synth_geometry_and_answers) {
                 EXPECT_EQ_INT(bad, 0);
                 EXPECT(tight.x0 == ob->box.x0 && tight.y0 == ob->box.y0 && tight.x1 == ob->box.x1 && tight.y1 == ob->box.y1);
                 // The main object is big: at least a third of the image side.
-                if (k == 0) EXPECT(ob->box.x1 - ob->box.x0 >= S / 3 && ob->box.y1 - ob->box.y0 >= S / 3);
+                if (k == 0) EXPECT(ob->box.x1 - ob->box.x0 >= R / 3 && ob->box.y1 - ob->box.y0 >= R / 3);
             }
             // Background pixels (covered by no object) are muted: channels in [70, 225].
             int outside = 0;
-            for (int y = 0; y < S; y += 3)
-                for (int x = 0; x < S; x += 3) {
+            for (int y = 0; y < R; y += 3)
+                for (int x = 0; x < R; x += 3) {
                     bool cov = false;
                     for (int k = 0; k < ex.n_objects; k++) cov = cov || synth_object_covers(&ex.objects[k], x, y);
                     if (cov) continue;
@@ -124,8 +124,8 @@ TEST(synth_words_cover_answers) {
 }
 
 TEST(synth_write_reads_back) {
-    char dir[] = "/tmp/lpoi_synth_test_XXXXXX";
-    if (!mkdtemp(dir)) { test_fail_at(__FILE__, __LINE__, "mkdtemp failed"); return; }
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "synth_test");
     SynthOptions o = synth_options_default();
     o.n_train = 3;
     o.n_heldout = 2;

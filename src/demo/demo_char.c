@@ -5,8 +5,8 @@
 // continues a prompt. The text is far too small to generalise from: the job is memorisation,
 // which is exactly what shows that every forward and backward in the chain is right.
 // It needs no download and no GPU; --device cuda runs it on a GPU when every op it uses is there.
-#include "app/demo_char.h"
-#include "app/demo_lm.h"
+#include "demo/demo_char.h"
+#include "demo/demo_lm.h"
 #include "base/check.h"
 #include "base/threads.h"
 #include <math.h>

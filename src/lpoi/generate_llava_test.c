@@ -4,11 +4,11 @@
 // meets get clear errors. `--batch` (llava_batch): every answer equals the single-image answer for
 // the same (image, prompt), greedy and sampled; a bad line is "FILE:LINE: field: reason" and leaves
 // --out as it was; --skip-bad skips and counts.
-#include "app/generate_llava.h"
+#include "lpoi/generate_llava.h"
 #include "test/test.h"
 #include "base/check.h"
 #include "base/json.h"
-#include "base/safetensors.h"
+#include "base/file.h"
 #include "image/image.h"
 #include <dirent.h>
 #include <limits.h>
@@ -77,17 +77,9 @@ TEST(generate_llava_errors) {
 // ---- batch ----
 typedef struct { char dir[64], jsonl[128], out[128], png[128]; } BatchDir;
 
-static bool write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok;
-}
-
 // A temp folder with img.png (a small gradient written by the PNG writer); jsonl/out are paths in it.
 static bool batch_dir_make(BatchDir *d) {
-    snprintf(d->dir, sizeof d->dir, "/tmp/lpoi_gen_batch_XXXXXX");
-    if (!mkdtemp(d->dir)) return false;
+    test_tmp_dir(d->dir, sizeof d->dir, "gen_batch");
     snprintf(d->jsonl, sizeof d->jsonl, "%s/in.jsonl", d->dir);
     snprintf(d->out, sizeof d->out, "%s/out.jsonl", d->dir);
     snprintf(d->png, sizeof d->png, "%s/img.png", d->dir);
@@ -104,25 +96,6 @@ static bool batch_dir_make(BatchDir *d) {
     return ok;
 }
 
-// Removes every file in the folder, then the folder. Returns how many files held ".tmp." (leftovers
-// of an atomic write).
-static int batch_dir_remove(BatchDir *d) {
-    int tmp = 0;
-    DIR *dp = opendir(d->dir);
-    if (!dp) return 0;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(dp))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        tmp += strstr(e->d_name, ".tmp.") != NULL;
-        snprintf(path, sizeof path, "%s/%s", d->dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dp);
-    rmdir(d->dir);
-    return tmp;
-}
-
 static int count_tmp_files(const BatchDir *d) {
     int tmp = 0;
     DIR *dp = opendir(d->dir);
@@ -133,9 +106,11 @@ static int count_tmp_files(const BatchDir *d) {
     return tmp;
 }
 
-static char *read_text(const char *path) {
-    size_t size;
-    return file_read_all(path, 1 << 20, &size, NULL);
+// Removes the folder; returns how many files held ".tmp." (leftovers of an atomic write).
+static int batch_dir_remove(BatchDir *d) {
+    int tmp = count_tmp_files(d);
+    file_rmtree(d->dir);
+    return tmp;
 }
 
 // Lines of an output file parsed into docs[] (at most cap); returns the count, -1 if one is not JSON.
@@ -169,7 +144,7 @@ TEST(generate_llava_batch_equals_single) {
              "{\"id\": \"b\", \"prompt\": \"say \\\"hi\\\"\\nnow\", \"image\": \"%s\"}\n"
              "{\"image\": \"img.png\", \"prompt\": \"USER: <image>\\nhello world ASSISTANT:\"}\n",
              chelsea);
-    EXPECT(write_text(d.jsonl, jsonl));
+    EXPECT(test_write_text(d.jsonl, jsonl));
     const char *want_image[3] = {"img.png", chelsea, "img.png"};
     const char *want_prompt[3] = {"What is in the picture?", "say \"hi\"\nnow", "USER: <image>\nhello world ASSISTANT:"};
     const char *single_image[3] = {d.png, chelsea, d.png};
@@ -184,7 +159,7 @@ TEST(generate_llava_batch_equals_single) {
         if (!ok) break;
         EXPECT_EQ_INT(st.answered, 3);
         EXPECT_EQ_INT(st.skipped, 0);
-        char *text = read_text(d.out);
+        char *text = test_read_text(d.out);
         EXPECT(text != NULL);
         if (!text) break;
         JsonDoc *docs[8];
@@ -217,22 +192,25 @@ TEST(generate_llava_batch_equals_single) {
     EXPECT_EQ_INT(batch_dir_remove(&d), 0);
 }
 
+// Two good lines (1 and 10), a blank one and 7 bad ones: the first bad line is 3.
+static const char BAD_LINES[] =
+    "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
+    "\n"
+    "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
+    "{\"image\": \"img.png\"}\n"
+    "{\"image\": \"img.png\", \"prompt\": 5}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
+    "[\"img.png\", \"x\"]\n"
+    "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
+    "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n";
+
 TEST(generate_llava_batch_bad_lines) {
     if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found (run from the repository root)"); return; }
     BatchDir d;
     EXPECT(batch_dir_make(&d));
-    EXPECT(write_text(d.jsonl,
-                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
-                      "\n"
-                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
-                      "{\"image\": \"img.png\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
-                      "[\"img.png\", \"x\"]\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
-    EXPECT(write_text(d.out, "old contents\n"));
+    EXPECT(test_write_text(d.jsonl, BAD_LINES));
+    EXPECT(test_write_text(d.out, "old contents\n"));
     LlavaBatchArgs a = {.model_dir = TINY, .device = "cpu", .batch = d.jsonl, .out = d.out, .max_new = 4};
     LlavaBatchStats st;
     LpoiErr err = {{0}};
@@ -242,7 +220,7 @@ TEST(generate_llava_batch_bad_lines) {
     EXPECT(!llava_batch(&a, &st, &err));
     snprintf(want, sizeof want, "%s:3: image: %s/missing.png", d.jsonl, d.dir);
     EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "got '%s', want it to start with '%s'", err.msg, want);
-    char *text = read_text(d.out);
+    char *text = test_read_text(d.out);
     EXPECT_STREQ(text, "old contents\n");
     free(text);
     EXPECT_EQ_INT(count_tmp_files(&d), 0);
@@ -261,34 +239,24 @@ TEST(generate_llava_batch_bad_lines) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[512];
         snprintf(body, sizeof body, "{\"image\": \"img.png\", \"prompt\": \"ok\"}\n%s\n", cases[i].line);
-        EXPECT(write_text(d.jsonl, body));
+        EXPECT(test_write_text(d.jsonl, body));
         EXPECT(!llava_batch(&a, &st, &err));
         snprintf(want, sizeof want, "%s:2: %s", d.jsonl, cases[i].want);
         EXPECT_MSG(!strncmp(err.msg, want, strlen(want)), "case %zu: got '%s', want '%s...'", i, err.msg, want);
     }
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     EXPECT_STREQ(text, "old contents\n");
     free(text);
     EXPECT_EQ_INT(count_tmp_files(&d), 0);
 
     // --skip-bad: the 7 bad lines are counted, the 2 good ones answered (their line numbers kept).
-    EXPECT(write_text(d.jsonl,
-                      "{\"image\": \"img.png\", \"prompt\": \"one\"}\n"
-                      "\n"
-                      "{\"image\": \"missing.png\", \"prompt\": \"two\"}\n"
-                      "{\"image\": \"img.png\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": 5}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"<image> and <image>\"}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"x\", \"id\": {}}\n"
-                      "[\"img.png\", \"x\"]\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"trailing\",}\n"
-                      "{\"image\": \"img.png\", \"prompt\": \"last\", \"id\": 9}\n"));
+    EXPECT(test_write_text(d.jsonl, BAD_LINES));
     a.skip_bad = true;
     bool ok = llava_batch(&a, &st, &err);
     EXPECT_MSG(ok, "%s", err.msg);
     EXPECT_EQ_INT(st.answered, 2);
     EXPECT_EQ_INT(st.skipped, 7);
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     JsonDoc *docs[4];
     int n = text ? parse_lines(text, docs, 4) : -1;
     EXPECT_EQ_INT(n, 2);
@@ -302,17 +270,17 @@ TEST(generate_llava_batch_bad_lines) {
     free(text);
 
     // Nothing to answer is an error, with or without --skip-bad, and OUT keeps the last good run.
-    EXPECT(write_text(d.jsonl, "{\"image\": \"missing.png\", \"prompt\": \"p\"}\n"));
+    EXPECT(test_write_text(d.jsonl, "{\"image\": \"missing.png\", \"prompt\": \"p\"}\n"));
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "no line could be answered") != NULL, "%s", err.msg);
-    EXPECT(write_text(d.jsonl, "\n  \n"));
+    EXPECT(test_write_text(d.jsonl, "\n  \n"));
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "no examples") != NULL, "%s", err.msg);
     snprintf(want, sizeof want, "%s/nope.jsonl", d.dir);
     a.batch = want;
     EXPECT(!llava_batch(&a, &st, &err));
     EXPECT_MSG(strstr(err.msg, "nope.jsonl: cannot open") != NULL, "%s", err.msg);
-    text = read_text(d.out);
+    text = test_read_text(d.out);
     EXPECT(text && strstr(text, "\"prompt\": \"last\"") != NULL);
     free(text);
     EXPECT_EQ_INT(batch_dir_remove(&d), 0);

@@ -6,7 +6,7 @@
 // Folder contents:
 //   config.json                LlavaConfig: CLIP vision_config (quick_gelu, feature layer -2, strategy
 //                              "default"), LLaMA text_config, image_token_index = the <image> id,
-//                              image_seq_length = (S / p)², multimodal_projector_bias, "gelu" projector
+//                              image_seq_length = (R / p)², multimodal_projector_bias, "gelu" projector
 //   generation_config.json     bos / eos / pad, greedy
 //   model.safetensors          F32, names and order exactly as transformers 5.24 save_pretrained writes
 //                              them (vision_tower.*, multi_modal_projector.*, language_model.model.*,
@@ -21,7 +21,7 @@
 //   special_tokens_map.json
 //   chat_template.jinja        the llava-1.5 template (llava-hf/llava-1.5-7b-hf), byte for byte
 //   processor_config.json      LlavaProcessor with its CLIPImageProcessor (transformers 5 layout), for an
-//   preprocessor_config.json   S x S input (shortest_edge S, crop S x S, bicubic, OpenAI mean/std); the
+//   preprocessor_config.json   R x R input (shortest_edge R, crop R x R, bicubic, OpenAI mean/std); the
 //                              older separate file too, for loaders that look for it
 //
 // Initialisation (seeded, machine-independent): "unit-ish" so that the image carries signal all the
@@ -34,14 +34,14 @@
 #include "base/error.h"
 
 typedef struct {
-    int image_size, patch_size;                   // S, p (S % p == 0): (S/p)² image tokens per image
+    int image_size, patch_size;                   // R, p (R % p == 0): (R/p)² image tokens per image
     int vision_hidden, vision_layers, vision_heads, vision_ffn;
     int text_hidden, text_layers, text_heads, text_kv_heads, text_ffn;
     const char *const *words;                     // NULL-terminated words to give whole tokens (may be NULL)
     uint64_t seed;
 } TinyModelOptions;
 
-// Defaults: S 64, p 16 (16 image tokens); CLIP 64 wide, 3 layers (2 run: feature layer -2), 4 heads,
+// Defaults: R 64, p 16 (16 image tokens); CLIP 64 wide, 3 layers (2 run: feature layer -2), 4 heads,
 // 128 FFN; LLaMA 64 wide, 2 layers, 4 heads / 2 KV heads (GQA), 128 FFN; seed 1; words NULL.
 TinyModelOptions tiny_model_default(void);
 bool tiny_model_check(const TinyModelOptions *o, LpoiErr *err);
@@ -52,11 +52,3 @@ bool tiny_model_write(const TinyModelOptions *o, const char *dir, LpoiErr *err);
 // The tokenizer.json text alone (malloc'ed, NUL-terminated); *image_id / *pad_id / *vocab_size get
 // the ids of <image> and <pad> and the total vocabulary (model vocab + added tokens).
 char *tiny_model_tokenizer_json(const char *const *words, int *image_id, int *pad_id, int *vocab_size);
-
-// Runs lpoi's whole pipeline on one (image, question, answer) — tokenizer and llava-1.5 template,
-// image preprocessing from the folder's processor config, <image> expansion, LLaVA forward — and
-// writes out_path (safetensors): input_ids I32 [1, T], pixel_values F32 [1, 3, S, S], logits F32
-// [1, T, V], with metadata "text" (the rendered prompt + answer) and "image" (image_path). The
-// oracle (tools/test_demo_model_loads.py) recomputes all three with transformers.
-bool tiny_model_write_logits_check(const char *model_dir, const char *image_path, const char *question,
-                                   const char *answer, const char *device, const char *out_path, LpoiErr *err);

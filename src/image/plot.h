@@ -1,12 +1,11 @@
 // plot.h — the pictures `lpoi demo` and `lpoi plot` write, drawn into RGB8 images (image.h) with no
 // library: a 5x7 bitmap font (A-Z, 0-9 and a little punctuation; lower case is drawn as upper case),
 // thick lines, line charts of training curves (raw values pale, a trailing mean on top), a strip of
-// images side by side with a bar per image; and the reader of a training log (RUN/log.jsonl, one
-// JSON object per optimiser step, as lpoi/trainer.c writes it) with the loss chart both commands draw.
+// images side by side with a bar per image. lpoi/train_log.h reads a training log and draws its
+// loss chart with these.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include "base/error.h"
 #include "image/draw.h"
 #include "image/image.h"
 
@@ -37,7 +36,7 @@ void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, 
                 const PlotSeries *series, int n_series);
 // plot_chart on a new white w x h image, x labelled 1 .. the longest n.
 Image plot_curves(const char *title, const char *xlabel, const PlotSeries *series, int n_series, int w, int h);
-// The smoothing window plot_log_losses uses for n steps: 1 below 20, n/10 below 100, else
+// The smoothing window train_log_plot_losses uses for n steps: 1 below 20, n/10 below 100, else
 // max(10, n/50).
 int plot_smooth_window(int n);
 
@@ -47,28 +46,3 @@ int plot_smooth_window(int n);
 // the largest |value|, with the value printed. A title line on top.
 Image plot_strip(const Image *images, int n, int scale, const char *const *labels, const double *values,
                  const char *values_caption, const char *title);
-
-// ---- training logs (RUN/log.jsonl) ----
-typedef enum {
-    PLOG_STEP, PLOG_LOSS, PLOG_DPO, PLOG_ANCHOR, PLOG_LIST, PLOG_COND, PLOG_ACC, PLOG_MARGIN, PLOG_LIST_FULL_ACC,
-    PLOG_LR, PLOG_GRAD_NORM, PLOG_NCOLS
-} PlotLogCol;
-extern const char *const PLOT_LOG_KEYS[PLOG_NCOLS];   // "step", "loss", "dpo", ... (the log's keys)
-
-typedef struct {
-    int n;                        // steps (lines)
-    double *col[PLOG_NCOLS];      // [n] each; a key missing from a line is NaN there
-    bool has_list;                // some line has "list_full_acc" (a listwise objective: lpoi)
-    bool has_cond;                // some line has "reward_crop" or a non-zero "cond" (mdpo)
-} PlotLog;
-
-// Reads a training log. Blank lines are skipped; every other line must be a JSON object with a
-// numeric "step", and the keys of PLOT_LOG_KEYS it has must be numbers. Errors: the file's own
-// ("PATH: ..."), or "PATH:LINE: reason" for a bad line. An empty log is no error (n = 0).
-bool plot_log_read(const char *path, PlotLog *l, LpoiErr *err);
-void plot_log_free(PlotLog *l);
-
-// The loss chart of a log into box: total, text DPO, anchor, listwise (has_list or any non-zero
-// value) and conditional (has_cond), each smoothed (plot_smooth_window) over its raw values;
-// x labelled with the first and last step. The title gets " - LINES: MEAN OF W STEPS" when W > 1.
-void plot_log_losses(Image *img, ImgRect box, const PlotLog *l, const char *title);

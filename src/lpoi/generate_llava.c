@@ -1,8 +1,8 @@
-// generate_llava.c — `lpoi generate --model DIR --image IMG --prompt TEXT` on a LLaVA-1.5 folder.
+// generate_llava.c — LLaVA-1.5 generation behind `lpoi generate --image` and `--batch` (generate_llava.h).
 // The steps HF's LlavaProcessor + LlavaForConditionalGeneration.generate take, in C:
 //   image   decode (image.h) → preprocess_image with the folder's image-processor config
 //           (preprocessor_config.json, or the "image_processor" object of processor_config.json as
-//           transformers 5 saves it) → pixel_values [1, 3, S, S]
+//           transformers 5 saves it) → pixel_values [1, 3, R, R]
 //   text    a prompt without "<image>" is put in the llava-1.5 chat template
 //           ("USER: <image>\n{prompt} ASSISTANT:"), one that has it is used as is; encoded with the
 //           folder's tokenizer.json (BOS as its post-processor adds it), then every <image> is
@@ -12,14 +12,15 @@
 // The load (tokenizer, image-processor config, backend, model) is a LlavaSession, opened once; the
 // per-example steps (image, text, decode) are llava_session_answer. `--batch` (llava_batch) runs
 // them for every line of a JSONL file.
-#include "app/generate_llava.h"
+#include "lpoi/generate_llava.h"
 #include "models/llava.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
-#include "base/safetensors.h"
+#include "base/file.h"
+#include "base/strbuf.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,69 +143,18 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     return ok;
 }
 
-int generate_llava(const LlavaGenArgs *a) {
-    LlavaAnswer ans;
-    LpoiErr err = {{0}};
-    if (!llava_answer(a, &ans, &err)) {
-        fprintf(stderr, "lpoi: %s\n", err.msg);
-        return 1;
-    }
-    printf("%s\n", ans.text);
-    if (a->print_ids) {
-        printf("prompt ids:");
-        for (int i = 0; i < ans.n_prompt; i++) printf(" %d", ans.prompt_ids[i]);
-        printf("\ngenerated ids:");
-        for (int i = 0; i < ans.n; i++) printf(" %d", ans.ids[i]);
-        printf("\n");
-    }
-    llava_answer_free(&ans);
-    return 0;
-}
-
 // ---- batch ----
-typedef struct { char *s; size_t len, cap; } Buf;
-
-static void buf_reserve(Buf *b, size_t extra) {
-    if (b->len + extra + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
-    b->s = realloc_check(b->s, cap);
-    b->cap = cap;
-}
-
-static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(Buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) LPOI_DIE("vsnprintf failed");
-    buf_reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 // s as a JSON string; bytes that are not valid UTF-8 become U+FFFD so the line stays valid JSON.
-static void buf_json_string(Buf *b, const char *s, size_t len) {
-    Buf clean = {0};
-    if (!utf8_valid(s, len)) {
-        for (size_t i = 0; i < len;) {
-            size_t ok = utf8_first_invalid(s + i, len - i);
-            buf_reserve(&clean, ok + 3);
-            memcpy(clean.s + clean.len, s + i, ok);
-            clean.len += ok;
-            i += ok;
-            if (i < len) { memcpy(clean.s + clean.len, "\xEF\xBF\xBD", 3); clean.len += 3; i++; }
-        }
-        s = clean.s;
-        len = clean.len;
+static void put_json_string(StrBuf *b, const char *s, size_t len) {
+    if (utf8_valid(s, len)) { strbuf_json_string(b, s, len); return; }
+    StrBuf clean = {0};
+    for (size_t i = 0; i < len;) {
+        size_t ok = utf8_first_invalid(s + i, len - i);
+        strbuf_put(&clean, s + i, ok);
+        i += ok;
+        if (i < len) { strbuf_put(&clean, "\xEF\xBF\xBD", 3); i++; }
     }
-    size_t need = json_escape(NULL, 0, s, len);
-    buf_reserve(b, need);
-    json_escape(b->s + b->len, b->cap - b->len, s, len);
-    b->len += need;
+    strbuf_json_string(b, clean.s, clean.len);
     free(clean.s);
 }
 
@@ -232,7 +182,7 @@ static const JsonValue *get_string(const JsonValue *obj, const char *key, bool n
 
 // One line → its output JSON line in *line_out; false + "field: reason".
 static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir, const char *text, size_t len,
-                       size_t lineno, Buf *line_out, LpoiErr *err) {
+                       size_t lineno, StrBuf *line_out, LpoiErr *err) {
     LpoiErr e = {{0}};
     JsonDoc *doc = json_parse(text, len, &e);
     if (!doc) return err_set(err, "json: %s", e.msg);
@@ -264,17 +214,17 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
         goto done;
     }
     line_out->len = 0;
-    buf_printf(line_out, "{\"line\": %zu, \"id\": ", lineno);
-    if (!id || id->type == JSON_NULL) buf_printf(line_out, "null");
-    else if (id->type == JSON_NUMBER) buf_printf(line_out, "%s", id->str);
-    else buf_json_string(line_out, id->str, id->len);
-    buf_printf(line_out, ", \"image\": ");
-    buf_json_string(line_out, image->str, image->len);
-    buf_printf(line_out, ", \"prompt\": ");
-    buf_json_string(line_out, prompt->str, prompt->len);
-    buf_printf(line_out, ", \"answer\": ");
-    buf_json_string(line_out, ans.text, ans.text_len);
-    buf_printf(line_out, "}\n");
+    strbuf_printf(line_out, "{\"line\": %zu, \"id\": ", lineno);
+    if (!id || id->type == JSON_NULL) strbuf_printf(line_out, "null");
+    else if (id->type == JSON_NUMBER) strbuf_printf(line_out, "%s", id->str);
+    else put_json_string(line_out, id->str, id->len);
+    strbuf_printf(line_out, ", \"image\": ");
+    put_json_string(line_out, image->str, image->len);
+    strbuf_printf(line_out, ", \"prompt\": ");
+    put_json_string(line_out, prompt->str, prompt->len);
+    strbuf_printf(line_out, ", \"answer\": ");
+    put_json_string(line_out, ans.text, ans.text_len);
+    strbuf_printf(line_out, "}\n");
     ok = true;
 done:
     llava_answer_free(&ans);
@@ -291,7 +241,7 @@ bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     char *line = NULL, *dir = NULL;
     size_t cap = 0, total = 0, lineno = 0, done_lines = 0;
     ssize_t n;
-    Buf out = {0};
+    StrBuf out = {0};
     AtomicFile af;
     LlavaSession *s = NULL;
     while ((n = getline(&line, &cap, f)) >= 0) total += !is_blank(line, (size_t)n);
@@ -350,22 +300,4 @@ done:
     free(line);
     fclose(f);
     return ok;
-}
-
-int generate_llava_batch(const LlavaBatchArgs *a) {
-    LlavaBatchArgs b = *a;
-    b.log = stderr;
-    b.progress = a->out || isatty(2);
-    LlavaBatchStats st;
-    LpoiErr err = {{0}};
-    if (!llava_batch(&b, &st, &err)) {
-        fprintf(stderr, "lpoi: %s\n", err.msg);
-        return 1;
-    }
-    fprintf(stderr, "lpoi generate: %d answer%s in %.1f s (%.2f examples/s)", st.answered, st.answered == 1 ? "" : "s", st.seconds,
-            st.seconds > 0 ? st.answered / st.seconds : 0.0);
-    if (a->skip_bad) fprintf(stderr, "; skipped %d bad line%s", st.skipped, st.skipped == 1 ? "" : "s");
-    if (a->out) fprintf(stderr, "; wrote %s", a->out);
-    fputc('\n', stderr);
-    return 0;
 }

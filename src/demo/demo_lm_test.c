@@ -1,7 +1,7 @@
 // demo_lm_test.c — the demo model's whole backward (every op's backward composed) against
 // central finite differences in double-checked fp32, on a tiny config.
 #include "test/test.h"
-#include "app/demo_lm.h"
+#include "demo/demo_lm.h"
 #include "base/check.h"
 #include <string.h>
 

@@ -1,11 +1,12 @@
 // synth.c — the synthetic shapes data set (see synth.h). Every random choice comes from one Rng
 // seeded from (seed, image size, split, index), drawn in a fixed order, so an example never
 // depends on which other examples were generated or on the machine.
-#include "lpoi/synth.h"
+#include "demo/synth.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/rng.h"
-#include "base/safetensors.h"
+#include "base/strbuf.h"
+#include "base/file.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,29 +79,29 @@ static void muted_colour(Rng *r, int rgb[3]) {
 static uint8_t clamp_u8(int v, int lo, int hi) { return (uint8_t)(v < lo ? lo : v > hi ? hi : v); }
 
 static void paint_background(Image *img, SynthBackground kind, Rng *r) {
-    int S = img->w, a[3], b[3];
+    int R = img->w, a[3], b[3];
     muted_colour(r, a);
     if (kind == SYNTH_BG_SOLID) {
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++)
                 for (int c = 0; c < 3; c++) image_pixel(img, x, y)[c] = clamp_u8(a[c], 70, 225);
     } else if (kind == SYNTH_BG_GRADIENT) {
         muted_colour(r, b);
         int dir = rand_int(r, 0, 2);   // 0 horizontal, 1 vertical, 2 diagonal
-        int span = dir == 2 ? 2 * (S - 1) : S - 1;
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++) {
+        int span = dir == 2 ? 2 * (R - 1) : R - 1;
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++) {
                 int t = dir == 0 ? x : dir == 1 ? y : x + y;
                 for (int c = 0; c < 3; c++)
                     image_pixel(img, x, y)[c] = clamp_u8(a[c] + ((b[c] - a[c]) * t + span / 2) / span, 70, 225);
             }
     } else {
         int block = rand_int(r, 2, 6), amp = rand_int(r, 15, 35);
-        int nb = (S + block - 1) / block;
+        int nb = (R + block - 1) / block;
         int *off = malloc_check((size_t)nb * nb * 3 * sizeof(int));
         for (int i = 0; i < nb * nb * 3; i++) off[i] = rand_int(r, -amp, amp);
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < R; x++)
                 for (int c = 0; c < 3; c++)
                     image_pixel(img, x, y)[c] = clamp_u8(a[c] + off[((y / block) * nb + x / block) * 3 + c], 70, 225);
         free(off);
@@ -120,8 +121,8 @@ void synth_example(const SynthOptions *o, SynthSplit split, int index, SynthExam
     memset(out, 0, sizeof *out);
     Rng r;
     rng_seed(&r, mix64(mix64(mix64(o->seed) ^ (uint64_t)o->image_size) ^ ((uint64_t)split << 40 | (uint64_t)index)));
-    const int S = o->image_size;
-    out->image = image_new(S, S);
+    const int R = o->image_size;
+    out->image = image_new(R, R);
     out->background = (SynthBackground)rand_int(&r, 0, SYNTH_NBG - 1);
     paint_background(&out->image, out->background, &r);
 
@@ -129,14 +130,14 @@ void synth_example(const SynthOptions *o, SynthSplit split, int index, SynthExam
     ImgRect cells[SYNTH_MAX_OBJECTS];
     int want = rand_int(&r, 1, SYNTH_MAX_OBJECTS), n = 0;
     for (int i = 0; i < want; i++) {
-        int side = i == 0 ? (S * rand_int(&r, 40, 58) + 50) / 100 : (S * rand_int(&r, 18, 30) + 50) / 100;
+        int side = i == 0 ? (R * rand_int(&r, 40, 58) + 50) / 100 : (R * rand_int(&r, 18, 30) + 50) / 100;
         if (side < 4) side = 4;
         int colour = rand_int(&r, 0, SYNTH_NCOLOURS - 1), shape = rand_int(&r, 0, SYNTH_NSHAPES - 1);
         if (i > 0 && colour == out->objects[0].colour && shape == out->objects[0].shape)
             colour = (colour + 1 + rand_int(&r, 0, SYNTH_NCOLOURS - 2)) % SYNTH_NCOLOURS;
         bool placed = false;
         for (int attempt = 0; attempt < 40 && !placed; attempt++) {
-            int x0 = rand_int(&r, 0, S - side), y0 = rand_int(&r, 0, S - side);
+            int x0 = rand_int(&r, 0, R - side), y0 = rand_int(&r, 0, R - side);
             ImgRect c = {x0, y0, x0 + side, y0 + side};
             placed = true;
             for (int j = 0; j < n; j++) placed = placed && rects_apart(c, cells[j], 2);
@@ -189,104 +190,59 @@ void synth_example_free(SynthExample *ex) {
 }
 
 // ---- JSONL ----
-typedef struct { char *s; size_t len, cap; } Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = LPOI_MAX(2 * b->cap, b->len + n + 256);
-        b->s = realloc_check(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-static void buf_fmt(Buf *b, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(Buf *b, const char *f, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(tmp, sizeof tmp, f, ap);
-    va_end(ap);
-    LPOI_ASSERT(n >= 0 && n < (int)sizeof tmp);
-    buf_put(b, tmp, (size_t)n);
-}
-static void buf_json_str(Buf *b, const char *s) {
-    size_t need = json_escape(NULL, 0, s, strlen(s));
-    char *tmp = malloc_check(need + 1);
-    json_escape(tmp, need + 1, s, strlen(s));
-    buf_put(b, tmp, need);
-    free(tmp);
-}
-static void buf_box(Buf *b, ImgRect r) { buf_fmt(b, "[%d, %d, %d, %d]", r.x0, r.y0, r.x1, r.y1); }
+static void buf_box(StrBuf *b, ImgRect r) { strbuf_printf(b, "[%d, %d, %d, %d]", r.x0, r.y0, r.x1, r.y1); }
 
 char *synth_jsonl_line(const SynthExample *ex, const char *img_path) {
-    Buf b = {0};
-    buf_str(&b, "{\"img_path\": ");
-    buf_json_str(&b, img_path);
-    buf_str(&b, ", \"prompt\": ");
-    buf_json_str(&b, SYNTH_PROMPT);
-    buf_str(&b, ", \"chosen\": ");
-    buf_json_str(&b, ex->chosen);
-    buf_str(&b, ", \"rejected\": ");
-    buf_json_str(&b, ex->rejected);
-    buf_str(&b, ", \"boxes\": [");
+    StrBuf b = {0};
+    strbuf_str(&b, "{\"img_path\": ");
+    strbuf_json_str(&b, img_path);
+    strbuf_str(&b, ", \"prompt\": ");
+    strbuf_json_str(&b, SYNTH_PROMPT);
+    strbuf_str(&b, ", \"chosen\": ");
+    strbuf_json_str(&b, ex->chosen);
+    strbuf_str(&b, ", \"rejected\": ");
+    strbuf_json_str(&b, ex->rejected);
+    strbuf_str(&b, ", \"boxes\": [");
     for (int i = 0; i < ex->n_objects; i++) {
-        if (i) buf_str(&b, ", ");
+        if (i) strbuf_str(&b, ", ");
         buf_box(&b, ex->objects[i].box);
     }
-    buf_str(&b, "], \"objects\": [");
+    strbuf_str(&b, "], \"objects\": [");
     for (int i = 0; i < ex->n_objects; i++) {
         const SynthObject *o = &ex->objects[i];
-        buf_fmt(&b, "%s{\"colour\": \"%s\", \"shape\": \"%s\", \"box\": ", i ? ", " : "", SYNTH_COLOUR_NAMES[o->colour],
+        strbuf_printf(&b, "%s{\"colour\": \"%s\", \"shape\": \"%s\", \"box\": ", i ? ", " : "", SYNTH_COLOUR_NAMES[o->colour],
                 SYNTH_SHAPE_NAMES[o->shape]);
         buf_box(&b, o->box);
-        buf_str(&b, "}");
+        strbuf_str(&b, "}");
     }
-    buf_fmt(&b, "], \"background\": \"%s\"}", SYNTH_BACKGROUND_NAMES[ex->background]);
+    strbuf_printf(&b, "], \"background\": \"%s\"}", SYNTH_BACKGROUND_NAMES[ex->background]);
     return b.s;
-}
-
-static bool make_dir(const char *path, LpoiErr *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
-        return err_set(err, "%s: exists and is not a folder", path);
-    }
-    return err_set(err, "%s: cannot create folder: %s", path, strerror(errno));
-}
-
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = malloc_check(n);
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
 }
 
 static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split, int count, const char *file,
                         LpoiErr *err) {
     const char *name = split == SYNTH_TRAIN ? "train" : "heldout";
-    Buf lines = {0};
-    buf_put(&lines, "", 0);
+    StrBuf lines = {0};
+    strbuf_put(&lines, "", 0);
     bool ok = true;
     for (int i = 0; i < count && ok; i++) {
         SynthExample ex;
         synth_example(o, split, i, &ex);
         char rel[64];
         snprintf(rel, sizeof rel, "images/%s_%05d.png", name, i);
-        char *full = path_join(dir, rel);
+        char *full = file_path_join(dir, rel);
         ok = image_write_png(&ex.image, full, err);
         if (ok) {
             char *line = synth_jsonl_line(&ex, rel);
-            buf_str(&lines, line);
-            buf_str(&lines, "\n");
+            strbuf_str(&lines, line);
+            strbuf_str(&lines, "\n");
             free(line);
         }
         free(full);
         synth_example_free(&ex);
     }
     if (ok) {
-        char *path = path_join(dir, file);
+        char *path = file_path_join(dir, file);
         ok = file_write_atomic(path, lines.s, lines.len, err);
         free(path);
     }
@@ -296,12 +252,12 @@ static bool write_split(const SynthOptions *o, const char *dir, SynthSplit split
 
 bool synth_write(const SynthOptions *o, const char *dir, char **train_jsonl, char **heldout_jsonl, LpoiErr *err) {
     if (!synth_options_check(o, err)) return false;
-    char *images = path_join(dir, "images");
-    bool ok = make_dir(dir, err) && make_dir(images, err) &&
+    char *images = file_path_join(dir, "images");
+    bool ok = file_mkdir(dir, err) && file_mkdir(images, err) &&
               write_split(o, dir, SYNTH_TRAIN, o->n_train, "train.jsonl", err) &&
               write_split(o, dir, SYNTH_HELDOUT, o->n_heldout, "heldout.jsonl", err);
     free(images);
-    if (ok && train_jsonl) *train_jsonl = path_join(dir, "train.jsonl");
-    if (ok && heldout_jsonl) *heldout_jsonl = path_join(dir, "heldout.jsonl");
+    if (ok && train_jsonl) *train_jsonl = file_path_join(dir, "train.jsonl");
+    if (ok && heldout_jsonl) *heldout_jsonl = file_path_join(dir, "heldout.jsonl");
     return ok;
 }

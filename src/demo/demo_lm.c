@@ -6,7 +6,7 @@
 //   s = silu(h2·wgateᵀ) * (h2·wupᵀ)       x2 = x1 + s·wdownᵀ
 //   hf = rmsnorm(x2; lnf)                 logits = hf·lm_headᵀ     logp = logprob(logits, targets)
 // Backward walks the same list in reverse; activation grads overwrite, parameter grads accumulate.
-#include "app/demo_lm.h"
+#include "demo/demo_lm.h"
 #include "base/check.h"
 #include <math.h>
 #include <string.h>

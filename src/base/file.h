@@ -1,0 +1,36 @@
+// file.h — the file-system helpers every layer uses: whole-file reads with a size cap, atomic
+// writes (temp file in the same folder, fsync, rename over the target, fsync the folder), folders
+// (create one, create a path, remove a tree we wrote) and path joining.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "error.h"
+
+// Reads a whole file (NUL-terminated for convenience). NULL + err on failure or if > max_size.
+char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr *err);
+
+// Atomic whole-file write (temp in the same folder, fsync, rename, fsync the folder).
+bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err);
+// Streaming form of file_write_atomic for files too big to build in memory. Any failure in
+// write/commit removes the temp file and closes the handle; call abort to give up yourself.
+typedef struct { int fd; char *path, *tmp_path; } AtomicFile;
+bool atomic_file_begin(AtomicFile *a, const char *path, LpoiErr *err);
+bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *err);
+bool atomic_file_commit(AtomicFile *a, LpoiErr *err);   // fsync, rename over path, fsync the folder
+void atomic_file_abort(AtomicFile *a);                  // removes the temp file; path is untouched
+
+// fsync on a folder makes the renames inside it durable. A filesystem that cannot fsync a folder
+// (EINVAL, EROFS) is no error; a folder that cannot be opened is skipped. err may be NULL.
+bool file_fsync_dir(const char *dir, LpoiErr *err);
+
+// Creates the folder `path` (its parent must exist); an existing folder is fine. false + err
+// ("PATH: cannot create folder: ..." or "PATH: exists and is not a folder").
+bool file_mkdir(const char *path, LpoiErr *err);
+// mkdir -p: every missing folder of path, then file_mkdir(path).
+bool file_mkdir_p(const char *path, LpoiErr *err);
+// Removes a folder we wrote: its files and sub-folders, then itself (symlinks are unlinked, not
+// followed). true when path is gone (or never existed).
+bool file_rmtree(const char *path);
+
+// "a/b", malloc'ed.
+char *file_path_join(const char *a, const char *b);

@@ -1,0 +1,23 @@
+// adapter_io.h — LoRA adapters of a LLaVA model as a Hugging Face PEFT folder
+// (adapter_model.safetensors + adapter_config.json): written by the trainer's checkpoints and read
+// for --resume, evaluation and logit dumps.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "base/error.h"
+#include "models/llava.h"
+
+// Writes into the folder dir (which must exist) what PEFT saves: adapter_model.safetensors holds every lora_A /
+// lora_B in fp32 under PEFT's names, adapter_config.json the LoraConfig (r, lora_alpha,
+// target_modules, base_model_name_or_path = base_model).
+bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
+                      LpoiErr *err);
+// Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
+// adapter_config.json) on m and loads them.
+bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
+// adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
+// exactly t, else a full-match regex string. Writes into buf (JSON text).
+void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);
+// Targets from PEFT tensor names (any accepted spelling); false + err for a name that is no LLaVA
+// LoRA tensor.
+bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err);
