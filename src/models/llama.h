@@ -29,7 +29,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "base/safetensors.h"
-#include "models/weights.h"
+#include "nn/weights.h"
 #include "nn/linear.h"
 #include "nn/lora.h"
 

@@ -7,7 +7,7 @@
 #include "backend/backend.h"
 #include "base/arena.h"
 #include "base/json.h"
-#include "models/weights.h"
+#include "nn/weights.h"
 #include "nn/lora.h"
 
 // path: a config.json, or a model folder holding one; parse reads the object (what = the file).

@@ -7,7 +7,7 @@
 #include "base/json.h"
 #include "base/rng.h"
 #include "models/model.h"
-#include "models/weights.h"
+#include "nn/weights.h"
 #include "test/test.h"
 #include <string.h>
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include "backend/backend.h"
 #include "base/rng.h"
-#include "models/weights.h"
+#include "nn/weights.h"
 #include "nn/linear.h"
 
 typedef struct {

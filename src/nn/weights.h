@@ -1,5 +1,6 @@
 // weights.h — binding Hugging Face tensors to a model, for every model: a model is its math plus a
-// spec table. The table lists each tensor the config implies (name under the detected spelling,
+// spec table. (It sits in nn/, below models/, because nn/lora.h loads adapters through it.) The
+// table lists each tensor the config implies (name under the detected spelling,
 // shape, and where its pointer goes); binding is two passes:
 //   plan    find every spec in the source, check shape and dtype (F32/F16/BF16/F64, converted to
 //           fp32), and find every tensor of ours that no spec names; all problems go into ONE

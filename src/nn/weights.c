@@ -1,5 +1,5 @@
 // weights.c — the two-pass binding of HF tensors (see weights.h).
-#include "models/weights.h"
+#include "nn/weights.h"
 #include "base/check.h"
 #include <stdarg.h>
 #include <stdio.h>
