@@ -15,7 +15,11 @@
 //   --filter  only rows whose name contains SUBSTR (e.g. gemm, attention, rmsnorm)
 // build: ./nob bench (every bench/*.c), or link against the lpoi objects by hand (tools/gpucheck.sh does).
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
+#include "attention_mma.h"      // the bf16 launchers benchmarked directly
+#include "attention_mma_bwd.h"
+#include "convert.h"
+#include "gemm_mma.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,15 +565,14 @@ static double bf16_gemm_check(Backend *gpu, Backend *cpu, GemmBf16Path path, con
 
 static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name, GemmBf16Path path, Dims full) {
     if (filter && !strstr(name, filter)) return;
-    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma", "mma 4stage", "mma pipe", "mma 4s+pipe", "mma 128x128"};
+    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma"};
     const char *variant = variants[path];
     Dims small = full;
     small.M = small.M > 296 ? 296 : small.M, small.N = small.N > 520 ? 520 : small.N, small.K = small.K > 200 ? 200 : small.K;   // multiples of 8: the bf16 rows need aligned leading dimensions
     if (quick) full = small;
     char shape[80];
     shape_str(&cases[0], &full, shape, sizeof shape);
-    const KernelId k = path >= GEMM_BF16_MMA_X1 ? (KernelId)(K_GEMM_BF16_NT_X1 + (path - GEMM_BF16_MMA_X1))
-                     : path == GEMM_BF16_WGMMA ? K_GEMM_BF16_WGMMA_NT
+    const KernelId k = path == GEMM_BF16_WGMMA ? K_GEMM_BF16_WGMMA_NT
                      : full.ta ? (full.tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (full.tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
     if (!cuda_kernel_usable(g->c, k)) {
         printf("%-22s %-10s %-28s not available on this device/variant\n", name, variant, shape);
@@ -781,10 +784,6 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_MMA, fwd11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dx_11008", GEMM_BF16_MMA, dx11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dw_11008", GEMM_BF16_MMA, dw11);
-    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X4; p++) {
-        bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", p, fwd4);
-        bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", p, fwd11);
-    }
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", GEMM_BF16_WGMMA, fwd4);
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_WGMMA, fwd11);
     for (int i = 0; i < 6; i++) bench_bf16_mode(g, gpu, cpu, &cases[i]);   // the six Linear GEMMs via the op table

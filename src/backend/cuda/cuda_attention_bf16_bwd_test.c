@@ -33,7 +33,8 @@
 // measured by the benchmark, never here.
 #include "test/test.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
+#include "attention_mma_bwd.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>

@@ -11,12 +11,13 @@
 // (scale off by 25%, the wrong kv head for GQA, the padding or the causal mask ignored) must show an error
 // far above the one against the right reference.
 //
-// cuda_attention_bf16_long runs its shapes under both query-tile schedules (LPOI_ATTN_BF16_PAIR=0 and 1).
+// cuda_attention_bf16_long runs its shapes under both query-tile schedules (CudaImpl.attn_bf16_pair off and on).
 // LPOI_TEST_VERBOSE=1 prints the measured errors of every case. Speed is measured by bench/bench_cuda.c
 // (rows "attention_fwd_* bf16 mma"), never here.
 #include "test/test.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
+#include "attention_mma.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
@@ -358,11 +359,14 @@ TEST(cuda_attention_bf16_long) {
         {"long4", 1, 390, 400, 1, 1, true, 0, 2, 2.0f},       // nqt = 4, Tq < Tk, left padding
         {"long_bidir", 1, 260, 200, 2, 2, false, 0, 0, 3.0f},
     };
+    Backend *gpu = attn_gpu_or_skip();
+    if (!gpu) return;
+    const bool pair_setting = cuda_impl(gpu)->attn_bf16_pair;   // LPOI_ATTN_BF16_PAIR, read at creation
     for (int mode = 0; mode < 2; mode++) {
-        setenv("LPOI_ATTN_BF16_PAIR", mode ? "1" : "0", 1);
+        cuda_impl(gpu)->attn_bf16_pair = mode;
         run_cases(cases, LPOI_ARRAY_LEN(cases), 2500 + 10 * mode);
     }
-    unsetenv("LPOI_ATTN_BF16_PAIR");
+    cuda_impl(gpu)->attn_bf16_pair = pair_setting;
 }
 
 // What the launcher refuses (D != 128, misaligned buffers) and shapes with nothing to do.

@@ -4,7 +4,8 @@
 // each test also checks that the bf16 path really ran (an fp32 result would be too close to the CPU's).
 #include "test/test.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
+#include "convert.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>

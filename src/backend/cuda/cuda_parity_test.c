@@ -11,7 +11,7 @@
 // creation tests run everywhere.
 #include "test/test.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdint.h>
