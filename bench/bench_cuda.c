@@ -15,6 +15,7 @@
 //   --filter  only rows whose name contains SUBSTR (e.g. gemm, attention, rmsnorm)
 // build: ./nob bench (every bench/*.c), or link against the lpoi objects by hand (tools/gpucheck.sh does).
 #include "backend/backend.h"
+#include "base/rng.h"
 #include "backend/cuda/cuda_core.h"
 #include "attention_mma.h"      // the bf16 launchers benchmarked directly
 #include "attention_mma_bwd.h"
@@ -34,11 +35,8 @@ static const char *filter;
 static int reps = 15;
 static double max_ms_per_row = 1500;   // a row stops repeating once its timed launches pass this
 
-static unsigned long long rng = 0x9e3779b97f4a7c15ull;
-static float urand(void) {   // uniform [-1, 1)
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng >> 40) * (1.0 / (1u << 23))) - 1.0f;
-}
+static Rng rng = {0x9e3779b97f4a7c15ull};
+static float urand(void) { return 2.0f * rng_uniform(&rng) - 1.0f; }   // uniform [-1, 1)
 
 static double now_ms(void) {
     struct timespec ts;

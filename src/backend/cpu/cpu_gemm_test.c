@@ -6,6 +6,7 @@
 #include "test/test.h"
 #include "backend/cpu/cpu_ops.h"
 #include "base/check.h"
+#include "base/rng.h"
 #include "base/threads.h"
 #include <float.h>
 #include <stdint.h>
@@ -15,11 +16,8 @@
 
 #define SENTINEL 12345.0f
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static float frand(void) {  // uniform in [-1, 1)
-    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / (1ull << 23)) - 1.0);
-}
+static Rng rng = {0x9E3779B97F4A7C15ull};
+static float frand(void) { return 2.0f * rng_uniform(&rng) - 1.0f; }   // uniform in [-1, 1)
 static float *alloc_f(size_t n) { return malloc_check((n ? n : 1) * sizeof(float)); }
 static void fill_rand(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
 static void fill_val(float *x, size_t n, float v) { for (size_t i = 0; i < n; i++) x[i] = v; }
@@ -270,7 +268,7 @@ TEST(gemm_deterministic_across_threads) {
                 size_t n = (size_t)((int64_t)M * N + 3) * batch;
                 for (int t = 1; t <= 2; t++) {
                     threads_set_count(t);
-                    rng_state = 0x1234567ull + s;
+                    rng_seed(&rng, 0x1234567ull + s);
                     bool ok;
                     out[t - 1] = run_case(tr & 1, tr & 2, M, N, K, 1.0f, 0.0f, batch, 0, true, false, &ok);
                 }

@@ -2,9 +2,7 @@
 // backend in fp32: the Linear layer's three GEMMs and the attention forward go through the tensor-core
 // kernels with their operands rounded to bf16. Tolerances follow from that rounding (stated per test), and
 // each test also checks that the bf16 path really ran (an fp32 result would be too close to the CPU's).
-#include "test/test.h"
-#include "backend/backend.h"
-#include "backend/cuda/cuda_core.h"
+#include "backend/cuda/cuda_fixture_test.h"
 #include "convert.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
@@ -12,27 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static Backend *gpu_or_skip(void) {
-    static Backend *gpu;
-    static bool tried;
-    static LpoiErr why;
-    if (!tried) {
-        tried = true;
-        gpu = backend_cuda_create(0, &why);
-    }
-    if (!gpu) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
-        test_skip(msg);
-    }
-    return gpu;
-}
-
-static uint64_t rng = 1;
-static float uniform(float lo, float hi) {
-    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
-    return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
-}
+static Rng rng;   // seeded per test
 
 // Rounding both operands to bf16 changes each product by at most 2 · 2^-9 relative, so
 // |gpu - cpu| <= 2^-8 · Σ_k |a b| (+ fp32 accumulation, far smaller): a bound that any wrong element breaks.
@@ -47,17 +25,6 @@ static void check_mode_result(const char *label, const float *got, const float *
     EXPECT_MSG(bad == 0, "%s: %d elements outside the bf16 bound", label, bad);
 }
 
-static float *upload(Backend *be, const float *h, size_t n) {
-    float *d = be->alloc(be, n * sizeof(float) + 4);
-    be->upload(be, d, h, n * sizeof(float));
-    return d;
-}
-static float *random_array(size_t n) {
-    float *x = malloc_check(n * sizeof(float) + 4);
-    for (size_t i = 0; i < n; i++) x[i] = uniform(-1, 1);
-    return x;
-}
-
 TEST(cuda_matmul_bf16_mode) {
     Backend *gpu = gpu_or_skip();
     if (!gpu) return;
@@ -68,9 +35,9 @@ TEST(cuda_matmul_bf16_mode) {
     }
     Backend *cpu = backend_cpu_create();
     const int N = 67, C = 150, OC = 260;
-    rng = 4242;
-    float *x = random_array((size_t)N * C), *w = random_array((size_t)OC * C), *dy = random_array((size_t)N * OC);
-    float *dw0 = random_array((size_t)OC * C);
+    rng_seed(&rng, 4242);
+    float *x = random_uniform(&rng, (size_t)N * C), *w = random_uniform(&rng, (size_t)OC * C), *dy = random_uniform(&rng, (size_t)N * OC);
+    float *dw0 = random_uniform(&rng, (size_t)OC * C);
     float *y_cpu = malloc_check((size_t)N * OC * 4), *y_gpu = malloc_check((size_t)N * OC * 4);
     float *dx_cpu = malloc_check((size_t)N * C * 4), *dx_gpu = malloc_check((size_t)N * C * 4);
     float *dw_cpu = malloc_check((size_t)OC * C * 4), *dw_gpu = malloc_check((size_t)OC * C * 4);
@@ -78,8 +45,8 @@ TEST(cuda_matmul_bf16_mode) {
     cpu->matmul_forward(cpu, y_cpu, x, w, NULL, N, C, OC);
     cpu->matmul_backward(cpu, dx_cpu, dw_cpu, NULL, dy, x, w, N, C, OC);
 
-    float *dx_ = upload(gpu, x, (size_t)N * C), *dw_ = upload(gpu, w, (size_t)OC * C), *ddy = upload(gpu, dy, (size_t)N * OC);
-    float *dwg = upload(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
+    float *dx_ = gpu_upload_floats(gpu, x, (size_t)N * C), *dw_ = gpu_upload_floats(gpu, w, (size_t)OC * C), *ddy = gpu_upload_floats(gpu, dy, (size_t)N * OC);
+    float *dwg = gpu_upload_floats(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
     c->math_bf16 = true;
     gpu->matmul_forward(gpu, dy_out, dx_, dw_, NULL, N, C, OC);
     gpu->matmul_backward(gpu, ddx, dwg, NULL, ddy, dx_, dw_, N, C, OC);
@@ -134,14 +101,14 @@ TEST(cuda_attention_bf16_mode) {
     Backend *cpu = backend_cpu_create();
     const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
     const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng = 777;
-    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *mask = malloc_check((size_t)B * T * 4);
+    rng_seed(&rng, 777);
+    float *q = random_uniform(&rng, nq), *k = random_uniform(&rng, nkv), *v = random_uniform(&rng, nkv), *mask = malloc_check((size_t)B * T * 4);
     for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;   // batch 1: last 5 keys padded
     AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true};
     float *out_cpu = malloc_check(nq * 4), *lse_cpu = malloc_check(nl * 4), *out_gpu = malloc_check(nq * 4), *lse_gpu = malloc_check(nl * 4);
     a.key_mask = mask;
     cpu->attention_forward(cpu, out_cpu, lse_cpu, q, k, v, &a);
-    float *dq = upload(gpu, q, nq), *dk = upload(gpu, k, nkv), *dv = upload(gpu, v, nkv), *dm = upload(gpu, mask, (size_t)B * T);
+    float *dq = gpu_upload_floats(gpu, q, nq), *dk = gpu_upload_floats(gpu, k, nkv), *dv = gpu_upload_floats(gpu, v, nkv), *dm = gpu_upload_floats(gpu, mask, (size_t)B * T);
     float *dout = gpu->alloc(gpu, nq * 4), *dlse = gpu->alloc(gpu, nl * 4);
     a.key_mask = dm;
     c->math_bf16 = true;
@@ -171,12 +138,12 @@ TEST(cuda_f32_to_bf16_copies) {
         return;
     }
     const int rows = 45, cols = 70, ld_src = 75;
-    rng = 99;
-    float *src = random_array((size_t)rows * ld_src);
+    rng_seed(&rng, 99);
+    float *src = random_uniform(&rng, (size_t)rows * ld_src);
     src[0] = 1.00390625f;          // exactly halfway between two bf16 values, even below: rounds down
     src[1] = 1.01171875f;          // halfway, odd below: rounds up
     src[2] = 3.4028235e38f;        // FLT_MAX: past the largest bf16 (3.39e38), rounds to +inf
-    float *d = upload(gpu, src, (size_t)rows * ld_src);
+    float *d = gpu_upload_floats(gpu, src, (size_t)rows * ld_src);
     for (int transposed = 0; transposed < 2; transposed++) {
         const int out_rows = transposed ? cols : rows, ld_dst = transposed ? 48 : 72;   // padded past rows / cols
         const size_t n = (size_t)out_rows * ld_dst;
@@ -221,8 +188,8 @@ TEST(cuda_attention_backward_bf16_mode) {
     Backend *cpu = backend_cpu_create();
     const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
     const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng = 4711;
-    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *dout = random_array(nq);
+    rng_seed(&rng, 4711);
+    float *q = random_uniform(&rng, nq), *k = random_uniform(&rng, nkv), *v = random_uniform(&rng, nkv), *dout = random_uniform(&rng, nq);
     float *mask = malloc_check((size_t)B * T * 4);
     for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
     AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true,
@@ -232,8 +199,8 @@ TEST(cuda_attention_backward_bf16_mode) {
     float *want[3] = {malloc_check(nq * 4), malloc_check(nkv * 4), malloc_check(nkv * 4)};
     cpu->attention_backward(cpu, want[0], want[1], want[2], dout, q, k, v, out, lse, &a);
 
-    float *dq_ = upload(gpu, q, nq), *dk_ = upload(gpu, k, nkv), *dv_ = upload(gpu, v, nkv), *ddo = upload(gpu, dout, nq);
-    float *dout_ = upload(gpu, out, nq), *dlse = upload(gpu, lse, nl), *dm = upload(gpu, mask, (size_t)B * T);
+    float *dq_ = gpu_upload_floats(gpu, q, nq), *dk_ = gpu_upload_floats(gpu, k, nkv), *dv_ = gpu_upload_floats(gpu, v, nkv), *ddo = gpu_upload_floats(gpu, dout, nq);
+    float *dout_ = gpu_upload_floats(gpu, out, nq), *dlse = gpu_upload_floats(gpu, lse, nl), *dm = gpu_upload_floats(gpu, mask, (size_t)B * T);
     float *g[3] = {gpu->alloc(gpu, nq * 4), gpu->alloc(gpu, nkv * 4), gpu->alloc(gpu, nkv * 4)};
     a.key_mask = dm;
     c->math_bf16 = true;

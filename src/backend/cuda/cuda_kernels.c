@@ -7,6 +7,6 @@
 #include "attention_mma_bwd.h"
 
 const KernelInfo cuda_kernels[K_COUNT] = {
-#define KERNEL(ID, family, name, sig, smem, min_arch) [K_##ID] = {family, name, sig, smem, min_arch},
+#define KERNEL(ID, family, name, sig, smem, min_arch) [K_##ID] = {#family, #name, sig, smem, min_arch},
 #include "backend/cuda/cuda_kernel_list.h"
 };
