@@ -146,16 +146,10 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
         const bf16 *vb = v + (unsigned long long)b * Tk * kstride + (unsigned long long)kvh * AM_D;
         const float *mb = key_mask ? key_mask + (unsigned long long)b * Tk : nullptr;
 
-        // Keys any row of the block may see: [jlo, jhi) (both bounds grow with the position).
+        // Key tiles any row of the block may see, and those every row sees whole.
         const int pf = i0 + off, pl = i0 + nq - 1 + off;   // positions of the first / last valid row (|p| <= Tq + Tk)
-        const int jlo = window > 0 ? clamp_to_int((long long)pf - window + 1, 0, Tk) : 0;
-        const int jhi = causal ? clamp_to_int((long long)pl + 1, 0, Tk) : Tk;
-        const int tfirst = jlo / AM_BKV;
-        const int ntiles = jhi > jlo ? (jhi - 1) / AM_BKV - tfirst + 1 : 0;
-        // Tiles starting at j0 in (jfull_lo, jfull_hi] are seen whole by every valid row (keys < Tk aside):
-        // causal needs j0 + BKV - 1 <= pf, the window pl - j0 < window.
-        const int jfull_hi = causal ? pf - (AM_BKV - 1) : 0x7fffffff;
-        const int jfull_lo = window > 0 ? clamp_to_int((long long)pl - window, -1, 0x7fffffff) : -1;
+        const AttKeyTiles kt = att_key_tiles<AM_BKV>(pf, pl, Tk, causal, window);
+        const int tfirst = kt.tfirst, ntiles = kt.ntiles, jfull_lo = kt.jfull_lo, jfull_hi = kt.jfull_hi;
 
         float o[AM_MT][AM_DT][4];
         float m[AM_MT][2], l[AM_MT][2];   // per (m16 tile, row g / g+8): running max (log2 units), partial sum

@@ -156,15 +156,10 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
     const bf16 *vb = v + (unsigned long long)b * Tk * kstride + (unsigned long long)kvh * AB_D;
     const float *mb = key_mask ? key_mask + (unsigned long long)b * Tk : nullptr;
 
-    // Keys any row of the block may see: [jlo, jhi).
+    // Key tiles any row of the block may see, and those every row sees whole.
     const int pf = i0 + off, pl = i0 + nq - 1 + off;   // positions of the first / last valid row
-    const int jlo = window > 0 ? clamp_to_int((long long)pf - window + 1, 0, Tk) : 0;
-    const int jhi = causal ? clamp_to_int((long long)pl + 1, 0, Tk) : Tk;
-    const int tfirst = jlo / AB_QBKV;
-    const int ntiles = jhi > jlo ? (jhi - 1) / AB_QBKV - tfirst + 1 : 0;
-    // Tiles starting at j0 in (jfull_lo, jfull_hi] are seen whole by every valid row (keys >= Tk aside).
-    const int jfull_hi = causal ? pf - (AB_QBKV - 1) : 0x7fffffff;
-    const int jfull_lo = window > 0 ? clamp_to_int((long long)pl - window, -1, 0x7fffffff) : -1;
+    const AttKeyTiles kt = att_key_tiles<AB_QBKV>(pf, pl, Tk, causal, window);
+    const int tfirst = kt.tfirst, ntiles = kt.ntiles, jfull_lo = kt.jfull_lo, jfull_hi = kt.jfull_hi;
 
     const float scale2 = scale * 1.4426950408889634f;
     const int wrow = warp * 16;

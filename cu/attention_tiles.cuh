@@ -14,6 +14,23 @@
 // Element offset of (row, 16-byte chunk) in a swizzled [rows][128] bf16 tile.
 __device__ __forceinline__ int att_swz(int row, int chunk) { return row * ATT_ROW + ((chunk ^ (row & 7)) << 3); }
 
+// The key tiles of BKV keys that query rows at absolute positions [pf, pl] may see (both bounds grow with
+// the position: causal cuts above, the window below): tiles tfirst .. tfirst + ntiles - 1. Tiles starting at
+// j0 in (jfull_lo, jfull_hi] are seen whole by every row (keys >= Tk aside): causal needs j0 + BKV - 1 <= pf,
+// the window pl - j0 < window; only the other tiles compare positions per element.
+struct AttKeyTiles { int tfirst, ntiles, jfull_lo, jfull_hi; };
+template <int BKV>
+__device__ __forceinline__ AttKeyTiles att_key_tiles(int pf, int pl, int Tk, int causal, int window) {
+    const int jlo = window > 0 ? clamp_to_int((long long)pf - window + 1, 0, Tk) : 0;
+    const int jhi = causal ? clamp_to_int((long long)pl + 1, 0, Tk) : Tk;
+    AttKeyTiles t;
+    t.tfirst = jlo / BKV;
+    t.ntiles = jhi > jlo ? (jhi - 1) / BKV - t.tfirst + 1 : 0;
+    t.jfull_hi = causal ? pf - (BKV - 1) : 0x7fffffff;
+    t.jfull_lo = window > 0 ? clamp_to_int((long long)pl - window, -1, 0x7fffffff) : -1;
+    return t;
+}
+
 // 2^x (ex2.approx.ftz: relative error ~2^-22, 2^-inf = +0); 1/x and log2(x) for x > 0 (rcp/lg2.approx:
 // relative error ~2^-23, absolute ~2^-22). One MUFU op each on the GPU.
 #ifdef __CUDACC__
