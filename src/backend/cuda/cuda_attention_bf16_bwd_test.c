@@ -40,23 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Rng rng;   // seeded per case
-
 static float max_abs(const float *x, size_t n) {
     float m = 0;
     for (size_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     return m;
 }
-
-typedef struct {
-    const char *name;
-    int B, Tq, Tk, H, KVH;
-    bool causal;
-    int window;
-    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
-                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
-    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax)
-} BCase;
 
 typedef struct { float *dq, *dk, *dv; } Grads;
 
@@ -193,37 +181,20 @@ static void check_one(const char *label, const char *what, const float *got, con
                n ? (double)got[w] : 0.0, n ? (double)want[w] : 0.0, n ? (double)tol[w] : 0.0, n);
 }
 
-static void bwd_case(const BCase *tc, uint64_t seed, bool twice) {
+static void bwd_case(const AttnCase *tc, uint64_t seed, bool twice) {
     Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
     const int D = 128;
-    const size_t nq = (size_t)tc->B * tc->Tq * tc->H * D, nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
-    const size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
-    rng_seed(&rng, seed);
-    uint16_t *qb, *kb, *vb, *ob;
-    float *q, *k, *v, *dout;
-    random_bf16(&rng, nq, -tc->qk_range, tc->qk_range, &qb, &q);
-    random_bf16(&rng, nk, -tc->qk_range, tc->qk_range, &kb, &k);
-    random_bf16(&rng, nk, -1, 1, &vb, &v);
-    random_bf16(&rng, nq, -1, 1, &ob, &dout);
-    float *mask = malloc_check(nm * sizeof(float) + 4);
-    for (size_t i = 0; i < nm; i++) mask[i] = 1.0f;
-    if (tc->mask == 1) {
-        for (size_t i = 0; i < nm; i++) mask[i] = rng_uniform(&rng) < 0.3f ? 0.0f : 1.0f;
-        if (tc->B > 1)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
-    } else if (tc->mask == 2) {
-        for (int b = 0; b < tc->B; b++)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
-    }
-    AttnDesc a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
-                  .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window};
+    AttnInputs in = attn_inputs(tc, seed, true);
+    const size_t nq = in.nq, nk = in.nk, nl = in.nl, nm = in.nm;
+    const uint16_t *qb = in.qb, *kb = in.kb, *vb = in.vb, *ob = in.ob;
+    const float *q = in.q, *k = in.k, *v = in.v, *dout = in.dout, *mask = in.mask;
+    const AttnDesc a = in.a;
     AttnDesc ac = a;
     ac.key_mask = tc->mask ? mask : NULL;
     char label[200];
-    snprintf(label, sizeof label, "bf16 attention backward %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", tc->name,
-             tc->B, tc->Tq, tc->Tk, tc->H, tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
+    attn_case_label(label, sizeof label, "bf16 attention backward", tc);
 
     // CPU reference on the rounded values; Di from its out.
     Grads ref = grads_alloc(nq, nk), got = grads_alloc(nq, nk), tol = grads_alloc(nq, nk), bad = grads_alloc(nq, nk);
@@ -333,53 +304,19 @@ done:
     free(out);
     free(lse);
     free(di);
-    free(qb);
-    free(kb);
-    free(vb);
-    free(ob);
-    free(q);
-    free(k);
-    free(v);
-    free(dout);
-    free(mask);
+    attn_inputs_free(&in);
 }
 
-static void run_cases(const BCase *cases, size_t n, uint64_t seed0) {
+static void run_cases(const AttnCase *cases, size_t n, uint64_t seed0) {
     for (size_t i = 0; i < n; i++) bwd_case(&cases[i], seed0 + i, i == 0);
 }
 
-TEST(cuda_attention_bf16_bwd_basic) {
-    static const BCase cases[] = {
-        {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
-        {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // 3 query and key tiles (the last partial), diagonal
-        {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores, Tq < Tk
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3100);
-}
-
-TEST(cuda_attention_bf16_bwd_gqa) {
-    static const BCase cases[] = {
-        {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
-        {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
-        {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
-        {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3200);
-}
-
-TEST(cuda_attention_bf16_bwd_masks) {
-    static const BCase cases[] = {
-        {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: zero gradients
-        {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
-        {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // tiles skipped on both sides of the band
-        {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
-        {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3300);
-}
+TEST(cuda_attention_bf16_bwd_basic) { run_cases(ATTN_CASES_BASIC, LPOI_ARRAY_LEN(ATTN_CASES_BASIC), 3100); }
+TEST(cuda_attention_bf16_bwd_gqa) { run_cases(ATTN_CASES_GQA, LPOI_ARRAY_LEN(ATTN_CASES_GQA), 3200); }
+TEST(cuda_attention_bf16_bwd_masks) { run_cases(ATTN_CASES_MASKS, LPOI_ARRAY_LEN(ATTN_CASES_MASKS), 3300); }
 
 TEST(cuda_attention_bf16_bwd_long) {
-    static const BCase cases[] = {
+    static const AttnCase cases[] = {
         {"long", 2, 260, 260, 4, 2, true, 100, 1, 2.0f},    // 5 tiles each way, GQA, window, padding, item 1 empty
         {"long_bidir", 1, 200, 260, 2, 1, false, 0, 2, 3.0f},
     };
@@ -413,7 +350,7 @@ TEST(cuda_attention_bf16_bwd_edges) {
     gpu->free(gpu, gk.base);
     gpu->free(gpu, gv.base);
     if (!gpu_bf16_expected(gpu)) return;
-    static const BCase none[] = {
+    static const AttnCase none[] = {
         {"tq0", 1, 0, 5, 2, 1, false, 0, 0, 2.0f},   // dk = dv = 0
         {"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f},   // every row sees nothing: dq = 0
     };

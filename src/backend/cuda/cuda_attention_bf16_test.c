@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Rng rng;   // seeded per case
-
 // ---- comparison ----
 // Tolerances. The kernel multiplies the same bf16 q, k values exactly and sums in fp32 (the CPU in another
 // order: ~1e-6 relative), and evaluates exp with ex2.approx (~2^-22 relative). What dominates: P is rounded to
@@ -46,16 +44,6 @@ static double max_err(const float *got, const float *want, size_t n, size_t *whe
     }
     return worst;
 }
-
-typedef struct {
-    const char *name;
-    int B, Tq, Tk, H, KVH;
-    bool causal;
-    int window;
-    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
-                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
-    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax, more max updates across tiles)
-} ABCase;
 
 // CPU reference on the rounded floats with an AttnDesc (key_mask in host memory).
 static void cpu_ref(const AttnDesc *a, const float *q, const float *k, const float *v, float *out, float *lse) {
@@ -94,37 +82,20 @@ static void check_against_wrong(const char *label, const char *wrong, const floa
                label, wrong, e, err_right, tol);
 }
 
-static void bf16_attention_case(const ABCase *tc, uint64_t seed, bool twice) {
+static void bf16_attention_case(const AttnCase *tc, uint64_t seed, bool twice) {
     Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    const int D = 128;
-    const size_t nq = (size_t)tc->B * tc->Tq * tc->H * D, nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
-    const size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
-    rng_seed(&rng, seed);
-    uint16_t *qb, *kb, *vb;
-    float *q, *k, *v;
-    random_bf16(&rng, nq, -tc->qk_range, tc->qk_range, &qb, &q);
-    random_bf16(&rng, nk, -tc->qk_range, tc->qk_range, &kb, &k);
-    random_bf16(&rng, nk, -1, 1, &vb, &v);
-    float *mask = malloc_check(nm * sizeof(float) + 4);
-    for (size_t i = 0; i < nm; i++) mask[i] = 1.0f;
-    if (tc->mask == 1) {
-        for (size_t i = 0; i < nm; i++) mask[i] = rng_uniform(&rng) < 0.3f ? 0.0f : 1.0f;
-        if (tc->B > 1)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
-    } else if (tc->mask == 2) {
-        for (int b = 0; b < tc->B; b++)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
-    }
+    AttnInputs in = attn_inputs(tc, seed, false);
+    const size_t nq = in.nq, nk = in.nk, nl = in.nl, nm = in.nm;
+    const uint16_t *qb = in.qb, *kb = in.kb, *vb = in.vb;
+    const float *q = in.q, *k = in.k, *v = in.v, *mask = in.mask;
     float vmax = 0;
     for (size_t i = 0; i < nk; i++) vmax = fabsf(v[i]) > vmax ? fabsf(v[i]) : vmax;
 
-    AttnDesc a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
-                  .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window};
+    const AttnDesc a = in.a;
     char label[200];
-    snprintf(label, sizeof label, "bf16 attention %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", tc->name, tc->B, tc->Tq,
-             tc->Tk, tc->H, tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
+    attn_case_label(label, sizeof label, "bf16 attention", tc);
 
     // GPU
     void *qd = gpu_upload_copy(gpu, qb, nq * 2), *kd = gpu_upload_copy(gpu, kb, nk * 2), *vd = gpu_upload_copy(gpu, vb, nk * 2);
@@ -215,54 +186,22 @@ done:
     gpu->free(gpu, lse.base);
     free(go);
     free(gl);
-    free(qb);
-    free(kb);
-    free(vb);
-    free(q);
-    free(k);
-    free(v);
-    free(mask);
+    attn_inputs_free(&in);
 }
 
-static void run_cases(const ABCase *cases, size_t n, uint64_t seed0) {
+static void run_cases(const AttnCase *cases, size_t n, uint64_t seed0) {
     for (size_t i = 0; i < n; i++) bf16_attention_case(&cases[i], seed0 + i, i == 0);
 }
 
-TEST(cuda_attention_bf16_basic) {
-    static const ABCase cases[] = {
-        {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
-        {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // 2 query tiles (the second partial), 3 key tiles
-        {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores: the running max moves between tiles
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2100);
-}
-
-TEST(cuda_attention_bf16_gqa) {
-    static const ABCase cases[] = {
-        {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
-        {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
-        {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
-        {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2200);
-}
-
-TEST(cuda_attention_bf16_masks) {
-    static const ABCase cases[] = {
-        {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: out 0, lse -inf
-        {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
-        {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // the second query tile skips the first key tile
-        {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
-        {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2300);
-}
+TEST(cuda_attention_bf16_basic) { run_cases(ATTN_CASES_BASIC, LPOI_ARRAY_LEN(ATTN_CASES_BASIC), 2100); }
+TEST(cuda_attention_bf16_gqa) { run_cases(ATTN_CASES_GQA, LPOI_ARRAY_LEN(ATTN_CASES_GQA), 2200); }
+TEST(cuda_attention_bf16_masks) { run_cases(ATTN_CASES_MASKS, LPOI_ARRAY_LEN(ATTN_CASES_MASKS), 2300); }
 
 // Longer shapes (3 and 4 query tiles) under both query-tile schedules, whatever the launcher would pick:
 // unpaired (block y owns tile nqt-1-y) and paired (block y owns tiles nqt-1-y and y; the middle one once
 // when nqt is odd).
 TEST(cuda_attention_bf16_long) {
-    static const ABCase cases[] = {
+    static const AttnCase cases[] = {
         {"long3", 2, 260, 260, 4, 2, true, 100, 1, 2.0f},     // nqt = 3, window, padding, item 1 empty
         {"long4", 1, 390, 400, 1, 1, true, 0, 2, 2.0f},       // nqt = 4, Tq < Tk, left padding
         {"long_bidir", 1, 260, 200, 2, 2, false, 0, 0, 3.0f},
@@ -297,6 +236,6 @@ TEST(cuda_attention_bf16_edges) {
     gpu->free(gpu, lse.base);
     if (!gpu_bf16_expected(gpu)) return;
     // Tk = 0: every row sees nothing.
-    static const ABCase tk0[] = {{"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f}};
+    static const AttnCase tk0[] = {{"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f}};
     run_cases(tk0, 1, 2400);
 }

@@ -2,6 +2,7 @@
 #include "backend/cuda/cuda_fixture_test.h"
 #include "base/check.h"
 #include "base/dtype.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +98,58 @@ void *gpu_upload_copy(Backend *gpu, const void *host, size_t bytes) {
     void *d = gpu->alloc(gpu, bytes + 16);
     if (bytes) gpu->upload(gpu, d, host, bytes);
     return d;
+}
+
+const AttnCase ATTN_CASES_BASIC[3] = {
+    {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
+    {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // several query and key tiles (the last partial), diagonal
+    {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores (the running max moves between tiles), Tq < Tk
+};
+const AttnCase ATTN_CASES_GQA[4] = {
+    {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
+    {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
+    {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
+    {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
+};
+const AttnCase ATTN_CASES_MASKS[5] = {
+    {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: out 0, lse -inf, zero gradients
+    {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
+    {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // tiles skipped on both sides of the band
+    {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
+    {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
+};
+
+AttnInputs attn_inputs(const AttnCase *tc, uint64_t seed, bool with_dout) {
+    const int D = 128;
+    AttnInputs in = {.a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
+                           .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window}};
+    in.nq = (size_t)tc->B * tc->Tq * tc->H * D, in.nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
+    in.nl = (size_t)tc->B * tc->H * tc->Tq, in.nm = (size_t)tc->B * tc->Tk;
+    Rng r;
+    rng_seed(&r, seed);
+    random_bf16(&r, in.nq, -tc->qk_range, tc->qk_range, &in.qb, &in.q);
+    random_bf16(&r, in.nk, -tc->qk_range, tc->qk_range, &in.kb, &in.k);
+    random_bf16(&r, in.nk, -1, 1, &in.vb, &in.v);
+    if (with_dout) random_bf16(&r, in.nq, -1, 1, &in.ob, &in.dout);
+    float *mask = in.mask = malloc_check(in.nm * sizeof(float) + 4);
+    for (size_t i = 0; i < in.nm; i++) mask[i] = 1.0f;
+    if (tc->mask == 1) {
+        for (size_t i = 0; i < in.nm; i++) mask[i] = rng_uniform(&r) < 0.3f ? 0.0f : 1.0f;
+        if (tc->B > 1)
+            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
+    } else if (tc->mask == 2) {
+        for (int b = 0; b < tc->B; b++)
+            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
+    }
+    return in;
+}
+
+void attn_inputs_free(AttnInputs *in) {
+    free(in->qb), free(in->kb), free(in->vb), free(in->ob);
+    free(in->q), free(in->k), free(in->v), free(in->dout), free(in->mask);
+}
+
+void attn_case_label(char *buf, size_t cap, const char *what, const AttnCase *tc) {
+    snprintf(buf, cap, "%s %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", what, tc->name, tc->B, tc->Tq, tc->Tk, tc->H,
+             tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
 }

@@ -49,3 +49,29 @@ void *gpu_upload_copy(Backend *gpu, const void *host, size_t bytes);
 static inline float *gpu_upload_floats(Backend *gpu, const float *host, size_t n) {
     return gpu_upload_copy(gpu, host, n * sizeof(float));
 }
+
+// ---- the bf16 flash-attention cases (cuda_attention_bf16_test.c forward, cuda_attention_bf16_bwd_test.c) ----
+typedef struct {
+    const char *name;
+    int B, Tq, Tk, H, KVH;
+    bool causal;
+    int window;
+    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
+                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
+    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax, more max updates across tiles)
+} AttnCase;
+
+// One case's host inputs at head dim 128, drawn from `seed` in this order: q, k (±qk_range), v (±1), dout
+// (±1, only with_dout), the mask. bf16-rounded: bits for the GPU, the same values as floats for the CPU.
+typedef struct {
+    AttnDesc a;                          // the case's descriptor, key_mask NULL
+    size_t nq, nk, nl, nm;               // elements of q/out/dout [B,Tq,H,D], k/v [B,Tk,KVH,D], lse [B,H,Tq], mask [B,Tk]
+    uint16_t *qb, *kb, *vb, *ob;         // bf16 bits (ob: dout, NULL without it)
+    float *q, *k, *v, *dout, *mask;      // the same values as floats; mask all ones when the case has none
+} AttnInputs;
+// The shapes both kernels' tests run (the tiles are 64 or 128 rows and 64 keys: these cross every edge).
+extern const AttnCase ATTN_CASES_BASIC[3], ATTN_CASES_GQA[4], ATTN_CASES_MASKS[5];
+AttnInputs attn_inputs(const AttnCase *tc, uint64_t seed, bool with_dout);
+void attn_inputs_free(AttnInputs *in);
+// "<what> <name> B=.. Tq=.. Tk=.. H=.. KVH=..[ causal] win=..[ +mask]"
+void attn_case_label(char *buf, size_t cap, const char *what, const AttnCase *tc);
