@@ -19,16 +19,10 @@ static void cpu_synchronize(Backend *be) { (void)be; }
 static void cpu_destroy(Backend *be) { free(be); }
 
 Backend *backend_cpu_create(void) {
-    Backend *be = calloc_check(1, sizeof *be);
-    be->name = "cpu";
+    Backend *be = malloc_check(sizeof *be);
+    *be = (Backend){.name = "cpu", .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_copy, .download = cpu_copy,
+                    .fill_zero = cpu_fill_zero, .synchronize = cpu_synchronize, .destroy = cpu_destroy};
     snprintf(be->device, sizeof be->device, "CPU, %d threads, gemm %s", threads_count(), cpu_gemm_isa());
-    be->alloc = cpu_alloc;
-    be->free = cpu_free;
-    be->upload = cpu_copy;
-    be->download = cpu_copy;
-    be->fill_zero = cpu_fill_zero;
-    be->synchronize = cpu_synchronize;
-    be->destroy = cpu_destroy;
 
     // Every op of ops.h: a missing cpu_<name> is a link error, on purpose (the CPU backend is complete).
 #define OP(ID, name, ret, params) be->name = cpu_##name;

@@ -114,6 +114,14 @@ static float *run_case(bool ta, bool tb, int M, int N, int K, float alpha, float
     return C;
 }
 
+// The case in all four transpose layouts, each checked against the double reference.
+static void run_transposes(int M, int N, int K, float alpha, float beta, int batch, int pad, bool nan_c) {
+    for (int tr = 0; tr < 4; tr++) {
+        bool ok;
+        free(run_case(tr & 1, tr & 2, M, N, K, alpha, beta, batch, pad, nan_c, true, &ok));
+    }
+}
+
 static const int SIZES[][3] = {  // M, N, K: ones, primes, exact tiles, tile ± 1, block crossings
     {1, 1, 1}, {1, 17, 3}, {7, 1, 13}, {7, 13, 5}, {6, 16, 8}, {5, 15, 7}, {12, 32, 16},
     {13, 33, 300}, {37, 50, 257}, {100, 70, 513}, {145, 31, 64}, {1000, 7, 13}, {3, 1000, 29}, {64, 48, 1},
@@ -127,12 +135,8 @@ TEST(gemm_all_transposes_odd_sizes) {
         cpu_gemm_select(isas[ii]);
         for (int t = 1; t <= 2; t++) {
             threads_set_count(t);
-            for (size_t s = 0; s < LPOI_ARRAY_LEN(SIZES); s++)
-                for (int tr = 0; tr < 4; tr++) {
-                    bool ok;
-                    int pad = (int)(s % 3) * 3;  // lda == cols for some sizes, lda > cols for others
-                    free(run_case(tr & 1, tr & 2, SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, pad, true, true, &ok));
-                }
+            for (size_t s = 0; s < LPOI_ARRAY_LEN(SIZES); s++)   // pad: lda == cols for some sizes, > cols for others
+                run_transposes(SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, (int)(s % 3) * 3, true);
         }
     }
     restore_config(saved);
@@ -152,10 +156,7 @@ TEST(gemm_block_boundaries) {
         cpu_gemm_select(isas[ii]);
         for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++) {
             threads_set_count(big[s][3]);
-            for (int tr = 0; tr < 4; tr++) {
-                bool ok;
-                free(run_case(tr & 1, tr & 2, big[s][0], big[s][1], big[s][2], 0.75f, 0.5f, 1, 2, false, true, &ok));
-            }
+            run_transposes(big[s][0], big[s][1], big[s][2], 0.75f, 0.5f, 1, 2, false);
         }
     }
     restore_config(saved);
@@ -171,10 +172,7 @@ TEST(gemm_alpha_beta) {
         for (int t = 1; t <= 2; t++) {
             threads_set_count(t);
             for (size_t a = 0; a < LPOI_ARRAY_LEN(ab); a++)
-                for (int tr = 0; tr < 4; tr++) {
-                    bool ok;
-                    free(run_case(tr & 1, tr & 2, 29, 45, 70, ab[a][0], ab[a][1], 1, 1, false, true, &ok));
-                }
+                run_transposes(29, 45, 70, ab[a][0], ab[a][1], 1, 1, false);
         }
     }
     restore_config(saved);
@@ -187,11 +185,8 @@ TEST(gemm_beta_zero_ignores_nan) {
     int nisa = isa_list(isas);
     for (int ii = 0; ii < nisa; ii++) {
         cpu_gemm_select(isas[ii]);
-        for (int tr = 0; tr < 4; tr++) {
-            bool ok;
-            free(run_case(tr & 1, tr & 2, 23, 35, 17, 1.0f, 0.0f, 2, 0, true, true, &ok));
-            free(run_case(tr & 1, tr & 2, 200, 300, 300, -1.0f, 0.0f, 1, 0, true, true, &ok));
-        }
+        run_transposes(23, 35, 17, 1.0f, 0.0f, 2, 0, true);
+        run_transposes(200, 300, 300, -1.0f, 0.0f, 1, 0, true);
         float A[4] = {NAN, NAN, NAN, NAN}, B[4] = {NAN, NAN, NAN, NAN}, C[4] = {NAN, 1, 2, NAN};
         cpu_gemm(NULL, false, false, 2, 2, 2, 0.0f, A, 2, 0, B, 2, 0, 0.0f, C, 2, 0, 1);
         for (int i = 0; i < 4; i++) EXPECT(C[i] == 0.0f);
@@ -204,11 +199,8 @@ TEST(gemm_beta_zero_ignores_nan) {
 
 TEST(gemm_k_zero) {
     Saved saved = save_config();
-    for (int tr = 0; tr < 4; tr++) {
-        bool ok;
-        free(run_case(tr & 1, tr & 2, 9, 20, 0, 1.0f, 0.0f, 1, 1, true, true, &ok));   // C = 0
-        free(run_case(tr & 1, tr & 2, 9, 20, 0, 1.0f, 2.5f, 3, 1, false, true, &ok));  // C = 2.5 C
-    }
+    run_transposes(9, 20, 0, 1.0f, 0.0f, 1, 1, true);   // C = 0
+    run_transposes(9, 20, 0, 1.0f, 2.5f, 3, 1, false);  // C = 2.5 C
     // M or N == 0: nothing is touched.
     float C[2] = {NAN, 7};
     cpu_gemm(NULL, false, false, 0, 1, 3, 1.0f, NULL, 3, 0, NULL, 1, 0, 0.0f, C, 1, 0, 1);
@@ -225,11 +217,8 @@ TEST(gemm_batched_strides) {
         cpu_gemm_select(isas[ii]);
         for (int t = 1; t <= 2; t++) {
             threads_set_count(t);
-            for (int tr = 0; tr < 4; tr++) {
-                bool ok;
-                free(run_case(tr & 1, tr & 2, 17, 23, 31, 1.0f, 0.0f, 3, 2, true, true, &ok));    // few items
-                free(run_case(tr & 1, tr & 2, 40, 64, 130, 0.5f, 1.0f, 16, 1, false, true, &ok)); // items per thread
-            }
+            run_transposes(17, 23, 31, 1.0f, 0.0f, 3, 2, true);    // few items
+            run_transposes(40, 64, 130, 0.5f, 1.0f, 16, 1, false); // items per thread
         }
         // Items big enough (> 64 MFLOP) to be split across threads one after another.
         threads_set_count(2);

@@ -21,21 +21,15 @@ static void cuda_destroy(Backend *be) {
 Backend *backend_cuda_create(int device_index, LpoiErr *err) {
     CudaImpl *c = cuda_core_open(device_index, err);
     if (!c) return NULL;
-    Backend *be = calloc_check(1, sizeof *be);
-    be->name = "cuda";
-    be->impl = c;
+    Backend *be = malloc_check(sizeof *be);
+    *be = (Backend){.name = "cuda", .impl = c, .alloc = cuda_alloc, .free = cuda_free, .upload = cuda_upload,
+                    .download = cuda_download, .fill_zero = cuda_fill_zero, .synchronize = cuda_synchronize,
+                    .destroy = cuda_destroy};
     char variants[96];
     cuda_describe_variants(c, variants, sizeof variants);
     int len = snprintf(be->device, sizeof be->device, "%s (sm_%d%d, %d SMs, %.1f GiB), PTX %s", c->name, c->cc_major,
                        c->cc_minor, c->sm_count, (double)c->total_mem / (double)(1ull << 30), variants);
     if (len >= (int)sizeof be->device) memcpy(be->device + sizeof be->device - 4, "...", 4);   // display only
-    be->alloc = cuda_alloc;
-    be->free = cuda_free;
-    be->upload = cuda_upload;
-    be->download = cuda_download;
-    be->fill_zero = cuda_fill_zero;
-    be->synchronize = cuda_synchronize;
-    be->destroy = cuda_destroy;
     // Every kernel that runs in all PTX variants is loaded (cuda_core_open checks), so an op is available
     // exactly when it has an implementation.
 #define OP(ID, name, ret, params) be->name = cuda_##name;
