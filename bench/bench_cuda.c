@@ -442,16 +442,34 @@ static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *
 
 static int failures;
 
+// A row of the results table (tools/gpucheck.sh keeps it): name, variant, shape, median ms, speed, share of
+// the peak, the check's error, "ok (N reps)".
+static void print_row(const char *name, const char *variant, const char *shape, double ms, const char *speed,
+                      const char *ratio, double err, int done) {
+    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, variant, shape, ms, speed, ratio, err, done);
+    fflush(stdout);
+}
+static void print_tflops_row(const char *name, const char *variant, const char *shape, double ms, double flops, double err,
+                             int done) {
+    char res[32];
+    snprintf(res, sizeof res, "%.2f TFLOP/s", flops / (ms * 1e-3) / 1e12);
+    print_row(name, variant, shape, ms, res, "-", err, done);
+}
+// A row whose check against the CPU failed: no speed, and the run fails. speed_width: the speed column's.
+static void print_wrong(const char *name, const char *variant, const char *shape, double err, double tol, int speed_width) {
+    printf("%-22s %-10s %-28s %10s %*s %8s  %-9.1e WRONG (tolerance %.0e): no speed reported\n", name, variant, shape, "-",
+           speed_width, "-", "-", err, tol);
+    failures++;
+    fflush(stdout);
+}
+
 static void bench_case(Gpu *g, const Case *c, Backend *gpu, Backend *cpu) {
     const Dims *full = quick ? &c->small : &c->full;
     char shape[80];
     shape_str(c, full, shape, sizeof shape);
     double err = check_case(c, gpu, cpu, &c->small);
     if (!(err <= c->tol)) {
-        printf("%-22s %-10s %-28s %10s %10s %8s  %-9.1e WRONG (tolerance %.0e): no speed reported\n", c->name,
-               c->variant, shape, "-", "-", "-", err, c->tol);
-        failures++;
-        fflush(stdout);
+        print_wrong(c->name, c->variant, shape, err, c->tol, 10);
         return;
     }
     TSpec s[MAXT];
@@ -499,9 +517,7 @@ static void bench_case(Gpu *g, const Case *c, Backend *gpu, Backend *cpu) {
         snprintf(res, sizeof res, "%.1f GB/s", gbs);
         snprintf(ratio, sizeof ratio, "%.0f%%", 100.0 * gbs / g->copy_gbs);
     }
-    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", c->name, c->variant, shape, ms, res, ratio, err,
-           done);
-    fflush(stdout);
+    print_row(c->name, c->variant, shape, ms, res, ratio, err, done);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -578,9 +594,7 @@ static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name
     }
     double err = bf16_gemm_check(gpu, cpu, path, &small);
     if (!(err <= 1e-5)) {
-        printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 1e-05): no speed reported\n", name, variant, shape,
-               "-", "-", "-", err);
-        failures++;
+        print_wrong(name, variant, shape, err, 1e-5, 14);
         return;
     }
     size_t na = (size_t)full.M * full.K, nb = (size_t)full.K * full.N, nc = (size_t)full.M * full.N;
@@ -588,11 +602,7 @@ static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name
     int done = 0;
     double ms = time_median(g, gpu, bf16_gemm_launch, NULL, &full, quick ? 2 : reps, &done);
     gpu->free(gpu, (void *)bf16_gemm.a), gpu->free(gpu, (void *)bf16_gemm.b), gpu->free(gpu, bf16_gemm.c);
-    double tf = 2.0 * full.M * full.N * full.K / (ms * 1e-3) / 1e12;
-    char res[32];
-    snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, variant, shape, ms, res, "-", err, done);
-    fflush(stdout);
+    print_tflops_row(name, variant, shape, ms, 2.0 * full.M * full.N * full.K, err, done);
 }
 
 // The fp32 op table's gemm in bf16 math mode (conversion of both operands included).
@@ -647,9 +657,7 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
             double err = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
             free(got), free(want), free(lse);
             if (!(err <= 1e-2)) {   // P·V with P rounded to bf16: ~3e-3
-                printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 1e-02): no speed reported\n", name,
-                       "bf16 mma", shape, "-", "-", "-", err);
-                failures++;
+                print_wrong(name, "bf16 mma", shape, err, 1e-2, 14);
                 ok = false;
             } else {
                 checked = err;
@@ -657,12 +665,7 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
         } else {
             int done = 0;
             double ms = time_median(g, gpu, bf16_attn_launch, NULL, d, quick ? 2 : reps, &done);
-            double tf = attn_fwd_work(d) / (ms * 1e-3) / 1e12;
-            char res[32];
-            snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-            printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, "bf16 mma", shape, ms, res, "-",
-                   checked, done);
-            fflush(stdout);
+            print_tflops_row(name, "bf16 mma", shape, ms, attn_fwd_work(d), checked, done);
         }
         gpu->free(gpu, (void *)bf16_attn.q), gpu->free(gpu, (void *)bf16_attn.k), gpu->free(gpu, (void *)bf16_attn.v);
         gpu->free(gpu, bf16_attn.out), gpu->free(gpu, bf16_attn.lse);
@@ -748,19 +751,13 @@ static void bench_bf16_attention_bwd(Gpu *g, Backend *gpu, Backend *cpu, const c
             }
             free(got);
             if (!(err <= 2e-2)) {   // P and dS rounded to bf16 for the tensor cores: ~5e-3 expected
-                printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 2e-02): no speed reported\n", name,
-                       "bf16 mma", shape, "-", "-", "-", err);
-                failures++;
+                print_wrong(name, "bf16 mma", shape, err, 2e-2, 14);
                 ok = false;
             }
         } else {
             int done = 0;
             double ms = time_median(g, gpu, bf16_attn_bwd_launch, NULL, d, quick ? 2 : reps, &done);
-            double tf = attn_bwd_work(d) / (ms * 1e-3) / 1e12;
-            char res[32];
-            snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-            printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, "bf16 mma", shape, ms, res, "-", err, done);
-            fflush(stdout);
+            print_tflops_row(name, "bf16 mma", shape, ms, attn_bwd_work(d), err, done);
         }
         gpu->free(gpu, (void *)bf16_bwd.q), gpu->free(gpu, (void *)bf16_bwd.k), gpu->free(gpu, (void *)bf16_bwd.v);
         gpu->free(gpu, (void *)bf16_bwd.dout), gpu->free(gpu, (void *)bf16_bwd.lse), gpu->free(gpu, (void *)bf16_bwd.Di);
