@@ -25,14 +25,36 @@ static void check_mode_result(const char *label, const float *got, const float *
     EXPECT_MSG(bad == 0, "%s: %d elements outside the bf16 bound", label, bad);
 }
 
-TEST(cuda_matmul_bf16_mode) {
+// The CUDA backend when its bf16 kernel k can run here; NULL (nothing to check) when it cannot, which must
+// then be a pre-sm_80 GPU or a forced older PTX variant (the kernels are usable wherever mma.sync runs).
+static Backend *bf16_gpu(KernelId k) {
     Backend *gpu = gpu_or_skip();
+    if (!gpu) return NULL;
+    CudaImpl *c = cuda_impl(gpu);
+    if (cuda_kernel_usable(c, k)) return gpu;
+    EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
+    return NULL;
+}
+
+// The attention case of both attention tests: B=2 T=45 H=4/KVH=2 D=128, causal, the last 5 keys of item 1
+// padded; q, k, v uniform in [-1, 1] from `seed`.
+typedef struct { AttnDesc a; size_t nq, nkv, nl, nm; float *q, *k, *v, *mask; } ModeAttn;
+static ModeAttn mode_attn(uint64_t seed) {
+    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
+    ModeAttn m = {.a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D),
+                        .causal = true},
+                  .nq = (size_t)B * T * H * D, .nkv = (size_t)B * T * KVH * D, .nl = (size_t)B * H * T, .nm = (size_t)B * T};
+    rng_seed(&rng, seed);
+    m.q = random_uniform(&rng, m.nq), m.k = random_uniform(&rng, m.nkv), m.v = random_uniform(&rng, m.nkv);
+    m.mask = malloc_check(m.nm * 4);
+    for (int i = 0; i < B * T; i++) m.mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
+    return m;
+}
+
+TEST(cuda_matmul_bf16_mode) {
+    Backend *gpu = bf16_gpu(K_GEMM_BF16_NT);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_GEMM_BF16_NT)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));   // usable wherever mma.sync runs
-        return;
-    }
     Backend *cpu = backend_cpu_create();
     const int N = 67, C = 150, OC = 260;
     rng_seed(&rng, 4242);
@@ -91,24 +113,18 @@ TEST(cuda_matmul_bf16_mode) {
 // score by at most ~2^-8 · scale · Σ|q||k| and the kernel rounds P to bf16 before P·V; with inputs in
 // [-1, 1] that bounds |out - cpu| by ~1e-2 · max|v| and |lse - cpu| by ~1e-2 (measured ~1e-3).
 TEST(cuda_attention_bf16_mode) {
-    Backend *gpu = gpu_or_skip();
+    Backend *gpu = bf16_gpu(K_ATTN_FORWARD_BF16_D128);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_ATTN_FORWARD_BF16_D128)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
-        return;
-    }
     Backend *cpu = backend_cpu_create();
-    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
-    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng_seed(&rng, 777);
-    float *q = random_uniform(&rng, nq), *k = random_uniform(&rng, nkv), *v = random_uniform(&rng, nkv), *mask = malloc_check((size_t)B * T * 4);
-    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;   // batch 1: last 5 keys padded
-    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true};
+    ModeAttn m = mode_attn(777);
+    const size_t nq = m.nq, nkv = m.nkv, nl = m.nl;
+    float *q = m.q, *k = m.k, *v = m.v, *mask = m.mask;
+    AttnDesc a = m.a;
     float *out_cpu = malloc_check(nq * 4), *lse_cpu = malloc_check(nl * 4), *out_gpu = malloc_check(nq * 4), *lse_gpu = malloc_check(nl * 4);
     a.key_mask = mask;
     cpu->attention_forward(cpu, out_cpu, lse_cpu, q, k, v, &a);
-    float *dq = gpu_upload_floats(gpu, q, nq), *dk = gpu_upload_floats(gpu, k, nkv), *dv = gpu_upload_floats(gpu, v, nkv), *dm = gpu_upload_floats(gpu, mask, (size_t)B * T);
+    float *dq = gpu_upload_floats(gpu, q, nq), *dk = gpu_upload_floats(gpu, k, nkv), *dv = gpu_upload_floats(gpu, v, nkv), *dm = gpu_upload_floats(gpu, mask, m.nm);
     float *dout = gpu->alloc(gpu, nq * 4), *dlse = gpu->alloc(gpu, nl * 4);
     a.key_mask = dm;
     c->math_bf16 = true;
@@ -178,29 +194,22 @@ TEST(cuda_f32_to_bf16_copies) {
 // gradient's own scale: |gpu - cpu| <= 3e-2 · max|cpu| per output (measured well under that), while a
 // wrong mask, head or transpose gives errors of the order of max|cpu| itself.
 TEST(cuda_attention_backward_bf16_mode) {
-    Backend *gpu = gpu_or_skip();
+    Backend *gpu = bf16_gpu(K_ATTN_BACKWARD_DQ_BF16_D128);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_ATTN_BACKWARD_DQ_BF16_D128)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
-        return;
-    }
     Backend *cpu = backend_cpu_create();
-    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
-    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng_seed(&rng, 4711);
-    float *q = random_uniform(&rng, nq), *k = random_uniform(&rng, nkv), *v = random_uniform(&rng, nkv), *dout = random_uniform(&rng, nq);
-    float *mask = malloc_check((size_t)B * T * 4);
-    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
-    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true,
-                  .key_mask = mask};
+    ModeAttn m = mode_attn(4711);
+    const size_t nq = m.nq, nkv = m.nkv, nl = m.nl;
+    float *q = m.q, *k = m.k, *v = m.v, *mask = m.mask, *dout = random_uniform(&rng, nq);
+    AttnDesc a = m.a;
+    a.key_mask = mask;
     float *out = malloc_check(nq * 4), *lse = malloc_check(nl * 4);
     cpu->attention_forward(cpu, out, lse, q, k, v, &a);
     float *want[3] = {malloc_check(nq * 4), malloc_check(nkv * 4), malloc_check(nkv * 4)};
     cpu->attention_backward(cpu, want[0], want[1], want[2], dout, q, k, v, out, lse, &a);
 
     float *dq_ = gpu_upload_floats(gpu, q, nq), *dk_ = gpu_upload_floats(gpu, k, nkv), *dv_ = gpu_upload_floats(gpu, v, nkv), *ddo = gpu_upload_floats(gpu, dout, nq);
-    float *dout_ = gpu_upload_floats(gpu, out, nq), *dlse = gpu_upload_floats(gpu, lse, nl), *dm = gpu_upload_floats(gpu, mask, (size_t)B * T);
+    float *dout_ = gpu_upload_floats(gpu, out, nq), *dlse = gpu_upload_floats(gpu, lse, nl), *dm = gpu_upload_floats(gpu, mask, m.nm);
     float *g[3] = {gpu->alloc(gpu, nq * 4), gpu->alloc(gpu, nkv * 4), gpu->alloc(gpu, nkv * 4)};
     a.key_mask = dm;
     c->math_bf16 = true;
