@@ -64,21 +64,27 @@ __device__ __forceinline__ void ew_run(float *(&out)[NO], const float *(&in)[NI]
         first = nq * 4;
         step = 1;   // at most 3 elements left: the first threads of the grid take one each
     }
-    auto one = [&](unsigned long long i) {   // element i, one float at a time
+    const unsigned long long e = first + grid_start();
+    if (step == 1) {
+        if (e < n) {
+            float ai[NI], ri[NO];
+#pragma unroll
+            for (int i = 0; i < NI; i++) ai[i] = in[i][e];
+            f(ai, ri);
+#pragma unroll
+            for (int o = 0; o < NO; o++) out[o][e] = ri[o];
+        }
+        return;
+    }
+#pragma unroll 1
+    for (unsigned long long i = e; i < n; i += step) {   // unaligned arrays: one float at a time
         float ai[NI], ri[NO];
 #pragma unroll
         for (int k = 0; k < NI; k++) ai[k] = in[k][i];
         f(ai, ri);
 #pragma unroll
         for (int o = 0; o < NO; o++) out[o][i] = ri[o];
-    };
-    const unsigned long long e = first + grid_start();
-    if (step == 1) {
-        if (e < n) one(e);
-        return;
     }
-#pragma unroll 1
-    for (unsigned long long i = e; i < n; i += step) one(i);   // unaligned arrays
 }
 
 // out = a + b  (out may alias a or b)
