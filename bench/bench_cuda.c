@@ -384,6 +384,19 @@ static int nspecs(const Case *c, const Dims *d, TSpec *t) {
     return n;
 }
 
+// ||got - want|| / ||want|| over n values; an element equal and infinite on both sides (the lse of a row
+// with no visible key) is skipped, any other non-finite one makes the error infinite.
+static double rel_l2_error(const float *got, const float *want, size_t n) {
+    double num = 0, den = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (isinf(want[j]) && got[j] == want[j]) continue;
+        if (!isfinite(got[j]) || !isfinite(want[j])) return INFINITY;
+        num += ((double)got[j] - want[j]) * ((double)got[j] - want[j]);
+        den += (double)want[j] * want[j];
+    }
+    return sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+}
+
 // Runs the case at its small shape on both backends from the same inputs; returns the worst relative L2
 // error over the outputs, or INFINITY for a NaN/unwritten element.
 static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *d) {
@@ -419,15 +432,7 @@ static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *
         float *a = malloc(s[i].count * 4 + 4), *b = malloc(s[i].count * 4 + 4);
         gpu->download(gpu, a, tg[i], s[i].count * 4);
         cpu->download(cpu, b, tc[i], s[i].count * 4);
-        double num = 0, den = 0;
-        for (size_t j = 0; j < s[i].count; j++) {
-            bool inf_ok = isinf(b[j]) && a[j] == b[j];   // lse of an empty row is -inf on both
-            if (inf_ok) continue;
-            if (!isfinite(a[j]) || !isfinite(b[j])) { num = INFINITY; break; }
-            num += ((double)a[j] - b[j]) * ((double)a[j] - b[j]);
-            den += (double)b[j] * b[j];
-        }
-        double rel = isinf(num) ? INFINITY : sqrt(num) / (sqrt(den) > 1e-30 ? sqrt(den) : 1.0);
+        double rel = rel_l2_error(a, b, s[i].count);
         if (!(rel <= worst)) worst = rel;
         free(a);
         free(b);
@@ -566,15 +571,10 @@ static double bf16_gemm_check(Backend *gpu, Backend *cpu, GemmBf16Path path, con
     gpu->download(gpu, got, bf16_gemm.c, nc * 4);
     int lda = d->ta ? d->M : d->K, ldb = d->tb ? d->K : d->N;
     cpu->gemm(cpu, d->ta, d->tb, d->M, d->N, d->K, 1.0f, ha, lda, 0, hb, ldb, 0, 0.0f, want, d->N, 0, 1);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < nc; i++) {
-        if (!isfinite(got[i])) { num = INFINITY; break; }
-        num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        den += (double)want[i] * want[i];
-    }
+    const double err = rel_l2_error(got, want, nc);
     gpu->free(gpu, (void *)bf16_gemm.a), gpu->free(gpu, (void *)bf16_gemm.b), gpu->free(gpu, bf16_gemm.c);
     free(ha), free(hb), free(want), free(got);
-    return isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+    return err;
 }
 
 static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name, GemmBf16Path path, Dims full) {
@@ -648,13 +648,7 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
             float *got = malloc(nq * 4), *want = malloc(nq * 4), *lse = malloc(nl * 4);
             gpu->download(gpu, got, bf16_attn.out, nq * 4);
             cpu->attention_forward(cpu, want, lse, hq, hk, hv, &a);
-            double num = 0, den = 0;
-            for (size_t i = 0; i < nq; i++) {
-                if (!isfinite(got[i])) { num = INFINITY; break; }
-                num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-                den += (double)want[i] * want[i];
-            }
-            double err = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+            double err = rel_l2_error(got, want, nq);
             free(got), free(want), free(lse);
             if (!(err <= 1e-2)) {   // P·V with P rounded to bf16: ~3e-3
                 print_wrong(name, "bf16 mma", shape, err, 1e-2, 14);
@@ -739,13 +733,7 @@ static void bench_bf16_attention_bwd(Gpu *g, Backend *gpu, Backend *cpu, const c
             size_t cnt[3] = {nq, nkv, nkv};
             for (int o = 0; o < 3; o++) {
                 gpu->download(gpu, got, dev[o], cnt[o] * 4);
-                double num = 0, den = 0;
-                for (size_t i = 0; i < cnt[o]; i++) {
-                    if (!isfinite(got[i])) { num = INFINITY; break; }
-                    num += ((double)got[i] - want[o][i]) * ((double)got[i] - want[o][i]);
-                    den += (double)want[o][i] * want[o][i];
-                }
-                double e = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+                double e = rel_l2_error(got, want[o], cnt[o]);
                 if (!(e <= err)) err = e;
                 free(want[o]);
             }
