@@ -3,9 +3,10 @@
 // from the last tile so that, under causal masking, the longest blocks are dispatched first); block
 // ATTN_MMA_THREADS threads with ATTN_MMA_SMEM_BYTES of dynamic shared memory (the kernel table's smem).
 //
-// LPOI_ATTN_BF16_PAIR=1 (read once at creation: CudaImpl.attn_bf16_pair) launches the kernel's paired schedule instead (y = ceil(nqt/2); block y does query
-// tiles nqt-1-y and y, equal work per block under causal masking). It measured 2-3% slower on an H200
-// (B1 H32 T2048/4096 causal), so it is off unless asked for; the tests run both.
+// LPOI_ATTN_BF16_PAIR=1 (read once at creation into CudaImpl.attn_bf16_pair) launches the kernel's paired
+// schedule instead (y = ceil(nqt/2); block y does query tiles nqt-1-y and y, equal work per block under
+// causal masking). It measured 2-3% slower on an H200 (B1 H32 T2048/4096 causal), so it is off unless asked
+// for; the tests run both.
 //
 // Refused (false, nothing launched), so that the caller falls back: no usable sm_80+ module, D != 128, and
 // q/k/v not 16-byte aligned (cp.async) or out not 8-byte aligned (float2 stores); lse has no requirement.

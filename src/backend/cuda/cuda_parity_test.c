@@ -174,7 +174,7 @@ TEST(cuda_variant_choice) {
     EXPECT(!cuda_variant_runs_on(&FAKE_MODULES[1], 75));
 }
 
-// The kernel signatures in cuda_ops.c against the .entry parameter lists nvcc wrote, in every variant.
+// The kernel signatures of cuda_kernel_list.h against the .entry parameter lists nvcc wrote, in every variant.
 TEST(cuda_ptx_kernel_signatures) {
     if (lpoi_ptx_module_count == 0) {
         test_skip("built without nvcc: no PTX embedded");
