@@ -293,7 +293,8 @@ static Config cfg;
 
 static void config_init(void) {
     cfg.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-    const char *base[] = {"-std=c11", "-g", "-Wall", "-Wextra", "-D_GNU_SOURCE", "-Isrc", "-fno-strict-aliasing"};
+    // -Icu: the launchers include their kernels' cu/<family>.h (launch constants shared with the kernels).
+    const char *base[] = {"-std=c11", "-g", "-Wall", "-Wextra", "-D_GNU_SOURCE", "-Isrc", "-Icu", "-fno-strict-aliasing"};
     for (size_t i = 0; i < sizeof base / sizeof *base; i++) list_push(&cfg.cflags, base[i]);
     bool sanitize = getenv("LPOI_SANITIZE") && atoi(getenv("LPOI_SANITIZE"));
     if (sanitize) {

@@ -15,7 +15,12 @@
 //   --filter  only rows whose name contains SUBSTR (e.g. gemm, attention, rmsnorm)
 // build: ./nob bench (every bench/*.c), or link against the lpoi objects by hand (tools/gpucheck.sh does).
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "base/rng.h"
+#include "backend/cuda/cuda_core.h"
+#include "attention_mma.h"      // the bf16 launchers benchmarked directly
+#include "attention_mma_bwd.h"
+#include "convert.h"
+#include "gemm_mma.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +35,8 @@ static const char *filter;
 static int reps = 15;
 static double max_ms_per_row = 1500;   // a row stops repeating once its timed launches pass this
 
-static unsigned long long rng = 0x9e3779b97f4a7c15ull;
-static float urand(void) {   // uniform [-1, 1)
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng >> 40) * (1.0 / (1u << 23))) - 1.0f;
-}
+static Rng rng = {0x9e3779b97f4a7c15ull};
+static float urand(void) { return 2.0f * rng_uniform(&rng) - 1.0f; }   // uniform [-1, 1)
 
 static double now_ms(void) {
     struct timespec ts;
@@ -382,6 +384,19 @@ static int nspecs(const Case *c, const Dims *d, TSpec *t) {
     return n;
 }
 
+// ||got - want|| / ||want|| over n values; an element equal and infinite on both sides (the lse of a row
+// with no visible key) is skipped, any other non-finite one makes the error infinite.
+static double rel_l2_error(const float *got, const float *want, size_t n) {
+    double num = 0, den = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (isinf(want[j]) && got[j] == want[j]) continue;
+        if (!isfinite(got[j]) || !isfinite(want[j])) return INFINITY;
+        num += ((double)got[j] - want[j]) * ((double)got[j] - want[j]);
+        den += (double)want[j] * want[j];
+    }
+    return sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+}
+
 // Runs the case at its small shape on both backends from the same inputs; returns the worst relative L2
 // error over the outputs, or INFINITY for a NaN/unwritten element.
 static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *d) {
@@ -417,15 +432,7 @@ static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *
         float *a = malloc(s[i].count * 4 + 4), *b = malloc(s[i].count * 4 + 4);
         gpu->download(gpu, a, tg[i], s[i].count * 4);
         cpu->download(cpu, b, tc[i], s[i].count * 4);
-        double num = 0, den = 0;
-        for (size_t j = 0; j < s[i].count; j++) {
-            bool inf_ok = isinf(b[j]) && a[j] == b[j];   // lse of an empty row is -inf on both
-            if (inf_ok) continue;
-            if (!isfinite(a[j]) || !isfinite(b[j])) { num = INFINITY; break; }
-            num += ((double)a[j] - b[j]) * ((double)a[j] - b[j]);
-            den += (double)b[j] * b[j];
-        }
-        double rel = isinf(num) ? INFINITY : sqrt(num) / (sqrt(den) > 1e-30 ? sqrt(den) : 1.0);
+        double rel = rel_l2_error(a, b, s[i].count);
         if (!(rel <= worst)) worst = rel;
         free(a);
         free(b);
@@ -440,16 +447,34 @@ static double check_case(const Case *c, Backend *gpu, Backend *cpu, const Dims *
 
 static int failures;
 
+// A row of the results table (tools/gpucheck.sh keeps it): name, variant, shape, median ms, speed, share of
+// the peak, the check's error, "ok (N reps)".
+static void print_row(const char *name, const char *variant, const char *shape, double ms, const char *speed,
+                      const char *ratio, double err, int done) {
+    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, variant, shape, ms, speed, ratio, err, done);
+    fflush(stdout);
+}
+static void print_tflops_row(const char *name, const char *variant, const char *shape, double ms, double flops, double err,
+                             int done) {
+    char res[32];
+    snprintf(res, sizeof res, "%.2f TFLOP/s", flops / (ms * 1e-3) / 1e12);
+    print_row(name, variant, shape, ms, res, "-", err, done);
+}
+// A row whose check against the CPU failed: no speed, and the run fails. speed_width: the speed column's.
+static void print_wrong(const char *name, const char *variant, const char *shape, double err, double tol, int speed_width) {
+    printf("%-22s %-10s %-28s %10s %*s %8s  %-9.1e WRONG (tolerance %.0e): no speed reported\n", name, variant, shape, "-",
+           speed_width, "-", "-", err, tol);
+    failures++;
+    fflush(stdout);
+}
+
 static void bench_case(Gpu *g, const Case *c, Backend *gpu, Backend *cpu) {
     const Dims *full = quick ? &c->small : &c->full;
     char shape[80];
     shape_str(c, full, shape, sizeof shape);
     double err = check_case(c, gpu, cpu, &c->small);
     if (!(err <= c->tol)) {
-        printf("%-22s %-10s %-28s %10s %10s %8s  %-9.1e WRONG (tolerance %.0e): no speed reported\n", c->name,
-               c->variant, shape, "-", "-", "-", err, c->tol);
-        failures++;
-        fflush(stdout);
+        print_wrong(c->name, c->variant, shape, err, c->tol, 10);
         return;
     }
     TSpec s[MAXT];
@@ -497,9 +522,7 @@ static void bench_case(Gpu *g, const Case *c, Backend *gpu, Backend *cpu) {
         snprintf(res, sizeof res, "%.1f GB/s", gbs);
         snprintf(ratio, sizeof ratio, "%.0f%%", 100.0 * gbs / g->copy_gbs);
     }
-    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", c->name, c->variant, shape, ms, res, ratio, err,
-           done);
-    fflush(stdout);
+    print_row(c->name, c->variant, shape, ms, res, ratio, err, done);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -548,28 +571,22 @@ static double bf16_gemm_check(Backend *gpu, Backend *cpu, GemmBf16Path path, con
     gpu->download(gpu, got, bf16_gemm.c, nc * 4);
     int lda = d->ta ? d->M : d->K, ldb = d->tb ? d->K : d->N;
     cpu->gemm(cpu, d->ta, d->tb, d->M, d->N, d->K, 1.0f, ha, lda, 0, hb, ldb, 0, 0.0f, want, d->N, 0, 1);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < nc; i++) {
-        if (!isfinite(got[i])) { num = INFINITY; break; }
-        num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        den += (double)want[i] * want[i];
-    }
+    const double err = rel_l2_error(got, want, nc);
     gpu->free(gpu, (void *)bf16_gemm.a), gpu->free(gpu, (void *)bf16_gemm.b), gpu->free(gpu, bf16_gemm.c);
     free(ha), free(hb), free(want), free(got);
-    return isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+    return err;
 }
 
 static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name, GemmBf16Path path, Dims full) {
     if (filter && !strstr(name, filter)) return;
-    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma", "mma 4stage", "mma pipe", "mma 4s+pipe", "mma 128x128"};
+    static const char *variants[] = {"bf16", "bf16 mma", "bf16 wgmma"};
     const char *variant = variants[path];
     Dims small = full;
     small.M = small.M > 296 ? 296 : small.M, small.N = small.N > 520 ? 520 : small.N, small.K = small.K > 200 ? 200 : small.K;   // multiples of 8: the bf16 rows need aligned leading dimensions
     if (quick) full = small;
     char shape[80];
     shape_str(&cases[0], &full, shape, sizeof shape);
-    const KernelId k = path >= GEMM_BF16_MMA_X1 ? (KernelId)(K_GEMM_BF16_NT_X1 + (path - GEMM_BF16_MMA_X1))
-                     : path == GEMM_BF16_WGMMA ? K_GEMM_BF16_WGMMA_NT
+    const KernelId k = path == GEMM_BF16_WGMMA ? K_GEMM_BF16_WGMMA_NT
                      : full.ta ? (full.tb ? K_GEMM_BF16_TT : K_GEMM_BF16_TN) : (full.tb ? K_GEMM_BF16_NT : K_GEMM_BF16_NN);
     if (!cuda_kernel_usable(g->c, k)) {
         printf("%-22s %-10s %-28s not available on this device/variant\n", name, variant, shape);
@@ -577,9 +594,7 @@ static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name
     }
     double err = bf16_gemm_check(gpu, cpu, path, &small);
     if (!(err <= 1e-5)) {
-        printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 1e-05): no speed reported\n", name, variant, shape,
-               "-", "-", "-", err);
-        failures++;
+        print_wrong(name, variant, shape, err, 1e-5, 14);
         return;
     }
     size_t na = (size_t)full.M * full.K, nb = (size_t)full.K * full.N, nc = (size_t)full.M * full.N;
@@ -587,11 +602,7 @@ static void bench_bf16_gemm(Gpu *g, Backend *gpu, Backend *cpu, const char *name
     int done = 0;
     double ms = time_median(g, gpu, bf16_gemm_launch, NULL, &full, quick ? 2 : reps, &done);
     gpu->free(gpu, (void *)bf16_gemm.a), gpu->free(gpu, (void *)bf16_gemm.b), gpu->free(gpu, bf16_gemm.c);
-    double tf = 2.0 * full.M * full.N * full.K / (ms * 1e-3) / 1e12;
-    char res[32];
-    snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-    printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, variant, shape, ms, res, "-", err, done);
-    fflush(stdout);
+    print_tflops_row(name, variant, shape, ms, 2.0 * full.M * full.N * full.K, err, done);
 }
 
 // The fp32 op table's gemm in bf16 math mode (conversion of both operands included).
@@ -637,18 +648,10 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
             float *got = malloc(nq * 4), *want = malloc(nq * 4), *lse = malloc(nl * 4);
             gpu->download(gpu, got, bf16_attn.out, nq * 4);
             cpu->attention_forward(cpu, want, lse, hq, hk, hv, &a);
-            double num = 0, den = 0;
-            for (size_t i = 0; i < nq; i++) {
-                if (!isfinite(got[i])) { num = INFINITY; break; }
-                num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-                den += (double)want[i] * want[i];
-            }
-            double err = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+            double err = rel_l2_error(got, want, nq);
             free(got), free(want), free(lse);
             if (!(err <= 1e-2)) {   // P·V with P rounded to bf16: ~3e-3
-                printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 1e-02): no speed reported\n", name,
-                       "bf16 mma", shape, "-", "-", "-", err);
-                failures++;
+                print_wrong(name, "bf16 mma", shape, err, 1e-2, 14);
                 ok = false;
             } else {
                 checked = err;
@@ -656,12 +659,7 @@ static void bench_bf16_attention(Gpu *g, Backend *gpu, Backend *cpu, const char 
         } else {
             int done = 0;
             double ms = time_median(g, gpu, bf16_attn_launch, NULL, d, quick ? 2 : reps, &done);
-            double tf = attn_fwd_work(d) / (ms * 1e-3) / 1e12;
-            char res[32];
-            snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-            printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, "bf16 mma", shape, ms, res, "-",
-                   checked, done);
-            fflush(stdout);
+            print_tflops_row(name, "bf16 mma", shape, ms, attn_fwd_work(d), checked, done);
         }
         gpu->free(gpu, (void *)bf16_attn.q), gpu->free(gpu, (void *)bf16_attn.k), gpu->free(gpu, (void *)bf16_attn.v);
         gpu->free(gpu, bf16_attn.out), gpu->free(gpu, bf16_attn.lse);
@@ -735,31 +733,19 @@ static void bench_bf16_attention_bwd(Gpu *g, Backend *gpu, Backend *cpu, const c
             size_t cnt[3] = {nq, nkv, nkv};
             for (int o = 0; o < 3; o++) {
                 gpu->download(gpu, got, dev[o], cnt[o] * 4);
-                double num = 0, den = 0;
-                for (size_t i = 0; i < cnt[o]; i++) {
-                    if (!isfinite(got[i])) { num = INFINITY; break; }
-                    num += ((double)got[i] - want[o][i]) * ((double)got[i] - want[o][i]);
-                    den += (double)want[o][i] * want[o][i];
-                }
-                double e = isinf(num) ? INFINITY : sqrt(num) / (den > 0 ? sqrt(den) : 1.0);
+                double e = rel_l2_error(got, want[o], cnt[o]);
                 if (!(e <= err)) err = e;
                 free(want[o]);
             }
             free(got);
             if (!(err <= 2e-2)) {   // P and dS rounded to bf16 for the tensor cores: ~5e-3 expected
-                printf("%-22s %-10s %-28s %10s %14s %8s  %-9.1e WRONG (tolerance 2e-02): no speed reported\n", name,
-                       "bf16 mma", shape, "-", "-", "-", err);
-                failures++;
+                print_wrong(name, "bf16 mma", shape, err, 2e-2, 14);
                 ok = false;
             }
         } else {
             int done = 0;
             double ms = time_median(g, gpu, bf16_attn_bwd_launch, NULL, d, quick ? 2 : reps, &done);
-            double tf = attn_bwd_work(d) / (ms * 1e-3) / 1e12;
-            char res[32];
-            snprintf(res, sizeof res, "%.2f TFLOP/s", tf);
-            printf("%-22s %-10s %-28s %10.3f %14s %8s  %-9.1e ok (%d reps)\n", name, "bf16 mma", shape, ms, res, "-", err, done);
-            fflush(stdout);
+            print_tflops_row(name, "bf16 mma", shape, ms, attn_bwd_work(d), err, done);
         }
         gpu->free(gpu, (void *)bf16_bwd.q), gpu->free(gpu, (void *)bf16_bwd.k), gpu->free(gpu, (void *)bf16_bwd.v);
         gpu->free(gpu, (void *)bf16_bwd.dout), gpu->free(gpu, (void *)bf16_bwd.lse), gpu->free(gpu, (void *)bf16_bwd.Di);
@@ -781,10 +767,6 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_MMA, fwd11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dx_11008", GEMM_BF16_MMA, dx11);
     bench_bf16_gemm(g, gpu, cpu, "gemm_dw_11008", GEMM_BF16_MMA, dw11);
-    for (GemmBf16Path p = GEMM_BF16_MMA_X1; p <= GEMM_BF16_MMA_X4; p++) {
-        bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", p, fwd4);
-        bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", p, fwd11);
-    }
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", GEMM_BF16_WGMMA, fwd4);
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_WGMMA, fwd11);
     for (int i = 0; i < 6; i++) bench_bf16_mode(g, gpu, cpu, &cases[i]);   // the six Linear GEMMs via the op table

@@ -22,8 +22,8 @@
 //         block, in the same order on every run.
 // Tiles are zero-filled outside the valid rows/keys (and for padding keys), so a 0 probability never
 // meets a NaN or garbage value from shared memory. Each kernel exists for head dim <= 128 (d128) and
-// <= 256 (d256, smaller tiles to fit 48 KB of static shared memory); cuda_ops.c picks by D and refuses
-// D > 256 with a clear message. Correctness-first SIMT fp32; tensor-core bf16 variants come later.
+// <= 256 (d256, smaller tiles to fit 48 KB of static shared memory); cuda_attention.c picks by D and refuses
+// D > 256 with a clear message. Correctness-first SIMT fp32; the bf16 tensor-core kernels are attention_mma*.cu.
 #include "common.cuh"
 
 // Register budgets (nob ptxcheck fails above them). The 128-thread blocks use ~34-43 KB of shared memory,
@@ -41,12 +41,10 @@
 #define ATT_BQ 16         // forward: query rows per block (4 per warp)
 #define ATT_BK 32         // forward: keys per tile (one per lane)
 
-__device__ __forceinline__ int att_clamp(long long x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : (int)x); }
-
 // Keys [lo, hi) that causal/window let absolute position p see (64-bit: window may be INT_MAX).
 __device__ __forceinline__ void att_key_range(int Tk, int causal, int window, int p, int &lo, int &hi) {
-    hi = causal ? att_clamp((long long)p + 1, 0, Tk) : Tk;
-    lo = window > 0 ? att_clamp((long long)p - window + 1, 0, Tk) : 0;
+    hi = causal ? clamp_to_int((long long)p + 1, 0, Tk) : Tk;
+    lo = window > 0 ? clamp_to_int((long long)p - window + 1, 0, Tk) : 0;
 }
 
 __device__ __forceinline__ bool att_key_ok(const float *key_mask, int b, int Tk, int j) {
@@ -351,8 +349,8 @@ __device__ __forceinline__ void attn_backward_dkdv(float *dk, float *dv, const f
     att_load_keys(sm, k, v, key_mask, b, kvh, j0, Tk, Tk, KVH, D);
     // Queries that causal/window let see some key of this tile (as the CPU backend).
     int imin = 0, imax = Tq;
-    if (causal) imin = att_clamp((long long)j0 - off, 0, Tq);
-    if (window > 0) imax = att_clamp((long long)j0 + nk - 1 + window - off, 0, Tq);   // p - j < window
+    if (causal) imin = clamp_to_int((long long)j0 - off, 0, Tq);
+    if (window > 0) imax = clamp_to_int((long long)j0 + nk - 1 + window - off, 0, Tq);   // p - j < window
     float adk[KPT][DPT], adv[KPT][DPT];
 #pragma unroll
     for (int a = 0; a < KPT; a++)

@@ -57,7 +57,7 @@
 // Variants: compute_80/compute_90a run it; in compute_75 the mma.cuh wrappers trap (never launched there:
 // the kernel table's min_arch is 80). On the host (tools/fakecuda) every primitive is emulated lane-exactly
 // (the emulator builds the KS = 32 path; `-DAM_KS=64` on its g++ line runs the sm_90 one).
-#include "mma.cuh"
+#include "attention_tiles.cuh"   // swizzled tiles, exp2/rcp/log2, bf16x2 packing (includes mma.cuh)
 #include "attention_mma.h"
 
 // ptxcheck: attention_forward_bf16_d128 max_registers=255
@@ -89,67 +89,9 @@ constexpr int am_kk_unroll = 4;
 #define AM_DT (AM_D / 8)                   // n8 head-dim tiles of O per m16 tile
 #define AM_CH (AM_D / 8)                   // 16-byte chunks per row
 
-static_assert(AM_D == 128 && AM_CH == 16, "rows of 16 chunks: the swizzle and load loops assume it");
+static_assert(AM_D == ATT_ROW && AM_CH == 16, "rows of 16 chunks: the swizzle and load loops assume it");
 static_assert(AM_BQ % (16 * AM_WARPS) == 0 && AM_BKV % AM_KS == 0 && AM_KS % 16 == 0, "tile shape");
 static_assert((AM_BQ * AM_CH) % AM_THREADS == 0 && (AM_BKV * AM_CH) % AM_THREADS == 0, "load loops");
-
-// Element offset of (row, 16-byte chunk) in a swizzled [rows][128] bf16 tile.
-__device__ __forceinline__ int am_swz(int row, int chunk) { return row * AM_D + ((chunk ^ (row & 7)) << 3); }
-
-// 2^x. On the GPU one MUFU op (ex2.approx.ftz: relative error ~2^-22, 2^-inf = +0).
-__device__ __forceinline__ float am_exp2(float x) {
-#ifdef __CUDACC__
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-#else
-    return exp2f(x);
-#endif
-}
-
-// 1/x and log2(x) for the epilogue (x > 0): rcp.approx / lg2.approx (relative error ~2^-23, absolute ~2^-22).
-__device__ __forceinline__ float am_rcp(float x) {
-#ifdef __CUDACC__
-    float y;
-    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-#else
-    return 1.0f / x;
-#endif
-}
-__device__ __forceinline__ float am_log2(float x) {
-#ifdef __CUDACC__
-    float y;
-    asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-#else
-    return log2f(x);
-#endif
-}
-
-// Two fp32 -> packed bf16x2 (lo in the low half), round to nearest even: one cvt on sm_80+.
-__device__ __forceinline__ unsigned am_pack_bf16(float lo, float hi) {
-#if defined(__CUDACC__) && LPOI_HAVE_MMA
-    unsigned r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-#else
-    return (unsigned)bf16_from_f32(lo) | (unsigned)bf16_from_f32(hi) << 16;
-#endif
-}
-
-// 8-byte store of two floats (p must be 8-byte aligned).
-__device__ __forceinline__ void am_store2(float *p, float a, float b) {
-#ifdef __CUDACC__
-    *reinterpret_cast<float2 *>(p) = make_float2(a, b);
-#else
-    if ((uintptr_t)p % 8) { fprintf(stderr, "FAKECUDA: misaligned 8-byte store at %p\n", (void *)p); abort(); }
-    p[0] = a;
-    p[1] = b;
-#endif
-}
-
-__device__ __forceinline__ int am_clamp(long long x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : (int)x); }
 
 // Issues the cp.async copies of keys [j0, j0 + BKV) of one (b, kv head) into stage buffers ks/vs and writes
 // their bias (0 or -inf). Keys past Tk or padded by the mask are zero-filled (nothing is read for them).
@@ -162,8 +104,8 @@ __device__ __forceinline__ void am_load_kv(bf16 *ks, bf16 *vs, float *bias, cons
         const int r = i * (AM_THREADS / AM_CH) + (tid >> 4), j = j0 + r;
         const bool ok = j < Tk && (!mb || mb[j] != 0.0f);
         const unsigned long long o = (unsigned long long)(ok ? j : 0) * kstride + (unsigned long long)(c * 8);
-        cp_async16(ks + am_swz(r, c), kb + o, ok ? 16 : 0);
-        cp_async16(vs + am_swz(r, c), vb + o, ok ? 16 : 0);
+        cp_async16(ks + att_swz(r, c), kb + o, ok ? 16 : 0);
+        cp_async16(vs + att_swz(r, c), vb + o, ok ? 16 : 0);
         if (c == 0) bias[r] = ok ? 0.0f : -INFINITY;
     }
 }
@@ -204,16 +146,10 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
         const bf16 *vb = v + (unsigned long long)b * Tk * kstride + (unsigned long long)kvh * AM_D;
         const float *mb = key_mask ? key_mask + (unsigned long long)b * Tk : nullptr;
 
-        // Keys any row of the block may see: [jlo, jhi) (both bounds grow with the position).
+        // Key tiles any row of the block may see, and those every row sees whole.
         const int pf = i0 + off, pl = i0 + nq - 1 + off;   // positions of the first / last valid row (|p| <= Tq + Tk)
-        const int jlo = window > 0 ? am_clamp((long long)pf - window + 1, 0, Tk) : 0;
-        const int jhi = causal ? am_clamp((long long)pl + 1, 0, Tk) : Tk;
-        const int tfirst = jlo / AM_BKV;
-        const int ntiles = jhi > jlo ? (jhi - 1) / AM_BKV - tfirst + 1 : 0;
-        // Tiles starting at j0 in (jfull_lo, jfull_hi] are seen whole by every valid row (keys < Tk aside):
-        // causal needs j0 + BKV - 1 <= pf, the window pl - j0 < window.
-        const int jfull_hi = causal ? pf - (AM_BKV - 1) : 0x7fffffff;
-        const int jfull_lo = window > 0 ? am_clamp((long long)pl - window, -1, 0x7fffffff) : -1;
+        const AttKeyTiles kt = att_key_tiles<AM_BKV>(pf, pl, Tk, causal, window);
+        const int tfirst = kt.tfirst, ntiles = kt.ntiles, jfull_lo = kt.jfull_lo, jfull_hi = kt.jfull_hi;
 
         float o[AM_MT][AM_DT][4];
         float m[AM_MT][2], l[AM_MT][2];   // per (m16 tile, row g / g+8): running max (log2 units), partial sum
@@ -232,7 +168,7 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
             for (int i = 0; i < AM_BQ * AM_CH / AM_THREADS; i++) {
                 const int idx = i * AM_THREADS + tid, r = idx >> 4, c = idx & 15;
                 const bool ok = r < nq;
-                cp_async16(Qs + am_swz(r, c), ok ? qb + (unsigned long long)r * qstride + c * 8 : q, ok ? 16 : 0);
+                cp_async16(Qs + att_swz(r, c), ok ? qb + (unsigned long long)r * qstride + c * 8 : q, ok ? 16 : 0);
             }
             am_load_kv(Ks, Vs, Bias, kb, vb, mb, tfirst * AM_BKV, Tk, kstride, tid);
         }
@@ -265,13 +201,13 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
                     // A m16k16: matrices (rows 0-7, d 0-7), (rows 8-15, d 0-7), (rows 0-7, d 8-15), (rows 8-15, d 8-15).
 #pragma unroll
                     for (int mt = 0; mt < AM_MT; mt++)
-                        ldmatrix_x4(qa[mt], Qs + am_swz(wrow + mt * 16 + (lane & 15), 2 * kk + (lane >> 4)));
+                        ldmatrix_x4(qa[mt], Qs + att_swz(wrow + mt * 16 + (lane & 15), 2 * kk + (lane >> 4)));
 #pragma unroll
                     for (int np = 0; np < AM_NT / 2; np++) {
                         // B for key tiles 2np, 2np+1: matrices (keys 0-7, d 0-7), (keys 0-7, d 8-15), (keys 8-15, d 0-7),
                         // (keys 8-15, d 8-15) of the key pair; r[0..1] is tile 2np's b, r[2..3] tile 2np+1's.
                         unsigned kf[4];
-                        ldmatrix_x4(kf, ks + am_swz(ks0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1)));
+                        ldmatrix_x4(kf, ks + att_swz(ks0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1)));
 #pragma unroll
                         for (int mt = 0; mt < AM_MT; mt++) {
                             mma_bf16_16816(s[mt][2 * np], qa[mt], kf);
@@ -322,7 +258,7 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
                         // (and the branch, taken by the warp only if one of its rows needs it) are rare after
                         // the first tiles. O and l always share the same m, so the result is unchanged.
                         if (mx > m[mt][hf] + AM_RESCALE) {   // also the first visible key (m = -inf)
-                            const float alpha = am_exp2(m[mt][hf] - mx);   // 0 when m was -inf
+                            const float alpha = att_exp2(m[mt][hf] - mx);   // 0 when m was -inf
                             m[mt][hf] = mx;
                             l[mt][hf] *= alpha;
 #pragma unroll
@@ -335,7 +271,7 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
                         float rs = 0.0f;
 #pragma unroll
                         for (int nt = 0; nt < AM_NT; nt++) {
-                            const float p0 = am_exp2(s[mt][nt][2 * hf] - mref), p1 = am_exp2(s[mt][nt][2 * hf + 1] - mref);
+                            const float p0 = att_exp2(s[mt][nt][2 * hf] - mref), p1 = att_exp2(s[mt][nt][2 * hf + 1] - mref);
                             s[mt][nt][2 * hf] = p0;
                             s[mt][nt][2 * hf + 1] = p1;
                             rs += p0 + p1;
@@ -349,17 +285,17 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
                     unsigned pa[AM_MT][4];
 #pragma unroll
                     for (int mt = 0; mt < AM_MT; mt++) {
-                        pa[mt][0] = am_pack_bf16(s[mt][2 * kc][0], s[mt][2 * kc][1]);           // row g,   keys 2t..
-                        pa[mt][1] = am_pack_bf16(s[mt][2 * kc][2], s[mt][2 * kc][3]);           // row g+8, keys 2t..
-                        pa[mt][2] = am_pack_bf16(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);   // row g,   keys 2t+8..
-                        pa[mt][3] = am_pack_bf16(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);   // row g+8, keys 2t+8..
+                        pa[mt][0] = att_pack_bf16(s[mt][2 * kc][0], s[mt][2 * kc][1]);           // row g,   keys 2t..
+                        pa[mt][1] = att_pack_bf16(s[mt][2 * kc][2], s[mt][2 * kc][3]);           // row g+8, keys 2t..
+                        pa[mt][2] = att_pack_bf16(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);   // row g,   keys 2t+8..
+                        pa[mt][3] = att_pack_bf16(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);   // row g+8, keys 2t+8..
                     }
 #pragma unroll
                     for (int dp = 0; dp < AM_DT / 2; dp++) {
                         // B (trans) for d tiles 2dp, 2dp+1: matrices (keys 0-7, d 0-7), (keys 8-15, d 0-7),
                         // (keys 0-7, d 8-15), (keys 8-15, d 8-15) of this key chunk.
                         unsigned vf[4];
-                        ldmatrix_x4_trans(vf, vs + am_swz(ks0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp + (lane >> 4)));
+                        ldmatrix_x4_trans(vf, vs + att_swz(ks0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp + (lane >> 4)));
 #pragma unroll
                         for (int mt = 0; mt < AM_MT; mt++) {
                             mma_bf16_16816(o[mt][2 * dp], pa[mt], vf);
@@ -382,14 +318,14 @@ attention_forward_bf16_d128(float *out, float *lse, const bf16 *q, const bf16 *k
                 const int r = wrow + mt * 16 + g + 8 * hf;
                 if (r >= nq) continue;
                 const bool none = sum == 0.0f;   // no visible key (NaN inputs stay NaN, as on the CPU)
-                const float inv = none ? 0.0f : am_rcp(sum);
+                const float inv = none ? 0.0f : att_rcp(sum);
                 float *orow = out + ((unsigned long long)b * Tq + i0 + r) * qstride + (unsigned long long)h * AM_D;
 #pragma unroll
                 for (int dt = 0; dt < AM_DT; dt++)
-                    am_store2(orow + dt * 8 + 2 * t, o[mt][dt][2 * hf] * inv, o[mt][dt][2 * hf + 1] * inv);
+                    att_store2(orow + dt * 8 + 2 * t, o[mt][dt][2 * hf] * inv, o[mt][dt][2 * hf + 1] * inv);
                 if (lse && t == 0)
                     lse[((unsigned long long)b * H + h) * Tq + i0 + r] =
-                        none ? -INFINITY : (m[mt][hf] + am_log2(sum)) * 0.6931471805599453f;   // ln = log2 · ln 2
+                        none ? -INFINITY : (m[mt][hf] + att_log2(sum)) * 0.6931471805599453f;   // ln = log2 · ln 2
             }
     }
 }

@@ -13,7 +13,7 @@
 // dK is applied once in the epilogue. P and dS are rounded to bf16 (the mma A operands); everything else is
 // fp32 (the products of bf16 inputs are exact, sums in fp32).
 //
-// Two kernels, mirroring attention.cu and cuda_ops.c cuda_attention_backward (dQ kernel + dK/dV kernel):
+// Two kernels, mirroring attention.cu and cuda_attention.c cuda_attention_backward (dQ kernel + dK/dV kernel):
 //
 // attention_backward_dq_bf16_d128 — grid (B*H, ceil(Tq/64)); block y owns query tile nqt-1-y (under causal
 //   masking the longest first), 4 warps × 16 rows. Q and dO of the tile sit in shared memory; key tiles of 64
@@ -63,7 +63,7 @@
 // compute_75 the mma.cuh wrappers trap (never launched: the kernel table's min_arch is 80). On the host
 // (tools/fakecuda) every primitive is emulated lane-exactly (the emulator builds the sm_80 paths; `-DAB_QS=64`
 // on its g++ line runs the sm_90 step of the dK/dV kernel).
-#include "mma.cuh"
+#include "attention_tiles.cuh"   // swizzled tiles, exp2/rcp/log2, bf16x2 packing (includes mma.cuh)
 #include "attention_mma_bwd.h"
 
 // ptxcheck: attention_backward_dq_bf16_d128 max_registers=255
@@ -99,50 +99,12 @@
 #endif
 constexpr int ab_kk_unroll = AB_KK_UNROLL;   // (a constant, not a macro: #pragma unroll does not expand macros)
 
-static_assert(AB_D == 128 && AB_CH == 16, "rows of 16 chunks: the swizzle and load loops assume it");
+static_assert(AB_D == ATT_ROW && AB_CH == 16, "rows of 16 chunks: the swizzle and load loops assume it");
 static_assert(AB_QBQ == 16 * (ATTN_BWD_DQ_THREADS / 32) && AB_KBKV == 16 * (ATTN_BWD_DKDV_THREADS / 32),
               "one m16 tile per warp");
 static_assert(AB_QBKV % AB_KS == 0 && AB_KBQ % AB_QS == 0 && AB_QS % 16 == 0, "tile shape");
 static_assert((AB_QBKV * AB_CH) % ATTN_BWD_DQ_THREADS == 0 && (AB_KBQ * AB_CH) % ATTN_BWD_DKDV_THREADS == 0,
               "load loops");
-
-// Element offset of (row, 16-byte chunk) in a swizzled [rows][128] bf16 tile.
-__device__ __forceinline__ int ab_swz(int row, int chunk) { return row * AB_D + ((chunk ^ (row & 7)) << 3); }
-
-// 2^x: one MUFU op on the GPU (ex2.approx.ftz, relative error ~2^-22, 2^-inf = +0).
-__device__ __forceinline__ float ab_exp2(float x) {
-#ifdef __CUDACC__
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-#else
-    return exp2f(x);
-#endif
-}
-
-// Two fp32 -> packed bf16x2 (lo in the low half), round to nearest even: one cvt on sm_80+.
-__device__ __forceinline__ unsigned ab_pack_bf16(float lo, float hi) {
-#if defined(__CUDACC__) && LPOI_HAVE_MMA
-    unsigned r;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-#else
-    return (unsigned)bf16_from_f32(lo) | (unsigned)bf16_from_f32(hi) << 16;
-#endif
-}
-
-// 8-byte store of two floats (p must be 8-byte aligned).
-__device__ __forceinline__ void ab_store2(float *p, float a, float b) {
-#ifdef __CUDACC__
-    *reinterpret_cast<float2 *>(p) = make_float2(a, b);
-#else
-    if ((uintptr_t)p % 8) { fprintf(stderr, "FAKECUDA: misaligned 8-byte store at %p\n", (void *)p); abort(); }
-    p[0] = a;
-    p[1] = b;
-#endif
-}
-
-__device__ __forceinline__ int ab_clamp(long long x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : (int)x); }
 
 // lse (natural log) -> log2 units; -inf (a row that sees no key) and rows past Tq -> +inf, so 2^(x - lse2) = 0.
 __device__ __forceinline__ float ab_lse2(float l) { return l == -INFINITY ? INFINITY : l * 1.4426950408889634f; }
@@ -157,7 +119,7 @@ __device__ __forceinline__ void ab_load_rows(bf16 *dst, const bf16 *src, unsigne
     for (int i = 0; i < NR * AB_CH / THREADS; i++) {
         const int r = i * (THREADS / AB_CH) + (tid >> 4);
         const bool y = ok(r);
-        cp_async16(dst + ab_swz(r, c), src + (y ? (unsigned long long)r * stride + (unsigned long long)(c * 8) : 0ull),
+        cp_async16(dst + att_swz(r, c), src + (y ? (unsigned long long)r * stride + (unsigned long long)(c * 8) : 0ull),
                    y ? 16 : 0);
     }
 }
@@ -194,15 +156,10 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
     const bf16 *vb = v + (unsigned long long)b * Tk * kstride + (unsigned long long)kvh * AB_D;
     const float *mb = key_mask ? key_mask + (unsigned long long)b * Tk : nullptr;
 
-    // Keys any row of the block may see: [jlo, jhi).
+    // Key tiles any row of the block may see, and those every row sees whole.
     const int pf = i0 + off, pl = i0 + nq - 1 + off;   // positions of the first / last valid row
-    const int jlo = window > 0 ? ab_clamp((long long)pf - window + 1, 0, Tk) : 0;
-    const int jhi = causal ? ab_clamp((long long)pl + 1, 0, Tk) : Tk;
-    const int tfirst = jlo / AB_QBKV;
-    const int ntiles = jhi > jlo ? (jhi - 1) / AB_QBKV - tfirst + 1 : 0;
-    // Tiles starting at j0 in (jfull_lo, jfull_hi] are seen whole by every valid row (keys >= Tk aside).
-    const int jfull_hi = causal ? pf - (AB_QBKV - 1) : 0x7fffffff;
-    const int jfull_lo = window > 0 ? ab_clamp((long long)pl - window, -1, 0x7fffffff) : -1;
+    const AttKeyTiles kt = att_key_tiles<AB_QBKV>(pf, pl, Tk, causal, window);
+    const int tfirst = kt.tfirst, ntiles = kt.ntiles, jfull_lo = kt.jfull_lo, jfull_hi = kt.jfull_hi;
 
     const float scale2 = scale * 1.4426950408889634f;
     const int wrow = warp * 16;
@@ -257,13 +214,13 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
             for (int kk = 0; kk < AB_D / 16; kk++) {
                 unsigned qa[4], oa[4];
                 // A m16k16: matrices (rows 0-7, d 0-7), (rows 8-15, d 0-7), (rows 0-7, d 8-15), (rows 8-15, d 8-15).
-                ldmatrix_x4(qa, Qs + ab_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
-                ldmatrix_x4(oa, dOs + ab_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
+                ldmatrix_x4(qa, Qs + att_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
+                ldmatrix_x4(oa, dOs + att_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
 #pragma unroll
                 for (int np = 0; np < AB_KNT / 2; np++) {
                     // B for key tiles 2np, 2np+1: matrices (keys 0-7, d 0-7), (keys 0-7, d 8-15), (keys 8-15, d 0-7),
                     // (keys 8-15, d 8-15); r[0..1] is tile 2np's b, r[2..3] tile 2np+1's.
-                    const int o = ab_swz(ks0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1));
+                    const int o = att_swz(ks0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1));
                     unsigned kf[4], vf[4];
                     ldmatrix_x4(kf, ks + o);
                     ldmatrix_x4(vf, vs + o);
@@ -287,7 +244,7 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
                         const int diff = i0 + wrow + g + 8 * (e >> 1) + off - (j0 + ks0 + nt * 8 + 2 * t + (e & 1));
                         if ((causal && diff < 0) || (window > 0 && diff >= window)) x = -INFINITY;
                     }
-                    const float p = ab_exp2(x);
+                    const float p = att_exp2(x);
                     dp[nt][e] = p * (dp[nt][e] - di[e >> 1]);
                 }
             }
@@ -296,16 +253,16 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
 #pragma unroll
             for (int kc = 0; kc < AB_KS / 16; kc++) {
                 unsigned da[4];
-                da[0] = ab_pack_bf16(dp[2 * kc][0], dp[2 * kc][1]);           // row g,   keys 2t..
-                da[1] = ab_pack_bf16(dp[2 * kc][2], dp[2 * kc][3]);           // row g+8, keys 2t..
-                da[2] = ab_pack_bf16(dp[2 * kc + 1][0], dp[2 * kc + 1][1]);   // row g,   keys 2t+8..
-                da[3] = ab_pack_bf16(dp[2 * kc + 1][2], dp[2 * kc + 1][3]);   // row g+8, keys 2t+8..
+                da[0] = att_pack_bf16(dp[2 * kc][0], dp[2 * kc][1]);           // row g,   keys 2t..
+                da[1] = att_pack_bf16(dp[2 * kc][2], dp[2 * kc][3]);           // row g+8, keys 2t..
+                da[2] = att_pack_bf16(dp[2 * kc + 1][0], dp[2 * kc + 1][1]);   // row g,   keys 2t+8..
+                da[3] = att_pack_bf16(dp[2 * kc + 1][2], dp[2 * kc + 1][3]);   // row g+8, keys 2t+8..
 #pragma unroll
                 for (int dp2 = 0; dp2 < AB_DT / 2; dp2++) {
                     // B (trans) for d tiles 2dp2, 2dp2+1: matrices (keys 0-7, d 0-7), (keys 8-15, d 0-7),
                     // (keys 0-7, d 8-15), (keys 8-15, d 8-15) of this key chunk.
                     unsigned kf[4];
-                    ldmatrix_x4_trans(kf, ks + ab_swz(ks0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp2 + (lane >> 4)));
+                    ldmatrix_x4_trans(kf, ks + att_swz(ks0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp2 + (lane >> 4)));
                     mma_bf16_16816(acc[2 * dp2], da, kf);
                     mma_bf16_16816(acc[2 * dp2 + 1], da, kf + 2);
                 }
@@ -322,7 +279,7 @@ attention_backward_dq_bf16_d128(float *dq, const bf16 *dout, const bf16 *q, cons
         float *orow = dq + qoff + (unsigned long long)r * qstride;
 #pragma unroll
         for (int dt = 0; dt < AB_DT; dt++)
-            ab_store2(orow + dt * 8 + 2 * t, acc[dt][2 * hf] * scale, acc[dt][2 * hf + 1] * scale);
+            att_store2(orow + dt * 8 + 2 * t, acc[dt][2 * hf] * scale, acc[dt][2 * hf + 1] * scale);
     }
 }
 
@@ -356,8 +313,8 @@ attention_backward_dkdv_bf16_d128(float *dk, float *dv, const bf16 *dout, const 
     const float *mb = key_mask ? key_mask + (unsigned long long)b * Tk : nullptr;
 
     // Queries that causal/window let see some key of the tile: [imin, imax) (as attention.cu).
-    const int imin = causal ? ab_clamp((long long)j0 - off, 0, Tq) : 0;
-    const int imax = window > 0 ? ab_clamp((long long)j0 + nk - 1 + window - off, 0, Tq) : Tq;
+    const int imin = causal ? clamp_to_int((long long)j0 - off, 0, Tq) : 0;
+    const int imax = window > 0 ? clamp_to_int((long long)j0 + nk - 1 + window - off, 0, Tq) : Tq;
     const int ntq = imax > imin ? (imax - imin + AB_KBQ - 1) / AB_KBQ : 0;
     const int nit = G * ntq;
 
@@ -420,11 +377,11 @@ attention_backward_dkdv_bf16_d128(float *dk, float *dv, const bf16 *dout, const 
 #pragma unroll ab_kk_unroll
             for (int kk = 0; kk < AB_D / 16; kk++) {
                 unsigned ka[4], va[4];
-                ldmatrix_x4(ka, Ks + ab_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
-                ldmatrix_x4(va, Vs + ab_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
+                ldmatrix_x4(ka, Ks + att_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
+                ldmatrix_x4(va, Vs + att_swz(wrow + (lane & 15), 2 * kk + (lane >> 4)));
 #pragma unroll
                 for (int np = 0; np < AB_QNT / 2; np++) {
-                    const int o = ab_swz(qs0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1));
+                    const int o = att_swz(qs0 + np * 16 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1));
                     unsigned qf[4], of[4];
                     ldmatrix_x4(qf, qs + o);
                     ldmatrix_x4(of, os + o);
@@ -447,7 +404,7 @@ attention_backward_dkdv_bf16_d128(float *dk, float *dv, const bf16 *dout, const 
                         const int diff = i0 + qs0 + nt * 8 + 2 * t + (e & 1) + off - (j0 + wrow + g + 8 * (e >> 1));
                         if ((causal && diff < 0) || (window > 0 && diff >= window)) x = -INFINITY;
                     }
-                    const float p = ab_exp2(x);
+                    const float p = att_exp2(x);
                     s[nt][e] = p;
                     dp[nt][e] = p * (dp[nt][e] - ((e & 1) ? dq2.y : dq2.x));
                 }
@@ -457,19 +414,19 @@ attention_backward_dkdv_bf16_d128(float *dk, float *dv, const bf16 *dout, const 
 #pragma unroll
             for (int kc = 0; kc < AB_QS / 16; kc++) {
                 unsigned pa[4], da[4];
-                pa[0] = ab_pack_bf16(s[2 * kc][0], s[2 * kc][1]);             // key g,   queries 2t..
-                pa[1] = ab_pack_bf16(s[2 * kc][2], s[2 * kc][3]);             // key g+8, queries 2t..
-                pa[2] = ab_pack_bf16(s[2 * kc + 1][0], s[2 * kc + 1][1]);     // key g,   queries 2t+8..
-                pa[3] = ab_pack_bf16(s[2 * kc + 1][2], s[2 * kc + 1][3]);     // key g+8, queries 2t+8..
-                da[0] = ab_pack_bf16(dp[2 * kc][0], dp[2 * kc][1]);
-                da[1] = ab_pack_bf16(dp[2 * kc][2], dp[2 * kc][3]);
-                da[2] = ab_pack_bf16(dp[2 * kc + 1][0], dp[2 * kc + 1][1]);
-                da[3] = ab_pack_bf16(dp[2 * kc + 1][2], dp[2 * kc + 1][3]);
+                pa[0] = att_pack_bf16(s[2 * kc][0], s[2 * kc][1]);             // key g,   queries 2t..
+                pa[1] = att_pack_bf16(s[2 * kc][2], s[2 * kc][3]);             // key g+8, queries 2t..
+                pa[2] = att_pack_bf16(s[2 * kc + 1][0], s[2 * kc + 1][1]);     // key g,   queries 2t+8..
+                pa[3] = att_pack_bf16(s[2 * kc + 1][2], s[2 * kc + 1][3]);     // key g+8, queries 2t+8..
+                da[0] = att_pack_bf16(dp[2 * kc][0], dp[2 * kc][1]);
+                da[1] = att_pack_bf16(dp[2 * kc][2], dp[2 * kc][3]);
+                da[2] = att_pack_bf16(dp[2 * kc + 1][0], dp[2 * kc + 1][1]);
+                da[3] = att_pack_bf16(dp[2 * kc + 1][2], dp[2 * kc + 1][3]);
 #pragma unroll
                 for (int dp2 = 0; dp2 < AB_DT / 2; dp2++) {
                     // B (trans) for d tiles 2dp2, 2dp2+1: matrices (queries 0-7, d 0-7), (queries 8-15, d 0-7),
                     // (queries 0-7, d 8-15), (queries 8-15, d 8-15) of this query chunk.
-                    const int o = ab_swz(qs0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp2 + (lane >> 4));
+                    const int o = att_swz(qs0 + kc * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), 2 * dp2 + (lane >> 4));
                     unsigned of[4], qf[4];
                     ldmatrix_x4_trans(of, os + o);
                     mma_bf16_16816(adv[2 * dp2], pa, of);
@@ -491,8 +448,8 @@ attention_backward_dkdv_bf16_d128(float *dk, float *dv, const bf16 *dout, const 
         const unsigned long long o = koff + (unsigned long long)r * kstride;
 #pragma unroll
         for (int dt = 0; dt < AB_DT; dt++) {
-            ab_store2(dk + o + dt * 8 + 2 * t, adk[dt][2 * hf] * scale, adk[dt][2 * hf + 1] * scale);
-            ab_store2(dv + o + dt * 8 + 2 * t, adv[dt][2 * hf], adv[dt][2 * hf + 1]);
+            att_store2(dk + o + dt * 8 + 2 * t, adk[dt][2 * hf] * scale, adk[dt][2 * hf + 1] * scale);
+            att_store2(dv + o + dt * 8 + 2 * t, adv[dt][2 * hf], adv[dt][2 * hf + 1]);
         }
     }
 }

@@ -1,5 +1,5 @@
 // attention_mma_bwd.h — tile shapes of the bf16 flash-attention backward (cu/attention_mma_bwd.cu), shared
-// with its launcher in src/backend/cuda/cuda_attention_bf16_bwd.c. Plain C: included by both sides.
+// with its launcher in src/backend/cuda/cuda_attention_mma_bwd.c, and (C side) the launcher's prototype.
 //
 // Both kernels: 4 warps, each owning 16 rows (an m16 tile) of the block's output tile; two blocks per SM
 // (__launch_bounds__(128, 2): <= 255 registers, shared memory below 113 KiB each).
@@ -21,3 +21,13 @@
 #define ATTN_BWD_DKDV_THREADS 128
 #define ATTN_BWD_DKDV_SMEM_BYTES \
     ((2 * ATTN_BWD_DKDV_BKV + 2 * 2 * ATTN_BWD_DKDV_BQ) * ATTN_BWD_D * 2 + 2 * 2 * ATTN_BWD_DKDV_BQ * 4)
+
+#ifndef __cplusplus   // the launcher side (C); the kernels are C++ (nvcc, or g++ under tools/fakecuda)
+#include "backend/cuda/cuda_core.h"
+// Flash attention backward with bf16 q/k/v/dout (fp32 lse from the forward, fp32 Di[B,H,Tq] = rowsum(dout∘out)
+// computed by the caller): dq, dk, dv fp32, overwritten (backend.h's semantics); D == 128 only. False when
+// the kernels cannot run here or the descriptor is outside what they handle (nothing launched).
+bool cuda_attention_backward_bf16(CudaImpl *c, float *dq, float *dk, float *dv, const uint16_t *dout, const uint16_t *q,
+                                  const uint16_t *k, const uint16_t *v, const float *lse, const float *Di,
+                                  const AttnDesc *a);
+#endif

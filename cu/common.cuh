@@ -1,7 +1,8 @@
 // common.cuh — helpers shared by the kernel families in cu/ (included, never compiled on its own).
 // Every kernel is `extern "C"` (unmangled: the C side looks it up by name with cuModuleGetFunction)
-// and takes only pointers, `unsigned long long` counts, `int` and `float`, in the order its launch
-// wrapper in src/backend/cuda/cuda_ops.c packs them; the parity test checks both against the PTX.
+// and takes only pointers, `unsigned long long` counts, `int` and `float`, in the order its launcher in
+// src/backend/cuda/cuda_<family>.c packs them (its signature: cuda_kernel_list.h); a unit test checks
+// every signature against the PTX.
 // Must compile for compute_75, compute_80 and compute_90a: guard newer features with __CUDA_ARCH__.
 #pragma once
 
@@ -12,6 +13,9 @@ __device__ __forceinline__ unsigned long long grid_start(void) {
 __device__ __forceinline__ unsigned long long grid_stride(void) {
     return (unsigned long long)gridDim.x * blockDim.x;
 }
+
+// x clamped to [lo, hi] (64-bit in: window arithmetic may pass INT_MAX).
+__device__ __forceinline__ int clamp_to_int(long long x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : (int)x); }
 
 // Butterfly sum over the 32 lanes of a full warp. IEEE addition is commutative, so after each step
 // lanes i and i^o hold bit-identical values: every lane ends with the same total, in a fixed order.

@@ -1,5 +1,6 @@
-// convert.cu — fp32 -> bf16 copies that feed the bf16 tensor-core kernels (cuda_bf16.c). The copy pads
-// each row to ld_dst elements with zeros, so the GEMM's 16-byte cp.async loads always see aligned rows.
+// convert.cu — fp32 -> bf16 copies that feed the bf16 tensor-core kernels (launched by
+// src/backend/cuda/cuda_convert.c). The copy pads each row to ld_dst elements with zeros, so the GEMM's
+// 16-byte cp.async loads always see aligned rows.
 #include "mma.cuh"
 
 // ptxcheck: f32_to_bf16_2d max_registers=32

@@ -1,5 +1,5 @@
 // gemm.cu — fp32 SGEMM on the SIMT cores (backend.h gemm, and matmul_forward/backward built on it in
-// cuda_ops.c), plus the deterministic column sum behind the Linear bias gradient.
+// cuda_gemm.c), plus the deterministic column sum behind the Linear bias gradient.
 //
 //   C[z] = alpha * op(A[z]) · op(B[z]) + beta * C[z] (+ bias[n])   for z = blockIdx.z (batch item)
 //
@@ -14,8 +14,8 @@
 // Every C element is computed by one thread, summing k in order with fp32 FMAs: deterministic, no
 // atomics. beta == 0 never reads C (a NaN there is ignored). Two instantiations: 128×128 (8×8 per
 // thread, BK 8) for large problems and 64×64 (4×4 per thread, BK 16) when the large tile would leave
-// the GPU under-filled; cuda_ops.c picks. Correctness-first SIMT code: the tensor-core (mma.sync /
-// wgmma, bf16) paths are a later step.
+// the GPU under-filled; cuda_gemm.c picks. Correctness-first SIMT code: the tensor-core bf16 paths are
+// gemm_mma.cu (mma.sync) and gemm_wgmma.cu (Hopper).
 #include "common.cuh"
 
 // ptxcheck: gemm_f32_128x128 max_registers=128

@@ -27,10 +27,6 @@
 // ptxcheck: gemm_bf16_nt max_registers=255
 // ptxcheck: gemm_bf16_tn max_registers=255
 // ptxcheck: gemm_bf16_tt max_registers=255
-// ptxcheck: gemm_bf16_nt_x1 max_registers=255
-// ptxcheck: gemm_bf16_nt_x2 max_registers=255
-// ptxcheck: gemm_bf16_nt_x3 max_registers=255
-// ptxcheck: gemm_bf16_nt_x4 max_registers=128
 
 enum {
     MMA_BM = GEMM_MMA_BM, MMA_BK = GEMM_MMA_BK,
@@ -64,10 +60,11 @@ __device__ __forceinline__ void load_tile(bf16 *tile, const bf16 *g, int ld, int
     }
 }
 
-template <bool TA, bool TB, int STAGES, bool PIPE, int MMA_BN = GEMM_MMA_BN>
+template <bool TA, bool TB>
 __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda,
                                                int ldb, int ldc, float alpha, float beta) {
     // Stage layout: A tile then B tile. K-contiguous tiles are [BM or BN][BK]; the others [BK][BM or BN].
+    enum { STAGES = GEMM_MMA_STAGES, MMA_BN = GEMM_MMA_BN };
     enum { A_ELEMS = MMA_BM * MMA_BK, B_ELEMS = MMA_BN * MMA_BK, STAGE_ELEMS = A_ELEMS + B_ELEMS };
     enum { MMA_WN = MMA_BN / MMA_WARPS_N, MMA_NT = MMA_WN / 8 };   // C columns and n8 tiles per warp
     DYNAMIC_SMEM(smem_raw);
@@ -132,44 +129,23 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
                 ldmatrix_x4_trans(r, sb + swz(kr, nc >> 3, MMA_BN));
             }
         };
-        if (PIPE) {   // A fragments of step kk + 1 load while step kk multiplies; B per n16 just before use
-            unsigned a[2][MMA_MT][4];
-            load_a(a[0], 0);
 #pragma unroll
-            for (int kk = 0; kk < MMA_BK / 16; kk++) {
-                if (kk + 1 < MMA_BK / 16) load_a(a[(kk + 1) & 1], kk + 1);
-                unsigned r[2][4];
-                load_b(r[0], kk, 0);
+        for (int kk = 0; kk < MMA_BK / 16; kk++) {
+            unsigned a[MMA_MT][4], b[MMA_NT][2];
+            load_a(a, kk);
 #pragma unroll
-                for (int np = 0; np < MMA_NT / 2; np++) {
-                    if (np + 1 < MMA_NT / 2) load_b(r[(np + 1) & 1], kk, np + 1);
-                    const unsigned b0[2] = {r[np & 1][0], r[np & 1][1]}, b1[2] = {r[np & 1][2], r[np & 1][3]};
-#pragma unroll
-                    for (int mt = 0; mt < MMA_MT; mt++) {
-                        mma_bf16_16816(acc[mt][2 * np], a[kk & 1][mt], b0);
-                        mma_bf16_16816(acc[mt][2 * np + 1], a[kk & 1][mt], b1);
-                    }
-                }
+            for (int np = 0; np < MMA_NT / 2; np++) {
+                unsigned r[4];
+                load_b(r, kk, np);
+                b[2 * np][0] = r[0];
+                b[2 * np][1] = r[1];
+                b[2 * np + 1][0] = r[2];
+                b[2 * np + 1][1] = r[3];
             }
-        } else {
 #pragma unroll
-            for (int kk = 0; kk < MMA_BK / 16; kk++) {
-                unsigned a[MMA_MT][4], b[MMA_NT][2];
-                load_a(a, kk);
+            for (int mt = 0; mt < MMA_MT; mt++)
 #pragma unroll
-                for (int np = 0; np < MMA_NT / 2; np++) {
-                    unsigned r[4];
-                    load_b(r, kk, np);
-                    b[2 * np][0] = r[0];
-                    b[2 * np][1] = r[1];
-                    b[2 * np + 1][0] = r[2];
-                    b[2 * np + 1][1] = r[3];
-                }
-#pragma unroll
-                for (int mt = 0; mt < MMA_MT; mt++)
-#pragma unroll
-                    for (int nt = 0; nt < MMA_NT; nt++) mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
-            }
+                for (int nt = 0; nt < MMA_NT; nt++) mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
         }
     }
     cp_async_wait<0>();
@@ -191,19 +167,15 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
             }
 }
 
-#define GEMM_BF16_KERNEL(name, ta, tb, stages, pipe, bn, min_blocks)                                            \
-    extern "C" __global__ void __launch_bounds__(MMA_THREADS, min_blocks)                                        \
+// (4 stages, A/B fragments loaded one k16 step ahead, and 128 × 128 tiles with two blocks per SM were
+// measured as NT candidates on an H200 and were all within noise or slower: bench/RESULTS.md.)
+#define GEMM_BF16_KERNEL(name, ta, tb)                                                                           \
+    extern "C" __global__ void __launch_bounds__(MMA_THREADS, 1)                                                 \
     name(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,   \
          float beta) {                                                                                           \
-        gemm_bf16_tile<ta, tb, stages, pipe, bn>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                  \
+        gemm_bf16_tile<ta, tb>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                                    \
     }
-GEMM_BF16_KERNEL(gemm_bf16_nn, false, false, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_nt, false, true, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_tn, true, false, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_tt, true, true, GEMM_MMA_STAGES, false, GEMM_MMA_BN, 1)
-// Tuning candidates for the NT layout (bench_cuda rows "mma 4stage", "mma pipe", "mma 4s+pipe", "mma 128x128"):
-// 4 stages, fragment pipelining, and 128 × 128 tiles (warps of 64 × 32, two blocks per SM).
-GEMM_BF16_KERNEL(gemm_bf16_nt_x1, false, true, 4, false, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_nt_x2, false, true, GEMM_MMA_STAGES, true, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_nt_x3, false, true, 4, true, GEMM_MMA_BN, 1)
-GEMM_BF16_KERNEL(gemm_bf16_nt_x4, false, true, 3, true, 128, 2)
+GEMM_BF16_KERNEL(gemm_bf16_nn, false, false)
+GEMM_BF16_KERNEL(gemm_bf16_nt, false, true)
+GEMM_BF16_KERNEL(gemm_bf16_tn, true, false)
+GEMM_BF16_KERNEL(gemm_bf16_tt, true, true)

@@ -12,8 +12,10 @@
 // layout that wgmma descriptors read: a tile row of 64 bf16 is 128 bytes = 8 chunks of 16 bytes;
 // chunk c of row r sits at physical chunk c ^ (r % 8) (128B swizzle: address bits 4-6 ^= bits 7-9);
 // 8 rows form a 1024-byte atom, atoms stack along M (N) every 1024 bytes; each tile starts
-// 1024-byte aligned. (The code also supports BK = 32 with the 64B swizzle, BM = 256 with two m64
-// blocks per consumer and BN = 128/192; all were checked on an H200 and were slower, see below.)
+// 1024-byte aligned. (The code also supports BK = 32 with the 64B swizzle and BM = 256 with two m64
+// blocks per consumer; both were checked on an H200 and were slower, see below. The n192 and n128 wgmma
+// wrappers that BN = 192/128 needed were slower too and are gone: a new wg_mma<BN> specialisation
+// wrapping wgmma.m64n<BN>k16 brings them back.)
 // No TMA (the driver bindings have no tensor maps): the tiles are filled with 16-byte cp.async,
 // zero-filling outside M/N/K (src-size < 16 for the K tail, 0 for rows outside M or N), so partial
 // tiles contribute exact zeros and the consumers never bounds-check.
@@ -99,7 +101,7 @@ static_assert(WGMMA_BK == 64 || WGMMA_BK == 32, "one 128-byte (BK 64) or 64-byte
 static_assert(WGMMA_BM % WGMMA_ROWS_PER_PASS == 0 && WGMMA_BN % WGMMA_ROWS_PER_PASS == 0, "whole producer passes");
 static_assert(WGMMA_THREADS == 384, "1 producer + 2 consumer warpgroups");
 static_assert(WGMMA_BM % 128 == 0 && WGMMA_BM / 128 * WGMMA_BN / 2 <= 192, "consumer: BM/128 m64 blocks × BN/2 accumulators");
-static_assert(WGMMA_BN == 128 || WGMMA_BN == 192 || WGMMA_BN == 256, "wgmma n");
+static_assert(WGMMA_BN == 256, "wgmma n: only the m64n256k16 wrapper is defined (wg_mma<BN>)");
 static_assert(WGMMA_STAGE_BYTES % 1024 == 0 && WGMMA_A_BYTES % 1024 == 0, "swizzle-atom aligned tiles");
 static_assert(WGMMA_PRODUCER_REGS * 128 + WGMMA_CONSUMER_REGS * 256 <= 168 * 384, "register reallocation");
 static_assert(WGMMA_STAGES * WGMMA_STAGE_BYTES + 1024 + 16 * WGMMA_STAGES <= WGMMA_SMEM_BYTES, "smem size");
@@ -194,64 +196,8 @@ __device__ __forceinline__ void wg_mma_m64n256k16(float *d, unsigned long long a
         : "l"(a), "l"(b), "r"(1));
 }
 
-// d[0..95] += A(64×16, descriptor a) · B(192×16, descriptor b)ᵀ, both K-major, fp32 accumulation.
-__device__ __forceinline__ void wg_mma_m64n192k16(float *d, unsigned long long a, unsigned long long b) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "setp.ne.b32 p, %98, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
-        "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
-        "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}, "
-        "%96, %97, p, 1, 1, 0, 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
-          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
-          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
-          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
-          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
-        : "l"(a), "l"(b), "r"(1));
-}
-
-// d[0..63] += A(64×16, descriptor a) · B(128×16, descriptor b)ᵀ, both K-major, fp32 accumulation.
-__device__ __forceinline__ void wg_mma_m64n128k16(float *d, unsigned long long a, unsigned long long b) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "setp.ne.b32 p, %66, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
-        "%64, %65, p, 1, 1, 0, 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "l"(a), "l"(b), "r"(1));
-}
-
 template <int BN> __device__ __forceinline__ void wg_mma(float *d, unsigned long long a, unsigned long long b);
 template <> __device__ __forceinline__ void wg_mma<256>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n256k16(d, a, b); }
-template <> __device__ __forceinline__ void wg_mma<192>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n192k16(d, a, b); }
-template <> __device__ __forceinline__ void wg_mma<128>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n128k16(d, a, b); }
 
 // alpha * acc (+ beta * C) into C for a pair of adjacent columns (col even); bounds-checked.
 __device__ __forceinline__ void wg_store2(float *C, size_t off, bool col0_ok, bool col1_ok, bool vec2, float v0,

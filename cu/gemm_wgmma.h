@@ -1,5 +1,5 @@
 // gemm_wgmma.h — tile shape of the Hopper wgmma bf16 GEMM (cu/gemm_wgmma.cu), shared with its launcher
-// in src/backend/cuda/cuda_bf16.c. Plain C: included by both sides.
+// cuda_gemm_bf16 (cu/gemm_mma.h, src/backend/cuda/cuda_gemm_mma.c). Plain C: included by both sides.
 //
 // Launch: grid = (ceil(N / WGMMA_BN), ceil(M / WGMMA_BM), 1), block = WGMMA_THREADS threads,
 // dynamic shared memory = WGMMA_SMEM_BYTES (above 48 KiB: raise the kernel's limit first).

@@ -4,8 +4,8 @@
 // machines without a GPU. Semantics follow the PTX ISA (warp-level matrix fragments, m16n8k16 .bf16).
 //
 // Variants: cp.async and mma.m16n8k16.bf16 exist from sm_80. In the compute_75 PTX variant these
-// wrappers compile to a trap, and cuda_ops.c never launches a bf16 kernel from a module whose arch is
-// below 80 (cuda_bf16_ready).
+// wrappers compile to a trap, and the launchers never launch a bf16 kernel from a module whose arch is
+// below the kernel's min_arch in the kernel table (cuda_kernel_usable, src/backend/cuda/cuda_core.c).
 #pragma once
 #include "common.cuh"
 
@@ -36,7 +36,7 @@ __device__ __forceinline__ float bf16_to_f32(bf16 h) { return f32_from_bits((uns
 #define LPOI_HAVE_MMA 0
 #endif
 
-// Dynamic shared memory of the launch (the size comes from cuda_kernels[].smem in cuda_ops.c).
+// Dynamic shared memory of the launch (the size is the kernel's smem in src/backend/cuda/cuda_kernel_list.h).
 #define DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
 
 __device__ __forceinline__ unsigned smem_addr(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }

@@ -29,14 +29,6 @@
 #define RNV RMS_BWD_NV
 #define LNV LN_BWD_NV
 
-// Rows of the forward kernels: group `threadIdx.x / G` of the block takes row base + group, for base =
-// blockIdx.x * per_block, grid-stride. Every thread runs every iteration (the reductions hold barriers);
-// a group past the last row gets Cl = 0: it loads and stores nothing.
-#define FOR_GROUP_ROWS(N, G)                                                                                \
-    const int lane = threadIdx.x & ((G) - 1), per_block = blockDim.x / (G);                               \
-    for (int base = blockIdx.x * per_block; base < (N); base += gridDim.x * per_block)                    \
-        for (int row = base + (int)threadIdx.x / (G), Cl = row < (N) ? C : 0, once = 1; once; once = 0)
-
 // ---- RMSNorm ----
 
 __device__ __forceinline__ void rms_fwd_fast(float *out, float *rstd, const float *x, const float *w, int N, int C,

@@ -3,7 +3,7 @@
 // the CPU backend: angle = (float)pos * inv_freq[i], then cosf/sinf of that float. inv_freq[i] =
 // 1 / powf(theta, 2i/D) is computed on the host by the same expression as cpu_rope.c (so the bits
 // are identical: a 1-ulp difference in inv_freq moves the angle at position 4095 by ~2e-4 rad) and
-// kept on the device by cuda_ops.c. The rotation uses __fmul_rn/__fsub_rn/__fadd_rn so that, like
+// kept on the device by cuda_rope.c. The rotation uses __fmul_rn/__fsub_rn/__fadd_rn so that, like
 // the CPU's plain C, nothing is contracted into an FMA: the only difference left is libdevice's
 // cosf/sinf against libm's (within 2 ulp each).
 // One block per (b, t) row (rows grid-stride over blockIdx.x): the row's cos/sin are computed once

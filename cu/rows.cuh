@@ -79,6 +79,16 @@ __device__ __forceinline__ void store_quad(float *r, int e, int C, bool vec, con
         if (e + j < C) r[e + j] = s[j];
 }
 
+// The rows of a kernel with several row groups per block (the forward norms, softmax): group
+// `threadIdx.x / G` of the block takes row base + group, for base = blockIdx.x * per_block, grid-stride.
+// Declares `lane` (the thread's index in its group), and per row `row` and `Cl` = C, or 0 for a group past
+// the last of the N rows: it loads and stores nothing but still takes part in the reductions' barriers
+// (every thread runs every iteration). Uses the enclosing function's C.
+#define FOR_GROUP_ROWS(N, G)                                                                                \
+    const int lane = threadIdx.x & ((G) - 1), per_block = blockDim.x / (G);                               \
+    for (int base = blockIdx.x * per_block; base < (N); base += gridDim.x * per_block)                    \
+        for (int row = base + (int)threadIdx.x / (G), Cl = row < (N) ? C : 0, once = 1; once; once = 0)
+
 // Sum over a row group of G threads (every thread of the block must call it, G as above); every thread
 // gets its group's total, in a fixed order. G == 32 needs no shared memory and no barrier. `shared`
 // holds 32 values and may be reused by the next call.

@@ -1,5 +1,5 @@
-// rows.h — launch constants shared by the row kernels (cu/norm.cu, cu/softmax.cu) and their wrappers in
-// src/backend/cuda/cuda_ops.c. Plain C: included by both sides.
+// rows.h — launch constants shared by the row kernels (cu/norm.cu, cu/softmax.cu) and their launchers in
+// src/backend/cuda/cuda_norm.c and cuda_softmax.c, plus (C side) the launch-shape helpers.
 //
 // *_NV: quads (4 floats) per thread that a kernel keeps in registers per input row. The wrappers pick the
 // row-group size G (threads per row: a power of two, 32..1024) as the smallest with 4*NV*G >= C, so a
@@ -21,3 +21,21 @@
 // bench shape, few enough that the partials (chunks x C floats) stay small next to the rows.
 #define NORM_BWD_THREADS 131072
 #define NORM_FINAL_BLOCK 1024   // rmsnorm_backward_dw_final_f32: 32 columns x 32 chunk slices
+
+#ifndef __cplusplus   // the launcher side (C): the launch shape of the row kernels (cuda_norm.c, cuda_softmax.c)
+// Row-group size (threads per row): the smallest power of two >= 32 whose `nv` quads per thread hold a
+// row of C floats, at most ROWS_MAX_GROUP. It depends on C alone: the kernels' sums run in an order
+// fixed by (C, G), the same on every GPU.
+static inline int rows_group(int C, int nv) {
+    int g = 32;
+    while (g < ROWS_MAX_GROUP && 4LL * nv * g < C) g *= 2;
+    return g;
+}
+// Launch shape of the one-pass row kernels: blocks of max(G, ROWS_BLOCK) threads (several rows per block
+// when rows are short), enough blocks for every row (the kernels also grid-stride).
+static inline unsigned rows_grid(int N, int G, unsigned *block) {
+    *block = (unsigned)(G > ROWS_BLOCK ? G : ROWS_BLOCK);
+    long long per = (long long)*block / G, blocks = (N + per - 1) / per;
+    return (unsigned)(blocks < 0x7fffffffLL ? blocks : 0x7fffffffLL);
+}
+#endif

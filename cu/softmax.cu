@@ -16,13 +16,6 @@
 #define FNV SOFTMAX_FWD_NV
 #define BNV SOFTMAX_BWD_NV
 
-// Rows: group threadIdx.x / G of the block takes row base + group, grid-stride; a group past the last row
-// gets Cl = 0 (loads and stores nothing) but still takes part in the barriers of the reductions.
-#define FOR_GROUP_ROWS(R, G)                                                                                \
-    const int lane = threadIdx.x & ((G) - 1), per_block = blockDim.x / (G);                               \
-    for (int base = blockIdx.x * per_block; base < (R); base += gridDim.x * per_block)                    \
-        for (int row = base + (int)threadIdx.x / (G), Cl = row < (R) ? C : 0, once = 1; once; once = 0)
-
 __device__ __forceinline__ void sm_fwd_fast(float *out, const float *x, const float *mask, int R, int C, int G,
                                             float *shared) {
     FOR_GROUP_ROWS(R, G) {

@@ -182,7 +182,7 @@ else
     BREL=${BDIR#"$PWD"/}
     if step bench_build 60 bash -c "objs=\$(find src -name '*.c' ! -name '*_test.c' ! -path 'src/test/*' ! -path src/app/main.c |
                                             sed 's|^|$BREL/obj/|; s|\\.c\$|.o|') &&
-                                     cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -fno-strict-aliasing -c bench/bench_cuda.c -o $BREL/bench_cuda.o &&
+                                     cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Icu -fno-strict-aliasing -c bench/bench_cuda.c -o $BREL/bench_cuda.o &&
                                      cc -o $BREL/bench_cuda $BREL/bench_cuda.o \$objs $BREL/obj/$BREL/gen/ptx_embedded.o -lz -lm -lpthread -ldl"; then
         # no LPOI_CUDA_SYNC: a synchronise after every launch would distort the timings
         step bench_cuda 150 env -u LPOI_CUDA_SYNC "$BREL/bench_cuda" --reps 15

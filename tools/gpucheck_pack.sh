@@ -9,7 +9,7 @@ cc -o nob nob.c && ./nob
 B=$(dirname "$(readlink -f build/lpoi)")
 BREL=${B#"$PWD"/}
 objs=$(find src -name '*.c' ! -name '*_test.c' ! -path 'src/test/*' ! -path src/app/main.c | sed "s|^|$BREL/obj/|; s|\.c\$|.o|")
-cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -fno-strict-aliasing -c bench/bench_cuda.c -o "$B/bench_cuda.o"
+cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Icu -fno-strict-aliasing -c bench/bench_cuda.c -o "$B/bench_cuda.o"
 cc -o "$B/bench_cuda" "$B/bench_cuda.o" $objs "$B/obj/$BREL/gen/ptx_embedded.o" -lz -lm -lpthread -ldl
 rm -rf .gpubin && mkdir .gpubin
 cp "$B/lpoi" "$B/lpoi_tests" "$B/bench_cuda" .gpubin/

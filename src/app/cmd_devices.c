@@ -4,7 +4,7 @@
 // local-memory bytes). Always exits 0 on a well-formed command line: "no GPU" is an answer, not an error.
 #include "app/commands.h"
 #include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_core.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -6,6 +6,7 @@
 #include "test/test.h"
 #include "backend/cpu/cpu_ops.h"
 #include "base/check.h"
+#include "base/rng.h"
 #include "base/threads.h"
 #include <float.h>
 #include <stdint.h>
@@ -15,11 +16,8 @@
 
 #define SENTINEL 12345.0f
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static float frand(void) {  // uniform in [-1, 1)
-    rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / (1ull << 23)) - 1.0);
-}
+static Rng rng = {0x9E3779B97F4A7C15ull};
+static float frand(void) { return 2.0f * rng_uniform(&rng) - 1.0f; }   // uniform in [-1, 1)
 static float *alloc_f(size_t n) { return malloc_check((n ? n : 1) * sizeof(float)); }
 static void fill_rand(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
 static void fill_val(float *x, size_t n, float v) { for (size_t i = 0; i < n; i++) x[i] = v; }
@@ -35,6 +33,27 @@ static int isa_list(const char *names[2]) {
 typedef struct { const char *isa; int threads; } Saved;
 static Saved save_config(void) { return (Saved){cpu_gemm_isa(), threads_count()}; }
 static void restore_config(Saved s) { cpu_gemm_select(s.isa); threads_set_count(s.threads); }
+
+// The configurations a test runs its cases in: each SIMD path (avx2 where available, then portable) and,
+// with both_threads, each on 1 and 2 threads (else the thread count is the test's). The loop
+//     for (Configs it = configs(both_threads); next_config(&it);) ...
+// selects each in turn and restores the ISA and thread count after the last.
+typedef struct { Saved saved; const char *isas[2]; int nisa, ii, t, tmax; } Configs;
+static Configs configs(bool both_threads) {
+    Configs it = {.saved = save_config(), .ii = 0, .t = 0, .tmax = both_threads ? 2 : 1};
+    it.nisa = isa_list(it.isas);
+    return it;
+}
+static bool next_config(Configs *it) {
+    if (++it->t > it->tmax) it->t = 1, it->ii++;
+    if (it->ii >= it->nisa) {
+        restore_config(it->saved);
+        return false;
+    }
+    cpu_gemm_select(it->isas[it->ii]);
+    if (it->tmax > 1) threads_set_count(it->t);
+    return true;
+}
 
 // A stored matrix `rows × cols` with row stride ld; entries past `cols` are NaN guards.
 static float *make_matrix(int rows, int cols, int ld, int64_t *stride, int batch) {
@@ -116,28 +135,23 @@ static float *run_case(bool ta, bool tb, int M, int N, int K, float alpha, float
     return C;
 }
 
+// The case in all four transpose layouts, each checked against the double reference.
+static void run_transposes(int M, int N, int K, float alpha, float beta, int batch, int pad, bool nan_c) {
+    for (int tr = 0; tr < 4; tr++) {
+        bool ok;
+        free(run_case(tr & 1, tr & 2, M, N, K, alpha, beta, batch, pad, nan_c, true, &ok));
+    }
+}
+
 static const int SIZES[][3] = {  // M, N, K: ones, primes, exact tiles, tile ± 1, block crossings
     {1, 1, 1}, {1, 17, 3}, {7, 1, 13}, {7, 13, 5}, {6, 16, 8}, {5, 15, 7}, {12, 32, 16},
     {13, 33, 300}, {37, 50, 257}, {100, 70, 513}, {145, 31, 64}, {1000, 7, 13}, {3, 1000, 29}, {64, 48, 1},
 };
 
 TEST(gemm_all_transposes_odd_sizes) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int t = 1; t <= 2; t++) {
-            threads_set_count(t);
-            for (size_t s = 0; s < LPOI_ARRAY_LEN(SIZES); s++)
-                for (int tr = 0; tr < 4; tr++) {
-                    bool ok;
-                    int pad = (int)(s % 3) * 3;  // lda == cols for some sizes, lda > cols for others
-                    free(run_case(tr & 1, tr & 2, SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, pad, true, true, &ok));
-                }
-        }
-    }
-    restore_config(saved);
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(SIZES); s++)   // pad: lda == cols for some sizes, > cols for others
+            run_transposes(SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, (int)(s % 3) * 3, true);
 }
 
 // Crosses every blocking boundary: M > MC, K > KC (several K blocks), N > NC (two N blocks),
@@ -146,54 +160,25 @@ TEST(gemm_all_transposes_odd_sizes) {
 // only (13×4097 on 2 threads), both (150×4100 on 7 threads, more than this machine may have).
 // The 1-thread results are bit-identical (gemm_deterministic_across_threads).
 TEST(gemm_block_boundaries) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
     static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}};
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
+    for (Configs it = configs(false); next_config(&it);)
         for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++) {
             threads_set_count(big[s][3]);
-            for (int tr = 0; tr < 4; tr++) {
-                bool ok;
-                free(run_case(tr & 1, tr & 2, big[s][0], big[s][1], big[s][2], 0.75f, 0.5f, 1, 2, false, true, &ok));
-            }
+            run_transposes(big[s][0], big[s][1], big[s][2], 0.75f, 0.5f, 1, 2, false);
         }
-    }
-    restore_config(saved);
 }
 
 TEST(gemm_alpha_beta) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
     static const float ab[][2] = {{1, 1}, {0.5f, -1.5f}, {-2, 0}, {1, 2}, {0, 0}, {0, 2}, {0, 1}};
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int t = 1; t <= 2; t++) {
-            threads_set_count(t);
-            for (size_t a = 0; a < LPOI_ARRAY_LEN(ab); a++)
-                for (int tr = 0; tr < 4; tr++) {
-                    bool ok;
-                    free(run_case(tr & 1, tr & 2, 29, 45, 70, ab[a][0], ab[a][1], 1, 1, false, true, &ok));
-                }
-        }
-    }
-    restore_config(saved);
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t a = 0; a < LPOI_ARRAY_LEN(ab); a++) run_transposes(29, 45, 70, ab[a][0], ab[a][1], 1, 1, false);
 }
 
 // beta == 0 must ignore C's old contents even when they are NaN; alpha == 0 must not read A or B.
 TEST(gemm_beta_zero_ignores_nan) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int tr = 0; tr < 4; tr++) {
-            bool ok;
-            free(run_case(tr & 1, tr & 2, 23, 35, 17, 1.0f, 0.0f, 2, 0, true, true, &ok));
-            free(run_case(tr & 1, tr & 2, 200, 300, 300, -1.0f, 0.0f, 1, 0, true, true, &ok));
-        }
+    for (Configs it = configs(false); next_config(&it);) {
+        run_transposes(23, 35, 17, 1.0f, 0.0f, 2, 0, true);
+        run_transposes(200, 300, 300, -1.0f, 0.0f, 1, 0, true);
         float A[4] = {NAN, NAN, NAN, NAN}, B[4] = {NAN, NAN, NAN, NAN}, C[4] = {NAN, 1, 2, NAN};
         cpu_gemm(NULL, false, false, 2, 2, 2, 0.0f, A, 2, 0, B, 2, 0, 0.0f, C, 2, 0, 1);
         for (int i = 0; i < 4; i++) EXPECT(C[i] == 0.0f);
@@ -201,16 +186,12 @@ TEST(gemm_beta_zero_ignores_nan) {
         cpu_gemm(NULL, false, false, 2, 2, 2, 0.0f, A, 2, 0, B, 2, 0, 3.0f, D, 2, 0, 1);
         EXPECT(D[0] == 3 && D[1] == 6 && D[2] == 9 && D[3] == 12);
     }
-    restore_config(saved);
 }
 
 TEST(gemm_k_zero) {
     Saved saved = save_config();
-    for (int tr = 0; tr < 4; tr++) {
-        bool ok;
-        free(run_case(tr & 1, tr & 2, 9, 20, 0, 1.0f, 0.0f, 1, 1, true, true, &ok));   // C = 0
-        free(run_case(tr & 1, tr & 2, 9, 20, 0, 1.0f, 2.5f, 3, 1, false, true, &ok));  // C = 2.5 C
-    }
+    run_transposes(9, 20, 0, 1.0f, 0.0f, 1, 1, true);   // C = 0
+    run_transposes(9, 20, 0, 1.0f, 2.5f, 3, 1, false);  // C = 2.5 C
     // M or N == 0: nothing is touched.
     float C[2] = {NAN, 7};
     cpu_gemm(NULL, false, false, 0, 1, 3, 1.0f, NULL, 3, 0, NULL, 1, 0, 0.0f, C, 1, 0, 1);
@@ -220,19 +201,11 @@ TEST(gemm_k_zero) {
 }
 
 TEST(gemm_batched_strides) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int t = 1; t <= 2; t++) {
-            threads_set_count(t);
-            for (int tr = 0; tr < 4; tr++) {
-                bool ok;
-                free(run_case(tr & 1, tr & 2, 17, 23, 31, 1.0f, 0.0f, 3, 2, true, true, &ok));    // few items
-                free(run_case(tr & 1, tr & 2, 40, 64, 130, 0.5f, 1.0f, 16, 1, false, true, &ok)); // items per thread
-            }
-        }
+    for (Configs it = configs(true); next_config(&it);) {
+        run_transposes(17, 23, 31, 1.0f, 0.0f, 3, 2, true);    // few items
+        run_transposes(40, 64, 130, 0.5f, 1.0f, 16, 1, false); // items per thread
+    }
+    for (Configs it = configs(false); next_config(&it);) {
         // Items big enough (> 64 MFLOP) to be split across threads one after another.
         threads_set_count(2);
         for (int tr = 0; tr < 4; tr += 3) {
@@ -251,18 +224,13 @@ TEST(gemm_batched_strides) {
                        C + b * M * N, N);
         free(A); free(B); free(C);
     }
-    restore_config(saved);
 }
 
 // Same inputs at 1 and 2 threads (and through the batch-parallel and serial paths) give
 // bit-identical outputs: each element's arithmetic does not depend on the split.
 TEST(gemm_deterministic_across_threads) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
     static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1}};
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
+    for (Configs it = configs(false); next_config(&it);) {
         for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
             for (int tr = 0; tr < 4; tr++) {
                 int M = sz[s][0], N = sz[s][1], K = sz[s][2], batch = sz[s][3];
@@ -270,16 +238,15 @@ TEST(gemm_deterministic_across_threads) {
                 size_t n = (size_t)((int64_t)M * N + 3) * batch;
                 for (int t = 1; t <= 2; t++) {
                     threads_set_count(t);
-                    rng_state = 0x1234567ull + s;
+                    rng_seed(&rng, 0x1234567ull + s);
                     bool ok;
                     out[t - 1] = run_case(tr & 1, tr & 2, M, N, K, 1.0f, 0.0f, batch, 0, true, false, &ok);
                 }
                 EXPECT_MSG(memcmp(out[0], out[1], n * sizeof(float)) == 0,
-                           "%s: 1-thread and 2-thread results differ (M=%d N=%d K=%d tr=%d)", isas[ii], M, N, K, tr);
+                           "%s: 1-thread and 2-thread results differ (M=%d N=%d K=%d tr=%d)", cpu_gemm_isa(), M, N, K, tr);
                 free(out[0]); free(out[1]);
             }
     }
-    restore_config(saved);
 }
 
 TEST(gemm_isa_select) {
@@ -317,94 +284,76 @@ static bool close_to_at(const char *file, int line, const char *what, const floa
 #define close_to(...) close_to_at(__FILE__, __LINE__, __VA_ARGS__)
 
 TEST(matmul_forward_matches_reference) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
     static const int sz[][3] = {{1, 1, 1}, {5, 7, 3}, {13, 64, 33}, {64, 100, 129}, {300, 40, 96}};
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int t = 1; t <= 2; t++) {
-            threads_set_count(t);
-            for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++) {
-                int N = sz[s][0], C = sz[s][1], OC = sz[s][2];
-                float *x = alloc_f((size_t)N * C), *w = alloc_f((size_t)OC * C), *b = alloc_f((size_t)OC);
-                float *y = alloc_f((size_t)N * OC);
-                double *ref = malloc_check((size_t)N * OC * sizeof(double));
-                fill_rand(x, (size_t)N * C); fill_rand(w, (size_t)OC * C); fill_rand(b, (size_t)OC);
-                for (int wb = 0; wb < 2; wb++) {
-                    fill_val(y, (size_t)N * OC, NAN);  // y is written, never read
-                    cpu_matmul_forward(NULL, y, x, w, wb ? b : NULL, N, C, OC);
-                    linear_ref(ref, x, w, wb ? b : NULL, N, C, OC);
-                    close_to(wb ? "y (bias)" : "y", y, ref, (size_t)N * OC, 1e-4, 1e-5);
-                }
-                free(x); free(w); free(b); free(y); free(ref);
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++) {
+            int N = sz[s][0], C = sz[s][1], OC = sz[s][2];
+            float *x = alloc_f((size_t)N * C), *w = alloc_f((size_t)OC * C), *b = alloc_f((size_t)OC);
+            float *y = alloc_f((size_t)N * OC);
+            double *ref = malloc_check((size_t)N * OC * sizeof(double));
+            fill_rand(x, (size_t)N * C); fill_rand(w, (size_t)OC * C); fill_rand(b, (size_t)OC);
+            for (int wb = 0; wb < 2; wb++) {
+                fill_val(y, (size_t)N * OC, NAN);  // y is written, never read
+                cpu_matmul_forward(NULL, y, x, w, wb ? b : NULL, N, C, OC);
+                linear_ref(ref, x, w, wb ? b : NULL, N, C, OC);
+                close_to(wb ? "y (bias)" : "y", y, ref, (size_t)N * OC, 1e-4, 1e-5);
             }
+            free(x); free(w); free(b); free(y); free(ref);
         }
-    }
-    restore_config(saved);
 }
 
 TEST(matmul_backward_matches_reference) {
-    Saved saved = save_config();
-    const char *isas[2];
-    int nisa = isa_list(isas);
     static const int sz[][3] = {{1, 1, 1}, {5, 7, 3}, {17, 40, 23}, {100, 64, 130}};
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
-        for (int t = 1; t <= 2; t++) {
-            threads_set_count(t);
-            for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++) {
-                int N = sz[s][0], C = sz[s][1], OC = sz[s][2];
-                float *x = alloc_f((size_t)N * C), *w = alloc_f((size_t)OC * C), *dy = alloc_f((size_t)N * OC);
-                float *dx = alloc_f((size_t)N * C), *dw = alloc_f((size_t)OC * C), *db = alloc_f((size_t)OC);
-                float *dw0 = alloc_f((size_t)OC * C), *db0 = alloc_f((size_t)OC);
-                fill_rand(x, (size_t)N * C); fill_rand(w, (size_t)OC * C); fill_rand(dy, (size_t)N * OC);
-                fill_rand(dw0, (size_t)OC * C); fill_rand(db0, (size_t)OC);
-                fill_val(dx, (size_t)N * C, NAN);  // overwritten
-                memcpy(dw, dw0, (size_t)OC * C * sizeof(float));
-                memcpy(db, db0, (size_t)OC * sizeof(float));
-                cpu_matmul_backward(NULL, dx, dw, db, dy, x, w, N, C, OC);
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++) {
+            int N = sz[s][0], C = sz[s][1], OC = sz[s][2];
+            float *x = alloc_f((size_t)N * C), *w = alloc_f((size_t)OC * C), *dy = alloc_f((size_t)N * OC);
+            float *dx = alloc_f((size_t)N * C), *dw = alloc_f((size_t)OC * C), *db = alloc_f((size_t)OC);
+            float *dw0 = alloc_f((size_t)OC * C), *db0 = alloc_f((size_t)OC);
+            fill_rand(x, (size_t)N * C); fill_rand(w, (size_t)OC * C); fill_rand(dy, (size_t)N * OC);
+            fill_rand(dw0, (size_t)OC * C); fill_rand(db0, (size_t)OC);
+            fill_val(dx, (size_t)N * C, NAN);  // overwritten
+            memcpy(dw, dw0, (size_t)OC * C * sizeof(float));
+            memcpy(db, db0, (size_t)OC * sizeof(float));
+            cpu_matmul_backward(NULL, dx, dw, db, dy, x, w, N, C, OC);
 
-                double *rdx = malloc_check((size_t)N * C * sizeof(double));
-                double *rdw = malloc_check((size_t)OC * C * sizeof(double));
-                double *rdb = malloc_check((size_t)OC * sizeof(double));
-                for (int n = 0; n < N; n++)
-                    for (int c = 0; c < C; c++) {
-                        double acc = 0;
-                        for (int o = 0; o < OC; o++) acc += (double)dy[n * OC + o] * w[o * C + c];
-                        rdx[n * C + c] = acc;
-                    }
-                for (int o = 0; o < OC; o++) {
-                    double sb = db0[o];
-                    for (int n = 0; n < N; n++) sb += dy[n * OC + o];
-                    rdb[o] = sb;
-                    for (int c = 0; c < C; c++) {
-                        double acc = dw0[o * C + c];
-                        for (int n = 0; n < N; n++) acc += (double)dy[n * OC + o] * x[n * C + c];
-                        rdw[o * C + c] = acc;
-                    }
+            double *rdx = malloc_check((size_t)N * C * sizeof(double));
+            double *rdw = malloc_check((size_t)OC * C * sizeof(double));
+            double *rdb = malloc_check((size_t)OC * sizeof(double));
+            for (int n = 0; n < N; n++)
+                for (int c = 0; c < C; c++) {
+                    double acc = 0;
+                    for (int o = 0; o < OC; o++) acc += (double)dy[n * OC + o] * w[o * C + c];
+                    rdx[n * C + c] = acc;
                 }
-                close_to("dx", dx, rdx, (size_t)N * C, 1e-4, 1e-5);
-                close_to("dw", dw, rdw, (size_t)OC * C, 1e-4, 1e-5);
-                close_to("db", db, rdb, (size_t)OC, 1e-4, 1e-5);
-
-                // Each output is optional: NULLs skip, and the others are unchanged by that.
-                float *dx2 = alloc_f((size_t)N * C), *dw2 = alloc_f((size_t)OC * C), *db2 = alloc_f((size_t)OC);
-                memcpy(dw2, dw0, (size_t)OC * C * sizeof(float));
-                memcpy(db2, db0, (size_t)OC * sizeof(float));
-                cpu_matmul_backward(NULL, dx2, NULL, NULL, dy, x, w, N, C, OC);
-                cpu_matmul_backward(NULL, NULL, dw2, NULL, dy, x, w, N, C, OC);
-                cpu_matmul_backward(NULL, NULL, NULL, db2, dy, x, w, N, C, OC);
-                EXPECT(memcmp(dx2, dx, (size_t)N * C * sizeof(float)) == 0);
-                EXPECT(memcmp(dw2, dw, (size_t)OC * C * sizeof(float)) == 0);
-                EXPECT(memcmp(db2, db, (size_t)OC * sizeof(float)) == 0);
-
-                free(x); free(w); free(dy); free(dx); free(dw); free(db); free(dw0); free(db0);
-                free(rdx); free(rdw); free(rdb); free(dx2); free(dw2); free(db2);
+            for (int o = 0; o < OC; o++) {
+                double sb = db0[o];
+                for (int n = 0; n < N; n++) sb += dy[n * OC + o];
+                rdb[o] = sb;
+                for (int c = 0; c < C; c++) {
+                    double acc = dw0[o * C + c];
+                    for (int n = 0; n < N; n++) acc += (double)dy[n * OC + o] * x[n * C + c];
+                    rdw[o * C + c] = acc;
+                }
             }
+            close_to("dx", dx, rdx, (size_t)N * C, 1e-4, 1e-5);
+            close_to("dw", dw, rdw, (size_t)OC * C, 1e-4, 1e-5);
+            close_to("db", db, rdb, (size_t)OC, 1e-4, 1e-5);
+
+            // Each output is optional: NULLs skip, and the others are unchanged by that.
+            float *dx2 = alloc_f((size_t)N * C), *dw2 = alloc_f((size_t)OC * C), *db2 = alloc_f((size_t)OC);
+            memcpy(dw2, dw0, (size_t)OC * C * sizeof(float));
+            memcpy(db2, db0, (size_t)OC * sizeof(float));
+            cpu_matmul_backward(NULL, dx2, NULL, NULL, dy, x, w, N, C, OC);
+            cpu_matmul_backward(NULL, NULL, dw2, NULL, dy, x, w, N, C, OC);
+            cpu_matmul_backward(NULL, NULL, NULL, db2, dy, x, w, N, C, OC);
+            EXPECT(memcmp(dx2, dx, (size_t)N * C * sizeof(float)) == 0);
+            EXPECT(memcmp(dw2, dw, (size_t)OC * C * sizeof(float)) == 0);
+            EXPECT(memcmp(db2, db, (size_t)OC * sizeof(float)) == 0);
+
+            free(x); free(w); free(dy); free(dx); free(dw); free(db); free(dw0); free(db0);
+            free(rdx); free(rdw); free(rdb); free(dx2); free(dw2); free(db2);
         }
-    }
-    restore_config(saved);
 }
 
 // L = Σ y·dy with y = x wᵀ + b: central differences in every input agree with the analytic backward.
@@ -417,14 +366,10 @@ static double linear_loss(const float *x, const float *w, const float *b, const 
 }
 
 TEST(matmul_backward_finite_difference) {
-    Saved saved = save_config();
     enum { N = 4, C = 3, OC = 5 };
     float x[N * C], w[OC * C], b[OC], dy[N * OC], dx[N * C], dw[OC * C], db[OC];
     fill_rand(x, N * C); fill_rand(w, OC * C); fill_rand(b, OC); fill_rand(dy, N * OC);
-    const char *isas[2];
-    int nisa = isa_list(isas);
-    for (int ii = 0; ii < nisa; ii++) {
-        cpu_gemm_select(isas[ii]);
+    for (Configs it = configs(false); next_config(&it);) {
         fill_val(dx, N * C, NAN);
         memset(dw, 0, sizeof dw);
         memset(db, 0, sizeof db);
@@ -442,8 +387,7 @@ TEST(matmul_backward_finite_difference) {
                 params[q].p[i] = keep;
                 double fd = (lp - lm) / (2.0 * h);
                 EXPECT_MSG(fabs(fd - params[q].g[i]) <= 1e-3 + 1e-3 * fabs(fd), "%s[%d] (%s): analytic %.7g, finite difference %.7g",
-                           params[q].name, i, isas[ii], params[q].g[i], fd);
+                           params[q].name, i, cpu_gemm_isa(), params[q].g[i], fd);
             }
     }
-    restore_config(saved);
 }

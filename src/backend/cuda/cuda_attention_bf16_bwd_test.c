@@ -31,9 +31,8 @@
 //
 // LPOI_TEST_VERBOSE=1 prints the measured errors of every case (as a fraction of the tolerance). Speed is
 // measured by the benchmark, never here.
-#include "test/test.h"
-#include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_fixture_test.h"
+#include "attention_mma_bwd.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
@@ -41,109 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Backend *gpu_or_skip(void) {
-    static Backend *gpu;
-    static bool tried;
-    static LpoiErr why;
-    if (!tried) {
-        tried = true;
-        gpu = backend_cuda_create(0, &why);
-    }
-    if (!gpu) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
-        test_skip(msg);
-    }
-    return gpu;
-}
-
-static Backend *cpu_backend(void) {
-    static Backend *cpu;
-    if (!cpu) cpu = backend_cpu_create();
-    return cpu;
-}
-
-// The kernels run from sm_80 unless the compute_75 PTX was forced (LPOI_PTX_VARIANT), where they trap and the
-// backend never launches them: then the launcher must refuse, which the tests accept (neither fail nor skip).
-static bool forced_portable(void) {
-    const char *v = getenv("LPOI_PTX_VARIANT");
-    return v && strcmp(v, "compute_75") == 0;
-}
-static bool kernel_expected(Backend *gpu) { return cuda_impl(gpu)->cc_major >= 8 && !forced_portable(); }
-
-// ---- inputs: xorshift64*, fixed seeds ----
-static uint64_t rng = 1;
-static void rng_seed(uint64_t s) { rng = s * 0x9E3779B97F4A7C15ull + 17; }
-static float rng_uniform(float lo, float hi) {
-    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
-    return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
-}
-// n random values in [lo, hi) rounded to bf16: bits for the GPU, the same values as floats for the CPU.
-static void random_bf16(size_t n, float lo, float hi, uint16_t **bits, float **vals) {
-    *bits = malloc_check(n * sizeof(uint16_t) + 2);
-    *vals = malloc_check(n * sizeof(float) + 4);
-    for (size_t i = 0; i < n; i++) {
-        (*bits)[i] = f32_to_bf16(rng_uniform(lo, hi));
-        (*vals)[i] = bf16_to_f32((*bits)[i]);
-    }
-}
 static float max_abs(const float *x, size_t n) {
     float m = 0;
     for (size_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     return m;
 }
-
-// ---- guarded device buffers ----
-#define GUARD 64                                    // floats of sentinel on each side
-static const uint32_t SENTINEL = 0xC0DEC0DEu;
-static const uint32_t POISON = 0x7FC0DEADu;         // quiet NaN: "never written"
-static float fbits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
-static uint32_t bitsf(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
-
-typedef struct { float *base, *d; size_t n; } GBuf;
-
-static GBuf gbuf_poisoned(Backend *gpu, size_t n) {
-    size_t total = n + 2 * GUARD;
-    float *h = malloc_check(total * sizeof(float));
-    for (size_t i = 0; i < total; i++) h[i] = fbits(i < GUARD || i >= GUARD + n ? SENTINEL : POISON);
-    GBuf b = {.n = n};
-    b.base = gpu->alloc(gpu, total * sizeof(float));
-    b.d = b.base + GUARD;
-    gpu->upload(gpu, b.base, h, total * sizeof(float));
-    free(h);
-    return b;
-}
-// Downloads into out[n]; a failure names the first overwritten guard.
-static void gbuf_read(Backend *gpu, GBuf b, float *out, const char *what) {
-    size_t total = b.n + 2 * GUARD;
-    float *h = malloc_check(total * sizeof(float));
-    gpu->download(gpu, h, b.base, total * sizeof(float));
-    for (size_t i = 0; i < total; i++) {
-        if (i >= GUARD && i < GUARD + b.n) continue;
-        if (bitsf(h[i]) != SENTINEL) {
-            test_fail_at(__FILE__, __LINE__, "%s: guard %s the buffer overwritten at offset %zu", what,
-                         i < GUARD ? "before" : "after", i < GUARD ? GUARD - i : i - GUARD - b.n);
-            break;
-        }
-    }
-    memcpy(out, h + GUARD, b.n * sizeof(float));
-    free(h);
-}
-static void *upload_bytes(Backend *gpu, const void *host, size_t bytes) {
-    void *d = gpu->alloc(gpu, bytes + 16);
-    if (bytes) gpu->upload(gpu, d, host, bytes);
-    return d;
-}
-
-typedef struct {
-    const char *name;
-    int B, Tq, Tk, H, KVH;
-    bool causal;
-    int window;
-    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
-                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
-    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax)
-} BCase;
 
 typedef struct { float *dq, *dk, *dv; } Grads;
 
@@ -280,37 +181,20 @@ static void check_one(const char *label, const char *what, const float *got, con
                n ? (double)got[w] : 0.0, n ? (double)want[w] : 0.0, n ? (double)tol[w] : 0.0, n);
 }
 
-static void bwd_case(const BCase *tc, uint64_t seed, bool twice) {
+static void bwd_case(const AttnCase *tc, uint64_t seed, bool twice) {
     Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
     const int D = 128;
-    const size_t nq = (size_t)tc->B * tc->Tq * tc->H * D, nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
-    const size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
-    rng_seed(seed);
-    uint16_t *qb, *kb, *vb, *ob;
-    float *q, *k, *v, *dout;
-    random_bf16(nq, -tc->qk_range, tc->qk_range, &qb, &q);
-    random_bf16(nk, -tc->qk_range, tc->qk_range, &kb, &k);
-    random_bf16(nk, -1, 1, &vb, &v);
-    random_bf16(nq, -1, 1, &ob, &dout);
-    float *mask = malloc_check(nm * sizeof(float) + 4);
-    for (size_t i = 0; i < nm; i++) mask[i] = 1.0f;
-    if (tc->mask == 1) {
-        for (size_t i = 0; i < nm; i++) mask[i] = rng_uniform(0, 1) < 0.3f ? 0.0f : 1.0f;
-        if (tc->B > 1)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
-    } else if (tc->mask == 2) {
-        for (int b = 0; b < tc->B; b++)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
-    }
-    AttnDesc a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
-                  .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window};
+    AttnInputs in = attn_inputs(tc, seed, true);
+    const size_t nq = in.nq, nk = in.nk, nl = in.nl, nm = in.nm;
+    const uint16_t *qb = in.qb, *kb = in.kb, *vb = in.vb, *ob = in.ob;
+    const float *q = in.q, *k = in.k, *v = in.v, *dout = in.dout, *mask = in.mask;
+    const AttnDesc a = in.a;
     AttnDesc ac = a;
     ac.key_mask = tc->mask ? mask : NULL;
     char label[200];
-    snprintf(label, sizeof label, "bf16 attention backward %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", tc->name,
-             tc->B, tc->Tq, tc->Tk, tc->H, tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
+    attn_case_label(label, sizeof label, "bf16 attention backward", tc);
 
     // CPU reference on the rounded values; Di from its out.
     Grads ref = grads_alloc(nq, nk), got = grads_alloc(nq, nk), tol = grads_alloc(nq, nk), bad = grads_alloc(nq, nk);
@@ -328,27 +212,29 @@ static void bwd_case(const BCase *tc, uint64_t seed, bool twice) {
     tolerances(&a, q, k, v, dout, lse, di, ac.key_mask, tol);
 
     // GPU
-    void *qd = upload_bytes(gpu, qb, nq * 2), *kd = upload_bytes(gpu, kb, nk * 2), *vd = upload_bytes(gpu, vb, nk * 2);
-    void *od = upload_bytes(gpu, ob, nq * 2);
-    float *ld = upload_bytes(gpu, lse, nl * sizeof(float)), *did = upload_bytes(gpu, di, nl * sizeof(float));
-    float *md = tc->mask ? upload_bytes(gpu, mask, nm * sizeof(float)) : NULL;
-    GBuf gq = gbuf_poisoned(gpu, nq), gk = gbuf_poisoned(gpu, nk), gv = gbuf_poisoned(gpu, nk);
+    void *qd = gpu_upload_copy(gpu, qb, nq * 2), *kd = gpu_upload_copy(gpu, kb, nk * 2), *vd = gpu_upload_copy(gpu, vb, nk * 2);
+    void *od = gpu_upload_copy(gpu, ob, nq * 2);
+    float *ld = gpu_upload_copy(gpu, lse, nl * sizeof(float)), *did = gpu_upload_copy(gpu, di, nl * sizeof(float));
+    float *md = tc->mask ? gpu_upload_copy(gpu, mask, nm * sizeof(float)) : NULL;
+    GpuBuf gq = gpu_buf_new(gpu, NULL, nq * sizeof(float)),
+           gk = gpu_buf_new(gpu, NULL, nk * sizeof(float)),
+           gv = gpu_buf_new(gpu, NULL, nk * sizeof(float));
     AttnDesc ag = a;
     ag.key_mask = md;
     const bool ran = cuda_attention_backward_bf16(c, gq.d, gk.d, gv.d, od, qd, kd, vd, ld, did, &ag);
     if (!ran) {
-        if (kernel_expected(gpu)) test_fail_at(__FILE__, __LINE__, "%s: the bf16 kernels refused to run", label);
-        else if (!forced_portable()) test_skip("the bf16 attention backward needs sm_80");
+        if (gpu_bf16_expected(gpu)) test_fail_at(__FILE__, __LINE__, "%s: the bf16 kernels refused to run", label);
+        else if (!gpu_forced_portable()) test_skip("the bf16 attention backward needs sm_80");
         goto done;
     }
     gpu->synchronize(gpu);
     char what[260];
     snprintf(what, sizeof what, "%s: dq", label);
-    gbuf_read(gpu, gq, got.dq, what);
+    gpu_buf_read(gpu, gq, got.dq, what);
     snprintf(what, sizeof what, "%s: dk", label);
-    gbuf_read(gpu, gk, got.dk, what);
+    gpu_buf_read(gpu, gk, got.dk, what);
     snprintf(what, sizeof what, "%s: dv", label);
-    gbuf_read(gpu, gv, got.dv, what);
+    gpu_buf_read(gpu, gv, got.dv, what);
 
     double right = 0;
     check_one(label, "dq", got.dq, ref.dq, tol.dq, nq, &right);
@@ -385,12 +271,14 @@ static void bwd_case(const BCase *tc, uint64_t seed, bool twice) {
     }
 
     if (twice) {   // deterministic: a second run gives the same bits
-        GBuf g2q = gbuf_poisoned(gpu, nq), g2k = gbuf_poisoned(gpu, nk), g2v = gbuf_poisoned(gpu, nk);
+        GpuBuf g2q = gpu_buf_new(gpu, NULL, nq * sizeof(float)),
+               g2k = gpu_buf_new(gpu, NULL, nk * sizeof(float)),
+               g2v = gpu_buf_new(gpu, NULL, nk * sizeof(float));
         cuda_attention_backward_bf16(c, g2q.d, g2k.d, g2v.d, od, qd, kd, vd, ld, did, &ag);
         gpu->synchronize(gpu);
-        gbuf_read(gpu, g2q, bad.dq, "second run: dq");
-        gbuf_read(gpu, g2k, bad.dk, "second run: dk");
-        gbuf_read(gpu, g2v, bad.dv, "second run: dv");
+        gpu_buf_read(gpu, g2q, bad.dq, "second run: dq");
+        gpu_buf_read(gpu, g2k, bad.dk, "second run: dk");
+        gpu_buf_read(gpu, g2v, bad.dv, "second run: dv");
         EXPECT_MSG(!memcmp(bad.dq, got.dq, nq * sizeof(float)) && !memcmp(bad.dk, got.dk, nk * sizeof(float)) &&
                        !memcmp(bad.dv, got.dv, nk * sizeof(float)),
                    "%s: a second run gave different bits", label);
@@ -416,53 +304,19 @@ done:
     free(out);
     free(lse);
     free(di);
-    free(qb);
-    free(kb);
-    free(vb);
-    free(ob);
-    free(q);
-    free(k);
-    free(v);
-    free(dout);
-    free(mask);
+    attn_inputs_free(&in);
 }
 
-static void run_cases(const BCase *cases, size_t n, uint64_t seed0) {
+static void run_cases(const AttnCase *cases, size_t n, uint64_t seed0) {
     for (size_t i = 0; i < n; i++) bwd_case(&cases[i], seed0 + i, i == 0);
 }
 
-TEST(cuda_attention_bf16_bwd_basic) {
-    static const BCase cases[] = {
-        {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
-        {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // 3 query and key tiles (the last partial), diagonal
-        {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores, Tq < Tk
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3100);
-}
-
-TEST(cuda_attention_bf16_bwd_gqa) {
-    static const BCase cases[] = {
-        {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
-        {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
-        {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
-        {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3200);
-}
-
-TEST(cuda_attention_bf16_bwd_masks) {
-    static const BCase cases[] = {
-        {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: zero gradients
-        {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
-        {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // tiles skipped on both sides of the band
-        {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
-        {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 3300);
-}
+TEST(cuda_attention_bf16_bwd_basic) { run_cases(ATTN_CASES_BASIC, LPOI_ARRAY_LEN(ATTN_CASES_BASIC), 3100); }
+TEST(cuda_attention_bf16_bwd_gqa) { run_cases(ATTN_CASES_GQA, LPOI_ARRAY_LEN(ATTN_CASES_GQA), 3200); }
+TEST(cuda_attention_bf16_bwd_masks) { run_cases(ATTN_CASES_MASKS, LPOI_ARRAY_LEN(ATTN_CASES_MASKS), 3300); }
 
 TEST(cuda_attention_bf16_bwd_long) {
-    static const BCase cases[] = {
+    static const AttnCase cases[] = {
         {"long", 2, 260, 260, 4, 2, true, 100, 1, 2.0f},    // 5 tiles each way, GQA, window, padding, item 1 empty
         {"long_bidir", 1, 200, 260, 2, 1, false, 0, 2, 3.0f},
     };
@@ -475,26 +329,28 @@ TEST(cuda_attention_bf16_bwd_edges) {
     Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    GBuf gq = gbuf_poisoned(gpu, 128 * 4 + 4), gk = gbuf_poisoned(gpu, 128 * 4 + 4), gv = gbuf_poisoned(gpu, 128 * 4 + 4);
+    GpuBuf gq = gpu_buf_new(gpu, NULL, (128 * 4 + 4) * sizeof(float)),
+           gk = gpu_buf_new(gpu, NULL, (128 * 4 + 4) * sizeof(float)),
+           gv = gpu_buf_new(gpu, NULL, (128 * 4 + 4) * sizeof(float));
     void *x = gpu->alloc(gpu, 128 * 4 * 2 + 16);
     float *l = gpu->alloc(gpu, 64);
     AttnDesc a = {.B = 1, .Tq = 4, .Tk = 4, .H = 1, .KVH = 1, .D = 64, .scale = 0.125f, .causal = true};
     EXPECT(!cuda_attention_backward_bf16(c, gq.d, gk.d, gv.d, x, x, x, x, l, l, &a));   // D = 64: not this kernel
     a.D = 128;
-    EXPECT(!cuda_attention_backward_bf16(c, gq.d + 1, gk.d, gv.d, x, x, x, x, l, l, &a));   // dq misaligned
-    EXPECT(!cuda_attention_backward_bf16(c, gq.d, gk.d, gv.d + 1, x, x, x, x, l, l, &a));   // dv misaligned
+    EXPECT(!cuda_attention_backward_bf16(c, (float *)gq.d + 1, gk.d, gv.d, x, x, x, x, l, l, &a));   // dq misaligned
+    EXPECT(!cuda_attention_backward_bf16(c, gq.d, gk.d, (float *)gv.d + 1, x, x, x, x, l, l, &a));   // dv misaligned
     EXPECT(!cuda_attention_backward_bf16(c, gq.d, gk.d, gv.d, (uint16_t *)x + 4, x, x, x, l, l, &a));   // dout
     EXPECT(!cuda_attention_backward_bf16(c, gq.d, gk.d, gv.d, x, x, (uint16_t *)x + 4, x, l, l, &a));   // k
     float h[128 * 4 + 4];
-    gbuf_read(gpu, gq, h, "refused launch: dq");
-    EXPECT_MSG(bitsf(h[0]) == POISON, "a refused launch wrote its output");
+    gpu_buf_read(gpu, gq, h, "refused launch: dq");
+    EXPECT_MSG(float_to_bits(h[0]) == GPU_POISON_BITS, "a refused launch wrote its output");
     gpu->free(gpu, x);
     gpu->free(gpu, l);
     gpu->free(gpu, gq.base);
     gpu->free(gpu, gk.base);
     gpu->free(gpu, gv.base);
-    if (!kernel_expected(gpu)) return;
-    static const BCase none[] = {
+    if (!gpu_bf16_expected(gpu)) return;
+    static const AttnCase none[] = {
         {"tq0", 1, 0, 5, 2, 1, false, 0, 0, 2.0f},   // dk = dv = 0
         {"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f},   // every row sees nothing: dq = 0
     };

@@ -11,110 +11,17 @@
 // (scale off by 25%, the wrong kv head for GQA, the padding or the causal mask ignored) must show an error
 // far above the one against the right reference.
 //
-// cuda_attention_bf16_long runs its shapes under both query-tile schedules (LPOI_ATTN_BF16_PAIR=0 and 1).
+// cuda_attention_bf16_long runs its shapes under both query-tile schedules (CudaImpl.attn_bf16_pair off and on).
 // LPOI_TEST_VERBOSE=1 prints the measured errors of every case. Speed is measured by bench/bench_cuda.c
 // (rows "attention_fwd_* bf16 mma"), never here.
-#include "test/test.h"
-#include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_fixture_test.h"
+#include "attention_mma.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static Backend *attn_gpu_or_skip(void) {
-    static Backend *gpu;
-    static bool tried;
-    static LpoiErr why;
-    if (!tried) {
-        tried = true;
-        gpu = backend_cuda_create(0, &why);
-    }
-    if (!gpu) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
-        test_skip(msg);
-    }
-    return gpu;
-}
-
-static Backend *attn_cpu(void) {
-    static Backend *cpu;
-    if (!cpu) cpu = backend_cpu_create();
-    return cpu;
-}
-
-// The bf16 kernel runs from sm_80 (mma.sync bf16); on older devices the launcher must refuse.
-// The kernel must run on sm_80+ unless the compute_75 PTX was forced (LPOI_PTX_VARIANT), where it traps
-// and the backend never launches it: then the launcher must refuse, which the tests accept.
-static bool forced_portable(void) {
-    const char *v = getenv("LPOI_PTX_VARIANT");
-    return v && strcmp(v, "compute_75") == 0;
-}
-static bool bf16_kernel_expected(Backend *gpu) { return cuda_impl(gpu)->cc_major >= 8 && !forced_portable(); }
-
-// ---- inputs: xorshift64*, fixed seeds ----
-static uint64_t arng = 1;
-static void arng_seed(uint64_t s) { arng = s * 0x9E3779B97F4A7C15ull + 11; }
-static float arng_uniform(float lo, float hi) {
-    arng ^= arng >> 12, arng ^= arng << 25, arng ^= arng >> 27;
-    return lo + (hi - lo) * (float)((double)((arng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
-}
-
-// n random values in [lo, hi) rounded to bf16: bits for the GPU, the same values as floats for the CPU.
-static void random_bf16(size_t n, float lo, float hi, uint16_t **bits, float **vals) {
-    *bits = malloc_check(n * sizeof(uint16_t) + 2);
-    *vals = malloc_check(n * sizeof(float) + 4);
-    for (size_t i = 0; i < n; i++) {
-        (*bits)[i] = f32_to_bf16(arng_uniform(lo, hi));
-        (*vals)[i] = bf16_to_f32((*bits)[i]);
-    }
-}
-
-// ---- guarded device buffers ----
-#define AGUARD 64                                    // floats of sentinel on each side
-static const uint32_t ASENTINEL = 0xC0DEC0DEu;
-static const uint32_t APOISON = 0x7FC0DEADu;         // quiet NaN: "never written"
-
-static float fbits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
-static uint32_t bitsf(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
-
-typedef struct { float *base, *d; size_t n; } GBuf;
-
-static GBuf gbuf_poisoned(Backend *gpu, size_t n) {
-    size_t total = n + 2 * AGUARD;
-    float *h = malloc_check(total * sizeof(float));
-    for (size_t i = 0; i < total; i++) h[i] = fbits(i < AGUARD || i >= AGUARD + n ? ASENTINEL : APOISON);
-    GBuf b = {.n = n};
-    b.base = gpu->alloc(gpu, total * sizeof(float));
-    b.d = b.base + AGUARD;
-    gpu->upload(gpu, b.base, h, total * sizeof(float));
-    free(h);
-    return b;
-}
-// Downloads into out[n]; a failure names the first overwritten guard.
-static void gbuf_read(Backend *gpu, GBuf b, float *out, const char *what) {
-    size_t total = b.n + 2 * AGUARD;
-    float *h = malloc_check(total * sizeof(float));
-    gpu->download(gpu, h, b.base, total * sizeof(float));
-    for (size_t i = 0; i < total; i++) {
-        if (i >= AGUARD && i < AGUARD + b.n) continue;
-        if (bitsf(h[i]) != ASENTINEL) {
-            test_fail_at(__FILE__, __LINE__, "%s: guard %s the buffer overwritten at offset %zu", what,
-                         i < AGUARD ? "before" : "after", i < AGUARD ? AGUARD - i : i - AGUARD - b.n);
-            break;
-        }
-    }
-    memcpy(out, h + AGUARD, b.n * sizeof(float));
-    free(h);
-}
-static void *upload_bytes(Backend *gpu, const void *host, size_t bytes) {
-    void *d = gpu->alloc(gpu, bytes + 16);
-    if (bytes) gpu->upload(gpu, d, host, bytes);
-    return d;
-}
 
 // ---- comparison ----
 // Tolerances. The kernel multiplies the same bf16 q, k values exactly and sums in fp32 (the CPU in another
@@ -138,19 +45,9 @@ static double max_err(const float *got, const float *want, size_t n, size_t *whe
     return worst;
 }
 
-typedef struct {
-    const char *name;
-    int B, Tq, Tk, H, KVH;
-    bool causal;
-    int window;
-    int mask;         // 0: none; 1: random padding (30%), every key of item B-1 padded when B > 1 (rows that
-                      // see nothing); 2: left padding (Tk/3 + 5b keys of item b)
-    float qk_range;   // q, k uniform in ±qk_range (larger: peakier softmax, more max updates across tiles)
-} ABCase;
-
 // CPU reference on the rounded floats with an AttnDesc (key_mask in host memory).
 static void cpu_ref(const AttnDesc *a, const float *q, const float *k, const float *v, float *out, float *lse) {
-    Backend *cpu = attn_cpu();
+    Backend *cpu = cpu_backend();
     cpu->attention_forward(cpu, out, lse, q, k, v, a);
 }
 
@@ -185,57 +82,40 @@ static void check_against_wrong(const char *label, const char *wrong, const floa
                label, wrong, e, err_right, tol);
 }
 
-static void bf16_attention_case(const ABCase *tc, uint64_t seed, bool twice) {
-    Backend *gpu = attn_gpu_or_skip();
+static void bf16_attention_case(const AttnCase *tc, uint64_t seed, bool twice) {
+    Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    const int D = 128;
-    const size_t nq = (size_t)tc->B * tc->Tq * tc->H * D, nk = (size_t)tc->B * tc->Tk * tc->KVH * D;
-    const size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
-    arng_seed(seed);
-    uint16_t *qb, *kb, *vb;
-    float *q, *k, *v;
-    random_bf16(nq, -tc->qk_range, tc->qk_range, &qb, &q);
-    random_bf16(nk, -tc->qk_range, tc->qk_range, &kb, &k);
-    random_bf16(nk, -1, 1, &vb, &v);
-    float *mask = malloc_check(nm * sizeof(float) + 4);
-    for (size_t i = 0; i < nm; i++) mask[i] = 1.0f;
-    if (tc->mask == 1) {
-        for (size_t i = 0; i < nm; i++) mask[i] = arng_uniform(0, 1) < 0.3f ? 0.0f : 1.0f;
-        if (tc->B > 1)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)(tc->B - 1) * tc->Tk + j] = 0.0f;   // nothing to attend
-    } else if (tc->mask == 2) {
-        for (int b = 0; b < tc->B; b++)
-            for (int j = 0; j < tc->Tk; j++) mask[(size_t)b * tc->Tk + j] = j < tc->Tk / 3 + 5 * b ? 0.0f : 1.0f;
-    }
+    AttnInputs in = attn_inputs(tc, seed, false);
+    const size_t nq = in.nq, nk = in.nk, nl = in.nl, nm = in.nm;
+    const uint16_t *qb = in.qb, *kb = in.kb, *vb = in.vb;
+    const float *q = in.q, *k = in.k, *v = in.v, *mask = in.mask;
     float vmax = 0;
     for (size_t i = 0; i < nk; i++) vmax = fabsf(v[i]) > vmax ? fabsf(v[i]) : vmax;
 
-    AttnDesc a = {.B = tc->B, .Tq = tc->Tq, .Tk = tc->Tk, .H = tc->H, .KVH = tc->KVH, .D = D,
-                  .scale = 1.0f / sqrtf((float)D), .causal = tc->causal, .window = tc->window};
+    const AttnDesc a = in.a;
     char label[200];
-    snprintf(label, sizeof label, "bf16 attention %s B=%d Tq=%d Tk=%d H=%d KVH=%d%s win=%d%s", tc->name, tc->B, tc->Tq,
-             tc->Tk, tc->H, tc->KVH, tc->causal ? " causal" : "", tc->window, tc->mask ? " +mask" : "");
+    attn_case_label(label, sizeof label, "bf16 attention", tc);
 
     // GPU
-    void *qd = upload_bytes(gpu, qb, nq * 2), *kd = upload_bytes(gpu, kb, nk * 2), *vd = upload_bytes(gpu, vb, nk * 2);
-    float *md = tc->mask ? upload_bytes(gpu, mask, nm * sizeof(float)) : NULL;
-    GBuf out = gbuf_poisoned(gpu, nq), lse = gbuf_poisoned(gpu, nl);
+    void *qd = gpu_upload_copy(gpu, qb, nq * 2), *kd = gpu_upload_copy(gpu, kb, nk * 2), *vd = gpu_upload_copy(gpu, vb, nk * 2);
+    float *md = tc->mask ? gpu_upload_copy(gpu, mask, nm * sizeof(float)) : NULL;
+    GpuBuf out = gpu_buf_new(gpu, NULL, nq * sizeof(float)), lse = gpu_buf_new(gpu, NULL, nl * sizeof(float));
     AttnDesc ag = a;
     ag.key_mask = md;
     bool ran = cuda_attention_forward_bf16(c, out.d, lse.d, qd, kd, vd, &ag);
     float *go = malloc_check(nq * sizeof(float) + 4), *gl = malloc_check(nl * sizeof(float) + 4);
     if (!ran) {
-        if (bf16_kernel_expected(gpu)) test_fail_at(__FILE__, __LINE__, "%s: the bf16 kernel refused to run", label);
-        else if (!forced_portable()) test_skip("the bf16 attention kernel needs sm_80");
+        if (gpu_bf16_expected(gpu)) test_fail_at(__FILE__, __LINE__, "%s: the bf16 kernel refused to run", label);
+        else if (!gpu_forced_portable()) test_skip("the bf16 attention kernel needs sm_80");
         goto done;
     }
     gpu->synchronize(gpu);
     char what[240];
     snprintf(what, sizeof what, "%s: out", label);
-    gbuf_read(gpu, out, go, what);
+    gpu_buf_read(gpu, out, go, what);
     snprintf(what, sizeof what, "%s: lse", label);
-    gbuf_read(gpu, lse, gl, what);
+    gpu_buf_read(gpu, lse, gl, what);
 
     // CPU on the rounded values
     float *ro = malloc_check(nq * sizeof(float) + 4), *rl = malloc_check(nl * sizeof(float) + 4);
@@ -283,11 +163,11 @@ static void bf16_attention_case(const ABCase *tc, uint64_t seed, bool twice) {
 wrong_done:
 
     if (twice) {   // deterministic: a second run gives the same bits
-        GBuf out2 = gbuf_poisoned(gpu, nq), lse2 = gbuf_poisoned(gpu, nl);
+        GpuBuf out2 = gpu_buf_new(gpu, NULL, nq * sizeof(float)), lse2 = gpu_buf_new(gpu, NULL, nl * sizeof(float));
         cuda_attention_forward_bf16(c, out2.d, lse2.d, qd, kd, vd, &ag);
         gpu->synchronize(gpu);
-        gbuf_read(gpu, out2, wo, "second run: out");
-        gbuf_read(gpu, lse2, wl, "second run: lse");
+        gpu_buf_read(gpu, out2, wo, "second run: out");
+        gpu_buf_read(gpu, lse2, wl, "second run: lse");
         EXPECT_MSG(!memcmp(wo, go, nq * sizeof(float)) && !memcmp(wl, gl, nl * sizeof(float)),
                    "%s: a second run gave different bits", label);
         gpu->free(gpu, out2.base);
@@ -306,85 +186,56 @@ done:
     gpu->free(gpu, lse.base);
     free(go);
     free(gl);
-    free(qb);
-    free(kb);
-    free(vb);
-    free(q);
-    free(k);
-    free(v);
-    free(mask);
+    attn_inputs_free(&in);
 }
 
-static void run_cases(const ABCase *cases, size_t n, uint64_t seed0) {
+static void run_cases(const AttnCase *cases, size_t n, uint64_t seed0) {
     for (size_t i = 0; i < n; i++) bf16_attention_case(&cases[i], seed0 + i, i == 0);
 }
 
-TEST(cuda_attention_bf16_basic) {
-    static const ABCase cases[] = {
-        {"bidir", 2, 37, 45, 2, 2, false, 0, 0, 2.0f},     // partial query and key tiles, B=2
-        {"causal", 1, 150, 150, 2, 2, true, 0, 0, 2.0f},   // 2 query tiles (the second partial), 3 key tiles
-        {"peaky", 1, 100, 170, 1, 1, true, 0, 0, 6.0f},    // large scores: the running max moves between tiles
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2100);
-}
-
-TEST(cuda_attention_bf16_gqa) {
-    static const ABCase cases[] = {
-        {"gqa", 1, 70, 70, 4, 2, true, 0, 0, 2.0f},
-        {"chunk", 1, 20, 100, 4, 2, true, 0, 0, 2.0f},     // Tq < Tk: a cached prefix
-        {"decode", 2, 1, 77, 4, 2, true, 0, 1, 2.0f},      // one query, padded keys, item 1 fully padded
-        {"gqa_bidir", 2, 37, 45, 4, 2, false, 0, 0, 2.0f},
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2200);
-}
-
-TEST(cuda_attention_bf16_masks) {
-    static const ABCase cases[] = {
-        {"padding", 2, 45, 45, 2, 1, true, 0, 1, 2.0f},      // item 1 sees nothing: out 0, lse -inf
-        {"leftpad", 2, 60, 70, 2, 2, true, 0, 2, 2.0f},      // early queries of each item see no key
-        {"window", 1, 200, 200, 1, 1, true, 50, 0, 2.0f},    // the second query tile skips the first key tile
-        {"window_bidir", 1, 90, 90, 2, 2, false, 20, 1, 2.0f},
-        {"tq>tk", 1, 40, 30, 2, 2, true, 0, 0, 2.0f},        // the first 10 queries sit before every key
-    };
-    run_cases(cases, LPOI_ARRAY_LEN(cases), 2300);
-}
+TEST(cuda_attention_bf16_basic) { run_cases(ATTN_CASES_BASIC, LPOI_ARRAY_LEN(ATTN_CASES_BASIC), 2100); }
+TEST(cuda_attention_bf16_gqa) { run_cases(ATTN_CASES_GQA, LPOI_ARRAY_LEN(ATTN_CASES_GQA), 2200); }
+TEST(cuda_attention_bf16_masks) { run_cases(ATTN_CASES_MASKS, LPOI_ARRAY_LEN(ATTN_CASES_MASKS), 2300); }
 
 // Longer shapes (3 and 4 query tiles) under both query-tile schedules, whatever the launcher would pick:
 // unpaired (block y owns tile nqt-1-y) and paired (block y owns tiles nqt-1-y and y; the middle one once
 // when nqt is odd).
 TEST(cuda_attention_bf16_long) {
-    static const ABCase cases[] = {
+    static const AttnCase cases[] = {
         {"long3", 2, 260, 260, 4, 2, true, 100, 1, 2.0f},     // nqt = 3, window, padding, item 1 empty
         {"long4", 1, 390, 400, 1, 1, true, 0, 2, 2.0f},       // nqt = 4, Tq < Tk, left padding
         {"long_bidir", 1, 260, 200, 2, 2, false, 0, 0, 3.0f},
     };
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return;
+    const bool pair_setting = cuda_impl(gpu)->attn_bf16_pair;   // LPOI_ATTN_BF16_PAIR, read at creation
     for (int mode = 0; mode < 2; mode++) {
-        setenv("LPOI_ATTN_BF16_PAIR", mode ? "1" : "0", 1);
+        cuda_impl(gpu)->attn_bf16_pair = mode;
         run_cases(cases, LPOI_ARRAY_LEN(cases), 2500 + 10 * mode);
     }
-    unsetenv("LPOI_ATTN_BF16_PAIR");
+    cuda_impl(gpu)->attn_bf16_pair = pair_setting;
 }
 
 // What the launcher refuses (D != 128, misaligned buffers) and shapes with nothing to do.
 TEST(cuda_attention_bf16_edges) {
-    Backend *gpu = attn_gpu_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    GBuf out = gbuf_poisoned(gpu, 128 * 4 + 4), lse = gbuf_poisoned(gpu, 4);
+    GpuBuf out = gpu_buf_new(gpu, NULL, (128 * 4 + 4) * sizeof(float)), lse = gpu_buf_new(gpu, NULL, 4 * sizeof(float));
     void *x = gpu->alloc(gpu, 128 * 4 * 2 + 16);
     AttnDesc a = {.B = 1, .Tq = 4, .Tk = 4, .H = 1, .KVH = 1, .D = 64, .scale = 0.125f, .causal = true};
     EXPECT(!cuda_attention_forward_bf16(c, out.d, lse.d, x, x, x, &a));   // D = 64: not this kernel
     a.D = 128;
-    EXPECT(!cuda_attention_forward_bf16(c, out.d + 1, lse.d, x, x, x, &a));                   // out misaligned
+    EXPECT(!cuda_attention_forward_bf16(c, (float *)out.d + 1, lse.d, x, x, x, &a));                   // out misaligned
     EXPECT(!cuda_attention_forward_bf16(c, out.d, lse.d, (uint16_t *)x + 4, x, x, &a));       // q misaligned
     float h[128 * 4 + 4];
-    gbuf_read(gpu, out, h, "refused launch: out");
-    EXPECT_MSG(bitsf(h[0]) == APOISON, "a refused launch wrote its output");
+    gpu_buf_read(gpu, out, h, "refused launch: out");
+    EXPECT_MSG(float_to_bits(h[0]) == GPU_POISON_BITS, "a refused launch wrote its output");
     gpu->free(gpu, x);
     gpu->free(gpu, out.base);
     gpu->free(gpu, lse.base);
-    if (!bf16_kernel_expected(gpu)) return;
+    if (!gpu_bf16_expected(gpu)) return;
     // Tk = 0: every row sees nothing.
-    static const ABCase tk0[] = {{"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f}};
+    static const AttnCase tk0[] = {{"tk0", 1, 5, 0, 2, 1, false, 0, 0, 2.0f}};
     run_cases(tk0, 1, 2400);
 }

@@ -2,36 +2,15 @@
 // backend in fp32: the Linear layer's three GEMMs and the attention forward go through the tensor-core
 // kernels with their operands rounded to bf16. Tolerances follow from that rounding (stated per test), and
 // each test also checks that the bf16 path really ran (an fp32 result would be too close to the CPU's).
-#include "test/test.h"
-#include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_fixture_test.h"
+#include "convert.h"
 #include "base/check.h"
 #include "base/dtype.h"   // f32_to_bf16 / bf16_to_f32: the host rounding the GPU must match
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-static Backend *gpu_or_skip(void) {
-    static Backend *gpu;
-    static bool tried;
-    static LpoiErr why;
-    if (!tried) {
-        tried = true;
-        gpu = backend_cuda_create(0, &why);
-    }
-    if (!gpu) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
-        test_skip(msg);
-    }
-    return gpu;
-}
-
-static uint64_t rng = 1;
-static float uniform(float lo, float hi) {
-    rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
-    return lo + (hi - lo) * (float)((double)((rng * 0x2545F4914F6CDD1Dull) >> 40) / (double)(1u << 24));
-}
+static Rng rng;   // seeded per test
 
 // Rounding both operands to bf16 changes each product by at most 2 · 2^-9 relative, so
 // |gpu - cpu| <= 2^-8 · Σ_k |a b| (+ fp32 accumulation, far smaller): a bound that any wrong element breaks.
@@ -46,30 +25,41 @@ static void check_mode_result(const char *label, const float *got, const float *
     EXPECT_MSG(bad == 0, "%s: %d elements outside the bf16 bound", label, bad);
 }
 
-static float *upload(Backend *be, const float *h, size_t n) {
-    float *d = be->alloc(be, n * sizeof(float) + 4);
-    be->upload(be, d, h, n * sizeof(float));
-    return d;
+// The CUDA backend when its bf16 kernel k can run here; NULL (nothing to check) when it cannot, which must
+// then be a pre-sm_80 GPU or a forced older PTX variant (the kernels are usable wherever mma.sync runs).
+static Backend *bf16_gpu(KernelId k) {
+    Backend *gpu = gpu_or_skip();
+    if (!gpu) return NULL;
+    CudaImpl *c = cuda_impl(gpu);
+    if (cuda_kernel_usable(c, k)) return gpu;
+    EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
+    return NULL;
 }
-static float *random_array(size_t n) {
-    float *x = malloc_check(n * sizeof(float) + 4);
-    for (size_t i = 0; i < n; i++) x[i] = uniform(-1, 1);
-    return x;
+
+// The attention case of both attention tests: B=2 T=45 H=4/KVH=2 D=128, causal, the last 5 keys of item 1
+// padded; q, k, v uniform in [-1, 1] from `seed`.
+typedef struct { AttnDesc a; size_t nq, nkv, nl, nm; float *q, *k, *v, *mask; } ModeAttn;
+static ModeAttn mode_attn(uint64_t seed) {
+    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
+    ModeAttn m = {.a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D),
+                        .causal = true},
+                  .nq = (size_t)B * T * H * D, .nkv = (size_t)B * T * KVH * D, .nl = (size_t)B * H * T, .nm = (size_t)B * T};
+    rng_seed(&rng, seed);
+    m.q = random_uniform(&rng, m.nq), m.k = random_uniform(&rng, m.nkv), m.v = random_uniform(&rng, m.nkv);
+    m.mask = malloc_check(m.nm * 4);
+    for (int i = 0; i < B * T; i++) m.mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
+    return m;
 }
 
 TEST(cuda_matmul_bf16_mode) {
-    Backend *gpu = gpu_or_skip();
+    Backend *gpu = bf16_gpu(K_GEMM_BF16_NT);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_GEMM_BF16_NT)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));   // usable wherever mma.sync runs
-        return;
-    }
     Backend *cpu = backend_cpu_create();
     const int N = 67, C = 150, OC = 260;
-    rng = 4242;
-    float *x = random_array((size_t)N * C), *w = random_array((size_t)OC * C), *dy = random_array((size_t)N * OC);
-    float *dw0 = random_array((size_t)OC * C);
+    rng_seed(&rng, 4242);
+    float *x = random_uniform(&rng, (size_t)N * C), *w = random_uniform(&rng, (size_t)OC * C), *dy = random_uniform(&rng, (size_t)N * OC);
+    float *dw0 = random_uniform(&rng, (size_t)OC * C);
     float *y_cpu = malloc_check((size_t)N * OC * 4), *y_gpu = malloc_check((size_t)N * OC * 4);
     float *dx_cpu = malloc_check((size_t)N * C * 4), *dx_gpu = malloc_check((size_t)N * C * 4);
     float *dw_cpu = malloc_check((size_t)OC * C * 4), *dw_gpu = malloc_check((size_t)OC * C * 4);
@@ -77,8 +67,8 @@ TEST(cuda_matmul_bf16_mode) {
     cpu->matmul_forward(cpu, y_cpu, x, w, NULL, N, C, OC);
     cpu->matmul_backward(cpu, dx_cpu, dw_cpu, NULL, dy, x, w, N, C, OC);
 
-    float *dx_ = upload(gpu, x, (size_t)N * C), *dw_ = upload(gpu, w, (size_t)OC * C), *ddy = upload(gpu, dy, (size_t)N * OC);
-    float *dwg = upload(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
+    float *dx_ = gpu_upload_floats(gpu, x, (size_t)N * C), *dw_ = gpu_upload_floats(gpu, w, (size_t)OC * C), *ddy = gpu_upload_floats(gpu, dy, (size_t)N * OC);
+    float *dwg = gpu_upload_floats(gpu, dw0, (size_t)OC * C), *dy_out = gpu->alloc(gpu, (size_t)N * OC * 4), *ddx = gpu->alloc(gpu, (size_t)N * C * 4);
     c->math_bf16 = true;
     gpu->matmul_forward(gpu, dy_out, dx_, dw_, NULL, N, C, OC);
     gpu->matmul_backward(gpu, ddx, dwg, NULL, ddy, dx_, dw_, N, C, OC);
@@ -123,24 +113,18 @@ TEST(cuda_matmul_bf16_mode) {
 // score by at most ~2^-8 · scale · Σ|q||k| and the kernel rounds P to bf16 before P·V; with inputs in
 // [-1, 1] that bounds |out - cpu| by ~1e-2 · max|v| and |lse - cpu| by ~1e-2 (measured ~1e-3).
 TEST(cuda_attention_bf16_mode) {
-    Backend *gpu = gpu_or_skip();
+    Backend *gpu = bf16_gpu(K_ATTN_FORWARD_BF16_D128);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_ATTN_FORWARD_BF16_D128)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
-        return;
-    }
     Backend *cpu = backend_cpu_create();
-    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
-    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng = 777;
-    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *mask = malloc_check((size_t)B * T * 4);
-    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;   // batch 1: last 5 keys padded
-    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true};
+    ModeAttn m = mode_attn(777);
+    const size_t nq = m.nq, nkv = m.nkv, nl = m.nl;
+    float *q = m.q, *k = m.k, *v = m.v, *mask = m.mask;
+    AttnDesc a = m.a;
     float *out_cpu = malloc_check(nq * 4), *lse_cpu = malloc_check(nl * 4), *out_gpu = malloc_check(nq * 4), *lse_gpu = malloc_check(nl * 4);
     a.key_mask = mask;
     cpu->attention_forward(cpu, out_cpu, lse_cpu, q, k, v, &a);
-    float *dq = upload(gpu, q, nq), *dk = upload(gpu, k, nkv), *dv = upload(gpu, v, nkv), *dm = upload(gpu, mask, (size_t)B * T);
+    float *dq = gpu_upload_floats(gpu, q, nq), *dk = gpu_upload_floats(gpu, k, nkv), *dv = gpu_upload_floats(gpu, v, nkv), *dm = gpu_upload_floats(gpu, mask, m.nm);
     float *dout = gpu->alloc(gpu, nq * 4), *dlse = gpu->alloc(gpu, nl * 4);
     a.key_mask = dm;
     c->math_bf16 = true;
@@ -170,12 +154,12 @@ TEST(cuda_f32_to_bf16_copies) {
         return;
     }
     const int rows = 45, cols = 70, ld_src = 75;
-    rng = 99;
-    float *src = random_array((size_t)rows * ld_src);
+    rng_seed(&rng, 99);
+    float *src = random_uniform(&rng, (size_t)rows * ld_src);
     src[0] = 1.00390625f;          // exactly halfway between two bf16 values, even below: rounds down
     src[1] = 1.01171875f;          // halfway, odd below: rounds up
     src[2] = 3.4028235e38f;        // FLT_MAX: past the largest bf16 (3.39e38), rounds to +inf
-    float *d = upload(gpu, src, (size_t)rows * ld_src);
+    float *d = gpu_upload_floats(gpu, src, (size_t)rows * ld_src);
     for (int transposed = 0; transposed < 2; transposed++) {
         const int out_rows = transposed ? cols : rows, ld_dst = transposed ? 48 : 72;   // padded past rows / cols
         const size_t n = (size_t)out_rows * ld_dst;
@@ -210,29 +194,22 @@ TEST(cuda_f32_to_bf16_copies) {
 // gradient's own scale: |gpu - cpu| <= 3e-2 · max|cpu| per output (measured well under that), while a
 // wrong mask, head or transpose gives errors of the order of max|cpu| itself.
 TEST(cuda_attention_backward_bf16_mode) {
-    Backend *gpu = gpu_or_skip();
+    Backend *gpu = bf16_gpu(K_ATTN_BACKWARD_DQ_BF16_D128);
     if (!gpu) return;
     CudaImpl *c = cuda_impl(gpu);
-    if (!cuda_kernel_usable(c, K_ATTN_BACKWARD_DQ_BF16_D128)) {
-        EXPECT(c->cc_major < 8 || getenv("LPOI_PTX_VARIANT"));
-        return;
-    }
     Backend *cpu = backend_cpu_create();
-    const int B = 2, T = 45, H = 4, KVH = 2, D = 128;
-    const size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D, nl = (size_t)B * H * T;
-    rng = 4711;
-    float *q = random_array(nq), *k = random_array(nkv), *v = random_array(nkv), *dout = random_array(nq);
-    float *mask = malloc_check((size_t)B * T * 4);
-    for (int i = 0; i < B * T; i++) mask[i] = (i % T) < T - 5 * (i / T) ? 1.0f : 0.0f;
-    AttnDesc a = {.B = B, .Tq = T, .Tk = T, .H = H, .KVH = KVH, .D = D, .scale = 1.0f / sqrtf((float)D), .causal = true,
-                  .key_mask = mask};
+    ModeAttn m = mode_attn(4711);
+    const size_t nq = m.nq, nkv = m.nkv, nl = m.nl;
+    float *q = m.q, *k = m.k, *v = m.v, *mask = m.mask, *dout = random_uniform(&rng, nq);
+    AttnDesc a = m.a;
+    a.key_mask = mask;
     float *out = malloc_check(nq * 4), *lse = malloc_check(nl * 4);
     cpu->attention_forward(cpu, out, lse, q, k, v, &a);
     float *want[3] = {malloc_check(nq * 4), malloc_check(nkv * 4), malloc_check(nkv * 4)};
     cpu->attention_backward(cpu, want[0], want[1], want[2], dout, q, k, v, out, lse, &a);
 
-    float *dq_ = upload(gpu, q, nq), *dk_ = upload(gpu, k, nkv), *dv_ = upload(gpu, v, nkv), *ddo = upload(gpu, dout, nq);
-    float *dout_ = upload(gpu, out, nq), *dlse = upload(gpu, lse, nl), *dm = upload(gpu, mask, (size_t)B * T);
+    float *dq_ = gpu_upload_floats(gpu, q, nq), *dk_ = gpu_upload_floats(gpu, k, nkv), *dv_ = gpu_upload_floats(gpu, v, nkv), *ddo = gpu_upload_floats(gpu, dout, nq);
+    float *dout_ = gpu_upload_floats(gpu, out, nq), *dlse = gpu_upload_floats(gpu, lse, nl), *dm = gpu_upload_floats(gpu, mask, m.nm);
     float *g[3] = {gpu->alloc(gpu, nq * 4), gpu->alloc(gpu, nkv * 4), gpu->alloc(gpu, nkv * 4)};
     a.key_mask = dm;
     c->math_bf16 = true;

@@ -9,9 +9,7 @@
 // atomics are also checked for run-to-run bit equality.
 // Without a GPU (or without embedded PTX) the parity tests skip; the variant-choice, PTX-signature and
 // creation tests run everywhere.
-#include "test/test.h"
-#include "backend/backend.h"
-#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_fixture_test.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdint.h>
@@ -39,30 +37,7 @@ static const Tol TOL_ATTENTION = {1e-5, 1e-4};       // scores, online softmax a
 
 static const size_t SIZES[] = {1, 31, 256, 1000003};   // 1000003 > one full wave of threads: grid-stride path
 
-// ---- backends ----
-
-static Backend *cpu_backend(void) {
-    static Backend *cpu;
-    if (!cpu) cpu = backend_cpu_create();
-    return cpu;
-}
-
-// The CUDA backend, created once for all tests; NULL (and the test marked skipped) when unavailable.
-static Backend *cuda_or_skip(void) {
-    static Backend *gpu;
-    static bool tried;
-    static LpoiErr why;
-    if (!tried) {
-        tried = true;
-        gpu = backend_cuda_create(0, &why);
-    }
-    if (!gpu) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "no CUDA backend: %s", why.msg);
-        test_skip(msg);
-    }
-    return gpu;
-}
+// ---- backends, random inputs and guarded buffers: cuda_fixture_test.h ----
 
 static bool require_op(Backend *gpu, OpId op) {
     if (backend_supports(gpu, op)) return true;
@@ -70,73 +45,12 @@ static bool require_op(Backend *gpu, OpId op) {
     return false;
 }
 
-// ---- random inputs (xorshift64*, fixed seeds: failures reproduce) ----
+static Rng rng;   // seeded per case: failures reproduce
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static void rng_seed(uint64_t s) { rng_state = s * 0x9E3779B97F4A7C15ull + 1; }
-static float rng_uniform(float lo, float hi) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    uint64_t r = rng_state * 0x2545F4914F6CDD1Dull;
-    return lo + (hi - lo) * (float)((double)(r >> 40) / (double)(1ull << 24));
-}
-static float *random_floats(size_t n, float lo, float hi) {
-    float *x = malloc_check(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = rng_uniform(lo, hi);
-    return x;
-}
 // Overwrites the first few elements with values that exercise the tails of exp/erf/tanh.
 static void put_extremes(float *x, size_t n) {
     static const float special[] = {0.0f, -0.0f, 1e-7f, -1e-7f, 20.0f, -20.0f, 88.0f, -88.0f, 100.0f, -100.0f, 0.5f, -3.0f};
     for (size_t i = 0; i < n && i < LPOI_ARRAY_LEN(special); i++) x[i] = special[i];
-}
-
-// ---- guarded GPU buffers ----
-
-#define GUARD 64                                  // floats of sentinel before and after every GPU buffer
-static const uint32_t SENTINEL_BITS = 0xC0DEC0DEu; // -6.96...: a normal float no kernel should produce
-static const uint32_t POISON_BITS = 0x7FC0DEADu;   // a quiet NaN: "never written"
-
-static float bits_to_float(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
-static uint32_t float_to_bits(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
-
-typedef struct {
-    float *base;   // device allocation: GUARD + n + GUARD floats
-    float *d;      // base + GUARD: what the op sees
-    size_t n;
-} GpuBuf;
-
-static GpuBuf gpu_buf_new(Backend *gpu, const float *init, size_t n) {
-    size_t total = n + 2 * GUARD;
-    float *h = malloc_check(total * sizeof *h);
-    for (size_t i = 0; i < total; i++) h[i] = bits_to_float(SENTINEL_BITS);
-    for (size_t i = 0; i < n; i++) h[GUARD + i] = init ? init[i] : bits_to_float(POISON_BITS);
-    GpuBuf b = {.n = n};
-    b.base = gpu->alloc(gpu, total * sizeof(float));
-    b.d = b.base + GUARD;   // device address arithmetic, never dereferenced on the host
-    gpu->upload(gpu, b.base, h, total * sizeof(float));
-    free(h);
-    return b;
-}
-
-// Downloads the buffer into out[n] and checks both guards; `what` names it in failures.
-static void gpu_buf_read(Backend *gpu, GpuBuf b, float *out, const char *what) {
-    size_t total = b.n + 2 * GUARD;
-    float *h = malloc_check(total * sizeof *h);
-    gpu->download(gpu, h, b.base, total * sizeof(float));
-    for (size_t i = 0; i < total; i++) {
-        if (i >= GUARD && i < GUARD + b.n) continue;
-        uint32_t bits = float_to_bits(h[i]);
-        if (bits != SENTINEL_BITS) {
-            bool before = i < GUARD;
-            test_fail_at(__FILE__, __LINE__, "%s: guard %s the buffer overwritten at offset %s%zu (bits 0x%08x)", what,
-                         before ? "before" : "after", before ? "-" : "+", before ? GUARD - i : i - GUARD - b.n, bits);
-            break;
-        }
-    }
-    memcpy(out, h + GUARD, b.n * sizeof(float));
-    free(h);
 }
 
 // ---- the parity harness ----
@@ -174,15 +88,15 @@ static bool expect_close_inf(const char *file, int line, const char *what, const
 // of buffer `keep` for extra checks by the caller (malloc'd; caller frees).
 static void parity_run(const char *label, const BufSpec *spec, int nbuf, RunFn run, const void *ctx, int keep,
                        float **keep_cpu, float **keep_gpu) {
-    Backend *cpu = cpu_backend(), *gpu = cuda_or_skip();
+    Backend *cpu = cpu_backend(), *gpu = gpu_or_skip();
     if (!gpu) return;
     LPOI_ASSERT(nbuf <= MAX_BUFS);
     float *cbuf[MAX_BUFS], *gdev[MAX_BUFS];
     GpuBuf gbuf[MAX_BUFS];
     for (int k = 0; k < nbuf; k++) {
         cbuf[k] = cpu->alloc(cpu, spec[k].n * sizeof(float) + 1);
-        for (size_t i = 0; i < spec[k].n; i++) cbuf[k][i] = spec[k].init ? spec[k].init[i] : bits_to_float(POISON_BITS);
-        gbuf[k] = gpu_buf_new(gpu, spec[k].init, spec[k].n);
+        for (size_t i = 0; i < spec[k].n; i++) cbuf[k][i] = spec[k].init ? spec[k].init[i] : bits_to_float(GPU_POISON_BITS);
+        gbuf[k] = gpu_buf_new(gpu, spec[k].init, spec[k].n * sizeof(float));
         gdev[k] = gbuf[k].d;
     }
     run(cpu, cbuf, ctx);
@@ -260,7 +174,7 @@ TEST(cuda_variant_choice) {
     EXPECT(!cuda_variant_runs_on(&FAKE_MODULES[1], 75));
 }
 
-// The kernel signatures in cuda_ops.c against the .entry parameter lists nvcc wrote, in every variant.
+// The kernel signatures of cuda_kernel_list.h against the .entry parameter lists nvcc wrote, in every variant.
 TEST(cuda_ptx_kernel_signatures) {
     if (lpoi_ptx_module_count == 0) {
         test_skip("built without nvcc: no PTX embedded");
@@ -301,18 +215,18 @@ TEST(cuda_create_reports_why) {
 // Memory
 
 TEST(cuda_memory_roundtrip) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu) return;
-    rng_seed(1);
+    rng_seed(&rng, 1);
     size_t n = 100003;
-    float *x = random_floats(n, -1, 1);
-    GpuBuf b = gpu_buf_new(gpu, x, n);
+    float *x = random_floats(&rng, n, -1, 1);
+    GpuBuf b = gpu_buf_new(gpu, x, n * sizeof(float));
     float *back = malloc_check(n * sizeof *back);
     gpu_buf_read(gpu, b, back, "roundtrip");
     EXPECT_MSG(memcmp(back, x, n * sizeof *x) == 0, "download(upload(x)) != x");
     // fill_zero on an unaligned interior range leaves its neighbours alone
     size_t off = 3, len = 1000;
-    gpu->fill_zero(gpu, b.d + off, len * sizeof(float));
+    gpu->fill_zero(gpu, (float *)b.d + off, len * sizeof(float));
     gpu_buf_read(gpu, b, back, "fill_zero");
     for (size_t i = 0; i < n; i++) {
         float want = (i >= off && i < off + len) ? 0.0f : x[i];
@@ -347,12 +261,12 @@ static void run_scale(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_add_axpy_scale) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_ADD) || !require_op(gpu, OP_AXPY) || !require_op(gpu, OP_SCALE)) return;
     for (size_t si = 0; si < LPOI_ARRAY_LEN(SIZES); si++) {
         size_t n = SIZES[si];
-        rng_seed(100 + si);
-        float *a = random_floats(n, -2, 2), *b = random_floats(n, -2, 2);
+        rng_seed(&rng, 100 + si);
+        float *a = random_floats(&rng, n, -2, 2), *b = random_floats(&rng, n, -2, 2);
         ScalarCtx s = {.alpha = -0.7310586f, .n = n};
         char label[64];
         snprintf(label, sizeof label, "add n=%zu", n);
@@ -369,14 +283,14 @@ TEST(cuda_add_axpy_scale) {
 }
 
 TEST(cuda_sum_squares) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_SUM_SQUARES)) return;
     Backend *cpu = cpu_backend();
     static const size_t sizes[] = {1, 31, 256, 257, 1000003, 4194305};
     for (size_t si = 0; si < LPOI_ARRAY_LEN(sizes); si++) {
         size_t n = sizes[si];
-        rng_seed(200 + si);
-        float *x = random_floats(n, -3, 3);
+        rng_seed(&rng, 200 + si);
+        float *x = random_floats(&rng, n, -3, 3);
         double exact = 0, carry = 0;   // Neumaier-compensated: a plain double sum drifts ~1e-12 at 4M terms
         for (size_t i = 0; i < n; i++) {
             double term = (double)x[i] * (double)x[i], t = exact + term;   // the square is exact in double
@@ -387,7 +301,7 @@ TEST(cuda_sum_squares) {
         float *xc = cpu->alloc(cpu, n * sizeof(float));
         memcpy(xc, x, n * sizeof(float));
         double want = cpu->sum_squares(cpu, xc, n);
-        GpuBuf b = gpu_buf_new(gpu, x, n);
+        GpuBuf b = gpu_buf_new(gpu, x, n * sizeof(float));
         double got = gpu->sum_squares(gpu, b.d, n);
         double again = gpu->sum_squares(gpu, b.d, n);
         EXPECT_NEAR(got, want, TOL_SUM_SQUARES_CPU.atol, TOL_SUM_SQUARES_CPU.rtol);
@@ -430,15 +344,15 @@ static void run_gelu_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_silu_swiglu) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     if (!require_op(gpu, OP_SILU_FORWARD) || !require_op(gpu, OP_SILU_BACKWARD) || !require_op(gpu, OP_SWIGLU_FORWARD) ||
         !require_op(gpu, OP_SWIGLU_BACKWARD))
         return;
     for (size_t si = 0; si < LPOI_ARRAY_LEN(SIZES); si++) {
         size_t n = SIZES[si];
-        rng_seed(300 + si);
-        float *x = random_floats(n, -8, 8), *up = random_floats(n, -2, 2), *dout = random_floats(n, -1, 1);
+        rng_seed(&rng, 300 + si);
+        float *x = random_floats(&rng, n, -8, 8), *up = random_floats(&rng, n, -2, 2), *dout = random_floats(&rng, n, -1, 1);
         put_extremes(x, n);
         ActCtx a = {.n = n};
         char label[64];
@@ -460,15 +374,15 @@ TEST(cuda_silu_swiglu) {
 }
 
 TEST(cuda_gelu) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_GELU_FORWARD) || !require_op(gpu, OP_GELU_BACKWARD)) return;
     static const GeluKind kinds[] = {GELU_ERF, GELU_TANH, GELU_QUICK};
     static const char *kind_names[] = {"erf", "tanh", "quick"};
     for (size_t ki = 0; ki < 3; ki++) {
         for (size_t si = 0; si < LPOI_ARRAY_LEN(SIZES); si++) {
             size_t n = SIZES[si];
-            rng_seed(400 + 10 * ki + si);
-            float *x = random_floats(n, -8, 8), *dout = random_floats(n, -1, 1);
+            rng_seed(&rng, 400 + 10 * ki + si);
+            float *x = random_floats(&rng, n, -8, 8), *dout = random_floats(&rng, n, -1, 1);
             put_extremes(x, n);
             ActCtx a = {.n = n, .kind = kinds[ki]};
             char label[64];
@@ -493,15 +407,15 @@ static void run_adamw(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_adamw) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_ADAMW_UPDATE)) return;
     static const struct { float lr, wd; int step; } cases[] = {{1e-3f, 0.01f, 1}, {1e-3f, 0.0f, 2}, {3e-4f, 0.1f, 10}, {1e-2f, 0.01f, 1000}};
     for (size_t ci = 0; ci < LPOI_ARRAY_LEN(cases); ci++) {
         for (size_t si = 0; si < LPOI_ARRAY_LEN(SIZES); si++) {
             size_t n = SIZES[si];
-            rng_seed(500 + 10 * ci + si);
-            float *p = random_floats(n, -1, 1), *g = random_floats(n, -1, 1);
-            float *m = random_floats(n, -0.1f, 0.1f), *v = random_floats(n, 1e-4f, 1e-2f);
+            rng_seed(&rng, 500 + 10 * ci + si);
+            float *p = random_floats(&rng, n, -1, 1), *g = random_floats(&rng, n, -1, 1);
+            float *m = random_floats(&rng, n, -0.1f, 0.1f), *v = random_floats(&rng, n, 1e-4f, 1e-2f);
             AdamCtx a = {.n = n, .lr = cases[ci].lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .wd = cases[ci].wd,
                          .step = cases[ci].step};
             char label[96];
@@ -548,15 +462,15 @@ static void run_rmsnorm_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_rmsnorm) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_RMSNORM_FORWARD) || !require_op(gpu, OP_RMSNORM_BACKWARD)) return;
     Backend *cpu = cpu_backend();
     for (size_t si = 0; si < LPOI_ARRAY_LEN(NORM_SHAPES); si++) {
         int N = NORM_SHAPES[si].N, C = NORM_SHAPES[si].C;
         size_t nx = (size_t)N * (size_t)C;
-        rng_seed(600 + si);
-        float *x = random_floats(nx, -2, 2), *w = random_floats((size_t)C, 0.5f, 1.5f);
-        float *dout = random_floats(nx, -1, 1), *dw0 = random_floats((size_t)C, -0.5f, 0.5f);
+        rng_seed(&rng, 600 + si);
+        float *x = random_floats(&rng, nx, -2, 2), *w = random_floats(&rng, (size_t)C, 0.5f, 1.5f);
+        float *dout = random_floats(&rng, nx, -1, 1), *dw0 = random_floats(&rng, (size_t)C, -0.5f, 0.5f);
         NormCtx ctx = {.N = N, .C = C, .eps = si % 2 ? 1e-6f : 1e-5f};
         char label[96];
         snprintf(label, sizeof label, "rmsnorm_forward N=%d C=%d", N, C);
@@ -576,9 +490,12 @@ TEST(cuda_rmsnorm) {
                            OUT("dx", nx, TOL_RMSNORM_BACKWARD), INOUT("dw", (size_t)C, dw0, TOL_RMSNORM_BACKWARD)},
                6, run_rmsnorm_bwd, &ctx);
         // dw is reduced without atomics: the same inputs give the same bits.
-        GpuBuf gx = gpu_buf_new(gpu, x, nx), gw = gpu_buf_new(gpu, w, (size_t)C), gr = gpu_buf_new(gpu, rstd, (size_t)N);
-        GpuBuf gd = gpu_buf_new(gpu, dout, nx), gdx = gpu_buf_new(gpu, NULL, nx);
-        GpuBuf gdw1 = gpu_buf_new(gpu, dw0, (size_t)C), gdw2 = gpu_buf_new(gpu, dw0, (size_t)C);
+        GpuBuf gx = gpu_buf_new(gpu, x, nx * sizeof(float)),
+               gw = gpu_buf_new(gpu, w, (size_t)C * sizeof(float)),
+               gr = gpu_buf_new(gpu, rstd, (size_t)N * sizeof(float));
+        GpuBuf gd = gpu_buf_new(gpu, dout, nx * sizeof(float)), gdx = gpu_buf_new(gpu, NULL, nx * sizeof(float));
+        GpuBuf gdw1 = gpu_buf_new(gpu, dw0, (size_t)C * sizeof(float)),
+               gdw2 = gpu_buf_new(gpu, dw0, (size_t)C * sizeof(float));
         gpu->rmsnorm_backward(gpu, gdx.d, gdw1.d, gd.d, gx.d, gw.d, gr.d, N, C);
         gpu->rmsnorm_backward(gpu, gdx.d, gdw2.d, gd.d, gx.d, gw.d, gr.d, N, C);
         float *d1 = malloc_check((size_t)C * sizeof(float)), *d2 = malloc_check((size_t)C * sizeof(float));
@@ -586,7 +503,7 @@ TEST(cuda_rmsnorm) {
         gpu_buf_read(gpu, gdw2, d2, "rmsnorm dw (run 2)");
         EXPECT_MSG(memcmp(d1, d2, (size_t)C * sizeof(float)) == 0, "rmsnorm_backward N=%d C=%d: dw differs between runs", N, C);
         // dx may alias dout (dw must be computed before dx overwrites it).
-        GpuBuf ga = gpu_buf_new(gpu, dout, nx), gdw3 = gpu_buf_new(gpu, dw0, (size_t)C);
+        GpuBuf ga = gpu_buf_new(gpu, dout, nx * sizeof(float)), gdw3 = gpu_buf_new(gpu, dw0, (size_t)C * sizeof(float));
         gpu->rmsnorm_backward(gpu, ga.d, gdw3.d, ga.d, gx.d, gw.d, gr.d, N, C);
         float *dx_alias = malloc_check(nx * sizeof(float)), *dx_plain = malloc_check(nx * sizeof(float));
         float *d3 = malloc_check((size_t)C * sizeof(float));
@@ -628,14 +545,14 @@ static float *ints_as_floats(const int32_t *v, size_t n) {
 // (reductions without atomics must be deterministic). Buffers are as in parity(); outputs start as init.
 static void gpu_twice_identical(const char *label, const BufSpec *spec, int nbuf, RunFn run, const void *ctx,
                                 const int *outs, int nouts) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu) return;
     float *got[2][MAX_BUFS] = {{0}};
     for (int rep = 0; rep < 2; rep++) {
         GpuBuf gb[MAX_BUFS];
         float *dev[MAX_BUFS];
         for (int k = 0; k < nbuf; k++) {
-            gb[k] = gpu_buf_new(gpu, spec[k].init, spec[k].n);
+            gb[k] = gpu_buf_new(gpu, spec[k].init, spec[k].n * sizeof(float));
             dev[k] = gb[k].d;
         }
         run(gpu, dev, ctx);
@@ -683,12 +600,12 @@ static void gemm_case(int M, int N, int K, bool ta, bool tb, int pad, int batch,
     g.sc = (int64_t)M * g.ldc + 3 * pad;
     size_t na = (size_t)(g.sa * (batch - 1) + a_rows * g.lda) + 1, nb = (size_t)(g.sb * (batch - 1) + b_rows * g.ldb) + 1;
     size_t nc = (size_t)(g.sc * (batch - 1) + (int64_t)M * g.ldc) + 1;
-    rng_seed(seed);
-    float *a = random_floats(na, -1, 1), *bm = random_floats(nb, -1, 1), *c = random_floats(nc, -1, 1);
+    rng_seed(&rng, seed);
+    float *a = random_floats(&rng, na, -1, 1), *bm = random_floats(&rng, nb, -1, 1), *c = random_floats(&rng, nc, -1, 1);
     if (beta == 0.0f)   // beta == 0 must ignore C, NaN included (padding keeps its values: it is compared too)
         for (int z = 0; z < batch; z++)
             for (int i = 0; i < M; i++)
-                for (int j = 0; j < N; j++) c[z * g.sc + (int64_t)i * g.ldc + j] = bits_to_float(POISON_BITS);
+                for (int j = 0; j < N; j++) c[z * g.sc + (int64_t)i * g.ldc + j] = bits_to_float(GPU_POISON_BITS);
     char label[160];
     snprintf(label, sizeof label, "gemm %c%c M=%d N=%d K=%d pad=%d batch=%d%s alpha=%g beta=%g", ta ? 'T' : 'N',
              tb ? 'T' : 'N', M, N, K, pad, batch, shared_b ? " (B shared)" : "", alpha, beta);
@@ -699,7 +616,7 @@ static void gemm_case(int M, int N, int K, bool ta, bool tb, int pad, int batch,
 }
 
 TEST(cuda_gemm) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_GEMM)) return;
     static const struct { int M, N, K; } shapes[] = {{1, 1, 1}, {13, 17, 37}, {70, 33, 129}, {64, 64, 16}, {130, 257, 33}};
     uint64_t seed = 700;
@@ -734,15 +651,15 @@ static void run_matmul_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_matmul) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_MATMUL_FORWARD) || !require_op(gpu, OP_MATMUL_BACKWARD)) return;
     static const struct { int N, C, OC; } shapes[] = {{1, 1, 1}, {7, 33, 45}, {67, 129, 45}, {130, 140, 150}, {300, 4, 9}};
     for (size_t si = 0; si < LPOI_ARRAY_LEN(shapes); si++) {
         int N = shapes[si].N, C = shapes[si].C, OC = shapes[si].OC;
         size_t nx = (size_t)N * C, nw = (size_t)OC * C, ny = (size_t)N * OC;
-        rng_seed(800 + si);
-        float *x = random_floats(nx, -1, 1), *w = random_floats(nw, -1, 1), *bias = random_floats((size_t)OC, -1, 1);
-        float *dy = random_floats(ny, -1, 1), *dw0 = random_floats(nw, -0.5f, 0.5f), *db0 = random_floats((size_t)OC, -0.5f, 0.5f);
+        rng_seed(&rng, 800 + si);
+        float *x = random_floats(&rng, nx, -1, 1), *w = random_floats(&rng, nw, -1, 1), *bias = random_floats(&rng, (size_t)OC, -1, 1);
+        float *dy = random_floats(&rng, ny, -1, 1), *dw0 = random_floats(&rng, nw, -0.5f, 0.5f), *db0 = random_floats(&rng, (size_t)OC, -0.5f, 0.5f);
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             MatmulCtx m = {.N = N, .C = C, .OC = OC, .bias = with_bias};
             char label[96];
@@ -790,7 +707,7 @@ static void run_emb_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_embedding) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_EMBEDDING_FORWARD) || !require_op(gpu, OP_EMBEDDING_BACKWARD)) return;
     // V, C, N, and how many distinct ids the rows draw from (few: long runs of repeats, within and
     // across the kernel's groups of 8 rows)
@@ -798,14 +715,14 @@ TEST(cuda_embedding) {
                                                               {7, 129, 100, 7}, {1000, 65, 17, 1000}};
     for (size_t ci = 0; ci < LPOI_ARRAY_LEN(cases); ci++) {
         int V = cases[ci].V, C = cases[ci].C, N = cases[ci].N;
-        rng_seed(900 + ci);
+        rng_seed(&rng, 900 + ci);
         int32_t *ids = malloc_check((size_t)N * sizeof *ids);
-        for (int n = 0; n < N; n++) ids[n] = (int32_t)(rng_uniform(0, 1) * (float)cases[ci].distinct) % V;
+        for (int n = 0; n < N; n++) ids[n] = (int32_t)(rng_uniform(&rng) * (float)cases[ci].distinct) % V;
         ids[0] = V - 1;
         if (N > 2) ids[N - 1] = 0;
         float *fid = ints_as_floats(ids, (size_t)N);
         size_t nt = (size_t)V * C, no = (size_t)N * C;
-        float *table = random_floats(nt, -1, 1), *dout = random_floats(no, -1, 1), *dtab0 = random_floats(nt, -0.5f, 0.5f);
+        float *table = random_floats(&rng, nt, -1, 1), *dout = random_floats(&rng, no, -1, 1), *dtab0 = random_floats(&rng, nt, -0.5f, 0.5f);
         EmbCtx e = {.N = N, .C = C};
         char label[96];
         snprintf(label, sizeof label, "embedding_forward V=%d C=%d N=%d", V, C, N);
@@ -840,18 +757,18 @@ static void run_ln_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_layernorm) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_LAYERNORM_FORWARD) || !require_op(gpu, OP_LAYERNORM_BACKWARD)) return;
     Backend *cpu = cpu_backend();
     static const struct { int N, C; } shapes[] = {{1, 1}, {3, 31}, {13, 37}, {5, 1000}, {129, 77}, {4, 777}};
     for (size_t si = 0; si < LPOI_ARRAY_LEN(shapes); si++) {
         int N = shapes[si].N, C = shapes[si].C;
         size_t nx = (size_t)N * C;
-        rng_seed(1000 + si);
-        float *x = random_floats(nx, 2, 6);   // mean ~4: the variance must not come from E[x²] - E[x]²
-        float *w = random_floats((size_t)C, 0.5f, 1.5f), *bias = random_floats((size_t)C, -1, 1);
-        float *dout = random_floats(nx, -1, 1), *dw0 = random_floats((size_t)C, -0.5f, 0.5f);
-        float *db0 = random_floats((size_t)C, -0.5f, 0.5f);
+        rng_seed(&rng, 1000 + si);
+        float *x = random_floats(&rng, nx, 2, 6);   // mean ~4: the variance must not come from E[x²] - E[x]²
+        float *w = random_floats(&rng, (size_t)C, 0.5f, 1.5f), *bias = random_floats(&rng, (size_t)C, -1, 1);
+        float *dout = random_floats(&rng, nx, -1, 1), *dw0 = random_floats(&rng, (size_t)C, -0.5f, 0.5f);
+        float *db0 = random_floats(&rng, (size_t)C, -0.5f, 0.5f);
         LnCtx ctx = {.N = N, .C = C, .eps = si % 2 ? 1e-6f : 1e-5f, .dx = true, .dw = true, .db = true};
         char label[96];
         snprintf(label, sizeof label, "layernorm_forward N=%d C=%d", N, C);
@@ -878,16 +795,18 @@ TEST(cuda_layernorm) {
             GpuBuf gb[8];
             float *dev[8];
             for (int k = 0; k < 8; k++) {
-                gb[k] = gpu_buf_new(gpu, bwd[k].init, bwd[k].n);
+                gb[k] = gpu_buf_new(gpu, bwd[k].init, bwd[k].n * sizeof(float));
                 dev[k] = gb[k].d;
             }
-            GpuBuf ga = gpu_buf_new(gpu, dout, nx), gw2 = gpu_buf_new(gpu, dw0, (size_t)C), gb2 = gpu_buf_new(gpu, db0, (size_t)C);
+            GpuBuf ga = gpu_buf_new(gpu, dout, nx * sizeof(float)),
+                   gw2 = gpu_buf_new(gpu, dw0, (size_t)C * sizeof(float)),
+                   gb2 = gpu_buf_new(gpu, db0, (size_t)C * sizeof(float));
             run_ln_bwd(gpu, dev, &ctx);
             gpu->layernorm_backward(gpu, ga.d, gw2.d, gb2.d, ga.d, dev[0], dev[1], dev[2], dev[3], N, C);
             const GpuBuf pairs[3][2] = {{gb[5], ga}, {gb[6], gw2}, {gb[7], gb2}};
             static const char *names[] = {"dx", "dw", "db"};
             for (int p = 0; p < 3; p++) {
-                size_t m = pairs[p][0].n;
+                size_t m = pairs[p][0].bytes / sizeof(float);
                 float *u = malloc_check(m * sizeof(float)), *t = malloc_check(m * sizeof(float));
                 gpu_buf_read(gpu, pairs[p][0], u, "layernorm_backward");
                 gpu_buf_read(gpu, pairs[p][1], t, "layernorm_backward (dx aliases dout)");
@@ -944,15 +863,15 @@ static void run_sm_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_softmax) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_SOFTMAX_FORWARD) || !require_op(gpu, OP_SOFTMAX_BACKWARD)) return;
     Backend *cpu = cpu_backend();
     static const struct { int R, C; } shapes[] = {{1, 1}, {7, 101}, {3, 1000}, {33, 7}, {5, 300}};
     for (size_t si = 0; si < LPOI_ARRAY_LEN(shapes); si++) {
         int R = shapes[si].R, C = shapes[si].C;
         size_t n = (size_t)R * C;
-        rng_seed(1100 + si);
-        float *x = random_floats(n, -100, 100), *dout = random_floats(n, -1, 1), *mask = random_floats(n, -2, 0);
+        rng_seed(&rng, 1100 + si);
+        float *x = random_floats(&rng, n, -100, 100), *dout = random_floats(&rng, n, -1, 1), *mask = random_floats(&rng, n, -2, 0);
         for (size_t i = 0; i < n; i += 3) mask[i] = -INFINITY;                 // masked entries
         for (int j = 0; j < C; j++) mask[(size_t)(R - 1) * C + j] = -INFINITY;  // a fully masked row: zeros
         for (int with_mask = 0; with_mask < 2; with_mask++) {
@@ -993,7 +912,7 @@ static void run_rope(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_rope) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_ROPE_FORWARD) || !require_op(gpu, OP_ROPE_BACKWARD)) return;
     // D = 600 has 300 frequencies: more than the kernel's shared chunk of 256. Two thetas with the same D
     // in a row check that the device copy of inv_freq follows theta.
@@ -1003,12 +922,12 @@ TEST(cuda_rope) {
     for (size_t ci = 0; ci < LPOI_ARRAY_LEN(cases); ci++) {
         int B = cases[ci].B, T = cases[ci].T, H = cases[ci].H, D = cases[ci].D;
         size_t rows = (size_t)B * T, n = rows * H * D;
-        rng_seed(1200 + ci);
+        rng_seed(&rng, 1200 + ci);
         int32_t *pos = malloc_check(rows * sizeof *pos);
-        for (size_t r = 0; r < rows; r++) pos[r] = (int32_t)(rng_uniform(0, 1) * (float)cases[ci].maxpos);
+        for (size_t r = 0; r < rows; r++) pos[r] = (int32_t)(rng_uniform(&rng) * (float)cases[ci].maxpos);
         pos[0] = 0;
         pos[rows - 1] = cases[ci].maxpos - 1;
-        float *fpos = ints_as_floats(pos, rows), *x = random_floats(n, -2, 2);
+        float *fpos = ints_as_floats(pos, rows), *x = random_floats(&rng, n, -2, 2);
         for (int bwd = 0; bwd < 2; bwd++)
             for (int alias = 0; alias < 2; alias++) {
                 RopeCtx r = {.B = B, .T = T, .H = H, .D = D, .theta = cases[ci].theta, .backward = bwd, .alias = alias};
@@ -1043,17 +962,17 @@ static void run_lp_bwd(Backend *be, float **b, const void *ctx) {
 }
 
 TEST(cuda_logprob) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_LOGPROB_FORWARD) || !require_op(gpu, OP_LOGPROB_BACKWARD)) return;
     Backend *cpu = cpu_backend();
     static const struct { int N, V; float scale; } cases[] = {{1, 1, 1}, {4, 1000, 10}, {6, 7, 3}, {3, 32003, 5}, {5, 300, 40}};
     for (size_t ci = 0; ci < LPOI_ARRAY_LEN(cases); ci++) {
         int N = cases[ci].N, V = cases[ci].V;
         size_t n = (size_t)N * V;
-        rng_seed(1300 + ci);
-        float *x = random_floats(n, -cases[ci].scale, cases[ci].scale), *dlogp = random_floats((size_t)N, -1, 1);
+        rng_seed(&rng, 1300 + ci);
+        float *x = random_floats(&rng, n, -cases[ci].scale, cases[ci].scale), *dlogp = random_floats(&rng, (size_t)N, -1, 1);
         int32_t *t = malloc_check((size_t)N * sizeof *t);
-        for (int r = 0; r < N; r++) t[r] = (int32_t)(rng_uniform(0, 1) * (float)V) % V;
+        for (int r = 0; r < N; r++) t[r] = (int32_t)(rng_uniform(&rng) * (float)V) % V;
         if (N > 1) t[1] = -100;                              // ignore index
         if (V > 10) {
             x[3] = 60.0f;                                    // an outlier: a near-certain target
@@ -1134,9 +1053,9 @@ static void attention_case(const AttCase *tc, uint64_t seed) {
                 .mask = tc->mask != 0};
     size_t nq = (size_t)tc->B * tc->Tq * tc->H * tc->D, nk = (size_t)tc->B * tc->Tk * tc->KVH * tc->D;
     size_t nl = (size_t)tc->B * tc->H * tc->Tq, nm = (size_t)tc->B * tc->Tk;
-    rng_seed(seed);
-    float *q = random_floats(nq, -2, 2), *k = random_floats(nk, -2, 2), *v = random_floats(nk, -1, 1);
-    float *dout = random_floats(nq, -1, 1), *mask = random_floats(nm + 1, 0, 1);
+    rng_seed(&rng, seed);
+    float *q = random_floats(&rng, nq, -2, 2), *k = random_floats(&rng, nk, -2, 2), *v = random_floats(&rng, nk, -1, 1);
+    float *dout = random_floats(&rng, nq, -1, 1), *mask = random_floats(&rng, nm + 1, 0, 1);
     for (size_t i = 0; i < nm; i++) mask[i] = mask[i] < 0.3f ? 0.0f : 1.0f;
     if (tc->mask == 2)
         for (int j = 0; j < tc->Tk; j++) mask[j] = j < tc->Tk / 2 + 1 ? 0.0f : 1.0f;
@@ -1180,7 +1099,7 @@ static void attention_case(const AttCase *tc, uint64_t seed) {
 }
 
 TEST(cuda_attention) {
-    Backend *gpu = cuda_or_skip();
+    Backend *gpu = gpu_or_skip();
     if (!gpu || !require_op(gpu, OP_ATTENTION_FORWARD) || !require_op(gpu, OP_ATTENTION_BACKWARD)) return;
     // Small shapes (the emulator runs every GPU thread as a coroutine) that still cross every tile edge:
     // forward tiles are 16 queries × 32 keys, backward tiles 16 × 16 (8 × 8 for D > 128).

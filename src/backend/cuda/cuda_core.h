@@ -1,11 +1,19 @@
-// cuda_backend.h — internals of the CUDA backend, shared by cuda_backend.c (device, PTX modules, memory,
-// launches), cuda_ops.c (the op table), cmd_devices.c and cuda_parity_test.c. Model code never includes
-// this: it speaks backend.h only.
+// cuda_core.h — the CUDA backend's core: device, PTX modules, memory, typed launches, scratch. Layers,
+// each calling only those below it (no file calls back up):
+//   cuda_driver.{h,c}     the driver API, opened with dlopen
+//   cuda_core.{h,c}       this: device, modules (PTX variant choice), memory, launches; the kernel
+//                         table (cuda_kernel_list.h, rows in cuda_kernels.c)
+//   cuda_<family>.c       one launcher file per kernel family cu/<family>.cu: the op implementations
+//                         cuda_<op> (declared by cuda_ops.h) and, for helpers other launchers or tests
+//                         call, prototypes in cu/<family>.h next to the kernel's launch constants
+//   cuda_backend.c        backend_cuda_create: the core plus the op table generated from backend/ops.h
+// Model code never includes this: it speaks backend.h only.
 //
 // Kernel arguments travel through cuLaunchKernel's kernelParams (an array of pointers to each value).
-// Nothing in the driver checks their number or types, so each kernel has a signature string here,
-// every launch names the type of each argument (KA_PTR, KA_U64, KA_INT, KA_F32) and cuda_launch dies
-// if they disagree, and the unit tests check every signature against the .entry in every embedded PTX.
+// Nothing in the driver checks their number or types, so each kernel has a signature string in the
+// kernel table, every launch names the type of each argument (KA_PTR, KA_U64, KA_INT, KA_F32) and
+// cuda_launch dies if they disagree, and the unit tests check every signature against the .entry in
+// every embedded PTX.
 #pragma once
 #include <stdio.h>
 #include "backend/backend.h"
@@ -14,39 +22,21 @@
 
 #define CUDA_BLOCK 256   // threads per block of every launch (a multiple of 32: block_sum needs full warps)
 
+// K_ADD, K_AXPY, ...: one per line of cuda_kernel_list.h, in its order.
 typedef enum {
-    K_ADD, K_AXPY, K_SCALE, K_SUM_SQUARES_PARTIAL, K_SUM_SQUARES_FINAL,
-    K_SILU_FORWARD, K_SILU_BACKWARD, K_SWIGLU_FORWARD, K_SWIGLU_BACKWARD,
-    K_GELU_FORWARD, K_GELU_BACKWARD,
-    K_ADAMW,
-    K_RMSNORM_FORWARD, K_RMSNORM_BACKWARD, K_RMSNORM_BACKWARD_DW_FINAL,   // backward: dx and dw partials fused
-    K_LAYERNORM_FORWARD, K_LAYERNORM_BACKWARD,
-    K_GEMM_128, K_GEMM_64, K_COLSUM_PARTIAL, K_COLSUM_FINAL,
-    K_EMBEDDING_FORWARD, K_EMBEDDING_BACKWARD,
-    K_SOFTMAX_FORWARD, K_SOFTMAX_BACKWARD,
-    K_ROPE,
-    K_LOGPROB_FORWARD, K_LOGPROB_BACKWARD,
-    K_ATTN_FORWARD_D128, K_ATTN_FORWARD_D256, K_ATTN_BACKWARD_DI,
-    K_ATTN_BACKWARD_DQ_D128, K_ATTN_BACKWARD_DQ_D256, K_ATTN_BACKWARD_DKDV_D128, K_ATTN_BACKWARD_DKDV_D256,
-    // bf16 tensor-core kernels (cuda_bf16.c launches them; min_arch says which PTX variant they need)
-    K_F32_TO_BF16, K_F32_TO_BF16_TRANSPOSE,
-    K_GEMM_BF16_NN, K_GEMM_BF16_NT, K_GEMM_BF16_TN, K_GEMM_BF16_TT,
-    K_GEMM_BF16_NT_X1, K_GEMM_BF16_NT_X2, K_GEMM_BF16_NT_X3, K_GEMM_BF16_NT_X4,   // tuning candidates (bench_cuda only)
-    K_GEMM_BF16_WGMMA_NT,
-    K_ATTN_FORWARD_BF16_D128, K_ATTN_BACKWARD_DQ_BF16_D128, K_ATTN_BACKWARD_DKDV_BF16_D128,
+#define KERNEL(ID, family, name, sig, smem, min_arch) K_##ID,
+#include "backend/cuda/cuda_kernel_list.h"
     K_COUNT
 } KernelId;
 
-// sig: one letter per parameter, in order. 'p' pointer and 'u' unsigned long long (PTX .u64/.b64/.s64),
-// 'i' int (.u32/.s32/.b32), 'f' float (.f32).
 typedef struct {
     const char *family;   // cu/<family>.cu
     const char *name;     // extern "C" name
-    const char *sig;
+    const char *sig;      // argument letters (see cuda_kernel_list.h)
     unsigned smem;        // dynamic shared memory per block in bytes (0: static only); raised past 48 KiB at load
     int min_arch;         // the kernel traps in PTX variants below this arch (0: runs in every variant)
 } KernelInfo;
-extern const KernelInfo cuda_kernels[K_COUNT];   // cuda_ops.c
+extern const KernelInfo cuda_kernels[K_COUNT];   // cuda_kernels.c
 
 #define CUDA_MAX_FAMILIES 16
 
@@ -71,9 +61,11 @@ typedef struct {
     float *rope_inv_freq;          // [rope_half] inv_freq of the last rope call's (theta, D), computed on the host
     int rope_half, rope_cap;       // entries valid / allocated
     float rope_theta;
+    // Settings, read from the environment once by cuda_core_open (tests and benchmarks may flip them):
     bool sync_each_launch;         // LPOI_CUDA_SYNC=1: synchronise and check after every launch
-    bool math_bf16;                // LPOI_CUDA_MATH=bf16: GEMMs round their operands to bf16 (tensor cores)
+    bool math_bf16;                // LPOI_CUDA_MATH=bf16: GEMMs and attention round their operands to bf16
     bool prefer_wgmma;             // the NT bf16 GEMM uses wgmma where it runs (sm_90a); LPOI_CUDA_WGMMA=0: mma.sync
+    bool attn_bf16_pair;           // LPOI_ATTN_BF16_PAIR=1: the bf16 attention forward's paired schedule
 } CudaImpl;
 
 static inline CudaImpl *cuda_impl(Backend *be) { return (CudaImpl *)be->impl; }
@@ -126,36 +118,26 @@ bool cuda_ptx_check_kernels(const PtxModule *mods, int count, LpoiErr *err);
 // trap in older variants, e.g. when LPOI_PTX_VARIANT=compute_75 is forced on an H100).
 bool cuda_kernel_usable(const CudaImpl *c, KernelId k);
 
-// ---- bf16 tensor-core paths (cuda_bf16.c) ----
-// bf16 values travel as raw uint16_t bits. Operands must be 16-byte aligned with leading dimensions that
-// are multiples of 8 elements (cuda_f32_to_bf16 pads to that); any M, N, K otherwise.
-typedef enum {
-    GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA,
-    GEMM_BF16_MMA_X1, GEMM_BF16_MMA_X2, GEMM_BF16_MMA_X3, GEMM_BF16_MMA_X4,   // NT tuning candidates (K_GEMM_BF16_NT_X*)
-} GemmBf16Path;
-// dst[r, c] = bf16(src[r, c]) for c < cols, 0 for cols <= c < ld_dst (rows × ld_dst written).
-void cuda_f32_to_bf16(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
-// dst[c, r] = bf16(src[r, c]): the transposed copy, cols rows of ld_dst >= rows elements (zero padded).
-void cuda_f32_to_bf16_transposed(CudaImpl *c, uint16_t *dst, int ld_dst, const float *src, int ld_src, int rows, int cols);
-// C[M,N] (fp32) = alpha op(A) op(B) + beta C with bf16 operands and fp32 accumulation (mma.sync, or wgmma
-// on sm_90a for the NT layout). False when no bf16 GEMM kernel can run here (the caller falls back).
-bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,
-                    const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc);
-// Flash attention forward with bf16 q/k/v (fp32 out and lse, backend.h's semantics); D == 128 only.
-// False when the kernel cannot run here or the descriptor is outside what it handles.
-bool cuda_attention_forward_bf16(CudaImpl *c, float *out, float *lse, const uint16_t *q, const uint16_t *k,
-                                 const uint16_t *v, const AttnDesc *a);
+// Rows per launch of the one-block-per-row kernels (embedding, rope, logprob): one block per row up to a
+// few waves; the kernels grid-stride over the rest.
+unsigned cuda_row_grid(const CudaImpl *c, int N);
+static inline size_t cuda_round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
-// Flash attention backward with bf16 q/k/v/dout (fp32 lse from the forward, fp32 Di[B,H,Tq] = rowsum(dout∘out)
-// computed by the caller): dq, dk, dv fp32, overwritten (backend.h's semantics); D == 128 only. False when
-// the kernels cannot run here or the descriptor is outside what they handle (nothing launched).
-bool cuda_attention_backward_bf16(CudaImpl *c, float *dq, float *dk, float *dv, const uint16_t *dout, const uint16_t *q,
-                                  const uint16_t *k, const uint16_t *v, const float *lse, const float *Di,
-                                  const AttnDesc *a);
+// ---- memory (the Backend slots of the same names) ----
+void *cuda_alloc(Backend *be, size_t bytes);   // dies with the free/total device memory when out of memory
+void  cuda_free(Backend *be, void *ptr);       // waits for the stream first
+void  cuda_upload(Backend *be, void *dst, const void *host_src, size_t bytes);   // returns once host_src is read
+void  cuda_download(Backend *be, void *host_dst, const void *src, size_t bytes); // synchronises
+void  cuda_fill_zero(Backend *be, void *dst, size_t bytes);
+void  cuda_synchronize(Backend *be);
 
-// ---- op table (cuda_ops.c) ----
-// Fills be's op slots for which every kernel they launch was found; the rest stay NULL.
-void cuda_ops_install(Backend *be);
+// ---- the core's life ----
+// Driver, device, primary context, stream, every kernel family's best PTX variant, the settings from the
+// environment. NULL + a one-line reason in err on any failure (so --device auto falls back to the CPU).
+CudaImpl *cuda_core_open(int device_index, LpoiErr *err);
+void cuda_core_close(CudaImpl *c);   // safe on a partly opened core
+// "compute_90a", or "compute_90a (norm: compute_75)" when families ended on different variants.
+void cuda_describe_variants(const CudaImpl *c, char *buf, size_t cap);
 
 // ---- `lpoi devices` ----
 // Writes one line per kernel: name, family, variant, registers, local (spill) bytes, as the driver

@@ -1,5 +1,5 @@
-// cuda_attention_bf16_bwd.c — launcher of the bf16 tensor-core flash-attention backward (cu/attention_mma_bwd.cu).
-// Two launches, as the fp32 path in cuda_ops.c cuda_attention_backward (Di comes from the caller):
+// cuda_attention_mma_bwd.c — launcher of the bf16 tensor-core flash-attention backward (cu/attention_mma_bwd.cu).
+// Two launches, as the fp32 path in cuda_attention.c (Di comes from the caller):
 //   dQ:    grid x = B*H, y = ceil(Tq / ATTN_BWD_DQ_BQ) (the kernel walks y from the last query tile, so under
 //          causal masking the longest blocks are dispatched first); skipped when Tq == 0.
 //   dK/dV: grid x = B*KVH, y = ceil(Tk / ATTN_BWD_DKDV_BKV) (key tile y: the low tiles, which see the most
@@ -9,9 +9,8 @@
 // Refused (false, nothing launched), so that the caller falls back: either kernel unusable (no sm_80+ module,
 // e.g. the compute_75 PTX variant), D != 128, dout/q/k/v not 16-byte aligned (cp.async), dq/dk/dv not 8-byte
 // aligned (float2 stores). lse, Di and key_mask have no alignment requirement.
-#include "backend/cuda/cuda_backend.h"
+#include "attention_mma_bwd.h"
 #include "base/check.h"
-#include "../cu/attention_mma_bwd.h"
 
 bool cuda_attention_backward_bf16(CudaImpl *c, float *dq, float *dk, float *dv, const uint16_t *dout, const uint16_t *q,
                                   const uint16_t *k, const uint16_t *v, const float *lse, const float *Di,
