@@ -257,7 +257,7 @@ static void rebuild_self(int argc, char **argv) {
 // ---------------------------------------------------------------------------------------------
 // system packages: the few Debian packages lpoi builds against
 
-// Makes sure `header` exists; installs `package` with apt-get when root, else says how.
+// Makes sure `header` (or any file the package ships) exists; installs `package` with apt-get when root, else says how.
 static void need_package(const char *header, const char *package) {
     if (file_exists(header)) return;
     if (geteuid() == 0 && have_program("apt-get")) {
@@ -811,7 +811,9 @@ static int run_tests(void) {
 
 static int run_bench(void) {
     if (!build()) return 1;
-    need_package("/usr/include/x86_64-linux-gnu/cblas.h", "libopenblas-dev");
+    // The library, not cblas.h: another BLAS's dev package (reference BLAS, ATLAS) also provides
+    // that header, and then only the link of -lopenblas would fail.
+    need_package("/usr/lib/x86_64-linux-gnu/libopenblas.so", "libopenblas-dev");
     List benches = {0};
     walk("bench", ".c", &benches);
     List libs = {0};

@@ -1,5 +1,5 @@
 // clip_load.c — ClipConfig from config.json, the CLIP vision tower's spec table (bound through
-// models/weights.h) and its LoRA modules (nn/lora.h).
+// nn/weights.h) and its LoRA modules (nn/lora.h).
 // Defaults (transformers 5.x):
 //                      CLIPVisionConfig   LlavaConfig without vision_config (CLIP ViT-L/14-336)
 //   hidden_size        768                1024

@@ -1,5 +1,5 @@
 // llama_load.c — the LLaMA / Mistral spec table (HF tensor names, shapes from the config, where each
-// pointer goes) bound through models/weights.h, and the decoder's LoRA modules (nn/lora.h).
+// pointer goes) bound through nn/weights.h, and the decoder's LoRA modules (nn/lora.h).
 #include "models/llama.h"
 #include "models/model.h"
 #include "base/check.h"

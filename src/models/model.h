@@ -1,5 +1,5 @@
 // model.h — what every model shares around its math and its spec table: reading its config.json,
-// opening a checkpoint folder and binding it (plan, then upload: models/weights.h), the per-step
+// opening a checkpoint folder and binding it (plan, then upload: nn/weights.h), the per-step
 // activation arena over backend memory, and the free sequence.
 #pragma once
 #include <stdbool.h>
