@@ -13,6 +13,7 @@
 // per-example steps (image, text, decode) are llava_session_answer. `--batch` (llava_batch) runs
 // them for every line of a JSONL file.
 #include "lpoi/generate_llava.h"
+#include "lpoi/adapter_io.h"
 #include "models/llava.h"
 #include "image/image.h"
 #include "image/preprocess.h"
@@ -57,7 +58,7 @@ void llava_session_close(LlavaSession *s) {
     free(s);
 }
 
-LlavaSession *llava_session_open(const char *model_dir, const char *device, LpoiErr *err) {
+LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err) {
     LlavaSession *s = calloc_check(1, sizeof *s);
     s->model_dir = strdup(model_dir);
     if (!s->model_dir) LPOI_DIE("out of memory");
@@ -66,6 +67,7 @@ LlavaSession *llava_session_open(const char *model_dir, const char *device, Lpoi
     if (!(s->be = backend_open(device, err))) goto fail;
     if (!llava_open(&s->m, s->be, model_dir, err)) goto fail;
     s->have_model = true;
+    if (adapter && !adapter_load_dir(&s->m, adapter, err)) goto fail;
     const LlavaConfig *c = &s->m.cfg;
     int32_t image_id = tokenizer_token_to_id(s->tok, "<image>", 7);
     if (image_id != c->image_token) {
@@ -136,7 +138,7 @@ done:
 
 bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     memset(ans, 0, sizeof *ans);
-    LlavaSession *s = llava_session_open(a->model_dir, a->device, err);
+    LlavaSession *s = llava_session_open(a->model_dir, a->device, a->adapter, err);
     if (!s) return false;
     bool ok = llava_session_answer(s, a, ans, NULL, err);
     llava_session_close(s);
@@ -251,7 +253,7 @@ bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     const char *slash = strrchr(a->batch, '/');
     if (slash) dir = strndup(a->batch, slash == a->batch ? 1 : (size_t)(slash - a->batch));
     if (slash && !dir) LPOI_DIE("out of memory");
-    if (!(s = llava_session_open(a->model_dir, a->device, err))) goto done;
+    if (!(s = llava_session_open(a->model_dir, a->device, a->adapter, err))) goto done;
     if (a->out) {
         if (!atomic_file_begin(&af, a->out, err)) goto done;
         out_open = true;
