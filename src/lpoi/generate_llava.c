@@ -14,6 +14,7 @@
 // them for every line of a JSONL file.
 #include "lpoi/generate_llava.h"
 #include "lpoi/adapter_io.h"
+#include "lpoi/record_fields.h"
 #include "models/llava.h"
 #include "image/image.h"
 #include "image/preprocess.h"
@@ -172,16 +173,6 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
-// A string member that must be there (no embedded NUL); "field: reason" in err otherwise.
-static const JsonValue *get_string(const JsonValue *obj, const char *key, bool nonempty, LpoiErr *err) {
-    const JsonValue *v = json_get(obj, key);
-    if (!v) { err_set(err, "%s: missing", key); return NULL; }
-    if (v->type != JSON_STRING) { err_set(err, "%s: must be a string", key); return NULL; }
-    if (strlen(v->str) != v->len) { err_set(err, "%s: contains a NUL character", key); return NULL; }
-    if (nonempty && v->len == 0) { err_set(err, "%s: empty", key); return NULL; }
-    return v;
-}
-
 // One line → its output JSON line in *line_out; false + "field: reason".
 static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir, const char *text, size_t len,
                        size_t lineno, StrBuf *line_out, LpoiErr *err) {
@@ -189,23 +180,25 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
     JsonDoc *doc = json_parse(text, len, &e);
     if (!doc) return err_set(err, "json: %s", e.msg);
     bool ok = false;
-    char *path = NULL;
+    char *path = NULL, *image = NULL, *prompt = NULL;
+    const char *image_field;
     LlavaAnswer ans = {0};
-    const JsonValue *root = json_root(doc), *image, *prompt, *id;
+    const JsonValue *root = json_root(doc), *id;
     if (root->type != JSON_OBJECT) { err_set(err, "json: not an object"); goto done; }
-    if (!(image = get_string(root, "image", true, err))) goto done;
-    if (!(prompt = get_string(root, "prompt", false, err))) goto done;
+    // The same image and prompt fields as training records (img_path / image / images, TRL messages).
+    if (!record_image(root, "image", &image, &image_field, err)) goto done;
+    if (!record_text(root, "prompt", "user", false, &prompt, NULL, err)) goto done;
     id = json_get(root, "id");
     if (id && id->type != JSON_STRING && id->type != JSON_NUMBER && id->type != JSON_NULL) {
         err_set(err, "id: must be a string or a number");
         goto done;
     }
-    if (image->str[0] != '/' && dir) {
-        size_t n = strlen(dir) + image->len + 2;
+    if (image[0] != '/' && dir) {
+        size_t n = strlen(dir) + strlen(image) + 2;
         path = malloc_check(n);
-        snprintf(path, n, "%s/%s", dir, image->str);
+        snprintf(path, n, "%s/%s", dir, image);
     }
-    LlavaGenArgs g = {.image = path ? path : image->str, .prompt = prompt->str, .max_new = a->max_new,
+    LlavaGenArgs g = {.image = path ? path : image, .prompt = prompt, .max_new = a->max_new,
                       .temperature = a->temperature, .top_p = a->top_p, .seed = a->seed};
     LlavaFail fail;
     if (!llava_session_answer(s, &g, &ans, &fail, &e)) {
@@ -221,9 +214,9 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
     else if (id->type == JSON_NUMBER) strbuf_printf(line_out, "%s", id->str);
     else put_json_string(line_out, id->str, id->len);
     strbuf_printf(line_out, ", \"image\": ");
-    put_json_string(line_out, image->str, image->len);
+    put_json_string(line_out, image, strlen(image));
     strbuf_printf(line_out, ", \"prompt\": ");
-    put_json_string(line_out, prompt->str, prompt->len);
+    put_json_string(line_out, prompt, strlen(prompt));
     strbuf_printf(line_out, ", \"answer\": ");
     put_json_string(line_out, ans.text, ans.text_len);
     strbuf_printf(line_out, "}\n");
@@ -231,6 +224,8 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
 done:
     llava_answer_free(&ans);
     free(path);
+    free(image);
+    free(prompt);
     json_free(doc);
     return ok;
 }

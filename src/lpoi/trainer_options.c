@@ -36,7 +36,7 @@ void train_options_default(TrainOptions *o) {
     o->keep_checkpoints = 2;
 }
 
-typedef enum { F_STR, F_INT, F_DBL, F_U64, F_BOOL, F_OBJ, F_BATCH } FlagType;
+typedef enum { F_STR, F_INT, F_DBL, F_U64, F_BOOL, F_OBJ, F_BATCH, F_BOX } FlagType;
 typedef struct {
     const char *name;
     FlagType type;
@@ -51,6 +51,7 @@ static const Flag FLAGS[] = {
     {"out", F_STR, O(out_dir), "DIR       run folder: log, reference cache, checkpoints, final adapter [required]"},
     {"image-root", F_STR, O(image_root), "DIR  base of relative img_path (default: the data file's folder)"},
     {"negatives", F_STR, O(negatives), "FILE  manifest.jsonl written by `lpoi negatives` (LPOI image lists)"},
+    {"box-format", F_BOX, O(box_format), "F  how boxes are written: xyxy (pixel corners, default), xywh, norm-xyxy, norm-xywh"},
     {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
     {"device", F_STR, O(device), "D      cpu (default), cuda or auto"},
     {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
@@ -114,6 +115,10 @@ static bool set_flag(TrainOptions *o, const Flag *f, const char *val, LpoiErr *e
     case F_BOOL: *(bool *)p = true; return true;
     case F_OBJ:
         if (!obj_kind_parse(val, (ObjKind *)p)) return err_set(err, "--%s: \"%s\" is not dpo, mdpo or lpoi", f->name, val);
+        return true;
+    case F_BOX:
+        if (!box_format_parse(val, (BoxFormat *)p))
+            return err_set(err, "--%s: \"%s\" is not xyxy, xywh, norm-xyxy or norm-xywh", f->name, val);
         return true;
     case F_INT:
     case F_BATCH: {

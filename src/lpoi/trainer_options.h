@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "base/error.h"
+#include "lpoi/negatives.h"
 #include "lpoi/objectives.h"
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
     const char *data_path;        // JSONL (dataset.h describes the accepted records)
     const char *image_root;       // base for relative img_path; NULL = the data file's folder
     const char *negatives;        // manifest.jsonl written by `lpoi negatives`; NULL = boxes / release layout
+    BoxFormat box_format;         // how "boxes" are written: BOX_XYXY pixels (default), xywh, normalised
     const char *out_dir;          // run folder (created)
     const char *base_model_name;  // adapter_config base_model_name_or_path; NULL = model_dir
     const char *device;           // "cpu", "cuda", "auto" (default "cpu")
