@@ -37,12 +37,9 @@ static void shuffle(Trainer *tr) {
     tr->order_ready = true;
 }
 
-// transformers get_linear_schedule_with_warmup at current_step = step (0-based).
+// transformers' scheduler (--lr-scheduler, lr_schedule.h) at current_step = step (0-based).
 static double schedule_lr(const Trainer *tr, int step) {
-    double f;
-    if (step < tr->warmup) f = (double)step / (double)LPOI_MAX(1, tr->warmup);
-    else f = fmax(0.0, (double)(tr->total_steps - step) / (double)LPOI_MAX(1, tr->total_steps - tr->warmup));
-    return tr->o.lr * f;
+    return tr->o.lr * lr_schedule_factor(tr->o.lr_scheduler, step, tr->warmup, tr->total_steps);
 }
 
 // Keeps the log lines whose "step" is <= step (a resumed run rewrites what came after).
@@ -297,6 +294,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     }
     tr.total_steps = (int)total;
     tr.warmup = o->warmup_steps >= 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
+    if (!o->quiet) train_warn_batch(o, tr.data.n, stderr);
     rng_seed(&tr.rng, o->seed ^ 0x5eed0fda7a0d3e5full);
 
     char logpath[4200];

@@ -30,6 +30,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     tr->obj.beta = o->beta;
     tr->obj.delta = o->delta;
     tr->obj.label_smoothing = o->label_smoothing;
+    tr->obj.loss_type = o->loss_type;
     tr->obj.w_dpo = o->w_dpo;
     tr->obj.w_anchor = o->w_anchor;
     tr->obj.w_list = o->w_list;
