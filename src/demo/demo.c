@@ -39,7 +39,7 @@
 
 DemoArgs demo_defaults(void) {
     return (DemoArgs){.out = NULL, .device = "cpu", .steps = 500, .examples = 1024, .heldout = 200, .list_size = 5,
-                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 3e-3, .beta = 0.1, .objective = OBJ_LPOI};
+                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 6e-3, .beta = 0.1, .objective = OBJ_LPOI};
 }
 
 static double now_s(void) {
@@ -269,7 +269,7 @@ int demo_run(const DemoArgs *args) {
     o.beta = a.beta;
     o.list_size = L;
     o.lora_r = a.lora_r;
-    o.lora_alpha = 2.0 * a.lora_r;
+    if (a.lora_alpha > 0) o.lora_alpha = a.lora_alpha;   // else lpoi train's default, as a user would get
     o.lr = a.lr;
     o.warmup_steps = a.steps / 20;
     o.micro_batch = a.batch;
