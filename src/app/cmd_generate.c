@@ -41,7 +41,7 @@ static const char *GENERATE_USAGE =
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
     "  --seed N          sampling seed (default 0)\n"
     "  --ids             also print the prompt and generated token ids (not with --batch)\n"
-    "  --device D        cpu (default), cuda, or auto\n"
+    "  --device D        auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda\n"
     "\n"
     "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used (with --batch: a bad line\n"
     "without --skip-bad, reported as FILE:LINE: field: reason, or no line answered), 2 on a usage error.\n";
@@ -96,7 +96,7 @@ static int generate_llava_batch(const LlavaBatchArgs *a) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *prompt = NULL, *device = "cpu", *image = NULL, *batch = NULL, *out_path = NULL;
+    const char *model_dir = NULL, *prompt = NULL, *device = "auto", *image = NULL, *batch = NULL, *out_path = NULL;
     const char *adapter = NULL;
     double max_new = 32, temperature = 0, top_p = 1, seed = 0;
     bool print_ids = false, skip_bad = false;

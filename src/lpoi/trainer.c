@@ -8,6 +8,7 @@
 // on the same machine and thread count.
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
+#include "lpoi/memory_plan.h"
 #include "base/check.h"
 #include "base/file.h"
 #include <errno.h>
@@ -249,6 +250,9 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
     if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_BAD_OPTIONS; }
+    if (!train_memory_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
+    struct stat out_st;
+    const bool out_existed = stat(o->out_dir, &out_st) == 0;   // a run that never starts removes what it made
     if (!file_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
     Trainer tr;
     TrainExit rc = TRAIN_FAILED;
@@ -359,6 +363,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
 fail:
     fprintf(stderr, "lpoi train: %s\n", err.msg);
     rc = TRAIN_FAILED;
+    if (!out_existed) rmdir(o->out_dir);   // only when still empty
 done:
     if (res) {
         res->steps = tr.step;

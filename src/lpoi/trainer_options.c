@@ -54,7 +54,7 @@ static const Flag FLAGS[] = {
     {"negatives", F_STR, O(negatives), "FILE  manifest.jsonl written by `lpoi negatives` (LPOI image lists)"},
     {"box-format", F_BOX, O(box_format), "F  how boxes are written: xyxy (pixel corners, default), xywh, norm-xyxy, norm-xywh"},
     {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
-    {"device", F_STR, O(device), "D      cpu (default), cuda or auto"},
+    {"device", F_STR, O(device), "D      auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda"},
     {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
     {"config", F_STR, 0, "FILE   JSON object of options, keys = flag names (flags after it override)"},
     {"objective", F_OBJ, O(objective), "O   lpoi (default), mdpo or dpo"},
