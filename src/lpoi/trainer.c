@@ -9,6 +9,7 @@
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
 #include "lpoi/memory_plan.h"
+#include "lpoi/trainer_heldout.h"
 #include "base/check.h"
 #include "base/file.h"
 #include <errno.h>
@@ -67,6 +68,8 @@ typedef struct {
     long tokens;
     int examples;
     ObjStats st;
+    bool has_eval;          // --eval-data was scored after this step
+    HeldoutStats eval;
 } StepOut;
 
 static void log_step(FILE *f, const Trainer *tr, const StepOut *s) {
@@ -82,6 +85,9 @@ static void log_step(FILE *f, const Trainer *tr, const StepOut *s) {
                 st->list_pair_acc, st->list_top_acc);
     }
     if (obj_uses_crop(tr->o.objective)) fprintf(f, ", \"reward_crop\": %.9g", st->reward_crop);
+    if (s->has_eval)
+        fprintf(f, ", \"eval_n\": %d, \"eval_list_full_acc\": %.6g, \"eval_list_pair_acc\": %.6g, \"eval_S_gap\": %.9g",
+                s->eval.n, s->eval.full_acc, s->eval.pair_acc, s->eval.gap);
     fprintf(f, ", \"lr\": %.9g, \"grad_norm\": %.17g, \"examples\": %d, \"tokens\": %ld, \"seconds\": %.4f, "
                "\"tokens_per_s\": %.2f, \"examples_per_s\": %.4f}\n",
             s->lr, s->grad_norm, s->examples, s->tokens, s->seconds, s->tokens / fmax(s->seconds, 1e-9),
@@ -98,8 +104,10 @@ static void progress(const Trainer *tr, const StepOut *s, double elapsed, int do
     char list[64] = "";
     if (obj_uses_list(tr->o.objective))
         snprintf(list, sizeof list, " list %.3f full %.2f", s->st.list, s->st.list_full_acc);
-    fprintf(stderr, "%sstep %d/%d  loss %.4f%s  margin %.3f  lr %.2e  |g| %.3g  %.2f ex/s  ETA %d:%02d:%02d%s",
-            tty ? "\r" : "", tr->step, tr->total_steps, s->loss, list, s->st.margin, s->lr, s->grad_norm,
+    int epoch = tr->step > 0 ? (tr->step - 1) / LPOI_MAX(1, tr->steps_per_epoch) + 1 : 1;
+    fprintf(stderr, "%sepoch %d/%d step %d/%d  loss %.4f%s  margin %.3f  lr %.2e  |g| %.3g  %.2f ex/s  ETA %d:%02d:%02d%s",
+            tty ? "\r" : "", LPOI_MIN(epoch, tr->o.epochs), tr->o.epochs, tr->step, tr->total_steps, s->loss, list,
+            s->st.margin, s->lr, s->grad_norm,
             s->examples / fmax(s->seconds, 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60),
             tty ? "   " : "\n");
     if (tty && tr->step == tr->total_steps) fputc('\n', stderr);
@@ -261,6 +269,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     long tokens = 0, examples = 0;
     StepOut s = {0};
     bool loaded = false, found = false;
+    TrainHeldout *heldout = NULL;
     memset(&tr, 0, sizeof tr);
     if (!o->resume) {   // an earlier run's checkpoints would be mixed with this run's: refuse or remove
         struct stat st;
@@ -276,6 +285,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     }
 
     if (!trainer_open(&tr, o, false, &err)) goto fail;
+    if (o->eval_data && !(heldout = heldout_open(&tr, o->eval_data, &err))) goto fail;
 
     // Reference log-probs: the cache of an earlier run with the same settings, else one pass now.
     if (!ref_cache_load(&tr, &loaded, &err)) goto fail;
@@ -325,6 +335,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
                 o->list_size, tr.nt, o->lr);
 
     const bool tty = isatty(2);
+    if (!o->quiet) train_print_legend(o, stderr);
     double t_loop = now_s();
     int done_here = 0, last_saved = found ? tr.step : -1;
     while (tr.step < tr.total_steps) {
@@ -343,8 +354,14 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         busy += s.seconds;
         tokens += s.tokens;
         examples += s.examples;
+        s.has_eval = heldout && ((o->eval_every > 0 && tr.step % o->eval_every == 0) || tr.step == tr.total_steps);
+        if (s.has_eval && !heldout_eval(&tr, heldout, &s.eval, &err)) goto fail;
         log_step(log, &tr, &s);
         progress(&tr, &s, now_s() - t_loop, done_here, tty);
+        if (s.has_eval && !o->quiet)
+            fprintf(stderr, "%slpoi train: held-out (%d lists) at step %d: full-order accuracy %.1f%%, pairwise %.1f%%, "
+                    "mean S_1 - S_L %+.3f\n", tty ? "\n" : "", s.eval.n, tr.step, 100 * s.eval.full_acc,
+                    100 * s.eval.pair_acc, s.eval.gap);
         if ((o->save_every > 0 && tr.step % o->save_every == 0) || tr.step == tr.total_steps) {
             if (!checkpoint_save(&tr, &err)) goto fail;
             last_saved = tr.step;
@@ -376,6 +393,7 @@ done:
         res->ref_forward_examples = tr.ref_forward_examples;
     }
     if (log) fclose(log);
+    heldout_free(heldout);
     trainer_close(&tr);
     return rc;
 }

@@ -55,6 +55,8 @@ static const Flag FLAGS[] = {
     {"box-format", F_BOX, O(box_format), "F  how boxes are written: xyxy (pixel corners, default), xywh, norm-xyxy, norm-xywh"},
     {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
     {"device", F_STR, O(device), "D      auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda"},
+    {"eval-data", F_STR, O(eval_data), "FILE held-out records (as --data, with lists): their list accuracy is logged"},
+    {"eval-every", F_INT, O(eval_every), "N  evaluate --eval-data every N steps (0 = after the last step only)"},
     {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
     {"config", F_STR, 0, "FILE   JSON object of options, keys = flag names (flags after it override)"},
     {"objective", F_OBJ, O(objective), "O   lpoi (default), mdpo or dpo"},
@@ -106,7 +108,7 @@ static const struct { const char *theirs, *ours; } ALIASES[] = {
     {"per_device_train_batch_size", "micro-batch"}, {"gradient_accumulation_steps", "grad-accum"},
     {"num_train_epochs", "epochs"}, {"max_grad_norm", "clip"}, {"adam_epsilon", "adam-eps"},
     {"output_dir", "out"}, {"model_name_or_path", "model"}, {"lr_scheduler_type", "lr-scheduler"},
-    {"save_steps", "save-every"}, {"save_total_limit", "keep-checkpoints"}, {"target_modules", "lora-targets"},
+    {"save_steps", "save-every"}, {"eval_steps", "eval-every"}, {"save_total_limit", "keep-checkpoints"}, {"target_modules", "lora-targets"},
     {"lora_target_modules", "lora-targets"},
 };
 
@@ -320,6 +322,8 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (o->max_steps < 0) return err_set(err, "--max-steps must be >= 0");
     if (o->max_prompt_length < 1 || o->max_length <= o->max_prompt_length)
         return err_set(err, "--max-length must exceed --max-prompt-length >= 1");
+    if (o->eval_every < 0) return err_set(err, "--eval-every must be >= 0");
+    if (o->eval_every > 0 && !o->eval_data) return err_set(err, "--eval-every needs --eval-data FILE");
     if (o->save_every < 0 || o->keep_checkpoints < 0) return err_set(err, "--save-every / --keep-checkpoints must be >= 0");
     if (o->lora_dropout != 0)
         return err_set(err, "--lora-dropout %g: only 0 is supported (PEFT drops the LoRA input during training; the "
@@ -330,6 +334,13 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (o->loss_type != OBJ_LOSS_SIGMOID && o->label_smoothing > 0)
         return err_set(err, "--label-smoothing applies to --loss-type sigmoid only");
     return true;
+}
+
+void train_print_legend(const TrainOptions *o, FILE *to) {
+    fprintf(to, "lpoi train: columns: loss = the objective (batch mean)%s; margin = beta*(log-ratio chosen - log-ratio "
+            "rejected); lr = this step's learning rate; |g| = gradient norm before clipping\n",
+            obj_uses_list(o->objective) ? "; list = its listwise Plackett-Luce term; full = share of this step's lists "
+                                          "ranked fully right, S_1 > ... > S_L (chance 1/L!)" : "");
 }
 
 bool train_warn_batch(const TrainOptions *o, int n, FILE *to) {

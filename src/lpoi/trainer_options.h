@@ -21,6 +21,8 @@ typedef struct {
     const char *base_model_name;  // adapter_config base_model_name_or_path; NULL = model_dir
     const char *device;           // "cpu", "cuda", "auto" (default "cpu")
     const char *log_file;         // NULL = OUT/log.jsonl
+    const char *eval_data;        // held-out records (as --data) whose list accuracy is logged; NULL = none
+    int eval_every;               // steps between held-out evaluations (0: only after the last step)
     // ---- objective (objectives.h) ----
     ObjKind objective;            // OBJ_LPOI
     double beta;                  // 0.1
@@ -74,3 +76,5 @@ void train_print_usage(FILE *to);
 // When the effective batch (micro-batch x grad-accum) exceeds the n examples, every epoch is one
 // optimiser step on all of them: one warning line to `to` (returns whether it warned).
 bool train_warn_batch(const TrainOptions *o, int n, FILE *to);
+// The legend of the progress line's columns, printed once before the first step.
+void train_print_legend(const TrainOptions *o, FILE *to);
