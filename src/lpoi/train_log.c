@@ -96,5 +96,5 @@ void train_log_plot_losses(Image *img, ImgRect box, const TrainLog *l, const cha
     if (win > 1) snprintf(full, sizeof full, "%s - LINES: MEAN OF %d STEPS", title ? title : "", win);
     else snprintf(full, sizeof full, "%s", title ? title : "");
     long first = l->n ? lround(l->col[TLOG_STEP][0]) : 1, last = l->n ? lround(l->col[TLOG_STEP][l->n - 1]) : 1;
-    plot_chart(img, box, full, "OPTIMISER STEP", first, last, s, ns);
+    plot_chart(img, box, full, "OPTIMISER STEP", "LOSS", first, last, s, ns);
 }
