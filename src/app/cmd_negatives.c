@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "lpoi/negatives.h"
+#include "lpoi/negatives_preview.h"
 #include "lpoi/record_fields.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +30,8 @@
 #define MAX_LINE_BYTES (64u << 20)
 
 typedef struct {
-    const char *data, *out;
-    int list_size, crop_size, line_width;
+    const char *data, *out, *preview;
+    int list_size, crop_size, line_width, preview_rows;
     uint64_t seed, max_pixels;
     NegFill fill;
     BoxFormat box_format;
@@ -41,7 +42,8 @@ static int usage(FILE *to, int code) {
     fprintf(to,
             "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
             "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size R]\n"
-            "                      [--max-pixels N] [--box-format F] [--skip-bad]\n"
+            "                      [--max-pixels N] [--box-format F] [--preview SHEET.png [--preview-rows N]]\n"
+            "                      [--skip-bad]\n"
             "\n"
             "Builds LPOI's ranked image lists (arXiv 2505.21061, section 3.2): for each record, L images\n"
             "where image k masks (k-1)/(L-1) of the object box, image 1 being the untouched original and\n"
@@ -80,6 +82,9 @@ static int usage(FILE *to, int code) {
             "  --max-pixels N     refuse images with more than N pixels (default %llu)\n"
             "  --box-format F     how boxes are written: xyxy (pixel corners, default), xywh (corner + size),\n"
             "                     norm-xyxy, norm-xywh (normalised to [0, 1] by the image's width and height)\n"
+            "  --preview SHEET    also write a contact sheet PNG of the first lists (one row per list, its L\n"
+            "                     images as thumbnails), to check the boxes before training\n"
+            "  --preview-rows N   lists on the sheet (default 8)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
             "                     image) and report how many, instead of stopping at the first\n"
             "  -h, --help         show this help\n"
@@ -201,7 +206,7 @@ static void progress(size_t done, size_t total, double t0, bool tty, bool final)
 }
 
 int cmd_negatives(int argc, char **argv) {
-    NegArgs a = {.list_size = 5, .crop_size = 336, .fill = NEG_FILL_BLACK, .visual_prompt = true,
+    NegArgs a = {.list_size = 5, .crop_size = 336, .preview_rows = 8, .fill = NEG_FILL_BLACK, .visual_prompt = true,
                  .max_pixels = IMAGE_DEFAULT_MAX_PIXELS};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -216,6 +221,8 @@ int cmd_negatives(int argc, char **argv) {
         else if (!strcmp(arg, "--list-size")) { valid = valid && parse_u64(val, NEGATIVES_MAX_LIST, &u) && u >= 2; a.list_size = (int)u; }
         else if (!strcmp(arg, "--fill")) valid = valid && negatives_fill_parse(val, &a.fill);
         else if (!strcmp(arg, "--box-format")) valid = valid && box_format_parse(val, &a.box_format);
+        else if (!strcmp(arg, "--preview")) a.preview = val;
+        else if (!strcmp(arg, "--preview-rows")) { valid = valid && parse_u64(val, 1000, &u) && u >= 1; a.preview_rows = (int)u; }
         else if (!strcmp(arg, "--line-width")) { valid = valid && parse_u64(val, 10000, &u) && u >= 1; a.line_width = (int)u; }
         else if (!strcmp(arg, "--seed")) valid = valid && parse_u64(val, UINT64_MAX, &a.seed);
         else if (!strcmp(arg, "--crop-size")) { valid = valid && parse_u64(val, 100000, &u); a.crop_size = (int)u; }
@@ -232,6 +239,7 @@ int cmd_negatives(int argc, char **argv) {
     char *line = NULL, *manifest_path = NULL, *data_dir = NULL;   // data_dir NULL: img_path used as is
     Image *list = NULL;
     StrBuf mline = {0};
+    NegPreview preview = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
     if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
@@ -266,6 +274,7 @@ int cmd_negatives(int argc, char **argv) {
     opt.visual_prompt = a.visual_prompt;
     opt.line_width = a.line_width;
     list = calloc_check((size_t)a.list_size, sizeof(Image));
+    if (a.preview) neg_preview_init(&preview, a.preview_rows, a.list_size, 96);
     size_t lineno = 0, index = 0, written = 0, skipped = 0, cut = 0;
     bool tty = isatty(2);
     double t0 = now_s();
@@ -301,6 +310,11 @@ int cmd_negatives(int argc, char **argv) {
         opt.seed = a.seed * 0x9E3779B97F4A7C15ull + rec_index;
         negatives_render_list(&src, box, a.list_size, &opt, list);
         NegSide side = negatives_growth_side(src.w, src.h, box);
+        if (a.preview) {
+            char caption[160];
+            snprintf(caption, sizeof caption, "LINE %zu: %.120s", lineno, rec.img_path);
+            if (!neg_preview_add(&preview, list, caption, &err)) fprintf(stderr, "lpoi negatives: preview: %s\n", err.msg);
+        }
 
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
@@ -359,12 +373,16 @@ int cmd_negatives(int argc, char **argv) {
         printf("wrote %zu lists of %d images to %s (manifest: %s)", written, a.list_size, a.out, manifest_path);
         if (a.skip_bad) printf("; skipped %zu bad record%s", skipped, skipped == 1 ? "" : "s");
         printf("\n");
+        if (a.preview && preview.rows == 0) printf("no list for the preview sheet\n");
+        else if (a.preview && !neg_preview_write(&preview, a.preview, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; }
+        else if (a.preview) printf("wrote %s (the first %d list%s)\n", a.preview, preview.rows, preview.rows == 1 ? "" : "s");
         if (a.crop_size > 0 && cut > 0)
             printf("warning: in %zu list%s a %d x %d centre crop (shortest-edge resize to %d) cuts part of the box; "
                    "see crop_kept in the manifest, or pad images to square before training\n",
                    cut, cut == 1 ? "" : "s", a.crop_size, a.crop_size, a.crop_size);
     }
 cleanup:
+    if (a.preview) neg_preview_free(&preview);
     free(mline.s);
     free(list);
     free(line);

@@ -87,3 +87,24 @@ TEST(train_options_refusals_and_batch_warning) {
     EXPECT_MSG(text && strstr(text, "exceeds the 16 examples") && strstr(text, "ONE optimiser step"), "%s", text);
     free(text);
 }
+
+// The progress line's legend explains every column the line has (list and full only for lpoi).
+TEST(train_progress_legend) {
+    TrainOptions o;
+    train_options_default(&o);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    train_print_legend(&o, f);
+    o.objective = OBJ_DPO;
+    train_print_legend(&o, f);
+    fclose(f);
+    char *second = text ? strchr(text, '\n') : NULL;
+    EXPECT(second != NULL);
+    if (second) {
+        *second++ = 0;
+        EXPECT_MSG(strstr(text, "list = ") && strstr(text, "full = ") && strstr(text, "margin = ") && strstr(text, "|g| = "), "%s", text);
+        EXPECT_MSG(!strstr(second, "full = ") && strstr(second, "loss = "), "%s", second);
+    }
+    free(text);
+}
