@@ -26,6 +26,7 @@ static const char *GENERATE_USAGE =
     "                    TEXT goes into the llava-1.5 chat template unless it already holds <image>\n"
     "  --batch FILE      DIR is a LLaVA-1.5 checkpoint, loaded once; answer every line of FILE, a JSONL of\n"
     "                    {\"image\": path, \"prompt\": text, \"id\": optional string or number} (a relative\n"
+    "                    [the image also as img_path or images: [path], the prompt also as TRL chat messages]\n"
     "                    path is taken from FILE's folder; blank lines skipped), each as --image/--prompt\n"
     "                    would (same options, every line starting from --seed), one output line each:\n"
     "                    {\"line\": N, \"id\": ... or null, \"image\": ..., \"prompt\": ..., \"answer\": text}\n"
