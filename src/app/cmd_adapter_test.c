@@ -20,13 +20,19 @@
 #define TINY "testdata/tiny_llava"
 #define PEFT "testdata/tiny_llava_peft"
 
-static JsonDoc *load_expected(void) {
+// expected.json, its case `key` and max_new as text; NULL when the file cannot be read.
+static JsonDoc *load_expected(const char *key, const JsonValue **c, char max_new[16]) {
     size_t size;
     LpoiErr err = {{0}};
     char *text = file_read_all(PEFT "/expected.json", 1 << 20, &size, &err);
-    if (!text) return NULL;
-    JsonDoc *doc = json_parse(text, size, &err);
+    JsonDoc *doc = text ? json_parse(text, size, &err) : NULL;
     free(text);
+    int64_t mn = 0;
+    if (!doc || !(*c = json_get(json_root(doc), key)) || !json_get_i64(json_root(doc), "max_new", &mn)) {
+        json_free(doc);
+        return NULL;
+    }
+    snprintf(max_new, 16, "%lld", (long long)mn);
     return doc;
 }
 
@@ -47,14 +53,11 @@ static bool printed_ids_equal(const char *printed, const char *label, const Json
 
 TEST(generate_adapter_image_equals_peft) {
     if (access(PEFT "/expected.json", R_OK)) { test_skip(PEFT " not found (run from the repository root)"); return; }
-    JsonDoc *doc = load_expected();
+    const JsonValue *c;
+    char max_new[16];
+    JsonDoc *doc = load_expected("image_case", &c, max_new);
     EXPECT(doc != NULL);
     if (!doc) return;
-    const JsonValue *c = json_get(json_root(doc), "image_case");
-    char max_new[16];
-    int64_t mn = 0;
-    EXPECT(json_get_i64(json_root(doc), "max_new", &mn));
-    snprintf(max_new, sizeof max_new, "%lld", (long long)mn);
     char *argv[] = {"generate", "--model", TINY, "--adapter", PEFT "/all_linear", "--image",
                     (char *)json_get_str(json_root(doc), "image"), "--prompt", (char *)json_get_str(c, "prompt"),
                     "--max-new", max_new, "--ids"};
@@ -74,14 +77,11 @@ TEST(generate_adapter_image_equals_peft) {
 
 TEST(generate_adapter_text_equals_peft) {
     if (access(PEFT "/expected.json", R_OK)) { test_skip(PEFT " not found (run from the repository root)"); return; }
-    JsonDoc *doc = load_expected();
+    const JsonValue *c;
+    char max_new[16];
+    JsonDoc *doc = load_expected("text_case", &c, max_new);
     EXPECT(doc != NULL);
     if (!doc) return;
-    const JsonValue *c = json_get(json_root(doc), "text_case");
-    char max_new[16];
-    int64_t mn = 0;
-    EXPECT(json_get_i64(json_root(doc), "max_new", &mn));
-    snprintf(max_new, sizeof max_new, "%lld", (long long)mn);
     char *argv[] = {"generate", "--model", TINY, "--adapter", PEFT "/text_regex", "--prompt",
                     (char *)json_get_str(c, "prompt"), "--max-new", max_new, "--ids"};
     char *printed = NULL;

@@ -32,5 +32,8 @@ bool file_mkdir_p(const char *path, LpoiErr *err);
 // followed). true when path is gone (or never existed).
 bool file_rmtree(const char *path);
 
+// true when path does not exist or is a folder with nothing in it (a place a new output folder may go).
+bool file_dir_vacant(const char *path);
+
 // "a/b", malloc'ed.
 char *file_path_join(const char *a, const char *b);

@@ -48,23 +48,10 @@ static double now_s(void) {
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// true when path does not exist or is a folder with nothing in it.
-static bool dir_is_empty(const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) return errno == ENOENT;
-    if (!S_ISDIR(st.st_mode)) return false;
-    DIR *d = opendir(path);
-    if (!d) return false;
-    bool empty = true;
-    for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 // The output folder: --out (must be absent or empty), else the first free ./lpoi-demo[-N].
 static char *choose_out(const char *given, LpoiErr *err) {
     if (given) {
-        if (!dir_is_empty(given)) {
+        if (!file_dir_vacant(given)) {
             err_set(err, "%s exists and is not an empty folder; pick a new --out (the demo never overwrites)", given);
             return NULL;
         }

@@ -211,15 +211,20 @@ bool adapter_config_read(const char *dir, int *r_out, double *alpha_out, LpoiErr
     return ok;
 }
 
+// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder.
+static bool adapter_open(const char *dir, int *r, double *alpha, StFile *f, char *path, size_t cap, LpoiErr *err) {
+    if (!adapter_config_read(dir, r, alpha, err)) return false;
+    snprintf(path, cap, "%s/adapter_model.safetensors", dir);
+    return st_open(f, path, err);
+}
+
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     int r;
     double alpha;
-    if (!adapter_config_read(dir, &r, &alpha, err)) return false;
     char path[4200];
-    bool ok;
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     StFile f;
-    if (!st_open(&f, path, err)) return false;
+    if (!adapter_open(dir, &r, &alpha, &f, path, sizeof path, err)) return false;
+    bool ok;
     const char **names = malloc_check((f.count ? f.count : 1) * sizeof *names);
     for (size_t i = 0; i < f.count; i++) names[i] = f.tensors[i].name;
     LlavaLoraTargets t;
@@ -242,11 +247,9 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
 bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
     int r;
     double alpha;
-    if (!adapter_config_read(dir, &r, &alpha, err)) return false;
     char path[4200];
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
     StFile f;
-    if (!st_open(&f, path, err)) return false;
+    if (!adapter_open(dir, &r, &alpha, &f, path, sizeof path, err)) return false;
     // Targets from the names' last module part ("...self_attn.q_proj.lora_A.weight" → q_proj);
     // llama_lora_load then checks every layer, shape and stray tensor.
     unsigned targets = 0;

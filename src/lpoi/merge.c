@@ -200,22 +200,12 @@ static bool write_shards(const StModel *m, const MergeModule *mods, int n, float
     return ok;
 }
 
-static bool dir_is_empty(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return false;
-    bool empty = true;
-    for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 bool merge_adapter_dir(const char *model_dir, const char *adapter_dir, const char *out_dir, MergeStats *st,
                        LpoiErr *err) {
     memset(st, 0, sizeof *st);
+    if (!file_dir_vacant(out_dir)) return err_set(err, "%s: exists and is not an empty folder (choose a new --out)", out_dir);
     struct stat sb;
     bool out_exists = stat(out_dir, &sb) == 0;
-    if (out_exists && !(S_ISDIR(sb.st_mode) && dir_is_empty(out_dir)))
-        return err_set(err, "%s: exists and is not an empty folder (choose a new --out)", out_dir);
     int r;
     double alpha;
     if (!adapter_config_read(adapter_dir, &r, &alpha, err)) return false;
