@@ -10,15 +10,10 @@
 // retire 2 FMAs per cycle with 4–5 cycles latency, so 12 independent chains keep both pipes busy.
 // The accumulation order over k is the same for full and edge tiles (edge tiles only differ in
 // how the result is stored), so a C element's value never depends on where tiles fall.
+#include "backend/cpu/cpu_gemm_simd.h"
 #include <immintrin.h>
 #include <stdint.h>
 #include <stddef.h>
-
-// Prototypes (the driver declares the same three functions; keep them in sync).
-void gemm_avx2_kernel_6x16(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                           float beta, int m, int n);
-void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst);
-void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst);
 
 // One k step: 2 loads of B, 6 broadcasts of A, 12 FMAs.
 #define KSTEP(P)                                                                        \

@@ -1,5 +1,5 @@
 // cpu_gemm_test.c — the CPU SGEMM and Linear layer against a naive double-precision reference.
-// Every case runs on both ISA paths (AVX2+FMA where the CPU has it, and the portable C kernel)
+// Every case runs on every ISA path the CPU has (AVX-512, AVX2+FMA, and the portable C kernel)
 // and at 1 and 2 threads; results must also be bit-identical across thread counts.
 // Guard values: padding columns of A/B (lda > cols) hold NaN, so reading them poisons the result;
 // padding columns of C hold a sentinel that must survive.
@@ -22,9 +22,10 @@ static float *alloc_f(size_t n) { return malloc_check((n ? n : 1) * sizeof(float
 static void fill_rand(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
 static void fill_val(float *x, size_t n, float v) { for (size_t i = 0; i < n; i++) x[i] = v; }
 
-// The ISA paths to test: always portable, plus avx2 where available.
-static int isa_list(const char *names[2]) {
+// The ISA paths to test: always portable, plus avx512 and avx2 where available.
+static int isa_list(const char *names[3]) {
     int n = 0;
+    if (cpu_gemm_select("avx512")) names[n++] = "avx512";
     if (cpu_gemm_select("avx2")) names[n++] = "avx2";
     names[n++] = "portable";
     return n;
@@ -34,11 +35,11 @@ typedef struct { const char *isa; int threads; } Saved;
 static Saved save_config(void) { return (Saved){cpu_gemm_isa(), threads_count()}; }
 static void restore_config(Saved s) { cpu_gemm_select(s.isa); threads_set_count(s.threads); }
 
-// The configurations a test runs its cases in: each SIMD path (avx2 where available, then portable) and,
+// The configurations a test runs its cases in: each SIMD path (avx512, avx2 where available, portable) and,
 // with both_threads, each on 1 and 2 threads (else the thread count is the test's). The loop
 //     for (Configs it = configs(both_threads); next_config(&it);) ...
 // selects each in turn and restores the ISA and thread count after the last.
-typedef struct { Saved saved; const char *isas[2]; int nisa, ii, t, tmax; } Configs;
+typedef struct { Saved saved; const char *isas[3]; int nisa, ii, t, tmax; } Configs;
 static Configs configs(bool both_threads) {
     Configs it = {.saved = save_config(), .ii = 0, .t = 0, .tmax = both_threads ? 2 : 1};
     it.nisa = isa_list(it.isas);
@@ -154,13 +155,13 @@ TEST(gemm_all_transposes_odd_sizes) {
             run_transposes(SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, (int)(s % 3) * 3, true);
 }
 
-// Crosses every blocking boundary: M > MC, K > KC (several K blocks), N > NC (two N blocks),
+// Crosses every blocking boundary: M > MC (144 for avx2, 480 for avx512), K > KC (several K blocks), N > NC (two N blocks),
 // with threads. Each block has enough work (> 4 MFLOP per thread) to be shared, and the shapes
 // take each way of cutting it into units: row blocks only (301×70 on 2 threads), column groups
 // only (13×4097 on 2 threads), both (150×4100 on 7 threads, more than this machine may have).
 // The 1-thread results are bit-identical (gemm_deterministic_across_threads).
 TEST(gemm_block_boundaries) {
-    static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}};
+    static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}, {517, 45, 70, 2}};
     for (Configs it = configs(false); next_config(&it);)
         for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++) {
             threads_set_count(big[s][3]);
@@ -254,6 +255,7 @@ TEST(gemm_isa_select) {
     EXPECT(cpu_gemm_select("portable"));
     EXPECT_STREQ(cpu_gemm_isa(), "portable");
     if (cpu_gemm_select("avx2")) EXPECT_STREQ(cpu_gemm_isa(), "avx2+fma");
+    if (cpu_gemm_select("avx512")) EXPECT_STREQ(cpu_gemm_isa(), "avx512");
     EXPECT(!cpu_gemm_select("sse9"));
     restore_config(saved);
 }

@@ -1,0 +1,104 @@
+// cpu_gemm_avx512.c — the AVX-512 pieces of the CPU SGEMM (see cpu_gemm.c for the driver).
+// Compiled with -mavx512f -mavx512vl (and AVX2/FMA); cpu_gemm.c calls into it only after
+// __builtin_cpu_supports says the CPU (and the OS, which must save zmm state) has AVX-512F+VL.
+//
+// Packed layouts (the driver's, with this path's MR=GEMM512_MR and NR=32):
+//   A micro-panel: MR rows × kc, k-major: a[p*MR + i]
+//   B micro-panel: kc × 32 columns, k-major: b[p*32 + j], 64-byte aligned
+// The micro-kernel holds the MR×32 tile of C in 2·MR zmm accumulators; per k it loads two zmm of
+// B, broadcasts MR values of A and issues 2·MR FMAs. With MR = 12 that is 24 independent chains:
+// enough to cover Zen 4/5's and Skylake-X's 4-cycle FMA latency on two pipes, leaving registers for
+// B and the broadcast (14×32 uses 28 + 2 + 1 of the 32). The k order is the same for full and edge
+// tiles (edge tiles only store fewer lanes/rows), so a C element's value does not depend on where
+// tiles fall, on the thread count or on the data's alignment.
+#include "backend/cpu/cpu_gemm_simd.h"
+#include <immintrin.h>
+#include <stdint.h>
+#include <stddef.h>
+
+enum { MR = GEMM512_MR, NR = 32 };
+
+// Stores one row: c[0..n) = alpha*acc (+ beta*c unless beta_zero); n in 1..32.
+static inline void store_row(float *c, __m512 lo, __m512 hi, __m512 valpha, __m512 vbeta, int beta_zero, int n) {
+    const __mmask16 mlo = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    const __mmask16 mhi = n >= 32 ? (__mmask16)0xFFFF : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    lo = _mm512_mul_ps(lo, valpha);
+    hi = _mm512_mul_ps(hi, valpha);
+    if (!beta_zero) {
+        lo = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mlo, c), lo);
+        hi = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mhi, c + 16), hi);
+    }
+    _mm512_mask_storeu_ps(c, mlo, lo);
+    _mm512_mask_storeu_ps(c + 16, mhi, hi);
+}
+
+void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
+                        int m, int n) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+
+    for (int i = 0; i < m; i++) {  // warm the C tile's lines while the FMAs run
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
+    }
+    for (int p = 0; p < kc; p++, a += MR, b += NR) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+
+    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    const int bz = beta == 0.0f;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+        if (i < m) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
+}
+
+// In-register transpose of an 8×8 block: r[i] holds row i on entry, column i on exit.
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// dst[p*width + i] = src[i*ld + p] for i < rows, p < kc, and 0 for rows <= i < width: `rows`
+// rows contiguous along k (op(A) = A, or op(B) = Bᵀ as for a Linear weight) interleaved into a
+// micro-panel of `width` (= MR or NR) lanes. 8×8 blocks go through an in-register transpose.
+void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, int kc, float *dst) {
+    int p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int i0 = 0; i0 < width; i0 += 8) {
+            const int w = width - i0 < 8 ? width - i0 : 8;
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i0 + i < rows ? _mm256_loadu_ps(src + (i0 + i) * ld + p) : _mm256_setzero_ps();
+            transpose8(r);
+            const __mmask8 mk = (__mmask8)((1u << w) - 1);
+            for (int q = 0; q < 8; q++) _mm256_mask_storeu_ps(dst + (p + q) * width + i0, mk, r[q]);
+        }
+    }
+    for (; p < kc; p++)
+        for (int i = 0; i < width; i++) dst[p * width + i] = i < rows ? src[i * ld + p] : 0.0f;
+}

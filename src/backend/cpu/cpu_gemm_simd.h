@@ -1,0 +1,17 @@
+// cpu_gemm_simd.h — the SIMD pieces of the CPU SGEMM, each in a file compiled with its ISA's flags
+// (nob adds -mavx2 -mfma to *_avx2.c, -mavx512f -mavx512vl … to *_avx512.c). cpu_gemm.c calls them
+// only after CPUID says the machine has the ISA. Packed layouts: see cpu_gemm.c.
+#pragma once
+#include <stdint.h>
+
+// ---- AVX2 + FMA (cpu_gemm_avx2.c): 6×16 tile ----
+void gemm_avx2_kernel_6x16(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                           float beta, int m, int n);
+void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst);
+void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst);
+
+// ---- AVX-512 F+VL (cpu_gemm_avx512.c): GEMM512_MR × 32 tile ----
+#define GEMM512_MR 12
+void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
+                        int m, int n);
+void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, int kc, float *dst);
