@@ -52,6 +52,9 @@ typedef struct {
     int mc;              // rows of the A block a thread packs (MC × KC in its L2); a multiple of mr
     int nc;              // columns of the packed B block (KC × NC in L3); a multiple of nr
     GemmKernelFn kernel; // C[0..m, 0..n) = alpha·(A panel · B panel) + beta·C; m <= mr, n <= nr
+    // The unpacked path for A·Bᵀ with few rows or columns (NULL: none, the packed path does all).
+    void (*dot_tile)(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                     float alpha, float beta, int m, int n);
 } GemmIsa;
 
 static void kernel_portable(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
@@ -59,11 +62,12 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
 
 // portable / AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2): the 16 KiB B micro-panel (KC × 16) is half
 // of L1, the A block (144 × 256 = 144 KiB) sits in L2 next to the streaming B panel.
-static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable};
-static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16};
+static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL};
+static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL};
 // AVX-512 (tuned on Zen 5: 48 KiB L1d, 1 MiB L2): B micro-panel KC × 32 = 32 KiB plus the A
 // micro-panel 12 KiB in L1; the A block (480 × 256 = 480 KiB) in L2.
-static const GemmIsa ISA_AVX512 = {"avx512", SIMD_AVX512, GEMM512_MR, 32, 256, 480, 4064, gemm_avx512_kernel};
+static const GemmIsa ISA_AVX512 = {"avx512", SIMD_AVX512, GEMM512_MR, 32, 256, 480, 4064, gemm_avx512_kernel,
+                                   gemm_avx512_dot_tile};
 
 // ---- portable micro-kernel and packers ----
 
@@ -369,12 +373,57 @@ static void scale_c(float *C, int64_t ldc, int M, int N, float beta) {
     }
 }
 
+// ---- the unpacked path (see gemm_avx512_dot_tile) ----
+
+// A·Bᵀ takes it when A has at most DOT_MAX_M rows (decode: one token per sequence, B a weight
+// [N, K]): packing B would cost more than the product, which streams B once from memory. (For the
+// LoRA product x·Aᵀ, N = rank <= 16, it measured slower than the packed path: the tiles re-read
+// B from L2.)
+enum { DOT_MAX_M = 8 };
+
+typedef struct {
+    const GemmIsa *isa;
+    int M, N, K, ntj;  // ntj: tiles across N
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+} GemmDot;
+
+// Tiles [begin, end) of the GEMM_DOT_TILE-square grid, row-major over (M tiles, N tiles): with few
+// rows the threads' chunks split N.
+static void dot_worker(void *ctx, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const GemmDot *g = ctx;
+    enum { T = GEMM_DOT_TILE };
+    for (size_t t = begin; t < end; t++) {
+        const int i = (int)(t / (size_t)g->ntj) * T, j = (int)(t % (size_t)g->ntj) * T;
+        g->isa->dot_tile(g->K, g->A + (int64_t)i * g->lda, g->lda, g->B + (int64_t)j * g->ldb, g->ldb,
+                         g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha, g->beta, LPOI_MIN(T, g->M - i),
+                         LPOI_MIN(T, g->N - j));
+    }
+}
+
+static void gemm_dot(const GemmIsa *isa, int M, int N, int K, float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc, bool threaded) {
+    enum { T = GEMM_DOT_TILE };
+    GemmDot g = {isa, M, N, K, (N + T - 1) / T, alpha, beta, A, B, C, lda, ldb, ldc};
+    const size_t tiles = (size_t)((M + T - 1) / T) * (size_t)g.ntj;
+    const size_t min_chunk = (size_t)(GEMM_MIN_FLOPS_PER_THREAD / (2.0 * T * T * K)) + 1;
+    if (threaded) parallel_for(tiles, min_chunk, dot_worker, &g);
+    else dot_worker(&g, 0, tiles, 0);
+}
+
 // One (non-batched) gemm. `threaded`: share each block among the pool's threads; otherwise run
 // on this thread.
 static void gemm_one(const GemmIsa *isa, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, bool threaded) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) { scale_c(C, ldc, M, N, beta); return; }
+    if (isa->dot_tile && !ta && tb && M <= DOT_MAX_M) {
+        gemm_dot(isa, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threaded);
+        return;
+    }
     GemmBlock g = {.isa = isa, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     const int NR = isa->nr, kcmax = even_block(K, isa->kc, 8), ncmax = even_block(N, isa->nc, NR);

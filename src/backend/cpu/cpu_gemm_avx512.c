@@ -102,3 +102,62 @@ void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, in
     for (; p < kc; p++)
         for (int i = 0; i < width; i++) dst[p * width + i] = i < rows ? src[i * ld + p] : 0.0f;
 }
+
+// ---- the unpacked path: C = A·Bᵀ with both operands' rows contiguous along k ----
+// For a few rows (decode: M = 1..8 tokens against a weight [N, K]), packing B would cost more than
+// the product. Each C element is a dot
+// product over k in 16-lane chunks (the last one masked), then a fixed-order horizontal sum, so its
+// value depends only on K — not on the tile, the thread or the data's alignment.
+
+static inline __attribute__((always_inline)) void dot_tile(const int MB, const int NB, int K, const float *a,
+                                                           int64_t lda, const float *b, int64_t ldb, float *c,
+                                                           int64_t ldc, float alpha, float beta) {
+    __m512 acc[4][4];
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 bv[4];
+        for (int j = 0; j < NB; j++) bv[j] = _mm512_loadu_ps(b + j * ldb + k);
+        for (int i = 0; i < MB; i++) {
+            const __m512 av = _mm512_loadu_ps(a + i * lda + k);
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    if (k < K) {
+        const __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
+        __m512 bv[4];
+        for (int j = 0; j < NB; j++) bv[j] = _mm512_maskz_loadu_ps(mk, b + j * ldb + k);
+        for (int i = 0; i < MB; i++) {
+            const __m512 av = _mm512_maskz_loadu_ps(mk, a + i * lda + k);
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < NB; j++) {
+            const float v = alpha * _mm512_reduce_add_ps(acc[i][j]);
+            float *ci = c + i * ldc + j;
+            *ci = beta == 0.0f ? v : v + beta * *ci;
+        }
+}
+
+void gemm_avx512_dot_tile(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                          float alpha, float beta, int m, int n) {
+#define DOT(MB, NB) dot_tile(MB, NB, K, a, lda, b, ldb, c, ldc, alpha, beta)
+    switch (m * 8 + n) {
+    case 1 * 8 + 4: DOT(1, 4); break;
+    case 2 * 8 + 4: DOT(2, 4); break;
+    case 3 * 8 + 4: DOT(3, 4); break;
+    case 4 * 8 + 4: DOT(4, 4); break;
+    default:  // edge tiles: one column at a time
+        for (int j = 0; j < n; j++) {
+            switch (m) {
+            case 1: dot_tile(1, 1, K, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta); break;
+            case 2: dot_tile(2, 1, K, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta); break;
+            case 3: dot_tile(3, 1, K, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta); break;
+            default: dot_tile(4, 1, K, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta); break;
+            }
+        }
+    }
+#undef DOT
+}

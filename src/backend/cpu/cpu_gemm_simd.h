@@ -15,3 +15,8 @@ void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst);
 void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
                         int m, int n);
 void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, int kc, float *dst);
+// C[0..m, 0..n) = alpha·A·Bᵀ + beta·C (beta == 0: C not read), m, n <= GEMM_DOT_TILE, A [m, K] and
+// B [n, K] row-major, unpacked.
+#define GEMM_DOT_TILE 4
+void gemm_avx512_dot_tile(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                          float alpha, float beta, int m, int n);

@@ -147,6 +147,7 @@ static void run_transposes(int M, int N, int K, float alpha, float beta, int bat
 static const int SIZES[][3] = {  // M, N, K: ones, primes, exact tiles, tile ± 1, block crossings
     {1, 1, 1}, {1, 17, 3}, {7, 1, 13}, {7, 13, 5}, {6, 16, 8}, {5, 15, 7}, {12, 32, 16},
     {13, 33, 300}, {37, 50, 257}, {100, 70, 513}, {145, 31, 64}, {1000, 7, 13}, {3, 1000, 29}, {64, 48, 1},
+    {8, 61, 47}, {9, 17, 33},  // the unpacked A·Bᵀ path's limit (M <= 8)
 };
 
 TEST(gemm_all_transposes_odd_sizes) {
@@ -230,7 +231,8 @@ TEST(gemm_batched_strides) {
 // Same inputs at 1 and 2 threads (and through the batch-parallel and serial paths) give
 // bit-identical outputs: each element's arithmetic does not depend on the split.
 TEST(gemm_deterministic_across_threads) {
-    static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1}};
+    static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1},
+                                {3, 5000, 200, 1}};
     for (Configs it = configs(false); next_config(&it);) {
         for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
             for (int tr = 0; tr < 4; tr++) {
@@ -248,6 +250,40 @@ TEST(gemm_deterministic_across_threads) {
                 free(out[0]); free(out[1]);
             }
     }
+}
+
+// The same operands at different addresses (offset by 0..3 floats, so 16- and 64-byte alignment
+// both change) give bit-identical results on every path: no alignment-dependent peeling.
+TEST(gemm_alignment_invariant) {
+    static const int sz[][3] = {{5, 37, 70}, {40, 50, 300}, {300, 9, 130}};
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
+            for (int tr = 0; tr < 4; tr++) {
+                const int M = sz[s][0], N = sz[s][1], K = sz[s][2];
+                const bool ta = tr & 1, tb = tr & 2;
+                float *a = alloc_f((size_t)M * K + 3), *b = alloc_f((size_t)K * N + 3);
+                float *c[4];
+                fill_rand(a, (size_t)M * K);
+                fill_rand(b, (size_t)K * N);
+                for (int off = 0; off < 4; off++) {
+                    float *ao = alloc_f((size_t)M * K + 4), *bo = alloc_f((size_t)K * N + 4);
+                    memcpy(ao + off, a, (size_t)M * K * sizeof(float));
+                    memcpy(bo + off, b, (size_t)K * N * sizeof(float));
+                    c[off] = alloc_f((size_t)M * N + 4);
+                    cpu_gemm(NULL, ta, tb, M, N, K, 1.0f, ao + off, ta ? M : K, 0, bo + off, tb ? K : N, 0, 0.0f,
+                             c[off] + off, N, 0, 1);
+                    memmove(c[off], c[off] + off, (size_t)M * N * sizeof(float));
+                    free(ao);
+                    free(bo);
+                }
+                for (int off = 1; off < 4; off++)
+                    EXPECT_MSG(memcmp(c[0], c[off], (size_t)M * N * sizeof(float)) == 0,
+                               "%s, %d threads: offset %d changes the result (M=%d N=%d K=%d ta=%d tb=%d)",
+                               cpu_gemm_isa(), threads_count(), off, M, N, K, ta, tb);
+                for (int off = 0; off < 4; off++) free(c[off]);
+                free(a);
+                free(b);
+            }
 }
 
 TEST(gemm_isa_select) {
