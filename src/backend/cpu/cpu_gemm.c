@@ -52,7 +52,10 @@ typedef struct {
     int mc;              // rows of the A block a thread packs (MC × KC in its L2); a multiple of mr
     int nc;              // columns of the packed B block (KC × NC in L3); a multiple of nr
     GemmKernelFn kernel; // C[0..m, 0..n) = alpha·(A panel · B panel) + beta·C; m <= mr, n <= nr
-    // The unpacked path for A·Bᵀ with few rows or columns (NULL: none, the packed path does all).
+    // The kernel with A unpacked, full mr-row panels only (NULL: A is always packed).
+    void (*kernel_rows)(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
+                        float beta, int n);
+    // The unpacked path for A·Bᵀ with few rows (NULL: none, the packed path does all).
     void (*dot_tile)(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
                      float alpha, float beta, int m, int n);
 } GemmIsa;
@@ -62,12 +65,12 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
 
 // portable / AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2): the 16 KiB B micro-panel (KC × 16) is half
 // of L1, the A block (144 × 256 = 144 KiB) sits in L2 next to the streaming B panel.
-static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL};
-static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL};
+static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL, NULL};
+static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL, NULL};
 // AVX-512 (tuned on Zen 5: 48 KiB L1d, 1 MiB L2): B micro-panel KC × 32 = 32 KiB plus the A
 // micro-panel 12 KiB in L1; the A block (480 × 256 = 480 KiB) in L2.
 static const GemmIsa ISA_AVX512 = {"avx512", SIMD_AVX512, GEMM512_MR, 32, 256, 480, 4064, gemm_avx512_kernel,
-                                   gemm_avx512_dot_tile};
+                                   gemm_avx512_kernel_rows, gemm_avx512_dot_tile};
 
 // ---- portable micro-kernel and packers ----
 
@@ -315,6 +318,31 @@ static void pack_b_worker(void *ctx, size_t begin, size_t end, int tid) {
     }
 }
 
+// A unit with few B panels reads op(A) = A in place (kernel_rows): a packed A panel would be used
+// DIRECT_A_MAX_PANELS times at most, so packing it costs about as much as the products (the LoRA
+// product x·Aᵀ has one panel, N = rank). Only the partial last row panel is packed (edge_a).
+enum { DIRECT_A_MAX_PANELS = 2 };
+static _Thread_local PackBuf tl_edge_a;
+
+static void direct_a_unit(const GemmBlock *g, int i0, int i1, int q0, int q1) {
+    const int MR = g->isa->mr, NR = g->isa->nr, kc = g->kc;
+    const int full_end = i0 + (i1 - i0) / MR * MR, m_edge = i1 - full_end;
+    float *edge = NULL;
+    if (m_edge > 0) {
+        edge = packbuf_get(&tl_edge_a, (size_t)MR * kc);
+        pack_panel(g->isa, a_at(g, full_end, g->pc), g->lda, true, m_edge, MR, kc, edge);
+    }
+    for (int q = q0; q < q1; q++) {
+        const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
+        const float *bp = g->bpack + (size_t)q * kc * NR;
+        for (int i = i0; i < full_end; i += MR)
+            g->isa->kernel_rows(kc, a_at(g, i, g->pc), g->lda, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha,
+                                g->beta, n);
+        if (edge)
+            g->isa->kernel(kc, edge, bp, g->C + (int64_t)full_end * g->ldc + j, g->ldc, g->alpha, g->beta, m_edge, n);
+    }
+}
+
 // Computes units until none are left: pack the unit's A rows (into this thread's L2-sized
 // buffer), then for each of its B panels (L1) run the micro-kernel down the row block.
 static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
@@ -331,6 +359,10 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
         unit_range(g, u, &rb, &i0, &i1, &q0, &q1);
         const int npa = (i1 - i0 + MR - 1) / MR;
         LPOI_ASSERT(npa * MR <= g->isa->mc);
+        if (g->isa->kernel_rows && !g->ta && q1 - q0 <= DIRECT_A_MAX_PANELS) {
+            direct_a_unit(g, i0, i1, q0, q1);
+            continue;
+        }
         if (rb != packed) {
             for (int r = 0; r < npa; r++) {
                 const int i = i0 + r * MR;

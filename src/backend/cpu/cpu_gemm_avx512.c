@@ -59,6 +59,30 @@ void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_
         if (i < m) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
 }
 
+// The same tile with A read in place, unpacked: row i of the tile at a + i*lda, contiguous along k
+// (op(A) = A). Exactly MR rows (the driver packs a partial edge panel instead). Same products in the
+// same order as the packed kernel, so the two give identical bits; used where A's packed panel would
+// serve only one or two B panels (N <= 64), so packing it would cost as much as using it.
+void gemm_avx512_kernel_rows(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
+                             float beta, int n) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, b += NR) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i * lda + p]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    const int bz = beta == 0.0f;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
+}
+
 // In-register transpose of an 8×8 block: r[i] holds row i on entry, column i on exit.
 static inline void transpose8(__m256 r[8]) {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -91,11 +115,13 @@ void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, in
     for (; p + 8 <= kc; p += 8) {
         for (int i0 = 0; i0 < width; i0 += 8) {
             const int w = width - i0 < 8 ? width - i0 : 8;
-            __m256 r[8];
+            __m256 r[8];  // unrolled so that r stays in registers (a loop spills it to the stack)
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
                 r[i] = i0 + i < rows ? _mm256_loadu_ps(src + (i0 + i) * ld + p) : _mm256_setzero_ps();
             transpose8(r);
             const __mmask8 mk = (__mmask8)((1u << w) - 1);
+#pragma GCC unroll 8
             for (int q = 0; q < 8; q++) _mm256_mask_storeu_ps(dst + (p + q) * width + i0, mk, r[q]);
         }
     }
