@@ -18,7 +18,10 @@
 // (forcing e.g. an older kernel). For a fair comparison against OpenBLAS's own choice of kernel,
 // this program re-executes itself once with both unset unless --keep-openblas-env is given.
 //
-// usage: bench_matmul [--reps N] [--quick] [--keep-openblas-env]
+// usage: bench_matmul [--reps N] [--quick] [--keep-openblas-env] [--shape MxNxK[t]] [--threads N]
+//                     [--isa avx512|avx2|portable] [--lpoi-only]
+//   --shape: one shape instead of the table's (t: op(B) = Bᵀ); --threads: only that count;
+//   --isa: force lpoi's gemm path; --lpoi-only: time lpoi alone (tuning), no OpenBLAS columns.
 // build: ./nob bench (or `make bench`); by hand see bench/README.md.
 #include "backend/cpu/cpu_ops.h"
 #include "base/threads.h"
@@ -207,8 +210,11 @@ int main(int argc, char **argv) {
             double gl = flops / median(tl, nrep) * 1e-9, go = flops / median(to, nrep) * 1e-9;
             char name[64];
             snprintf(name, sizeof name, "%d x %d x %d", sh.M, sh.N, sh.K);
-            printf("%-22s %-5s %7d %12.1f %14.1f %6.0f%% %10.2e%s\n", name, sh.tb ? "Bt" : "B", nt, gl, go,
-                   100.0 * gl / go, maxdiff, bad ? "  MISMATCH" : "");
+            if (lpoi_only)
+                printf("%-22s %-5s %7d %12.1f %14s %7s %10s\n", name, sh.tb ? "Bt" : "B", nt, gl, "-", "-", "-");
+            else
+                printf("%-22s %-5s %7d %12.1f %14.1f %6.0f%% %10.2e%s\n", name, sh.tb ? "Bt" : "B", nt, gl, go,
+                       100.0 * gl / go, maxdiff, bad ? "  MISMATCH" : "");
             fflush(stdout);
             if (bad) {
                 fprintf(stderr, "bench_matmul: %zu elements differ from OpenBLAS (max |diff| %.3g)\n", bad, maxdiff);

@@ -113,6 +113,10 @@ static inline void transpose8(__m256 r[8]) {
 void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, int kc, float *dst) {
     int p = 0;
     for (; p + 8 <= kc; p += 8) {
+        // The rows are read once, often from L3 or memory, as `rows` parallel streams: ask for the
+        // next lines ahead (every other step covers each 64-byte line).
+        if ((p & 15) == 0)
+            for (int i = 0; i < rows; i++) _mm_prefetch((const char *)(src + i * ld + p + 64), _MM_HINT_T0);
         for (int i0 = 0; i0 < width; i0 += 8) {
             const int w = width - i0 < 8 ? width - i0 : 8;
             __m256 r[8];  // unrolled so that r stays in registers (a loop spills it to the stack)
