@@ -12,6 +12,7 @@
 // tiles (edge tiles only store fewer lanes/rows), so a C element's value does not depend on where
 // tiles fall, on the thread count or on the data's alignment.
 #include "backend/cpu/cpu_gemm_simd.h"
+#include "backend/cpu/cpu_gemm_transpose8.h"
 #include <immintrin.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -83,30 +84,6 @@ void gemm_avx512_kernel_rows(int kc, const float *a, int64_t lda, const float *b
     for (int i = 0; i < MR; i++) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
 }
 
-// In-register transpose of an 8×8 block: r[i] holds row i on entry, column i on exit.
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 // dst[p*width + i] = src[i*ld + p] for i < rows, p < kc, and 0 for rows <= i < width: `rows`
 // rows contiguous along k (op(A) = A, or op(B) = Bᵀ as for a Linear weight) interleaved into a
 // micro-panel of `width` (= MR or NR) lanes. 8×8 blocks go through an in-register transpose.
@@ -123,7 +100,7 @@ void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, in
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
                 r[i] = i0 + i < rows ? _mm256_loadu_ps(src + (i0 + i) * ld + p) : _mm256_setzero_ps();
-            transpose8(r);
+            gemm_transpose8(r);
             const __mmask8 mk = (__mmask8)((1u << w) - 1);
 #pragma GCC unroll 8
             for (int q = 0; q < 8; q++) _mm256_mask_storeu_ps(dst + (p + q) * width + i0, mk, r[q]);
