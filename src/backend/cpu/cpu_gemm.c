@@ -55,6 +55,9 @@ typedef struct {
     // The kernel with A unpacked, full mr-row panels only (NULL: A is always packed).
     void (*kernel_rows)(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
                         float beta, int n);
+    // The kernel with op(B) = B unpacked, full nr-column panels only (NULL: B is always packed).
+    void (*kernel_bcols)(int kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, float alpha,
+                         float beta, int m);
     // The unpacked path for A·Bᵀ with few rows (NULL: none, the packed path does all).
     void (*dot_tile)(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
                      float alpha, float beta, int m, int n);
@@ -65,12 +68,12 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
 
 // portable / AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2): the 16 KiB B micro-panel (KC × 16) is half
 // of L1, the A block (144 × 256 = 144 KiB) sits in L2 next to the streaming B panel.
-static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL, NULL};
-static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL, NULL};
+static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL, NULL, NULL};
+static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL, NULL, NULL};
 // AVX-512 (tuned on Zen 5: 48 KiB L1d, 1 MiB L2): B micro-panel KC × 32 = 32 KiB plus the A
 // micro-panel 12 KiB in L1; the A block (480 × 256 = 480 KiB) in L2.
 static const GemmIsa ISA_AVX512 = {"avx512", SIMD_AVX512, GEMM512_MR, 32, 256, 480, 4064, gemm_avx512_kernel,
-                                   gemm_avx512_kernel_rows, gemm_avx512_dot_tile};
+                                   gemm_avx512_kernel_rows, gemm_avx512_kernel_bcols, gemm_avx512_dot_tile};
 
 // ---- portable micro-kernel and packers ----
 
@@ -259,6 +262,7 @@ typedef struct {
     int jc, nc, pc, kc;
     float beta;         // beta for this K block (the caller's for the first, 1 afterwards)
     float *bpack;       // npanels panels of kc × NR
+    bool direct_b;      // full B panels are read in place (kernel_bcols), only a partial one is packed
     int npanels;        // ceil(nc / NR)
     int nrb, ngroups;   // row blocks (<= MC rows each) and column groups per row block
     atomic_int next_pack;  // next group of PACK_GRAIN B panels to pack
@@ -313,6 +317,7 @@ static void pack_b_worker(void *ctx, size_t begin, size_t end, int tid) {
         const int q1 = LPOI_MIN(g->npanels, q0 + PACK_GRAIN);
         for (int q = q0; q < q1; q++) {
             const int NR = g->isa->nr, j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
+            if (g->direct_b && n == NR) continue;
             pack_panel(g->isa, b_at(g, g->pc, j), g->ldb, g->tb, n, NR, g->kc, g->bpack + (size_t)q * g->kc * NR);
         }
     }
@@ -343,6 +348,11 @@ static void direct_a_unit(const GemmBlock *g, int i0, int i1, int q0, int q1) {
     }
 }
 
+// With at most DIRECT_B_MAX_PANELS row panels (M <= 24 on AVX-512: the LoRA gradient dA = dxaᵀ·x has
+// M = rank) each B panel is used once or twice, so op(B) = B is read in place (kernel_bcols) instead of
+// being copied into panels first; only a partial last panel is packed.
+enum { DIRECT_B_MAX_PANELS = 2 };
+
 // Computes units until none are left: pack the unit's A rows (into this thread's L2-sized
 // buffer), then for each of its B panels (L1) run the micro-kernel down the row block.
 static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
@@ -359,7 +369,7 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
         unit_range(g, u, &rb, &i0, &i1, &q0, &q1);
         const int npa = (i1 - i0 + MR - 1) / MR;
         LPOI_ASSERT(npa * MR <= g->isa->mc);
-        if (g->isa->kernel_rows && !g->ta && q1 - q0 <= DIRECT_A_MAX_PANELS) {
+        if (g->isa->kernel_rows && !g->ta && !g->direct_b && q1 - q0 <= DIRECT_A_MAX_PANELS) {
             direct_a_unit(g, i0, i1, q0, q1);
             continue;
         }
@@ -376,8 +386,12 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
             const float *bp = g->bpack + (size_t)q * kc * NR;
             for (int r = 0; r < npa; r++) {
                 const int i = i0 + r * MR;
-                kernel(kc, apack + (size_t)r * MR * kc, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha,
-                       g->beta, LPOI_MIN(MR, i1 - i), n);
+                float *c = g->C + (int64_t)i * g->ldc + j;
+                if (g->direct_b && n == NR)
+                    g->isa->kernel_bcols(kc, apack + (size_t)r * MR * kc, b_at(g, g->pc, j), g->ldb, c, g->ldc,
+                                         g->alpha, g->beta, LPOI_MIN(MR, i1 - i));
+                else
+                    kernel(kc, apack + (size_t)r * MR * kc, bp, c, g->ldc, g->alpha, g->beta, LPOI_MIN(MR, i1 - i), n);
             }
         }
     }
@@ -459,6 +473,7 @@ static void gemm_one(const GemmIsa *isa, bool ta, bool tb, int M, int N, int K, 
     GemmBlock g = {.isa = isa, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
     const int NR = isa->nr, kcmax = even_block(K, isa->kc, 8), ncmax = even_block(N, isa->nc, NR);
+    g.direct_b = isa->kernel_bcols && !tb && (M + isa->mr - 1) / isa->mr <= DIRECT_B_MAX_PANELS;
     for (int jc = 0; jc < N; jc += ncmax) {
         g.jc = jc;
         g.nc = LPOI_MIN(ncmax, N - jc);

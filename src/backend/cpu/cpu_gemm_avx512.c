@@ -33,8 +33,12 @@ static inline void store_row(float *c, __m512 lo, __m512 hi, __m512 valpha, __m5
     _mm512_mask_storeu_ps(c + 16, mhi, hi);
 }
 
-void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
-                        int m, int n) {
+// The tile, for every operand layout: A element (i, p) at a[i*a_row + p*a_k], B row p at b + p*b_k.
+// The packed kernel and the in-place variants below take the same products in the same order, so
+// they give identical bits and the driver may choose per panel.
+static inline __attribute__((always_inline)) void tile(int kc, const float *a, int64_t a_row, int64_t a_k,
+                                                       const float *b, int64_t b_k, float *c, int64_t ldc,
+                                                       float alpha, float beta, int m, int n) {
     __m512 acc[MR][2];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -43,11 +47,11 @@ void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 31), _MM_HINT_T0);
     }
-    for (int p = 0; p < kc; p++, a += MR, b += NR) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    for (int p = 0; p < kc; p++, a += a_k, b += b_k) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
+            const __m512 ai = _mm512_set1_ps(a[i * a_row]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
@@ -60,28 +64,26 @@ void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_
         if (i < m) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
 }
 
-// The same tile with A read in place, unpacked: row i of the tile at a + i*lda, contiguous along k
-// (op(A) = A). Exactly MR rows (the driver packs a partial edge panel instead). Same products in the
-// same order as the packed kernel, so the two give identical bits; used where A's packed panel would
-// serve only one or two B panels (N <= 64), so packing it would cost as much as using it.
+// Packed A and B panels (m <= MR rows, n <= 32 columns; padding lanes are zero).
+void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta,
+                        int m, int n) {
+    tile(kc, a, 1, MR, b, NR, c, ldc, alpha, beta, m, n);
+}
+
+// A read in place, unpacked: row i at a + i*lda, contiguous along k (op(A) = A), exactly MR rows (the
+// driver packs a partial edge panel instead). For units whose packed A panel would serve only one or
+// two B panels (N <= 64), where packing A costs as much as using it.
 void gemm_avx512_kernel_rows(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
                              float beta, int n) {
-    __m512 acc[MR][2];
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, b += NR) {
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i * lda + p]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-        }
-    }
-    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
-    const int bz = beta == 0.0f;
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) store_row(c + i * ldc, acc[i][0], acc[i][1], valpha, vbeta, bz, n);
+    tile(kc, a, lda, 1, b, NR, c, ldc, alpha, beta, MR, n);
+}
+
+// B read in place, unpacked: row p of the panel at b + p*ldb (op(B) = B row-major), all 32 columns
+// (the driver packs a partial edge panel instead). For GEMMs with at most two row panels (M <= 24,
+// e.g. the LoRA gradient dA = dxaᵀ·x with M = rank), where each B panel is used once or twice.
+void gemm_avx512_kernel_bcols(int kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, float alpha,
+                              float beta, int m) {
+    tile(kc, a, 1, MR, b, ldb, c, ldc, alpha, beta, m, NR);
 }
 
 // dst[p*width + i] = src[i*ld + p] for i < rows, p < kc, and 0 for rows <= i < width: `rows`

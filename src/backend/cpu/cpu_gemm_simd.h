@@ -17,6 +17,9 @@ void gemm_avx512_kernel(int kc, const float *a, const float *b, float *c, int64_
 // The same with A unpacked (row i at a + i*lda, k contiguous) and exactly GEMM512_MR rows.
 void gemm_avx512_kernel_rows(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
                              float beta, int n);
+// The same with B unpacked (row p of the panel at b + p*ldb) and exactly 32 columns.
+void gemm_avx512_kernel_bcols(int kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, float alpha,
+                              float beta, int m);
 void gemm_avx512_pack_rows(const float *src, int64_t ld, int rows, int width, int kc, float *dst);
 // C[0..m, 0..n) = alpha·A·Bᵀ + beta·C (beta == 0: C not read), m, n <= GEMM_DOT_TILE, A [m, K] and
 // B [n, K] row-major, unpacked.
