@@ -7,7 +7,8 @@
 // subnormal as IEEE multiplication does. Accuracy: within 2 ulp of the correctly rounded result
 // (cpu_vexp_test.c sweeps it against libm); exp(0) = 1, exp(-inf) = 0, exp(inf) = inf, NaN stays NaN.
 // Every element takes the same operations (the tail through a padded lane buffer), so a value never
-// depends on its position, the thread split or the alignment.
+// depends on its position, the thread split or the alignment. Included from files built with the base
+// flags only: with -mfma the compiler may fuse the multiply-adds, which changes the last bits.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
