@@ -283,6 +283,7 @@ typedef struct {
     const char *cc;
     List cflags;        // for every C file
     List avx2_flags;    // added for *_avx2.c
+    List avx512_flags;  // added for *_avx512.c
     List ldflags;
     bool nvcc;          // nvcc found: build PTX
     char *nvcc_version;
@@ -307,6 +308,8 @@ static void config_init(void) {
     }
     list_push(&cfg.avx2_flags, "-mavx2");
     list_push(&cfg.avx2_flags, "-mfma");
+    const char *avx512[] = {"-mavx2", "-mfma", "-mavx512f", "-mavx512vl"};
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++) list_push(&cfg.avx512_flags, avx512[i]);
     const char *libs[] = {"-lz", "-lm", "-lpthread", "-ldl"};
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) list_push(&cfg.ldflags, libs[i]);
 
@@ -319,6 +322,7 @@ static void config_init(void) {
     h = fnv1a(h, cfg.cc);
     for (int i = 0; i < cfg.cflags.count; i++) h = fnv1a(h, cfg.cflags.items[i]);
     for (int i = 0; i < cfg.avx2_flags.count; i++) h = fnv1a(h, cfg.avx2_flags.items[i]);
+    for (int i = 0; i < cfg.avx512_flags.count; i++) h = fnv1a(h, cfg.avx512_flags.items[i]);
     if (cfg.nvcc) {
         h = fnv1a(h, cfg.nvcc_version);
         for (int i = 0; i < N_VARIANTS; i++) h = fnv1a(h, PTX_VARIANTS[i]);
@@ -462,6 +466,8 @@ static bool compile_all(List *sources) {
         for (int f = 0; f < cfg.cflags.count; f++) list_push(&cmd, cfg.cflags.items[f]);
         if (ends_with(s, "_avx2.c"))
             for (int f = 0; f < cfg.avx2_flags.count; f++) list_push(&cmd, cfg.avx2_flags.items[f]);
+        if (ends_with(s, "_avx512.c"))
+            for (int f = 0; f < cfg.avx512_flags.count; f++) list_push(&cmd, cfg.avx512_flags.items[f]);
         list_push(&cmd, "-MMD");
         list_push(&cmd, "-MP");
         list_push(&cmd, "-MF");

@@ -18,7 +18,10 @@
 // (forcing e.g. an older kernel). For a fair comparison against OpenBLAS's own choice of kernel,
 // this program re-executes itself once with both unset unless --keep-openblas-env is given.
 //
-// usage: bench_matmul [--reps N] [--quick] [--keep-openblas-env]
+// usage: bench_matmul [--reps N] [--quick] [--keep-openblas-env] [--shape MxNxK[t]] [--threads N]
+//                     [--isa avx512|avx2|portable] [--lpoi-only]
+//   --shape: one shape instead of the table's (t: op(B) = Bᵀ); --threads: only that count;
+//   --isa: force lpoi's gemm path; --lpoi-only: time lpoi alone (tuning), no OpenBLAS columns.
 // build: ./nob bench (or `make bench`); by hand see bench/README.md.
 #include "backend/cpu/cpu_ops.h"
 #include "base/threads.h"
@@ -96,14 +99,27 @@ typedef struct { int M, N, K; bool tb; } Shape;
 enum { ROUNDS = 3, WARMUP = 2, MAX_PER_ROUND = 32 };
 
 int main(int argc, char **argv) {
-    int reps = 0;
-    bool quick = false, keep_env = false;
+    int reps = 0, only_threads = 0;
+    bool quick = false, keep_env = false, lpoi_only = false;
+    Shape one = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quick") == 0) quick = true;
         else if (strcmp(argv[i], "--keep-openblas-env") == 0) keep_env = true;
-        else {
-            fprintf(stderr, "usage: %s [--reps N] [--quick] [--keep-openblas-env]\n", argv[0]);
+        else if (strcmp(argv[i], "--lpoi-only") == 0) lpoi_only = true;
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) only_threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+            if (!cpu_gemm_select(argv[++i])) { fprintf(stderr, "bench_matmul: no gemm path %s here\n", argv[i]); return 2; }
+        } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) {
+            char t = 'n';
+            if (sscanf(argv[++i], "%dx%dx%d%c", &one.M, &one.N, &one.K, &t) < 3 || one.M <= 0 || one.N <= 0 || one.K <= 0) {
+                fprintf(stderr, "bench_matmul: --shape wants MxNxK or MxNxKt (t: op(B) = Bt), got %s\n", argv[i]);
+                return 2;
+            }
+            one.tb = t == 't';
+        } else {
+            fprintf(stderr, "usage: %s [--reps N] [--quick] [--keep-openblas-env] [--shape MxNxK[t]] [--threads N]\n"
+                            "       [--isa avx512|avx2|portable] [--lpoi-only]\n", argv[0]);
             return 2;
         }
     }
@@ -135,13 +151,15 @@ int main(int argc, char **argv) {
         {1024, 1024, 1024, false}, {1024, 1024, 1024, true},
         {4096, 4096, 1024, false}, {4096, 4096, 1024, true},
     };
+    const Shape *todo = one.M ? &one : shapes;
+    const size_t nshapes = one.M ? 1 : sizeof shapes / sizeof shapes[0];
     const int thread_counts[] = {1, 2};
     int failures = 0;
 
     printf("%-22s %-4s %7s %12s %14s %7s %10s\n", "M x N x K", "op(B)", "threads", "lpoi GF/s", "OpenBLAS GF/s",
            "ratio", "max |diff|");
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        const Shape sh = shapes[s];
+    for (size_t s = 0; s < nshapes; s++) {
+        const Shape sh = todo[s];
         if (quick && sh.M > 1024) continue;
         unsigned seed = 1234u + (unsigned)s;
         float *A = alloc_rand((size_t)sh.M * sh.K, &seed);
@@ -157,7 +175,7 @@ int main(int argc, char **argv) {
 
         for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
             const int nt = thread_counts[t];
-            if (nt > ncpu) continue;
+            if (nt > ncpu || (only_threads && nt != only_threads)) continue;
             threads_set_count(nt);
             openblas_set_num_threads(nt);
             double tl[ROUNDS * MAX_PER_ROUND], to[ROUNDS * MAX_PER_ROUND];
@@ -171,7 +189,7 @@ int main(int argc, char **argv) {
                     cpu_gemm(NULL, false, sh.tb, sh.M, sh.N, sh.K, 1.0f, A, sh.K, 0, B, ldb, 0, 0.0f, C1, sh.N, 0, 1);
                     if (r >= 0) tl[round * per_round + r] = now_s() - t0;
                 }
-                for (int r = -WARMUP; r < per_round; r++) {
+                for (int r = -WARMUP; r < per_round && !lpoi_only; r++) {
                     double t0 = now_s();
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, sh.tb ? CblasTrans : CblasNoTrans, sh.M, sh.N, sh.K,
                                 1.0f, A, sh.K, B, ldb, 0.0f, C2, sh.N);
@@ -182,7 +200,9 @@ int main(int argc, char **argv) {
             // rounding differences between two summation orders stay far below this bound.
             double maxdiff = 0;
             size_t bad = 0;
-            for (size_t i = 0; i < (size_t)sh.M * sh.N; i++) {
+            if (lpoi_only)  // no OpenBLAS: the ratio and difference columns mean nothing
+                for (int r = 0; r < nrep; r++) to[r] = 1e30;
+            for (size_t i = 0; i < (size_t)sh.M * sh.N && !lpoi_only; i++) {
                 double d = fabs((double)C1[i] - C2[i]);
                 if (!(d <= 1e-3 + 1e-4 * fabs(C2[i]))) bad++;
                 if (d > maxdiff || isnan(d)) maxdiff = d;
@@ -190,8 +210,11 @@ int main(int argc, char **argv) {
             double gl = flops / median(tl, nrep) * 1e-9, go = flops / median(to, nrep) * 1e-9;
             char name[64];
             snprintf(name, sizeof name, "%d x %d x %d", sh.M, sh.N, sh.K);
-            printf("%-22s %-5s %7d %12.1f %14.1f %6.0f%% %10.2e%s\n", name, sh.tb ? "Bt" : "B", nt, gl, go,
-                   100.0 * gl / go, maxdiff, bad ? "  MISMATCH" : "");
+            if (lpoi_only)
+                printf("%-22s %-5s %7d %12.1f %14s %7s %10s\n", name, sh.tb ? "Bt" : "B", nt, gl, "-", "-", "-");
+            else
+                printf("%-22s %-5s %7d %12.1f %14.1f %6.0f%% %10.2e%s\n", name, sh.tb ? "Bt" : "B", nt, gl, go,
+                       100.0 * gl / go, maxdiff, bad ? "  MISMATCH" : "");
             fflush(stdout);
             if (bad) {
                 fprintf(stderr, "bench_matmul: %zu elements differ from OpenBLAS (max |diff| %.3g)\n", bad, maxdiff);

@@ -8,6 +8,8 @@
 // σ is written 1/(1 + e^−x): for x → −∞ e^−x overflows to inf and σ → 0, never NaN.
 // All outputs may alias their inputs (each element is read before it is written).
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_vexp.h"
+#include "base/check.h"
 #include "base/threads.h"
 #include <math.h>
 
@@ -91,21 +93,51 @@ void cpu_gelu_backward(Backend *be, float *dx, const float *dout, const float *x
     parallel_for(n, ACT_CHUNK, gelu_bwd_range, &c);
 }
 
-static void silu_fwd_range(void *vctx, size_t i0, size_t i1, int tid) {
-    (void)tid;
-    ActCtx *c = vctx;
-    for (size_t i = i0; i < i1; i++) c->out[i] = c->x[i] / (1.0f + expf(-c->x[i]));
+// The SiLU family walks its range in chunks: e = exp(-x) for the chunk (cpu_vexp.h), then the
+// elementwise formula (a ChunkFn). Each element's value does not depend on where the chunks fall.
+enum { EXP_CHUNK = 256 };
+typedef void (*ChunkFn)(const ActCtx *c, size_t b, size_t w, const float *e);  // elements [b, b + w)
+
+static void exp_neg_chunks(const ActCtx *c, size_t i0, size_t i1, ChunkFn fn) {
+    float e[EXP_CHUNK];
+    for (size_t b = i0; b < i1; b += EXP_CHUNK) {
+        const size_t w = LPOI_MIN((size_t)EXP_CHUNK, i1 - b);
+        vec_exp_affine(e, c->x + b, -1.0f, 0.0f, w);
+        fn(c, b, w, e);
+    }
+}
+
+static void silu_fwd_chunk(const ActCtx *c, size_t b, size_t w, const float *e) {
+    for (size_t j = 0; j < w; j++) c->out[b + j] = c->x[b + j] / (1.0f + e[j]);
 }
 
 // silu'(x) = σ(x)(1 + x(1 − σ(x)))
-static void silu_bwd_range(void *vctx, size_t i0, size_t i1, int tid) {
-    (void)tid;
-    ActCtx *c = vctx;
-    for (size_t i = i0; i < i1; i++) {
-        float v = c->x[i], s = sigmoidf_(v);
+static void silu_bwd_chunk(const ActCtx *c, size_t b, size_t w, const float *e) {
+    for (size_t j = 0; j < w; j++) {
+        const size_t i = b + j;
+        float v = c->x[i], s = 1.0f / (1.0f + e[j]);
         c->out[i] = c->dout[i] * (s * (1.0f + v * (1.0f - s)));
     }
 }
+
+static void swiglu_fwd_chunk(const ActCtx *c, size_t b, size_t w, const float *e) {
+    for (size_t j = 0; j < w; j++) c->out[b + j] = (c->x[b + j] / (1.0f + e[j])) * c->x2[b + j];
+}
+
+// dgate = dout·up·silu'(gate), dup = dout·silu(gate)
+static void swiglu_bwd_chunk(const ActCtx *c, size_t b, size_t w, const float *e) {
+    for (size_t j = 0; j < w; j++) {
+        const size_t i = b + j;
+        float g = c->x[i], u = c->x2[i], dy = c->dout[i], s = 1.0f / (1.0f + e[j]);
+        c->out[i] = dy * u * (s * (1.0f + g * (1.0f - s)));
+        c->out2[i] = dy * (g / (1.0f + e[j]));
+    }
+}
+
+static void silu_fwd_range(void *c, size_t i0, size_t i1, int tid) { (void)tid; exp_neg_chunks(c, i0, i1, silu_fwd_chunk); }
+static void silu_bwd_range(void *c, size_t i0, size_t i1, int tid) { (void)tid; exp_neg_chunks(c, i0, i1, silu_bwd_chunk); }
+static void swiglu_fwd_range(void *c, size_t i0, size_t i1, int tid) { (void)tid; exp_neg_chunks(c, i0, i1, swiglu_fwd_chunk); }
+static void swiglu_bwd_range(void *c, size_t i0, size_t i1, int tid) { (void)tid; exp_neg_chunks(c, i0, i1, swiglu_bwd_chunk); }
 
 void cpu_silu_forward(Backend *be, float *out, const float *x, size_t n) {
     (void)be;
@@ -117,26 +149,6 @@ void cpu_silu_backward(Backend *be, float *dx, const float *dout, const float *x
     (void)be;
     ActCtx c = {.out = dx, .x = x, .dout = dout};
     parallel_for(n, ACT_CHUNK, silu_bwd_range, &c);
-}
-
-static void swiglu_fwd_range(void *vctx, size_t i0, size_t i1, int tid) {
-    (void)tid;
-    ActCtx *c = vctx;
-    for (size_t i = i0; i < i1; i++) {
-        float g = c->x[i];
-        c->out[i] = (g / (1.0f + expf(-g))) * c->x2[i];
-    }
-}
-
-// dgate = dout·up·silu'(gate), dup = dout·silu(gate)
-static void swiglu_bwd_range(void *vctx, size_t i0, size_t i1, int tid) {
-    (void)tid;
-    ActCtx *c = vctx;
-    for (size_t i = i0; i < i1; i++) {
-        float g = c->x[i], u = c->x2[i], dy = c->dout[i], s = sigmoidf_(g);
-        c->out[i] = dy * u * (s * (1.0f + g * (1.0f - s)));
-        c->out2[i] = dy * (g / (1.0f + expf(-g)));
-    }
 }
 
 void cpu_swiglu_forward(Backend *be, float *out, const float *gate, const float *up, size_t n) {

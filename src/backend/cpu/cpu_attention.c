@@ -14,6 +14,7 @@
 // weighted row sums are 4-row axpys (cpu_vec.h), which gcc -O2 vectorises with register accumulators.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/cpu_vec.h"
+#include "backend/cpu/cpu_vexp.h"
 #include "base/check.h"
 #include "base/threads.h"
 #include <math.h>
@@ -127,10 +128,8 @@ static void attn_fwd_items(void *vctx, size_t w0, size_t w1, int tid) {
                     const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
                     float *ar = acc + (size_t)r * D, sum = 0;
                     if (alpha != 1.0f) vec_scale(ar, alpha, (size_t)D);
-                    for (int c = 0; c < nk; c++) {
-                        s[c] = s[c] == -INFINITY ? 0.0f : expf(s[c] - mnew);
-                        sum += s[c];
-                    }
+                    vec_exp_affine(s, s, 1.0f, -mnew, (size_t)nk);  // masked keys: exp(-inf) = 0
+                    for (int c = 0; c < nk; c++) sum += s[c];
                     axpy_rows(ar, s, 1, vb + (size_t)j0 * ks, ks, nk, D);   // acc += Σ_c p_c v_c
                     l[r] = l[r] * alpha + sum;
                     m[r] = mnew;
@@ -219,12 +218,17 @@ static void attn_bwd_items(void *vctx, size_t w0, size_t w1, int tid) {
                             int lo, hi;
                             key_range(a, i0 + r + off, &lo, &hi);
                             const float L = lse[i0 + r];
+                            if (L == -INFINITY) {  // a query that sees no key
+                                for (int c = 0; c < nk; c++) P[r][c] = 0.0f;
+                                continue;
+                            }
                             for (int c = 0; c < nk; c++) {
                                 const int j = j0 + c;
-                                const int vis = L != -INFINITY && valid[c] && j >= lo && j < hi;
-                                P[r][c] = vis ? expf(P[r][c] * a->scale - L) : 0.0f;
+                                const int vis = valid[c] && j >= lo && j < hi;
+                                P[r][c] = vis ? P[r][c] * a->scale : -INFINITY;
                                 any |= vis;
                             }
+                            vec_exp_affine(P[r], P[r], 1.0f, -L, (size_t)nk);  // hidden keys: exp(-inf) = 0
                         }
                         if (!any) continue;
                         for (int c = 0; c < nk; c++)          // dV[c] += Σ_r P[r][c] dO[r]

@@ -5,8 +5,9 @@
 //   jc over N in blocks of NC       the packed B block (KC × NC) lives in L3, shared by threads
 //    pc over K in blocks of KC      pack op(B)[pc.., jc..] once (threads share the panels)
 //     ic over M in blocks of MC     each thread packs its own op(A) block (MC × KC) into its L2
-//      jr over the block's NR=16 column panels   B micro-panel (KC × 16) stays in L1
-//       ir over the block's MR=6 row panels      micro-kernel: 6×16 tile of C in registers
+//      jr over the block's NR-column panels     B micro-panel (KC × NR) stays in L1
+//       ir over the block's MR-row panels       micro-kernel: MR×NR tile of C in registers
+// MR, NR and the block sizes belong to the ISA path (GemmIsa below).
 // The first K block applies the caller's beta, later ones accumulate (beta = 1). Packing pads
 // edge panels with zeros, and the micro-kernel's edge path only changes how the tile is stored,
 // so every C element is computed by the same sequence of operations whatever the tile, thread
@@ -19,15 +20,16 @@
 // argument above its value does not depend on which. A batch of small problems is split across
 // batch items instead, one whole gemm per thread.
 //
-// ISA dispatch: at first use, the AVX2+FMA micro-kernel and packers (cpu_gemm_avx2.c, the only
-// file built with -mavx2 -mfma) are chosen when __builtin_cpu_supports says both are present;
-// otherwise a portable C micro-kernel with the same packed layout.
-//   LPOI_GEMM=portable   forces the portable C path (to test it, or to rule out the SIMD kernel)
-//   LPOI_GEMM=avx2       requires the AVX2 path (falls back with a warning if the CPU lacks it)
-//   unset / "auto"       best available
-// cpu_gemm_select() switches at run time (tests and benchmarks use it to cover both paths);
-// cpu_gemm_isa() names the path in use ("avx2+fma" or "portable").
+// ISA dispatch: at first use, the best path the CPU has (CPUID via __builtin_cpu_supports):
+//   avx512    12×32 zmm tile (cpu_gemm_avx512.c, built with -mavx512f -mavx512vl)
+//   avx2+fma  6×16 ymm tile (cpu_gemm_avx2.c, built with -mavx2 -mfma)
+//   portable  6×16 tile in C generic vectors (any CPU)
+// LPOI_CPU_ISA=avx512|avx2|portable|auto (read once; LPOI_GEMM is the older name) forces a path, e.g.
+// to test one or to rule out a SIMD kernel; a path the CPU lacks falls back with a warning.
+// cpu_gemm_select() switches at run time (tests and benchmarks cover every path with it);
+// cpu_gemm_isa() names the path in use.
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_gemm_simd.h"
 #include "base/check.h"
 #include "base/threads.h"
 #include <pthread.h>
@@ -37,26 +39,47 @@
 #include <stdlib.h>
 #include <stdio.h>
 
-// ---- blocking (tuned on Zen 3: 32 KiB L1d, 512 KiB L2 per core; fine for Haswell+ too) ----
-enum {
-    MR = 6,      // micro-tile rows    (A micro-panel: MR × KC = 6 KiB at KC=256)
-    NR = 16,     // micro-tile columns (B micro-panel: KC × NR = 16 KiB at KC=256, half of L1)
-    KC = 256,    // depth of one rank-KC update
-    MC = 144,    // A block MC × KC = 144 KiB: comfortably inside L2 next to the streaming B panel
-    NC = 4080,   // B block KC × NC ≈ 4 MiB, in L3; a multiple of NR
-};
+// ---- the ISA paths: micro-tile, blocking and kernels ----
 
-// ---- the AVX2 pieces (cpu_gemm_avx2.c; prototypes kept in sync by hand) ----
-void gemm_avx2_kernel_6x16(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                           float beta, int m, int n);
-void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst);
-void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst);
+typedef void (*GemmKernelFn)(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                             float beta, int m, int n);
+typedef enum { SIMD_NONE, SIMD_AVX2, SIMD_AVX512 } Simd;
+typedef struct {
+    const char *name;
+    Simd simd;           // which packers to use
+    int mr, nr;          // micro-tile rows × columns
+    int kc;              // depth of one rank-kc update
+    int mc;              // rows of the A block a thread packs (MC × KC in its L2); a multiple of mr
+    int nc;              // columns of the packed B block (KC × NC in L3); a multiple of nr
+    GemmKernelFn kernel; // C[0..m, 0..n) = alpha·(A panel · B panel) + beta·C; m <= mr, n <= nr
+    // The kernel with A unpacked, full mr-row panels only (NULL: A is always packed).
+    void (*kernel_rows)(int kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, float alpha,
+                        float beta, int n);
+    // The kernel with op(B) = B unpacked, full nr-column panels only (NULL: B is always packed).
+    void (*kernel_bcols)(int kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, float alpha,
+                         float beta, int m);
+    // The unpacked path for A·Bᵀ with few rows (NULL: none, the packed path does all).
+    void (*dot_tile)(int K, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                     float alpha, float beta, int m, int n);
+} GemmIsa;
+
+static void kernel_portable(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                            float beta, int m, int n);
+
+// portable / AVX2 (tuned on Zen 3: 32 KiB L1d, 512 KiB L2): the 16 KiB B micro-panel (KC × 16) is half
+// of L1, the A block (144 × 256 = 144 KiB) sits in L2 next to the streaming B panel.
+static const GemmIsa ISA_PORTABLE = {"portable", SIMD_NONE, 6, 16, 256, 144, 4080, kernel_portable, NULL, NULL, NULL};
+static const GemmIsa ISA_AVX2 = {"avx2+fma", SIMD_AVX2, 6, 16, 256, 144, 4080, gemm_avx2_kernel_6x16, NULL, NULL, NULL};
+// AVX-512 (tuned on Zen 5: 48 KiB L1d, 1 MiB L2): B micro-panel KC × 32 = 32 KiB plus the A
+// micro-panel 12 KiB in L1; the A block (480 × 256 = 480 KiB) in L2.
+static const GemmIsa ISA_AVX512 = {"avx512", SIMD_AVX512, GEMM512_MR, 32, 256, 480, 4064, gemm_avx512_kernel,
+                                   gemm_avx512_kernel_rows, gemm_avx512_kernel_bcols, gemm_avx512_dot_tile};
 
 // ---- portable micro-kernel and packers ----
 
-// C[0..m, 0..n) = alpha * (a · b) + beta * C (beta == 0: C not read); same contract as the AVX2 one.
+// C[0..m, 0..n) = alpha * (a · b) + beta * C (beta == 0: C not read); same contract as the SIMD ones.
 // Written with GCC/Clang generic vectors (4 floats: SSE2 on any x86-64, NEON on arm64) so that the
-// accumulators live in registers: the tile is done as two 6×8 halves, each with 12 accumulator
+// accumulators live in registers: the 6×16 tile is done as two 6×8 halves, each with 12 accumulator
 // vectors + 2 of B + 1 of A = 15 registers, which fits x86-64's 16 without spilling.
 typedef float v4f __attribute__((vector_size(16)));
 
@@ -64,6 +87,7 @@ static inline v4f v4f_load(const float *p) { v4f v; memcpy(&v, p, sizeof v); ret
 
 static void kernel_portable(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                             float beta, int m, int n) {
+    enum { MR = 6, NR = 16 };
     for (int h = 0; h < NR; h += 8) {
         if (h >= n) break;
         v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
@@ -97,93 +121,86 @@ static void kernel_portable(int kc, const float *a, const float *b, float *c, in
     }
 }
 
-// Packs an A micro-panel: dst[p*MR + i] = op(A)[i][p] for i < m (rows m..MR-1 zero), p < kc.
-// `a` points at op(A)[0][0] of the panel; op(A)[i][p] = trans ? a[p*lda + i] : a[i*lda + p].
-static void pack_a_panel(const float *a, int64_t lda, bool trans, int m, int kc, float *dst, bool avx2) {
-    if (trans) {
+// Packs one micro-panel of `width` lanes (mr for A, nr for B) and depth kc: dst[p*width + i] for
+// i < rows is element (i, p) of the panel, lanes rows..width-1 are zero. `interleave`: the panel's
+// rows are contiguous along k in `src` (row i at src + i*ld: op(A) = A, or op(B) = Bᵀ as for a
+// Linear weight), so packing transposes; otherwise k-slice p is contiguous (at src + p*ld) and
+// packing copies.
+static void pack_panel(const GemmIsa *isa, const float *src, int64_t ld, bool interleave, int rows, int width,
+                       int kc, float *dst) {
+    if (!interleave) {
         for (int p = 0; p < kc; p++) {
-            const float *s = a + p * lda;
-            float *d = dst + p * MR;
-            if (m == MR) memcpy(d, s, MR * sizeof(float));
-            else {
-                for (int i = 0; i < m; i++) d[i] = s[i];
-                for (int i = m; i < MR; i++) d[i] = 0.0f;
-            }
+            const float *s = src + p * ld;
+            float *d = dst + p * width;
+            memcpy(d, s, (size_t)rows * sizeof(float));
+            for (int i = rows; i < width; i++) d[i] = 0.0f;
         }
-    } else if (m == MR && avx2) {
-        gemm_avx2_pack_a_rows6(a, lda, kc, dst);
-    } else {
-        for (int i = 0; i < m; i++) {
-            const float *s = a + i * lda;
-            for (int p = 0; p < kc; p++) dst[p * MR + i] = s[p];
-        }
-        for (int i = m; i < MR; i++)
-            for (int p = 0; p < kc; p++) dst[p * MR + i] = 0.0f;
+        return;
     }
-}
-
-// Packs a B micro-panel: dst[p*NR + j] = op(B)[p][j] for j < n (columns n..NR-1 zero), p < kc.
-// op(B)[p][j] = trans ? b[j*ldb + p] : b[p*ldb + j].
-static void pack_b_panel(const float *b, int64_t ldb, bool trans, int n, int kc, float *dst, bool avx2) {
-    if (!trans) {
-        for (int p = 0; p < kc; p++) {
-            const float *s = b + p * ldb;
-            float *d = dst + p * NR;
-            if (n == NR) memcpy(d, s, NR * sizeof(float));
-            else {
-                for (int j = 0; j < n; j++) d[j] = s[j];
-                for (int j = n; j < NR; j++) d[j] = 0.0f;
-            }
-        }
-    } else if (n == NR && avx2) {
-        gemm_avx2_pack_b_rows16(b, ldb, kc, dst);
-    } else {
-        for (int j = 0; j < n; j++) {
-            const float *s = b + j * ldb;
-            for (int p = 0; p < kc; p++) dst[p * NR + j] = s[p];
-        }
-        for (int j = n; j < NR; j++)
-            for (int p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+    if (isa->simd == SIMD_AVX512) { gemm_avx512_pack_rows(src, ld, rows, width, kc, dst); return; }
+    if (isa->simd == SIMD_AVX2 && rows == width) {
+        if (width == 6) { gemm_avx2_pack_a_rows6(src, ld, kc, dst); return; }
+        if (width == 16) { gemm_avx2_pack_b_rows16(src, ld, kc, dst); return; }
     }
+    for (int i = 0; i < rows; i++) {
+        const float *s = src + i * ld;
+        for (int p = 0; p < kc; p++) dst[p * width + i] = s[p];
+    }
+    for (int i = rows; i < width; i++)
+        for (int p = 0; p < kc; p++) dst[p * width + i] = 0.0f;
 }
 
 // ---- ISA dispatch ----
 
-typedef void (*GemmKernelFn)(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                             float beta, int m, int n);
-typedef struct {
-    const char *name;
-    GemmKernelFn kernel;
-    bool avx2;  // use the AVX2 packers
-} GemmIsa;
-
-static const GemmIsa ISA_PORTABLE = {"portable", kernel_portable, false};
-static const GemmIsa ISA_AVX2 = {"avx2+fma", gemm_avx2_kernel_6x16, true};
-
 static _Atomic(const GemmIsa *) g_isa;
 static pthread_once_t g_isa_once = PTHREAD_ONCE_INIT;
 
-static bool cpu_has_avx2_fma(void) {
+static bool cpu_has(Simd simd) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
+    switch (simd) {
+    case SIMD_NONE: return true;
+    case SIMD_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SIMD_AVX512:  // libgcc also checks that the OS saves the zmm state (XCR0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && cpu_has(SIMD_AVX2);
+    }
     return false;
+#else
+    return simd == SIMD_NONE;
 #endif
 }
 
-static void isa_init(void) {
-    const char *env = getenv("LPOI_GEMM");
-    const GemmIsa *isa = cpu_has_avx2_fma() ? &ISA_AVX2 : &ISA_PORTABLE;
-    if (env && *env) {
-        if (strcasecmp(env, "portable") == 0) isa = &ISA_PORTABLE;
-        else if (strcasecmp(env, "avx2") == 0) {
-            if (!cpu_has_avx2_fma())
-                fprintf(stderr, "lpoi: warning: LPOI_GEMM=avx2 but this CPU lacks AVX2+FMA; using the portable gemm\n");
-        } else if (strcasecmp(env, "auto") != 0) {
-            fprintf(stderr, "lpoi: warning: LPOI_GEMM=%s is not one of auto, avx2, portable; using %s\n", env, isa->name);
+static const GemmIsa *isa_best(void) {
+    return cpu_has(SIMD_AVX512) ? &ISA_AVX512 : cpu_has(SIMD_AVX2) ? &ISA_AVX2 : &ISA_PORTABLE;
+}
+
+// The path a name asks for ("auto" or NULL: the best one); NULL if unknown, *missing if the CPU lacks it.
+static const GemmIsa *isa_named(const char *name, bool *missing) {
+    *missing = false;
+    if (!name || !*name || strcasecmp(name, "auto") == 0) return isa_best();
+    const GemmIsa *all[] = {&ISA_PORTABLE, &ISA_AVX2, &ISA_AVX512};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const GemmIsa *isa = all[i];
+        if (strcasecmp(name, isa->name) == 0 || (isa->simd == SIMD_AVX2 && strcasecmp(name, "avx2") == 0)) {
+            *missing = !cpu_has(isa->simd);
+            return isa;
         }
     }
+    return NULL;
+}
+
+static void isa_init(void) {
+    const char *var = "LPOI_CPU_ISA", *env = getenv(var);
+    if (!env || !*env) var = "LPOI_GEMM", env = getenv(var);  // the older name
+    const GemmIsa *isa = isa_best();
+    bool missing = false;
+    const GemmIsa *want = isa_named(env, &missing);
+    if (!want)
+        fprintf(stderr, "lpoi: warning: %s=%s is not one of auto, avx512, avx2, portable; using %s\n", var, env, isa->name);
+    else if (missing)
+        fprintf(stderr, "lpoi: warning: %s=%s but this CPU lacks it; using %s\n", var, env, isa->name);
+    else
+        isa = want;
     atomic_store(&g_isa, isa);
 }
 
@@ -196,17 +213,11 @@ const char *cpu_gemm_isa(void) { return isa_get()->name; }
 
 bool cpu_gemm_select(const char *name) {
     isa_get();
-    if (!name || strcasecmp(name, "auto") == 0) {
-        atomic_store(&g_isa, cpu_has_avx2_fma() ? &ISA_AVX2 : &ISA_PORTABLE);
-        return true;
-    }
-    if (strcasecmp(name, "portable") == 0) { atomic_store(&g_isa, &ISA_PORTABLE); return true; }
-    if (strcasecmp(name, "avx2") == 0 || strcasecmp(name, "avx2+fma") == 0) {
-        if (!cpu_has_avx2_fma()) return false;
-        atomic_store(&g_isa, &ISA_AVX2);
-        return true;
-    }
-    return false;
+    bool missing;
+    const GemmIsa *isa = isa_named(name, &missing);
+    if (!isa || missing) return false;
+    atomic_store(&g_isa, isa);
+    return true;
 }
 
 // ---- per-thread packing buffers ----
@@ -251,6 +262,7 @@ typedef struct {
     int jc, nc, pc, kc;
     float beta;         // beta for this K block (the caller's for the first, 1 afterwards)
     float *bpack;       // npanels panels of kc × NR
+    bool direct_b;      // full B panels are read in place (kernel_bcols), only a partial one is packed
     int npanels;        // ceil(nc / NR)
     int nrb, ngroups;   // row blocks (<= MC rows each) and column groups per row block
     atomic_int next_pack;  // next group of PACK_GRAIN B panels to pack
@@ -272,8 +284,8 @@ static inline const float *b_at(const GemmBlock *g, int p, int j) {  // &op(B)[p
 // work. Row blocks stay at least 4·MR rows tall (each row block streams the whole packed B from
 // L3); when M is too small for nt of those, every row block is cut into nt column groups.
 static void plan_units(GemmBlock *g, int nt) {
-    const int P = (g->M + MR - 1) / MR;  // MR-row panels
-    g->nrb = (P + MC / MR - 1) / (MC / MR);
+    const int MR = g->isa->mr, P = (g->M + MR - 1) / MR;  // MR-row panels
+    g->nrb = (P + g->isa->mc / MR - 1) / (g->isa->mc / MR);
     g->ngroups = 1;
     if (nt > 1) {
         if (P >= 4 * nt) {
@@ -287,7 +299,7 @@ static void plan_units(GemmBlock *g, int nt) {
 // Unit u's rows [*i0, *i1) and panels [*q0, *q1): row block u / ngroups, panel group u % ngroups,
 // with the MR-row panels and NR-column panels spread evenly over row blocks and groups.
 static void unit_range(const GemmBlock *g, int u, int *rb, int *i0, int *i1, int *q0, int *q1) {
-    const int P = (g->M + MR - 1) / MR, r = u / g->ngroups, grp = u % g->ngroups;
+    const int MR = g->isa->mr, P = (g->M + MR - 1) / MR, r = u / g->ngroups, grp = u % g->ngroups;
     *rb = r;
     *i0 = (int)((int64_t)r * P / g->nrb) * MR;
     *i1 = LPOI_MIN(g->M, (int)((int64_t)(r + 1) * P / g->nrb) * MR);
@@ -304,20 +316,50 @@ static void pack_b_worker(void *ctx, size_t begin, size_t end, int tid) {
         if (q0 >= g->npanels) break;
         const int q1 = LPOI_MIN(g->npanels, q0 + PACK_GRAIN);
         for (int q = q0; q < q1; q++) {
-            const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
-            pack_b_panel(b_at(g, g->pc, j), g->ldb, g->tb, n, g->kc, g->bpack + (size_t)q * g->kc * NR,
-                         g->isa->avx2);
+            const int NR = g->isa->nr, j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
+            if (g->direct_b && n == NR) continue;
+            pack_panel(g->isa, b_at(g, g->pc, j), g->ldb, g->tb, n, NR, g->kc, g->bpack + (size_t)q * g->kc * NR);
         }
     }
 }
+
+// A unit with few B panels reads op(A) = A in place (kernel_rows): a packed A panel would be used
+// DIRECT_A_MAX_PANELS times at most, so packing it costs about as much as the products (the LoRA
+// product x·Aᵀ has one panel, N = rank). Only the partial last row panel is packed (edge_a).
+enum { DIRECT_A_MAX_PANELS = 2 };
+static _Thread_local PackBuf tl_edge_a;
+
+static void direct_a_unit(const GemmBlock *g, int i0, int i1, int q0, int q1) {
+    const int MR = g->isa->mr, NR = g->isa->nr, kc = g->kc;
+    const int full_end = i0 + (i1 - i0) / MR * MR, m_edge = i1 - full_end;
+    float *edge = NULL;
+    if (m_edge > 0) {
+        edge = packbuf_get(&tl_edge_a, (size_t)MR * kc);
+        pack_panel(g->isa, a_at(g, full_end, g->pc), g->lda, true, m_edge, MR, kc, edge);
+    }
+    for (int q = q0; q < q1; q++) {
+        const int j = g->jc + q * NR, n = LPOI_MIN(NR, g->jc + g->nc - j);
+        const float *bp = g->bpack + (size_t)q * kc * NR;
+        for (int i = i0; i < full_end; i += MR)
+            g->isa->kernel_rows(kc, a_at(g, i, g->pc), g->lda, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha,
+                                g->beta, n);
+        if (edge)
+            g->isa->kernel(kc, edge, bp, g->C + (int64_t)full_end * g->ldc + j, g->ldc, g->alpha, g->beta, m_edge, n);
+    }
+}
+
+// With at most DIRECT_B_MAX_PANELS row panels (M <= 24 on AVX-512: the LoRA gradient dA = dxaᵀ·x has
+// M = rank) each B panel is used once or twice, so op(B) = B is read in place (kernel_bcols) instead of
+// being copied into panels first; only a partial last panel is packed.
+enum { DIRECT_B_MAX_PANELS = 2 };
 
 // Computes units until none are left: pack the unit's A rows (into this thread's L2-sized
 // buffer), then for each of its B panels (L1) run the micro-kernel down the row block.
 static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
     (void)begin; (void)end; (void)tid;
     GemmBlock *g = ctx;
-    const int kc = g->kc, nunits = g->nrb * g->ngroups;
-    float *apack = packbuf_get(&tl_abuf, (size_t)MC * kc);
+    const int kc = g->kc, nunits = g->nrb * g->ngroups, MR = g->isa->mr, NR = g->isa->nr;
+    float *apack = packbuf_get(&tl_abuf, (size_t)g->isa->mc * kc);
     const GemmKernelFn kernel = g->isa->kernel;
     int packed = -1;  // row block now in apack
     for (;;) {
@@ -326,12 +368,16 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
         int rb, i0, i1, q0, q1;
         unit_range(g, u, &rb, &i0, &i1, &q0, &q1);
         const int npa = (i1 - i0 + MR - 1) / MR;
-        LPOI_ASSERT(npa * MR <= MC);
+        LPOI_ASSERT(npa * MR <= g->isa->mc);
+        if (g->isa->kernel_rows && !g->ta && !g->direct_b && q1 - q0 <= DIRECT_A_MAX_PANELS) {
+            direct_a_unit(g, i0, i1, q0, q1);
+            continue;
+        }
         if (rb != packed) {
             for (int r = 0; r < npa; r++) {
                 const int i = i0 + r * MR;
-                pack_a_panel(a_at(g, i, g->pc), g->lda, g->ta, LPOI_MIN(MR, i1 - i), kc,
-                             apack + (size_t)r * MR * kc, g->isa->avx2);
+                pack_panel(g->isa, a_at(g, i, g->pc), g->lda, !g->ta, LPOI_MIN(MR, i1 - i), MR, kc,
+                           apack + (size_t)r * MR * kc);
             }
             packed = rb;
         }
@@ -340,8 +386,12 @@ static void compute_worker(void *ctx, size_t begin, size_t end, int tid) {
             const float *bp = g->bpack + (size_t)q * kc * NR;
             for (int r = 0; r < npa; r++) {
                 const int i = i0 + r * MR;
-                kernel(kc, apack + (size_t)r * MR * kc, bp, g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha,
-                       g->beta, LPOI_MIN(MR, i1 - i), n);
+                float *c = g->C + (int64_t)i * g->ldc + j;
+                if (g->direct_b && n == NR)
+                    g->isa->kernel_bcols(kc, apack + (size_t)r * MR * kc, b_at(g, g->pc, j), g->ldb, c, g->ldc,
+                                         g->alpha, g->beta, LPOI_MIN(MR, i1 - i));
+                else
+                    kernel(kc, apack + (size_t)r * MR * kc, bp, c, g->ldc, g->alpha, g->beta, LPOI_MIN(MR, i1 - i), n);
             }
         }
     }
@@ -369,15 +419,61 @@ static void scale_c(float *C, int64_t ldc, int M, int N, float beta) {
     }
 }
 
+// ---- the unpacked path (see gemm_avx512_dot_tile) ----
+
+// A·Bᵀ takes it when A has at most DOT_MAX_M rows (decode: one token per sequence, B a weight
+// [N, K]): packing B would cost more than the product, which streams B once from memory. (For the
+// LoRA product x·Aᵀ, N = rank <= 16, it measured slower than the packed path: the tiles re-read
+// B from L2.)
+enum { DOT_MAX_M = 8 };
+
+typedef struct {
+    const GemmIsa *isa;
+    int M, N, K, ntj;  // ntj: tiles across N
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+} GemmDot;
+
+// Tiles [begin, end) of the GEMM_DOT_TILE-square grid, row-major over (M tiles, N tiles): with few
+// rows the threads' chunks split N.
+static void dot_worker(void *ctx, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const GemmDot *g = ctx;
+    enum { T = GEMM_DOT_TILE };
+    for (size_t t = begin; t < end; t++) {
+        const int i = (int)(t / (size_t)g->ntj) * T, j = (int)(t % (size_t)g->ntj) * T;
+        g->isa->dot_tile(g->K, g->A + (int64_t)i * g->lda, g->lda, g->B + (int64_t)j * g->ldb, g->ldb,
+                         g->C + (int64_t)i * g->ldc + j, g->ldc, g->alpha, g->beta, LPOI_MIN(T, g->M - i),
+                         LPOI_MIN(T, g->N - j));
+    }
+}
+
+static void gemm_dot(const GemmIsa *isa, int M, int N, int K, float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc, bool threaded) {
+    enum { T = GEMM_DOT_TILE };
+    GemmDot g = {isa, M, N, K, (N + T - 1) / T, alpha, beta, A, B, C, lda, ldb, ldc};
+    const size_t tiles = (size_t)((M + T - 1) / T) * (size_t)g.ntj;
+    const size_t min_chunk = (size_t)(GEMM_MIN_FLOPS_PER_THREAD / (2.0 * T * T * K)) + 1;
+    if (threaded) parallel_for(tiles, min_chunk, dot_worker, &g);
+    else dot_worker(&g, 0, tiles, 0);
+}
+
 // One (non-batched) gemm. `threaded`: share each block among the pool's threads; otherwise run
 // on this thread.
 static void gemm_one(const GemmIsa *isa, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, bool threaded) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) { scale_c(C, ldc, M, N, beta); return; }
+    if (isa->dot_tile && !ta && tb && M <= DOT_MAX_M) {
+        gemm_dot(isa, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threaded);
+        return;
+    }
     GemmBlock g = {.isa = isa, .ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc};
-    const int kcmax = even_block(K, KC, 8), ncmax = even_block(N, NC, NR);
+    const int NR = isa->nr, kcmax = even_block(K, isa->kc, 8), ncmax = even_block(N, isa->nc, NR);
+    g.direct_b = isa->kernel_bcols && !tb && (M + isa->mr - 1) / isa->mr <= DIRECT_B_MAX_PANELS;
     for (int jc = 0; jc < N; jc += ncmax) {
         g.jc = jc;
         g.nc = LPOI_MIN(ncmax, N - jc);

@@ -10,15 +10,11 @@
 // retire 2 FMAs per cycle with 4–5 cycles latency, so 12 independent chains keep both pipes busy.
 // The accumulation order over k is the same for full and edge tiles (edge tiles only differ in
 // how the result is stored), so a C element's value never depends on where tiles fall.
+#include "backend/cpu/cpu_gemm_simd.h"
+#include "backend/cpu/cpu_gemm_transpose8.h"
 #include <immintrin.h>
 #include <stdint.h>
 #include <stddef.h>
-
-// Prototypes (the driver declares the same three functions; keep them in sync).
-void gemm_avx2_kernel_6x16(int kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                           float beta, int m, int n);
-void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst);
-void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst);
 
 // One k step: 2 loads of B, 6 broadcasts of A, 12 FMAs.
 #define KSTEP(P)                                                                        \
@@ -119,31 +115,6 @@ void gemm_avx2_kernel_6x16(int kc, const float *a, const float *b, float *c, int
     if (m > 5) store_row(c + 5 * ldc, c50, c51, valpha, vbeta, bz, n);
 }
 
-// In-register transpose of an 8×8 block: r[i] holds row i on entry, column i on exit.
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    // t0 = a0 b0 a1 b1 | a4 b4 a5 b5 ; t1 = a2 b2 a3 b3 | a6 b6 a7 b7 (a,b = rows 0,1), same for others
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));  // a0 b0 c0 d0 | a4 b4 c4 d4
-    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));  // a1 b1 c1 d1 | a5 ...
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));  // a2 ...      | a6 ...
-    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));  // a3 ...      | a7 ...
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));  // e0 f0 g0 h0 | e4 ...
-    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
 // dst[p*6 + i] = src[i*ld + p] for i < 6, p < kc: six rows, each contiguous along k
 // (op(A) = A, row-major), interleaved into an A micro-panel.
 void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst) {
@@ -152,7 +123,7 @@ void gemm_avx2_pack_a_rows6(const float *src, int64_t ld, int kc, float *dst) {
         __m256 r[8];
         for (int i = 0; i < 6; i++) r[i] = _mm256_loadu_ps(src + i * ld + p);
         r[6] = r[7] = _mm256_setzero_ps();
-        transpose8(r);
+        gemm_transpose8(r);
         for (int q = 0; q < 8; q++) {  // keep lanes 0..5 of column q
             float *d = dst + (p + q) * 6;
             _mm_storeu_ps(d, _mm256_castps256_ps128(r[q]));
@@ -171,7 +142,7 @@ void gemm_avx2_pack_b_rows16(const float *src, int64_t ld, int kc, float *dst) {
         for (int h = 0; h < 2; h++) {
             __m256 r[8];
             for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (h * 8 + j) * ld + p);
-            transpose8(r);
+            gemm_transpose8(r);
             for (int q = 0; q < 8; q++) _mm256_store_ps(dst + (p + q) * 16 + h * 8, r[q]);
         }
     }

@@ -1,5 +1,5 @@
 // cpu_gemm_test.c — the CPU SGEMM and Linear layer against a naive double-precision reference.
-// Every case runs on both ISA paths (AVX2+FMA where the CPU has it, and the portable C kernel)
+// Every case runs on every ISA path the CPU has (AVX-512, AVX2+FMA, and the portable C kernel)
 // and at 1 and 2 threads; results must also be bit-identical across thread counts.
 // Guard values: padding columns of A/B (lda > cols) hold NaN, so reading them poisons the result;
 // padding columns of C hold a sentinel that must survive.
@@ -22,9 +22,10 @@ static float *alloc_f(size_t n) { return malloc_check((n ? n : 1) * sizeof(float
 static void fill_rand(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = frand(); }
 static void fill_val(float *x, size_t n, float v) { for (size_t i = 0; i < n; i++) x[i] = v; }
 
-// The ISA paths to test: always portable, plus avx2 where available.
-static int isa_list(const char *names[2]) {
+// The ISA paths to test: always portable, plus avx512 and avx2 where available.
+static int isa_list(const char *names[3]) {
     int n = 0;
+    if (cpu_gemm_select("avx512")) names[n++] = "avx512";
     if (cpu_gemm_select("avx2")) names[n++] = "avx2";
     names[n++] = "portable";
     return n;
@@ -34,11 +35,11 @@ typedef struct { const char *isa; int threads; } Saved;
 static Saved save_config(void) { return (Saved){cpu_gemm_isa(), threads_count()}; }
 static void restore_config(Saved s) { cpu_gemm_select(s.isa); threads_set_count(s.threads); }
 
-// The configurations a test runs its cases in: each SIMD path (avx2 where available, then portable) and,
+// The configurations a test runs its cases in: each SIMD path (avx512, avx2 where available, portable) and,
 // with both_threads, each on 1 and 2 threads (else the thread count is the test's). The loop
 //     for (Configs it = configs(both_threads); next_config(&it);) ...
 // selects each in turn and restores the ISA and thread count after the last.
-typedef struct { Saved saved; const char *isas[2]; int nisa, ii, t, tmax; } Configs;
+typedef struct { Saved saved; const char *isas[3]; int nisa, ii, t, tmax; } Configs;
 static Configs configs(bool both_threads) {
     Configs it = {.saved = save_config(), .ii = 0, .t = 0, .tmax = both_threads ? 2 : 1};
     it.nisa = isa_list(it.isas);
@@ -146,6 +147,7 @@ static void run_transposes(int M, int N, int K, float alpha, float beta, int bat
 static const int SIZES[][3] = {  // M, N, K: ones, primes, exact tiles, tile ± 1, block crossings
     {1, 1, 1}, {1, 17, 3}, {7, 1, 13}, {7, 13, 5}, {6, 16, 8}, {5, 15, 7}, {12, 32, 16},
     {13, 33, 300}, {37, 50, 257}, {100, 70, 513}, {145, 31, 64}, {1000, 7, 13}, {3, 1000, 29}, {64, 48, 1},
+    {8, 61, 47}, {9, 17, 33},  // the unpacked A·Bᵀ path's limit (M <= 8)
 };
 
 TEST(gemm_all_transposes_odd_sizes) {
@@ -154,13 +156,13 @@ TEST(gemm_all_transposes_odd_sizes) {
             run_transposes(SIZES[s][0], SIZES[s][1], SIZES[s][2], 1.0f, 0.0f, 1, (int)(s % 3) * 3, true);
 }
 
-// Crosses every blocking boundary: M > MC, K > KC (several K blocks), N > NC (two N blocks),
+// Crosses every blocking boundary: M > MC (144 for avx2, 480 for avx512), K > KC (several K blocks), N > NC (two N blocks),
 // with threads. Each block has enough work (> 4 MFLOP per thread) to be shared, and the shapes
 // take each way of cutting it into units: row blocks only (301×70 on 2 threads), column groups
 // only (13×4097 on 2 threads), both (150×4100 on 7 threads, more than this machine may have).
 // The 1-thread results are bit-identical (gemm_deterministic_across_threads).
 TEST(gemm_block_boundaries) {
-    static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}};
+    static const int big[][4] = {{301, 70, 600, 2}, {13, 4097, 520, 2}, {150, 4100, 60, 7}, {517, 45, 70, 2}};
     for (Configs it = configs(false); next_config(&it);)
         for (size_t s = 0; s < LPOI_ARRAY_LEN(big); s++) {
             threads_set_count(big[s][3]);
@@ -229,7 +231,8 @@ TEST(gemm_batched_strides) {
 // Same inputs at 1 and 2 threads (and through the batch-parallel and serial paths) give
 // bit-identical outputs: each element's arithmetic does not depend on the split.
 TEST(gemm_deterministic_across_threads) {
-    static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1}};
+    static const int sz[][4] = {{301, 257, 600, 1}, {7, 4000, 300, 1}, {50, 60, 300, 12}, {150, 4100, 17, 1},
+                                {3, 5000, 200, 1}};
     for (Configs it = configs(false); next_config(&it);) {
         for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
             for (int tr = 0; tr < 4; tr++) {
@@ -249,11 +252,46 @@ TEST(gemm_deterministic_across_threads) {
     }
 }
 
+// The same operands at different addresses (offset by 0..3 floats, so 16- and 64-byte alignment
+// both change) give bit-identical results on every path: no alignment-dependent peeling.
+TEST(gemm_alignment_invariant) {
+    static const int sz[][3] = {{5, 37, 70}, {40, 50, 300}, {300, 9, 130}};
+    for (Configs it = configs(true); next_config(&it);)
+        for (size_t s = 0; s < LPOI_ARRAY_LEN(sz); s++)
+            for (int tr = 0; tr < 4; tr++) {
+                const int M = sz[s][0], N = sz[s][1], K = sz[s][2];
+                const bool ta = tr & 1, tb = tr & 2;
+                float *a = alloc_f((size_t)M * K + 3), *b = alloc_f((size_t)K * N + 3);
+                float *c[4];
+                fill_rand(a, (size_t)M * K);
+                fill_rand(b, (size_t)K * N);
+                for (int off = 0; off < 4; off++) {
+                    float *ao = alloc_f((size_t)M * K + 4), *bo = alloc_f((size_t)K * N + 4);
+                    memcpy(ao + off, a, (size_t)M * K * sizeof(float));
+                    memcpy(bo + off, b, (size_t)K * N * sizeof(float));
+                    c[off] = alloc_f((size_t)M * N + 4);
+                    cpu_gemm(NULL, ta, tb, M, N, K, 1.0f, ao + off, ta ? M : K, 0, bo + off, tb ? K : N, 0, 0.0f,
+                             c[off] + off, N, 0, 1);
+                    memmove(c[off], c[off] + off, (size_t)M * N * sizeof(float));
+                    free(ao);
+                    free(bo);
+                }
+                for (int off = 1; off < 4; off++)
+                    EXPECT_MSG(memcmp(c[0], c[off], (size_t)M * N * sizeof(float)) == 0,
+                               "%s, %d threads: offset %d changes the result (M=%d N=%d K=%d ta=%d tb=%d)",
+                               cpu_gemm_isa(), threads_count(), off, M, N, K, ta, tb);
+                for (int off = 0; off < 4; off++) free(c[off]);
+                free(a);
+                free(b);
+            }
+}
+
 TEST(gemm_isa_select) {
     Saved saved = save_config();
     EXPECT(cpu_gemm_select("portable"));
     EXPECT_STREQ(cpu_gemm_isa(), "portable");
     if (cpu_gemm_select("avx2")) EXPECT_STREQ(cpu_gemm_isa(), "avx2+fma");
+    if (cpu_gemm_select("avx512")) EXPECT_STREQ(cpu_gemm_isa(), "avx512");
     EXPECT(!cpu_gemm_select("sse9"));
     restore_config(saved);
 }

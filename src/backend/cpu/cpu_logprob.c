@@ -6,9 +6,12 @@
 // targets[n] < 0 (ignore index, e.g. -100) gives logp = 0, and a zero row in the backward.
 // Backward: dlogits = dlogp · (onehot(t) − exp(x − lse)), overwriting. Rows are split between threads.
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_vexp.h"
 #include "base/threads.h"
 #include <math.h>
 #include <string.h>
+
+enum { EXP_CHUNK = 512 };  // exp of a row in stack-sized chunks (no allocation per call)
 
 typedef struct {
     float *logp, *lse, *dlogits; const float *logits, *dlogp; const float *lse_in; const int32_t *targets; int V;
@@ -24,7 +27,12 @@ static void lp_fwd_rows(void *vctx, size_t n0, size_t n1, int tid) {
         for (size_t j = 1; j < V; j++) jm = x[j] > x[jm] ? j : jm;
         const float mx = x[jm];
         double s = 0;   // Σ over j != jm; the max itself contributes exactly 1
-        for (size_t j = 0; j < V; j++) s += j == jm ? 0.0f : expf(x[j] - mx);
+        float e[EXP_CHUNK];
+        for (size_t j0 = 0; j0 < V; j0 += EXP_CHUNK) {
+            const size_t w = V - j0 < EXP_CHUNK ? V - j0 : EXP_CHUNK;
+            vec_exp_affine(e, x + j0, 1.0f, -mx, w);
+            for (size_t j = 0; j < w; j++) s += j0 + j == jm ? 0.0f : e[j];
+        }
         double ls = log1p(s);
         if (c->lse) c->lse[n] = (float)(mx + ls);
         int32_t t = c->targets[n];
@@ -49,7 +57,8 @@ static void lp_bwd_rows(void *vctx, size_t n0, size_t n1, int tid) {
         if (t < 0) { memset(dx, 0, V * sizeof(float)); continue; }
         const float *x = c->logits + n * V;
         float g = c->dlogp[n], l = c->lse_in[n], ng = -g;
-        for (size_t j = 0; j < V; j++) dx[j] = ng * expf(x[j] - l);
+        vec_exp_affine(dx, x, 1.0f, -l, V);
+        for (size_t j = 0; j < V; j++) dx[j] *= ng;
         dx[t] += g;
     }
 }

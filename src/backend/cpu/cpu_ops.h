@@ -1,5 +1,5 @@
 // cpu_ops.h — the CPU backend's op implementations, one file per op family:
-//   cpu_gemm.c (+ cpu_gemm_avx2.c)  gemm, matmul_forward/backward
+//   cpu_gemm.c (+ _avx2.c, _avx512.c) gemm, matmul_forward/backward
 //   cpu_embedding.c                  embedding_forward/backward
 //   cpu_norm.c                       rmsnorm, layernorm
 //   cpu_softmax.c                    softmax
@@ -19,7 +19,8 @@
 #define OP(ID, name, ret, params) ret cpu_##name params;
 #include "backend/ops.h"
 
-// The gemm's SIMD path: "avx2+fma" or "portable" (LPOI_GEMM=portable|avx2|auto picks at start-up);
+// The gemm's SIMD path: "avx512", "avx2+fma" or "portable" (LPOI_CPU_ISA=avx512|avx2|portable|auto
+// picks at start-up);
 // cpu_gemm_select switches it at run time (tests, benchmarks) and returns false if unavailable.
 const char *cpu_gemm_isa(void);
 bool cpu_gemm_select(const char *isa);

@@ -4,6 +4,7 @@
 // query row contributes nothing; its backward is then zero too because out is zero.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/cpu_vec.h"
+#include "backend/cpu/cpu_vexp.h"
 #include "base/threads.h"
 #include <math.h>
 #include <string.h>
@@ -24,7 +25,8 @@ static void sm_fwd_rows(void *vctx, size_t r0, size_t r1, int tid) {
         }
         if (mx == -INFINITY) { memset(out, 0, C * sizeof(float)); continue; }
         double sum = 0;
-        for (size_t j = 0; j < C; j++) { out[j] = expf(out[j] - mx); sum += out[j]; }
+        vec_exp_affine(out, out, 1.0f, -mx, C);
+        for (size_t j = 0; j < C; j++) sum += out[j];
         float inv = (float)(1.0 / sum);
         vec_scale(out, inv, C);
     }
