@@ -24,7 +24,8 @@ static void usage(FILE *to) {
                 "usage: lpoi <command> [options]   (lpoi <command> --help for details)\n\ncommands:\n", LPOI_VERSION);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
         fprintf(to, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(to, "\nenvironment: LPOI_THREADS (CPU threads, default: all online CPUs)\n");
+    fprintf(to, "\nenvironment: LPOI_THREADS (CPU threads, default: all online CPUs), LPOI_CPU_ISA (avx512, avx2 or\n"
+                "             portable: force the CPU GEMM path; default: the best this CPU has)\n");
 }
 
 int main(int argc, char **argv) {
