@@ -10,6 +10,7 @@
 #include "base/json.h"
 #include "base/safetensors.h"
 #include "base/file.h"
+#include "base/strbuf.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,4 +480,57 @@ TEST(train_gradients_match_finite_differences) {
         trainer_close(&tr);
     }
     file_rmtree(root);
+}
+
+// Finding 1 of issue 16: "<image>" (or any special token) in an answer overflowed the batch buffer.
+// Now the record is refused with FILE:LINE: field, and --skip-bad skips it.
+TEST(train_special_token_text_refused_or_skipped) {
+    TrainOptions o = one_epoch_run("special", 5);
+    char *text = test_read_text(o.data_path);
+    if (!text) return;
+    // Line 2: "<image>" in chosen; line 4: "<image>" in rejected; line 5: "</s>" in chosen.
+    StrBuf s = {0};
+    int line = 1;
+    for (char *p = text; *p; line++) {
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        char *rec = strndup(p, n);
+        char *at = strstr(rec, line == 4 ? "\"rejected\": \"A " : "\"chosen\": \"A ");
+        if (at && (line == 2 || line == 4 || line == 5)) {
+            at = strchr(at + 10, '"') + 1;   // start of the text
+            strbuf_put(&s, rec, (size_t)(at - rec));
+            strbuf_str(&s, line == 5 ? "</s> " : "<image> ");
+            strbuf_str(&s, at);
+        } else {
+            strbuf_put(&s, rec, n);
+        }
+        free(rec);
+        p += n;
+    }
+    EXPECT(test_write_text(o.data_path, s.s));
+    free(text);
+    free(s.s);
+    Trainer tr;
+    LpoiErr err = {{0}};
+    EXPECT(!trainer_open(&tr, &o, false, &err));
+    EXPECT_MSG(strstr(err.msg, "data.jsonl:2: chosen: holds the special token \"<image>\"") != NULL, "%s", err.msg);
+    trainer_close(&tr);
+    EXPECT_EQ_INT(train_run(&o), 1);
+    o.skip_bad = true;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.skipped_records, 3);
+    EXPECT_EQ_INT(r.ref_forward_examples, 2);
+    file_rmtree(root);
+}
+
+// Finding 7 of issue 16: "--batch 99999999" said "--grad-accum must be >= 1".
+TEST(train_options_huge_batch_names_batch) {
+    TrainOptions o;
+    train_options_default(&o);
+    char *argv[] = {"train", "--model", "m", "--data", "d", "--out", "o", "--batch", "99999999"};
+    LpoiErr err = {{0}};
+    bool ok = train_options_parse(&o, (int)LPOI_ARRAY_LEN(argv), argv, &err) && train_options_check(&o, &err);
+    EXPECT(!ok);
+    EXPECT_MSG(strstr(err.msg, "--batch") != NULL, "%s", err.msg);
 }
