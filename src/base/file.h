@@ -4,6 +4,8 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include "error.h"
 
 // Reads a whole file (NUL-terminated for convenience). NULL + err on failure or if > max_size.
@@ -31,6 +33,25 @@ bool file_mkdir_p(const char *path, LpoiErr *err);
 // Removes a folder we wrote: its files and sub-folders, then itself (symlinks are unlinked, not
 // followed). true when path is gone (or never existed).
 bool file_rmtree(const char *path);
+
+// rename(2) / unlink(2) with "PATH: cannot ...: reason" (unlink: a missing file is no error).
+bool file_rename(const char *from, const char *to, LpoiErr *err);
+bool file_unlink(const char *path, LpoiErr *err);
+// CRC-32 (zlib's) and size of a file's contents.
+bool file_crc32(const char *path, uint32_t *crc, uint64_t *size, LpoiErr *err);
+
+// A checked output stream for files written line by line (the training log, answers, manifests):
+// the first failed write is remembered, later writes are skipped, and flush / close report it as
+// "PATH: write failed: reason" — a full disk is an error, never a silently cut file.
+typedef struct { FILE *f; char *path; int err; } FileOut;
+bool file_out_open(FileOut *o, const char *path, bool append, LpoiErr *err);
+void file_out_write(FileOut *o, const void *data, size_t n);
+void file_out_printf(FileOut *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool file_out_flush(FileOut *o, LpoiErr *err);   // fflush; false + err after any failed write
+bool file_out_close(FileOut *o, LpoiErr *err);   // flush + fclose; frees o (safe on a zeroed o)
+
+// Test hook: inject a crash or a failure into this process's file operations (see file.c).
+void file_fault_set(const char *spec);
 
 // "a/b", malloc'ed.
 char *file_path_join(const char *a, const char *b);
