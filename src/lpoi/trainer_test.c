@@ -534,3 +534,152 @@ TEST(train_options_huge_batch_names_batch) {
     EXPECT(!ok);
     EXPECT_MSG(strstr(err.msg, "--batch") != NULL, "%s", err.msg);
 }
+
+// train_run_result with stderr captured into *printed (malloc'ed).
+static int train_capture(const TrainOptions *o, TrainResult *r, char **printed) {
+    char cap[] = "/tmp/lpoi_train_err_XXXXXX";
+    int fd = mkstemp(cap);
+    fflush(stderr);
+    int e = dup(2);
+    dup2(fd, 2);
+    int rc = train_run_result(o, r);
+    fflush(stderr);
+    dup2(e, 2);
+    close(e);
+    close(fd);
+    *printed = test_read_text(cap);
+    if (!*printed) *printed = strdup("");
+    unlink(cap);
+    return rc;
+}
+
+// Finding 3 of issue 16: --overwrite with a bad --data or --model deleted the earlier run first.
+TEST(train_overwrite_validates_before_removing) {
+    TrainOptions o = one_epoch_run("overwrite", 3);
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char ck[700], ad[700];
+    snprintf(ck, sizeof ck, "%s/checkpoint-1/training_state.safetensors", o.out_dir);
+    snprintf(ad, sizeof ad, "%s/adapter/adapter_model.safetensors", o.out_dir);
+    EXPECT(access(ck, F_OK) == 0 && access(ad, F_OK) == 0);
+    o.overwrite = true;
+    o.data_path = path_in("missing.jsonl");
+    EXPECT_EQ_INT(train_run(&o), 1);
+    EXPECT_MSG(access(ck, F_OK) == 0 && access(ad, F_OK) == 0, "a bad --data removed the earlier run");
+    o.data_path = path_in("data.jsonl");
+    o.model_dir = path_in("no_model");
+    EXPECT_EQ_INT(train_run(&o), 1);
+    EXPECT_MSG(access(ck, F_OK) == 0 && access(ad, F_OK) == 0, "a missing --model removed the earlier run");
+    file_rmtree(root);
+}
+
+// Finding 4 of issue 16: a refused --resume had already replaced ref_logps.safetensors; a data
+// file changed in content (same line count) resumed silently.
+TEST(train_resume_refuses_changed_inputs_untouched) {
+    TrainOptions o = one_epoch_run("resumeid", 4);
+    o.grad_accum = 1;
+    o.save_every = 1;
+    o.stop_after = 1;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char ref[700];
+    snprintf(ref, sizeof ref, "%s/ref_logps.safetensors", o.out_dir);
+    char *before = test_read_text(ref);
+    size_t nb = 0, na = 0;
+    LpoiErr e;
+    free(before);
+    before = file_read_all(ref, 1 << 26, &nb, &e);
+    o.stop_after = 0;
+    o.resume = true;
+    o.seed = 7;   // changes the reference cache's key too
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "seed was 42 in that run, now 7") != NULL, "%s", printed);
+    EXPECT_EQ_INT(r.ref_forward_examples, 0);   // refused before the reference pass
+    free(printed);
+    char *after = file_read_all(ref, 1 << 26, &na, &e);
+    EXPECT_MSG(before && after && na == nb && !memcmp(before, after, na), "ref_logps.safetensors changed");
+    free(after);
+    free(before);
+    o.seed = 42;
+    // Same lines, other content: "A red box" -> "A red cube".
+    char *text = test_read_text(o.data_path);
+    for (char *p = text; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);
+    EXPECT(text && test_write_text(o.data_path, text));
+    free(text);
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "the data file (and negatives manifest) changed since that run") != NULL, "%s", printed);
+    free(printed);
+    o.allow_changed_data = true;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 0);
+    EXPECT_MSG(strstr(printed, "changed since that run (--allow-changed-data)") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
+
+// Finding 4 of issue 16: a torn newest checkpoint made --resume fail instead of using the older
+// intact one. Now it falls back, says so, and still repeats the uninterrupted run bit for bit.
+TEST(train_resume_falls_back_to_verified_checkpoint) {
+    const char *data = make_data("fallback", 6);
+    char straight[600], split[600];
+    snprintf(straight, sizeof straight, "%s", path_in("straight"));
+    snprintf(split, sizeof split, "%s", path_in("split"));
+    TrainOptions o = tiny_options(data, straight);
+    EXPECT_EQ_INT(train_run(&o), 0);
+    o.out_dir = split;
+    o.save_every = 1;
+    o.keep_checkpoints = 0;
+    o.stop_after = 3;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/checkpoint-3/adapter_model.safetensors", split);
+    EXPECT(truncate(p, 100) == 0);
+    // A kill in the middle of a prune (folder renamed aside) and of a save (.tmp) are finished too.
+    snprintf(p, sizeof p, "%s/deleting-checkpoint-1", split);
+    EXPECT(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/checkpoint-9.tmp", split);
+    EXPECT(mkdir(p, 0755) == 0);
+    o.stop_after = 0;
+    o.resume = true;
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 0);
+    EXPECT_MSG(strstr(printed, "checkpoint-3 does not verify") && strstr(printed, "resuming from the older") &&
+                   strstr(printed, "checkpoint-2"),
+               "%s", printed);
+    free(printed);
+    snprintf(p, sizeof p, "%s/deleting-checkpoint-1", split);
+    EXPECT(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/checkpoint-9.tmp", split);
+    EXPECT(access(p, F_OK) != 0);
+    char a[8][80], b[8][80], la[700], lb[700];
+    snprintf(la, sizeof la, "%s/log.jsonl", straight);
+    snprintf(lb, sizeof lb, "%s/log.jsonl", split);
+    int na = log_values(la, a, 8), nb = log_values(lb, b, 8);
+    EXPECT_EQ_INT(na, 4);
+    EXPECT_EQ_INT(nb, 4);
+    for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(a[i], b[i]), "step %d: %s vs %s", i + 1, a[i], b[i]);
+    snprintf(la, sizeof la, "%s/adapter/adapter_model.safetensors", straight);
+    snprintf(lb, sizeof lb, "%s/adapter/adapter_model.safetensors", split);
+    EXPECT(same_file(la, lb));
+    // Every checkpoint torn: refused (never a silent restart from step 0 over them).
+    for (int s = 1; s <= 4; s++) {
+        snprintf(p, sizeof p, "%s/checkpoint-%d/training_state.safetensors", split, s);
+        if (access(p, F_OK) == 0) EXPECT(truncate(p, 10) == 0);
+    }
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "checkpoints verifies") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
+
+// Finding 2 of issue 16: --log on a full disk exited 0 with a cut-off log.
+TEST(train_log_write_failure_is_an_error) {
+    TrainOptions o = one_epoch_run("logfull", 3);
+    o.log_file = "/dev/full";
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "/dev/full: write failed: No space left on device") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
