@@ -11,10 +11,14 @@
 #include "base/safetensors.h"
 #include "base/file.h"
 #include "base/strbuf.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[256];
@@ -681,5 +685,100 @@ TEST(train_log_write_failure_is_an_error) {
     EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
     EXPECT_MSG(strstr(printed, "/dev/full: write failed: No space left on device") != NULL, "%s", printed);
     free(printed);
+    file_rmtree(root);
+}
+
+// ---- crash consistency (issue 16) -------------------------------------------------------------------
+// `lpoi train` (the real binary, one thread) killed at injected points — the N-th write, fsync,
+// rename, unlink, rmdir or mkdir of the process (LPOI_FAULT, base/file.c: _exit(137) as kill -9
+// would) — then resumed with --resume, must end bit-identical to an uninterrupted run: the same
+// loss and gradient norm on every log line and the same final adapter bytes; and after every kill
+// each folder named checkpoint-N must verify.
+static int run_lpoi(char *const argv[], const char *fault) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 8);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    snprintf(slash + 1, sizeof exe - (size_t)(slash + 1 - exe), "lpoi");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        setenv("LPOI_THREADS", "1", 1);
+        if (fault) setenv("LPOI_FAULT", fault, 1);
+        else unsetenv("LPOI_FAULT");
+        execv(exe, argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool all_checkpoints_verify(const char *out, char *why, size_t cap) {
+    DIR *d = opendir(out);
+    bool ok = true;
+    for (struct dirent *e; ok && d && (e = readdir(d));) {
+        int step;
+        char tail;
+        if (sscanf(e->d_name, "checkpoint-%d%c", &step, &tail) != 1) continue;
+        LpoiErr err = {{0}};
+        if (!checkpoint_verify(test_path(out, e->d_name), &err)) {
+            snprintf(why, cap, "%s", err.msg);
+            ok = false;
+        }
+    }
+    if (d) closedir(d);
+    return ok;
+}
+
+TEST(train_killed_anywhere_resumes_bit_identical) {
+    char data[600], ref_out[600], out[600], model[600];
+    snprintf(data, sizeof data, "%s", make_data("crash", 5));   // path_in's buffer is reused below
+    snprintf(ref_out, sizeof ref_out, "%s", path_in("reference"));
+    snprintf(out, sizeof out, "%s", path_in("crashed"));
+    if (!realpath(model_dir(), model)) { test_skip("testdata/tiny_llava not found"); return; }
+    // 5 examples, steps of 2, 2 epochs: 6 steps, a checkpoint after each, two kept (pruning).
+#define TRAIN_ARGS(dir)                                                                                                  \
+    {"lpoi", "train", "--model", model, "--data", data, "--out", (dir), "--lr", "5e-3", "--grad-accum", "2", \
+     "--micro-batch", "1", "--epochs", "2", "--warmup-steps", "1", "--save-every", "1", "--keep-checkpoints", "2",  \
+     "--quiet", "--resume", NULL}
+    char *ref_argv[] = TRAIN_ARGS(ref_out);
+    EXPECT_EQ_INT(run_lpoi(ref_argv, NULL), 0);
+    char want[8][80], got[8][80], log[700], ad_want[700], ad_got[700];
+    snprintf(log, sizeof log, "%s/log.jsonl", ref_out);
+    int nwant = log_values(log, want, 8);
+    EXPECT_EQ_INT(nwant, 6);
+    snprintf(ad_want, sizeof ad_want, "%s/adapter/adapter_model.safetensors", ref_out);
+    snprintf(ad_got, sizeof ad_got, "%s/adapter/adapter_model.safetensors", out);
+    static const char *const faults[] = {
+        "mkdir:1", "mkdir:3", "mkdir:6", "write:1", "write:2", "write:7", "write:15", "write:31", "write:60",
+        "fsync:1", "fsync:2", "fsync:9", "fsync:23", "fsync:40", "rename:1", "rename:2", "rename:5", "rename:8",
+        "rename:13", "rename:22", "rename:30", "unlink:1", "unlink:2", "unlink:4", "unlink:9", "rmdir:1",
+        "rmdir:2", "rmdir:3", "rmdir:5",
+    };
+    int killed = 0;
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(faults); i++) {
+        file_rmtree(out);
+        char *argv[] = TRAIN_ARGS(out);
+        int rc = run_lpoi(argv, faults[i]);
+        EXPECT_MSG(rc == 137 || rc == 0, "%s: exit %d", faults[i], rc);
+        killed += rc == 137;
+        char why[600] = "";
+        EXPECT_MSG(all_checkpoints_verify(out, why, sizeof why), "%s: after the kill: %s", faults[i], why);
+        EXPECT_MSG(run_lpoi(argv, NULL) == 0, "%s: the resumed run failed", faults[i]);
+        snprintf(log, sizeof log, "%s/log.jsonl", out);
+        int ngot = log_values(log, got, 8);
+        EXPECT_MSG(ngot == nwant, "%s: %d log lines, want %d", faults[i], ngot, nwant);
+        for (int k = 0; k < ngot && k < nwant; k++)
+            EXPECT_MSG(!strcmp(want[k], got[k]), "%s: step %d: %s vs %s", faults[i], k + 1, got[k], want[k]);
+        EXPECT_MSG(same_file(ad_want, ad_got), "%s: the final adapter differs", faults[i]);
+    }
+#undef TRAIN_ARGS
+    EXPECT_MSG(killed >= 25, "only %d of the injected points were reached", killed);
     file_rmtree(root);
 }
