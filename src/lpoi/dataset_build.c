@@ -136,6 +136,33 @@ void data_tokens_free(DataTokens *t) {
     memset(t, 0, sizeof *t);
 }
 
+// ---- batch rows ------------------------------------------------------------------------------------
+bool data_row_length(const DataSeq *q, int32_t image_token, int n_image, size_t *len, LpoiErr *err) {
+    int images = 0;
+    for (int t = 0; t < q->n; t++) images += q->ids[t] == image_token;
+    if (images != 1) return err_set(err, "%d image tokens in one sequence (the batch gives it one image)", images);
+    *len = (size_t)q->n + (size_t)n_image - 1;
+    return true;
+}
+
+size_t data_row_fill(const DataSeq *q, int32_t image_token, int n_image, size_t T, int32_t *ids, int32_t *labels,
+                     int32_t *mask) {
+    size_t k = 0;
+    for (int t = 0; t < q->n; t++) {
+        const bool prompt = t < q->n_prompt;
+        const int reps = q->ids[t] == image_token ? n_image : 1;
+        LPOI_ASSERT(k + (size_t)reps <= T);   // T comes from data_row_length of these ids
+        for (int j = 0; j < reps; j++, k++) {
+            ids[k] = q->ids[t];
+            labels[k] = prompt ? -100 : q->ids[t];
+            mask[k] = 1;
+        }
+    }
+    const size_t n = k;
+    for (; k < T; k++) { ids[k] = 0; labels[k] = -100; mask[k] = 0; }
+    return n;
+}
+
 // ---- pixels ----------------------------------------------------------------------------------------
 static bool to_pixels(const DataPixelCtx *c, const Image *img, float *out, LpoiErr *err) {
     PixelValues pv;
