@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "base/error.h"
+#include "base/json.h"
 #include "models/llava.h"
 
 // Writes into the folder dir (which must exist) what PEFT saves: adapter_model.safetensors holds every lora_A /
@@ -15,6 +16,10 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
 // Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
 // adapter_config.json) on m and loads them.
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
+// adapter_config.json (what it names: path) → r and lora_alpha; refuses what lpoi does not
+// implement (use_rslora, use_dora, bias other than "none", per-module rank / alpha patterns).
+// Needs only the JSON reader (adapter_config.c), so the fuzz target links it alone.
+bool adapter_config_parse(const JsonValue *root, const char *path, int64_t *r, double *alpha, LpoiErr *err);
 // adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
 // exactly t, else a full-match regex string. Writes into buf (JSON text).
 void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);
