@@ -124,6 +124,11 @@ TEST(dataset_negatives_manifest_join) {
     }
     EXPECT_EQ_INT(d.from_manifest, 1);
     dataset_free(&d);
+    // Found by fuzz/fuzz_dataset.c: an empty manifest sorted / searched a NULL array (UB that the
+    // sanitizer build of this suite reports). It is simply a manifest without the record's list.
+    test_write_text(tmp_path("empty_manifest.jsonl"), "\n");
+    EXPECT(!load(&d, text, false, 3, tmp_path("empty_manifest.jsonl"), &err));
+    EXPECT_MSG(strstr(err.msg, ":1: negatives: ") && strstr(err.msg, "has no list for this line"), "%s", err.msg);
     EXPECT(!load(&d, text, false, 4, tmp_path("manifest.jsonl"), &err));   // list size mismatch
     EXPECT_MSG(strstr(err.msg, ":1: negatives: ") && strstr(err.msg, "lists of 4"), "%s", err.msg);
 }

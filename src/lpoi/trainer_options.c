@@ -86,7 +86,7 @@ static const Flag FLAGS[] = {
     {"skip-bad", F_BOOL, O(skip_bad), "      skip bad records / images and count them instead of failing"},
     {"save-every", F_INT, O(save_every), "N  checkpoint every N steps (0 = only at the end)"},
     {"keep-checkpoints", F_INT, O(keep_checkpoints), "N  newest checkpoints kept (2; 0 = all)"},
-    {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT (bit-identical losses)"},
+    {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT that verifies (bit-identical losses)"},
     {"allow-changed-data", F_BOOL, O(allow_changed_data), "  --resume although the data, model or tokenizer files changed"},
     {"overwrite", F_BOOL, O(overwrite), "     start afresh in an OUT holding an earlier run (removes its checkpoints, adapter, log)"},
     {"quiet", F_BOOL, O(quiet), "         no progress line"},

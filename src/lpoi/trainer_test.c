@@ -3,6 +3,10 @@
 // a NaN loss stops the run and keeps the last checkpoint whole; the reference model runs exactly
 // once per example (and not at all on resume); adapter names and shapes are the ones HF + PEFT
 // create for tiny_llava; adapter_config.json; target_modules list vs regex; options; evaluation.
+// Issue 16 (hardening): special-token text in a record is refused / skipped; --overwrite and
+// --resume validate before they change anything; changed inputs are refused by name; a torn
+// checkpoint falls back to an older verified one; a full-disk log is an error; and the real binary
+// killed at injected file-operation points resumes bit-identically.
 #include "test/test.h"
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
