@@ -7,21 +7,16 @@
 // fuzz-link: src/text
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "fuzz_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 static Tokenizer *tiny;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    LpoiErr err = {{0}};
-    if (!(tiny = tokenizer_load_dir("testdata/tiny_llava", &err))) {
-        fprintf(stderr, "fuzz_chat_template: %s (run from the repository root)\n", err.msg);
-        exit(1);
-    }
+    tiny = fuzz_tiny_tokenizer("fuzz_chat_template");
     return 0;
 }
 

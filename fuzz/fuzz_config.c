@@ -13,12 +13,11 @@
 #include "text/tokenizer.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "fuzz_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 // llama_config.c's file reader is not under test (and would pull in the model loader).
 bool model_config_read(const char *path, ModelConfigParse parse, void *cfg, LpoiErr *err) {

@@ -11,23 +11,19 @@
 #include "lpoi/dataset.h"
 #include "base/file.h"
 #include "text/tokenizer.h"
+#include "fuzz_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 static Tokenizer *tok;
 static char dir[64], data_path[128], manifest_path[128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
+    tok = fuzz_tiny_tokenizer("fuzz_dataset");
     LpoiErr err = {{0}};
-    if (!(tok = tokenizer_load_dir("testdata/tiny_llava", &err))) {
-        fprintf(stderr, "fuzz_dataset: %s (run from the repository root)\n", err.msg);
-        exit(1);
-    }
     snprintf(dir, sizeof dir, "/tmp/fuzz_dataset_%d", (int)getpid());
     file_mkdir(dir, &err);
     snprintf(data_path, sizeof data_path, "%s/data.jsonl", dir);

@@ -6,21 +6,16 @@
 // the ids untouched; every id is < vocab size; decode always returns a NUL-terminated string.
 // fuzz-link: src/text
 #include "text/tokenizer.h"
+#include "fuzz_common.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 static Tokenizer *tiny;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    LpoiErr err = {{0}};
-    if (!(tiny = tokenizer_load_dir("testdata/tiny_llava", &err))) {
-        fprintf(stderr, "fuzz_tokenizer: %s (run from the repository root)\n", err.msg);
-        exit(1);
-    }
+    tiny = fuzz_tiny_tokenizer("fuzz_tokenizer");
     return 0;
 }
 
