@@ -310,7 +310,9 @@ static void config_init(void) {
     const char *libs[] = {"-lz", "-lm", "-lpthread", "-ldl"};
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) list_push(&cfg.ldflags, libs[i]);
 
-    cfg.nvcc = have_program("nvcc");
+    // The sanitizer build is for the host code (CI runs its unit tests): PTX does not change with
+    // host sanitizers and the normal build compiles and checks it, so it is not compiled twice.
+    cfg.nvcc = have_program("nvcc") && !sanitize;
     if (cfg.nvcc) {
         char *v = capture("nvcc --version 2>/dev/null | tail -n 2 | tr '\\n' ' '");
         cfg.nvcc_version = v ? v : strdup("unknown");
