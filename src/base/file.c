@@ -150,6 +150,25 @@ bool atomic_file_commit(AtomicFile *a, LpoiErr *err) {
     return ok;
 }
 
+bool file_write_renamed(const char *path, const void *data, size_t size, LpoiErr *err) {
+    AtomicFile a;
+    if (!atomic_file_begin(&a, path, err) || !atomic_file_write(&a, data, size, err)) return false;
+    int rc = close(a.fd);
+    a.fd = -1;
+    if (rc != 0) {
+        err_set(err, "%s: close failed: %s", a.path, strerror(errno));
+        atomic_file_abort(&a);
+        return false;
+    }
+    if (file_fault("rename") || rename(a.tmp_path, a.path) != 0) {
+        err_set(err, "%s: cannot rename the temporary file over it: %s", a.path, strerror(errno));
+        atomic_file_abort(&a);
+        return false;
+    }
+    atomic_file_release(&a);
+    return true;
+}
+
 bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err) {
     AtomicFile a;
     if (!atomic_file_begin(&a, path, err)) return false;

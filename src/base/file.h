@@ -13,6 +13,9 @@ char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr
 
 // Atomic whole-file write (temp in the same folder, fsync, rename, fsync the folder).
 bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err);
+// The same without the fsyncs: whole or absent at path, durable only after the caller syncs the
+// filesystem (lpoi negatives writes thousands of PNGs, then one syncfs before its manifest).
+bool file_write_renamed(const char *path, const void *data, size_t size, LpoiErr *err);
 // Streaming form of file_write_atomic for files too big to build in memory. Any failure in
 // write/commit removes the temp file and closes the handle; call abort to give up yourself.
 typedef struct { int fd; char *path, *tmp_path; } AtomicFile;

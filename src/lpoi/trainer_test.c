@@ -792,3 +792,27 @@ TEST(train_killed_anywhere_resumes_bit_identical) {
     EXPECT_MSG(killed >= 25, "only %d of the injected points were reached", killed);
     file_rmtree(root);
 }
+
+// Issue 16: every write of a run goes through a checked path. A write, fsync or rename that fails
+// anywhere (reference cache, checkpoint files, checksums, the final adapter, the log) stops the run
+// with exit 1 and a message naming the file — never exit 0 with a missing or cut file.
+TEST(train_failed_writes_are_errors_naming_the_file) {
+    TrainOptions o = one_epoch_run("writefail", 3);
+    o.save_every = 1;
+    o.grad_accum = 1;
+    static const char *const specs[] = {"write:1:fail", "write:3:fail", "write:8:fail", "write:20:fail",
+                                        "fsync:4:fail", "rename:3:fail", "rename:9:fail", "mkdir:2:fail"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(specs); i++) {
+        file_rmtree(o.out_dir);
+        file_fault_set(specs[i]);
+        char *printed;
+        TrainResult r;
+        int rc = train_capture(&o, &r, &printed);
+        file_fault_set(NULL);
+        EXPECT_MSG(rc == 1, "%s: exit %d", specs[i], rc);
+        EXPECT_MSG(strstr(printed, o.out_dir) && (strstr(printed, "failed") || strstr(printed, "cannot")), "%s: %s",
+                   specs[i], printed);
+        free(printed);
+    }
+    file_rmtree(root);
+}
