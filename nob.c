@@ -510,7 +510,8 @@ static bool build(void) {
     mkdir_p(cfg.dir);
     static bool said;
     if (!cfg.nvcc && !said) {
-        printf("nob: nvcc not found: building CPU-only (no GPU kernels embedded; the CUDA backend will say so)\n");
+        if (strstr(cfg.dir, "-asan-")) printf("nob: sanitizer build: host code only (no PTX embedded)\n");
+        else printf("nob: nvcc not found: building CPU-only (no GPU kernels embedded; the CUDA backend will say so)\n");
         said = true;
     }
     if (!build_ptx()) return false;
