@@ -45,7 +45,7 @@ static double schedule_lr(const Trainer *tr, int step) {
     return tr->o.lr * f;
 }
 
-// Keeps the log lines whose "step" is <= step (a resumed run rewrites what came after).
+// Keeps the complete log lines whose "step" is <= step (a resumed run rewrites what came after).
 static bool truncate_log(const char *path, int step, LpoiErr *err) {
     LpoiErr e;
     size_t size;
@@ -54,7 +54,8 @@ static bool truncate_log(const char *path, int step, LpoiErr *err) {
     size_t keep = 0;
     for (size_t off = 0; off < size;) {
         char *nl = memchr(text + off, '\n', size - off);
-        size_t end = nl ? (size_t)(nl - text) + 1 : size;
+        if (!nl) break;   // a line cut by a kill or a full disk is not kept
+        size_t end = (size_t)(nl - text) + 1;
         int s;
         if (sscanf(text + off, "{\"step\": %d", &s) != 1 || s > step) break;
         keep = end;
