@@ -4,6 +4,7 @@
 #include "demo/demo.h"
 #include "demo/demo_char.h"
 #include "demo/synth.h"
+#include "lpoi/trainer_options.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 
 static int usage(FILE *to, int code) {
     DemoArgs d = demo_defaults();
+    TrainOptions t;
+    train_options_default(&t);
     fprintf(to,
             "usage: lpoi demo [--out DIR] [--steps N] [--examples N] [--heldout N] [--list-size L] [--seed N]\n"
-            "                 [--lr X] [--lora-r R] [--batch N] [--beta B] [--objective lpoi|dpo|mdpo]\n"
+            "                 [--lr X] [--lora-r R] [--lora-alpha A] [--batch N] [--beta B] [--objective lpoi|dpo|mdpo]\n"
             "                 [--device cpu|cuda|auto]\n"
             "                 [--prepare-only] [--quiet]\n"
             "       lpoi demo --char-model [...]   (the older character-model smoke test; --char-model --help)\n"
@@ -45,7 +48,8 @@ static int usage(FILE *to, int code) {
             "  --list-size L    images per list, 2..8 (default %d, as the paper)\n"
             "  --seed N         data, model and training seed (default %llu)\n"
             "  --lr X           peak learning rate, linear decay (default %g)\n"
-            "  --lora-r R       LoRA rank, alpha = 2 R (default %d)\n"
+            "  --lora-r R       LoRA rank (default %d)\n"
+            "  --lora-alpha A   LoRA alpha, scale alpha / r (default %g, as lpoi train)\n"
             "  --batch N        examples per optimiser step (default %d)\n"
             "  --beta B         DPO / LPOI beta (default %g)\n"
             "  --objective O    lpoi (default), or a baseline to compare with: dpo (text DPO only) or mdpo\n"
@@ -55,7 +59,7 @@ static int usage(FILE *to, int code) {
             "  --prepare-only   write OUT/data, OUT/model and OUT/model_check.safetensors, then stop\n"
             "  --quiet          no training progress line\n",
             d.image_size, d.image_size, SYNTH_PROMPT, d.steps, d.examples, d.heldout, d.list_size,
-            (unsigned long long)d.seed, d.lr, d.lora_r, d.batch, d.beta);
+            (unsigned long long)d.seed, d.lr, d.lora_r, t.lora_alpha, d.batch, d.beta);
     return code;
 }
 
@@ -96,6 +100,7 @@ int cmd_demo(int argc, char **argv) {
         else if (!strcmp(arg, "--heldout")) ok = parse_int(val, 1, 1000000, &a.heldout);
         else if (!strcmp(arg, "--list-size")) ok = parse_int(val, 2, 8, &a.list_size);
         else if (!strcmp(arg, "--lora-r")) ok = parse_int(val, 1, 256, &a.lora_r);
+        else if (!strcmp(arg, "--lora-alpha")) ok = parse_dbl(val, &a.lora_alpha) && a.lora_alpha > 0;
         else if (!strcmp(arg, "--batch")) ok = parse_int(val, 1, 4096, &a.batch);
         else if (!strcmp(arg, "--seed")) { ok = parse_int(val, 0, 2000000000, &seed); a.seed = (uint64_t)seed; }
         else if (!strcmp(arg, "--lr")) ok = parse_dbl(val, &a.lr);

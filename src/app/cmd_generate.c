@@ -4,6 +4,7 @@
 // as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (lpoi/generate_llava.c);
 // with --batch the same for every line of a JSONL file, the model loaded once (llava_batch).
 #include "app/commands.h"
+#include "lpoi/adapter_io.h"
 #include "lpoi/generate_llava.h"
 #include "models/llama.h"
 #include "text/tokenizer.h"
@@ -26,6 +27,7 @@ static const char *GENERATE_USAGE =
     "                    TEXT goes into the llava-1.5 chat template unless it already holds <image>\n"
     "  --batch FILE      DIR is a LLaVA-1.5 checkpoint, loaded once; answer every line of FILE, a JSONL of\n"
     "                    {\"image\": path, \"prompt\": text, \"id\": optional string or number} (a relative\n"
+    "                    [the image also as img_path or images: [path], the prompt also as TRL chat messages]\n"
     "                    path is taken from FILE's folder; blank lines skipped), each as --image/--prompt\n"
     "                    would (same options, every line starting from --seed), one output line each:\n"
     "                    {\"line\": N, \"id\": ... or null, \"image\": ..., \"prompt\": ..., \"answer\": text}\n"
@@ -33,12 +35,15 @@ static const char *GENERATE_USAGE =
     "                    a failed run leaves OUT as it was); default stdout, line by line\n"
     "  --skip-bad        with --batch: skip a bad line (FILE:LINE: field: reason on stderr) and count it,\n"
     "                    instead of failing the run; progress and a summary go to stderr\n"
+    "  --adapter DIR     apply the PEFT LoRA adapter in DIR (adapter_config.json + adapter_model.safetensors,\n"
+    "                    e.g. RUN/adapter from lpoi train); without --image/--batch it must adapt the\n"
+    "                    language model only\n"
     "  --max-new N       tokens to generate at most (default 32); stops earlier at EOS\n"
     "  --temperature T   0 = greedy (default); > 0 samples from softmax(logits / T)\n"
     "  --top-p P         nucleus sampling mass in (0, 1] (default 1 = off)\n"
     "  --seed N          sampling seed (default 0)\n"
     "  --ids             also print the prompt and generated token ids (not with --batch)\n"
-    "  --device D        cpu (default), cuda, or auto\n"
+    "  --device D        auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda\n"
     "\n"
     "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used (with --batch: a bad line\n"
     "without --skip-bad, reported as FILE:LINE: field: reason, or no line answered), 2 on a usage error.\n";
@@ -103,7 +108,8 @@ static int generate_llava_batch(const LlavaBatchArgs *a) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model_dir = NULL, *prompt = NULL, *device = "cpu", *image = NULL, *batch = NULL, *out_path = NULL;
+    const char *model_dir = NULL, *prompt = NULL, *device = "auto", *image = NULL, *batch = NULL, *out_path = NULL;
+    const char *adapter = NULL;
     double max_new = 32, temperature = 0, top_p = 1, seed = 0;
     bool print_ids = false, skip_bad = false;
     for (int i = 1; i < argc; i++) {
@@ -120,6 +126,7 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--batch")) batch = v;
         else if (!strcmp(a, "--out")) out_path = v;
         else if (!strcmp(a, "--device")) device = v;
+        else if (!strcmp(a, "--adapter")) adapter = v;
         else if (!strcmp(a, "--max-new")) ok = parse_num(v, 1, 1 << 16, &max_new);
         else if (!strcmp(a, "--temperature")) ok = parse_num(v, 0, 1e3, &temperature);
         else if (!strcmp(a, "--top-p")) ok = parse_num(v, 1e-6, 1, &top_p);
@@ -132,7 +139,7 @@ int cmd_generate(int argc, char **argv) {
         const char *bad = !model_dir ? "--batch needs --model" : prompt ? "--batch takes the prompts from FILE, not --prompt"
                         : image ? "--batch takes the images from FILE, not --image" : print_ids ? "--ids is not for --batch" : NULL;
         if (bad) { fprintf(stderr, "lpoi generate: %s (see --help)\n", bad); return 2; }
-        LlavaBatchArgs ba = {.model_dir = model_dir, .device = device, .batch = batch, .out = out_path, .skip_bad = skip_bad,
+        LlavaBatchArgs ba = {.model_dir = model_dir, .device = device, .batch = batch, .out = out_path, .skip_bad = skip_bad, .adapter = adapter,
                              .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
                              .seed = (uint64_t)seed};
         return generate_llava_batch(&ba);
@@ -140,7 +147,7 @@ int cmd_generate(int argc, char **argv) {
     if (out_path || skip_bad) { fprintf(stderr, "lpoi generate: %s is for --batch (see --help)\n", out_path ? "--out" : "--skip-bad"); return 2; }
     if (!model_dir || !prompt) { fputs(GENERATE_USAGE, stderr); return 2; }
     if (image) {
-        LlavaGenArgs ga = {.model_dir = model_dir, .image = image, .prompt = prompt, .device = device,
+        LlavaGenArgs ga = {.model_dir = model_dir, .image = image, .prompt = prompt, .device = device, .adapter = adapter,
                            .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
                            .seed = (uint64_t)seed, .print_ids = print_ids};
         return generate_llava(&ga);
@@ -154,6 +161,7 @@ int cmd_generate(int argc, char **argv) {
     TokIds ids = {0};
     int rc = 1;
     if (!llama_open(&m, be, model_dir, &err)) { fprintf(stderr, "lpoi: %s\n", err.msg); goto done_be; }
+    if (adapter && !adapter_load_llama_dir(&m, adapter, &err)) { fprintf(stderr, "lpoi: %s\n", err.msg); goto done; }
     if (!tokenizer_encode(tok, prompt, strlen(prompt), true, &ids, &err)) { fprintf(stderr, "lpoi: prompt: %s\n", err.msg); goto done; }
     int32_t stops[LLAMA_MAX_EOS + 1];
     int nstop = 0;

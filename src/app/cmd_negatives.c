@@ -14,6 +14,8 @@
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "lpoi/negatives.h"
+#include "lpoi/negatives_preview.h"
+#include "lpoi/record_fields.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -28,10 +30,11 @@
 #define MAX_LINE_BYTES (64u << 20)
 
 typedef struct {
-    const char *data, *out;
-    int list_size, crop_size, line_width;
+    const char *data, *out, *preview;
+    int list_size, crop_size, line_width, preview_rows;
     uint64_t seed, max_pixels;
     NegFill fill;
+    BoxFormat box_format;
     bool visual_prompt, skip_bad;
 } NegArgs;
 
@@ -39,7 +42,8 @@ static int usage(FILE *to, int code) {
     fprintf(to,
             "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
             "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size R]\n"
-            "                      [--max-pixels N] [--skip-bad]\n"
+            "                      [--max-pixels N] [--box-format F] [--preview SHEET.png [--preview-rows N]]\n"
+            "                      [--skip-bad]\n"
             "\n"
             "Builds LPOI's ranked image lists (arXiv 2505.21061, section 3.2): for each record, L images\n"
             "where image k masks (k-1)/(L-1) of the object box, image 1 being the untouched original and\n"
@@ -47,6 +51,7 @@ static int usage(FILE *to, int code) {
             "\n"
             "Input: one JSON object per line (blank lines are skipped; other fields are ignored):\n"
             "  \"img_path\"  the image (PNG, JPEG, BMP, GIF, PNM), relative to FILE.jsonl's folder or absolute\n"
+            "              (also \"image\", or TRL's \"images\": [path], as lpoi train reads them)\n"
             "  \"boxes\"     [[x0, y0, x1, y1], ...] object boxes in pixels of that image (edges; x1, y1\n"
             "              exclusive, so [0, 0, W, H] is the whole image); only the FIRST box is used\n"
             "Output: DIR/<i>/<k>.png for record i (0-based count of non-blank lines) and k = 1..L, and\n"
@@ -75,6 +80,11 @@ static int usage(FILE *to, int code) {
             "  --crop-size R      measure what a CLIP centre crop to R x R keeps of each mask and count the\n"
             "                     lists it cuts (default 336, LLaVA-1.5's CLIP; 0 = off)\n"
             "  --max-pixels N     refuse images with more than N pixels (default %llu)\n"
+            "  --box-format F     how boxes are written: xyxy (pixel corners, default), xywh (corner + size),\n"
+            "                     norm-xyxy, norm-xywh (normalised to [0, 1] by the image's width and height)\n"
+            "  --preview SHEET    also write a contact sheet PNG of the first lists (one row per list, its L\n"
+            "                     images as thumbnails), to check the boxes before training\n"
+            "  --preview-rows N   lists on the sheet (default 8)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
             "                     image) and report how many, instead of stopping at the first\n"
             "  -h, --help         show this help\n"
@@ -98,38 +108,40 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
 typedef struct {
     char *img_path;       // as given (copied out of the JSON document)
     char *source;         // resolved
-    double box[4];
+    double box[4];        // corners: pixels, or [0, 1] when box_normalised
+    bool box_normalised;
 } Record;
 
 // Parses one JSONL line into rec; err gets "field: reason".
-static bool parse_record(const char *line, size_t len, const char *data_dir, Record *rec, LpoiErr *err) {
+static bool parse_record(const char *line, size_t len, const char *data_dir, BoxFormat box_format, Record *rec,
+                         LpoiErr *err) {
     *rec = (Record){0};
     JsonDoc *doc = json_parse(line, len, err);
     if (!doc) return err_prefix(err, "json");
     JsonValue *root = json_root(doc);
     bool ok = false;
     if (root->type != JSON_OBJECT) { err_set(err, "json: a record must be a JSON object"); goto done; }
-    JsonValue *ip = json_get(root, "img_path");
-    if (!ip) { err_set(err, "img_path: missing"); goto done; }
-    if (ip->type != JSON_STRING) { err_set(err, "img_path: must be a string"); goto done; }
-    if (ip->len == 0 || strlen(ip->str) != ip->len) { err_set(err, "img_path: empty or contains a NUL character"); goto done; }
+    const char *image_field;
+    if (!record_image(root, "img_path", &rec->img_path, &image_field, err)) goto done;
     JsonValue *boxes = json_get(root, "boxes");
     if (!boxes) { err_set(err, "boxes: missing"); goto done; }
     if (boxes->type != JSON_ARRAY || boxes->count == 0) { err_set(err, "boxes: must be a non-empty array of [x0, y0, x1, y1]"); goto done; }
     JsonValue *b0 = json_at(boxes, 0);
     if (b0->type != JSON_ARRAY || b0->count != 4) { err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]"); goto done; }
+    double given[4];
     for (int i = 0; i < 4; i++) {
         JsonValue *v = json_at(b0, (size_t)i);
         if (v->type != JSON_NUMBER) { err_set(err, "boxes[0][%d]: must be a number", i); goto done; }
-        rec->box[i] = v->number;
+        given[i] = v->number;
     }
-    rec->img_path = strdup(ip->str);
-    if (ip->str[0] == '/' || !data_dir) {
-        rec->source = strdup(ip->str);
+    if (!box_to_corners(box_format, given, rec->box, err)) { err_prefix(err, "boxes[0]"); goto done; }
+    rec->box_normalised = box_format_normalised(box_format);
+    if (rec->img_path[0] == '/' || !data_dir) {
+        rec->source = strdup(rec->img_path);
     } else {
-        size_t sl = strlen(data_dir) + ip->len + 2;
+        size_t sl = strlen(data_dir) + strlen(rec->img_path) + 2;
         rec->source = malloc_check(sl);
-        snprintf(rec->source, sl, "%s/%s", data_dir, ip->str);
+        snprintf(rec->source, sl, "%s/%s", data_dir, rec->img_path);
     }
     if (!rec->img_path || !rec->source) LPOI_DIE("out of memory");
     ok = true;
@@ -178,7 +190,7 @@ static void progress(size_t done, size_t total, double t0, bool tty, bool final)
 }
 
 int cmd_negatives(int argc, char **argv) {
-    NegArgs a = {.list_size = 5, .crop_size = 336, .fill = NEG_FILL_BLACK, .visual_prompt = true,
+    NegArgs a = {.list_size = 5, .crop_size = 336, .preview_rows = 8, .fill = NEG_FILL_BLACK, .visual_prompt = true,
                  .max_pixels = IMAGE_DEFAULT_MAX_PIXELS};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -192,6 +204,9 @@ int cmd_negatives(int argc, char **argv) {
         else if (!strcmp(arg, "--out")) a.out = val;
         else if (!strcmp(arg, "--list-size")) { valid = valid && parse_u64(val, NEGATIVES_MAX_LIST, &u) && u >= 2; a.list_size = (int)u; }
         else if (!strcmp(arg, "--fill")) valid = valid && negatives_fill_parse(val, &a.fill);
+        else if (!strcmp(arg, "--box-format")) valid = valid && box_format_parse(val, &a.box_format);
+        else if (!strcmp(arg, "--preview")) a.preview = val;
+        else if (!strcmp(arg, "--preview-rows")) { valid = valid && parse_u64(val, 1000, &u) && u >= 1; a.preview_rows = (int)u; }
         else if (!strcmp(arg, "--line-width")) { valid = valid && parse_u64(val, 10000, &u) && u >= 1; a.line_width = (int)u; }
         else if (!strcmp(arg, "--seed")) valid = valid && parse_u64(val, UINT64_MAX, &a.seed);
         else if (!strcmp(arg, "--crop-size")) { valid = valid && parse_u64(val, 100000, &u); a.crop_size = (int)u; }
@@ -208,6 +223,7 @@ int cmd_negatives(int argc, char **argv) {
     char *line = NULL, *manifest_path = NULL, *data_dir = NULL;   // data_dir NULL: img_path used as is
     Image *list = NULL;
     StrBuf mline = {0};
+    NegPreview preview = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
     if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
@@ -242,6 +258,7 @@ int cmd_negatives(int argc, char **argv) {
     opt.visual_prompt = a.visual_prompt;
     opt.line_width = a.line_width;
     list = calloc_check((size_t)a.list_size, sizeof(Image));
+    if (a.preview) neg_preview_init(&preview, a.preview_rows, a.list_size, 96);
     size_t lineno = 0, index = 0, written = 0, skipped = 0, cut = 0;
     bool tty = isatty(2);
     double t0 = now_s();
@@ -256,12 +273,13 @@ int cmd_negatives(int argc, char **argv) {
         Record rec = {0};
         Image src = {0};
         ImgRect box;
-        bool ok = len <= MAX_LINE_BYTES ? parse_record(line, len, data_dir, &rec, &err)
+        bool ok = len <= MAX_LINE_BYTES ? parse_record(line, len, data_dir, a.box_format, &rec, &err)
                                         : err_set(&err, "json: line longer than %u bytes", MAX_LINE_BYTES);
         // Alpha is composited onto white first (preprocess_load_image, as transformers does), then the
         // masks are drawn: masks are drawn on the image the model will see.
         if (ok && !preprocess_load_image(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
-        if (ok && !negatives_box_to_rect(src.w, src.h, rec.box, &box, &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
+        double px[4] = {rec.box[0] * src.w, rec.box[1] * src.h, rec.box[2] * src.w, rec.box[3] * src.h};
+        if (ok && !negatives_box_to_rect(src.w, src.h, rec.box_normalised ? px : rec.box, &box, &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
         if (!ok) {
             if (tty) fputc('\n', stderr);
             fprintf(stderr, "%s%s:%zu: %s\n", a.skip_bad ? "skipped: " : "lpoi negatives: ", a.data, lineno, err.msg);
@@ -276,6 +294,11 @@ int cmd_negatives(int argc, char **argv) {
         opt.seed = a.seed * 0x9E3779B97F4A7C15ull + rec_index;
         negatives_render_list(&src, box, a.list_size, &opt, list);
         NegSide side = negatives_growth_side(src.w, src.h, box);
+        if (a.preview) {
+            char caption[160];
+            snprintf(caption, sizeof caption, "LINE %zu: %.120s", lineno, rec.img_path);
+            if (!neg_preview_add(&preview, list, caption, &err)) fprintf(stderr, "lpoi negatives: preview: %s\n", err.msg);
+        }
 
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%zu", a.out, rec_index);
@@ -334,12 +357,16 @@ int cmd_negatives(int argc, char **argv) {
         printf("wrote %zu lists of %d images to %s (manifest: %s)", written, a.list_size, a.out, manifest_path);
         if (a.skip_bad) printf("; skipped %zu bad record%s", skipped, skipped == 1 ? "" : "s");
         printf("\n");
+        if (a.preview && preview.rows == 0) printf("no list for the preview sheet\n");
+        else if (a.preview && !neg_preview_write(&preview, a.preview, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; }
+        else if (a.preview) printf("wrote %s (the first %d list%s)\n", a.preview, preview.rows, preview.rows == 1 ? "" : "s");
         if (a.crop_size > 0 && cut > 0)
             printf("warning: in %zu list%s a %d x %d centre crop (shortest-edge resize to %d) cuts part of the box; "
                    "see crop_kept in the manifest, or pad images to square before training\n",
                    cut, cut == 1 ? "" : "s", a.crop_size, a.crop_size, a.crop_size);
     }
 cleanup:
+    if (a.preview) neg_preview_free(&preview);
     free(mline.s);
     free(list);
     free(line);

@@ -3,7 +3,7 @@
 //   top     the losses (total, text DPO, anchor, listwise, conditional when the log has them), each
 //           a trailing mean over the pale raw values (train_log_plot_losses, the chart `lpoi demo` draws);
 //   middle  list full-order accuracy (the text preference accuracy for dpo / mdpo runs, whose logs
-//           have no list) | reward margin;
+//           have no list), with the held-out one when the run had --eval-data | reward margin;
 //   bottom  learning rate | gradient norm (before clipping).
 // Accuracy, margin and gradient norm are smoothed like the losses; the learning rate is drawn raw.
 // RUN may also be the log file itself. Exit: 0 written, 1 unreadable / malformed / empty log or
@@ -25,7 +25,8 @@ static const char PLOT_USAGE[] =
     "the .jsonl file itself) into one PNG:\n"
     "  losses: total, text DPO, anchor, listwise, conditional (when present); thin pale lines are the\n"
     "          per-step values, the bold lines their trailing mean\n"
-    "  list full-order accuracy (preference accuracy without a list) and reward margin\n"
+    "  list full-order accuracy (preference accuracy without a list; with --eval-data runs also the\n"
+    "          held-out list accuracy, held between evaluations) and reward margin\n"
     "  learning rate and gradient norm\n"
     "\n"
     "options:\n"
@@ -39,14 +40,29 @@ enum { W = 1000, H_LOSS = 420, H_ROW = 280 };
 
 // One row of two charts (single series each) side by side in box.
 static void two_charts(Image *img, ImgRect box, const TrainLog *l, const int cols[2], const char *const titles[2],
-                       const uint8_t rgb[2][3], const int win[2]) {
+                       const char *const ylabels[2], const uint8_t rgb[2][3], const int win[2]) {
     long first = lround(l->col[TLOG_STEP][0]), last = lround(l->col[TLOG_STEP][l->n - 1]);
     int mid = (box.x0 + box.x1) / 2;
     for (int i = 0; i < 2; i++) {
         PlotSeries s = {NULL, l->col[cols[i]], l->n, {rgb[i][0], rgb[i][1], rgb[i][2]}, 2, win[i]};
         ImgRect b = {i ? mid : box.x0, box.y0, i ? box.x1 : mid, box.y1};
-        plot_chart(img, b, titles[i], "OPTIMISER STEP", first, last, &s, 1);
+        plot_chart(img, b, titles[i], "OPTIMISER STEP", ylabels[i], first, last, &s, 1);
     }
+}
+
+// The accuracy chart again (over the one two_charts drew) with the held-out list accuracy: each
+// evaluation's value held until the next, so the sparse points read as a line.
+static void heldout_chart(Image *img, ImgRect box, const TrainLog *l, int train_col, int win) {
+    double *held = malloc_check((size_t)l->n * sizeof *held);
+    double last = NAN;
+    for (int i = 0; i < l->n; i++) held[i] = last = isfinite(l->col[TLOG_EVAL_FULL_ACC][i]) ? l->col[TLOG_EVAL_FULL_ACC][i] : last;
+    PlotSeries s[2] = {{"TRAINING STEP", l->col[train_col], l->n, {220, 50, 40}, 2, win},
+                       {"HELD-OUT (--EVAL-DATA)", held, l->n, {30, 30, 30}, 3, 1}};
+    for (int y = box.y0; y < box.y1; y++)   // clear the single-series chart first
+        memset(img->data + ((size_t)y * img->w + box.x0) * 3, 255, (size_t)(box.x1 - box.x0) * 3);
+    plot_chart(img, box, "LIST FULL-ORDER ACCURACY", "OPTIMISER STEP", "ACCURACY", lround(l->col[TLOG_STEP][0]),
+               lround(l->col[TLOG_STEP][l->n - 1]), s, 2);
+    free(held);
 }
 
 int cmd_plot(int argc, char **argv) {
@@ -121,13 +137,17 @@ int cmd_plot(int argc, char **argv) {
         const char *const titles[2] = {l.has_list ? "LIST FULL-ORDER ACCURACY" : "PREFERENCE ACCURACY",
                                        "REWARD MARGIN (CHOSEN - REJECTED)"};
         const uint8_t rgb[2][3] = {{220, 50, 40}, {40, 90, 220}};
-        two_charts(&img, (ImgRect){0, H_LOSS, W, H_LOSS + H_ROW}, &l, cols, titles, rgb, (const int[2]){win, win});
+        const char *const ylabels[2] = {"ACCURACY", "MARGIN"};
+        two_charts(&img, (ImgRect){0, H_LOSS, W, H_LOSS + H_ROW}, &l, cols, titles, ylabels, rgb, (const int[2]){win, win});
+        if (l.has_eval) heldout_chart(&img, (ImgRect){0, H_LOSS, W / 2, H_LOSS + H_ROW}, &l, cols[0], win);
     }
     {
         const int cols[2] = {TLOG_LR, TLOG_GRAD_NORM};
         const char *const titles[2] = {"LEARNING RATE", "GRADIENT NORM"};
         const uint8_t rgb[2][3] = {{40, 160, 60}, {30, 30, 30}};
-        two_charts(&img, (ImgRect){0, H_LOSS + H_ROW, W, H_LOSS + 2 * H_ROW}, &l, cols, titles, rgb, (const int[2]){1, win});
+        const char *const ylabels[2] = {"LR", "NORM"};
+        two_charts(&img, (ImgRect){0, H_LOSS + H_ROW, W, H_LOSS + 2 * H_ROW}, &l, cols, titles, ylabels, rgb,
+                   (const int[2]){1, win});
     }
     if (image_write_png(&img, png, &err)) {
         printf("wrote %s (%d steps from %s)\n", png, l.n, log_path);

@@ -47,6 +47,7 @@ int cmd_train(int argc, char **argv) {
     }
     TrainOptions o;
     train_options_default(&o);
+    o.device = "auto";   // the command's default: the GPU when one works (the library's stays cpu)
     LpoiErr err = {{0}};
     if (!train_options_parse(&o, argc, argv, &err) || !train_options_check(&o, &err)) {
         fprintf(stderr, "lpoi train: %s\n\n", err.msg);

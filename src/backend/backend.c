@@ -21,12 +21,17 @@ bool backend_supports(const Backend *be, OpId op) {
 
 Backend *backend_open(const char *name, LpoiErr *err) {
     if (!name || !strcmp(name, "cpu")) return backend_cpu_create();
-    if (!strcmp(name, "cuda")) return backend_cuda_create(0, err);
+    if (!strcmp(name, "cuda")) {
+        Backend *be = backend_cuda_create(0, err);
+        if (!be && err && strstr(err->msg, "libcuda.so.1 not found")) err_prefix(err, "no NVIDIA driver (use --device cpu or auto)");
+        return be;
+    }
     if (!strcmp(name, "auto")) {
         LpoiErr why = {{0}};
         Backend *be = backend_cuda_create(0, &why);
         if (be) return be;
-        fprintf(stderr, "lpoi: using the CPU backend (%s)\n", why.msg);
+        fprintf(stderr, "lpoi: device auto: using the CPU (%s%s)\n",
+                strstr(why.msg, "libcuda.so.1 not found") ? "no NVIDIA driver: " : "no usable GPU: ", why.msg);
         return backend_cpu_create();
     }
     err_set(err, "unknown device '%s' (expected cpu, cuda or auto)", name);

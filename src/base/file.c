@@ -247,6 +247,18 @@ bool file_mkdir_p(const char *path, LpoiErr *err) {
     return ok;
 }
 
+bool file_dir_vacant(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return errno == ENOENT;
+    if (!S_ISDIR(st.st_mode)) return false;
+    DIR *d = opendir(path);
+    if (!d) return false;
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 bool file_rmtree(const char *path) {
     DIR *d = opendir(path);
     if (!d) return errno == ENOENT;

@@ -37,6 +37,8 @@ bool file_mkdir_p(const char *path, LpoiErr *err);
 // followed). true when path is gone (or never existed).
 bool file_rmtree(const char *path);
 
+// true when path does not exist or is a folder with nothing in it (a place a new output folder may go).
+bool file_dir_vacant(const char *path);
 // rename(2) / unlink(2) with "PATH: cannot ...: reason" (unlink: a missing file is no error).
 bool file_rename(const char *from, const char *to, LpoiErr *err);
 bool file_unlink(const char *path, LpoiErr *err);

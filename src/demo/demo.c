@@ -39,7 +39,7 @@
 
 DemoArgs demo_defaults(void) {
     return (DemoArgs){.out = NULL, .device = "cpu", .steps = 500, .examples = 1024, .heldout = 200, .list_size = 5,
-                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 3e-3, .beta = 0.1, .objective = OBJ_LPOI};
+                      .lora_r = 8, .batch = 8, .image_size = 64, .patch_size = 16, .seed = 1, .lr = 6e-3, .beta = 0.1, .objective = OBJ_LPOI};
 }
 
 static double now_s(void) {
@@ -48,23 +48,10 @@ static double now_s(void) {
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// true when path does not exist or is a folder with nothing in it.
-static bool dir_is_empty(const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) return errno == ENOENT;
-    if (!S_ISDIR(st.st_mode)) return false;
-    DIR *d = opendir(path);
-    if (!d) return false;
-    bool empty = true;
-    for (struct dirent *e; empty && (e = readdir(d));) empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
-}
-
 // The output folder: --out (must be absent or empty), else the first free ./lpoi-demo[-N].
 static char *choose_out(const char *given, LpoiErr *err) {
     if (given) {
-        if (!dir_is_empty(given)) {
+        if (!file_dir_vacant(given)) {
             err_set(err, "%s exists and is not an empty folder; pick a new --out (the demo never overwrites)", given);
             return NULL;
         }
@@ -269,7 +256,7 @@ int demo_run(const DemoArgs *args) {
     o.beta = a.beta;
     o.list_size = L;
     o.lora_r = a.lora_r;
-    o.lora_alpha = 2.0 * a.lora_r;
+    if (a.lora_alpha > 0) o.lora_alpha = a.lora_alpha;   // else lpoi train's default, as a user would get
     o.lr = a.lr;
     o.warmup_steps = a.steps / 20;
     o.micro_batch = a.batch;

@@ -9,6 +9,7 @@
 typedef struct {
     const char *out, *device;
     int steps, examples, heldout, list_size, lora_r, batch, image_size, patch_size;
+    double lora_alpha;               // 0: lpoi train's default (train_options_default)
     uint64_t seed;
     double lr, beta;
     ObjKind objective;

@@ -150,8 +150,46 @@ static void draw_series(Image *img, ImgRect area, int nmax, double ymin, double 
     }
 }
 
-void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, long x_first, long x_last,
-                const PlotSeries *series, int n_series) {
+// A step of 1, 2 or 5 · 10^k giving about `target` intervals over span.
+static long nice_step(long span, int target) {
+    double raw = (double)(span > 0 ? span : 1) / target, p = 1;
+    while (p * 10 <= raw) p *= 10;
+    long s = (long)p;
+    return raw <= s ? s : raw <= 2 * s ? 2 * s : raw <= 5 * s ? 5 * s : 10 * s;
+}
+
+// The x ticks between x_first and x_last (the ends are labelled by the caller): a mark on the axis at
+// every multiple of a nice step, labelled where the label keeps clear of its neighbours.
+static void x_ticks(Image *img, ImgRect area, long x_first, long x_last) {
+    if (x_last <= x_first) return;
+    int aw = area.x1 - area.x0;
+    long step = nice_step(x_last - x_first, LPOI_MAX(2, aw / 90));
+    int last_right = area.x0 + plot_text_width("0000000", 1);   // clear of the first label
+    int end_left = area.x1 - 1 - plot_text_width("0000000", 1);
+    for (long v = (x_first / step + 1) * step; v < x_last; v += step) {
+        int x = area.x0 + (int)lround((double)(v - x_first) / (double)(x_last - x_first) * (aw - 1));
+        plot_line(img, x, area.y1, x, area.y1 + 4, 1, AXIS);
+        char lab[32];
+        snprintf(lab, sizeof lab, "%ld", v);
+        int w = plot_text_width(lab, 1), lx = x - w / 2;
+        if (lx > last_right + 6 && lx + w < end_left) {
+            plot_text(img, lx, area.y1 + 8, 1, lab, INK);
+            last_right = lx + w;
+        }
+    }
+}
+
+// The y-axis label, one letter under the other along the chart's left edge.
+static void y_label(Image *img, ImgRect box, ImgRect area, const char *s) {
+    int n = (int)strlen(s), h = 9 * n, y = area.y0 + LPOI_MAX(0, (area.y1 - area.y0 - h) / 2);
+    for (int i = 0; i < n; i++, y += 9) {
+        char one[2] = {s[i], 0};
+        plot_text(img, box.x0 + 4, y, 1, one, INK);
+    }
+}
+
+void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, const char *ylabel, long x_first,
+                long x_last, const PlotSeries *series, int n_series) {
     const int left = 64, right = 16, top = 44, bottom = 40;
     ImgRect area = {box.x0 + left, box.y0 + top, box.x1 - right, box.y1 - bottom};
     LPOI_ASSERT(area.x1 > area.x0 + 1 && area.y1 > area.y0 + 1);
@@ -200,7 +238,9 @@ void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, 
     plot_text(img, area.x0 - 2, area.y1 + 8, 1, lab, INK);
     snprintf(lab, sizeof lab, "%ld", x_last);
     plot_text(img, area.x1 - plot_text_width(lab, 1), area.y1 + 8, 1, lab, INK);
+    x_ticks(img, area, x_first, x_last);
     if (xlabel) plot_text(img, area.x0 + (aw - plot_text_width(xlabel, 2)) / 2, area.y1 + 18, 2, xlabel, INK);
+    if (ylabel) y_label(img, box, area, ylabel);
     if (title) plot_text(img, area.x0, box.y0 + 8, 2, title, INK);
     int lx = area.x0;
     for (int s = 0; s < n_series; s++) {
@@ -215,7 +255,7 @@ Image plot_curves(const char *title, const char *xlabel, const PlotSeries *serie
     Image img = plot_canvas(w, h);
     int nmax = 0;
     for (int s = 0; s < n_series; s++) nmax = LPOI_MAX(nmax, series[s].n);
-    plot_chart(&img, (ImgRect){0, 0, w, h}, title, xlabel, 1, nmax, series, n_series);
+    plot_chart(&img, (ImgRect){0, 0, w, h}, title, xlabel, NULL, 1, nmax, series, n_series);
     return img;
 }
 

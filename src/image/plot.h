@@ -30,10 +30,12 @@ typedef struct {
 } PlotSeries;
 
 // A line chart of the series against x = 1..n filling `box` of img: y from 0 (or the smallest value
-// when negative) to the largest, with axes, a few labelled y ticks, x labels x_first / x_last at the
-// ends, a title and a legend; inside box but for text too long for it (margins: 64 left, 44 top, 40 bottom).
-void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, long x_first, long x_last,
-                const PlotSeries *series, int n_series);
+// when negative) to the largest, with axes, five labelled y ticks, x labels x_first / x_last at the
+// ends and ticks at round steps between them (x_first..x_last spread over the n points), the x label
+// under the axis, the y label (NULL: none) written downwards along the left edge, a title and a
+// legend; inside box but for text too long for it (margins: 64 left, 44 top, 40 bottom).
+void plot_chart(Image *img, ImgRect box, const char *title, const char *xlabel, const char *ylabel, long x_first,
+                long x_last, const PlotSeries *series, int n_series);
 // plot_chart on a new white w x h image, x labelled 1 .. the longest n.
 Image plot_curves(const char *title, const char *xlabel, const PlotSeries *series, int n_series, int w, int h);
 // The smoothing window train_log_plot_losses uses for n steps: 1 below 20, n/10 below 100, else

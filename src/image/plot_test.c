@@ -77,7 +77,7 @@ TEST(plot_chart_in_box_and_smoothing) {
     PlotSeries s = {"NOISY", y, 200, {220, 50, 40}, 2, 10};
     Image img = plot_canvas(400, 300);
     ImgRect box = {100, 50, 400, 300};
-    plot_chart(&img, box, "T", "STEP", 7, 206, &s, 1);
+    plot_chart(&img, box, "T", "STEP", "Y", 7, 206, &s, 1);
     const uint8_t pale[3] = {220 + 35 * 3 / 4, 50 + 205 * 3 / 4, 40 + 215 * 3 / 4}, white[3] = {255, 255, 255};
     EXPECT(count_rgb(&img, s.rgb, box) > 100);
     EXPECT(count_rgb(&img, pale, box) > 100);
@@ -94,4 +94,28 @@ TEST(plot_chart_in_box_and_smoothing) {
     EXPECT_EQ_INT(plot_smooth_window(50), 5);
     EXPECT_EQ_INT(plot_smooth_window(500), 10);
     EXPECT_EQ_INT(plot_smooth_window(5000), 100);
+}
+
+// Axes: round-number x ticks between the labelled ends, and the y label along the left edge.
+TEST(plot_chart_ticks_and_y_label) {
+    double y[200];
+    for (int i = 0; i < 200; i++) y[i] = i;
+    PlotSeries s = {NULL, y, 200, {220, 50, 40}, 2, 1};
+    Image with = plot_canvas(600, 300), without = plot_canvas(600, 300);
+    ImgRect box = {0, 0, 600, 300};
+    plot_chart(&with, box, "T", "STEP", "LOSS", 1, 200, &s, 1);
+    plot_chart(&without, box, "T", "STEP", NULL, 1, 1, &s, 1);
+    const int axis_y = 300 - 40;   // area.y1: bottom margin 40; ticks at 50, 100, 150
+    int marks_with = 0, marks_without = 0;
+    for (int x = 64; x < 600 - 16; x++) {   // the tick marks hang 1..4 px under the axis
+        marks_with += image_pixel(&with, x, axis_y + 3)[0] < 128;
+        marks_without += image_pixel(&without, x, axis_y + 3)[0] < 128;
+    }
+    EXPECT_MSG(marks_with == 3 && marks_without == 0, "%d / %d tick marks", marks_with, marks_without);
+    int ink_left = 0;   // the stacked y label in the left margin, clear of the tick labels
+    for (int yy = 44; yy < axis_y; yy++)
+        for (int x = 0; x < 12; x++) ink_left += image_pixel(&with, x, yy)[0] < 128;
+    EXPECT(ink_left > 20);
+    image_free(&with);
+    image_free(&without);
 }

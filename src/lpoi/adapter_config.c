@@ -14,6 +14,8 @@ bool adapter_config_parse(const JsonValue *root, const char *path, int64_t *r, d
     if (c.ok && !(*alpha > 0)) json_cfg_fail(&c, "\"lora_alpha\" must be > 0");
     json_cfg_refuse_true(&c, "use_rslora", "scale alpha / r only");
     json_cfg_refuse_true(&c, "use_dora", "plain LoRA only");
+    json_cfg_refuse_true(&c, "fan_in_fan_out", "Linear weights [out, in] only");
+    json_cfg_refuse_true(&c, "lora_bias", "no LoRA bias");
     if (c.ok && strcmp(json_cfg_str(&c, "bias", "none"), "none") != 0) json_cfg_fail(&c, "\"bias\": only \"none\" is supported");
     const JsonValue *rp = json_get(c.obj, "rank_pattern"), *ap = json_get(c.obj, "alpha_pattern");
     if (c.ok && ((rp && rp->type == JSON_OBJECT && rp->count) || (ap && ap->type == JSON_OBJECT && ap->count)))

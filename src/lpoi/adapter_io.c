@@ -183,7 +183,7 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
     return file_write_atomic(path, json, (size_t)len, err);
 }
 
-bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
+bool adapter_config_read(const char *dir, int *r_out, double *alpha_out, LpoiErr *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     JsonDoc *doc = json_load_file(path, 1u << 20, err);
@@ -192,11 +192,25 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     double alpha;
     bool ok = adapter_config_parse(json_root(doc), path, &r, &alpha, err);
     json_free(doc);
-    if (!ok) return false;
+    *r_out = (int)r;
+    *alpha_out = alpha;
+    return ok;
+}
 
-    snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir);
+// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder.
+static bool adapter_open(const char *dir, int *r, double *alpha, StFile *f, char *path, size_t cap, LpoiErr *err) {
+    if (!adapter_config_read(dir, r, alpha, err)) return false;
+    snprintf(path, cap, "%s/adapter_model.safetensors", dir);
+    return st_open(f, path, err);
+}
+
+bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
+    int r;
+    double alpha;
+    char path[4200];
     StFile f;
-    if (!st_open(&f, path, err)) return false;
+    if (!adapter_open(dir, &r, &alpha, &f, path, sizeof path, err)) return false;
+    bool ok;
     const char **names = malloc_check((f.count ? f.count : 1) * sizeof *names);
     for (size_t i = 0; i < f.count; i++) names[i] = f.tensors[i].name;
     LlavaLoraTargets t;
@@ -211,6 +225,44 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
         llava_lora_create(m, (int)r, (float)alpha, &t);
         WeightSource src = {.file = &f, .what = path};
         ok = llava_lora_load(m, &src, err);
+    }
+    st_close(&f);
+    return ok;
+}
+
+bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
+    int r;
+    double alpha;
+    char path[4200];
+    StFile f;
+    if (!adapter_open(dir, &r, &alpha, &f, path, sizeof path, err)) return false;
+    // Targets from the names' last module part ("...self_attn.q_proj.lora_A.weight" → q_proj);
+    // llama_lora_load then checks every layer, shape and stray tensor.
+    unsigned targets = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < f.count; i++) {
+        const char *s = f.tensors[i].name, *lora = strstr(s, ".lora_A.weight");
+        if (!lora) lora = strstr(s, ".lora_B.weight");
+        if (!lora || lora[14] != 0) { ok = err_set(err, "%s: %s: not a lora_A / lora_B weight", path, s); break; }
+        if (strstr(s, "vision_tower") || strstr(s, "multi_modal_projector")) {
+            ok = err_set(err, "%s: %s: an adapter of a LLaVA's vision part; give an image (--image) to use it", path, s);
+            break;
+        }
+        int hit = -1;
+        for (int k = 0; k < LLAMA_NPROJ; k++) {
+            size_t n = strlen(LLAMA_PROJ_PATH[k]);
+            if ((size_t)(lora - s) >= n + 1 && lora[-(ptrdiff_t)n - 1] == '.' && !strncmp(lora - n, LLAMA_PROJ_PATH[k], n)) hit = k;
+        }
+        if (hit < 0) { ok = err_set(err, "%s: %s: names no LLaMA Linear (self_attn.q_proj ... mlp.down_proj)", path, s); break; }
+        targets |= 1u << hit;
+        if (strstr(s, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
+            ok = err_set(err, "%s: %s: shape does not have r = %d rows", path, s, r);
+    }
+    if (ok && !targets) ok = err_set(err, "%s: no LoRA tensors", path);
+    if (ok) {
+        llama_lora_create(m, r, (float)alpha, targets);
+        WeightSource src = {.file = &f, .what = path};
+        ok = llama_lora_load(m, &src, err);
     }
     st_close(&f);
     return ok;

@@ -16,8 +16,15 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
 // Creates the adapters found in dir (targets from the tensor names, r from their shapes, alpha from
 // adapter_config.json) on m and loads them.
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err);
+// The same for a language model alone (LLaMA/Mistral, or a LLaVA's text part): the adapter must
+// hold decoder Linears only.
+bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err);
+// adapter_config.json of dir: r and lora_alpha, refusing what plain LoRA with scale alpha / r does
+// not cover (peft_type other than LORA, use_rslora, use_dora, fan_in_fan_out, bias, lora_bias,
+// rank_pattern / alpha_pattern), as "<path>: <reason>".
+bool adapter_config_read(const char *dir, int *r, double *alpha, LpoiErr *err);
 // adapter_config.json (what it names: path) → r and lora_alpha; refuses what lpoi does not
-// implement (use_rslora, use_dora, bias other than "none", per-module rank / alpha patterns).
+// implement (as adapter_config_read). adapter_config_read uses it.
 // Needs only the JSON reader (adapter_config.c), so the fuzz target links it alone.
 bool adapter_config_parse(const JsonValue *root, const char *path, int64_t *r, double *alpha, LpoiErr *err);
 // adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give

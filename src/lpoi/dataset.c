@@ -2,6 +2,7 @@
 // attaching each record's LPOI image list (negatives manifest, boxes, or the released layout).
 // Tokens and pixels are in dataset_build.c. See dataset.h for the accepted layouts.
 #include "lpoi/dataset.h"
+#include "lpoi/record_fields.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/file.h"
@@ -45,19 +46,6 @@ static void record_free(DataRecord *r) {
     memset(r, 0, sizeof *r);
 }
 
-// A string field: present, a string, no NUL inside; non-empty unless allow_empty.
-static bool get_string(const JsonValue *obj, const char *key, const char *alias, bool allow_empty, char **out,
-                       LpoiErr *err) {
-    const JsonValue *v = json_get(obj, key);
-    if (!v && alias) v = json_get(obj, alias);
-    if (!v) return err_set(err, "%s: missing", key);
-    if (v->type != JSON_STRING) return err_set(err, "%s: must be a string", key);
-    if (strlen(v->str) != v->len) return err_set(err, "%s: contains a NUL character", key);
-    if (!allow_empty && v->len == 0) return err_set(err, "%s: is empty", key);
-    *out = xstrdup(v->str);
-    return true;
-}
-
 static void trim(char *s) {
     size_t n = strlen(s), a = 0;
     while (a < n && (s[a] == ' ' || s[a] == '\n' || s[a] == '\t' || s[a] == '\r')) a++;
@@ -86,12 +74,15 @@ static bool reduce_prompt(char *p, bool *reduced, LpoiErr *err) {
     return true;
 }
 
-static bool parse_record(const JsonValue *obj, const char *root_dir, DataRecord *r, LpoiErr *err) {
+static bool parse_record(const JsonValue *obj, const char *root_dir, BoxFormat box_format, DataRecord *r, LpoiErr *err) {
     if (!obj || obj->type != JSON_OBJECT) return err_set(err, "json: a record must be a JSON object");
-    if (!get_string(obj, "img_path", "image", false, &r->img_given, err)) return false;
-    if (!get_string(obj, "prompt", NULL, false, &r->question, err)) return false;
-    if (!get_string(obj, "chosen", NULL, false, &r->chosen, err)) return false;
-    if (!get_string(obj, "rejected", NULL, false, &r->rejected, err)) return false;
+    const char *image_field;
+    int image_parts;
+    if (!record_image(obj, "img_path", &r->img_given, &image_field, err)) return false;
+    if (!record_text(obj, "prompt", "user", false, &r->question, &image_parts, err)) return false;
+    if (image_parts > 1) return err_set(err, "prompt: %d image parts; lpoi takes one image per record", image_parts);
+    if (!record_text(obj, "chosen", "assistant", false, &r->chosen, NULL, err)) return false;
+    if (!record_text(obj, "rejected", "assistant", false, &r->rejected, NULL, err)) return false;
     if (!reduce_prompt(r->question, &r->prompt_reduced, err)) return false;
     const JsonValue *boxes = json_get(obj, "boxes");
     if (boxes && boxes->type != JSON_NULL) {
@@ -100,14 +91,14 @@ static bool parse_record(const JsonValue *obj, const char *root_dir, DataRecord 
         const JsonValue *b0 = json_at(boxes, 0);
         if (b0->type != JSON_ARRAY || b0->count != 4)
             return err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]");
+        double given[4];
         for (int i = 0; i < 4; i++) {
             const JsonValue *v = json_at(b0, (size_t)i);
             if (v->type != JSON_NUMBER) return err_set(err, "boxes[0][%d]: must be a number", i);
-            r->box[i] = v->number;
+            given[i] = v->number;
         }
-        if (!(r->box[2] > r->box[0] && r->box[3] > r->box[1]))
-            return err_set(err, "boxes[0]: [%g, %g, %g, %g] is empty (need x1 > x0 and y1 > y0)", r->box[0], r->box[1],
-                           r->box[2], r->box[3]);
+        if (!box_to_corners(box_format, given, r->box, err)) return err_prefix(err, "boxes[0]");
+        r->box_normalised = box_format_normalised(box_format);
         r->has_box = true;
     }
     r->img_path = join_path(root_dir, r->img_given);
@@ -292,7 +283,7 @@ static bool take_record(Loader *ld, const JsonValue *obj, int line, const char *
     LpoiErr e = {{0}};
     bool ok;
     if (jerr) ok = err_set(&e, "json: %s", jerr);
-    else ok = parse_record(obj, ld->root, &r, &e);
+    else ok = parse_record(obj, ld->root, ld->o->box_format, &r, &e);
     if (ok && ld->o->check_files) ok = file_ok(r.img_path, "img_path", &e);
     if (ok) ok = attach_list(&r, ld->man, ld->o->manifest, ld->o->list_size, d, &e);
     if (!ok) {
@@ -308,6 +299,10 @@ static bool take_record(Loader *ld, const JsonValue *obj, int line, const char *
         d->rec = realloc_check(d->rec, (size_t)ld->cap * sizeof *d->rec);
     }
     d->reduced += r.prompt_reduced;
+    if (r.has_box && !r.box_normalised) {
+        d->boxes_look_normalised += box_looks_normalised(r.box);
+        d->boxes_tiny += box_is_tiny(r.box);
+    }
     d->rec[d->n++] = r;
     return true;
 }
@@ -315,6 +310,25 @@ static bool take_record(Loader *ld, const JsonValue *obj, int line, const char *
 static int line_of(const char *text, size_t off, size_t *scan_off, int *scan_line) {
     for (; *scan_off < off; (*scan_off)++) *scan_line += text[*scan_off] == '\n';
     return *scan_line;
+}
+
+// Boxes read as pixels that are probably not pixels: one line each on stderr.
+static void warn_boxes(const Dataset *d, BoxFormat f) {
+    if (d->boxes_look_normalised)
+        fprintf(stderr, "lpoi: warning: %s: %d box%s every coordinate in [0, 1]: read as pixels (%s) such a box "
+                "masks about one pixel; if the boxes are normalised, pass --box-format norm-%s\n", d->path,
+                d->boxes_look_normalised, d->boxes_look_normalised == 1 ? " has" : "es have", BOX_FORMAT_NAMES[f],
+                f == BOX_XYWH ? "xywh" : "xyxy");
+    else if (d->boxes_tiny)
+        fprintf(stderr, "lpoi: warning: %s: %d box%s narrower or lower than %d pixels (read as %s: %s); check "
+                "--box-format\n", d->path, d->boxes_tiny, d->boxes_tiny == 1 ? " is" : "es are", BOX_TINY_PX,
+                BOX_FORMAT_NAMES[f], f == BOX_XYXY ? "x0, y0, x1, y1" : "x, y, w, h");
+}
+
+const double *data_box_pixels(const DataRecord *r, int w, int h, double px[4]) {
+    if (!r->box_normalised) return r->box;
+    px[0] = r->box[0] * w, px[1] = r->box[1] * h, px[2] = r->box[2] * w, px[3] = r->box[3] * h;
+    return px;
 }
 
 bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr *err) {
@@ -367,6 +381,7 @@ bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr
         fprintf(stderr, "lpoi: ... %d more bad records skipped\n", d->skipped - DATA_SKIP_REPORT);
     if (ok && d->n == 0)
         ok = err_set(err, "%s: no usable records%s", path, d->skipped ? " (all were skipped as bad)" : "");
+    if (ok) warn_boxes(d, o->box_format);
 done:
     free(text);
     free(data_dir);

@@ -5,8 +5,9 @@
 // layout of the mDPO/LPOI 10K release files (mDPO `data/vlfeedback_llava_10k.json`, LPOI
 // `sample_10k_llava.json`, both read with HF `load_dataset('json', ...)`, which takes either form).
 // Fields of a record (others are ignored):
-//   img_path     string (alias "image"); relative to the image root (default: the data file's
-//                folder) or absolute; must decode (image.h) — checked when the pixels are built
+//   img_path     string (alias "image", or TRL's "images": [one path]; lpoi/record_fields.h); relative
+//                to the image root (default: the data file's folder) or absolute; must decode
+//                (image.h) — checked when the pixels are built
 //   prompt       string: the bare question (LPOI layout), or mDPO's full prompt ("<system> USER:
 //                <image>\n{question} ASSISTANT:"): a prompt holding "<image>" is reduced to the
 //                question after "<image>" (one newline dropped) and before a final "ASSISTANT:"
@@ -14,8 +15,11 @@
 //                the spacing back, and two <image> tokens for one image would be an error
 //   chosen       string, non-empty
 //   rejected     string, non-empty
+//                (prompt, chosen and rejected may also be TRL's conversational form: a list with one
+//                chat message whose content is a string or text/image parts; record_fields.h)
 //   boxes        optional [[x0, y0, x1, y1], ...] in pixels of the original image (only the first
-//                box is used, as `lpoi negatives` does): LPOI builds the list from it on the fly
+//                box is used, as `lpoi negatives` does): LPOI builds the list from it on the fly;
+//                other layouts with DatasetOptions.box_format (xywh, normalised to [0, 1])
 // LPOI needs, per record, a list of L images: from a negatives manifest (`lpoi negatives --out DIR`
 // → DIR/manifest.jsonl, matched by the record's line number and checked against its img_path),
 // else from `boxes`, else from the released negatives layout (images/a.jpg →
@@ -38,7 +42,8 @@ typedef struct {
     char *question;      // the bare question
     char *chosen, *rejected;
     bool has_box;
-    double box[4];       // first box, (x0, y0, x1, y1)
+    double box[4];       // first box, (x0, y0, x1, y1): pixels, or [0, 1] when box_normalised
+    bool box_normalised;
     char **list;         // [n_list] resolved paths of images 1..L (list[0] = the original), or NULL
     int n_list;
     bool prompt_reduced; // the prompt held "<image>" (mDPO layout) and was reduced to the question
@@ -51,6 +56,8 @@ typedef struct {
     int skipped;         // bad records skipped (skip_bad)
     int reduced;         // prompts reduced from the mDPO layout
     int from_manifest, from_boxes, from_release;   // where the image lists come from
+    int boxes_look_normalised;   // pixel boxes with every coordinate in [0, 1] (warned about)
+    int boxes_tiny;              // pixel boxes under BOX_TINY_PX wide or high (warned about)
 } Dataset;
 
 typedef struct {
@@ -59,6 +66,7 @@ typedef struct {
     int list_size;               // L the objective needs (0: no list needed)
     bool skip_bad;
     bool check_files;            // every image file must exist and have a readable header (default on)
+    BoxFormat box_format;        // how "boxes" are written (default BOX_XYXY: corner pixels)
 } DatasetOptions;
 
 // Reads and validates every record. With skip_bad a bad record is counted (d->skipped) and its
@@ -68,6 +76,8 @@ bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr
 void dataset_free(Dataset *d);
 // Drops record i (keeps the order of the others).
 void dataset_remove(Dataset *d, int i);
+// Record r's first box in pixels of its w x h image (px, or r->box itself when already pixels).
+const double *data_box_pixels(const DataRecord *r, int w, int h, double px[4]);
 
 // ---- tokens ----
 // One sequence: ids (one <image> token, not expanded) and how many leading ids are prompt

@@ -194,7 +194,8 @@ bool data_pixels(const DataPixelCtx *c, const DataRecord *r, int n, float *out, 
             ok = err_set(err, "%s:%d: boxes: missing (needed for the image list)", c->data_path, r->line);
         } else {
             ImgRect box;
-            if (!negatives_box_to_rect(img.w, img.h, r->box, &box, &e)) {
+            double px[4];
+            if (!negatives_box_to_rect(img.w, img.h, data_box_pixels(r, img.w, img.h, px), &box, &e)) {
                 ok = err_set(err, "%s:%d: boxes: %s", c->data_path, r->line, e.msg);
             } else {
                 // img is already composited onto white (preprocess_load_image): masks are drawn on
@@ -319,7 +320,8 @@ bool data_crop_check(const Dataset *d, const PreprocessConfig *pre, DataCropChec
         int w, h;
         ImgRect box;
         LpoiErr e = {{0}};
-        if (!image_dims(r->img_path, &w, &h) || !negatives_box_to_rect(w, h, r->box, &box, &e)) {
+        double px[4];
+        if (!image_dims(r->img_path, &w, &h) || !negatives_box_to_rect(w, h, data_box_pixels(r, w, h, px), &box, &e)) {
             out->unreadable++;
             continue;
         }

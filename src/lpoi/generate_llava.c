@@ -13,6 +13,8 @@
 // per-example steps (image, text, decode) are llava_session_answer. `--batch` (llava_batch) runs
 // them for every line of a JSONL file.
 #include "lpoi/generate_llava.h"
+#include "lpoi/adapter_io.h"
+#include "lpoi/record_fields.h"
 #include "models/llava.h"
 #include "image/image.h"
 #include "image/preprocess.h"
@@ -57,7 +59,7 @@ void llava_session_close(LlavaSession *s) {
     free(s);
 }
 
-LlavaSession *llava_session_open(const char *model_dir, const char *device, LpoiErr *err) {
+LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err) {
     LlavaSession *s = calloc_check(1, sizeof *s);
     s->model_dir = strdup(model_dir);
     if (!s->model_dir) LPOI_DIE("out of memory");
@@ -66,6 +68,7 @@ LlavaSession *llava_session_open(const char *model_dir, const char *device, Lpoi
     if (!(s->be = backend_open(device, err))) goto fail;
     if (!llava_open(&s->m, s->be, model_dir, err)) goto fail;
     s->have_model = true;
+    if (adapter && !adapter_load_dir(&s->m, adapter, err)) goto fail;
     const LlavaConfig *c = &s->m.cfg;
     int32_t image_id = tokenizer_token_to_id(s->tok, "<image>", 7);
     if (image_id != c->image_token) {
@@ -136,7 +139,7 @@ done:
 
 bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     memset(ans, 0, sizeof *ans);
-    LlavaSession *s = llava_session_open(a->model_dir, a->device, err);
+    LlavaSession *s = llava_session_open(a->model_dir, a->device, a->adapter, err);
     if (!s) return false;
     bool ok = llava_session_answer(s, a, ans, NULL, err);
     llava_session_close(s);
@@ -170,16 +173,6 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
-// A string member that must be there (no embedded NUL); "field: reason" in err otherwise.
-static const JsonValue *get_string(const JsonValue *obj, const char *key, bool nonempty, LpoiErr *err) {
-    const JsonValue *v = json_get(obj, key);
-    if (!v) { err_set(err, "%s: missing", key); return NULL; }
-    if (v->type != JSON_STRING) { err_set(err, "%s: must be a string", key); return NULL; }
-    if (strlen(v->str) != v->len) { err_set(err, "%s: contains a NUL character", key); return NULL; }
-    if (nonempty && v->len == 0) { err_set(err, "%s: empty", key); return NULL; }
-    return v;
-}
-
 // One line → its output JSON line in *line_out; false + "field: reason".
 static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir, const char *text, size_t len,
                        size_t lineno, StrBuf *line_out, LpoiErr *err) {
@@ -187,23 +180,25 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
     JsonDoc *doc = json_parse(text, len, &e);
     if (!doc) return err_set(err, "json: %s", e.msg);
     bool ok = false;
-    char *path = NULL;
+    char *path = NULL, *image = NULL, *prompt = NULL;
+    const char *image_field;
     LlavaAnswer ans = {0};
-    const JsonValue *root = json_root(doc), *image, *prompt, *id;
+    const JsonValue *root = json_root(doc), *id;
     if (root->type != JSON_OBJECT) { err_set(err, "json: not an object"); goto done; }
-    if (!(image = get_string(root, "image", true, err))) goto done;
-    if (!(prompt = get_string(root, "prompt", false, err))) goto done;
+    // The same image and prompt fields as training records (img_path / image / images, TRL messages).
+    if (!record_image(root, "image", &image, &image_field, err)) goto done;
+    if (!record_text(root, "prompt", "user", false, &prompt, NULL, err)) goto done;
     id = json_get(root, "id");
     if (id && id->type != JSON_STRING && id->type != JSON_NUMBER && id->type != JSON_NULL) {
         err_set(err, "id: must be a string or a number");
         goto done;
     }
-    if (image->str[0] != '/' && dir) {
-        size_t n = strlen(dir) + image->len + 2;
+    if (image[0] != '/' && dir) {
+        size_t n = strlen(dir) + strlen(image) + 2;
         path = malloc_check(n);
-        snprintf(path, n, "%s/%s", dir, image->str);
+        snprintf(path, n, "%s/%s", dir, image);
     }
-    LlavaGenArgs g = {.image = path ? path : image->str, .prompt = prompt->str, .max_new = a->max_new,
+    LlavaGenArgs g = {.image = path ? path : image, .prompt = prompt, .max_new = a->max_new,
                       .temperature = a->temperature, .top_p = a->top_p, .seed = a->seed};
     LlavaFail fail;
     if (!llava_session_answer(s, &g, &ans, &fail, &e)) {
@@ -219,9 +214,9 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
     else if (id->type == JSON_NUMBER) strbuf_printf(line_out, "%s", id->str);
     else put_json_string(line_out, id->str, id->len);
     strbuf_printf(line_out, ", \"image\": ");
-    put_json_string(line_out, image->str, image->len);
+    put_json_string(line_out, image, strlen(image));
     strbuf_printf(line_out, ", \"prompt\": ");
-    put_json_string(line_out, prompt->str, prompt->len);
+    put_json_string(line_out, prompt, strlen(prompt));
     strbuf_printf(line_out, ", \"answer\": ");
     put_json_string(line_out, ans.text, ans.text_len);
     strbuf_printf(line_out, "}\n");
@@ -229,6 +224,8 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
 done:
     llava_answer_free(&ans);
     free(path);
+    free(image);
+    free(prompt);
     json_free(doc);
     return ok;
 }
@@ -255,7 +252,7 @@ bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     const char *slash = strrchr(a->batch, '/');
     if (slash) dir = strndup(a->batch, slash == a->batch ? 1 : (size_t)(slash - a->batch));
     if (slash && !dir) LPOI_DIE("out of memory");
-    if (!(s = llava_session_open(a->model_dir, a->device, err))) goto done;
+    if (!(s = llava_session_open(a->model_dir, a->device, a->adapter, err))) goto done;
     if (a->out) {
         if (!atomic_file_begin(&af, a->out, err)) goto done;
         out_open = true;

@@ -11,6 +11,7 @@
 
 typedef struct {
     const char *model_dir, *image, *prompt, *device;
+    const char *adapter;             // a PEFT LoRA folder applied to the model, or NULL
     int max_new;
     float temperature, top_p;
     uint64_t seed;
@@ -33,9 +34,10 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err);
 
 // ---- load once, answer many ----
 // The tokenizer, the image-processor config, the backend and the model of one LLaVA-1.5 folder
-// (checked against each other: the tokenizer's <image> id must be the config's image_token_index).
+// (checked against each other: the tokenizer's <image> id must be the config's image_token_index),
+// with the PEFT LoRA adapter folder `adapter` loaded and on (NULL: the base model).
 typedef struct LlavaSession LlavaSession;
-LlavaSession *llava_session_open(const char *model_dir, const char *device, LpoiErr *err);
+LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err);
 void llava_session_close(LlavaSession *s);
 
 // Which input a failed llava_session_answer could not use.
@@ -57,6 +59,7 @@ bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *a
 // (an empty file, every line skipped) is an error too.
 typedef struct {
     const char *model_dir, *device, *batch, *out;   // out NULL: stdout
+    const char *adapter;             // a PEFT LoRA folder, or NULL
     bool skip_bad;
     int max_new;
     float temperature, top_p;

@@ -55,6 +55,39 @@ bool negatives_box_to_rect(int w, int h, const double b[4], ImgRect *out, LpoiEr
     return true;
 }
 
+const char *const BOX_FORMAT_NAMES[BOX_NFORMATS] = {"xyxy", "xywh", "norm-xyxy", "norm-xywh"};
+
+bool box_format_parse(const char *s, BoxFormat *f) {
+    for (int k = 0; k < BOX_NFORMATS; k++)
+        if (!strcmp(s, BOX_FORMAT_NAMES[k])) { *f = (BoxFormat)k; return true; }
+    return false;
+}
+
+bool box_to_corners(BoxFormat f, const double in[4], double out[4], LpoiErr *err) {
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(in[i])) return err_set(err, "[%g, %g, %g, %g] has a non-finite coordinate", in[0], in[1], in[2], in[3]);
+    bool wh = f == BOX_XYWH || f == BOX_NORM_XYWH;
+    double c[4] = {in[0], in[1], wh ? in[0] + in[2] : in[2], wh ? in[1] + in[3] : in[3]};
+    if (!(c[2] > c[0] && c[3] > c[1]))
+        return err_set(err, "[%g, %g, %g, %g] is empty as %s (need %s)", in[0], in[1], in[2], in[3], BOX_FORMAT_NAMES[f],
+                       wh ? "w > 0 and h > 0" : "x1 > x0 and y1 > y0");
+    if (box_format_normalised(f))
+        for (int i = 0; i < 4; i++)
+            if (c[i] < 0 || c[i] > 1)
+                return err_set(err, "[%g, %g, %g, %g] leaves [0, 1], but --box-format is %s (pixels: xyxy or xywh)", in[0],
+                               in[1], in[2], in[3], BOX_FORMAT_NAMES[f]);
+    memcpy(out, c, sizeof c);
+    return true;
+}
+
+bool box_looks_normalised(const double c[4]) {
+    for (int i = 0; i < 4; i++)
+        if (!(c[i] >= 0 && c[i] <= 1)) return false;
+    return true;
+}
+
+bool box_is_tiny(const double c[4]) { return c[2] - c[0] < BOX_TINY_PX || c[3] - c[1] < BOX_TINY_PX; }
+
 NegSide negatives_growth_side(int w, int h, ImgRect box) {
     int64_t d[4] = {box.x0, (int64_t)w - box.x1, box.y0, (int64_t)h - box.y1};
     int best = 0;

@@ -64,6 +64,21 @@ const char *negatives_side_name(NegSide s);       // "left", "right", "top", "bo
 // Step 1: a box in (possibly fractional) pixel coordinates → the whole-pixel box inside a W x H image.
 // Errors: "box [..] is empty" / "box [..] lies outside the W x H image" / "box has a non-finite ...".
 bool negatives_box_to_rect(int w, int h, const double box[4], ImgRect *out, LpoiErr *err);
+
+// How a record's boxes are written (--box-format): corners (x0, y0, x1, y1) or corner + size
+// (x, y, w, h), in pixels of the original image or normalised to [0, 1] by its width and height.
+typedef enum { BOX_XYXY, BOX_XYWH, BOX_NORM_XYXY, BOX_NORM_XYWH, BOX_NFORMATS } BoxFormat;
+extern const char *const BOX_FORMAT_NAMES[BOX_NFORMATS];   // "xyxy", "xywh", "norm-xyxy", "norm-xywh"
+bool box_format_parse(const char *s, BoxFormat *f);
+static inline bool box_format_normalised(BoxFormat f) { return f == BOX_NORM_XYXY || f == BOX_NORM_XYWH; }
+// A box as written in format f → corners (x0, y0, x1, y1), still normalised for the norm- formats;
+// false + err when it is empty, or a normalised one leaves [0, 1].
+bool box_to_corners(BoxFormat f, const double in[4], double out[4], LpoiErr *err);
+// Warnings for boxes read as pixels: every coordinate in [0, 1] (normalised boxes read as pixels
+// become a 1-pixel box) and boxes narrower or lower than BOX_TINY_PX pixels.
+enum { BOX_TINY_PX = 4 };
+bool box_looks_normalised(const double corners[4]);
+bool box_is_tiny(const double corners[4]);
 // Step 2.
 NegSide negatives_growth_side(int w, int h, ImgRect box);
 // Step 3: the masked rectangle of image k (1..L); empty for k = 1. box must be non-empty.

@@ -81,6 +81,17 @@ bool obj_kind_parse(const char *s, ObjKind *kind) {
     return false;
 }
 
+const char *obj_loss_type_name(ObjLossType t) {
+    return t == OBJ_LOSS_SIGMOID ? "sigmoid" : t == OBJ_LOSS_HINGE ? "hinge" : t == OBJ_LOSS_IPO ? "ipo" : "?";
+}
+
+bool obj_loss_type_parse(const char *s, ObjLossType *t) {
+    static const ObjLossType all[] = {OBJ_LOSS_SIGMOID, OBJ_LOSS_HINGE, OBJ_LOSS_IPO};
+    for (size_t i = 0; s && i < LPOI_ARRAY_LEN(all); i++)
+        if (!strcmp(s, obj_loss_type_name(all[i]))) { *t = all[i]; return true; }
+    return false;
+}
+
 bool obj_config_check(const ObjConfig *c, LpoiErr *err) {
     if (c->kind != OBJ_DPO && c->kind != OBJ_MDPO && c->kind != OBJ_LPOI)
         return err_set(err, "objective: unknown kind %d (expected dpo, mdpo or lpoi)", (int)c->kind);
@@ -89,6 +100,11 @@ bool obj_config_check(const ObjConfig *c, LpoiErr *err) {
     if (!isfinite(c->delta)) return err_set(err, "objective: delta = %g, expected a finite value", c->delta);
     if (!(c->label_smoothing >= 0 && c->label_smoothing < 0.5))
         return err_set(err, "objective: label_smoothing = %g, expected 0 <= eps < 0.5", c->label_smoothing);
+    if (c->loss_type != OBJ_LOSS_SIGMOID && c->loss_type != OBJ_LOSS_HINGE && c->loss_type != OBJ_LOSS_IPO)
+        return err_set(err, "objective: unknown loss type %d (expected sigmoid, hinge or ipo)", (int)c->loss_type);
+    if (c->loss_type != OBJ_LOSS_SIGMOID && c->label_smoothing > 0)
+        return err_set(err, "objective: label smoothing applies to the sigmoid loss only (TRL ignores it for %s)",
+                       obj_loss_type_name(c->loss_type));
     const double w[] = {c->w_dpo, c->w_anchor, c->w_list, c->w_cond};
     const char *wn[] = {"w_dpo", "w_anchor", "w_list", "w_cond"};
     for (int i = 0; i < 4; i++)
@@ -109,12 +125,25 @@ double obj_example(const ObjConfig *cfg, const ObjExample *ex, ObjExampleGrad *g
     memset(&s, 0, sizeof s);
     double d_chosen = 0, d_rejected = 0, d_crop = 0;   // d(total)/dπ
 
-    // text DPO, TRL "sigmoid" with label smoothing; the code's grouping of the differences
-    double z = beta * ((ex->pol_chosen - ex->pol_rejected) - (ex->ref_chosen - ex->ref_rejected));
-    s.dpo = (1 - eps) * obj_softplus(-z) + (eps > 0 ? eps * obj_softplus(z) : 0);
-    double dz = -(1 - eps) * obj_sigmoid(-z) + (eps > 0 ? eps * obj_sigmoid(z) : 0);
-    d_chosen += cfg->w_dpo * beta * dz;
-    d_rejected -= cfg->w_dpo * beta * dz;
+    // text DPO (TRL dpo_loss, its grouping of the differences); dd = d(w_dpo · L)/dπ_w
+    double h = (ex->pol_chosen - ex->pol_rejected) - (ex->ref_chosen - ex->ref_rejected), z = beta * h, dd;
+    if (cfg->loss_type == OBJ_LOSS_IPO) {
+        double u = h - 1 / (2 * beta);
+        s.dpo = u * u;
+        dd = cfg->w_dpo * (2 * u);
+    } else {
+        double dz;   // dL/dz
+        if (cfg->loss_type == OBJ_LOSS_HINGE) {
+            s.dpo = isnan(z) ? z : fmax(0.0, 1 - z);
+            dz = isnan(z) ? z : z < 1 ? -1.0 : 0.0;   // torch's relu'(0) = 0
+        } else {   // sigmoid, with label smoothing
+            s.dpo = (1 - eps) * obj_softplus(-z) + (eps > 0 ? eps * obj_softplus(z) : 0);
+            dz = -(1 - eps) * obj_sigmoid(-z) + (eps > 0 ? eps * obj_sigmoid(z) : 0);
+        }
+        dd = cfg->w_dpo * beta * dz;
+    }
+    d_chosen += dd;
+    d_rejected -= dd;
     s.loss += cfg->w_dpo * s.dpo;
 
     s.reward_chosen = beta * (ex->pol_chosen - ex->ref_chosen);

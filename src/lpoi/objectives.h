@@ -12,6 +12,10 @@
 //   dpo     z = β[(π_w − r_w) − (π_l − r_l)]          (w: chosen, l: rejected, both with image x)
 //           L = (1−ε)·softplus(−z) + ε·softplus(z)   (TRL "sigmoid"; ε = label smoothing, cDPO;
 //           the mDPO code has no ε, the default ε = 0 matches both)
+//           or, with loss_type, TRL DPOTrainer.dpo_loss's other forms of the same term, h = z / β:
+//           "hinge"  L = relu(1 − z)                  (SLiC; dL/dz = −1 where z < 1, else 0)
+//           "ipo"    L = (h − 1/(2β))²                (IPO eq. 17; TRL feeds it per-token averaged
+//                                                      log-probs, which is the caller's business)
 //   anchor  a = β(π_w − r_w) − δ,  L = softplus(−a) = −log σ(a)
 //   list    S_k = β(π_k − r_k), π_k = log πθ(w | x_k, q), k = 1..L, x_1 the original, x_L fully
 //           masked. Plackett–Luce NLL of the order S_1 > … > S_L:
@@ -44,12 +48,14 @@
 #define OBJ_MAX_L 32          // longest image list accepted (the paper uses 3..5; tests use 2..8)
 
 typedef enum { OBJ_DPO, OBJ_MDPO, OBJ_LPOI } ObjKind;
+typedef enum { OBJ_LOSS_SIGMOID, OBJ_LOSS_HINGE, OBJ_LOSS_IPO } ObjLossType;   // the text DPO term's form
 
 typedef struct {
     ObjKind kind;
     double beta;              // 0.1 (TRL DPOConfig default; never overridden by the LPOI scripts)
     double delta;             // anchor margin δ, 0 (the paper's formula has it; both codes use 0)
-    double label_smoothing;   // ε of the text DPO term, 0 (in [0, 0.5))
+    double label_smoothing;   // ε of the text DPO term, 0 (in [0, 0.5); sigmoid only)
+    ObjLossType loss_type;    // OBJ_LOSS_SIGMOID (TRL's default)
     double w_dpo, w_anchor, w_list, w_cond;   // all 1; a weight of a term that is off is ignored
     int list_size;            // L, 5 (the released negatives: 0/25/50/75/100 % masked)
 } ObjConfig;
@@ -62,6 +68,9 @@ bool obj_config_check(const ObjConfig *cfg, LpoiErr *err);
 // "dpo", "mdpo", "lpoi"; obj_kind_parse returns false on anything else.
 const char *obj_kind_name(ObjKind kind);
 bool obj_kind_parse(const char *s, ObjKind *kind);
+// "sigmoid", "hinge", "ipo" (TRL's loss_type names).
+const char *obj_loss_type_name(ObjLossType t);
+bool obj_loss_type_parse(const char *s, ObjLossType *t);
 // Which inputs an objective reads beyond chosen/rejected (every objective has the text DPO term).
 static inline bool obj_uses_list(ObjKind k) { return k == OBJ_LPOI; }
 static inline bool obj_uses_crop(ObjKind k) { return k == OBJ_MDPO; }

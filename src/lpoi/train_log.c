@@ -9,7 +9,8 @@
 #include <string.h>
 
 const char *const TRAIN_LOG_KEYS[TLOG_NCOLS] = {"step", "loss", "dpo", "anchor", "list", "cond", "acc", "margin",
-                                               "list_full_acc", "lr", "grad_norm"};
+                                               "list_full_acc", "lr", "grad_norm", "eval_list_full_acc",
+                                               "eval_list_pair_acc", "eval_S_gap"};
 
 void train_log_free(TrainLog *l) {
     for (int c = 0; c < TLOG_NCOLS; c++) free(l->col[c]);
@@ -36,6 +37,7 @@ static bool log_line(TrainLog *l, const char *line, size_t len, LpoiErr *err) {
     }
     if (ok) {
         if (json_get(r, "list_full_acc")) l->has_list = true;
+        if (json_get(r, "eval_list_full_acc")) l->has_eval = true;
         double cond = l->col[TLOG_COND][l->n];
         if (json_get(r, "reward_crop") || (isfinite(cond) && cond != 0)) l->has_cond = true;
     }
@@ -94,5 +96,5 @@ void train_log_plot_losses(Image *img, ImgRect box, const TrainLog *l, const cha
     if (win > 1) snprintf(full, sizeof full, "%s - LINES: MEAN OF %d STEPS", title ? title : "", win);
     else snprintf(full, sizeof full, "%s", title ? title : "");
     long first = l->n ? lround(l->col[TLOG_STEP][0]) : 1, last = l->n ? lround(l->col[TLOG_STEP][l->n - 1]) : 1;
-    plot_chart(img, box, full, "OPTIMISER STEP", first, last, s, ns);
+    plot_chart(img, box, full, "OPTIMISER STEP", "LOSS", first, last, s, ns);
 }

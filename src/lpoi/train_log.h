@@ -8,7 +8,7 @@
 
 typedef enum {
     TLOG_STEP, TLOG_LOSS, TLOG_DPO, TLOG_ANCHOR, TLOG_LIST, TLOG_COND, TLOG_ACC, TLOG_MARGIN, TLOG_LIST_FULL_ACC,
-    TLOG_LR, TLOG_GRAD_NORM, TLOG_NCOLS
+    TLOG_LR, TLOG_GRAD_NORM, TLOG_EVAL_FULL_ACC, TLOG_EVAL_PAIR_ACC, TLOG_EVAL_GAP, TLOG_NCOLS
 } TrainLogCol;
 extern const char *const TRAIN_LOG_KEYS[TLOG_NCOLS];   // "step", "loss", "dpo", ... (the log's keys)
 
@@ -17,6 +17,7 @@ typedef struct {
     double *col[TLOG_NCOLS];      // [n] each; a key missing from a line is NaN there
     bool has_list;                // some line has "list_full_acc" (a listwise objective: lpoi)
     bool has_cond;                // some line has "reward_crop" or a non-zero "cond" (mdpo)
+    bool has_eval;                // some line has "eval_list_full_acc" (--eval-data; NaN on other lines)
 } TrainLog;
 
 // Reads a training log. Blank lines are skipped; every other line must be a JSON object with a

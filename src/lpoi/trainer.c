@@ -8,6 +8,8 @@
 // on the same machine and thread count.
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
+#include "lpoi/memory_plan.h"
+#include "lpoi/trainer_heldout.h"
 #include "base/check.h"
 #include "base/file.h"
 #include <errno.h>
@@ -37,12 +39,9 @@ static void shuffle(Trainer *tr) {
     tr->order_ready = true;
 }
 
-// transformers get_linear_schedule_with_warmup at current_step = step (0-based).
+// transformers' scheduler (--lr-scheduler, lr_schedule.h) at current_step = step (0-based).
 static double schedule_lr(const Trainer *tr, int step) {
-    double f;
-    if (step < tr->warmup) f = (double)step / (double)LPOI_MAX(1, tr->warmup);
-    else f = fmax(0.0, (double)(tr->total_steps - step) / (double)LPOI_MAX(1, tr->total_steps - tr->warmup));
-    return tr->o.lr * f;
+    return tr->o.lr * lr_schedule_factor(tr->o.lr_scheduler, step, tr->warmup, tr->total_steps);
 }
 
 // Keeps the complete log lines whose "step" is <= step (a resumed run rewrites what came after).
@@ -71,6 +70,8 @@ typedef struct {
     long tokens;
     int examples;
     ObjStats st;
+    bool has_eval;          // --eval-data was scored after this step
+    HeldoutStats eval;
 } StepOut;
 
 // One line per step; a failed write (full disk) is an error of the run, never a cut-off log.
@@ -87,6 +88,9 @@ static bool log_step(FileOut *f, const Trainer *tr, const StepOut *s, LpoiErr *e
                 st->list_pair_acc, st->list_top_acc);
     }
     if (obj_uses_crop(tr->o.objective)) file_out_printf(f, ", \"reward_crop\": %.9g", st->reward_crop);
+    if (s->has_eval)
+        file_out_printf(f, ", \"eval_n\": %d, \"eval_list_full_acc\": %.6g, \"eval_list_pair_acc\": %.6g, \"eval_S_gap\": %.9g",
+                        s->eval.n, s->eval.full_acc, s->eval.pair_acc, s->eval.gap);
     file_out_printf(f, ", \"lr\": %.9g, \"grad_norm\": %.17g, \"examples\": %d, \"tokens\": %ld, \"seconds\": %.4f, "
                "\"tokens_per_s\": %.2f, \"examples_per_s\": %.4f}\n",
             s->lr, s->grad_norm, s->examples, s->tokens, s->seconds, s->tokens / fmax(s->seconds, 1e-9),
@@ -103,8 +107,10 @@ static void progress(const Trainer *tr, const StepOut *s, double elapsed, int do
     char list[64] = "";
     if (obj_uses_list(tr->o.objective))
         snprintf(list, sizeof list, " list %.3f full %.2f", s->st.list, s->st.list_full_acc);
-    fprintf(stderr, "%sstep %d/%d  loss %.4f%s  margin %.3f  lr %.2e  |g| %.3g  %.2f ex/s  ETA %d:%02d:%02d%s",
-            tty ? "\r" : "", tr->step, tr->total_steps, s->loss, list, s->st.margin, s->lr, s->grad_norm,
+    int epoch = tr->step > 0 ? (tr->step - 1) / LPOI_MAX(1, tr->steps_per_epoch) + 1 : 1;
+    fprintf(stderr, "%sepoch %d/%d step %d/%d  loss %.4f%s  margin %.3f  lr %.2e  |g| %.3g  %.2f ex/s  ETA %d:%02d:%02d%s",
+            tty ? "\r" : "", LPOI_MIN(epoch, tr->o.epochs), tr->o.epochs, tr->step, tr->total_steps, s->loss, list,
+            s->st.margin, s->lr, s->grad_norm,
             s->examples / fmax(s->seconds, 1e-9), (int)(eta / 3600), (int)fmod(eta / 60, 60), (int)fmod(eta, 60),
             tty ? "   " : "\n");
     if (tty && tr->step == tr->total_steps) fputc('\n', stderr);
@@ -255,6 +261,9 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
     if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_BAD_OPTIONS; }
+    if (!train_memory_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
+    struct stat out_st;
+    const bool out_existed = stat(o->out_dir, &out_st) == 0;   // a run that never starts removes what it made
     if (!file_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
     checkpoint_finish_leftovers(o->out_dir);   // a killed save or prune of an earlier process
     Trainer tr;
@@ -264,6 +273,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     long tokens = 0, examples = 0;
     StepOut s = {0};
     bool loaded = false, found = false;
+    TrainHeldout *heldout = NULL;
     memset(&tr, 0, sizeof tr);
     if (!o->resume) {   // an earlier run's checkpoints would be mixed with this run's: refuse or remove
         struct stat st;
@@ -280,6 +290,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     // Everything is validated before anything in OUT changes: the data, model, tokenizer and image
     // processor (trainer_open), and for --resume the checkpoint (checksums, inputs, settings).
     if (!trainer_open(&tr, o, false, &err)) goto fail;
+    if (o->eval_data && !(heldout = heldout_open(&tr, o->eval_data, &err))) goto fail;
     tr.resume_from = -1;
     if (o->resume && !checkpoint_resume_pick(&tr, &err)) goto fail;
     if (!o->resume && o->overwrite && !checkpoint_clear_run(o->out_dir, &err)) goto fail;
@@ -306,6 +317,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     }
     tr.total_steps = (int)total;
     tr.warmup = o->warmup_steps >= 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
+    if (!o->quiet) train_warn_batch(o, tr.data.n, stderr);
     rng_seed(&tr.rng, o->seed ^ 0x5eed0fda7a0d3e5full);
 
     char logpath[4200];
@@ -330,6 +342,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
                 o->list_size, tr.nt, o->lr);
 
     const bool tty = isatty(2);
+    if (!o->quiet) train_print_legend(o, stderr);
     double t_loop = now_s();
     int done_here = 0, last_saved = found ? tr.step : -1;
     while (tr.step < tr.total_steps) {
@@ -348,8 +361,14 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         busy += s.seconds;
         tokens += s.tokens;
         examples += s.examples;
+        s.has_eval = heldout && ((o->eval_every > 0 && tr.step % o->eval_every == 0) || tr.step == tr.total_steps);
+        if (s.has_eval && !heldout_eval(&tr, heldout, &s.eval, &err)) goto fail;
         if (!log_step(&log, &tr, &s, &err)) goto fail;
         progress(&tr, &s, now_s() - t_loop, done_here, tty);
+        if (s.has_eval && !o->quiet)
+            fprintf(stderr, "%slpoi train: held-out (%d lists) at step %d: full-order accuracy %.1f%%, pairwise %.1f%%, "
+                    "mean S_1 - S_L %+.3f\n", tty ? "\n" : "", s.eval.n, tr.step, 100 * s.eval.full_acc,
+                    100 * s.eval.pair_acc, s.eval.gap);
         if ((o->save_every > 0 && tr.step % o->save_every == 0) || tr.step == tr.total_steps) {
             if (!checkpoint_save(&tr, &err)) goto fail;
             last_saved = tr.step;
@@ -368,6 +387,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
 fail:
     fprintf(stderr, "lpoi train: %s\n", err.msg);
     rc = TRAIN_FAILED;
+    if (!out_existed) rmdir(o->out_dir);   // only when still empty
 done:
     if (res) {
         res->steps = tr.step;
@@ -383,6 +403,7 @@ done:
         fprintf(stderr, "lpoi train: %s\n", err.msg);
         rc = TRAIN_FAILED;
     }
+    heldout_free(heldout);
     trainer_close(&tr);
     return rc;
 }

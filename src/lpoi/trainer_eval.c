@@ -13,7 +13,7 @@
 #include <string.h>
 
 // Full-order and pairwise accuracy and S_1 − S_L of rows [n, L].
-static void rank_stats(const double *v, int n, int L, double *full, double *pair, double *gap) {
+void trainer_rank_stats(const double *v, int n, int L, double *full, double *pair, double *gap) {
     double f = 0, p = 0, g = 0;
     for (int i = 0; i < n; i++) {
         const double *s = v + (size_t)i * L;
@@ -63,8 +63,8 @@ bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *o
         if (ok && !adapter_dir) memcpy(out->pol, out->ref, (size_t)n * L * sizeof *out->pol);
         if (ok) {
             for (size_t k = 0; k < (size_t)n * L; k++) out->S[k] = o->beta * (out->pol[k] - out->ref[k]);
-            rank_stats(out->S, n, L, &out->full_acc, &out->pair_acc, &out->gap);
-            rank_stats(out->pol, n, L, &out->logp_full_acc, &out->logp_pair_acc, &out->logp_gap);
+            trainer_rank_stats(out->S, n, L, &out->full_acc, &out->pair_acc, &out->gap);
+            trainer_rank_stats(out->pol, n, L, &out->logp_full_acc, &out->logp_pair_acc, &out->logp_gap);
             if (!adapter_dir) out->full_acc = out->pair_acc = 0;   // S ≡ 0: no order at all
         }
     }

@@ -78,6 +78,8 @@ typedef struct {
 // Loads model, tokenizer, image processor and data; tokenises; creates the LoRA adapters (or
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
+// trainer_eval.c: full-order and pairwise accuracy and mean S_1 − S_L of score rows [n, L].
+void trainer_rank_stats(const double *v, int n, int L, double *full, double *pair, double *gap);
 void trainer_close(Trainer *tr);
 // The distinct images of example i into out [n_img, 3, R, R] (through the pixel cache).
 bool trainer_example_pixels(Trainer *tr, int i, const float **out, LpoiErr *err);

@@ -5,6 +5,7 @@
 #include "base/json.h"
 #include "base/file.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ void train_options_default(TrainOptions *o) {
     o->keep_checkpoints = 2;
 }
 
-typedef enum { F_STR, F_INT, F_DBL, F_U64, F_BOOL, F_OBJ, F_BATCH } FlagType;
+typedef enum { F_STR, F_INT, F_DBL, F_U64, F_BOOL, F_OBJ, F_BATCH, F_BOX, F_SCHED, F_LOSS } FlagType;
 typedef struct {
     const char *name;
     FlagType type;
@@ -51,14 +52,18 @@ static const Flag FLAGS[] = {
     {"out", F_STR, O(out_dir), "DIR       run folder: log, reference cache, checkpoints, final adapter [required]"},
     {"image-root", F_STR, O(image_root), "DIR  base of relative img_path (default: the data file's folder)"},
     {"negatives", F_STR, O(negatives), "FILE  manifest.jsonl written by `lpoi negatives` (LPOI image lists)"},
+    {"box-format", F_BOX, O(box_format), "F  how boxes are written: xyxy (pixel corners, default), xywh, norm-xyxy, norm-xywh"},
     {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
-    {"device", F_STR, O(device), "D      cpu (default), cuda or auto"},
+    {"device", F_STR, O(device), "D      auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda"},
+    {"eval-data", F_STR, O(eval_data), "FILE held-out records (as --data, with lists): their list accuracy is logged"},
+    {"eval-every", F_INT, O(eval_every), "N  evaluate --eval-data every N steps (0 = after the last step only)"},
     {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
     {"config", F_STR, 0, "FILE   JSON object of options, keys = flag names (flags after it override)"},
     {"objective", F_OBJ, O(objective), "O   lpoi (default), mdpo or dpo"},
     {"beta", F_DBL, O(beta), "B        DPO beta (0.1)"},
     {"delta", F_DBL, O(delta), "D       anchor margin (0)"},
     {"label-smoothing", F_DBL, O(label_smoothing), "E  cDPO label smoothing of the text term (0)"},
+    {"loss-type", F_LOSS, O(loss_type), "T   text DPO term as TRL's loss_type: sigmoid (default) or hinge"},
     {"w-dpo", F_DBL, O(w_dpo), "W       weight of the text DPO term (1)"},
     {"w-anchor", F_DBL, O(w_anchor), "W    weight of the anchor term (1)"},
     {"w-list", F_DBL, O(w_list), "W      weight of the listwise term (1)"},
@@ -66,8 +71,10 @@ static const Flag FLAGS[] = {
     {"list-size", F_INT, O(list_size), "L   images per list, 2..32 (5)"},
     {"lora-r", F_INT, O(lora_r), "R      LoRA rank (8)"},
     {"lora-alpha", F_DBL, O(lora_alpha), "A  LoRA alpha (8; scale alpha/r)"},
-    {"lora-targets", F_STR, O(lora_targets), "T all-linear (default) or a list, e.g. language_model.q_proj,v_proj"},
+    {"lora-targets", F_STR, O(lora_targets), "T all-linear (default), a list (q_proj,v_proj, self_attn.q_proj, language_model.q_proj) or a PEFT regex"},
+    {"lora-dropout", F_DBL, O(lora_dropout), "P only 0 (dropout on the LoRA input is not in the analytic backward)"},
     {"lr", F_DBL, O(lr), "LR          peak learning rate (1e-6, the paper's for LLaVA-1.5-7B)"},
+    {"lr-scheduler", F_SCHED, O(lr_scheduler), "S linear (default), cosine, constant, constant_with_warmup (HF's formulas)"},
     {"warmup-ratio", F_DBL, O(warmup_ratio), "F share of steps with linear warmup (0)"},
     {"warmup-steps", F_INT, O(warmup_steps), "N warmup steps (overrides --warmup-ratio)"},
     {"adam-beta1", F_DBL, O(adam_beta1), "B  (0.9)"},
@@ -95,10 +102,70 @@ static const Flag FLAGS[] = {
 };
 #undef O
 
-static const Flag *find_flag(const char *name) {
+// HF TrainingArguments / TRL DPOConfig / PEFT LoraConfig names for the same options, accepted as
+// flags and --config keys (any other name with '_' for '-' is tried as ours: max_length → max-length).
+static const struct { const char *theirs, *ours; } ALIASES[] = {
+    {"learning_rate", "lr"}, {"lora_r", "lora-r"}, {"r", "lora-r"}, {"lora_alpha", "lora-alpha"},
+    {"per_device_train_batch_size", "micro-batch"}, {"gradient_accumulation_steps", "grad-accum"},
+    {"num_train_epochs", "epochs"}, {"max_grad_norm", "clip"}, {"adam_epsilon", "adam-eps"},
+    {"output_dir", "out"}, {"model_name_or_path", "model"}, {"lr_scheduler_type", "lr-scheduler"},
+    {"save_steps", "save-every"}, {"eval_steps", "eval-every"}, {"save_total_limit", "keep-checkpoints"}, {"target_modules", "lora-targets"},
+    {"lora_target_modules", "lora-targets"},
+};
+
+static const Flag *find_own(const char *name) {
     for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++)
         if (!strcmp(FLAGS[i].name, name)) return &FLAGS[i];
     return NULL;
+}
+
+static const Flag *find_flag(const char *name) {
+    const Flag *f = find_own(name);
+    for (size_t i = 0; !f && i < LPOI_ARRAY_LEN(ALIASES); i++)
+        if (!strcmp(ALIASES[i].theirs, name)) f = find_own(ALIASES[i].ours);
+    if (!f && strchr(name, '_') && strlen(name) < 64) {
+        char dashed[64];
+        snprintf(dashed, sizeof dashed, "%s", name);
+        for (char *c = dashed; *c; c++) if (*c == '_') *c = '-';
+        f = find_own(dashed);
+    }
+    return f && f->help ? f : NULL;   // the hidden test hooks keep their exact names only
+}
+
+static size_t edit_distance(const char *a, const char *b) {
+    size_t n = strlen(a), m = strlen(b), row[80];
+    if (m >= LPOI_ARRAY_LEN(row)) return (size_t)-1;
+    for (size_t j = 0; j <= m; j++) row[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[m];
+}
+
+// "unknown option --NAME", with the closest flag or alias when one is near (did you mean).
+static bool unknown_option(const char *dashes, const char *name, LpoiErr *err) {
+    const char *best = NULL, *via = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(FLAGS); i++) {
+        size_t d = FLAGS[i].help ? edit_distance(name, FLAGS[i].name) : (size_t)-1;
+        if (d < best_d) best_d = d, best = FLAGS[i].name, via = NULL;
+    }
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(ALIASES); i++) {
+        size_t d = edit_distance(name, ALIASES[i].theirs);
+        if (d < best_d) best_d = d, best = ALIASES[i].theirs, via = ALIASES[i].ours;
+    }
+    size_t len = strlen(name), limit = len / 3 > 2 ? len / 3 : 2;
+    if (!best || best_d > limit) return err_set(err, "unknown option %s%s (see --help)", dashes, name);
+    if (via) return err_set(err, "unknown option %s%s (did you mean %s%s, i.e. --%s?)", dashes, name, dashes, best, via);
+    return err_set(err, "unknown option %s%s (did you mean %s%s?)", dashes, name, dashes, best);
 }
 
 static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err);
@@ -116,9 +183,25 @@ static bool set_flag(TrainOptions *o, const Flag *f, const char *val, LpoiErr *e
     case F_OBJ:
         if (!obj_kind_parse(val, (ObjKind *)p)) return err_set(err, "--%s: \"%s\" is not dpo, mdpo or lpoi", f->name, val);
         return true;
+    case F_SCHED:
+        if (!lr_schedule_parse(val, (LrSchedule *)p))
+            return err_set(err, "--%s: \"%s\" is not linear, cosine, constant or constant_with_warmup", f->name, val);
+        return true;
+    case F_LOSS:
+        if (!obj_loss_type_parse(val, (ObjLossType *)p))
+            return err_set(err, "--%s: \"%s\" is not sigmoid, hinge or ipo", f->name, val);
+        return true;
+    case F_BOX:
+        if (!box_format_parse(val, (BoxFormat *)p))
+            return err_set(err, "--%s: \"%s\" is not xyxy, xywh, norm-xyxy or norm-xywh", f->name, val);
+        return true;
     case F_INT:
     case F_BATCH: {
         long v = strtol(val, &end, 10);
+        if (*end == '.' || *end == 'e' || *end == 'E') {   // "3.0" (HF's num_train_epochs is a float)
+            double d = strtod(val, &end);
+            v = d == floor(d) && fabs(d) <= INT32_MAX ? (long)d : LONG_MAX;
+        }
         if (errno || *end || end == val || v < -1 || v > INT32_MAX) return err_set(err, "--%s: \"%s\" is not an integer", f->name, val);
         if (f->type == F_BATCH) {
             if (v < 1) return err_set(err, "--batch: must be >= 1");
@@ -165,8 +248,23 @@ static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
         const JsonValue *v = root->items[i];
         const Flag *f = find_flag(key);
         const char *s = v->type == JSON_STRING || v->type == JSON_NUMBER ? v->str : NULL;
+        char joined[1024];   // PEFT's target_modules list → our comma list
+        if (f && f->off == offsetof(TrainOptions, lora_targets) && v->type == JSON_ARRAY && v->count) {
+            bool strings = true;
+            joined[0] = 0;
+            for (size_t k = 0; k < v->count && strings; k++) {
+                const JsonValue *it = v->items[k];
+                size_t n = strlen(joined);
+                strings = it->type == JSON_STRING && !strchr(it->str, ',') && n + it->len + 2 <= sizeof joined;
+                if (strings) snprintf(joined + n, sizeof joined - n, "%s%s", k ? "," : "", it->str);
+            }
+            s = strings ? joined : NULL;
+        }
         LpoiErr fe = {{0}};
-        if (!f || !strcmp(key, "config")) json_cfg_fail(&c, "%s: unknown option", key);
+        if (!f || !strcmp(key, "config")) {
+            unknown_option("", key, &fe);
+            json_cfg_fail(&c, "%s", fe.msg);
+        }
         else if (f->type == F_BOOL) *(bool *)((char *)o + f->off) = json_cfg_bool(&c, key, false);
         else if (!s) json_cfg_fail(&c, "%s: must be a string or a number", key);
         else if (!set_flag(o, f, config_strdup(s), &fe)) json_cfg_fail(&c, "%s", fe.msg);
@@ -186,7 +284,7 @@ bool train_options_parse(TrainOptions *o, int argc, char **argv, LpoiErr *err) {
         memcpy(name, a + 2, nl);
         name[nl] = 0;
         const Flag *f = find_flag(name);
-        if (!f) return err_set(err, "unknown option --%s", name);
+        if (!f) return unknown_option("--", name, err);
         const char *val = NULL;
         if (f->type != F_BOOL) {
             if (eq) val = eq + 1;
@@ -225,7 +323,33 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (o->max_steps < 0) return err_set(err, "--max-steps must be >= 0");
     if (o->max_prompt_length < 1 || o->max_length <= o->max_prompt_length)
         return err_set(err, "--max-length must exceed --max-prompt-length >= 1");
+    if (o->eval_every < 0) return err_set(err, "--eval-every must be >= 0");
+    if (o->eval_every > 0 && !o->eval_data) return err_set(err, "--eval-every needs --eval-data FILE");
     if (o->save_every < 0 || o->keep_checkpoints < 0) return err_set(err, "--save-every / --keep-checkpoints must be >= 0");
+    if (o->lora_dropout != 0)
+        return err_set(err, "--lora-dropout %g: only 0 is supported (PEFT drops the LoRA input during training; the "
+                       "analytic backward has no dropout mask yet)", o->lora_dropout);
+    if (o->loss_type == OBJ_LOSS_IPO)
+        return err_set(err, "--loss-type ipo: TRL computes IPO on per-token averaged log-probs, lpoi's trainer sums them; "
+                       "not supported yet (sigmoid or hinge)");
+    if (o->loss_type != OBJ_LOSS_SIGMOID && o->label_smoothing > 0)
+        return err_set(err, "--label-smoothing applies to --loss-type sigmoid only");
+    return true;
+}
+
+void train_print_legend(const TrainOptions *o, FILE *to) {
+    fprintf(to, "lpoi train: columns: loss = the objective (batch mean)%s; margin = beta*(log-ratio chosen - log-ratio "
+            "rejected); lr = this step's learning rate; |g| = gradient norm before clipping\n",
+            obj_uses_list(o->objective) ? "; list = its listwise Plackett-Luce term; full = share of this step's lists "
+                                          "ranked fully right, S_1 > ... > S_L (chance 1/L!)" : "");
+}
+
+bool train_warn_batch(const TrainOptions *o, int n, FILE *to) {
+    long long eff = (long long)o->micro_batch * o->grad_accum;
+    if (eff <= n) return false;
+    fprintf(to, "lpoi train: warning: the effective batch %lld (--micro-batch %d x --grad-accum %d) exceeds the %d "
+            "examples: each epoch is ONE optimiser step; lower --batch (e.g. --batch %d)\n", eff, o->micro_batch,
+            o->grad_accum, n, n >= 8 ? n / 4 : 1);
     return true;
 }
 
@@ -255,9 +379,14 @@ void train_print_usage(FILE *to) {
     fprintf(to,
             "\n"
             "Data: one JSON object per line (or one JSON array: the mDPO / LPOI 10K release files) with\n"
-            "  img_path (or image), prompt (a bare question, or mDPO's \"... USER: <image>\\n{q} ASSISTANT:\"),\n"
-            "  chosen, rejected, and for lpoi: boxes [[x0,y0,x1,y1],...] (the first box is masked), or\n"
-            "  --negatives MANIFEST, or the released negatives beside the images (ours_cmask_until_list5/).\n"
+            "  img_path (or image, or TRL's images: [path]), prompt (a bare question, mDPO's \"... USER: <image>\\n{q}\n"
+            "  ASSISTANT:\", or TRL's [{\"role\": \"user\", \"content\": [{\"type\": \"image\"}, {\"type\": \"text\", ...}]}]),\n"
+            "  chosen, rejected (strings, or TRL's one assistant message), and for lpoi: boxes [[x0,y0,x1,y1],...]\n"
+            "  (the first box is masked; --box-format for xywh or normalised boxes), or --negatives MANIFEST,\n"
+            "  or the released negatives beside the images (ours_cmask_until_list5/).\n"
+            "HF/TRL/PEFT names work as flags and --config keys: --learning_rate, --lora_r, --lora_alpha,\n"
+            "  --per_device_train_batch_size, --gradient_accumulation_steps, --num_train_epochs, --max_grad_norm,\n"
+            "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list), ...\n"
             "Bad records stop the run with FILE:LINE: field: reason (exit 1) unless --skip-bad.\n"
             "Text is data, not markup: prompt, chosen or rejected holding a special token's text (\"<image>\",\n"
             "  \"</s>\", ...) is a bad record (HF would read it as the control token itself).\n"

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "base/error.h"
+#include "lpoi/lr_schedule.h"
+#include "lpoi/negatives.h"
 #include "lpoi/objectives.h"
 
 typedef struct {
@@ -14,23 +16,29 @@ typedef struct {
     const char *data_path;        // JSONL (dataset.h describes the accepted records)
     const char *image_root;       // base for relative img_path; NULL = the data file's folder
     const char *negatives;        // manifest.jsonl written by `lpoi negatives`; NULL = boxes / release layout
+    BoxFormat box_format;         // how "boxes" are written: BOX_XYXY pixels (default), xywh, normalised
     const char *out_dir;          // run folder (created)
     const char *base_model_name;  // adapter_config base_model_name_or_path; NULL = model_dir
     const char *device;           // "cpu", "cuda", "auto" (default "cpu")
     const char *log_file;         // NULL = OUT/log.jsonl
+    const char *eval_data;        // held-out records (as --data) whose list accuracy is logged; NULL = none
+    int eval_every;               // steps between held-out evaluations (0: only after the last step)
     // ---- objective (objectives.h) ----
     ObjKind objective;            // OBJ_LPOI
     double beta;                  // 0.1
     double delta;                 // 0 (anchor margin)
     double label_smoothing;       // 0
+    ObjLossType loss_type;        // OBJ_LOSS_SIGMOID (TRL's default; hinge too, ipo refused: see the check)
     double w_dpo, w_anchor, w_list, w_cond;   // 1, 1, 1, 1
     int list_size;                // L = 5
     // ---- LoRA ----
     int lora_r;                   // 8
     double lora_alpha;            // 8
     const char *lora_targets;     // "all-linear" (PEFT default of the paper's scripts)
+    double lora_dropout;          // 0: the only value the analytic backward implements (checked)
     // ---- optimiser and schedule ----
     double lr;                    // 1e-6 (paper, LLaVA-1.5-7B)
+    LrSchedule lr_scheduler;      // LR_LINEAR (HF's default, as the paper)
     double warmup_ratio;          // 0 (used when warmup_steps < 0)
     int warmup_steps;             // -1 = ceil(warmup_ratio · total steps), as HF
     double adam_beta1, adam_beta2, adam_eps, weight_decay;   // 0.9, 0.999, 1e-8, 0
@@ -66,3 +74,8 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err);
 
 // Help text for `lpoi train --help`.
 void train_print_usage(FILE *to);
+// When the effective batch (micro-batch x grad-accum) exceeds the n examples, every epoch is one
+// optimiser step on all of them: one warning line to `to` (returns whether it warned).
+bool train_warn_batch(const TrainOptions *o, int n, FILE *to);
+// The legend of the progress line's columns, printed once before the first step.
+void train_print_legend(const TrainOptions *o, FILE *to);

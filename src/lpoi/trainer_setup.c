@@ -30,6 +30,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     tr->obj.beta = o->beta;
     tr->obj.delta = o->delta;
     tr->obj.label_smoothing = o->label_smoothing;
+    tr->obj.loss_type = o->loss_type;
     tr->obj.w_dpo = o->w_dpo;
     tr->obj.w_anchor = o->w_anchor;
     tr->obj.w_list = o->w_list;
@@ -46,7 +47,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     if (!(tr->tok = tokenizer_load_dir(o->model_dir, err))) return false;
     if (!preprocess_config_load_dir(&tr->pre, o->model_dir, err)) return false;
     DatasetOptions dopt = {.image_root = o->image_root, .manifest = o->negatives, .list_size = need_list ? L : 0,
-                           .skip_bad = o->skip_bad, .check_files = true};
+                           .skip_bad = o->skip_bad, .check_files = true, .box_format = o->box_format};
     if (!dataset_load(&tr->data, o->data_path, &dopt, err)) return false;
     if (!(tr->be = backend_open(o->device ? o->device : "cpu", err))) return false;
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;

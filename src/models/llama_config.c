@@ -154,7 +154,9 @@ bool llama_config_parse(LlamaConfig *c, const JsonValue *root, const char *what,
         int tie = -1;
         const JsonValue *t = json_get(root, "tie_word_embeddings");
         if (t && t->type == JSON_BOOL) tie = t->boolean;
-        return parse_text(c, text, !strcmp(type, "llava") ? "llama" : "mistral", tie, sub, err);
+        bool ok = parse_text(c, text, !strcmp(type, "llava") ? "llama" : "mistral", tie, sub, err);
+        if (ok && tie > 0 && !strcmp(type, "llava")) c->tie = true;   // LlavaConfig ORs the root and text flags
+        return ok;
     }
     if (text && !(type && (!strcmp(type, "llama") || !strcmp(type, "mistral"))))
         return err_set(err, "%s: model_type \"%s\" with a text_config is not supported (llava, idefics2, or a plain "

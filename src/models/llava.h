@@ -95,7 +95,9 @@ typedef struct {
 // decoder's q/k/v/o/gate/up/down), or a comma-separated list of module names with PEFT's list
 // semantics (a name adapts every module that ends with it: "q_proj" is the vision AND the text
 // q_proj), each optionally restricted to one part: "vision_tower.q_proj", "language_model.q_proj",
-// "multi_modal_projector.linear_1".
+// "multi_modal_projector.linear_1". PEFT's other forms work too: dotted module paths with list semantics
+// ("self_attn.q_proj": every module whose name ends with it), and a regex string that full-matches
+// transformers 5's module names ("model\.language_model\..*\.(q_proj|v_proj)").
 bool llava_lora_parse_targets(const char *spec, LlavaLoraTargets *t, LpoiErr *err);
 // Zeroed adapters (rank r, scale alpha / r) on the targets, zeroed gradients.
 void llava_lora_create(LlavaModel *m, int r, float alpha, const LlavaLoraTargets *t);

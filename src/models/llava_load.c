@@ -161,8 +161,10 @@ void llava_free(LlavaModel *m) {
 bool llava_lora_parse_targets(const char *spec, LlavaLoraTargets *t, LpoiErr *err) {
     static const LoraModules *const PARTS[3] = {&CLIP_LORA_MODULES, &LLAVA_PROJ_LORA_MODULES, &LLAMA_LORA_MODULES};
     static const char *const QUALS[3] = {"vision_tower.", "multi_modal_projector.", "language_model."};
+    // The module names PEFT sees in transformers 5's LlavaForConditionalGeneration.
+    static const char *const NAMES[3] = {"model.vision_tower.", "model.multi_modal_projector.", "model.language_model."};
     unsigned bits[3];
-    if (!lora_parse_targets(spec, "LLaVA", PARTS, QUALS, 3, bits, err)) return false;
+    if (!lora_parse_targets_named(spec, "LLaVA", PARTS, QUALS, NAMES, 3, bits, err)) return false;
     *t = (LlavaLoraTargets){.vision = bits[0], .projector = bits[1], .text = bits[2]};
     return true;
 }

@@ -2,6 +2,7 @@
 #include "nn/lora.h"
 #include "base/check.h"
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,106 @@ const char *lora_kind_name(const LoraModules *k, int kind) {
     return dot ? dot + 1 : k->paths[kind];
 }
 
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
-                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err) {
+// Layers tried when a name or regex might select only some of them (the layer count is not known
+// here): a target must adapt every layer of a kind or none.
+enum { LORA_LAYERS_CHECKED = 256 };
+
+// PEFT's module name of (part, layer, kind): prefix + layer path + kind path.
+static void module_name(char *buf, size_t cap, const char *prefix, const LoraModules *m, int layer, int kind) {
+    char lp[64];
+    snprintf(lp, sizeof lp, m->layer_fmt, layer);
+    snprintf(buf, cap, "%s%s%s", prefix, lp, m->paths[kind]);
+}
+
+// PEFT target_modules as a string: re.fullmatch against each module name. Python's syntax is taken
+// to POSIX extended regex (\d, \D, (?:, lazy quantifiers); lookaround has no POSIX form.
+static bool regex_compile(regex_t *re, const char *spec, LpoiErr *err) {
+    size_t n = strlen(spec);
+    char *pat = malloc_check(4 * n + 8), *o = pat;
+    *o++ = '^';
+    *o++ = '(';
+    for (size_t i = 0; i < n; i++) {
+        const char *c = spec + i;
+        if (c[0] == '\\' && (c[1] == 'd' || c[1] == 'D')) { o += sprintf(o, c[1] == 'd' ? "[0-9]" : "[^0-9]"); i++; }
+        else if (c[0] == '\\' && c[1]) { *o++ = c[0]; *o++ = c[1]; i++; }
+        else if (c[0] == '(' && c[1] == '?' && c[2] == ':') { *o++ = '('; i += 2; }
+        else if (c[0] == '(' && c[1] == '?') {
+            free(pat);
+            return err_set(err, "LoRA target regex \"%.80s\": \"(?%c\" (lookaround, flags) is not supported; write the "
+                           "module names as a list instead", spec, c[2] ? c[2] : ' ');
+        } else if (c[0] == '?' && i > 0 && (c[-1] == '*' || c[-1] == '+' || c[-1] == '?' || c[-1] == '}') && (i < 2 || c[-2] != '\\')) {
+            // lazy quantifier: the same set under full-match semantics
+        } else *o++ = c[0];
+    }
+    *o++ = ')';
+    *o++ = '$';
+    *o = 0;
+    int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+    free(pat);
+    if (rc) {
+        char why[128];
+        regerror(rc, re, why, sizeof why);
+        return err_set(err, "LoRA target regex \"%.80s\": %s", spec, why);
+    }
+    return true;
+}
+
+// PEFT's list semantics for one entry: the module name equals it or ends with "." + it.
+static bool name_matches(const char *name, const char *item) {
+    size_t n = strlen(name), k = strlen(item);
+    return !strcmp(name, item) || (n > k && name[n - k - 1] == '.' && !strcmp(name + n - k, item));
+}
+
+// The kinds of each part whose every layer `match` selects; an error when a kind is selected in
+// some layers only (PEFT's layers_to_transform has no lpoi counterpart).
+static bool select_kinds(const char *what, bool (*match)(const char *, const void *), const void *arg,
+                         const LoraModules *const *parts, const char *const *prefixes, int nparts, unsigned *bits,
+                         bool *any, LpoiErr *err) {
+    for (int p = 0; p < nparts; p++)
+        for (int q = 0; q < parts[p]->n; q++) {
+            int layers = parts[p]->layer_fmt[0] ? LORA_LAYERS_CHECKED : 1, hits = 0;
+            char name[256];
+            for (int l = 0; l < layers; l++) {
+                module_name(name, sizeof name, prefixes[p], parts[p], l, q);
+                hits += match(name, arg);
+            }
+            if (hits && hits != layers) {
+                module_name(name, sizeof name, prefixes[p], parts[p], 0, q);
+                return err_set(err, "LoRA target %s selects %s in some layers only (%d of the first %d): lpoi adapts a "
+                               "Linear in every layer or none", what, name, hits, layers);
+            }
+            if (hits) { bits[p] |= 1u << q; *any = true; }
+        }
+    return true;
+}
+
+static bool match_regex(const char *name, const void *re) { return regexec(re, name, 0, NULL, 0) == 0; }
+static bool match_item(const char *name, const void *item) { return name_matches(name, item); }
+
+bool lora_parse_targets_named(const char *spec, const char *model, const LoraModules *const *parts,
+                              const char *const *quals, const char *const *prefixes, int nparts, unsigned *bits,
+                              LpoiErr *err) {
     memset(bits, 0, (size_t)nparts * sizeof *bits);
     if (!strcmp(spec, "all-linear")) {
         for (int p = 0; p < nparts; p++) bits[p] = lora_all(parts[p]);
         return true;
     }
     bool any = false;
+    if (prefixes && strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
+        regex_t re;
+        if (!regex_compile(&re, spec, err)) return false;
+        char what[120];
+        snprintf(what, sizeof what, "regex \"%.80s\"", spec);
+        bool ok = select_kinds(what, match_regex, &re, parts, prefixes, nparts, bits, &any, err);
+        regfree(&re);
+        if (ok && !any) {
+            char example[256];
+            module_name(example, sizeof example, prefixes[nparts - 1], parts[nparts - 1], 0, 0);
+            return err_set(err, "LoRA target regex \"%.80s\" full-matches no %s Linear (module names such as \"%s\")", spec,
+                           model, example);
+        }
+        return ok;
+    }
     for (const char *s = spec; *s;) {
         const char *e = strchr(s, ',');
         size_t k = e ? (size_t)(e - s) : strlen(s);
@@ -34,6 +127,11 @@ bool lora_parse_targets(const char *spec, const char *model, const LoraModules *
         for (int p = 0; p < nparts; p++)
             for (int q = 0; q < parts[p]->n; q++)
                 if ((only < 0 || only == p) && !strcmp(name, lora_kind_name(parts[p], q))) { bits[p] |= 1u << q; hit = true; }
+        if (!hit && prefixes) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
+            char what[120];
+            snprintf(what, sizeof what, "\"%s\"", item);
+            if (!select_kinds(what, match_item, item, parts, prefixes, nparts, bits, &hit, err)) return false;
+        }
         if (!hit) {
             char names[400] = "";
             for (int p = 0; p < nparts; p++) {
@@ -44,13 +142,19 @@ bool lora_parse_targets(const char *spec, const char *model, const LoraModules *
                     snprintf(names + n, sizeof names - n, "%s%s", q || quals ? " " : "", lora_kind_name(parts[p], q));
                 }
             }
-            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear)", item, model, names);
+            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear%s)", item, model, names,
+                           prefixes ? ", a dotted module path, or a regex" : "");
         }
         any = true;
         s += k + (e ? 1 : 0);
     }
     if (!any) return err_set(err, "no LoRA target given");
     return true;
+}
+
+bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
+                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err) {
+    return lora_parse_targets_named(spec, model, parts, quals, NULL, nparts, bits, err);
 }
 
 static Linear *lin_at(const LoraSet *s, int l, int k) {

@@ -33,6 +33,15 @@ const char *lora_kind_name(const LoraModules *k, int kind);                     
 // "language_model.q_proj"). bits[p] receives part p's kinds. `model` names the model in errors.
 bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
                         const char *const *quals, int nparts, unsigned *bits, LpoiErr *err);
+// The same, also with PEFT's own forms given each part's module-name prefix as PEFT sees it
+// (prefixes[p], e.g. "model.language_model."; module name = prefix + layer path + kind path):
+// an entry that is no kind name matches a module whose name equals it or ends with "." + it
+// ("self_attn.q_proj"), and a spec holding regex characters is a regex that must full-match the
+// module name (PEFT's str target_modules; Python's \d, (?:...) and lazy quantifiers are accepted,
+// lookaround is refused). A target must select a kind in every layer or in none.
+bool lora_parse_targets_named(const char *spec, const char *model, const LoraModules *const *parts,
+                              const char *const *quals, const char *const *prefixes, int nparts, unsigned *bits,
+                              LpoiErr *err);
 
 typedef struct {
     const LoraModules *modules;
