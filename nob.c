@@ -313,7 +313,9 @@ static void config_init(void) {
     const char *libs[] = {"-lz", "-lm", "-lpthread", "-ldl"};
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) list_push(&cfg.ldflags, libs[i]);
 
-    cfg.nvcc = have_program("nvcc");
+    // The sanitizer build is for the host code (CI runs its unit tests): PTX does not change with
+    // host sanitizers and the normal build compiles and checks it, so it is not compiled twice.
+    cfg.nvcc = have_program("nvcc") && !sanitize;
     if (cfg.nvcc) {
         char *v = capture("nvcc --version 2>/dev/null | tail -n 2 | tr '\\n' ' '");
         cfg.nvcc_version = v ? v : strdup("unknown");
@@ -514,7 +516,8 @@ static bool build(void) {
     mkdir_p(cfg.dir);
     static bool said;
     if (!cfg.nvcc && !said) {
-        printf("nob: nvcc not found: building CPU-only (no GPU kernels embedded; the CUDA backend will say so)\n");
+        if (strstr(cfg.dir, "-asan-")) printf("nob: sanitizer build: host code only (no PTX embedded)\n");
+        else printf("nob: nvcc not found: building CPU-only (no GPU kernels embedded; the CUDA backend will say so)\n");
         said = true;
     }
     if (!build_ptx()) return false;
@@ -852,6 +855,24 @@ static int run_bench(void) {
     return failures ? 1 : 0;
 }
 
+// A target may link more than src/base: a line "// fuzz-link: src/text src/lpoi/dataset.c ..."
+// in its source names folders (every non-test .c in them) and files.
+static void fuzz_extra_sources(const char *target, List *cmd) {
+    size_t len;
+    char *text = read_file(target, &len);
+    char *line = text ? strstr(text, "// fuzz-link:") : NULL;
+    if (!line) { free(text); return; }
+    char *end = strchr(line, '\n');
+    if (end) *end = 0;
+    for (char *tok = strtok(line + 13, " \t"); tok; tok = strtok(NULL, " \t")) {
+        if (ends_with(tok, ".c")) { list_push(cmd, strdup(tok)); continue; }
+        List files = {0};
+        walk(tok, ".c", &files);
+        for (int k = 0; k < files.count; k++) if (!is_test_source(files.items[k])) list_push(cmd, files.items[k]);
+    }
+    free(text);
+}
+
 static int run_fuzz(void) {
     if (!have_program("clang")) {
         fprintf(stderr, "nob: fuzzing needs clang with libFuzzer. Install it with:\n    sudo apt-get install clang libclang-rt-dev\n");
@@ -868,6 +889,7 @@ static int run_fuzz(void) {
     for (int i = 0; i < targets.count; i++) {
         const char *s = targets.items[i];
         const char *name = strrchr(s, '/') + 1;
+        if (getenv("FUZZ_ONLY") && !strstr(name, getenv("FUZZ_ONLY"))) continue;   // e.g. FUZZ_ONLY=dataset
         char *stem = strndup(name, strlen(name) - 2);
         char *bin = fmt("%s/%s", dir, stem);
         List cmd = {0};
@@ -877,6 +899,7 @@ static int run_fuzz(void) {
         list_push(&cmd, bin);
         list_push(&cmd, s);
         for (int k = 0; k < base.count; k++) if (!is_test_source(base.items[k])) list_push(&cmd, base.items[k]);
+        fuzz_extra_sources(s, &cmd);
         list_push(&cmd, "-lz"); list_push(&cmd, "-lm"); list_push(&cmd, "-lpthread");
         if (run(&cmd) != 0) { failures++; continue; }
         // New inputs go to build/fuzz/<target>; the committed corpus is read-only seed input.
@@ -905,7 +928,7 @@ static int usage(void) {
            "  demo         run `lpoi demo`, the embedded end-to-end job\n"
            "  bench        build and run bench/*.c (matmul vs OpenBLAS, ...)\n"
            "  ptxcheck     ptxas every embedded PTX variant for every target, registers and spills\n"
-           "  fuzz         libFuzzer + ASan/UBSan on the parsers, FUZZ_SECONDS per target (default 60)\n"
+           "  fuzz         libFuzzer + ASan/UBSan on the parsers, FUZZ_SECONDS per target (default 60; FUZZ_ONLY=name)\n"
            "  clean        remove build/\n"
            "env: CC, LPOI_SANITIZE=1, NOB_JOBS, NOB_VERBOSE=1, FUZZ_SECONDS\n");
     return 0;

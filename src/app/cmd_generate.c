@@ -9,6 +9,7 @@
 #include "models/llama.h"
 #include "text/tokenizer.h"
 #include "base/check.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,16 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
     return true;
 }
 
+// The answers go to stdout: a failed write there (a full disk behind a redirect) is exit 1, never
+// a silently cut answer.
+static int stdout_checked(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "lpoi generate: stdout: write failed: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}
+
 // Prints llava_answer's text (and ids with print_ids). Returns the exit code (0 ok, 1 when the
 // model, image, tokenizer or prompt cannot be used).
 static int generate_llava(const LlavaGenArgs *a) {
@@ -73,7 +84,7 @@ static int generate_llava(const LlavaGenArgs *a) {
         printf("\n");
     }
     llava_answer_free(&ans);
-    return 0;
+    return stdout_checked(0);
 }
 
 // llava_batch with the log on stderr (progress when out is a file or stderr a terminal) and a
@@ -184,5 +195,5 @@ done_be:
     tok_ids_free(&ids);
     backend_destroy(be);
     tokenizer_free(tok);
-    return rc;
+    return rc ? rc : stdout_checked(rc);
 }

@@ -159,23 +159,7 @@ static bool write_png_renamed(const Image *img, const char *path, LpoiErr *err) 
     uint8_t *png;
     size_t n;
     if (!png_encode(img, 1, &png, &n, err)) return err_prefix(err, "%s", path);
-    size_t tl = strlen(path) + 8;
-    char *tmp = malloc_check(tl);
-    snprintf(tmp, tl, "%s.tmp", path);
-    bool ok = false;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) { err_set(err, "%s: cannot create: %s", tmp, strerror(errno)); goto out; }
-    for (size_t off = 0; off < n;) {
-        ssize_t w = write(fd, png + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { err_set(err, "%s: write failed: %s", tmp, w < 0 ? strerror(errno) : "no progress"); close(fd); unlink(tmp); goto out; }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0) { err_set(err, "%s: close failed: %s", tmp, strerror(errno)); unlink(tmp); goto out; }
-    if (rename(tmp, path) != 0) { err_set(err, "%s: cannot rename to %s: %s", tmp, path, strerror(errno)); unlink(tmp); goto out; }
-    ok = true;
-out:
-    free(tmp);
+    bool ok = file_write_renamed(path, png, n, err);   // fsync later: one syncfs before the manifest
     free(png);
     return ok;
 }

@@ -7,6 +7,7 @@
 #include "base/file.h"
 #include "base/strbuf.h"
 #include "base/threads.h"
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -175,4 +176,51 @@ TEST(strbuf_grows_and_escapes_json) {
     strbuf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9");
     EXPECT_STREQ(b.s, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
     free(b.s);
+}
+
+// Issue 16, finding 7: LPOI_THREADS of 0, -1 or "abc" meant every CPU and 1.5 meant 1.
+TEST(threads_count_parsed_strictly) {
+    static const char *const bad[] = {"0", "-1", "abc", "1.5", " 2", "2 ", "+3", "0x4", "99999999999999999999"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(bad); i++) {
+        int n = -7;
+        LpoiErr err = {{0}};
+        EXPECT_MSG(!threads_parse_count(bad[i], &n, &err), "\"%s\" accepted as %d", bad[i], n);
+        EXPECT_MSG(strstr(err.msg, "LPOI_THREADS=") && n == -7, "%s", err.msg);
+    }
+    int n = 0;
+    LpoiErr err = {{0}};
+    EXPECT(threads_parse_count("3", &n, &err) && n == 3);
+    EXPECT(threads_parse_count("007", &n, &err) && n == 7);
+}
+
+// Issue 16, finding 2: every write goes through a checked path; a full disk is an error naming
+// the file. /dev/full fails every write with ENOSPC; the fault hook fails one chosen operation.
+TEST(file_writes_fail_loudly) {
+    FileOut o;
+    LpoiErr err = {{0}};
+    EXPECT(file_out_open(&o, "/dev/full", false, &err));
+    file_out_printf(&o, "{\"step\": %d}\n", 1);
+    EXPECT(!file_out_close(&o, &err));
+    EXPECT_MSG(strstr(err.msg, "/dev/full: write failed: No space left on device") != NULL, "%s", err.msg);
+    char dir[128];
+    test_tmp_dir(dir, sizeof dir, "faults");
+    const char *path = test_path(dir, "x.json");
+    static const char *const specs[] = {"write:1:fail", "fsync:1:fail", "rename:1:fail"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(specs); i++) {
+        EXPECT(file_write_atomic(path, "old", 3, &err));
+        file_fault_set(specs[i]);
+        memset(&err, 0, sizeof err);
+        EXPECT_MSG(!file_write_atomic(path, "new", 3, &err), "%s", specs[i]);
+        file_fault_set(NULL);
+        EXPECT_MSG(strstr(err.msg, "x.json") != NULL, "%s: %s", specs[i], err.msg);
+        char *text = test_read_text(path);
+        EXPECT_MSG(text && !strcmp(text, "old"), "%s: the old file was not kept", specs[i]);
+        free(text);
+        DIR *d = opendir(dir);
+        int files = 0;
+        for (struct dirent *e; d && (e = readdir(d));) files += e->d_name[0] != '.';
+        if (d) closedir(d);
+        EXPECT_MSG(files == 1, "%s: %d files left (a temp file remained)", specs[i], files);
+    }
+    file_rmtree(dir);
 }

@@ -7,12 +7,42 @@
 #include "check.h"
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+
+// ---- fault injection (tests) ----
+// "OP:N" kills the process (_exit 137, as kill -9 would) at the N-th (1-based) OP of the process;
+// "OP:N:fail" makes that call fail with EIO (ENOSPC for write) instead. OP is write, fsync,
+// rename, unlink, rmdir or mkdir. Set from LPOI_FAULT on the first call, or by file_fault_set.
+static struct { char op[16]; long at, seen; bool fail, parsed; } fault;
+
+void file_fault_set(const char *spec) {
+    memset(&fault, 0, sizeof fault);
+    fault.parsed = true;
+    if (!spec || !*spec) return;
+    char mode[8] = "";
+    if (sscanf(spec, "%15[a-z]:%ld:%7s", fault.op, &fault.at, mode) < 2 || fault.at < 1) {
+        fprintf(stderr, "lpoi: LPOI_FAULT=\"%s\" is not OP:N[:fail]; ignored\n", spec);
+        memset(&fault, 0, sizeof fault);
+        fault.parsed = true;
+        return;
+    }
+    fault.fail = !strcmp(mode, "fail");
+}
+
+static bool file_fault(const char *op) {
+    if (!fault.parsed) file_fault_set(getenv("LPOI_FAULT"));
+    if (!fault.at || strcmp(op, fault.op) != 0 || ++fault.seen != fault.at) return false;
+    if (!fault.fail) _exit(137);
+    errno = !strcmp(op, "write") ? ENOSPC : EIO;
+    return true;
+}
 
 static char *str_dup(const char *s) {
     size_t n = strlen(s) + 1;
@@ -56,7 +86,7 @@ bool atomic_file_write(AtomicFile *a, const void *data, size_t size, LpoiErr *er
     const char *p = data;
     while (size > 0) {
         size_t chunk = LPOI_MIN(size, (size_t)1 << 30);   // Linux writes at most ~2 GB per call
-        ssize_t n = write(a->fd, p, chunk);
+        ssize_t n = file_fault("write") ? -1 : write(a->fd, p, chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             int e = n < 0 ? errno : EIO;
@@ -76,7 +106,7 @@ static bool fsync_dir_for(const char *who, const char *dir, LpoiErr *err) {
     bool ok = true;
     if (fd >= 0) {
         // some filesystems cannot fsync a folder (EINVAL); the data itself is already synced
-        if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+        if ((file_fault("fsync") || fsync(fd) != 0) && errno != EINVAL && errno != EROFS)
             ok = err_set(err, "%s: fsync of folder %s failed: %s", who, dir, strerror(errno));
         close(fd);
     }
@@ -98,7 +128,7 @@ static bool fsync_folder_of(const char *path, LpoiErr *err) {
 }
 
 bool atomic_file_commit(AtomicFile *a, LpoiErr *err) {
-    if (fsync(a->fd) != 0) {
+    if (file_fault("fsync") || fsync(a->fd) != 0) {
         err_set(err, "%s: fsync failed: %s", a->path, strerror(errno));
         atomic_file_abort(a);
         return false;
@@ -110,7 +140,7 @@ bool atomic_file_commit(AtomicFile *a, LpoiErr *err) {
         atomic_file_abort(a);
         return false;
     }
-    if (rename(a->tmp_path, a->path) != 0) {
+    if (file_fault("rename") || rename(a->tmp_path, a->path) != 0) {
         err_set(err, "%s: cannot rename the temporary file over it: %s", a->path, strerror(errno));
         atomic_file_abort(a);
         return false;
@@ -118,6 +148,25 @@ bool atomic_file_commit(AtomicFile *a, LpoiErr *err) {
     bool ok = fsync_folder_of(a->path, err);
     atomic_file_release(a);
     return ok;
+}
+
+bool file_write_renamed(const char *path, const void *data, size_t size, LpoiErr *err) {
+    AtomicFile a;
+    if (!atomic_file_begin(&a, path, err) || !atomic_file_write(&a, data, size, err)) return false;
+    int rc = close(a.fd);
+    a.fd = -1;
+    if (rc != 0) {
+        err_set(err, "%s: close failed: %s", a.path, strerror(errno));
+        atomic_file_abort(&a);
+        return false;
+    }
+    if (file_fault("rename") || rename(a.tmp_path, a.path) != 0) {
+        err_set(err, "%s: cannot rename the temporary file over it: %s", a.path, strerror(errno));
+        atomic_file_abort(&a);
+        return false;
+    }
+    atomic_file_release(&a);
+    return true;
 }
 
 bool file_write_atomic(const char *path, const void *data, size_t size, LpoiErr *err) {
@@ -173,7 +222,7 @@ char *file_read_all(const char *path, size_t max_size, size_t *size_out, LpoiErr
 // ---- folders and paths ----
 
 bool file_mkdir(const char *path, LpoiErr *err) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+    if ((!file_fault("mkdir") && mkdir(path, 0755) == 0) || errno == EEXIST) {
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return true;
         return err_set(err, "%s: exists and is not a folder", path);
@@ -220,11 +269,93 @@ bool file_rmtree(const char *path) {
         sub = file_path_join(path, e->d_name);
         struct stat st;
         if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) file_rmtree(sub);
-        else unlink(sub);
+        else if (!file_fault("unlink")) unlink(sub);
     }
     free(sub);
     closedir(d);
-    return rmdir(path) == 0;
+    return !file_fault("rmdir") && rmdir(path) == 0;
+}
+
+bool file_rename(const char *from, const char *to, LpoiErr *err) {
+    if (file_fault("rename") || rename(from, to) != 0)
+        return err_set(err, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+    return true;
+}
+
+bool file_unlink(const char *path, LpoiErr *err) {
+    if ((file_fault("unlink") || unlink(path) != 0) && errno != ENOENT)
+        return err_set(err, "%s: cannot remove: %s", path, strerror(errno));
+    return true;
+}
+
+bool file_crc32(const char *path, uint32_t *crc, uint64_t *size, LpoiErr *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    static _Thread_local unsigned char buf[1 << 16];
+    uLong c = crc32(0L, Z_NULL, 0);
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) { int e = errno; close(fd); return err_set(err, "%s: read failed: %s", path, strerror(e)); }
+        if (n == 0) break;
+        c = crc32(c, buf, (uInt)n);
+        total += (uint64_t)n;
+    }
+    close(fd);
+    *crc = (uint32_t)c;
+    if (size) *size = total;
+    return true;
+}
+
+// ---- checked streams ----
+bool file_out_open(FileOut *o, const char *path, bool append, LpoiErr *err) {
+    *o = (FileOut){0};
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) return err_set(err, "%s: cannot open for writing: %s", path, strerror(errno));
+    o->f = f;
+    o->path = str_dup(path);
+    return true;
+}
+
+void file_out_write(FileOut *o, const void *data, size_t n) {
+    if (o->err || !o->f || n == 0) return;
+    if (file_fault("write")) o->err = errno;
+    else if (fwrite(data, 1, n, o->f) != n) o->err = errno ? errno : EIO;
+}
+
+void file_out_printf(FileOut *o, const char *fmt, ...) {
+    if (o->err || !o->f) return;
+    char small[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) { o->err = EINVAL; return; }
+    if ((size_t)n < sizeof small) { file_out_write(o, small, (size_t)n); return; }
+    char *big = malloc_check((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    file_out_write(o, big, (size_t)n);
+    free(big);
+}
+
+bool file_out_flush(FileOut *o, LpoiErr *err) {
+    if (!o->err && o->f && fflush(o->f) != 0) o->err = errno ? errno : EIO;
+    if (o->err) return err_set(err, "%s: write failed: %s", o->path ? o->path : "?", strerror(o->err));
+    return true;
+}
+
+bool file_out_close(FileOut *o, LpoiErr *err) {
+    bool ok = true;
+    if (o->f) {
+        ok = file_out_flush(o, err);
+        if (fclose(o->f) != 0 && ok) ok = err_set(err, "%s: write failed on close: %s", o->path, strerror(errno));
+    }
+    free(o->path);
+    *o = (FileOut){0};
+    return ok;
 }
 
 char *file_path_join(const char *a, const char *b) {

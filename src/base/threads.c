@@ -8,6 +8,8 @@
 #include "threads.h"
 #include "check.h"
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include <string.h>
@@ -32,11 +34,26 @@ static struct {
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
        .job_mu = PTHREAD_MUTEX_INITIALIZER};
 
+bool threads_parse_count(const char *s, int *out, LpoiErr *err) {
+    long v = 0;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9' && v <= MAX_THREADS) v = v * 10 + (*p++ - '0');
+    if (p == s || *p || v < 1)
+        return err_set(err, "LPOI_THREADS=\"%.40s\" is not a whole number of threads >= 1 (unset it to use every CPU)", s);
+    *out = v < MAX_THREADS ? (int)v : MAX_THREADS;
+    return true;
+}
+
 static int default_threads(void) {
     const char *env = getenv("LPOI_THREADS");
-    if (env && *env) {
-        int n = atoi(env);
-        if (n >= 1) return n < MAX_THREADS ? n : MAX_THREADS;
+    if (env && *env) {   // a typo must not silently mean "every CPU"
+        int n;
+        LpoiErr err = {{0}};
+        if (!threads_parse_count(env, &n, &err)) {
+            fprintf(stderr, "lpoi: %s\n", err.msg);
+            exit(2);
+        }
+        return n;
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (n < MAX_THREADS ? (int)n : MAX_THREADS);

@@ -144,12 +144,19 @@ static bool check_limit(const char *name, uint64_t w, uint64_t h, uint64_t max_p
 
 // PNG: every chunk must lie inside the file. stb trusts an IDAT's length field and grows its
 // buffer to it before noticing the data is missing (a 60-byte file can ask for 2 GiB).
+// An empty IDAT before any data: stb copies 0 bytes into its still-NULL buffer (memcpy(NULL, ..., 0),
+// undefined behaviour that UBSan reports); no encoder writes one, so it is refused.
 static const char *png_check_chunks(const uint8_t *p, size_t n) {
     size_t i = 8;
+    bool idat_data = false;
     while (n - i >= 12) {
         uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
         if (len > 0x7FFFFFFFu) return "corrupt PNG (chunk length above 2^31 - 1)";
         if (n - i - 12 < len) return "truncated PNG (chunk cut off)";
+        if (!memcmp(p + i + 4, "IDAT", 4)) {
+            if (len == 0 && !idat_data) return "corrupt PNG (an empty IDAT chunk before the image data)";
+            idat_data = true;
+        }
         if (!memcmp(p + i + 4, "IEND", 4)) return NULL;
         i += 12 + (size_t)len;
     }
@@ -193,7 +200,7 @@ static bool pnm_check(const uint8_t *p, size_t n, const char *name, uint64_t max
 static const char *stb_reason(void) {
     static _Thread_local char buf[96];
     const char *r = stbi_failure_reason();
-    if (!r) return "unknown error";
+    if (!r || !*r) return "corrupt image (stb_image gave no reason)";
     size_t i = 0;
     for (; r[i] && i + 1 < sizeof buf; i++) buf[i] = r[i] >= 0x20 && r[i] < 0x7F ? r[i] : '?';
     buf[i] = 0;

@@ -347,6 +347,14 @@ TEST(image_decode_fuzz_regressions) {
     memcpy(bad, png, n);
     put_be32(bad + 33, 0x7FFFFFFF);
     REJECT(bad, n, NULL, "truncated PNG (chunk cut off)");
+    // Issue 16, finding 6: an empty IDAT right after IHDR made stb memcpy into a NULL buffer (UB),
+    // then the CLI said "cannot decode: " with no reason.
+    const uint8_t idat0[8] = {0, 0, 0, 0, 'I', 'D', 'A', 'T'};
+    memcpy(bad, png, 33);
+    memcpy(bad + 33, idat0, 8);
+    put_be32(bad + 41, (uint32_t)crc32(crc32(0L, Z_NULL, 0), idat0 + 4, 4));
+    memcpy(bad + 45, png + 33, n - 33);
+    REJECT(bad, n + 12, NULL, "corrupt PNG (an empty IDAT chunk before the image data)");
     free(bad);
     free(png);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "base/error.h"
+#include "base/json.h"
 #include "models/llava.h"
 
 // Writes into the folder dir (which must exist) what PEFT saves: adapter_model.safetensors holds every lora_A /
@@ -22,6 +23,10 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err);
 // not cover (peft_type other than LORA, use_rslora, use_dora, fan_in_fan_out, bias, lora_bias,
 // rank_pattern / alpha_pattern), as "<path>: <reason>".
 bool adapter_config_read(const char *dir, int *r, double *alpha, LpoiErr *err);
+// adapter_config.json (what it names: path) → r and lora_alpha; refuses what lpoi does not
+// implement (as adapter_config_read). adapter_config_read uses it.
+// Needs only the JSON reader (adapter_config.c), so the fuzz target links it alone.
+bool adapter_config_parse(const JsonValue *root, const char *path, int64_t *r, double *alpha, LpoiErr *err);
 // adapter_config.json "target_modules": a JSON list of module names when PEFT's list semantics give
 // exactly t, else a full-match regex string. Writes into buf (JSON text).
 void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap);

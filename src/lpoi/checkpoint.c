@@ -2,15 +2,20 @@
 // final adapter (layout in trainer.h).
 //
 // Atomicity: every file goes through st_writer_write / file_write_atomic (temp + fsync + rename);
-// a checkpoint is assembled in OUT/checkpoint-<step>.tmp and renamed to OUT/checkpoint-<step> in one
-// rename(2), then OUT is fsynced. A folder named checkpoint-<n> is therefore always complete; a kill
-// leaves at worst a .tmp folder, which the next run removes. Old checkpoints are pruned only after
-// the new one is in place.
+// a checkpoint is assembled in OUT/checkpoint-<step>.tmp, its checksums.txt written last, and
+// renamed to OUT/checkpoint-<step> in one rename(2), then OUT is fsynced. A folder named
+// checkpoint-<n> is therefore always complete; a kill leaves at worst a .tmp folder. Removing a
+// checkpoint (pruning, --overwrite, a step saved again) first renames it to OUT/deleting-<name>, so
+// a kill mid-removal never leaves a half-deleted checkpoint-<n>; the next start finishes both kinds
+// of leftover (checkpoint_finish_leftovers). Old checkpoints are pruned only after the new one is in
+// place. --resume takes the newest checkpoint whose checksums verify (checkpoint_verify.c).
 //
 // training_state.safetensors: "adam.m.<peft name>", "adam.v.<peft name>" (F32, the AdamW moments),
 // "order" (I32 [N], this epoch's permutation), "lines" (I32 [N], the data line of each example, to
 // refuse a changed data file), "rng" (U64 [1], the data-order RNG state); __metadata__: step, epoch,
-// pos, order_ready, and "opt.*" — every option that changes the numbers, which --resume must match.
+// pos, order_ready, "opt.*" — every option that changes the numbers, which --resume must match —
+// and "id.*", the content hashes of the run's inputs (run_identity), which --resume must match
+// unless --allow-changed-data.
 #include "lpoi/trainer_internal.h"
 #include "base/check.h"
 #include "base/safetensors.h"
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 // ---- options that must not change between a checkpoint and --resume ---------------------------
 #define NOPTS 25
@@ -140,6 +146,9 @@ bool ref_cache_save(const Trainer *tr, LpoiErr *err) {
     st_writer_add_f32(w, "ref", 2, sh, tr->ref);
     st_writer_add(w, "lines", DTYPE_I32, 1, sh, lines);
     ref_meta(tr, w);
+    char crc[16];
+    snprintf(crc, sizeof crc, "%08lx", crc32(0L, (const Bytef *)tr->ref, (uInt)((size_t)n * tr->n_seq * sizeof *tr->ref)));
+    st_writer_meta(w, "ref_crc32", crc);
     bool ok = st_writer_write(w, path, err);
     st_writer_free(w);
     free(lines);
@@ -184,6 +193,12 @@ bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err) {
     if (!why && (!ref || !lines || ref->dtype != DTYPE_F32 || lines->dtype != DTYPE_I32 || ref->ndim != 2 ||
                  lines->ndim != 1 || ref->shape[0] != lines->shape[0] || ref->shape[1] != (uint64_t)tr->n_seq))
         why = "tensors";
+    if (!why) {   // the values themselves (a flipped bit would otherwise train against a wrong reference)
+        char crc[16];
+        snprintf(crc, sizeof crc, "%08lx", crc32(0L, ref->data, (uInt)(ref->numel * sizeof(float))));
+        const char *cv = st_meta(&f, "ref_crc32");
+        if (!cv || strcmp(cv, crc)) why = "its ref_crc32 checksum does not match";
+    }
     // Its examples must be a subset of ours, in order (records it dropped as bad stay dropped).
     int nc = why ? 0 : (int)lines->shape[0];
     int32_t *cl = malloc_check((size_t)(nc ? nc : 1) * sizeof *cl);
@@ -258,6 +273,9 @@ static bool write_state(Trainer *tr, const char *dir, LpoiErr *err) {
     Opt o[NOPTS];
     int no = opt_pairs(tr, o);
     for (int i = 0; i < no; i++) st_writer_meta(w, o[i].key, o[i].val);
+    RunId ids[RUN_ID_COUNT];
+    int nid = run_identity(tr, ids);
+    for (int i = 0; i < nid; i++) st_writer_meta(w, ids[i].key, ids[i].val);
     char path[4400];
     snprintf(path, sizeof path, "%s/training_state.safetensors", dir);
     bool ok = st_writer_write(w, path, err);
@@ -302,24 +320,55 @@ bool checkpoint_any(const char *out_dir) {
     return n > 0;
 }
 
-void checkpoint_clear_run(const char *out_dir) {
+// Removes OUT/name (a folder) by renaming it out of the checkpoint namespace first, so that a kill
+// in the middle leaves OUT/deleting-name (finished by the next start), never a half-deleted name.
+static bool remove_aside(const char *out_dir, const char *name, LpoiErr *err) {
+    char from[4400], to[4500];
+    snprintf(from, sizeof from, "%s/%s", out_dir, name);
+    snprintf(to, sizeof to, "%s/deleting-%s", out_dir, name);
+    struct stat st;
+    if (lstat(from, &st) != 0) return true;
+    file_rmtree(to);
+    if (!file_rename(from, to, err)) return false;
+    file_fsync_dir(out_dir, NULL);
+    if (!file_rmtree(to)) return err_set(err, "%s: cannot remove the folder", to);
+    return true;
+}
+
+void checkpoint_finish_leftovers(const char *out_dir) {
+    DIR *d = opendir(out_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        bool torn_save = !strncmp(e->d_name, "checkpoint-", 11) && l > 4 && !strcmp(e->d_name + l - 4, ".tmp");
+        if (torn_save || !strncmp(e->d_name, "deleting-", 9)) {
+            char p[4400];
+            snprintf(p, sizeof p, "%s/%s", out_dir, e->d_name);
+            file_rmtree(p);
+        }
+    }
+    closedir(d);
+}
+
+bool checkpoint_clear_run(const char *out_dir, LpoiErr *err) {
+    checkpoint_finish_leftovers(out_dir);
     int *steps;
     int n = list_checkpoints(out_dir, &steps);
     char p[4400];
-    for (int i = 0; i < n; i++) {
-        snprintf(p, sizeof p, "%s/checkpoint-%d", out_dir, steps[i]);
-        file_rmtree(p);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        snprintf(p, sizeof p, "checkpoint-%d", steps[i]);
+        ok = remove_aside(out_dir, p, err);
     }
     free(steps);
     static const char *const names[] = {"adapter", "adapter.tmp", "adapter.old"};
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(names); i++) {
-        snprintf(p, sizeof p, "%s/%s", out_dir, names[i]);
-        file_rmtree(p);
-    }
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(names) && ok; i++) ok = remove_aside(out_dir, names[i], err);
     snprintf(p, sizeof p, "%s/ref_logps.safetensors", out_dir);
-    unlink(p);
+    if (ok) ok = file_unlink(p, err);
     snprintf(p, sizeof p, "%s/log.jsonl", out_dir);
-    unlink(p);
+    if (ok) ok = file_unlink(p, err);
+    return ok;
 }
 
 bool checkpoint_save(Trainer *tr, LpoiErr *err) {
@@ -327,30 +376,57 @@ bool checkpoint_save(Trainer *tr, LpoiErr *err) {
     snprintf(dir, sizeof dir, "%s/checkpoint-%d", tr->o.out_dir, tr->step);
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     file_rmtree(tmp);
-    if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
+    if (!file_mkdir(tmp, err)) return false;
     if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err) ||
-        !write_state(tr, tmp, err)) {
+        !write_state(tr, tmp, err) || !checkpoint_write_checksums(tmp, err) || !file_fsync_dir(tmp, err)) {
         file_rmtree(tmp);
         return false;
     }
-    file_fsync_dir(tmp, NULL);
-    struct stat st;
-    if (stat(dir, &st) == 0) file_rmtree(dir);   // the same step saved again (e.g. the end of a resumed run)
-    if (rename(tmp, dir) != 0) {
-        err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
+    char name[64];
+    snprintf(name, sizeof name, "checkpoint-%d", tr->step);
+    // The same step saved again (e.g. the end of a resumed run): the old one goes aside first.
+    if (!remove_aside(tr->o.out_dir, name, err) || !file_rename(tmp, dir, err)) {
         file_rmtree(tmp);
         return false;
     }
-    file_fsync_dir(tr->o.out_dir, NULL);
+    if (!file_fsync_dir(tr->o.out_dir, err)) return false;
     if (tr->o.keep_checkpoints > 0) {
         int *steps;
         int n = list_checkpoints(tr->o.out_dir, &steps);
-        for (int i = tr->o.keep_checkpoints; i < n; i++) {
-            char old[4200];
-            snprintf(old, sizeof old, "%s/checkpoint-%d", tr->o.out_dir, steps[i]);
-            file_rmtree(old);
+        bool ok = true;
+        for (int i = tr->o.keep_checkpoints; i < n && ok; i++) {
+            snprintf(name, sizeof name, "checkpoint-%d", steps[i]);
+            ok = remove_aside(tr->o.out_dir, name, err);
         }
         free(steps);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// The settings (all, or without those that depend on the data count: before the reference pass)
+// and the inputs' identity of the state file f against this run.
+static bool same_run(const Trainer *tr, const StFile *f, const char *path, bool all_settings, LpoiErr *err) {
+    Opt o[NOPTS];
+    int no = opt_pairs(tr, o);
+    for (int i = 0; i < no; i++) {
+        if (!all_settings && (!strcmp(o[i].key, "opt.warmup") || !strcmp(o[i].key, "opt.total_steps"))) continue;
+        const char *v = st_meta(f, o[i].key);
+        if (!v || strcmp(v, o[i].val) != 0)
+            return err_set(err, "%s: %s was %s in that run, now %s; --resume needs the same settings", path, o[i].key + 4,
+                           v ? v : "(absent)", o[i].val);
+    }
+    RunId ids[RUN_ID_COUNT];
+    int nid = run_identity(tr, ids);
+    for (int i = 0; i < nid; i++) {
+        const char *v = st_meta(f, ids[i].key);
+        if (v && !strcmp(v, ids[i].val)) continue;
+        if (!tr->o.allow_changed_data)
+            return err_set(err, "%s: %s changed since that run (recorded: %s; now: %s); --resume continues the same run "
+                                "only (--allow-changed-data if you mean to, --overwrite to start afresh)",
+                           path, ids[i].what, v ? v : "absent", ids[i].val);
+        if (all_settings)
+            fprintf(stderr, "lpoi train: warning: %s changed since that run (--allow-changed-data)\n", ids[i].what);
     }
     return true;
 }
@@ -360,15 +436,7 @@ static bool restore(Trainer *tr, const char *dir, LpoiErr *err) {
     snprintf(path, sizeof path, "%s/training_state.safetensors", dir);
     StFile f;
     if (!st_open(&f, path, err)) return false;
-    bool ok = true;
-    Opt o[NOPTS];
-    int no = opt_pairs(tr, o);
-    for (int i = 0; i < no && ok; i++) {
-        const char *v = st_meta(&f, o[i].key);
-        if (!v || strcmp(v, o[i].val) != 0)
-            ok = err_set(err, "%s: %s was %s in that run, now %s; --resume needs the same settings", path, o[i].key + 4,
-                         v ? v : "(absent)", o[i].val);
-    }
+    bool ok = same_run(tr, &f, path, true, err);
     uint64_t step = 0, epoch = 0, pos = 0, ready = 0;
     if (ok && !(meta_u64(&f, "step", &step) && meta_u64(&f, "epoch", &epoch) && meta_u64(&f, "pos", &pos) &&
                 meta_u64(&f, "order_ready", &ready) && step <= INT32_MAX && epoch <= INT32_MAX && pos <= (uint64_t)tr->data.n))
@@ -420,31 +488,44 @@ static bool restore(Trainer *tr, const char *dir, LpoiErr *err) {
     return ok;
 }
 
-bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err) {
-    *found = false;
-    // Leftovers of a killed save.
-    DIR *d = opendir(tr->o.out_dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t l = strlen(e->d_name);
-            if (!strncmp(e->d_name, "checkpoint-", 11) && l > 4 && !strcmp(e->d_name + l - 4, ".tmp")) {
-                char p[4400];
-                snprintf(p, sizeof p, "%s/%s", tr->o.out_dir, e->d_name);
-                file_rmtree(p);
-            }
-        }
-        closedir(d);
-    }
+bool checkpoint_resume_pick(Trainer *tr, LpoiErr *err) {
+    tr->resume_from = -1;
+    checkpoint_finish_leftovers(tr->o.out_dir);
     int *steps;
     int n = list_checkpoints(tr->o.out_dir, &steps);
-    bool ok = true;
-    if (n > 0) {
-        snprintf(which, cap, "%s/checkpoint-%d", tr->o.out_dir, steps[0]);
-        ok = restore(tr, which, err);
-        *found = ok;
+    char dir[4400], first_why[600] = "";
+    for (int i = 0; i < n && tr->resume_from < 0; i++) {
+        snprintf(dir, sizeof dir, "%s/checkpoint-%d", tr->o.out_dir, steps[i]);
+        LpoiErr e = {{0}};
+        if (!checkpoint_verify(dir, &e)) {
+            fprintf(stderr, "lpoi train: %s does not verify (%s)%s\n", dir, e.msg,
+                    i + 1 < n ? "; trying the next older checkpoint" : "");
+            if (!first_why[0]) snprintf(first_why, sizeof first_why, "%s", e.msg);
+            continue;
+        }
+        if (i > 0) fprintf(stderr, "lpoi train: resuming from the older %s, the newest that verifies\n", dir);
+        tr->resume_from = steps[i];
     }
     free(steps);
+    if (n > 0 && tr->resume_from < 0)
+        return err_set(err, "%s: none of its %d checkpoints verifies (newest: %s); --overwrite starts afresh",
+                       tr->o.out_dir, n, first_why);
+    if (tr->resume_from < 0) return true;
+    char path[4500];
+    snprintf(path, sizeof path, "%s/checkpoint-%d/training_state.safetensors", tr->o.out_dir, tr->resume_from);
+    StFile f;
+    if (!st_open(&f, path, err)) return false;
+    bool ok = same_run(tr, &f, path, false, err);
+    st_close(&f);
+    return ok;
+}
+
+bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err) {
+    *found = false;
+    if (tr->resume_from < 0) return true;
+    snprintf(which, cap, "%s/checkpoint-%d", tr->o.out_dir, tr->resume_from);
+    bool ok = restore(tr, which, err);
+    *found = ok;
     return ok;
 }
 
@@ -455,17 +536,15 @@ bool final_adapter_save(Trainer *tr, LpoiErr *err) {
     snprintf(old, sizeof old, "%s.old", dir);
     file_rmtree(tmp);
     file_rmtree(old);
-    if (mkdir(tmp, 0755) != 0) return err_set(err, "%s: cannot create folder: %s", tmp, strerror(errno));
+    if (!file_mkdir(tmp, err)) return false;
     if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err)) {
         file_rmtree(tmp);
         return false;
     }
-    file_fsync_dir(tmp, NULL);
+    if (!file_fsync_dir(tmp, err)) return false;
     struct stat st;
-    if (stat(dir, &st) == 0 && rename(dir, old) != 0)
-        return err_set(err, "%s: cannot move the old adapter aside: %s", dir, strerror(errno));
-    if (rename(tmp, dir) != 0) return err_set(err, "%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-    file_fsync_dir(tr->o.out_dir, NULL);
+    if (stat(dir, &st) == 0 && !file_rename(dir, old, err)) return false;
+    if (!file_rename(tmp, dir, err) || !file_fsync_dir(tr->o.out_dir, err)) return false;
     file_rmtree(old);
     return true;
 }

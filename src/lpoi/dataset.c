@@ -203,7 +203,7 @@ static bool manifest_load(Manifest *m, const char *path, LpoiErr *err) {
     free(text);
     free(dir);
     if (!ok) { manifest_free(m); return false; }
-    qsort(m->e, (size_t)m->n, sizeof *m->e, cmp_man);
+    if (m->n > 1) qsort(m->e, (size_t)m->n, sizeof *m->e, cmp_man);   // an empty manifest has e == NULL
     for (int i = 1; i < m->n; i++)
         if (m->e[i].line == m->e[i - 1].line) {
             err_set(err, "%s: two lists for data line %d", path, m->e[i].line);
@@ -215,7 +215,7 @@ static bool manifest_load(Manifest *m, const char *path, LpoiErr *err) {
 
 static const ManEntry *manifest_find(const Manifest *m, int line) {
     ManEntry key = {.line = line};
-    return bsearch(&key, m->e, (size_t)m->n, sizeof *m->e, cmp_man);
+    return m->n ? bsearch(&key, m->e, (size_t)m->n, sizeof *m->e, cmp_man) : NULL;
 }
 
 // Attaches the list (or checks the box) for one record; err "field: reason".

@@ -112,6 +112,16 @@ bool data_tokenize(const DataRecord *r, const Tokenizer *tok, const DataTokLimit
                    LpoiErr *err);
 void data_tokens_free(DataTokens *t);
 
+// ---- batch rows ----
+// A sequence as a row of the model's batch: its one <image> id expanded to n_image positions
+// (LLaVA's processor), labels -100 over the prompt. *len = q->n + n_image - 1; false + err when q
+// does not hold exactly one image token (the batch gives each sequence one image).
+bool data_row_length(const DataSeq *q, int32_t image_token, int n_image, size_t *len, LpoiErr *err);
+// Writes that row into ids / labels / mask [T] (T >= its length: the rest is padding, mask 0).
+// Returns the row's token count.
+size_t data_row_fill(const DataSeq *q, int32_t image_token, int n_image, size_t T, int32_t *ids, int32_t *labels,
+                     int32_t *mask);
+
 // ---- pixels ----
 // R is the side, in pixels, of the model's square input image (CLIP image_size; pixel_values are
 // [n, 3, R, R]). The letter S stays the LPOI scores S_k (objectives.h).

@@ -50,6 +50,31 @@ static void keep_end(TokIds *p, int head, int max_prompt) {
     p->count = (size_t)(head + keep_tail);
 }
 
+// Text fields are data, never markup. HF's tokenizer (split_special_tokens=False, its default) reads
+// "<image>", "</s>", ... inside a prompt or an answer as the control token itself: an extra <image>
+// then fails LlavaForConditionalGeneration ("Image features and image tokens do not match") and a
+// "</s>" silently ends the answer early. Encoding them as plain text instead (split_special_tokens=True)
+// would give ids HF's own training never sees, so such a record is refused, naming the field and the
+// token (--skip-bad skips it). The prompt holds exactly the template's one <image>; an answer none.
+static bool check_special(const Tokenizer *tok, const TokIds *ids, int want_image, int32_t image_token,
+                          const char *field, LpoiErr *err) {
+    int images = 0;
+    for (size_t k = 0; k < ids->count; k++) {
+        int32_t id = ids->ids[k];
+        bool image = id == image_token;
+        if (image && ++images <= want_image) continue;
+        if (!image && !tokenizer_is_special(tok, id)) continue;
+        size_t n = 0;
+        const char *s = tokenizer_id_to_token(tok, id, &n);
+        return err_set(err, "%s: holds the special token \"%.*s\" (id %d) as text; training text is data, not markup "
+                            "(HF would read it as the control token) — remove it from the record, or --skip-bad",
+                       field, s ? (int)LPOI_MIN(n, 64) : 1, s ? s : "?", id);
+    }
+    if (images != want_image)
+        return err_set(err, "%s: the chat template's <image> did not encode to the image token %d", field, image_token);
+    return true;
+}
+
 static void seq_from(DataSeq *q, const TokIds *p, const TokIds *r) {
     q->n_prompt = (int)p->count;
     q->n = (int)(p->count + r->count);
@@ -70,6 +95,8 @@ bool data_tokenize(const DataRecord *r, const Tokenizer *tok, const DataTokLimit
     for (int i = 0; i < 2 && ok; i++) {
         LpoiErr e = {{0}};
         if (!split_answer(tok, r->question, ans[i], &s[i], &e)) { ok = err_set(err, "%s: %s", field[i], e.msg); break; }
+        if (!check_special(tok, &s[i].prompt, 1, lim->image_token, "prompt", err) ||
+            !check_special(tok, &s[i].resp, 0, lim->image_token, field[i], err)) { ok = false; break; }
         if (bos >= 0 && (s[i].prompt.count == 0 || s[i].prompt.ids[0] != bos)) {   // BOS if missing
             tok_ids_push(&s[i].prompt, 0);
             memmove(s[i].prompt.ids + 1, s[i].prompt.ids, (s[i].prompt.count - 1) * sizeof(int32_t));
@@ -107,6 +134,33 @@ void data_tokens_free(DataTokens *t) {
     free(t->chosen.ids);
     free(t->rejected.ids);
     memset(t, 0, sizeof *t);
+}
+
+// ---- batch rows ------------------------------------------------------------------------------------
+bool data_row_length(const DataSeq *q, int32_t image_token, int n_image, size_t *len, LpoiErr *err) {
+    int images = 0;
+    for (int t = 0; t < q->n; t++) images += q->ids[t] == image_token;
+    if (images != 1) return err_set(err, "%d image tokens in one sequence (the batch gives it one image)", images);
+    *len = (size_t)q->n + (size_t)n_image - 1;
+    return true;
+}
+
+size_t data_row_fill(const DataSeq *q, int32_t image_token, int n_image, size_t T, int32_t *ids, int32_t *labels,
+                     int32_t *mask) {
+    size_t k = 0;
+    for (int t = 0; t < q->n; t++) {
+        const bool prompt = t < q->n_prompt;
+        const int reps = q->ids[t] == image_token ? n_image : 1;
+        LPOI_ASSERT(k + (size_t)reps <= T);   // T comes from data_row_length of these ids
+        for (int j = 0; j < reps; j++, k++) {
+            ids[k] = q->ids[t];
+            labels[k] = prompt ? -100 : q->ids[t];
+            mask[k] = 1;
+        }
+    }
+    const size_t n = k;
+    for (; k < T; k++) { ids[k] = 0; labels[k] = -100; mask[k] = 0; }
+    return n;
 }
 
 // ---- pixels ----------------------------------------------------------------------------------------

@@ -124,6 +124,11 @@ TEST(dataset_negatives_manifest_join) {
     }
     EXPECT_EQ_INT(d.from_manifest, 1);
     dataset_free(&d);
+    // Found by fuzz/fuzz_dataset.c: an empty manifest sorted / searched a NULL array (UB that the
+    // sanitizer build of this suite reports). It is simply a manifest without the record's list.
+    test_write_text(tmp_path("empty_manifest.jsonl"), "\n");
+    EXPECT(!load(&d, text, false, 3, tmp_path("empty_manifest.jsonl"), &err));
+    EXPECT_MSG(strstr(err.msg, ":1: negatives: ") && strstr(err.msg, "has no list for this line"), "%s", err.msg);
     EXPECT(!load(&d, text, false, 4, tmp_path("manifest.jsonl"), &err));   // list size mismatch
     EXPECT_MSG(strstr(err.msg, ":1: negatives: ") && strstr(err.msg, "lists of 4"), "%s", err.msg);
 }
@@ -330,4 +335,34 @@ TEST(dataset_crop_check_counts_cut_boxes) {
     EXPECT_EQ_INT(cc.unreadable, 2);
     dataset_free(&d);
     file_rmtree(tmpdir);
+}
+
+// Special-token strings inside training text are refused, naming the field and the token (HF would
+// read them as control tokens: a second <image> breaks LLaVA, a "</s>" cuts the answer).
+TEST(dataset_tokenize_refuses_special_token_text) {
+    Tokenizer *tok = tiny_tok();
+    if (!tok) return;
+    DataTokLimits lim = {.max_length = 512, .max_prompt_length = 128, .image_token = 702};
+    static const struct { const char *q, *c, *r, *want; } cases[] = {
+        {"What is it?", "A <image> box.", "A cat.", "chosen: holds the special token \"<image>\""},
+        {"What is it?", "A box.", "A cat</s> on a mat.", "rejected: holds the special token \"</s>\""},
+        {"Compare <image> with this", "A box.", "A cat.", "prompt: holds the special token \"<image>\""},
+        {"<s>What is it?", "A box.", "A cat.", "prompt: holds the special token \"<s>\""},
+        {"What is it?", "<pad>", "A cat.", "chosen: holds the special token \"<pad>\""},
+    };
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(cases); i++) {
+        DataRecord r = {.line = 1, .question = (char *)cases[i].q, .chosen = (char *)cases[i].c,
+                        .rejected = (char *)cases[i].r};
+        DataTokens t;
+        LpoiErr err = {{0}};
+        EXPECT_MSG(!data_tokenize(&r, tok, &lim, &t, &err), "case %zu was accepted", i);
+        EXPECT_MSG(strstr(err.msg, cases[i].want) != NULL, "case %zu: %s", i, err.msg);
+    }
+    // Look-alikes are plain text: "<image" and "image>" are no tokens.
+    DataRecord ok = {.line = 1, .question = "An <image without end?", .chosen = "image> here.", .rejected = "<im age>"};
+    DataTokens t;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(data_tokenize(&ok, tok, &lim, &t, &err), "%s", err.msg);
+    data_tokens_free(&t);
+    tokenizer_free(tok);
 }

@@ -232,8 +232,12 @@ done:
 
 bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     memset(st, 0, sizeof *st);
-    FILE *f = fopen(a->batch, "rb");
-    if (!f) return err_set(err, "%s: cannot open: %s", a->batch, strerror(errno));
+    // Read once into memory: the lines are counted, then answered, and a pipe cannot be rewound.
+    size_t in_len;
+    char *in = file_read_all(a->batch, (size_t)1 << 30, &in_len, err);
+    if (!in) return false;
+    FILE *f = in_len ? fmemopen(in, in_len, "rb") : fopen("/dev/null", "rb");
+    if (!f) { free(in); return err_set(err, "%s: cannot open: %s", a->batch, strerror(errno)); }
     bool ok = false, out_open = false;
     char *line = NULL, *dir = NULL;
     size_t cap = 0, total = 0, lineno = 0, done_lines = 0;
@@ -296,5 +300,6 @@ done:
     free(dir);
     free(line);
     fclose(f);
+    free(in);
     return ok;
 }

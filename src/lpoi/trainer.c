@@ -44,23 +44,25 @@ static double schedule_lr(const Trainer *tr, int step) {
     return tr->o.lr * lr_schedule_factor(tr->o.lr_scheduler, step, tr->warmup, tr->total_steps);
 }
 
-// Keeps the log lines whose "step" is <= step (a resumed run rewrites what came after).
-static void truncate_log(const char *path, int step) {
+// Keeps the complete log lines whose "step" is <= step (a resumed run rewrites what came after).
+static bool truncate_log(const char *path, int step, LpoiErr *err) {
     LpoiErr e;
     size_t size;
     char *text = file_read_all(path, (size_t)1 << 30, &size, &e);
-    if (!text) return;
+    if (!text) return true;   // no log yet
     size_t keep = 0;
     for (size_t off = 0; off < size;) {
         char *nl = memchr(text + off, '\n', size - off);
-        size_t end = nl ? (size_t)(nl - text) + 1 : size;
+        if (!nl) break;   // a line cut by a kill or a full disk is not kept
+        size_t end = (size_t)(nl - text) + 1;
         int s;
         if (sscanf(text + off, "{\"step\": %d", &s) != 1 || s > step) break;
         keep = end;
         off = end;
     }
-    file_write_atomic(path, text, keep, &e);
+    bool ok = file_write_atomic(path, text, keep, err);
     free(text);
+    return ok;
 }
 
 typedef struct {
@@ -72,27 +74,28 @@ typedef struct {
     HeldoutStats eval;
 } StepOut;
 
-static void log_step(FILE *f, const Trainer *tr, const StepOut *s) {
+// One line per step; a failed write (full disk) is an error of the run, never a cut-off log.
+static bool log_step(FileOut *f, const Trainer *tr, const StepOut *s, LpoiErr *err) {
     const ObjStats *st = &s->st;
-    fprintf(f, "{\"step\": %d, \"epoch\": %.4f, \"loss\": %.17g, \"dpo\": %.9g, \"anchor\": %.9g, \"list\": %.9g, "
+    file_out_printf(f, "{\"step\": %d, \"epoch\": %.4f, \"loss\": %.17g, \"dpo\": %.9g, \"anchor\": %.9g, \"list\": %.9g, "
                "\"cond\": %.9g, \"reward_chosen\": %.9g, \"reward_rejected\": %.9g, \"margin\": %.9g, \"acc\": %.6g",
             tr->step, tr->epoch + (double)tr->pos / tr->data.n, s->loss, st->dpo, st->anchor, st->list, st->cond,
             st->reward_chosen, st->reward_rejected, st->margin, st->acc);
     if (obj_uses_list(tr->o.objective)) {
-        fprintf(f, ", \"S\": [");
-        for (int k = 0; k < tr->o.list_size; k++) fprintf(f, "%s%.9g", k ? ", " : "", st->S[k]);
-        fprintf(f, "], \"list_full_acc\": %.6g, \"list_pair_acc\": %.6g, \"list_top_acc\": %.6g", st->list_full_acc,
+        file_out_printf(f, ", \"S\": [");
+        for (int k = 0; k < tr->o.list_size; k++) file_out_printf(f, "%s%.9g", k ? ", " : "", st->S[k]);
+        file_out_printf(f, "], \"list_full_acc\": %.6g, \"list_pair_acc\": %.6g, \"list_top_acc\": %.6g", st->list_full_acc,
                 st->list_pair_acc, st->list_top_acc);
     }
-    if (obj_uses_crop(tr->o.objective)) fprintf(f, ", \"reward_crop\": %.9g", st->reward_crop);
+    if (obj_uses_crop(tr->o.objective)) file_out_printf(f, ", \"reward_crop\": %.9g", st->reward_crop);
     if (s->has_eval)
-        fprintf(f, ", \"eval_n\": %d, \"eval_list_full_acc\": %.6g, \"eval_list_pair_acc\": %.6g, \"eval_S_gap\": %.9g",
-                s->eval.n, s->eval.full_acc, s->eval.pair_acc, s->eval.gap);
-    fprintf(f, ", \"lr\": %.9g, \"grad_norm\": %.17g, \"examples\": %d, \"tokens\": %ld, \"seconds\": %.4f, "
+        file_out_printf(f, ", \"eval_n\": %d, \"eval_list_full_acc\": %.6g, \"eval_list_pair_acc\": %.6g, \"eval_S_gap\": %.9g",
+                        s->eval.n, s->eval.full_acc, s->eval.pair_acc, s->eval.gap);
+    file_out_printf(f, ", \"lr\": %.9g, \"grad_norm\": %.17g, \"examples\": %d, \"tokens\": %ld, \"seconds\": %.4f, "
                "\"tokens_per_s\": %.2f, \"examples_per_s\": %.4f}\n",
             s->lr, s->grad_norm, s->examples, s->tokens, s->seconds, s->tokens / fmax(s->seconds, 1e-9),
             s->examples / fmax(s->seconds, 1e-9));
-    fflush(f);
+    return file_out_flush(f, err);
 }
 
 static void progress(const Trainer *tr, const StepOut *s, double elapsed, int done_here, bool tty) {
@@ -262,9 +265,10 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     struct stat out_st;
     const bool out_existed = stat(o->out_dir, &out_st) == 0;   // a run that never starts removes what it made
     if (!file_mkdir_p(o->out_dir, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
+    checkpoint_finish_leftovers(o->out_dir);   // a killed save or prune of an earlier process
     Trainer tr;
     TrainExit rc = TRAIN_FAILED;
-    FILE *log = NULL;
+    FileOut log = {0};
     double t_start = now_s(), busy = 0;
     long tokens = 0, examples = 0;
     StepOut s = {0};
@@ -275,8 +279,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         struct stat st;
         char any[4400];
         snprintf(any, sizeof any, "%s/adapter/adapter_model.safetensors", o->out_dir);
-        if (o->overwrite) checkpoint_clear_run(o->out_dir);
-        else if (stat(any, &st) == 0 || checkpoint_any(o->out_dir)) {
+        if (!o->overwrite && (stat(any, &st) == 0 || checkpoint_any(o->out_dir))) {
             err_set(&err, "%s holds an earlier run (checkpoints or adapter): use --resume to continue it, --overwrite to "
                     "start afresh, or another --out",
                     o->out_dir);
@@ -284,15 +287,21 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         }
     }
 
+    // Everything is validated before anything in OUT changes: the data, model, tokenizer and image
+    // processor (trainer_open), and for --resume the checkpoint (checksums, inputs, settings).
     if (!trainer_open(&tr, o, false, &err)) goto fail;
     if (o->eval_data && !(heldout = heldout_open(&tr, o->eval_data, &err))) goto fail;
+    tr.resume_from = -1;
+    if (o->resume && !checkpoint_resume_pick(&tr, &err)) goto fail;
+    if (!o->resume && o->overwrite && !checkpoint_clear_run(o->out_dir, &err)) goto fail;
 
     // Reference log-probs: the cache of an earlier run with the same settings, else one pass now.
+    // On --resume a new cache is written only once the checkpoint's full check has passed.
     if (!ref_cache_load(&tr, &loaded, &err)) goto fail;
     if (!loaded) {
         double t = now_s();
         if (!o->quiet) fprintf(stderr, "lpoi train: reference log-probs of %d examples (adapter off, once)...\n", tr.data.n);
-        if (!trainer_reference_pass(&tr, &err) || !ref_cache_save(&tr, &err)) goto fail;
+        if (!trainer_reference_pass(&tr, &err) || (tr.resume_from < 0 && !ref_cache_save(&tr, &err))) goto fail;
         if (!o->quiet) fprintf(stderr, "lpoi train: reference pass took %.1fs\n", now_s() - t);
     } else if (!o->quiet) {
         fprintf(stderr, "lpoi train: reference log-probs of %d examples from %s/ref_logps.safetensors\n", tr.data.n, o->out_dir);
@@ -317,17 +326,15 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     char which[4300] = "";
     if (o->resume) {
         if (!checkpoint_resume(&tr, &found, which, sizeof which, &err)) goto fail;
+        if (!loaded && tr.resume_from >= 0 && !ref_cache_save(&tr, &err)) goto fail;
         if (found) {
-            truncate_log(logpath, tr.step);
+            if (!truncate_log(logpath, tr.step, &err)) goto fail;
             if (!o->quiet) fprintf(stderr, "lpoi train: resumed from %s (step %d of %d)\n", which, tr.step, tr.total_steps);
         } else if (!o->quiet) {
             fprintf(stderr, "lpoi train: no checkpoint in %s; starting from step 0\n", o->out_dir);
         }
     }
-    if (!(log = fopen(logpath, found ? "a" : "w"))) {
-        err_set(&err, "%s: cannot open the log: %s", logpath, strerror(errno));
-        goto fail;
-    }
+    if (!file_out_open(&log, logpath, found, &err)) goto fail;
     if (tr.data.skipped) fprintf(stderr, "lpoi train: skipped %d bad records (--skip-bad)\n", tr.data.skipped);
     if (!o->quiet)
         fprintf(stderr, "lpoi train: %s, %d examples, %d steps of %d (%d x %d), L = %d, %zu LoRA tensors, lr %.3g\n",
@@ -356,7 +363,7 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         examples += s.examples;
         s.has_eval = heldout && ((o->eval_every > 0 && tr.step % o->eval_every == 0) || tr.step == tr.total_steps);
         if (s.has_eval && !heldout_eval(&tr, heldout, &s.eval, &err)) goto fail;
-        log_step(log, &tr, &s);
+        if (!log_step(&log, &tr, &s, &err)) goto fail;
         progress(&tr, &s, now_s() - t_loop, done_here, tty);
         if (s.has_eval && !o->quiet)
             fprintf(stderr, "%slpoi train: held-out (%d lists) at step %d: full-order accuracy %.1f%%, pairwise %.1f%%, "
@@ -392,7 +399,10 @@ done:
         res->truncated_records = tr.truncated;
         res->ref_forward_examples = tr.ref_forward_examples;
     }
-    if (log) fclose(log);
+    if (!file_out_close(&log, &err) && rc == TRAIN_OK) {
+        fprintf(stderr, "lpoi train: %s\n", err.msg);
+        rc = TRAIN_FAILED;
+    }
     heldout_free(heldout);
     trainer_close(&tr);
     return rc;

@@ -69,6 +69,7 @@ typedef struct {
     // counters
     int truncated;
     char *run_dir_log;       // log path
+    int resume_from;         // --resume: the step of the checkpoint checkpoint_resume_pick chose (-1: none)
 } Trainer;
 
 #define TRAIN_PIXEL_CACHE_BYTES ((size_t)1 << 30)
@@ -109,12 +110,33 @@ bool ref_cache_save(const Trainer *tr, LpoiErr *err);
 bool ref_cache_load(Trainer *tr, bool *loaded, LpoiErr *err);
 // OUT/checkpoint-<step>/ (adapter + training_state), atomically; prunes old ones.
 bool checkpoint_save(Trainer *tr, LpoiErr *err);
-// The newest complete checkpoint of OUT: restores adapter, moments, step, order, RNG. *found false
-// (no error) when there is none.
+// The checkpoint checkpoint_resume_pick chose: restores adapter, moments, step, order, RNG after
+// checking every setting and the data lines. *found false (no error) when there is none.
 bool checkpoint_resume(Trainer *tr, bool *found, char *which, size_t cap, LpoiErr *err);
 // Whether OUT holds any checkpoint-<n> folder.
 bool checkpoint_any(const char *out_dir);
-// --overwrite: removes an earlier run's checkpoints, adapter, log and reference cache from OUT.
-void checkpoint_clear_run(const char *out_dir);
+// --overwrite: removes an earlier run's checkpoints, adapter, log and reference cache from OUT
+// (after this run's inputs were validated). false + err when a removal fails.
+bool checkpoint_clear_run(const char *out_dir, LpoiErr *err);
 // OUT/adapter/ (the final adapter), replacing an older one.
 bool final_adapter_save(Trainer *tr, LpoiErr *err);
+// --resume, before anything is computed or written: the newest checkpoint of OUT that verifies
+// (an older one, with a note on stderr, when newer ones are torn), checked against this run's
+// inputs (run_identity) and the settings that do not depend on the data count. Sets
+// tr->resume_from (-1: OUT has no checkpoint). false + err: a mismatch, or no checkpoint verifies.
+bool checkpoint_resume_pick(Trainer *tr, LpoiErr *err);
+// Finishes what a killed run left: OUT/checkpoint-N.tmp (an unfinished save) and
+// OUT/deleting-* (an unfinished prune) are removed. Never touches a complete checkpoint-N.
+void checkpoint_finish_leftovers(const char *out_dir);
+
+// ---- checkpoint_verify.c ----
+// DIR/checksums.txt: "crc32 size name" for each file of DIR (written last, before the rename).
+bool checkpoint_write_checksums(const char *dir, LpoiErr *err);
+// Every listed file matches, and the state and adapter are listed; false + err naming the file.
+bool checkpoint_verify(const char *dir, LpoiErr *err);
+// What the run was made from: content hashes of the data file(s), the model's config.json, its
+// weights (index + safetensors headers + sizes + first MiB), the tokenizer files and the image
+// processor config. Stored in each checkpoint's training_state metadata under key.
+#define RUN_ID_COUNT 5
+typedef struct { const char *key, *what; char val[96]; } RunId;
+int run_identity(const Trainer *tr, RunId *ids);

@@ -93,7 +93,8 @@ static const Flag FLAGS[] = {
     {"skip-bad", F_BOOL, O(skip_bad), "      skip bad records / images and count them instead of failing"},
     {"save-every", F_INT, O(save_every), "N  checkpoint every N steps (0 = only at the end)"},
     {"keep-checkpoints", F_INT, O(keep_checkpoints), "N  newest checkpoints kept (2; 0 = all)"},
-    {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT (bit-identical losses)"},
+    {"resume", F_BOOL, O(resume), "        continue from the newest checkpoint in OUT that verifies (bit-identical losses)"},
+    {"allow-changed-data", F_BOOL, O(allow_changed_data), "  --resume although the data, model or tokenizer files changed"},
     {"overwrite", F_BOOL, O(overwrite), "     start afresh in an OUT holding an earlier run (removes its checkpoints, adapter, log)"},
     {"quiet", F_BOOL, O(quiet), "         no progress line"},
     {"stop-after", F_INT, O(stop_after), NULL},
@@ -318,7 +319,7 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (!(o->clip >= 0)) return err_set(err, "--clip must be >= 0");
     if (o->epochs < 1) return err_set(err, "--epochs must be >= 1");
     if (o->micro_batch < 1 || o->micro_batch > 4096) return err_set(err, "--micro-batch must be 1..4096");
-    if (o->grad_accum < 1 || o->grad_accum > 1 << 20) return err_set(err, "--grad-accum must be >= 1");
+    if (o->grad_accum < 1 || o->grad_accum > 1 << 20) return err_set(err, "--grad-accum must be 1..%d (--batch N sets it to N / --micro-batch)", 1 << 20);
     if (o->max_steps < 0) return err_set(err, "--max-steps must be >= 0");
     if (o->max_prompt_length < 1 || o->max_length <= o->max_prompt_length)
         return err_set(err, "--max-length must exceed --max-prompt-length >= 1");
@@ -387,6 +388,8 @@ void train_print_usage(FILE *to) {
             "  --per_device_train_batch_size, --gradient_accumulation_steps, --num_train_epochs, --max_grad_norm,\n"
             "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list), ...\n"
             "Bad records stop the run with FILE:LINE: field: reason (exit 1) unless --skip-bad.\n"
+            "Text is data, not markup: prompt, chosen or rejected holding a special token's text (\"<image>\",\n"
+            "  \"</s>\", ...) is a bad record (HF would read it as the control token itself).\n"
             "\n"
             "Output: OUT/log.jsonl (per step: losses, S_1..S_L, list accuracies, margin, lr, grad norm,\n"
             "tokens/s, examples/s), OUT/checkpoint-<step>/ (PEFT adapter + training_state.safetensors),\n"

@@ -56,6 +56,7 @@ typedef struct {
     int save_every;               // steps between checkpoints (0 = only at the end)
     int keep_checkpoints;         // newest checkpoints kept (2; 0 = all)
     bool resume;                  // continue from the newest complete checkpoint in out_dir
+    bool allow_changed_data;      // --resume although the data, model or tokenizer files changed
     bool overwrite;               // a fresh run in an out_dir holding an earlier run removes its
                                   // checkpoints, adapter, log and reference cache (else: refused)
     bool quiet;                   // no progress line

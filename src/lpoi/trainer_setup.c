@@ -195,11 +195,23 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
     const LlavaConfig *c = &tr->m.cfg;
     const int N = c->tokens_per_image, nseq = tr->n_seq, B = ne * nseq;
     const size_t per = (size_t)3 * tr->side * tr->side;
-    int T = 1;
+    // T from what was actually tokenised (data_row_length: exactly one <image> per sequence, which
+    // data_tokenize guarantees for the text and this checks for the buffer).
+    size_t T = 1;
     for (int e = 0; e < ne; e++) {
         const DataTokens *tk = &tr->tokens[ex[e]];
-        T = LPOI_MAX(T, LPOI_MAX(tk->chosen.n, tk->rejected.n) + N - 1);
+        const DataSeq *q[2] = {&tk->chosen, &tk->rejected};
+        for (int s = 0; s < 2; s++) {
+            size_t len;
+            LpoiErr e2 = {{0}};
+            if (!data_row_length(q[s], c->image_token, N, &len, &e2))
+                return err_set(err, "%s:%d: %s: %s", tr->o.data_path, tr->data.rec[ex[e]].line, s ? "rejected" : "chosen",
+                               e2.msg);
+            T = LPOI_MAX(T, len);
+        }
     }
+    if (T > INT32_MAX / (size_t)LPOI_MAX(B, 1))
+        return err_set(err, "a batch of %d sequences of %zu tokens is too large", B, T);
     size_t need = (size_t)B * T;
     if ((size_t)tr->cap_tokens < need) {
         tr->ids = realloc_check(tr->ids, need * sizeof *tr->ids);
@@ -227,22 +239,11 @@ bool trainer_build_batch(Trainer *tr, const int *ex, int ne, bool chosen_list_on
             else { q = &tk->chosen; img = s == 0 ? 0 : s - 1; }
             memcpy(tr->pix_host + (size_t)row * per, px + (size_t)img * per, per * sizeof(float));
             int32_t *ids = tr->ids + (size_t)row * T, *lab = tr->labels + (size_t)row * T, *msk = tr->mask + (size_t)row * T;
-            int k = 0;
-            for (int t = 0; t < q->n; t++) {
-                bool prompt = t < q->n_prompt;
-                int reps = q->ids[t] == c->image_token ? N : 1;
-                for (int j = 0; j < reps; j++, k++) {
-                    ids[k] = q->ids[t];
-                    lab[k] = prompt ? -100 : q->ids[t];
-                    msk[k] = 1;
-                }
-            }
-            ntok += k;
-            for (; k < T; k++) { ids[k] = 0; lab[k] = -100; msk[k] = 0; }
+            ntok += (long)data_row_fill(q, c->image_token, N, T, ids, lab, msk);
         }
     }
     tr->be->upload(tr->be, tr->pix_dev, tr->pix_host, pix_need * sizeof(float));
-    *b = (LlavaBatch){.B = B, .T = T, .input_ids = tr->ids, .attention_mask = tr->mask, .labels = tr->labels,
+    *b = (LlavaBatch){.B = B, .T = (int)T, .input_ids = tr->ids, .attention_mask = tr->mask, .labels = tr->labels,
                       .n_images = B, .pixel_values = tr->pix_dev};
     if (tokens) *tokens = ntok;
     return true;

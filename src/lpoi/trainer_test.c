@@ -3,6 +3,10 @@
 // a NaN loss stops the run and keeps the last checkpoint whole; the reference model runs exactly
 // once per example (and not at all on resume); adapter names and shapes are the ones HF + PEFT
 // create for tiny_llava; adapter_config.json; target_modules list vs regex; options; evaluation.
+// Issue 16 (hardening): special-token text in a record is refused / skipped; --overwrite and
+// --resume validate before they change anything; changed inputs are refused by name; a torn
+// checkpoint falls back to an older verified one; a full-disk log is an error; and the real binary
+// killed at injected file-operation points resumes bit-identically.
 #include "test/test.h"
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
@@ -10,10 +14,15 @@
 #include "base/json.h"
 #include "base/safetensors.h"
 #include "base/file.h"
+#include "base/strbuf.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root[256];
@@ -105,6 +114,21 @@ static bool same_file(const char *a, const char *b) {
     free(x);
     free(y);
     return same;
+}
+
+// Two runs of `steps` steps in folders a and b logged the same loss and gradient norm at every
+// step and wrote byte-identical final adapters.
+static void expect_same_run(const char *a, const char *b, int steps) {
+    char va[16][80], vb[16][80], pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/log.jsonl", a);
+    snprintf(pb, sizeof pb, "%s/log.jsonl", b);
+    int na = log_values(pa, va, 16), nb = log_values(pb, vb, 16);
+    EXPECT_EQ_INT(na, steps);
+    EXPECT_EQ_INT(nb, steps);
+    for (int i = 0; i < na && i < nb; i++) EXPECT_MSG(!strcmp(va[i], vb[i]), "step %d: %s vs %s", i + 1, va[i], vb[i]);
+    snprintf(pa, sizeof pa, "%s/adapter/adapter_model.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/adapter/adapter_model.safetensors", b);
+    EXPECT_MSG(same_file(pa, pb), "%s and %s: the final adapters differ", a, b);
 }
 
 TEST(train_resume_is_bit_identical) {
@@ -477,6 +501,326 @@ TEST(train_gradients_match_finite_differences) {
         free(grads);
         EXPECT_MSG(checked >= 5, "%s: only %d coordinates had a gradient", obj_kind_name(kinds[kk]), checked);
         trainer_close(&tr);
+    }
+    file_rmtree(root);
+}
+
+// Finding 1 of issue 16: "<image>" (or any special token) in an answer overflowed the batch buffer.
+// Now the record is refused with FILE:LINE: field, and --skip-bad skips it.
+TEST(train_special_token_text_refused_or_skipped) {
+    TrainOptions o = one_epoch_run("special", 5);
+    char *text = test_read_text(o.data_path);
+    if (!text) return;
+    // Line 2: "<image>" in chosen; line 4: "<image>" in rejected; line 5: "</s>" in chosen.
+    StrBuf s = {0};
+    int line = 1;
+    for (char *p = text; *p; line++) {
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        char *rec = strndup(p, n);
+        char *at = strstr(rec, line == 4 ? "\"rejected\": \"A " : "\"chosen\": \"A ");
+        if (at && (line == 2 || line == 4 || line == 5)) {
+            at = strchr(at + 10, '"') + 1;   // start of the text
+            strbuf_put(&s, rec, (size_t)(at - rec));
+            strbuf_str(&s, line == 5 ? "</s> " : "<image> ");
+            strbuf_str(&s, at);
+        } else {
+            strbuf_put(&s, rec, n);
+        }
+        free(rec);
+        p += n;
+    }
+    EXPECT(test_write_text(o.data_path, s.s));
+    free(text);
+    free(s.s);
+    Trainer tr;
+    LpoiErr err = {{0}};
+    EXPECT(!trainer_open(&tr, &o, false, &err));
+    EXPECT_MSG(strstr(err.msg, "data.jsonl:2: chosen: holds the special token \"<image>\"") != NULL, "%s", err.msg);
+    trainer_close(&tr);
+    EXPECT_EQ_INT(train_run(&o), 1);
+    o.skip_bad = true;
+    TrainResult r;
+    EXPECT_EQ_INT(train_run_result(&o, &r), 0);
+    EXPECT_EQ_INT(r.skipped_records, 3);
+    EXPECT_EQ_INT(r.ref_forward_examples, 2);
+    file_rmtree(root);
+}
+
+// Finding 7 of issue 16: "--batch 99999999" said "--grad-accum must be >= 1".
+TEST(train_options_huge_batch_names_batch) {
+    TrainOptions o;
+    train_options_default(&o);
+    char *argv[] = {"train", "--model", "m", "--data", "d", "--out", "o", "--batch", "99999999"};
+    LpoiErr err = {{0}};
+    bool ok = train_options_parse(&o, (int)LPOI_ARRAY_LEN(argv), argv, &err) && train_options_check(&o, &err);
+    EXPECT(!ok);
+    EXPECT_MSG(strstr(err.msg, "--batch") != NULL, "%s", err.msg);
+}
+
+// train_run_result with stderr captured into *printed (malloc'ed).
+static int train_capture(const TrainOptions *o, TrainResult *r, char **printed) {
+    char cap[] = "/tmp/lpoi_train_err_XXXXXX";
+    int fd = mkstemp(cap);
+    fflush(stderr);
+    int e = dup(2);
+    dup2(fd, 2);
+    int rc = train_run_result(o, r);
+    fflush(stderr);
+    dup2(e, 2);
+    close(e);
+    close(fd);
+    *printed = test_read_text(cap);
+    if (!*printed) *printed = strdup("");
+    unlink(cap);
+    return rc;
+}
+
+// Finding 3 of issue 16: --overwrite with a bad --data or --model deleted the earlier run first.
+TEST(train_overwrite_validates_before_removing) {
+    TrainOptions o = one_epoch_run("overwrite", 3);
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char ck[700], ad[700];
+    snprintf(ck, sizeof ck, "%s/checkpoint-1/training_state.safetensors", o.out_dir);
+    snprintf(ad, sizeof ad, "%s/adapter/adapter_model.safetensors", o.out_dir);
+    EXPECT(access(ck, F_OK) == 0 && access(ad, F_OK) == 0);
+    o.overwrite = true;
+    o.data_path = path_in("missing.jsonl");
+    EXPECT_EQ_INT(train_run(&o), 1);
+    EXPECT_MSG(access(ck, F_OK) == 0 && access(ad, F_OK) == 0, "a bad --data removed the earlier run");
+    o.data_path = path_in("data.jsonl");
+    o.model_dir = path_in("no_model");
+    EXPECT_EQ_INT(train_run(&o), 1);
+    EXPECT_MSG(access(ck, F_OK) == 0 && access(ad, F_OK) == 0, "a missing --model removed the earlier run");
+    file_rmtree(root);
+}
+
+// Finding 4 of issue 16: a refused --resume had already replaced ref_logps.safetensors; a data
+// file changed in content (same line count) resumed silently.
+TEST(train_resume_refuses_changed_inputs_untouched) {
+    TrainOptions o = one_epoch_run("resumeid", 4);
+    o.grad_accum = 1;
+    o.save_every = 1;
+    o.stop_after = 1;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char ref[700];
+    snprintf(ref, sizeof ref, "%s/ref_logps.safetensors", o.out_dir);
+    char *before = test_read_text(ref);
+    size_t nb = 0, na = 0;
+    LpoiErr e;
+    free(before);
+    before = file_read_all(ref, 1 << 26, &nb, &e);
+    o.stop_after = 0;
+    o.resume = true;
+    o.seed = 7;   // changes the reference cache's key too
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "seed was 42 in that run, now 7") != NULL, "%s", printed);
+    EXPECT_EQ_INT(r.ref_forward_examples, 0);   // refused before the reference pass
+    free(printed);
+    char *after = file_read_all(ref, 1 << 26, &na, &e);
+    EXPECT_MSG(before && after && na == nb && !memcmp(before, after, na), "ref_logps.safetensors changed");
+    free(after);
+    free(before);
+    o.seed = 42;
+    // Same lines, other content: "A red box" -> "A red cube".
+    char *text = test_read_text(o.data_path);
+    for (char *p = text; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);
+    EXPECT(text && test_write_text(o.data_path, text));
+    free(text);
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "the data file (and negatives manifest) changed since that run") != NULL, "%s", printed);
+    free(printed);
+    o.allow_changed_data = true;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 0);
+    EXPECT_MSG(strstr(printed, "changed since that run (--allow-changed-data)") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
+
+// Finding 4 of issue 16: a torn newest checkpoint made --resume fail instead of using the older
+// intact one. Now it falls back, says so, and still repeats the uninterrupted run bit for bit.
+TEST(train_resume_falls_back_to_verified_checkpoint) {
+    const char *data = make_data("fallback", 6);
+    char straight[600], split[600];
+    snprintf(straight, sizeof straight, "%s", path_in("straight"));
+    snprintf(split, sizeof split, "%s", path_in("split"));
+    TrainOptions o = tiny_options(data, straight);
+    EXPECT_EQ_INT(train_run(&o), 0);
+    o.out_dir = split;
+    o.save_every = 1;
+    o.keep_checkpoints = 0;
+    o.stop_after = 3;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char p[700];
+    snprintf(p, sizeof p, "%s/checkpoint-3/adapter_model.safetensors", split);
+    EXPECT(truncate(p, 100) == 0);
+    // A kill in the middle of a prune (folder renamed aside) and of a save (.tmp) are finished too.
+    snprintf(p, sizeof p, "%s/deleting-checkpoint-1", split);
+    EXPECT(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/checkpoint-9.tmp", split);
+    EXPECT(mkdir(p, 0755) == 0);
+    // The log's last line cut (a kill mid-write): resume drops it with the lines after the checkpoint.
+    char *log = test_read_text(test_path(split, "log.jsonl"));
+    char *last = log ? strrchr(log, '{') : NULL;
+    if (last) {
+        last[12] = 0;   // keeps `{"step": 3, ` only
+        EXPECT(test_write_text(test_path(split, "log.jsonl"), log));
+    }
+    free(log);
+    o.stop_after = 0;
+    o.resume = true;
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 0);
+    EXPECT_MSG(strstr(printed, "checkpoint-3 does not verify") && strstr(printed, "resuming from the older") &&
+                   strstr(printed, "checkpoint-2"),
+               "%s", printed);
+    free(printed);
+    snprintf(p, sizeof p, "%s/deleting-checkpoint-1", split);
+    EXPECT(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/checkpoint-9.tmp", split);
+    EXPECT(access(p, F_OK) != 0);
+    expect_same_run(straight, split, 4);
+    // Every checkpoint torn: refused (never a silent restart from step 0 over them).
+    for (int s = 1; s <= 4; s++) {
+        snprintf(p, sizeof p, "%s/checkpoint-%d/training_state.safetensors", split, s);
+        if (access(p, F_OK) == 0) EXPECT(truncate(p, 10) == 0);
+    }
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "checkpoints verifies") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
+
+// Finding 2 of issue 16: --log on a full disk exited 0 with a cut-off log.
+TEST(train_log_write_failure_is_an_error) {
+    TrainOptions o = one_epoch_run("logfull", 3);
+    o.log_file = "/dev/full";
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "/dev/full: write failed: No space left on device") != NULL, "%s", printed);
+    free(printed);
+    file_rmtree(root);
+}
+
+// ---- crash consistency (issue 16) -------------------------------------------------------------------
+// `lpoi train` (the real binary, one thread) killed at injected points — the N-th write, fsync,
+// rename, unlink, rmdir or mkdir of the process (LPOI_FAULT, base/file.c: _exit(137) as kill -9
+// would) — then resumed with --resume, must end bit-identical to an uninterrupted run: the same
+// loss and gradient norm on every log line and the same final adapter bytes; and after every kill
+// each folder named checkpoint-N must verify.
+static int run_lpoi(char *const argv[], const char *fault) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 8);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    snprintf(slash + 1, sizeof exe - (size_t)(slash + 1 - exe), "lpoi");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        setenv("LPOI_THREADS", "1", 1);
+        if (fault) setenv("LPOI_FAULT", fault, 1);
+        else unsetenv("LPOI_FAULT");
+        execv(exe, argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool all_checkpoints_verify(const char *out, char *why, size_t cap) {
+    DIR *d = opendir(out);
+    bool ok = true;
+    for (struct dirent *e; ok && d && (e = readdir(d));) {
+        int step;
+        char tail;
+        if (sscanf(e->d_name, "checkpoint-%d%c", &step, &tail) != 1) continue;
+        LpoiErr err = {{0}};
+        if (!checkpoint_verify(test_path(out, e->d_name), &err)) {
+            snprintf(why, cap, "%s", err.msg);
+            ok = false;
+        }
+    }
+    if (d) closedir(d);
+    return ok;
+}
+
+TEST(train_killed_anywhere_resumes_bit_identical) {
+    char data[600], ref_out[600], out[600], model[600];
+    snprintf(data, sizeof data, "%s", make_data("crash", 5));   // path_in's buffer is reused below
+    snprintf(ref_out, sizeof ref_out, "%s", path_in("reference"));
+    snprintf(out, sizeof out, "%s", path_in("crashed"));
+    if (!realpath(model_dir(), model)) { test_skip("testdata/tiny_llava not found"); return; }
+    // 5 examples, steps of 2, 2 epochs: 6 steps, a checkpoint after each, two kept (pruning).
+#define TRAIN_ARGS(dir)                                                                                                  \
+    {"lpoi", "train", "--model", model, "--data", data, "--out", (dir), "--lr", "5e-3", "--grad-accum", "2", \
+     "--micro-batch", "1", "--epochs", "2", "--warmup-steps", "1", "--save-every", "1", "--keep-checkpoints", "2",  \
+     "--quiet", "--resume", NULL}
+    char *ref_argv[] = TRAIN_ARGS(ref_out);
+    EXPECT_EQ_INT(run_lpoi(ref_argv, NULL), 0);
+    char want[8][80], got[8][80], log[700], ad_want[700], ad_got[700];
+    snprintf(log, sizeof log, "%s/log.jsonl", ref_out);
+    int nwant = log_values(log, want, 8);
+    EXPECT_EQ_INT(nwant, 6);
+    snprintf(ad_want, sizeof ad_want, "%s/adapter/adapter_model.safetensors", ref_out);
+    snprintf(ad_got, sizeof ad_got, "%s/adapter/adapter_model.safetensors", out);
+    static const char *const faults[] = {
+        "mkdir:1", "mkdir:3", "mkdir:6", "write:1", "write:2", "write:7", "write:15", "write:31", "write:60",
+        "fsync:1", "fsync:2", "fsync:9", "fsync:23", "fsync:40", "rename:1", "rename:2", "rename:5", "rename:8",
+        "rename:13", "rename:22", "rename:30", "unlink:1", "unlink:2", "unlink:4", "unlink:9", "rmdir:1",
+        "rmdir:2", "rmdir:3", "rmdir:5",
+    };
+    int killed = 0;
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(faults); i++) {
+        file_rmtree(out);
+        char *argv[] = TRAIN_ARGS(out);
+        int rc = run_lpoi(argv, faults[i]);
+        EXPECT_MSG(rc == 137 || rc == 0, "%s: exit %d", faults[i], rc);
+        killed += rc == 137;
+        char why[600] = "";
+        EXPECT_MSG(all_checkpoints_verify(out, why, sizeof why), "%s: after the kill: %s", faults[i], why);
+        EXPECT_MSG(run_lpoi(argv, NULL) == 0, "%s: the resumed run failed", faults[i]);
+        snprintf(log, sizeof log, "%s/log.jsonl", out);
+        int ngot = log_values(log, got, 8);
+        EXPECT_MSG(ngot == nwant, "%s: %d log lines, want %d", faults[i], ngot, nwant);
+        for (int k = 0; k < ngot && k < nwant; k++)
+            EXPECT_MSG(!strcmp(want[k], got[k]), "%s: step %d: %s vs %s", faults[i], k + 1, got[k], want[k]);
+        EXPECT_MSG(same_file(ad_want, ad_got), "%s: the final adapter differs", faults[i]);
+    }
+#undef TRAIN_ARGS
+    EXPECT_MSG(killed >= 25, "only %d of the injected points were reached", killed);
+    file_rmtree(root);
+}
+
+// Issue 16: every write of a run goes through a checked path. A write, fsync or rename that fails
+// anywhere (reference cache, checkpoint files, checksums, the final adapter, the log) stops the run
+// with exit 1 and a message naming the file — never exit 0 with a missing or cut file.
+TEST(train_failed_writes_are_errors_naming_the_file) {
+    TrainOptions o = one_epoch_run("writefail", 3);
+    o.save_every = 1;
+    o.grad_accum = 1;
+    static const char *const specs[] = {"write:1:fail", "write:3:fail", "write:8:fail", "write:20:fail",
+                                        "fsync:4:fail", "rename:3:fail", "rename:9:fail", "mkdir:2:fail"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(specs); i++) {
+        file_rmtree(o.out_dir);
+        file_fault_set(specs[i]);
+        char *printed;
+        TrainResult r;
+        int rc = train_capture(&o, &r, &printed);
+        file_fault_set(NULL);
+        EXPECT_MSG(rc == 1, "%s: exit %d", specs[i], rc);
+        EXPECT_MSG(strstr(printed, o.out_dir) && (strstr(printed, "failed") || strstr(printed, "cannot")), "%s: %s",
+                   specs[i], printed);
+        free(printed);
     }
     file_rmtree(root);
 }

@@ -374,7 +374,7 @@ typedef struct { Buf bytes; SizeBuf off; } StrList;   // string i = bytes[off[2i
 static size_t sl_count(const StrList *l) { return l->off.len / 2; }
 static const char *sl_str(const StrList *l, size_t i, size_t *len) {
     *len = l->off.p[2 * i + 1];
-    return l->bytes.p + l->off.p[2 * i];
+    return l->bytes.p ? l->bytes.p + l->off.p[2 * i] : "";   // nothing appended yet: NULL + 0 is UB
 }
 static void sl_begin(StrList *l) { sizebuf_push(&l->off, l->bytes.len); sizebuf_push(&l->off, 0); }
 static void sl_append(StrList *l, const char *s, size_t n) {   // to the string begun last

@@ -66,7 +66,7 @@ bool tokenizer_apply_config(Tokenizer *t, const char *path, LpoiErr *err) {
                                  q((char[96]){0}, dec->keys[i], dec->key_lens[i]));
                 order[i] = ((uint64_t)id << 24) | i;
             }
-            if (ok) qsort(order, dec->count, sizeof *order, cmp_u64);
+            if (ok && dec->count > 1) qsort(order, dec->count, sizeof *order, cmp_u64);
             for (size_t k = 0; ok && k < dec->count; k++) {
                 size_t i = (size_t)(order[k] & 0xFFFFFF);
                 int64_t id = (int64_t)(order[k] >> 24);

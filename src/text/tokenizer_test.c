@@ -466,3 +466,19 @@ TEST(tokenizer_encode_time_errors) {
     tokenizer_free(t);
     tok_ids_free(&ids);
 }
+
+// Found by fuzz/fuzz_tokenizer.c: decoding zero ids computed NULL + 0 (UB; UBSan reports it in the
+// sanitizer build of this suite). It must give "".
+TEST(tokenizer_decode_nothing) {
+    LpoiErr err = {{0}};
+    Tokenizer *t = tokenizer_load("testdata/tokenizer/tiny_llama.json", &err);
+    EXPECT_MSG(t != NULL, "%s", err.msg);
+    if (!t) return;
+    for (int skip = 0; skip < 2; skip++) {
+        size_t n = 7;
+        char *s = tokenizer_decode(t, NULL, 0, skip, &n);
+        EXPECT(s && n == 0 && s[0] == 0);
+        free(s);
+    }
+    tokenizer_free(t);
+}
