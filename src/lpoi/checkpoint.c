@@ -17,6 +17,8 @@
 // and "id.*", the content hashes of the run's inputs (run_identity), which --resume must match
 // unless --allow-changed-data.
 #include "lpoi/trainer_internal.h"
+#include "lpoi/lr_schedule.h"
+#include "lpoi/negatives.h"
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "base/file.h"
@@ -31,7 +33,7 @@
 #include <zlib.h>
 
 // ---- options that must not change between a checkpoint and --resume ---------------------------
-#define NOPTS 25
+#define NOPTS 28
 typedef struct { char key[32], val[256]; } Opt;
 
 static int opt_pairs(const Trainer *tr, Opt *o) {
@@ -64,6 +66,9 @@ static int opt_pairs(const Trainer *tr, Opt *o) {
     OPT_G("seed", (double)t->seed);
     OPT_G("max_length", t->max_length);
     OPT_G("max_prompt_length", t->max_prompt_length);
+    OPT_S("loss_type", obj_loss_type_name(t->loss_type));        // the text term's formula
+    OPT_S("lr_scheduler", lr_schedule_name(t->lr_scheduler));    // every step's lr
+    OPT_S("box_format", BOX_FORMAT_NAMES[t->box_format]);        // which pixels the lists mask
 #undef OPT_G
 #undef OPT_S
     LPOI_ASSERT(n == NOPTS);

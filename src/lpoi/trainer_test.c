@@ -624,6 +624,17 @@ TEST(train_resume_refuses_changed_inputs_untouched) {
     free(after);
     free(before);
     o.seed = 42;
+    // Settings that change every later step's numbers are part of the run too.
+    o.lr_scheduler = LR_COSINE;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "lr_scheduler was linear in that run, now cosine") != NULL, "%s", printed);
+    free(printed);
+    o.lr_scheduler = LR_LINEAR;
+    o.loss_type = OBJ_LOSS_HINGE;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "loss_type was sigmoid in that run, now hinge") != NULL, "%s", printed);
+    free(printed);
+    o.loss_type = OBJ_LOSS_SIGMOID;
     // Same lines, other content: "A red box" -> "A red cube".
     char *text = test_read_text(o.data_path);
     for (char *p = text; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);
