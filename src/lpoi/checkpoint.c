@@ -511,17 +511,32 @@ bool checkpoint_resume_pick(Trainer *tr, LpoiErr *err) {
         if (i > 0) fprintf(stderr, "lpoi train: resuming from the older %s, the newest that verifies\n", dir);
         tr->resume_from = steps[i];
     }
-    free(steps);
-    if (n > 0 && tr->resume_from < 0)
+    if (n > 0 && tr->resume_from < 0) {
+        free(steps);
         return err_set(err, "%s: none of its %d checkpoints verifies (newest: %s); --overwrite starts afresh",
                        tr->o.out_dir, n, first_why);
-    if (tr->resume_from < 0) return true;
+    }
+    if (tr->resume_from < 0) return free(steps), true;
     char path[4500];
     snprintf(path, sizeof path, "%s/checkpoint-%d/training_state.safetensors", tr->o.out_dir, tr->resume_from);
     StFile f;
-    if (!st_open(&f, path, err)) return false;
-    bool ok = same_run(tr, &f, path, false, err);
-    st_close(&f);
+    bool ok = st_open(&f, path, err);
+    if (ok) {
+        ok = same_run(tr, &f, path, false, err);
+        st_close(&f);
+    }
+    // The newer checkpoints that did not verify leave the checkpoint-N namespace (kept, renamed
+    // corrupt-checkpoint-N, for inspection): left there, pruning would count them among the newest
+    // and delete the good checkpoints this run writes. Only once the resume is accepted.
+    for (int i = 0; ok && i < n && steps[i] > tr->resume_from; i++) {
+        char from[4400], to[4500];
+        snprintf(from, sizeof from, "%s/checkpoint-%d", tr->o.out_dir, steps[i]);
+        snprintf(to, sizeof to, "%s/corrupt-checkpoint-%d", tr->o.out_dir, steps[i]);
+        file_rmtree(to);
+        ok = file_rename(from, to, err);
+        if (ok) fprintf(stderr, "lpoi train: %s set aside as %s\n", from, to);
+    }
+    free(steps);
     return ok;
 }
 

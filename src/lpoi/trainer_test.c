@@ -705,6 +705,38 @@ TEST(train_resume_falls_back_to_verified_checkpoint) {
     file_rmtree(root);
 }
 
+// A newest checkpoint that does not verify must not count among the "newest kept" when the resumed
+// run prunes: it did, and with --keep-checkpoints 1 every good checkpoint written after the
+// fallback was deleted, leaving only the corrupt one.
+TEST(train_resume_fallback_then_prune_keeps_good_checkpoints) {
+    const char *data = make_data("fallprune", 6);
+    char split[600], p[700];
+    snprintf(split, sizeof split, "%s", path_in("split"));
+    TrainOptions o = tiny_options(data, split);
+    o.save_every = 1;
+    o.keep_checkpoints = 0;
+    o.stop_after = 2;
+    EXPECT_EQ_INT(train_run(&o), 0);
+    snprintf(p, sizeof p, "%s/checkpoint-8", split);   // a step this run never reaches, not verifying
+    EXPECT(mkdir(p, 0755) == 0);
+    EXPECT(test_write_text(test_path(p, "training_state.safetensors"), "torn"));
+    o.stop_after = 0;
+    o.resume = true;
+    o.keep_checkpoints = 1;
+    char *printed;
+    TrainResult r;
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 0);
+    EXPECT_MSG(strstr(printed, "checkpoint-8 does not verify") != NULL, "%s", printed);
+    free(printed);
+    snprintf(p, sizeof p, "%s/checkpoint-4/adapter_model.safetensors", split);
+    EXPECT_MSG(access(p, F_OK) == 0, "the last good checkpoint was pruned");
+    snprintf(p, sizeof p, "%s/checkpoint-8", split);
+    EXPECT(access(p, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/corrupt-checkpoint-8", split);
+    EXPECT(access(p, F_OK) == 0);
+    file_rmtree(root);
+}
+
 // Finding 2 of issue 16: --log on a full disk exited 0 with a cut-off log.
 TEST(train_log_write_failure_is_an_error) {
     TrainOptions o = one_epoch_run("logfull", 3);
