@@ -186,5 +186,14 @@ TEST(merge_equals_peft_merge_and_unload) {
     for (struct dirent *e; d && (e = readdir(d));) entries += e->d_name[0] != '.';
     if (d) closedir(d);
     EXPECT_EQ_INT(entries, 1);
+    // "--out DIR/" into an existing empty folder: the temporary folder went inside DIR, and the
+    // merge failed with "cannot replace: Directory not empty".
+    char out3[600];
+    snprintf(out3, sizeof out3, "%s/", test_path(dir, "merged3"));
+    EXPECT(mkdir(test_path(dir, "merged3"), 0755) == 0);
+    char *argv3[] = {"merge", "--model", TINY, "--adapter", PEFT "/text_regex", "--out", out3};
+    EXPECT_EQ_INT(test_run_command(cmd_merge, 7, argv3, &printed), 0);
+    free(printed);
+    EXPECT(access(test_path(dir, "merged3/model.safetensors"), R_OK) == 0);
     file_rmtree(dir);
 }

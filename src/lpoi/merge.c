@@ -140,6 +140,16 @@ static bool ends_with(const char *s, const char *tail) {
     return n >= k && !strcmp(s + n - k, tail);
 }
 
+// Weights in another format (PyTorch .bin/.pt, TF/Flax) and their indexes: a copy would carry the
+// unmerged weights next to the merged ones, and a loader preferring that format would read them.
+static bool other_weights(const char *name) {
+    static const char *const tails[] = {".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf",
+                                        ".bin.index.json", ".h5.index.json", ".msgpack.index.json"};
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(tails); i++)
+        if (ends_with(name, tails[i])) return true;
+    return false;
+}
+
 // Copies the regular files of src that are not weights into dst (the shard index only when the
 // checkpoint is sharded, as the reader prefers model.safetensors).
 static bool copy_side_files(const char *src, const char *dst, int *count, LpoiErr *err) {
@@ -149,7 +159,7 @@ static bool copy_side_files(const char *src, const char *dst, int *count, LpoiEr
     bool has_single = access(single, F_OK) == 0, ok = true;
     free(single);
     for (struct dirent *e; ok && (e = readdir(d));) {
-        if (e->d_name[0] == '.' || ends_with(e->d_name, ".safetensors")) continue;
+        if (e->d_name[0] == '.' || ends_with(e->d_name, ".safetensors") || other_weights(e->d_name)) continue;
         if (has_single && !strcmp(e->d_name, "model.safetensors.index.json")) continue;
         char *from = file_path_join(src, e->d_name), *to = file_path_join(dst, e->d_name);
         struct stat sb;
@@ -200,9 +210,14 @@ static bool write_shards(const StModel *m, const MergeModule *mods, int n, float
     return ok;
 }
 
-bool merge_adapter_dir(const char *model_dir, const char *adapter_dir, const char *out_dir, MergeStats *st,
+bool merge_adapter_dir(const char *model_dir, const char *adapter_dir, const char *out_arg, MergeStats *st,
                        LpoiErr *err) {
     memset(st, 0, sizeof *st);
+    // "OUT/" names OUT: the temporary folder goes beside it, not inside.
+    char out_dir[4096];
+    if ((size_t)snprintf(out_dir, sizeof out_dir, "%s", out_arg) >= sizeof out_dir)
+        return err_set(err, "%.64s...: --out path too long", out_arg);
+    for (size_t k = strlen(out_dir); k > 1 && out_dir[k - 1] == '/'; k--) out_dir[k - 1] = 0;
     if (!file_dir_vacant(out_dir)) return err_set(err, "%s: exists and is not an empty folder (choose a new --out)", out_dir);
     struct stat sb;
     bool out_exists = stat(out_dir, &sb) == 0;
@@ -222,8 +237,10 @@ bool merge_adapter_dir(const char *model_dir, const char *adapter_dir, const cha
     MergeModule *mods = plan_modules(&ad, &m, r, &n, err);
     ok = mods != NULL;
 
+    // One fixed name: a killed merge's leftover is removed by the next one, never reused.
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.merge-tmp-%ld", out_dir, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.merge-tmp", out_dir);
+    file_rmtree(tmp);
     if (ok) ok = file_mkdir(tmp, err);
     if (ok) ok = write_shards(&m, mods, n, scale, tmp, st, err) && copy_side_files(model_dir, tmp, &st->files, err);
     if (ok && out_exists && rmdir(out_dir) != 0) ok = err_set(err, "%s: cannot replace: %s", out_dir, strerror(errno));
