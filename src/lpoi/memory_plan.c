@@ -1,6 +1,7 @@
 // memory_plan.c — the memory estimate of a training run (memory_plan.h).
 #include "lpoi/memory_plan.h"
 #include "models/llava.h"
+#include "backend/backend.h"
 #include "base/check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,14 @@ bool train_memory_check(const TrainOptions *o, LpoiErr *err) {
     memory_plan_text(&p, text, sizeof text);
     if (!o->quiet) fprintf(stderr, "lpoi train: %s\n", text);
     // The host's free memory bounds a CPU run; a GPU's is only known once the backend is open.
+    // "auto" runs on the CPU exactly when no GPU backend opens (the same test backend_open makes).
     bool cpu = !o->device || !strcmp(o->device, "cpu");
+    if (o->device && !strcmp(o->device, "auto")) {
+        LpoiErr no_gpu = {{0}};
+        Backend *gpu = backend_cuda_create(0, &no_gpu);
+        cpu = gpu == NULL;
+        backend_destroy(gpu);
+    }
     if (cpu && !memory_plan_fits(&p, memory_available_host(), "this machine", why, sizeof why))
         return err_set(err, "%s cannot train on the CPU here: %s", o->model_dir, why);
     return true;

@@ -3,6 +3,7 @@
 // weights, and the refusal names the right cause: weights that cannot fit (no batch hint) versus
 // activations (lower the micro-batch).
 #include "lpoi/memory_plan.h"
+#include "backend/backend.h"
 #include "lpoi/trainer.h"
 #include "base/file.h"
 #include <sys/stat.h>
@@ -44,6 +45,26 @@ TEST(memory_plan_llava_7b_weights) {
     char why[400];
     EXPECT(!memory_plan_fits(&p, 24e9, "the GPU", why, sizeof why));
     EXPECT_MSG(strstr(why, "weights alone"), "%s", why);
+}
+
+// `--device auto` (train's default) without a usable GPU runs on the CPU, so the CPU check applies:
+// it was skipped for anything but "cpu", and such a run went on towards running out of memory.
+TEST(memory_check_auto_without_gpu_is_a_cpu_run) {
+    const char *dir = "../shared/data/hf/llava-hf__llava-1.5-7b-hf";
+    if (access("../shared/data/hf/llava-hf__llava-1.5-7b-hf/config.json", R_OK)) { test_skip("../shared/data/hf/llava-hf__llava-1.5-7b-hf absent"); return; }
+    LpoiErr err = {{0}};
+    Backend *gpu = backend_cuda_create(0, &err);
+    if (gpu) { backend_destroy(gpu); test_skip("a GPU is usable here: auto is not a CPU run"); return; }
+    TrainOptions o;
+    train_options_default(&o);
+    o.model_dir = dir;
+    o.quiet = true;
+    MemPlan p;
+    EXPECT_MSG(memory_plan(&o, &p, &err), "%s", err.msg);
+    if (memory_available_host() > p.total) { test_skip("this machine has memory for the 7B CPU run"); return; }
+    o.device = "auto";
+    EXPECT(!train_memory_check(&o, &err));
+    EXPECT_MSG(strstr(err.msg, "cannot train on the CPU here") != NULL, "%s", err.msg);
 }
 
 // A run that never starts (bad data) leaves no run folder behind, and keeps one the user made.

@@ -48,8 +48,10 @@ static double schedule_lr(const Trainer *tr, int step) {
 static bool truncate_log(const char *path, int step, LpoiErr *err) {
     LpoiErr e;
     size_t size;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) return true;   // no log yet
     char *text = file_read_all(path, (size_t)1 << 30, &size, &e);
-    if (!text) return true;   // no log yet
+    if (!text) return err_set(err, "%s", e.msg);   // unreadable: appending would repeat the steps after `step`
     size_t keep = 0;
     for (size_t off = 0; off < size;) {
         char *nl = memchr(text + off, '\n', size - off);
@@ -316,7 +318,9 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
         goto fail;
     }
     tr.total_steps = (int)total;
-    tr.warmup = o->warmup_steps >= 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
+    // HF TrainingArguments.get_warmup_steps: warmup_steps when > 0, else ceil(warmup_ratio · total), so an
+    // HF config's "warmup_steps": 0 next to a ratio takes the ratio.
+    tr.warmup = o->warmup_steps > 0 ? o->warmup_steps : (int)ceil(o->warmup_ratio * tr.total_steps);
     if (!o->quiet) train_warn_batch(o, tr.data.n, stderr);
     rng_seed(&tr.rng, o->seed ^ 0x5eed0fda7a0d3e5full);
 

@@ -737,6 +737,20 @@ TEST(train_resume_fallback_then_prune_keeps_good_checkpoints) {
     file_rmtree(root);
 }
 
+// HF's rule (TrainingArguments.get_warmup_steps): warmup_steps is used when > 0, else the ratio. An
+// HF config carries "warmup_steps": 0 beside "warmup_ratio": 0.1, and took no warmup at all.
+TEST(train_warmup_steps_zero_takes_the_ratio) {
+    TrainOptions o = one_epoch_run("warm", 4);
+    o.grad_accum = 1;
+    o.warmup_steps = 0;
+    o.warmup_ratio = 0.5;   // 2 steps (4 examples, micro-batch 2): 1 of warmup, so step 1 runs at lr · 0
+    EXPECT_EQ_INT(train_run(&o), 0);
+    char *log = test_read_text(test_path(o.out_dir, "log.jsonl"));
+    EXPECT_MSG(log && strstr(log, "\"lr\": 0,") == strstr(log, "\"lr\": "), "%s", log ? log : "(no log)");
+    free(log);
+    file_rmtree(root);
+}
+
 // Finding 2 of issue 16: --log on a full disk exited 0 with a cut-off log.
 TEST(train_log_write_failure_is_an_error) {
     TrainOptions o = one_epoch_run("logfull", 3);
