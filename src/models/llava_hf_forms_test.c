@@ -28,6 +28,13 @@ TEST(llava_lora_targets_peft_forms) {
         {".*language_model.*\\.(q_proj|v_proj)", 0, 0, T(Q) | T(V)},
         {"model\\.multi_modal_projector\\.linear_\\d", 0, P(1) | P(2), 0},
         {"(?:.*\\.)+?o_proj", 0, 0, T(O)},
+        // Python-equivalent spellings of cases above with escapes inside [...] (re reads [\d] as \d,
+        // [\.] as \.; module names are word characters and dots), so PEFT selects the same: the
+        // translation to POSIX, where a backslash in a class is literal, silently changed them.
+        {"model\\.language_model\\.layers\\.[\\d]+\\.(self_attn\\.(q_proj|v_proj)|mlp\\.down_proj)", 0, 0, T(Q) | T(V) | T(DOWN)},
+        {".*[\\.](q_proj|k_proj)", V(Q) | V(K), 0, T(Q) | T(K)},
+        {"[\\w.]*vision_tower[\\w.]*(fc1|fc2)", V(FC1) | V(FC2), 0, 0},
+        {"model\\.multi_modal_projector\\.linear_[\\d]", 0, P(1) | P(2), 0},
         // the forms lpoi had before stay as they were
         {"language_model.q_proj,v_proj", V(V), 0, T(Q) | T(V)},
     };
@@ -46,6 +53,7 @@ TEST(llava_lora_targets_peft_forms) {
         {".*lm_head", "full-matches no LLaVA Linear"},
         {"self_attn.qq_proj", "names no LLaVA Linear"},
         {"(q_proj", "LoRA target regex"},
+        {".*[\\D]_proj", "inside [...] is not supported"},
     };
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
         LlavaLoraTargets t;

@@ -24,14 +24,38 @@ static void module_name(char *buf, size_t cap, const char *prefix, const LoraMod
 }
 
 // PEFT target_modules as a string: re.fullmatch against each module name. Python's syntax is taken
-// to POSIX extended regex (\d, \D, (?:, lazy quantifiers); lookaround has no POSIX form.
+// to POSIX extended regex (\d, \D, (?:, lazy quantifiers; inside [...] the class escapes \d \w \s
+// and escaped characters, where POSIX reads a backslash literally); lookaround has no POSIX form.
 static bool regex_compile(regex_t *re, const char *spec, LpoiErr *err) {
     size_t n = strlen(spec);
-    char *pat = malloc_check(4 * n + 8), *o = pat;
+    char *pat = malloc_check(12 * n + 8), *o = pat;
     *o++ = '^';
     *o++ = '(';
+    bool in_class = false;
     for (size_t i = 0; i < n; i++) {
         const char *c = spec + i;
+        if (in_class) {
+            if (c[0] == ']') { *o++ = ']'; in_class = false; continue; }
+            if (c[0] != '\\') { *o++ = c[0]; continue; }
+            i++;
+            if (c[1] == 'd') o += sprintf(o, "0-9");
+            else if (c[1] == 'w') o += sprintf(o, "[:alnum:]_");
+            else if (c[1] == 's') o += sprintf(o, "[:space:]");
+            else if (c[1] && !strchr("DWS]^-[", c[1])) *o++ = c[1];   // \. \_ \\ : the character itself
+            else {
+                free(pat);
+                return err_set(err, "LoRA target regex \"%.80s\": \"\\%c\" inside [...] is not supported; write the "
+                               "module names as a list instead", spec, c[1] ? c[1] : ' ');
+            }
+            continue;
+        }
+        if (c[0] == '[') {   // a class: "[^" and a leading "]" are taken as they are
+            *o++ = '[';
+            in_class = true;
+            if (c[1] == '^') { *o++ = '^'; i++; c++; }
+            if (c[1] == ']') { *o++ = ']'; i++; }
+            continue;
+        }
         if (c[0] == '\\' && (c[1] == 'd' || c[1] == 'D')) { o += sprintf(o, c[1] == 'd' ? "[0-9]" : "[^0-9]"); i++; }
         else if (c[0] == '\\' && c[1]) { *o++ = c[0]; *o++ = c[1]; i++; }
         else if (c[0] == '(' && c[1] == '?' && c[2] == ':') { *o++ = '('; i += 2; }
