@@ -12,6 +12,10 @@
 // edge panels with zeros, and the micro-kernel's edge path only changes how the tile is stored,
 // so every C element is computed by the same sequence of operations whatever the tile, thread
 // or M/N blocking: results are bit-identical for any thread count (the tests check this).
+// One exception, by design: on the AVX-512 path A·Bᵀ with M <= 8 (decode) takes the unpacked dot
+// product (gemm_avx512_dot_tile, 16-lane partial sums then a horizontal add), so a row's values
+// there differ in the last bits from the same row computed within a larger M. Deterministic for a
+// given M and thread count; a batched decode's logits can change when the batch crosses 8 rows.
 //
 // Threads (base/threads.h parallel_for), per (jc, pc) block: first the B panels are packed, then
 // the block's C is cut into units (row blocks × column groups, see GemmBlock) that threads take

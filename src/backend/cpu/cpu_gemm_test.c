@@ -173,7 +173,10 @@ TEST(gemm_block_boundaries) {
 TEST(gemm_alpha_beta) {
     static const float ab[][2] = {{1, 1}, {0.5f, -1.5f}, {-2, 0}, {1, 2}, {0, 0}, {0, 2}, {0, 1}};
     for (Configs it = configs(true); next_config(&it);)
-        for (size_t a = 0; a < LPOI_ARRAY_LEN(ab); a++) run_transposes(29, 45, 70, ab[a][0], ab[a][1], 1, 1, false);
+        for (size_t a = 0; a < LPOI_ARRAY_LEN(ab); a++) {
+            run_transposes(29, 45, 70, ab[a][0], ab[a][1], 1, 1, false);
+            run_transposes(5, 37, 70, ab[a][0], ab[a][1], 1, 1, false);   // M <= 8: AVX-512's unpacked dot path
+        }
 }
 
 // beta == 0 must ignore C's old contents even when they are NaN; alpha == 0 must not read A or B.
