@@ -22,7 +22,9 @@ TEST(generate_batch_reads_a_pipe) {
     char dir[128], out[256], line[PATH_MAX + 128];
     test_tmp_dir(dir, sizeof dir, "gen_pipe");
     snprintf(out, sizeof out, "%s/answers.jsonl", dir);
-    int n = snprintf(line, sizeof line, "{\"image\": \"%s\", \"prompt\": \"What is it?\"}\n", chelsea);
+    // A relative image path: from the current folder (the batch's "folder" /dev means nothing).
+    int n = snprintf(line, sizeof line, "{\"image\": \"%s\", \"prompt\": \"What is it?\"}\n",
+                     "testdata/images/photos/chelsea.png");
     int p[2];
     EXPECT(pipe(p) == 0);
     EXPECT(write(p[1], line, (size_t)n) == n);

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -249,7 +250,10 @@ bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     if (ferror(f)) { err_set(err, "%s: read error", a->batch); goto done; }
     if (total == 0) { err_set(err, "%s: no examples (every line is blank)", a->batch); goto done; }
     rewind(f);
-    const char *slash = strrchr(a->batch, '/');
+    // Relative image paths: from the batch file's folder, or from the current one when the batch
+    // comes through a pipe or a terminal (/dev/stdin, /dev/fd/N, a FIFO: its folder means nothing).
+    struct stat bst;
+    const char *slash = stat(a->batch, &bst) == 0 && S_ISREG(bst.st_mode) ? strrchr(a->batch, '/') : NULL;
     if (slash) dir = strndup(a->batch, slash == a->batch ? 1 : (size_t)(slash - a->batch));
     if (slash && !dir) LPOI_DIE("out of memory");
     if (!(s = llava_session_open(a->model_dir, a->device, a->adapter, err))) goto done;
