@@ -17,7 +17,16 @@ before torch is imported, so import this module before torch.
 """
 import os
 
-os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+def _cpu_has_avx2():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx2" in f.read()
+    except OSError:
+        return False
+
+
+if _cpu_has_avx2():   # forcing AVX2 kernels on a CPU without AVX2 would crash on an illegal instruction
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
