@@ -105,8 +105,12 @@ def main():
             lp.append(lt)
             hf.append(ht)
             ratios.append(lt / ht)
-            if lids is not None:
-                same = lids[-len(hids):] == hids if len(lids) >= len(hids) else False
+            # The rate counts a.new tokens on both sides: it holds only when lpoi produced the same
+            # a.new ids as HF (which is forced to; lpoi stops at EOS), in every round.
+            same = lids is not None and len(lids) >= len(hids) and lids[-len(hids):] == hids
+            if not same:
+                sys.exit(f"{size}: lpoi's ids differ from HF generate's (or were not parsed): the timing compares "
+                         "different work")
         print(f"{size}: {nparam / 1e6:.0f} M parameters, prompt {ids.shape[1]} tokens, {a.new} new: "
               f"lpoi {statistics.median(lp):.1f} tok/s, HF generate {statistics.median(hf):.1f} tok/s, "
               f"median ratio {statistics.median(ratios):.2f}x; ids {'agree' if same else 'DIFFER' if same is not None else 'not parsed'}")
