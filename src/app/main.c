@@ -1,5 +1,6 @@
 // main.c — `lpoi <command> [args]`: dispatch to src/app/cmd_<command>.c.
 #include "app/commands.h"
+#include "base/threads.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +39,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], COMMANDS[i].name)) {
+            threads_count();   // a bad LPOI_THREADS stops here (exit 2), before a command changes any file
+            return COMMANDS[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "lpoi: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

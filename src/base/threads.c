@@ -37,7 +37,8 @@ static struct {
 bool threads_parse_count(const char *s, int *out, LpoiErr *err) {
     long v = 0;
     const char *p = s;
-    while (*p >= '0' && *p <= '9' && v <= MAX_THREADS) v = v * 10 + (*p++ - '0');
+    for (; *p >= '0' && *p <= '9'; p++)   // any length of digits: past the maximum it is capped
+        if (v <= MAX_THREADS) v = v * 10 + (*p - '0');
     if (p == s || *p || v < 1)
         return err_set(err, "LPOI_THREADS=\"%.40s\" is not a whole number of threads >= 1 (unset it to use every CPU)", s);
     *out = v < MAX_THREADS ? (int)v : MAX_THREADS;
