@@ -20,11 +20,14 @@
 //   OUT/ref_logps.safetensors      reference log-probs per example (written atomically)
 //   OUT/checkpoint-<step>/         adapter_model.safetensors + adapter_config.json (PEFT, loads with
 //                                  PeftModel.from_pretrained) + training_state.safetensors (AdamW m, v,
-//                                  step, data order, RNG state, options that must not change)
+//                                  step, data order, RNG state, options that must not change, hashes
+//                                  of the data/model/tokenizer) + checksums.txt (written last)
 //   OUT/adapter/                   the final adapter (PEFT), written at the end
+//   OUT/deleting-checkpoint-<n>/   a pruned checkpoint renamed aside (finished by the next start)
+//   OUT/corrupt-checkpoint-<n>/    a checkpoint that did not verify, set aside by a --resume that fell back
 // Every file is written to a temp name and renamed; a checkpoint folder is built as
 // checkpoint-<step>.tmp and renamed whole, so a kill at any moment leaves the last complete
-// checkpoint. --resume continues from the newest complete checkpoint and reproduces, bit for bit,
+// checkpoint. --resume continues from the newest checkpoint that verifies and reproduces, bit for bit,
 // the losses of an uninterrupted run. A NaN or Inf loss stops the run (exit 1) before the
 // optimiser touches the weights; the last good checkpoint stays as it was.
 #pragma once
