@@ -161,8 +161,6 @@ def main():
     if args.steps < 2:
         ap.error("--steps must be >= 2 (step 2 is the agreement check)")
     warnings.filterwarnings("ignore")
-    import torch
-    torch.set_num_threads(args.threads)
     work = args.keep or tempfile.mkdtemp(prefix="bench_cpu_step_")
     os.makedirs(work, exist_ok=True)
     model_dir = os.path.join(work, "model")
@@ -176,6 +174,10 @@ def main():
     lpoi_step_s = statistics.median(l["seconds"] for l in log[1:])
 
     # ---- PyTorch, equal work ----
+    # (torch is imported only now: Linux keeps a process's peak RSS across fork and exec, so lpoi's
+    # peak would otherwise start at this process's size)
+    import torch
+    torch.set_num_threads(args.threads)
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
     from PIL import Image
     from safetensors.torch import load_file
