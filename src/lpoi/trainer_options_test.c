@@ -1,6 +1,6 @@
 // trainer_options_test.c — `lpoi train` takes the names HF/TRL/PEFT users type (flags and --config
 // keys), suggests the nearest option for a typo, and refuses what it cannot do with the reason:
-// lora_dropout > 0 and loss_type ipo; a batch larger than the data is warned about.
+// lora_dropout > 0 and label smoothing with loss_type ipo; a batch larger than the data is warned about.
 #include "lpoi/trainer_options.h"
 #include "test/test.h"
 #include "base/file.h"
@@ -63,7 +63,6 @@ TEST(train_options_did_you_mean) {
 TEST(train_options_refusals_and_batch_warning) {
     static const struct { const char *flag, *val, *want; } CASES[] = {
         {"--lora-dropout", "0.05", "only 0 is supported"},
-        {"--loss-type", "ipo", "per-token averaged"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
         char *argv[] = {"train", "--model", "m", "--data", "d", "--out", "o", (char *)CASES[i].flag, (char *)CASES[i].val};
@@ -77,6 +76,10 @@ TEST(train_options_refusals_and_batch_warning) {
     TrainOptions o;
     LpoiErr err = {{0}};
     EXPECT(!parse(&o, 3, bad, &err) && strstr(err.msg, "cosine"));
+    char *ipo[] = {"train", "--model", "m", "--data", "d", "--out", "o", "--loss-type", "ipo"};   // was refused
+    EXPECT_MSG(parse(&o, 9, ipo, &err) && train_options_check(&o, &err) && o.loss_type == OBJ_LOSS_IPO, "%s", err.msg);
+    o.label_smoothing = 0.1;
+    EXPECT(!train_options_check(&o, &err) && strstr(err.msg, "sigmoid only"));
     train_options_default(&o);
     char *text = NULL;
     size_t len = 0;
