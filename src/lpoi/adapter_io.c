@@ -63,7 +63,7 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
     for (int i = 0; i < n; i++) append(spec, sizeof spec, i ? ",%s" : "%s", names[i]);
     LlavaLoraTargets back;
     LpoiErr e;
-    bool list_ok = n > 0 && llava_lora_parse_targets(spec, &back, &e) && back.vision == t->vision &&
+    bool list_ok = n > 0 && llava_lora_parse_targets(spec, NULL, &back, &e) && back.vision == t->vision &&
                    back.projector == t->projector && back.text == t->text;
     buf[0] = 0;
     if (list_ok) {

@@ -102,7 +102,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
 
     // LoRA + optimiser state.
     LlavaLoraTargets tg;
-    if (!llava_lora_parse_targets(o->lora_targets, &tg, err)) return false;
+    if (!llava_lora_parse_targets(o->lora_targets, &tr->m.cfg, &tg, err)) return false;
     llava_lora_create(&tr->m, o->lora_r, (float)o->lora_alpha, &tg);
     llava_lora_init(&tr->m, o->seed);
     llava_set_lora(&tr->m, true);

@@ -334,10 +334,10 @@ TEST(train_target_modules_list_or_regex) {
     LlavaLoraTargets t, back;
     LpoiErr err = {{0}};
     char buf[1024];
-    EXPECT(llava_lora_parse_targets("q_proj,v_proj", &t, &err));
+    EXPECT(llava_lora_parse_targets("q_proj,v_proj", NULL, &t, &err));
     adapter_target_modules_json(&t, buf, sizeof buf);
     EXPECT_STREQ(buf, "[\"q_proj\", \"v_proj\"]");
-    EXPECT(llava_lora_parse_targets("language_model.q_proj,multi_modal_projector.linear_2", &t, &err));
+    EXPECT(llava_lora_parse_targets("language_model.q_proj,multi_modal_projector.linear_2", NULL, &t, &err));
     adapter_target_modules_json(&t, buf, sizeof buf);
     EXPECT_STREQ(buf, "\"(model\\\\.multi_modal_projector\\\\.(linear_2)|model\\\\.language_model\\\\..*\\\\.(q_proj))\"");
     const char *names[] = {"base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight",

@@ -127,8 +127,10 @@ bool llama_open(LlamaModel *m, Backend *be, const char *dir, LpoiErr *err);
 void llama_free(LlamaModel *m);
 
 // ---- LoRA ----
-// "all-linear", or a comma-separated list of q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.
-bool llama_lora_parse_targets(const char *spec, unsigned *targets, LpoiErr *err);
+// "all-linear", or a comma-separated list of q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj;
+// with cfg (its n_layer), also PEFT's dotted paths and regex strings on LlamaForCausalLM's module
+// names ("model\.layers\.\d+\.self_attn\.q_proj"), every layer or none (lora.h).
+bool llama_lora_parse_targets(const char *spec, const LlamaConfig *cfg, unsigned *targets, LpoiErr *err);
 // Attaches zeroed adapters of rank r (scale alpha / r) on targets, with zeroed gradients.
 void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets);
 // PEFT's init: A ~ kaiming_uniform(a=√5) = U(-1/√in, 1/√in), B = 0 (the adapter starts as identity).

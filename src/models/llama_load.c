@@ -106,9 +106,11 @@ void llama_free(LlamaModel *m) {
 }
 
 // ---- LoRA: the decoder's Linears as PEFT names them ----------------------------------------------
-bool llama_lora_parse_targets(const char *spec, unsigned *targets, LpoiErr *err) {
+bool llama_lora_parse_targets(const char *spec, const LlamaConfig *cfg, unsigned *targets, LpoiErr *err) {
     const LoraModules *parts[1] = {&LLAMA_LORA_MODULES};
-    return lora_parse_targets(spec, "LLaMA", parts, NULL, 1, targets, err);
+    static const char *const NAMES[1] = {"model."};   // LlamaForCausalLM / MistralForCausalLM: model.layers.N.…
+    const int n_layer[1] = {cfg ? cfg->n_layer : 0};
+    return lora_parse_targets(spec, "LLaMA", parts, NULL, NAMES, cfg ? n_layer : NULL, 1, targets, err);
 }
 
 void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {

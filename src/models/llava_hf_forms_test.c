@@ -38,10 +38,15 @@ TEST(llava_lora_targets_peft_forms) {
         // the forms lpoi had before stay as they were
         {"language_model.q_proj,v_proj", V(V), 0, T(Q) | T(V)},
     };
+    LlavaConfig cfg;   // the layer counts of testdata/tiny_llava, where PEFT selected these
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/tiny_llava", test_data_dir());
+    LpoiErr cerr = {{0}};
+    EXPECT_MSG(llava_config_load(&cfg, dir, &cerr), "%s", cerr.msg);
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
         LlavaLoraTargets t;
         LpoiErr err = {{0}};
-        bool ok = llava_lora_parse_targets(CASES[i].spec, &t, &err);
+        bool ok = llava_lora_parse_targets(CASES[i].spec, &cfg, &t, &err);
         EXPECT_MSG(ok, "%s: %s", CASES[i].spec, err.msg);
         EXPECT_MSG(!ok || (t.vision == CASES[i].vision && t.projector == CASES[i].projector && t.text == CASES[i].text),
                    "%s: vision %#x projector %#x text %#x", CASES[i].spec, t.vision, t.projector, t.text);
@@ -58,7 +63,7 @@ TEST(llava_lora_targets_peft_forms) {
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
         LlavaLoraTargets t;
         LpoiErr err = {{0}};
-        EXPECT_MSG(!llava_lora_parse_targets(BAD[i].spec, &t, &err), "%s accepted", BAD[i].spec);
+        EXPECT_MSG(!llava_lora_parse_targets(BAD[i].spec, &cfg, &t, &err), "%s accepted", BAD[i].spec);
         EXPECT_MSG(strstr(err.msg, BAD[i].why) != NULL, "%s: %s", BAD[i].spec, err.msg);
     }
 }

@@ -158,13 +158,14 @@ void llava_free(LlavaModel *m) {
 }
 
 // ---- LoRA -----------------------------------------------------------------------------------
-bool llava_lora_parse_targets(const char *spec, LlavaLoraTargets *t, LpoiErr *err) {
+bool llava_lora_parse_targets(const char *spec, const LlavaConfig *cfg, LlavaLoraTargets *t, LpoiErr *err) {
     static const LoraModules *const PARTS[3] = {&CLIP_LORA_MODULES, &LLAVA_PROJ_LORA_MODULES, &LLAMA_LORA_MODULES};
     static const char *const QUALS[3] = {"vision_tower.", "multi_modal_projector.", "language_model."};
     // The module names PEFT sees in transformers 5's LlavaForConditionalGeneration.
     static const char *const NAMES[3] = {"model.vision_tower.", "model.multi_modal_projector.", "model.language_model."};
     unsigned bits[3];
-    if (!lora_parse_targets_named(spec, "LLaVA", PARTS, QUALS, NAMES, 3, bits, err)) return false;
+    const int n_layer[3] = {cfg ? cfg->vision.n_layer : 0, 1, cfg ? cfg->text.n_layer : 0};
+    if (!lora_parse_targets(spec, "LLaVA", PARTS, QUALS, NAMES, cfg ? n_layer : NULL, 3, bits, err)) return false;
     *t = (LlavaLoraTargets){.vision = bits[0], .projector = bits[1], .text = bits[2]};
     return true;
 }

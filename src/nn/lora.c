@@ -12,10 +12,6 @@ const char *lora_kind_name(const LoraModules *k, int kind) {
     return dot ? dot + 1 : k->paths[kind];
 }
 
-// Layers tried when a name or regex might select only some of them (the layer count is not known
-// here): a target must adapt every layer of a kind or none.
-enum { LORA_LAYERS_CHECKED = 256 };
-
 // PEFT's module name of (part, layer, kind): prefix + layer path + kind path.
 static void module_name(char *buf, size_t cap, const char *prefix, const LoraModules *m, int layer, int kind) {
     char lp[64];
@@ -86,14 +82,14 @@ static bool name_matches(const char *name, const char *item) {
     return !strcmp(name, item) || (n > k && name[n - k - 1] == '.' && !strcmp(name + n - k, item));
 }
 
-// The kinds of each part whose every layer `match` selects; an error when a kind is selected in
-// some layers only (PEFT's layers_to_transform has no lpoi counterpart).
+// The kinds of each part whose every layer (n_layers[p] of them) `match` selects; an error when a
+// kind is selected in some layers only (PEFT's layers_to_transform has no lpoi counterpart).
 static bool select_kinds(const char *what, bool (*match)(const char *, const void *), const void *arg,
-                         const LoraModules *const *parts, const char *const *prefixes, int nparts, unsigned *bits,
-                         bool *any, LpoiErr *err) {
+                         const LoraModules *const *parts, const char *const *prefixes, const int *n_layers, int nparts,
+                         unsigned *bits, bool *any, LpoiErr *err) {
     for (int p = 0; p < nparts; p++)
         for (int q = 0; q < parts[p]->n; q++) {
-            int layers = parts[p]->layer_fmt[0] ? LORA_LAYERS_CHECKED : 1, hits = 0;
+            int layers = parts[p]->layer_fmt[0] ? n_layers[p] : 1, hits = 0;
             char name[256];
             for (int l = 0; l < layers; l++) {
                 module_name(name, sizeof name, prefixes[p], parts[p], l, q);
@@ -101,7 +97,7 @@ static bool select_kinds(const char *what, bool (*match)(const char *, const voi
             }
             if (hits && hits != layers) {
                 module_name(name, sizeof name, prefixes[p], parts[p], 0, q);
-                return err_set(err, "LoRA target %s selects %s in some layers only (%d of the first %d): lpoi adapts a "
+                return err_set(err, "LoRA target %s selects %s in some layers only (%d of %d): lpoi adapts a "
                                "Linear in every layer or none", what, name, hits, layers);
             }
             if (hits) { bits[p] |= 1u << q; *any = true; }
@@ -112,21 +108,21 @@ static bool select_kinds(const char *what, bool (*match)(const char *, const voi
 static bool match_regex(const char *name, const void *re) { return regexec(re, name, 0, NULL, 0) == 0; }
 static bool match_item(const char *name, const void *item) { return name_matches(name, item); }
 
-bool lora_parse_targets_named(const char *spec, const char *model, const LoraModules *const *parts,
-                              const char *const *quals, const char *const *prefixes, int nparts, unsigned *bits,
-                              LpoiErr *err) {
+bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts, const char *const *quals,
+                        const char *const *prefixes, const int *n_layers, int nparts, unsigned *bits, LpoiErr *err) {
     memset(bits, 0, (size_t)nparts * sizeof *bits);
     if (!strcmp(spec, "all-linear")) {
         for (int p = 0; p < nparts; p++) bits[p] = lora_all(parts[p]);
         return true;
     }
     bool any = false;
-    if (prefixes && strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
+    if (strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
+        if (!n_layers) return err_set(err, "LoRA target regex \"%.80s\": the model's layer counts are needed", spec);
         regex_t re;
         if (!regex_compile(&re, spec, err)) return false;
         char what[120];
         snprintf(what, sizeof what, "regex \"%.80s\"", spec);
-        bool ok = select_kinds(what, match_regex, &re, parts, prefixes, nparts, bits, &any, err);
+        bool ok = select_kinds(what, match_regex, &re, parts, prefixes, n_layers, nparts, bits, &any, err);
         regfree(&re);
         if (ok && !any) {
             char example[256];
@@ -151,10 +147,10 @@ bool lora_parse_targets_named(const char *spec, const char *model, const LoraMod
         for (int p = 0; p < nparts; p++)
             for (int q = 0; q < parts[p]->n; q++)
                 if ((only < 0 || only == p) && !strcmp(name, lora_kind_name(parts[p], q))) { bits[p] |= 1u << q; hit = true; }
-        if (!hit && prefixes) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
+        if (!hit && n_layers) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
             char what[120];
             snprintf(what, sizeof what, "\"%s\"", item);
-            if (!select_kinds(what, match_item, item, parts, prefixes, nparts, bits, &hit, err)) return false;
+            if (!select_kinds(what, match_item, item, parts, prefixes, n_layers, nparts, bits, &hit, err)) return false;
         }
         if (!hit) {
             char names[400] = "";
@@ -166,19 +162,14 @@ bool lora_parse_targets_named(const char *spec, const char *model, const LoraMod
                     snprintf(names + n, sizeof names - n, "%s%s", q || quals ? " " : "", lora_kind_name(parts[p], q));
                 }
             }
-            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear%s)", item, model, names,
-                           prefixes ? ", a dotted module path, or a regex" : "");
+            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear, a dotted module path, or a "
+                           "regex)", item, model, names);
         }
         any = true;
         s += k + (e ? 1 : 0);
     }
     if (!any) return err_set(err, "no LoRA target given");
     return true;
-}
-
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
-                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err) {
-    return lora_parse_targets_named(spec, model, parts, quals, NULL, nparts, bits, err);
 }
 
 static Linear *lin_at(const LoraSet *s, int l, int k) {
