@@ -138,8 +138,7 @@ void llama_lora_init(LlamaModel *m, uint64_t seed);
 // Loads A/B from PEFT adapter names ("base_model.model.<module>.lora_A.weight"; the LLaVA module
 // path in either spelling); every adapted module must be there with its shape, nothing else.
 bool llama_lora_load(LlamaModel *m, const WeightSource *src, LpoiErr *err);
-// Its pass 1 (lora_upload is pass 2); the module paths an adapter may use, NULL-terminated.
-bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p);
+// The module paths an adapter may use for the decoder, its own spelling first, NULL-terminated.
 void llama_lora_modules(const LlamaModel *m, const char *modules[3]);
 void llama_lora_zero_grad(LlamaModel *m);
 // Enumerates the adapter tensors (i < 2 * layers * targets) in storage order: PEFT name (with the

@@ -143,7 +143,8 @@ void llama_lora_modules(const LlamaModel *m, const char *modules[3]) {
     modules[2] = NULL;
 }
 
-bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p) {
+// Pass 1 of llama_lora_load (lora_upload is pass 2).
+static bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p) {
     LPOI_ASSERT(m->lora.r > 0);
     const char *modules[3];
     llama_lora_modules(m, modules);

@@ -264,13 +264,28 @@ bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, co
     return weights_plan(p, src, rules);
 }
 
-bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+float *lora_stage(const LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+    float *host = calloc_check(s->floats ? s->floats : 1, sizeof *host);   // the block's layout: A/B at their offsets
     for (size_t i = 0; i < p->specs.n; i++) {
         float *param;
         lora_tensor(s, i, "", NULL, 0, NULL, &param, NULL);
-        if (!weights_read_into(s->be, param, p->found[i], err)) return false;
+        if (!st_read_f32(p->found[i], host + (param - s->mem), err)) {
+            free(host);
+            return NULL;
+        }
     }
-    return true;
+    return host;
+}
+
+void lora_commit(LoraSet *s, float *staged) {
+    if (s->floats) s->be->upload(s->be, s->mem, staged, s->floats * sizeof *staged);
+    free(staged);
+}
+
+bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+    float *staged = lora_stage(s, p, err);
+    if (staged) lora_commit(s, staged);
+    return staged != NULL;
 }
 
 bool lora_load_planned(LoraSet *s, WeightPlan *p, const WeightSource *src, const char *title, LpoiErr *err) {

@@ -72,6 +72,12 @@ void lora_zero_grad(LoraSet *s);
 // the adapter tensors that must all be ours (unexpected ones are listed too). Pass 2: lora_upload.
 const char *lora_find_module(const LoraSet *s, const WeightSource *src, const char *const *modules);
 bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, const WeightRules *rules, WeightPlan *p);
+// Pass 2 in two steps, so that a failed read leaves the adapter as it was (never half replaced):
+// lora_stage reads every planned tensor (fp32) into a host copy of the set's block (NULL + err on a
+// read error, nothing changed); lora_commit uploads that copy over the set and frees it.
+// lora_upload is the two for one set; a model with several sets stages them all, then commits.
+float *lora_stage(const LoraSet *s, const WeightPlan *p, LpoiErr *err);
+void lora_commit(LoraSet *s, float *staged);
 bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err);
 // Pass 2 of one set's load: uploads when p is clean, else "<src what>: <title> (r=R) does not match
 // the model: <list>"; frees p.
