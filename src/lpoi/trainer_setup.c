@@ -52,6 +52,10 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     if (!(tr->be = backend_open(o->device ? o->device : "cpu", err))) return false;
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
     tr->have_model = true;
+    // What this run is made of, hashed once now that it is loaded (every checkpoint records it and
+    // --resume compares against it): not re-read at each save, where a file changed since would be
+    // recorded instead of what was trained on.
+    if (!for_eval) run_identity(tr, tr->run_ids);
     const LlavaConfig *c = &tr->m.cfg;
     int32_t image_id = tokenizer_token_to_id(tr->tok, "<image>", 7);
     if (image_id != c->image_token)

@@ -643,6 +643,34 @@ static int train_capture(const TrainOptions *o, TrainResult *r, char **printed) 
     return rc;
 }
 
+// The run's identity is hashed once, from what trainer_open loaded: a data file edited on disk
+// while the run goes on is not what its checkpoints record (each save re-hashed the files, so the
+// edit was recorded and a resume on the ORIGINAL data, the data actually trained on, was refused).
+TEST(train_run_identity_is_what_was_loaded) {
+    TrainOptions o = one_epoch_run("runid", 4);
+    o.grad_accum = 1;
+    Trainer tr;
+    LpoiErr err = {{0}};
+    mkdir(o.out_dir, 0755);
+    EXPECT_MSG(trainer_open(&tr, &o, false, &err) && trainer_reference_pass(&tr, &err), "%s", err.msg);
+    char *text = test_read_text(o.data_path), *edited = text ? strdup(text) : NULL;
+    for (char *p = edited; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);
+    EXPECT(edited && test_write_text(o.data_path, edited));   // changed on disk after loading
+    tr.eff_batch = 2, tr.steps_per_epoch = 2, tr.total_steps = 2, tr.warmup = 1;   // what train_run sets
+    EXPECT_MSG(checkpoint_save(&tr, &err), "%s", err.msg);
+    trainer_close(&tr);
+    EXPECT(text && test_write_text(o.data_path, text));      // back to what was trained on
+    o.resume = true;
+    char *printed;
+    TrainResult r;
+    int rc = train_capture(&o, &r, &printed);
+    EXPECT_MSG(rc == 0 && !strstr(printed, "changed since that run"), "%s", printed);
+    free(printed);
+    free(text);
+    free(edited);
+    file_rmtree(root);
+}
+
 // Finding 3 of issue 16: --overwrite with a bad --data or --model deleted the earlier run first.
 TEST(train_overwrite_validates_before_removing) {
     TrainOptions o = one_epoch_run("overwrite", 3);
