@@ -83,6 +83,9 @@ typedef struct {
 // Loads model, tokenizer, image processor and data; tokenises; creates the LoRA adapters (or
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
+// Tokenises record r with the run's limits into out and checks the chosen (and with `rejected`, the
+// rejected) ids against the model's vocabulary; false + e "field: reason".
+bool trainer_tokenize(const Trainer *tr, const DataRecord *r, bool rejected, DataTokens *out, LpoiErr *e);
 // trainer_eval.c: full-order and pairwise accuracy and mean S_1 − S_L of score rows [n, L].
 void trainer_rank_stats(const double *v, int n, int L, double *full, double *pair, double *gap);
 void trainer_close(Trainer *tr);
