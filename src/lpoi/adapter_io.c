@@ -204,6 +204,14 @@ static bool adapter_open(const char *dir, int *r, double *alpha, StFile *f, char
     return st_open(f, path, err);
 }
 
+// r from the shapes too: every lora_A is [r, in] (the config's r, or the file is not that adapter).
+static bool lora_a_rows_are_r(const StFile *f, const char *path, int r, LpoiErr *err) {
+    for (size_t i = 0; i < f->count; i++)
+        if (strstr(f->tensors[i].name, ".lora_A.") && (f->tensors[i].ndim != 2 || f->tensors[i].shape[0] != (uint64_t)r))
+            return err_set(err, "%s: %s: shape does not have r = %d rows", path, f->tensors[i].name, r);
+    return true;
+}
+
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     int r;
     double alpha;
@@ -218,9 +226,7 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     ok = adapter_targets_from_names(names, f.count, &t, &e);
     free(names);
     if (!ok) err_set(err, "%s: %s", path, e.msg);
-    for (size_t i = 0; ok && i < f.count; i++)   // r from the shapes: lora_A [r, in]
-        if (strstr(f.tensors[i].name, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
-            ok = err_set(err, "%s: %s: shape does not have r = %lld rows", path, f.tensors[i].name, (long long)r);
+    ok = ok && lora_a_rows_are_r(&f, path, r, err);
     if (ok) {
         llava_lora_create(m, (int)r, (float)alpha, &t);
         WeightSource src = {.file = &f, .what = path};
@@ -255,9 +261,8 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
         }
         if (hit < 0) { ok = err_set(err, "%s: %s: names no LLaMA Linear (self_attn.q_proj ... mlp.down_proj)", path, s); break; }
         targets |= 1u << hit;
-        if (strstr(s, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
-            ok = err_set(err, "%s: %s: shape does not have r = %d rows", path, s, r);
     }
+    ok = ok && lora_a_rows_are_r(&f, path, r, err);
     if (ok && !targets) ok = err_set(err, "%s: no LoRA tensors", path);
     if (ok) {
         llama_lora_create(m, r, (float)alpha, targets);
