@@ -5,7 +5,7 @@ testdata/tiny_llava (2 text layers, 3 vision layers). Printed as C initialisers:
 each part (bit k = kind k in lpoi's order), or "some" when PEFT adapts a kind in some layers only, "none"
 when PEFT finds no module, "other" when it adapts a module that is no LoRA kind of lpoi (lm_head):
 lpoi refuses those three.
-Used by src/models/lora_targets_peft_test.c.
+Used by src/models/lora_targets_peft_test.c (LLaMA, Mistral) and llava_hf_forms_test.c (LLaVA).
 
 usage: /work/venv/bin/python tools/peft_targets_reference.py
 """

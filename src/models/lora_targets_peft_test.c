@@ -1,13 +1,12 @@
 // lora_targets_peft_test.c — PEFT target_modules on a plain LLaMA/Mistral (dotted paths and regex
 // strings on LlamaForCausalLM's module names "model.layers.N.…", which were refused), and the "every
-// layer or none" rule counted over the model's own layers (it counted 256, so a regex naming every
-// layer of a small model was refused). Expected: what PEFT 0.21.2 selects (tools/peft_targets_reference.py:
-// get_peft_model on a 3-layer LlamaForCausalLM and MistralForCausalLM, which select the same, and on
-// testdata/tiny_llava); "some" (some layers only), "none" (no module) and "other" (lm_head, no lpoi
-// LoRA kind) are refused by lpoi.
-#include "models/llava.h"
+// layer or none" rule counted over the model's own 3 layers (it counted 256, so a regex naming every
+// layer of a small model was refused; the LLaVA cases are in llava_hf_forms_test.c). Expected: what
+// PEFT 0.21.2 selects (tools/peft_targets_reference.py: get_peft_model on a 3-layer LlamaForCausalLM
+// and MistralForCausalLM, which select the same); "some" (some layers only), "none" (no module) and
+// "other" (lm_head, no lpoi LoRA kind) are refused by lpoi.
+#include "models/llama.h"
 #include "test/test.h"
-#include <stdio.h>
 #include <string.h>
 
 static const char *refusal_text(const char *why) {
@@ -45,28 +44,4 @@ TEST(llama_lora_targets_peft_forms) {
     EXPECT(!llama_lora_parse_targets("model\\.layers\\.\\d+\\.self_attn\\.q_proj", NULL, &bits, &err) &&
            strstr(err.msg, "layer counts"));   // without the config: kind names only
     EXPECT(llama_lora_parse_targets("q_proj,down_proj", NULL, &bits, &err) && bits == 0x41);
-}
-
-TEST(llava_lora_targets_every_layer_of_this_model) {
-    static const struct { const char *spec; unsigned bits[3]; const char *refused; } CASES[] = {   // vision, projector, text
-        {"model\\.language_model\\.layers\\.(0|1)\\.self_attn\\.q_proj", {0x0, 0x0, 0x1}, NULL},
-        {"model\\.vision_tower\\.encoder\\.layers\\.[0-2]\\.mlp\\.fc1", {0x10, 0x0, 0x0}, NULL},
-        {"model\\.vision_tower\\.encoder\\.layers\\.[01]\\.mlp\\.fc1", {0}, "some"},
-    };
-    LlavaConfig cfg;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/tiny_llava", test_data_dir());
-    LpoiErr err = {{0}};
-    EXPECT_MSG(llava_config_load(&cfg, dir, &err), "%s", err.msg);
-    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-        LlavaLoraTargets t;
-        bool ok = llava_lora_parse_targets(CASES[i].spec, &cfg, &t, &err);
-        if (CASES[i].refused) {
-            EXPECT_MSG(!ok && strstr(err.msg, "some layers only (2 of 3)"), "%s: %s", CASES[i].spec, ok ? "accepted" : err.msg);
-        } else {
-            EXPECT_MSG(ok, "%s: %s", CASES[i].spec, err.msg);
-            EXPECT_MSG(!ok || (t.vision == CASES[i].bits[0] && t.projector == CASES[i].bits[1] && t.text == CASES[i].bits[2]),
-                       "%s: %#x %#x %#x", CASES[i].spec, t.vision, t.projector, t.text);
-        }
-    }
 }
