@@ -197,18 +197,18 @@ bool adapter_config_read(const char *dir, int *r_out, double *alpha_out, LpoiErr
     return ok;
 }
 
-// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder.
+// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder,
+// whose every lora_A is [r, in] (the config's r, or the file is not that adapter).
 static bool adapter_open(const char *dir, int *r, double *alpha, StFile *f, char *path, size_t cap, LpoiErr *err) {
     if (!adapter_config_read(dir, r, alpha, err)) return false;
     snprintf(path, cap, "%s/adapter_model.safetensors", dir);
-    return st_open(f, path, err);
-}
-
-// r from the shapes too: every lora_A is [r, in] (the config's r, or the file is not that adapter).
-static bool lora_a_rows_are_r(const StFile *f, const char *path, int r, LpoiErr *err) {
+    if (!st_open(f, path, err)) return false;
     for (size_t i = 0; i < f->count; i++)
-        if (strstr(f->tensors[i].name, ".lora_A.") && (f->tensors[i].ndim != 2 || f->tensors[i].shape[0] != (uint64_t)r))
-            return err_set(err, "%s: %s: shape does not have r = %d rows", path, f->tensors[i].name, r);
+        if (strstr(f->tensors[i].name, ".lora_A.") && (f->tensors[i].ndim != 2 || f->tensors[i].shape[0] != (uint64_t)*r)) {
+            err_set(err, "%s: %s: shape does not have r = %d rows", path, f->tensors[i].name, *r);
+            st_close(f);
+            return false;
+        }
     return true;
 }
 
@@ -226,7 +226,6 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     ok = adapter_targets_from_names(names, f.count, &t, &e);
     free(names);
     if (!ok) err_set(err, "%s: %s", path, e.msg);
-    ok = ok && lora_a_rows_are_r(&f, path, r, err);
     if (ok) {
         llava_lora_create(m, (int)r, (float)alpha, &t);
         WeightSource src = {.file = &f, .what = path};
@@ -262,7 +261,6 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
         if (hit < 0) { ok = err_set(err, "%s: %s: names no LLaMA Linear (self_attn.q_proj ... mlp.down_proj)", path, s); break; }
         targets |= 1u << hit;
     }
-    ok = ok && lora_a_rows_are_r(&f, path, r, err);
     if (ok && !targets) ok = err_set(err, "%s: no LoRA tensors", path);
     if (ok) {
         llama_lora_create(m, r, (float)alpha, targets);
