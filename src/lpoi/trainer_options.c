@@ -383,7 +383,7 @@ void train_print_usage(FILE *to) {
             "  or the released negatives beside the images (ours_cmask_until_list5/).\n"
             "HF/TRL/PEFT names work as flags and --config keys: --learning_rate, --lora_r, --lora_alpha,\n"
             "  --per_device_train_batch_size, --gradient_accumulation_steps, --num_train_epochs, --max_grad_norm,\n"
-            "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list), ...\n"
+            "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list or a regex string), ...\n"
             "--loss-type ipo replaces only the text DPO term, as TRL 1.16: ((h_w/n_w - h_l/n_l) - 1/(2 beta))^2,\n"
             "  h = log-ratio to the reference of the chosen (w) or rejected (l) answer, n = its answer tokens; the\n"
             "  anchor, listwise (lpoi) and conditional (mdpo) terms keep summed log-probs and the sigmoid form.\n"
