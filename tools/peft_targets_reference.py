@@ -29,11 +29,13 @@ LLAMA_SPECS = [
     r".*\.(k_proj|down_proj)",
     r"layers\.\d+\.self_attn\.q_proj",  # no "model." prefix: full match fails
     r".*lm_head",
+    r"(.*\.q_proj|lm_head)",  # q_proj and the head: lpoi has no adapter for the head
 ]
 LLAVA_SPECS = [
     r"model\.language_model\.layers\.(0|1)\.self_attn\.q_proj",  # every text layer of the tiny model
     r"model\.vision_tower\.encoder\.layers\.[0-2]\.mlp\.fc1",
     r"model\.vision_tower\.encoder\.layers\.[01]\.mlp\.fc1",  # 2 of 3 vision layers
+    r"(.*language_model.*\.v_proj|lm_head)",
 ]
 
 

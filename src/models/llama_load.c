@@ -107,10 +107,13 @@ void llama_free(LlamaModel *m) {
 
 // ---- LoRA: the decoder's Linears as PEFT names them ----------------------------------------------
 bool llama_lora_parse_targets(const char *spec, const LlamaConfig *cfg, unsigned *targets, LpoiErr *err) {
-    const LoraModules *parts[1] = {&LLAMA_LORA_MODULES};
+    static const LoraModules *const PARTS[1] = {&LLAMA_LORA_MODULES};
     static const char *const NAMES[1] = {"model."};   // LlamaForCausalLM / MistralForCausalLM: model.layers.N.…
+    static const char *const UNADAPTED[] = {"lm_head", NULL};
     const int n_layer[1] = {cfg ? cfg->n_layer : 0};
-    return lora_parse_targets(spec, "LLaMA", parts, NULL, NAMES, cfg ? n_layer : NULL, 1, targets, err);
+    const LoraTargetSpace ts = {.model = "LLaMA", .parts = PARTS, .prefixes = NAMES, .n_layers = cfg ? n_layer : NULL,
+                                .unadapted = UNADAPTED, .nparts = 1};
+    return lora_parse_targets(spec, &ts, targets, err);
 }
 
 void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {

@@ -59,6 +59,7 @@ TEST(llava_lora_targets_peft_forms) {
         {"layers.0.self_attn.q_proj", "some layers only"},
         {"model\\.language_model\\.layers\\.0\\..*", "some layers only"},
         {"model\\.vision_tower\\.encoder\\.layers\\.[01]\\.mlp\\.fc1", "some layers only (2 of 3)"},
+        {"(.*language_model.*\\.v_proj|lm_head)", "also selects lm_head, which lpoi does not adapt"},   // PEFT adapts the head
         {"(?!.*vision).*q_proj", "not supported"},
         {".*lm_head", "full-matches no LLaVA Linear"},
         {"self_attn.qq_proj", "names no LLaVA Linear"},

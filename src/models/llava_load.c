@@ -164,8 +164,11 @@ bool llava_lora_parse_targets(const char *spec, const LlavaConfig *cfg, LlavaLor
     // The module names PEFT sees in transformers 5's LlavaForConditionalGeneration.
     static const char *const NAMES[3] = {"model.vision_tower.", "model.multi_modal_projector.", "model.language_model."};
     unsigned bits[3];
+    static const char *const UNADAPTED[] = {"lm_head", NULL};
     const int n_layer[3] = {cfg ? cfg->vision.n_layer : 0, 1, cfg ? cfg->text.n_layer : 0};
-    if (!lora_parse_targets(spec, "LLaVA", PARTS, QUALS, NAMES, cfg ? n_layer : NULL, 3, bits, err)) return false;
+    const LoraTargetSpace ts = {.model = "LLaVA", .parts = PARTS, .quals = QUALS, .prefixes = NAMES,
+                                .n_layers = cfg ? n_layer : NULL, .unadapted = UNADAPTED, .nparts = 3};
+    if (!lora_parse_targets(spec, &ts, bits, err)) return false;
     *t = (LlavaLoraTargets){.vision = bits[0], .projector = bits[1], .text = bits[2]};
     return true;
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *refusal_text(const char *why) {
-    return !strcmp(why, "some") ? "some layers only" : "no LLaMA Linear";
+    return !strcmp(why, "some") ? "some layers only" : !strcmp(why, "other") ? "lm_head" : "no LLaMA Linear";
 }
 
 TEST(llama_lora_targets_peft_forms) {
@@ -25,6 +25,7 @@ TEST(llama_lora_targets_peft_forms) {
         {".*\\.(k_proj|down_proj)", 0x42, NULL},
         {"layers\\.\\d+\\.self_attn\\.q_proj", 0, "none"},
         {".*lm_head", 0, "other"},
+        {"(.*\\.q_proj|lm_head)", 0, "other"},
     };
     LlamaConfig cfg = {.n_layer = 3};
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {

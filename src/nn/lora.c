@@ -85,18 +85,17 @@ static bool name_matches(const char *name, const char *item) {
 // The kinds of each part whose every layer (n_layers[p] of them) `match` selects; an error when a
 // kind is selected in some layers only (PEFT's layers_to_transform has no lpoi counterpart).
 static bool select_kinds(const char *what, bool (*match)(const char *, const void *), const void *arg,
-                         const LoraModules *const *parts, const char *const *prefixes, const int *n_layers, int nparts,
-                         unsigned *bits, bool *any, LpoiErr *err) {
-    for (int p = 0; p < nparts; p++)
-        for (int q = 0; q < parts[p]->n; q++) {
-            int layers = parts[p]->layer_fmt[0] ? n_layers[p] : 1, hits = 0;
+                         const LoraTargetSpace *ts, unsigned *bits, bool *any, LpoiErr *err) {
+    for (int p = 0; p < ts->nparts; p++)
+        for (int q = 0; q < ts->parts[p]->n; q++) {
+            int layers = ts->parts[p]->layer_fmt[0] ? ts->n_layers[p] : 1, hits = 0;
             char name[256];
             for (int l = 0; l < layers; l++) {
-                module_name(name, sizeof name, prefixes[p], parts[p], l, q);
+                module_name(name, sizeof name, ts->prefixes[p], ts->parts[p], l, q);
                 hits += match(name, arg);
             }
             if (hits && hits != layers) {
-                module_name(name, sizeof name, prefixes[p], parts[p], 0, q);
+                module_name(name, sizeof name, ts->prefixes[p], ts->parts[p], 0, q);
                 return err_set(err, "LoRA target %s selects %s in some layers only (%d of %d): lpoi adapts a "
                                "Linear in every layer or none", what, name, hits, layers);
             }
@@ -108,8 +107,10 @@ static bool select_kinds(const char *what, bool (*match)(const char *, const voi
 static bool match_regex(const char *name, const void *re) { return regexec(re, name, 0, NULL, 0) == 0; }
 static bool match_item(const char *name, const void *item) { return name_matches(name, item); }
 
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts, const char *const *quals,
-                        const char *const *prefixes, const int *n_layers, int nparts, unsigned *bits, LpoiErr *err) {
+bool lora_parse_targets(const char *spec, const LoraTargetSpace *ts, unsigned *bits, LpoiErr *err) {
+    const LoraModules *const *parts = ts->parts;
+    const char *const *quals = ts->quals;
+    const int nparts = ts->nparts;
     memset(bits, 0, (size_t)nparts * sizeof *bits);
     if (!strcmp(spec, "all-linear")) {
         for (int p = 0; p < nparts; p++) bits[p] = lora_all(parts[p]);
@@ -117,18 +118,22 @@ bool lora_parse_targets(const char *spec, const char *model, const LoraModules *
     }
     bool any = false;
     if (strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
-        if (!n_layers) return err_set(err, "LoRA target regex \"%.80s\": the model's layer counts are needed", spec);
+        if (!ts->n_layers) return err_set(err, "LoRA target regex \"%.80s\": the model's layer counts are needed", spec);
         regex_t re;
         if (!regex_compile(&re, spec, err)) return false;
         char what[120];
         snprintf(what, sizeof what, "regex \"%.80s\"", spec);
-        bool ok = select_kinds(what, match_regex, &re, parts, prefixes, n_layers, nparts, bits, &any, err);
+        bool ok = select_kinds(what, match_regex, &re, ts, bits, &any, err);
+        for (const char *const *u = ts->unadapted; ok && any && u && *u; u++)   // PEFT would adapt it too
+            if (match_regex(*u, &re))
+                ok = err_set(err, "LoRA target regex \"%.80s\" also selects %s, which lpoi does not adapt (PEFT would)",
+                             spec, *u);
         regfree(&re);
         if (ok && !any) {
             char example[256];
-            module_name(example, sizeof example, prefixes[nparts - 1], parts[nparts - 1], 0, 0);
+            module_name(example, sizeof example, ts->prefixes[nparts - 1], parts[nparts - 1], 0, 0);
             return err_set(err, "LoRA target regex \"%.80s\" full-matches no %s Linear (module names such as \"%s\")", spec,
-                           model, example);
+                           ts->model, example);
         }
         return ok;
     }
@@ -147,10 +152,10 @@ bool lora_parse_targets(const char *spec, const char *model, const LoraModules *
         for (int p = 0; p < nparts; p++)
             for (int q = 0; q < parts[p]->n; q++)
                 if ((only < 0 || only == p) && !strcmp(name, lora_kind_name(parts[p], q))) { bits[p] |= 1u << q; hit = true; }
-        if (!hit && n_layers) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
+        if (!hit && ts->n_layers) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
             char what[120];
             snprintf(what, sizeof what, "\"%s\"", item);
-            if (!select_kinds(what, match_item, item, parts, prefixes, n_layers, nparts, bits, &hit, err)) return false;
+            if (!select_kinds(what, match_item, item, ts, bits, &hit, err)) return false;
         }
         if (!hit) {
             char names[400] = "";
@@ -163,7 +168,7 @@ bool lora_parse_targets(const char *spec, const char *model, const LoraModules *
                 }
             }
             return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear, a dotted module path, or a "
-                           "regex)", item, model, names);
+                           "regex)", item, ts->model, names);
         }
         any = true;
         s += k + (e ? 1 : 0);

@@ -28,18 +28,28 @@ typedef struct {
 static inline unsigned lora_all(const LoraModules *k) { return (1u << k->n) - 1; }   // PEFT "all-linear"
 const char *lora_kind_name(const LoraModules *k, int kind);                          // "q_proj"
 
+// What PEFT's target_modules choose from in one model: its parts (LLaVA: vision tower, projector,
+// language model), each with the module-name prefix PEFT sees (model.language_model.; module name =
+// prefix + layer path + kind path) and its layer count.
+typedef struct {
+    const char *model;                // "LLaMA", "LLaVA" (in errors)
+    const LoraModules *const *parts;  // [nparts]
+    const char *const *quals;         // [nparts] part qualifiers for list entries ("language_model."), or NULL
+    const char *const *prefixes;      // [nparts] PEFT module-name prefix of each part
+    const int *n_layers;              // [nparts] layer counts, or NULL when the model is not known (kind names only)
+    const char *const *unadapted;     // NULL-terminated: Linear module names PEFT may select that lpoi has no
+                                      // adapter for ("lm_head"): a regex selecting one is refused
+    int nparts;
+} LoraTargetSpace;
+
 // PEFT target_modules: "all-linear", or comma-separated names, each adapting the kinds of every part
 // whose name it is, or only of part p when written after quals[p] (e.g. "language_model.q_proj");
-// and PEFT's own forms, given each part's module-name prefix as PEFT sees it (prefixes[p], e.g.
-// "model.language_model."; module name = prefix + layer path + kind path) and its layer count
-// (n_layers[p]): an entry that is no kind name matches a module whose name equals it or ends with
-// "." + it ("self_attn.q_proj"), and a spec holding regex characters is a regex that must full-match
-// the module name (PEFT's str target_modules; Python's \d, (?:...) and lazy quantifiers are accepted,
-// lookaround is refused). A target must select a kind in every one of the part's layers or in none.
-// n_layers NULL (the model is not known): kind names only. bits[p] receives part p's kinds; `model`
-// names the model in errors.
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts, const char *const *quals,
-                        const char *const *prefixes, const int *n_layers, int nparts, unsigned *bits, LpoiErr *err);
+// and PEFT's own forms: an entry that is no kind name matches a module whose name equals it or ends
+// with "." + it ("self_attn.q_proj"), and a spec holding regex characters is a regex that must
+// full-match the module name (PEFT's str target_modules; Python's \d, (?:...) and lazy quantifiers are
+// accepted, lookaround is refused). A target must select a kind in every one of the part's layers
+// or in none. bits[p] receives part p's kinds.
+bool lora_parse_targets(const char *spec, const LoraTargetSpace *ts, unsigned *bits, LpoiErr *err);
 
 typedef struct {
     const LoraModules *modules;
