@@ -259,6 +259,12 @@ static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
                 if (strings) snprintf(joined + n, sizeof joined - n, "%s%s", k ? "," : "", it->str);
             }
             s = strings ? joined : NULL;
+            for (size_t k = 0; s && k < v->count; k++)   // PEFT matches list entries literally, never as a regex
+                if (strpbrk(v->items[k]->str, "\\()[]*+?|^${}")) {
+                    json_cfg_fail(&c, "%s: list entry \"%.60s\" is a module name to PEFT, not a regex (give a regex as "
+                                  "one string)", key, v->items[k]->str);
+                    s = NULL;
+                }
         }
         LpoiErr fe = {{0}};
         if (!f || !strcmp(key, "config")) {

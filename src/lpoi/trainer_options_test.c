@@ -35,6 +35,13 @@ TEST(train_options_hf_names) {
     EXPECT_MSG(parse(&o, 3, argv2, &err), "%s", err.msg);
     EXPECT(o.lr == 1e-5 && o.lora_alpha == 16 && o.lora_r == 4 && o.warmup_steps == 2 && o.grad_accum == 8);
     EXPECT(o.lr_scheduler == LR_CONSTANT_WITH_WARMUP && !strcmp(o.lora_targets, "q_proj,self_attn.v_proj"));
+    // A regex inside a target_modules LIST: PEFT matches list entries literally (this selected nothing
+    // in PEFT and was read here as a regex); a regex string is fine.
+    EXPECT(test_write_text(test_path(dir, "re.json"), "{\"target_modules\": [\"q_proj\", \".*v_proj\"]}"));
+    char *argv_re[] = {"train", "--config", (char *)test_path(dir, "re.json")};
+    EXPECT(!parse(&o, 3, argv_re, &err) && strstr(err.msg, "\".*v_proj\" is a module name to PEFT, not a regex"));
+    EXPECT(test_write_text(test_path(dir, "re.json"), "{\"target_modules\": \".*\\\\.(q_proj|v_proj)\"}"));
+    EXPECT_MSG(parse(&o, 3, argv_re, &err) && !strcmp(o.lora_targets, ".*\\.(q_proj|v_proj)"), "%s", err.msg);
     EXPECT(test_write_text(test_path(dir, "bad.json"), "{\"learnig_rate\": 1e-5}"));
     char *argv3[] = {"train", "--config", (char *)test_path(dir, "bad.json")};
     EXPECT(!parse(&o, 3, argv3, &err));
