@@ -1,0 +1,129 @@
+// golden_idefics2.c — runners for the Idefics2 golden cases (tools/golden_idefics2.py).
+// Contract (config fields; tensors):
+//   image.idefics2  {processor (a preprocessor_config.json object), samples B,
+//                    images: [{sample, width, height, channels, image?}, ...] in sample order}
+//                   in.image.<i> U8 [height, width, channels] (channels 1 L, 2 LA, 3 RGB, 4 RGBA;
+//                   absent when `image` names a PNG, relative to the case file, decoded to RGB)
+//                   -> out.pixel_values F32 [B, N, 3, H, W], out.pixel_attention_mask I64 [B, N, H, W]
+//                      (optional: HF gives none without do_pad; lpoi's is then all ones)
+//                   or out.sizes I64 [n, 2] (H, W of every processed image, in order) and
+//                      out.resized.<j> U8 [h, w, 3] (processed image j before the rescale; optional)
+// Image work is host code: inputs go through gr_in_int_host (range-checked, consumed), the result
+// is compared on the host.
+#include "check/golden_idefics2.h"
+#include "image/idefics2_preprocess.h"
+#include "image/preprocess.h"
+#include "base/check.h"
+#include <string.h>
+
+#define SHAPE GR_SHAPE
+#define MAX_IMAGES 64
+
+// Image i of the case as RGB (converted as transformers' convert_to_rgb does), or false after an error.
+static bool load_image(GoldenRun *r, const JsonValue *entry, int i, int w, int h, int channels, Image *out) {
+    *out = (Image){0};
+    const char *rel = json_get_str(entry, "image");
+    LpoiErr err = {{0}};
+    if (rel) {
+        const char *path = gr_case(r)->path, *slash = strrchr(path, '/');
+        char full[4096];
+        if (channels != 3) return gr_error(r, "config.images[%d]: an image file is decoded to RGB; channels must be 3", i);
+        if ((size_t)snprintf(full, sizeof full, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, rel) >= sizeof full)
+            return gr_error(r, "config.images[%d]: image path too long", i);
+        if (!image_decode_file(out, full, NULL, &err)) return gr_error(r, "%s", err.msg);
+        if (out->w != w || out->h != h) {
+            image_free(out);
+            return gr_error(r, "%s is not %dx%d as the case says", full, w, h);
+        }
+        return true;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "in.image.%d", i);
+    int32_t *tmp = gr_in_int_host(r, name, SHAPE(h, w, channels), 0, 255);
+    if (!tmp) return false;
+    size_t n = (size_t)w * (size_t)h * (size_t)channels;
+    uint8_t *px = malloc_check(n);
+    for (size_t k = 0; k < n; k++) px[k] = (uint8_t)tmp[k];
+    free(tmp);
+    bool ok = preprocess_to_rgb(out, px, w, h, channels, &err);
+    free(px);
+    return ok || gr_error(r, "%s: %s", name, err.msg);
+}
+
+static void expect_u8(GoldenRun *r, const Image *img, const char *name) {
+    size_t n = (size_t)img->w * (size_t)img->h * 3;
+    float *f = malloc_check(n * sizeof *f + sizeof *f);
+    for (size_t i = 0; i < n; i++) f[i] = img->data[i];
+    gr_expect_host(r, f, name, SHAPE(img->h, img->w, 3));
+    free(f);
+}
+
+// out.sizes and out.resized.<j>: the processed uint8 images one by one.
+static void expect_steps(GoldenRun *r, const Idefics2ImageConfig *cfg, Image *const *rows, const int *counts, int B) {
+    Image parts[MAX_IMAGES * IDEFICS2_SPLIT_COUNT];
+    float sizes[2 * MAX_IMAGES * IDEFICS2_SPLIT_COUNT + 1];
+    int n = 0;
+    LpoiErr err = {{0}};
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < counts[b]; i++) {
+            int k;
+            if (!idefics2_image_u8(cfg, &rows[b][i], &parts[n], &k, &err)) { gr_error(r, "%s", err.msg); goto done; }
+            n += k;
+        }
+    for (int j = 0; j < n; j++) {
+        sizes[2 * j] = (float)parts[j].h;
+        sizes[2 * j + 1] = (float)parts[j].w;
+        char name[32];
+        snprintf(name, sizeof name, "out.resized.%d", j);
+        if (gr_has(r, name)) expect_u8(r, &parts[j], name);
+    }
+    gr_expect_host(r, sizes, "out.sizes", SHAPE(n, 2));
+done:
+    for (int j = 0; j < n; j++) image_free(&parts[j]);
+}
+
+void golden_run_image_idefics2(GoldenRun *r) {
+    const JsonValue *cfgv = gr_case(r)->config, *proc = json_get(cfgv, "processor"), *list = json_get(cfgv, "images");
+    int B = gr_cfg_int(r, "samples", 1, MAX_IMAGES);
+    if (!gr_ready(r)) return;
+    if (!list || list->type != JSON_ARRAY || list->count > MAX_IMAGES) { gr_error(r, "config.images: expected a list of at most %d", MAX_IMAGES); return; }
+    Idefics2ImageConfig cfg;
+    LpoiErr err = {{0}};
+    if (!idefics2_image_config_from_json(&cfg, proc, "config.processor", &err)) { gr_error(r, "%s", err.msg); return; }
+    Image imgs[MAX_IMAGES] = {{0}};
+    Image *rows[MAX_IMAGES] = {0};
+    int counts[MAX_IMAGES] = {0};
+    int n = (int)list->count, last = 0;
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        const JsonValue *e = list->items[i];
+        int64_t s, w, h, c;
+        if (!json_get_i64(e, "sample", &s) || !json_get_i64(e, "width", &w) || !json_get_i64(e, "height", &h) ||
+            !json_get_i64(e, "channels", &c) || s < last || s >= B || w < 1 || h < 1 || w > 4096 || h > 4096 || c < 1 || c > 4) {
+            ok = gr_error(r, "config.images[%d]: needs sample (ascending, < samples), width, height (1..4096), channels (1..4)", i);
+            break;
+        }
+        last = (int)s;
+        if (!rows[s]) rows[s] = &imgs[i];
+        counts[s]++;
+        ok = load_image(r, e, i, (int)w, (int)h, (int)c, &imgs[i]);
+    }
+    if (ok && gr_has(r, "out.sizes")) {
+        expect_steps(r, &cfg, rows, counts, B);
+    } else if (ok) {
+        Idefics2Pixels px;
+        if (!idefics2_preprocess(&cfg, (const Image *const *)rows, counts, B, &px, &err)) {
+            gr_error(r, "%s", err.msg);
+        } else {
+            gr_expect_host(r, px.pixel_values, "out.pixel_values", SHAPE(B, px.n_images, 3, px.h, px.w));
+            size_t nm = (size_t)B * (size_t)px.n_images * (size_t)px.h * (size_t)px.w;
+            float *mask = malloc_check(nm * sizeof *mask + sizeof *mask);
+            for (size_t k = 0; k < nm; k++) mask[k] = px.pixel_attention_mask[k];
+            if (gr_has(r, "out.pixel_attention_mask"))
+                gr_expect_host(r, mask, "out.pixel_attention_mask", SHAPE(B, px.n_images, px.h, px.w));
+            free(mask);
+            idefics2_pixels_free(&px);
+        }
+    }
+    for (int i = 0; i < n; i++) image_free(&imgs[i]);
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""golden_idefics2.py — the transformers oracle for lpoi's Idefics2 pieces.
+
+Writes testdata/golden/idefics2_<name>.safetensors, which `lpoi check` replays (the contract is at the
+top of src/check/golden_idefics2.c):
+
+  image.idefics2  transformers' Idefics2ImageProcessorPil (the PIL backend; the torchvision one is not
+                  bit-exact with Pillow) built from a preprocessor_config.json dict, on a batch of
+                  samples, each a list of images -> out.pixel_values F32 [B, N, 3, H, W] and
+                  out.pixel_attention_mask I64 [B, N, H, W], exactly what processor(images=...) returns;
+                  or, for the real config on a photograph (large outputs), out.sizes I64 [n, 2] (H, W
+                  of every processed image) and out.resized.<j> U8 [h, w, 3] (the uint8 image j, taken
+                  with the processor's own methods in _preprocess order)
+
+Tolerance: atol 1e-6, rtol 0: pixel values come from the same float arithmetic as numpy's, so they
+must be identical.
+
+  /work/venv/bin/python tools/golden_idefics2.py [--out testdata/golden] [--list] [NAME ...]
+"""
+import json
+import os
+import sys
+
+from golden_common import ROOT, GOLDEN_DIR, case_meta, generator, writer_main
+import numpy as np
+import PIL
+from PIL import Image
+import transformers
+from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2ImageProcessorPil
+
+from golden_preprocess import pattern, with_alpha, noise, MODES
+
+PHOTOS = os.path.join(ROOT, "testdata", "images", "photos")
+REAL_DIR = os.path.join(ROOT, "..", "shared", "data", "hf", "HuggingFaceM4__idefics2-8b")
+GENERATOR = generator(__file__, PIL, transformers, np)
+TOLERANCES = {"atol": "1e-6", "rtol": "0"}
+
+# HuggingFaceM4/idefics2-8b's preprocessor_config.json (checked against ../shared when present).
+IDEFICS2_8B = {
+    "do_convert_rgb": True, "do_image_splitting": True, "do_normalize": True, "do_pad": True,
+    "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
+    "image_processor_type": "Idefics2ImageProcessor", "image_std": [0.5, 0.5, 0.5],
+    "processor_class": "Idefics2Processor", "resample": 2, "rescale_factor": 0.00392156862745098,
+    "size": {"longest_edge": 980, "shortest_edge": 378},
+}
+
+
+def small(**kw):
+    """The real config with small edges (12 / 30): the same code paths, tiny files."""
+    cfg = dict(IDEFICS2_8B, size={"shortest_edge": 12, "longest_edge": 30}, do_image_splitting=False)
+    cfg.update(kw)
+    return cfg
+
+
+def photo(name):
+    return os.path.join(PHOTOS, name)
+
+
+# name: (processor config, samples (lists of image sources), "full" or "steps", about)
+PROCESSOR = {
+    "real_chelsea_split": (IDEFICS2_8B, [[photo("chelsea.png")]], "steps",
+                           "real config, 451x300 photograph split: quarters 225x150 stretched to 378x378, "
+                           "the whole image 451x300 to 451x378"),
+    "small_one": (small(), [[lambda: pattern(41, 23, seed=1)]], "full",
+                  "41x23: the long side to 30, the short int(30/(41/23)) = 16"),
+    "small_tall": (small(), [[lambda: pattern(17, 61, seed=2)]], "full",
+                   "tall 17x61: height to 30, width int(30·17/61) = 8 then raised to 12"),
+    "small_tiny_stretched": (small(), [[lambda: noise(5, 9, seed=3)]], "full",
+                             "5x9 under the shortest edge: each side raised to 12 on its own (12x12)"),
+    "small_split": (small(do_image_splitting=True), [[lambda: pattern(47, 33, seed=4)]], "full",
+                    "split 47x33: odd quarters (23/24 x 16/17), each resized on its own, padded to the largest"),
+    "small_batch_pad": (small(), [[lambda: pattern(41, 29, seed=5)],
+                                  [lambda: with_alpha(pattern(25, 37, seed=6)), lambda: pattern(19, 13, c=1, seed=7)]],
+                        "full", "two samples (1 and 2 images: RGB, RGBA onto white, grey): padded to the batch's "
+                                "largest H and W, an all-zero image for the short sample"),
+    "small_split_batch": (small(do_image_splitting=True, size={"shortest_edge": 6, "longest_edge": 16}),
+                          [[lambda: pattern(40, 31, seed=8), lambda: with_alpha(pattern(22, 28, c=1, seed=9), seed=3)],
+                           [lambda: pattern(64, 20, seed=10)]],
+                          "full", "splitting on a batch of 2 + 1 images (LA composited): N = 10, padding"),
+    "small_empty_sample": (small(), [[lambda: pattern(30, 21, seed=11)], []], "full",
+                           "a sample without images: all-zero pixel values and mask"),
+    "small_hw_bicubic": (small(size={"height": 14, "width": 19}, resample=3),
+                         [[lambda: pattern(33, 25, seed=12), lambda: pattern(9, 7, seed=13)]], "full",
+                         "size {height, width} and BICUBIC: every image to 19x14"),
+    "small_no_pad": (small(do_pad=False, do_resize=False), [[lambda: pattern(11, 9, seed=14)],
+                                                            [lambda: pattern(11, 9, seed=15)]], "full",
+                     "do_pad false, do_resize false, images of one size: no mask from HF (lpoi's is all ones)"),
+    "small_no_normalize": (small(do_normalize=False, image_mean=[0.2, 0.3, 0.4]), [[lambda: pattern(20, 15, seed=16)]],
+                           "full", "do_normalize false: values v/255 (the mean is not used)"),
+    "small_mean_std": (small(image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711],
+                             do_rescale=False), [[lambda: pattern(20, 15, seed=17)]], "full",
+                       "other mean/std, do_rescale false"),
+}
+
+
+def load_source(src):
+    """-> (PIL image as HF gets it, pixels H x W x C or None for a file, relative path or None)."""
+    if isinstance(src, str):
+        img = Image.open(src)
+        img.load()
+        assert img.mode == "RGB" and "transparency" not in img.info, src
+        return img, None, os.path.relpath(src, OUT_DIR)
+    px = src()
+    c = px.shape[2]
+    return Image.fromarray(px[:, :, 0] if c == 1 else px, MODES[c]), px, None
+
+
+def make_processor(name, spec):
+    cfg, samples, outs, about = spec
+    proc = Idefics2ImageProcessorPil.from_dict(dict(cfg))
+    tensors, images_cfg, pil = {}, [], []
+    for b, sample in enumerate(samples):
+        row = []
+        for src in sample:
+            img, px, rel = load_source(src)
+            entry = {"sample": b, "width": img.width, "height": img.height,
+                     "channels": 3 if px is None else px.shape[2]}
+            if rel:
+                entry["image"] = rel
+            else:
+                tensors[f"in.image.{len(images_cfg)}"] = px
+            images_cfg.append(entry)
+            row.append(img)
+        pil.append(row)
+    got = proc(images=pil, return_tensors="np")
+    pv = got["pixel_values"]
+    assert pv.dtype == np.float32, name
+    if outs == "full":
+        tensors["out.pixel_values"] = np.ascontiguousarray(pv)
+        if "pixel_attention_mask" in got:
+            tensors["out.pixel_attention_mask"] = np.ascontiguousarray(got["pixel_attention_mask"].astype(np.int64))
+    else:
+        # The uint8 images, with the processor's own methods in its _preprocess order; their
+        # normalised, padded form must be the processor's output.
+        kw = proc._standardize_kwargs(**{k: getattr(proc, k, None) for k in proc._valid_kwargs_names})
+        sizes, k = [], 0
+        for b, row in enumerate(pil):
+            parts = []
+            for img in row:
+                x = proc.process_image(img, do_convert_rgb=kw["do_convert_rgb"])
+                parts += proc.split_images(x) if kw["do_image_splitting"] else [x]
+            for j, x in enumerate(parts):
+                x = proc.resize(image=x, size=kw["size"], resample=kw["resample"])
+                assert x.dtype == np.uint8, name
+                y = proc.normalize(proc.rescale(x, kw["rescale_factor"]), kw["image_mean"], kw["image_std"])
+                h, w = x.shape[1:]
+                assert np.array_equal(pv[b, j, :, :h, :w], y.astype(np.float32)), f"{name}: replay differs"
+                assert not pv[b, j, :, h:, :].any() and not pv[b, j, :, :, w:].any(), name
+                sizes.append([h, w])
+                if j == len(parts) - 1:   # the whole image (the split's last)
+                    tensors[f"out.resized.{k}"] = np.ascontiguousarray(np.moveaxis(x, 0, -1))
+                k += 1
+        tensors["out.sizes"] = np.array(sizes, dtype=np.int64)
+    config = {"processor": cfg, "images": images_cfg, "samples": len(samples)}
+    return tensors, case_meta("image.idefics2", config, GENERATOR, about, TOLERANCES), None
+
+
+OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
+CASES = {f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()}
+
+
+def setup(args):
+    global OUT_DIR
+    real = os.path.join(REAL_DIR, "preprocessor_config.json")
+    if os.path.exists(real):
+        with open(real) as f:
+            assert json.load(f) == IDEFICS2_8B, f"{real} differs from IDEFICS2_8B in this script"
+    OUT_DIR = os.path.abspath(args.out)
+    return None
+
+
+def build(name):
+    make, spec = CASES[name]
+    return make(name, spec)
+
+
+def describe(name):
+    make, spec = CASES[name]
+    return {"make_processor": "image.idefics2"}[make.__name__], spec[-1]
+
+
+if __name__ == "__main__":
+    sys.exit(writer_main("Write lpoi's Idefics2 golden cases with transformers.", "idefics2_",
+                         CASES, describe, build, setup=setup))
