@@ -16,6 +16,9 @@ Tolerance: atol 1e-6, rtol 0: pixel values come from the same float arithmetic a
 must be identical.
 
   /work/venv/bin/python tools/golden_idefics2.py [--out testdata/golden] [--list] [NAME ...]
+  /work/venv/bin/python tools/golden_idefics2.py --inventory
+      (re-writes testdata/idefics2/idefics2_8b_tensors.txt: every tensor name and shape of
+      Idefics2ForConditionalGeneration built by transformers from the real config on the meta device)
 """
 import json
 import os
@@ -159,8 +162,30 @@ OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
 CASES = {f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()}
 
 
+INVENTORY = os.path.join(ROOT, "testdata", "idefics2", "idefics2_8b_tensors.txt")
+
+
+def write_inventory():
+    """One line per tensor, 'name d0,d1,...', in transformers' state_dict order (no weights: meta device)."""
+    import torch
+    from transformers import Idefics2Config, Idefics2ForConditionalGeneration
+    cfg = Idefics2Config.from_pretrained(REAL_DIR)
+    with torch.device("meta"):
+        model = Idefics2ForConditionalGeneration(cfg)
+    lines = [f"{n} {','.join(str(d) for d in t.shape)}" for n, t in model.state_dict().items()]
+    os.makedirs(os.path.dirname(INVENTORY), exist_ok=True)
+    with open(INVENTORY, "w") as f:
+        f.write(f"# {GENERATOR}: Idefics2ForConditionalGeneration(HuggingFaceM4/idefics2-8b config.json), "
+                f"{len(lines)} tensors\n")
+        f.write("\n".join(lines) + "\n")
+    print("wrote", INVENTORY, len(lines), "tensors")
+
+
 def setup(args):
     global OUT_DIR
+    if args.inventory:
+        write_inventory()
+        return 0
     real = os.path.join(REAL_DIR, "preprocessor_config.json")
     if os.path.exists(real):
         with open(real) as f:
@@ -181,4 +206,7 @@ def describe(name):
 
 if __name__ == "__main__":
     sys.exit(writer_main("Write lpoi's Idefics2 golden cases with transformers.", "idefics2_",
-                         CASES, describe, build, setup=setup))
+                         CASES, describe, build, setup=setup,
+                         add_arguments=lambda ap: ap.add_argument(
+                             "--inventory", action="store_true",
+                             help="write the idefics2-8b tensor inventory (testdata/idefics2) and exit")))
