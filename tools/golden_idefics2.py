@@ -12,8 +12,20 @@ top of src/check/golden_idefics2.c):
                   of every processed image) and out.resized.<j> U8 [h, w, 3] (the uint8 image j, taken
                   with the processor's own methods in _preprocess order)
 
-Tolerance: atol 1e-6, rtol 0: pixel values come from the same float arithmetic as numpy's, so they
-must be identical.
+  model.siglip    a tiny random Idefics2VisionTransformer (eager attention) with a PEFT adapter on every
+                  vision Linear (q/k/v/out_proj, fc1, fc2; A and B non-zero), on a padded batch of images
+                  of different sizes:
+                    param.<HF name>   every weight (embeddings.*, encoder.layers.N.*, post_layernorm.*)
+                    lora.<PEFT name>  base_model.model.encoder.layers.N.self_attn.q_proj.lora_A.weight, ...
+                    in.pixel_values [n,3,H,W] (pixels past the last whole patch included)
+                    in.patch_attention_mask [n,H/p,W/p] (I64, 1 = a real patch: a top-left rectangle)
+                    in.dout [n,P,C]   cotangent of L = sum(dout * last_hidden_state)
+                    out.last_hidden_state [n,P,C], grad.<PEFT name>, grad.pixel_values
+                  config: the Idefics2VisionConfig + "lora".
+
+Tolerance: processor cases atol 1e-6, rtol 0 (pixel values come from the same float arithmetic as
+numpy's, so they must be identical); model cases as tools/golden_llama.py (references in float64,
+rtol 1e-4, atol 1e-5 x the tensor's largest |value|; torch's own fp32 run must stay within half).
 
   /work/venv/bin/python tools/golden_idefics2.py [--out testdata/golden] [--list] [NAME ...]
   /work/venv/bin/python tools/golden_idefics2.py --inventory
@@ -24,18 +36,28 @@ import json
 import os
 import sys
 
-from golden_common import ROOT, GOLDEN_DIR, case_meta, generator, writer_main
+from golden_common import ROOT, GOLDEN_DIR, case_meta, case_seed, generator, writer_main
 import numpy as np
 import PIL
 from PIL import Image
 import transformers
 from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2ImageProcessorPil
+import peft
+import torch
+from peft import get_peft_model, get_peft_model_state_dict
+from transformers.models.idefics2.configuration_idefics2 import Idefics2VisionConfig
+from transformers.models.idefics2.modeling_idefics2 import Idefics2VisionTransformer
+
+from golden_llama import F32, hf_config, lora_config, lora_params, model_case, randomize_lora
+from golden_llava import randomize
 
 from golden_preprocess import pattern, with_alpha, noise, MODES
 
 PHOTOS = os.path.join(ROOT, "testdata", "images", "photos")
 REAL_DIR = os.path.join(ROOT, "..", "shared", "data", "hf", "HuggingFaceM4__idefics2-8b")
 GENERATOR = generator(__file__, PIL, transformers, np)
+MODEL_GENERATOR = generator(__file__, torch, transformers, peft, np)
+VISION_LINEAR = ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]
 TOLERANCES = {"atol": "1e-6", "rtol": "0"}
 
 # HuggingFaceM4/idefics2-8b's preprocessor_config.json (checked against ../shared when present).
@@ -158,8 +180,67 @@ def make_processor(name, spec):
     return tensors, case_meta("image.idefics2", config, GENERATOR, about, TOLERANCES), None
 
 
+# ---- SigLIP (Idefics2VisionTransformer) -----------------------------------------------------------
+# name: (vision config, images as (pixel height, width, real patch rows, real patch columns), about)
+SIGLIP = {
+    "siglip_tiny": (dict(hidden_size=24, intermediate_size=37, num_hidden_layers=2, num_attention_heads=3,
+                         image_size=28, patch_size=7, layer_norm_eps=1e-6),
+                    (22, 44, [(3, 6), (2, 4)]),
+                    "2 layers, 3 heads of 8, position table 4x4, images 22x44 px (3x6 patches, 1/2 px past the "
+                    "last) with the second one padded to 2x4 real patches; positions bucketised; LoRA on every "
+                    "Linear; d pixel_values"),
+    "siglip_erf_all_real": (dict(hidden_size=16, intermediate_size=20, num_hidden_layers=1, num_attention_heads=2,
+                                 image_size=35, patch_size=7, hidden_act="gelu", layer_norm_eps=1e-5),
+                            (21, 14, [(3, 2)]),
+                            "1 layer, gelu (erf), position table 5x5 larger than the 3x2 patch grid, no padding"),
+}
+
+
+def make_siglip(name, spec):
+    vcfg, (H, W, real), about = spec
+    seed = case_seed(name)
+
+    def run(dtype):
+        g = torch.Generator().manual_seed(seed)
+        cfg = Idefics2VisionConfig(**vcfg, attn_implementation="eager")
+        torch.manual_seed(0)
+        model = Idefics2VisionTransformer(cfg).to(F32).eval()
+        randomize(model, g)
+        base = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model = get_peft_model(model, lora_config(VISION_LINEAR)).eval()
+        randomize_lora(model, g)
+        lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        n, p = len(real), cfg.patch_size
+        Gh, Gw = H // p, W // p
+        mask = torch.zeros(n, Gh, Gw, dtype=torch.int64)
+        for i, (rh, rw) in enumerate(real):
+            mask[i, :rh, :rw] = 1
+        pix32 = torch.randn(n, 3, H, W, generator=g)
+        for i, (rh, rw) in enumerate(real):   # the processor's zero padding past the real region
+            pix32[i, :, rh * p:, :] = 0
+            pix32[i, :, :, rw * p:] = 0
+        dout32 = torch.randn(n, Gh * Gw, cfg.hidden_size, generator=g)
+        model = model.to(dtype)
+        lp = lora_params(model)
+        pix = pix32.to(dtype).requires_grad_(True)
+        out = model(pixel_values=pix, patch_attention_mask=mask.bool())
+        (out.last_hidden_state * dout32.to(dtype)).sum().backward()
+        t = {"param." + k: v.to(F32).contiguous() for k, v in base.items()}
+        t.update({"lora." + k: v.to(F32).contiguous() for k, v in lora.items()})
+        t["in.pixel_values"] = pix32.contiguous()
+        t["in.patch_attention_mask"] = mask.contiguous()
+        t["in.dout"] = dout32.contiguous()
+        checked = {"out.last_hidden_state": out.last_hidden_state, "grad.pixel_values": pix.grad}
+        for k, prm in lp.items():
+            checked["grad." + k] = prm.grad
+        return t, checked, hf_config(cfg, VISION_LINEAR)
+
+    return model_case(name, "model.siglip", about, MODEL_GENERATOR, run)
+
+
 OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
-CASES = {f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()}
+CASES = {**{f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()},
+         **{n: (make_siglip, spec) for n, spec in SIGLIP.items()}}
 
 
 INVENTORY = os.path.join(ROOT, "testdata", "idefics2", "idefics2_8b_tensors.txt")
@@ -201,7 +282,7 @@ def build(name):
 
 def describe(name):
     make, spec = CASES[name]
-    return {"make_processor": "image.idefics2"}[make.__name__], spec[-1]
+    return {"make_processor": "image.idefics2", "make_siglip": "model.siglip"}[make.__name__], spec[-1]
 
 
 if __name__ == "__main__":

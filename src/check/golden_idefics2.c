@@ -8,11 +8,18 @@
 //                      (optional: HF gives none without do_pad; lpoi's is then all ones)
 //                   or out.sizes I64 [n, 2] (H, W of every processed image, in order) and
 //                      out.resized.<j> U8 [h, w, 3] (processed image j before the rescale; optional)
+//   model.siglip    the Idefics2VisionConfig + "lora": {r, lora_alpha, target_modules}
+//                   param.<HF name>, lora.<PEFT name> (base_model.model.encoder.layers.N.*)
+//                   in.pixel_values [n,3,H,W], in.patch_attention_mask [n,H/p,W/p] (0/1), in.dout [n,P,C]
+//                   -> out.last_hidden_state [n,P,C], grad.<PEFT name>, grad.pixel_values of
+//                      L = Σ dout·last_hidden_state; the backward runs twice (kept activations, then
+//                      per-layer recomputation: LoRA gradients accumulate, d pixel_values is overwritten)
 // Image work is host code: inputs go through gr_in_int_host (range-checked, consumed), the result
 // is compared on the host.
 #include "check/golden_idefics2.h"
 #include "image/idefics2_preprocess.h"
 #include "image/preprocess.h"
+#include "models/siglip.h"
 #include "base/check.h"
 #include <string.h>
 
@@ -126,4 +133,59 @@ void golden_run_image_idefics2(GoldenRun *r) {
         }
     }
     for (int i = 0; i < n; i++) image_free(&imgs[i]);
+}
+
+// ---- model.siglip ----------------------------------------------------------------------------------
+void golden_run_model_siglip(GoldenRun *r) {   // the harness checked GOLDEN_SIGLIP_OPS
+    const GoldenCase *gc = gr_case(r);
+    SiglipConfig cfg;
+    LpoiErr err = {{0}};
+    if (!siglip_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    GrLora spec;
+    if (!gr_lora_config(r, &spec)) return;
+    static const LoraModules *const PARTS[1] = {&CLIP_LORA_MODULES};
+    static const char *const QUALS[1] = {"vision_model."};
+    unsigned targets;
+    if (!lora_parse_targets(spec.targets, "SigLIP", PARTS, QUALS, 1, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    const StTensor *pt = st_find(&gc->st, "in.pixel_values");
+    if (!pt || pt->ndim != 4 || pt->shape[0] < 1 || pt->shape[0] > 64 || pt->shape[1] != (uint64_t)cfg.ch ||
+        pt->shape[2] < (uint64_t)cfg.p || pt->shape[3] < (uint64_t)cfg.p || pt->shape[2] > 4096 || pt->shape[3] > 4096) {
+        gr_error(r, "in.pixel_values must be [n<=64, %d, H, W] with %d <= H, W <= 4096", cfg.ch, cfg.p);
+        return;
+    }
+    const int n = (int)pt->shape[0], H = (int)pt->shape[2], W = (int)pt->shape[3], Gh = H / cfg.p, Gw = W / cfg.p;
+    const int P = Gh * Gw, C = cfg.C;
+    SiglipModel m;
+    WeightPlan plan;
+    char msg[480];
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!siglip_plan(&m, &cfg, "", &wsrc, &plan, msg, sizeof msg)) { gr_error(r, "%s", msg); return; }
+    if (!siglip_bind(&m, gr_backend(r), &plan, &err)) { gr_error(r, "%s", err.msg); return; }
+    siglip_lora_create(&m, spec.rank, spec.alpha, targets);
+    WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+    if (!siglip_lora_load(&m, &lsrc, "", &err)) { gr_error(r, "%s", err.msg); siglip_free(&m); return; }
+    gr_consume_weights(r);
+    const float *pix = gr_in(r, "in.pixel_values", SHAPE(n, cfg.ch, H, W));
+    const float *dout = gr_in(r, "in.dout", SHAPE(n, P, C));
+    int32_t *mask32 = gr_in_int_host(r, "in.patch_attention_mask", SHAPE(n, Gh, Gw), 0, 1);
+    float *dpix = gr_out(r, "grad.pixel_values", (size_t)n * cfg.ch * H * W);
+    uint8_t *mask = malloc_check((size_t)n * P);
+    for (int k = 0; mask32 && k < n * P; k++) mask[k] = (uint8_t)mask32[k];
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        m.recompute = pass == 2;
+        if (!siglip_forward(&m, pix, n, H, W, mask, true, &err)) { gr_error(r, "%s", err.msg); break; }
+        if (pass == 1) gr_expect_dev(r, siglip_output(&m), "out.last_hidden_state", SHAPE(n, P, C), 1);
+        siglip_backward(&m, dout, dpix);
+        gr_expect(r, dpix, "grad.pixel_values", SHAPE(n, cfg.ch, H, W), 1, pass == 2 ? "(recompute: must overwrite)" : NULL);
+        for (size_t i = 0; i < lora_count(&m.lora) && gr_ready(r); i++) {
+            char name[256];
+            int64_t shape[2];
+            float *grad;
+            lora_tensor(&m.lora, i, "", name, sizeof name, shape, NULL, &grad);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
+        }
+    }
+    free(mask);
+    free(mask32);
+    siglip_free(&m);
 }

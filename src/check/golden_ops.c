@@ -448,6 +448,8 @@ static const GoldenRunner RUNNERS[] = {
      GR_NO_OPS},
     {"image.clip", golden_run_image_clip, "HF CLIP/LLaVA image processor (PIL backend): uint8 steps, pixel_values",
      GR_NO_OPS},
+    {"model.siglip", golden_run_model_siglip, "HF Idefics2VisionTransformer + PEFT LoRA: padded patches, grads",
+     GR_OPS(GOLDEN_SIGLIP_OPS)},
     {"image.idefics2", golden_run_image_idefics2, "HF Idefics2 image processor (PIL backend): split, resize, pad, mask",
      GR_NO_OPS},
 };

@@ -84,6 +84,9 @@ void siglip_free(SiglipModel *m);
 
 // ---- LoRA ----
 void siglip_lora_create(SiglipModel *m, int r, float alpha, unsigned targets);
+// Every adapter tensor from src under the PEFT module path `module` (e.g. "model.vision_model."), as
+// lora_tensor names them; missing / mis-shaped tensors are one error (unexpected ones are the caller's).
+bool siglip_lora_load(SiglipModel *m, const WeightSource *src, const char *module, LpoiErr *err);
 
 // ---- a step ----
 // The position ids of image i's patches (host, [Gh·Gw]) from its patch mask (host [Gh, Gw], NULL = all real).

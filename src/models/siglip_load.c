@@ -98,3 +98,10 @@ void siglip_lora_create(SiglipModel *m, int r, float alpha, unsigned targets) {
     lora_create(&m->lora, m->be, &CLIP_LORA_MODULES, m->layers[0].proj, sizeof(ClipLayer), m->cfg.n_layer, r, alpha,
                 targets);
 }
+
+bool siglip_lora_load(SiglipModel *m, const WeightSource *src, const char *module, LpoiErr *err) {
+    LPOI_ASSERT(m->lora.r > 0);
+    WeightPlan p;
+    lora_plan(&m->lora, src, module, NULL, &p);
+    return lora_load_planned(&m->lora, &p, src, "the SigLIP LoRA adapter", err);
+}
