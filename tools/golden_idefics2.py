@@ -22,6 +22,14 @@ top of src/check/golden_idefics2.c):
                     in.dout [n,P,C]   cotangent of L = sum(dout * last_hidden_state)
                     out.last_hidden_state [n,P,C], grad.<PEFT name>, grad.pixel_values
                   config: the Idefics2VisionConfig + "lora".
+  model.connector a tiny random Idefics2Model's connector (modality projection + perceiver resampler,
+                  eager attention) with a PEFT adapter on its Linears (regex target), on image features
+                  of n images with padded patches:
+                    param.connector.<HF name>, lora.<PEFT name> (base_model.model.connector.*)
+                    in.image_hidden_states [n,P,Cv], in.patch_attention_mask [n,P] (I64), in.dout [n,M,C]
+                    out.image_features [n,M,C], grad.<PEFT name>, grad.image_hidden_states of
+                    L = sum(dout * image_features)
+                  config: the Idefics2Config + "lora".
 
 Tolerance: processor cases atol 1e-6, rtol 0 (pixel values come from the same float arithmetic as
 numpy's, so they must be identical); model cases as tools/golden_llama.py (references in float64,
@@ -45,8 +53,8 @@ from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2I
 import peft
 import torch
 from peft import get_peft_model, get_peft_model_state_dict
-from transformers.models.idefics2.configuration_idefics2 import Idefics2VisionConfig
-from transformers.models.idefics2.modeling_idefics2 import Idefics2VisionTransformer
+from transformers.models.idefics2.configuration_idefics2 import Idefics2Config, Idefics2VisionConfig
+from transformers.models.idefics2.modeling_idefics2 import Idefics2Model, Idefics2VisionTransformer
 
 from golden_llama import F32, hf_config, lora_config, lora_params, model_case, randomize_lora
 from golden_llava import randomize
@@ -238,9 +246,90 @@ def make_siglip(name, spec):
     return model_case(name, "model.siglip", about, MODEL_GENERATOR, run)
 
 
+# ---- the connector -----------------------------------------------------------------------------
+CONNECTOR_TARGETS = r".*connector\..*(gate_proj|up_proj|down_proj|q_proj|k_proj|v_proj|o_proj)"
+# name: (Idefics2Config kwargs, patches per image, real patches per image, about)
+CONNECTOR = {
+    "connector_tiny": (dict(image_token_id=37,
+                            vision_config=dict(hidden_size=12, intermediate_size=10, num_hidden_layers=1,
+                                               num_attention_heads=2, image_size=28, patch_size=7),
+                            perceiver_config=dict(hidden_size=16, rms_norm_eps=1e-5, resampler_n_latents=3,
+                                                  resampler_depth=2, resampler_n_heads=4, resampler_head_dim=5,
+                                                  num_key_value_heads=2),
+                            text_config=dict(model_type="mistral", vocab_size=40, hidden_size=16, intermediate_size=20,
+                                             num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                                             rms_norm_eps=1e-5)),
+                       6, [6, 4],
+                       "modality projection 12 -> 20 -> 16, perceiver 3 latents, 2 layers, 4 heads of 5 over 2 kv "
+                       "heads; 2 images of 6 patches, the second with 2 padded; LoRA on every connector Linear"),
+    "connector_hidden_override": (dict(image_token_id=37,
+                                       vision_config=dict(hidden_size=8, intermediate_size=10, num_hidden_layers=1,
+                                                          num_attention_heads=2, image_size=28, patch_size=7),
+                                       perceiver_config=dict(resampler_n_latents=2, resampler_depth=1,
+                                                             resampler_n_heads=2, resampler_head_dim=3,
+                                                             num_key_value_heads=1),
+                                       text_config=dict(model_type="mistral", vocab_size=40, hidden_size=12,
+                                                        intermediate_size=14, num_hidden_layers=1,
+                                                        num_attention_heads=2, num_key_value_heads=1,
+                                                        rms_norm_eps=1e-3)),
+                                  5, [5],
+                                  "perceiver hidden_size left at 4096: HF takes the text's 12 and its rms_norm_eps "
+                                  "1e-3; MQA (1 kv head); one image, no padding"),
+}
+
+
+def make_connector(name, spec):
+    kwargs, P, real, about = spec
+    seed = case_seed(name)
+
+    def run(dtype):
+        g = torch.Generator().manual_seed(seed)
+        cfg = Idefics2Config(**kwargs)
+        cfg._attn_implementation = "eager"
+        for sub in (cfg.vision_config, cfg.perceiver_config, cfg.text_config):
+            sub._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = Idefics2Model(cfg).to(F32).eval()
+        randomize(model, g)
+        with torch.no_grad():
+            model.connector.perceiver_resampler.latents.copy_(torch.randn(model.connector.perceiver_resampler.latents.shape,
+                                                                          generator=g))
+        base = {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith("connector.")}
+        model = get_peft_model(model, lora_config(CONNECTOR_TARGETS)).eval()
+        randomize_lora(model, g)
+        lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        assert lora and all(".connector." in k for k in lora), list(lora)[:3]
+        n, Cv, C = len(real), cfg.vision_config.hidden_size, cfg.text_config.hidden_size
+        mask = torch.zeros(n, P, dtype=torch.int64)
+        for i, r in enumerate(real):
+            mask[i, :r] = 1
+        feat32 = torch.randn(n, P, Cv, generator=g)
+        dout32 = torch.randn(n, cfg.perceiver_config.resampler_n_latents, C, generator=g)
+        model = model.to(dtype)
+        lp = lora_params(model)
+        feat = feat32.to(dtype).requires_grad_(True)
+        out = model.base_model.model.connector(feat, attention_mask=mask.bool())
+        (out * dout32.to(dtype)).sum().backward()
+        t = {"param." + k: v.to(F32).contiguous() for k, v in base.items()}
+        t.update({"lora." + k: v.to(F32).contiguous() for k, v in lora.items()})
+        t["in.image_hidden_states"] = feat32.contiguous()
+        t["in.patch_attention_mask"] = mask.contiguous()
+        t["in.dout"] = dout32.contiguous()
+        checked = {"out.image_features": out, "grad.image_hidden_states": feat.grad}
+        for k, prm in lp.items():
+            checked["grad." + k] = prm.grad
+        config = hf_config(cfg, CONNECTOR_TARGETS)
+        if "hidden_size" not in kwargs["perceiver_config"]:   # as on the hub: HF fills it from text_config
+            del config["perceiver_config"]["hidden_size"], config["perceiver_config"]["rms_norm_eps"]
+        return t, checked, config
+
+    return model_case(name, "model.idefics2_connector", about, MODEL_GENERATOR, run)
+
+
 OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
 CASES = {**{f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()},
-         **{n: (make_siglip, spec) for n, spec in SIGLIP.items()}}
+         **{n: (make_siglip, spec) for n, spec in SIGLIP.items()},
+         **{n: (make_connector, spec) for n, spec in CONNECTOR.items()}}
 
 
 INVENTORY = os.path.join(ROOT, "testdata", "idefics2", "idefics2_8b_tensors.txt")
@@ -282,7 +371,8 @@ def build(name):
 
 def describe(name):
     make, spec = CASES[name]
-    return {"make_processor": "image.idefics2", "make_siglip": "model.siglip"}[make.__name__], spec[-1]
+    return {"make_processor": "image.idefics2", "make_siglip": "model.siglip",
+            "make_connector": "model.idefics2_connector"}[make.__name__], spec[-1]
 
 
 if __name__ == "__main__":

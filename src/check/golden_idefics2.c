@@ -14,12 +14,18 @@
 //                   -> out.last_hidden_state [n,P,C], grad.<PEFT name>, grad.pixel_values of
 //                      L = Σ dout·last_hidden_state; the backward runs twice (kept activations, then
 //                      per-layer recomputation: LoRA gradients accumulate, d pixel_values is overwritten)
+//   model.idefics2_connector  the Idefics2Config + "lora" (a PEFT regex over the connector's Linears)
+//                   param.connector.<HF name>, lora.<PEFT name> (base_model.model.connector.*)
+//                   in.image_hidden_states [n,P,Cv], in.patch_attention_mask [n,P] (0/1), in.dout [n,M,C]
+//                   -> out.image_features [n,M,C], grad.<PEFT name>, grad.image_hidden_states of
+//                      L = Σ dout·image_features (the backward runs twice: LoRA gradients accumulate)
 // Image work is host code: inputs go through gr_in_int_host (range-checked, consumed), the result
 // is compared on the host.
 #include "check/golden_idefics2.h"
 #include "image/idefics2_preprocess.h"
 #include "image/preprocess.h"
 #include "models/siglip.h"
+#include "models/idefics2.h"
 #include "base/check.h"
 #include <string.h>
 
@@ -188,4 +194,71 @@ void golden_run_model_siglip(GoldenRun *r) {   // the harness checked GOLDEN_SIG
     free(mask);
     free(mask32);
     siglip_free(&m);
+}
+
+// ---- model.idefics2_connector -----------------------------------------------------------------------
+void golden_run_model_idefics2_connector(GoldenRun *r) {   // the harness checked GOLDEN_CONNECTOR_OPS
+    const GoldenCase *gc = gr_case(r);
+    Idefics2Config cfg;
+    LpoiErr err = {{0}};
+    if (!idefics2_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    GrLora spec;
+    if (!gr_lora_config(r, &spec)) return;
+    static const LoraModules *const PARTS[2] = {&MODALITY_LORA_MODULES, &PERCEIVER_LORA_MODULES};
+    static const char *const QUALS[2] = {"modality_projection.", "perceiver_resampler."};
+    static const char *const NAMES[2] = {"connector.modality_projection.", "connector.perceiver_resampler."};
+    unsigned bits[2];
+    if (!lora_parse_targets_named(spec.targets, "Idefics2 connector", PARTS, QUALS, NAMES, 2, bits, &err)) {
+        gr_error(r, "config: %s", err.msg);
+        return;
+    }
+    const StTensor *ft = st_find(&gc->st, "in.image_hidden_states");
+    if (!ft || ft->ndim != 3 || ft->shape[0] < 1 || ft->shape[0] > 64 || ft->shape[1] < 1 || ft->shape[1] > 4096 ||
+        ft->shape[2] != (uint64_t)cfg.vision.C) {
+        gr_error(r, "in.image_hidden_states must be [n<=64, P<=4096, %d]", cfg.vision.C);
+        return;
+    }
+    const int n = (int)ft->shape[0], P = (int)ft->shape[1], M = cfg.perceiver.M, C = cfg.text.C;
+    Idefics2Connector c;
+    WeightPlan plan;
+    char msg[480];
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!idefics2_connector_plan(&c, &cfg, "connector.", &wsrc, &plan, msg, sizeof msg)) { gr_error(r, "%s", msg); return; }
+    if (!idefics2_connector_bind(&c, gr_backend(r), &plan, &err)) { gr_error(r, "%s", err.msg); return; }
+    idefics2_connector_lora_create(&c, spec.rank, spec.alpha, bits[0], bits[1]);
+    WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+    WeightPlan lp[2];
+    bool ok = true;
+    LoraSet *sets[2] = {&c.mproj_lora, &c.lora};
+    for (int k = 0; k < 2; k++) {
+        if (!sets[k]->r) continue;
+        lora_plan(sets[k], &lsrc, NAMES[k], NULL, &lp[k]);
+        ok = ok && lora_load_planned(sets[k], &lp[k], &lsrc, "the connector's LoRA adapter", &err);
+    }
+    if (!ok) { gr_error(r, "%s", err.msg); idefics2_connector_free(&c); return; }
+    gr_consume_weights(r);
+    const float *feat = gr_in(r, "in.image_hidden_states", SHAPE(n, P, cfg.vision.C));
+    const float *dout = gr_in(r, "in.dout", SHAPE(n, M, C));
+    int32_t *mask32 = gr_in_int_host(r, "in.patch_attention_mask", SHAPE(n, P), 0, 1);
+    float *out = gr_out(r, "out.image_features", (size_t)n * M * C);
+    float *dfeat = gr_out(r, "grad.image_hidden_states", (size_t)n * P * cfg.vision.C);
+    uint8_t *mask = malloc_check((size_t)n * P);
+    for (int k = 0; mask32 && k < n * P; k++) mask[k] = (uint8_t)mask32[k];
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        if (!idefics2_connector_forward(&c, feat, mask, n, P, true, out, &err)) { gr_error(r, "%s", err.msg); break; }
+        if (pass == 1) gr_expect(r, out, "out.image_features", SHAPE(n, M, C), 1, NULL);
+        idefics2_connector_backward(&c, dout, dfeat);
+        gr_expect(r, dfeat, "grad.image_hidden_states", SHAPE(n, P, cfg.vision.C), 1, pass == 2 ? "(must overwrite)" : NULL);
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < lora_count(sets[k]) && gr_ready(r); i++) {
+                char name[256];
+                int64_t shape[2];
+                float *grad;
+                lora_tensor(sets[k], i, NAMES[k], name, sizeof name, shape, NULL, &grad);
+                gr_expect_lora_grad(r, name, grad, shape, pass);
+            }
+    }
+    free(mask);
+    free(mask32);
+    idefics2_connector_free(&c);
 }

@@ -450,6 +450,9 @@ static const GoldenRunner RUNNERS[] = {
      GR_NO_OPS},
     {"model.siglip", golden_run_model_siglip, "HF Idefics2VisionTransformer + PEFT LoRA: padded patches, grads",
      GR_OPS(GOLDEN_SIGLIP_OPS)},
+    {"model.idefics2_connector", golden_run_model_idefics2_connector,
+     "HF Idefics2 connector (SwiGLU projection, perceiver) + PEFT LoRA: features, LoRA/feature grads",
+     GR_OPS(GOLDEN_CONNECTOR_OPS)},
     {"image.idefics2", golden_run_image_idefics2, "HF Idefics2 image processor (PIL backend): split, resize, pad, mask",
      GR_NO_OPS},
 };

@@ -96,9 +96,9 @@ void idefics2_connector_free(Idefics2Connector *c);
 // layers (bits 1 << PerceiverProj).
 void idefics2_connector_lora_create(Idefics2Connector *c, int r, float alpha, unsigned mproj_targets, unsigned targets);
 
-// feat: backend [n, P, Cv] (the vision encoder's output), key_mask backend [n, P] (1 = real patch);
-// out: backend [n, M, C]. for_backward keeps what the backward needs.
-bool idefics2_connector_forward(Idefics2Connector *c, const float *feat, const float *key_mask, int n, int P,
+// feat: backend [n, P, Cv] (the vision encoder's output), patch_mask host [n, P] (1 = real patch,
+// NULL = all real); out: backend [n, M, C]. for_backward keeps what the backward needs.
+bool idefics2_connector_forward(Idefics2Connector *c, const float *feat, const uint8_t *patch_mask, int n, int P,
                                 bool for_backward, float *out, LpoiErr *err);
 // From dout (backend [n, M, C]): LoRA gradients += (adapters on), d feat (backend [n, P, Cv], =)
 // into dfeat when non-NULL.
