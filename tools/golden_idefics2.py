@@ -39,9 +39,14 @@ rtol 1e-4, atol 1e-5 x the tensor's largest |value|; torch's own fp32 run must s
   /work/venv/bin/python tools/golden_idefics2.py --inventory
       (re-writes testdata/idefics2/idefics2_8b_tensors.txt: every tensor name and shape of
       Idefics2ForConditionalGeneration built by transformers from the real config on the meta device)
+  /work/venv/bin/python tools/golden_idefics2.py --chat
+      (re-writes testdata/idefics2/chat_expected.json: conversations rendered with idefics2-8b's chat
+      template by Idefics2Processor.apply_chat_template, the processor's image-token expansion and the
+      input_ids of its tokenizer: Mistral-7B's tokenizer.json with idefics2-8b's tokenizer_config.json)
 """
 import json
 import os
+import re
 import sys
 
 from golden_common import ROOT, GOLDEN_DIR, case_meta, case_seed, generator, writer_main
@@ -351,10 +356,82 @@ def write_inventory():
     print("wrote", INVENTORY, len(lines), "tensors")
 
 
+# idefics2-8b's chat template (its processor_config.json on the hub; the copy in ../shared has none).
+CHAT_TEMPLATE = ("{% for message in messages %}{{message['role'].capitalize()}}{% if message['content'][0]['type'] == "
+                 "'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] "
+                 "== 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}"
+                 "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}")
+CHAT_FILE = os.path.join(ROOT, "testdata", "idefics2", "chat_expected.json")
+
+
+def img():
+    return {"type": "image"}
+
+
+def txt(t):
+    return {"type": "text", "text": t}
+
+
+# (messages, add_generation_prompt, image_seq_len, do_image_splitting, about)
+CHATS = [
+    ([{"role": "user", "content": [img(), txt("What is in the image?")]},
+      {"role": "assistant", "content": [txt("A green triangle.")]}], False, 64, False,
+     "one training turn: the image token is followed by a word, so the processor inserts a space"),
+    ([{"role": "user", "content": [img(), txt("Describe it.")]}], True, 64, False, "generation prompt"),
+    ([{"role": "user", "content": [img(), txt("Describe it.")]}], True, 64, True,
+     "image splitting: five image strings, their inner fake tokens merged"),
+    ([{"role": "user", "content": [txt("Compare "), img(), img(), txt("\nand say which is larger.")]},
+      {"role": "assistant", "content": [txt("The first.")]}], False, 3, False,
+     "text first (': '), two adjacent images (one fake token between), a newline after the image (no space)"),
+    ([{"role": "system", "content": [txt("Be brief.")]}, {"role": "USER", "content": [img(), txt("<b>x</b>")]},
+      {"role": "user", "content": [img(), txt("\u00e9t\u00e9 \u00a0caf\u00e9")]},
+      {"role": "user", "content": [img(), txt("\u00a0nbsp"), img()]}], True, 2, False,
+     "system role, role capitalised, '<' after the image (no space), a non-ASCII letter (space), NBSP (no "
+     "space), an image at the end of the text"),
+]
+
+
+def write_chat():
+    import shutil
+    import tempfile
+    from transformers import AutoTokenizer
+    from transformers.models.idefics2.processing_idefics2 import Idefics2Processor
+    hf = os.path.join(ROOT, "..", "shared", "data", "hf")
+    tmp = tempfile.mkdtemp()
+    shutil.copy(os.path.join(hf, "mistralai__Mistral-7B-v0.1", "tokenizer.json"), tmp)
+    shutil.copy(os.path.join(REAL_DIR, "tokenizer_config.json"), tmp)
+    tok = AutoTokenizer.from_pretrained(tmp)
+    shutil.rmtree(tmp)
+    cases = []
+    for messages, gen, seq_len, split, about in CHATS:
+        proc = Idefics2Processor(Idefics2ImageProcessorPil(do_image_splitting=split), tok, image_seq_len=seq_len,
+                                 chat_template=CHAT_TEMPLATE)
+        text = proc.apply_chat_template(messages, add_generation_prompt=gen)
+        ids = proc(text=text)["input_ids"][0]
+        # The expanded prompt string: Idefics2Processor.__call__'s steps (transformers 5.24), checked
+        # to tokenise to the processor's ids.
+        fake, image = proc.fake_image_token, proc.image_token
+        image_str = (f"{fake}{image * seq_len}{fake}") * (5 if split else 1)
+        expanded = text.replace(image, image_str).replace(f"{fake}{fake}", fake)
+        expanded = re.sub(rf"{re.escape(fake)}(?=[^\s<])", f"{fake} ", expanded)
+        assert tok(expanded)["input_ids"] == ids, about
+        cases.append({"about": about, "messages": messages, "add_generation_prompt": gen, "image_seq_len": seq_len,
+                      "do_image_splitting": split, "text": text, "expanded": expanded, "input_ids": ids})
+    with open(CHAT_FILE, "w") as f:
+        json.dump({"generator": GENERATOR, "tokenizer": "mistralai__Mistral-7B-v0.1/tokenizer.json",
+                   "config": "HuggingFaceM4__idefics2-8b/tokenizer_config.json", "cases": cases}, f, indent=1,
+                  ensure_ascii=False)
+        f.write("\n")
+    print("wrote", CHAT_FILE, len(cases), "cases")
+
+
 def setup(args):
     global OUT_DIR
     if args.inventory:
         write_inventory()
+        return 0
+    if args.chat:
+        write_chat()
         return 0
     real = os.path.join(REAL_DIR, "preprocessor_config.json")
     if os.path.exists(real):
@@ -362,6 +439,11 @@ def setup(args):
             assert json.load(f) == IDEFICS2_8B, f"{real} differs from IDEFICS2_8B in this script"
     OUT_DIR = os.path.abspath(args.out)
     return None
+
+
+def add_arguments(ap):
+    ap.add_argument("--inventory", action="store_true", help="write the idefics2-8b tensor inventory and exit")
+    ap.add_argument("--chat", action="store_true", help="write the chat-template expectations and exit")
 
 
 def build(name):
@@ -378,6 +460,4 @@ def describe(name):
 if __name__ == "__main__":
     sys.exit(writer_main("Write lpoi's Idefics2 golden cases with transformers.", "idefics2_",
                          CASES, describe, build, setup=setup,
-                         add_arguments=lambda ap: ap.add_argument(
-                             "--inventory", action="store_true",
-                             help="write the idefics2-8b tensor inventory (testdata/idefics2) and exit")))
+                         add_arguments=add_arguments))
