@@ -30,6 +30,17 @@ top of src/check/golden_idefics2.c):
                     out.image_features [n,M,C], grad.<PEFT name>, grad.image_hidden_states of
                     L = sum(dout * image_features)
                   config: the Idefics2Config + "lora".
+  model.idefics2  a tiny random Idefics2ForConditionalGeneration (eager) with a PEFT adapter (all-linear),
+                  scored on a right-padded batch whose image tokens are expanded (fake tokens around M
+                  image tokens per real image), images of two sizes padded into one [B, N, 3, H, W] block
+                  with a padding image (all zeros) and pixel_attention_mask, as TRL's get_batch_logps:
+                    param.<HF name> (model.vision_model.*, model.connector.*, model.text_model.*, lm_head.weight)
+                    lora.<PEFT name> (base_model.model.model.<part>...)
+                    in.input_ids, in.attention_mask, in.labels [B,T], in.pixel_values [B,N,3,H,W],
+                    in.pixel_attention_mask [B,N,H,W] (I64), in.dlogp [B]
+                    out.logits [B,T,V], out.logps [B], out.logps_ref [B] (adapter disabled),
+                    out.image_features [K,C], grad.<PEFT name> of L = sum(dlogp * logps)
+                  config: the Idefics2Config + "lora".
 
 Tolerance: processor cases atol 1e-6, rtol 0 (pixel values come from the same float arithmetic as
 numpy's, so they must be identical); model cases as tools/golden_llama.py (references in float64,
@@ -59,9 +70,10 @@ import peft
 import torch
 from peft import get_peft_model, get_peft_model_state_dict
 from transformers.models.idefics2.configuration_idefics2 import Idefics2Config, Idefics2VisionConfig
-from transformers.models.idefics2.modeling_idefics2 import Idefics2Model, Idefics2VisionTransformer
+from transformers.models.idefics2.modeling_idefics2 import (Idefics2ForConditionalGeneration, Idefics2Model,
+                                                            Idefics2VisionTransformer)
 
-from golden_llama import F32, hf_config, lora_config, lora_params, model_case, randomize_lora
+from golden_llama import F32, get_batch_logps, hf_config, lora_config, lora_params, model_case, randomize_lora
 from golden_llava import randomize
 
 from golden_preprocess import pattern, with_alpha, noise, MODES
@@ -331,10 +343,113 @@ def make_connector(name, spec):
     return model_case(name, "model.idefics2_connector", about, MODEL_GENERATOR, run)
 
 
+# ---- the whole model ---------------------------------------------------------------------------
+# name: (Idefics2Config kwargs, targets, samples: [(image sizes (h, w) in pixels, prompt, response)],
+#        padded H, W, about)
+MODEL = {
+    "model_tiny": (dict(image_token_id=45,
+                        vision_config=dict(hidden_size=12, intermediate_size=10, num_hidden_layers=2,
+                                           num_attention_heads=2, image_size=21, patch_size=7),
+                        perceiver_config=dict(hidden_size=16, rms_norm_eps=1e-5, resampler_n_latents=3,
+                                              resampler_depth=2, resampler_n_heads=4, resampler_head_dim=5,
+                                              num_key_value_heads=2),
+                        text_config=dict(model_type="mistral", vocab_size=48, hidden_size=16, intermediate_size=20,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                         rms_norm_eps=1e-5, max_position_embeddings=64, sliding_window=None)),
+                   "all-linear", [([(14, 21), (14, 14)], 3, 4), ([(9, 16)], 2, 3)], 14, 21,
+                   "SigLIP 2 layers (position table 3x3), perceiver 3 latents x 2 layers (GQA 4/2), Mistral GQA "
+                   "4/2; 2 right-padded sequences with 2 + 1 images of 3 sizes (14x21, 14x14, 9x16 px: padded "
+                   "pixels, partial patches) in one [2, 2, 3, 14, 21] block with a padding image; PEFT all-linear"),
+}
+FAKE_TOKEN = 44
+
+
+def model_batch(spec, cfg, g):
+    _, _, samples, H, W, _ = spec
+    M, img, V = cfg.perceiver_config.resampler_n_latents, cfg.image_token_id, cfg.text_config.vocab_size
+    N = max(len(s[0]) for s in samples)
+    pix = torch.zeros(len(samples), N, 3, H, W)
+    pmask = torch.zeros(len(samples), N, H, W, dtype=torch.int64)
+    rows = []
+    for b, (sizes, n_prompt, n_resp) in enumerate(samples):
+        ids = [1, 0]
+        for j, (h, w) in enumerate(sizes):
+            pix[b, j, :, :h, :w] = torch.randn(3, h, w, generator=g)
+            pmask[b, j, :h, :w] = 1
+            ids += [FAKE_TOKEN] + [img] * M + [FAKE_TOKEN]
+        ids += [0] * n_prompt
+        start = len(ids)
+        ids += [0] * n_resp + [2]
+        rows.append((ids, start))
+    B, T = len(rows), max(len(r[0]) for r in rows)
+    input_ids = torch.zeros(B, T, dtype=torch.int64)
+    mask = torch.zeros(B, T, dtype=torch.int64)
+    labels = torch.full((B, T), -100, dtype=torch.int64)
+    for b, (ids, start) in enumerate(rows):
+        ids = torch.tensor(ids)
+        text = ids == 0
+        ids[text] = torch.randint(3, FAKE_TOKEN, (int(text.sum()),), generator=g)
+        input_ids[b, :len(ids)] = ids
+        mask[b, :len(ids)] = 1
+        labels[b, start:len(ids)] = ids[start:]
+    return input_ids, mask, labels, pix, pmask
+
+
+def make_model(name, spec):
+    kwargs, targets = spec[0], spec[1]
+    seed = case_seed(name)
+
+    def run(dtype):
+        g = torch.Generator().manual_seed(seed)
+        cfg = Idefics2Config(**kwargs)
+        cfg._attn_implementation = "eager"
+        for sub in (cfg.vision_config, cfg.perceiver_config, cfg.text_config):
+            sub._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = Idefics2ForConditionalGeneration(cfg).to(F32).eval()
+        randomize(model, g)
+        with torch.no_grad():
+            lat = model.model.connector.perceiver_resampler.latents
+            lat.copy_(torch.randn(lat.shape, generator=g))
+        base = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model = get_peft_model(model, lora_config(targets)).eval()
+        randomize_lora(model, g)
+        lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        ids, mask, labels, pix32, pmask = model_batch(spec, cfg, g)
+        B = ids.shape[0]
+        dlogp = torch.randn(B, generator=g)
+        model = model.to(dtype)
+        lp = lora_params(model)
+        pix = pix32.to(dtype)
+        feats = {}
+        conn = model.get_base_model().model.connector
+        hook = conn.register_forward_hook(lambda m, i, o: feats.setdefault("f", o))
+        kw = dict(input_ids=ids, attention_mask=mask, pixel_values=pix, pixel_attention_mask=pmask)
+        logits = model(**kw).logits
+        hook.remove()
+        logps = get_batch_logps(logits, labels)
+        (logps * dlogp.to(dtype)).sum().backward()
+        with torch.no_grad(), model.disable_adapter():
+            logps_ref = get_batch_logps(model(**kw).logits, labels)
+        t = {"param." + k: v.to(F32).contiguous() for k, v in base.items()}
+        t.update({"lora." + k: v.to(F32).contiguous() for k, v in lora.items()})
+        t.update({"in.input_ids": ids, "in.attention_mask": mask, "in.labels": labels,
+                  "in.pixel_values": pix32.contiguous(), "in.pixel_attention_mask": pmask.contiguous(),
+                  "in.dlogp": dlogp.contiguous()})
+        checked = {"out.logits": logits, "out.logps": logps, "out.logps_ref": logps_ref,
+                   "out.image_features": feats["f"].reshape(-1, feats["f"].shape[-1])}
+        for k, prm in lp.items():
+            checked["grad." + k] = prm.grad
+        return t, checked, hf_config(cfg, targets)
+
+    return model_case(name, "model.idefics2", spec[-1], MODEL_GENERATOR, run)
+
+
 OUT_DIR = GOLDEN_DIR   # photographs are referenced relative to the case file
 CASES = {**{f"processor_{n}": (make_processor, spec) for n, spec in PROCESSOR.items()},
          **{n: (make_siglip, spec) for n, spec in SIGLIP.items()},
-         **{n: (make_connector, spec) for n, spec in CONNECTOR.items()}}
+         **{n: (make_connector, spec) for n, spec in CONNECTOR.items()},
+         **{n: (make_model, spec) for n, spec in MODEL.items()}}
 
 
 INVENTORY = os.path.join(ROOT, "testdata", "idefics2", "idefics2_8b_tensors.txt")
@@ -454,7 +569,7 @@ def build(name):
 def describe(name):
     make, spec = CASES[name]
     return {"make_processor": "image.idefics2", "make_siglip": "model.siglip",
-            "make_connector": "model.idefics2_connector"}[make.__name__], spec[-1]
+            "make_connector": "model.idefics2_connector", "make_model": "model.idefics2"}[make.__name__], spec[-1]
 
 
 if __name__ == "__main__":

@@ -19,6 +19,12 @@
 //                   in.image_hidden_states [n,P,Cv], in.patch_attention_mask [n,P] (0/1), in.dout [n,M,C]
 //                   -> out.image_features [n,M,C], grad.<PEFT name>, grad.image_hidden_states of
 //                      L = Σ dout·image_features (the backward runs twice: LoRA gradients accumulate)
+//   model.idefics2  the Idefics2Config + "lora"; param.<HF name>, lora.<PEFT name>;
+//                   in.input_ids, in.attention_mask, in.labels [B,T], in.pixel_values [B,N,3,H,W],
+//                   in.pixel_attention_mask [B,N,H,W] (0/1), in.dlogp [B]
+//                   -> out.logits [B,T,V], out.logps [B], out.logps_ref [B] (adapters off),
+//                      out.image_features [K,C], grad.<PEFT name> of L = Σ dlogp·logps (twice: the second
+//                      pass with per-layer recomputation, LoRA gradients accumulate)
 // Image work is host code: inputs go through gr_in_int_host (range-checked, consumed), the result
 // is compared on the host.
 #include "check/golden_idefics2.h"
@@ -261,4 +267,75 @@ void golden_run_model_idefics2_connector(GoldenRun *r) {   // the harness checke
     free(mask);
     free(mask32);
     idefics2_connector_free(&c);
+}
+
+// ---- model.idefics2 ----------------------------------------------------------------------------------
+void golden_run_model_idefics2(GoldenRun *r) {   // the harness checked GOLDEN_IDEFICS2_OPS
+    const GoldenCase *gc = gr_case(r);
+    Idefics2Config cfg;
+    LpoiErr err = {{0}};
+    if (!idefics2_config_parse(&cfg, gc->config, "config", &err)) { gr_error(r, "%s", err.msg); return; }
+    GrLora spec;
+    Idefics2LoraTargets targets;
+    if (!gr_lora_config(r, &spec)) return;
+    if (!idefics2_lora_parse_targets(spec.targets, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    const StTensor *pt = st_find(&gc->st, "in.pixel_values");
+    if (!pt || pt->ndim != 5 || pt->shape[1] < 1 || pt->shape[1] > 16 || pt->shape[2] != 3 || pt->shape[3] < 1 ||
+        pt->shape[3] > 1024 || pt->shape[4] < 1 || pt->shape[4] > 1024) {
+        gr_error(r, "in.pixel_values must be [B, N<=16, 3, H<=1024, W<=1024]");
+        return;
+    }
+    Idefics2Model m;
+    WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};
+    if (!idefics2_load(&m, gr_backend(r), &cfg, &wsrc, &err)) { gr_error(r, "%s", err.msg); return; }
+    idefics2_lora_create(&m, spec.rank, spec.alpha, &targets);
+    WeightSource lsrc = {.file = &gc->st, .prefix = "lora.", .what = gc->path};
+    if (!idefics2_lora_load(&m, &lsrc, &err)) { gr_error(r, "%s", err.msg); idefics2_free(&m); return; }
+    gr_consume_weights(r);
+    GrTextBatch tb;
+    if (!gr_text_batch(r, cfg.text.V, true, &tb)) { idefics2_free(&m); return; }
+    const int B = tb.B, T = tb.T, V = cfg.text.V, C = cfg.text.C;
+    const int N = (int)pt->shape[1], H = (int)pt->shape[3], W = (int)pt->shape[4];
+    if ((int)pt->shape[0] != B) gr_error(r, "in.pixel_values holds %d samples, the batch %d", (int)pt->shape[0], B);
+    float *pix = gr_in_host(r, "in.pixel_values", SHAPE(B, N, 3, H, W));
+    int32_t *mask32 = gr_in_int_host(r, "in.pixel_attention_mask", SHAPE(B, N, H, W), 0, 1);
+    float *dlogp = gr_in_host(r, "in.dlogp", SHAPE(B));
+    float *logits = gr_out(r, "out.logits", (size_t)B * T * V);
+    size_t nm = (size_t)B * N * H * W;
+    uint8_t *pmask = malloc_check(nm);
+    for (size_t k = 0; mask32 && k < nm; k++) pmask[k] = (uint8_t)mask32[k];
+    Idefics2Batch batch = {.B = B, .T = T, .input_ids = tb.ids, .attention_mask = tb.mask, .labels = tb.labels,
+                           .N = N, .H = H, .W = W, .pixel_values = pix, .pixel_mask = pmask};
+    for (int pass = 1; pass <= 2 && gr_ready(r); pass++) {
+        m.vision.recompute = m.lm.recompute = pass == 2;
+        idefics2_set_lora(&m, true);
+        if (!idefics2_logps_forward(&m, &batch, true, tb.logp, &err)) { gr_error(r, "%s", err.msg); break; }
+        gr_expect_host(r, tb.logp, "out.logps", SHAPE(B));
+        int rows;
+        const float *feat = idefics2_image_features(&m, &rows);
+        if (pass == 1) gr_expect_dev(r, feat, "out.image_features", SHAPE(rows, C), 1);
+        idefics2_logps_backward(&m, dlogp);
+        for (size_t i = 0; i < idefics2_lora_count(&m) && gr_ready(r); i++) {
+            char name[256];
+            int64_t shape[2];
+            float *grad;
+            idefics2_lora_tensor(&m, i, name, sizeof name, shape, NULL, &grad);
+            gr_expect_lora_grad(r, name, grad, shape, pass);
+        }
+    }
+    if (gr_ready(r)) {
+        if (!idefics2_logits(&m, &batch, logits, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect(r, logits, "out.logits", SHAPE(B, T, V), 1, NULL);
+    }
+    if (gr_ready(r)) {
+        idefics2_set_lora(&m, false);   // the reference model
+        if (!idefics2_logps_forward(&m, &batch, false, tb.logp, &err)) gr_error(r, "%s", err.msg);
+        else gr_expect_host(r, tb.logp, "out.logps_ref", SHAPE(B));
+    }
+    free(pmask);
+    free(mask32);
+    free(pix);
+    free(dlogp);
+    gr_text_batch_free(&tb);
+    idefics2_free(&m);
 }

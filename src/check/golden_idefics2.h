@@ -12,3 +12,5 @@ void golden_run_model_idefics2_connector(GoldenRun *r);   // kind "model.idefics
     OP_GEMM, OP_MATMUL_FORWARD, OP_MATMUL_BACKWARD, OP_EMBEDDING_FORWARD, OP_EMBEDDING_BACKWARD,          \
         OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_SWIGLU_FORWARD, OP_SWIGLU_BACKWARD, OP_ADD, OP_AXPY,  \
         OP_ATTENTION_FORWARD, OP_ATTENTION_BACKWARD
+void golden_run_model_idefics2(GoldenRun *r);   // kind "model.idefics2"
+#define GOLDEN_IDEFICS2_OPS GOLDEN_LLAVA_OPS      // CLIP's, the decoder's and the connector's (golden_vision.h)

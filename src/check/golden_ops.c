@@ -453,6 +453,9 @@ static const GoldenRunner RUNNERS[] = {
     {"model.idefics2_connector", golden_run_model_idefics2_connector,
      "HF Idefics2 connector (SwiGLU projection, perceiver) + PEFT LoRA: features, LoRA/feature grads",
      GR_OPS(GOLDEN_CONNECTOR_OPS)},
+    {"model.idefics2", golden_run_model_idefics2,
+     "HF Idefics2ForConditionalGeneration + PEFT LoRA: logits, logps, image features, LoRA grads",
+     GR_OPS(GOLDEN_IDEFICS2_OPS)},
     {"image.idefics2", golden_run_image_idefics2, "HF Idefics2 image processor (PIL backend): split, resize, pad, mask",
      GR_NO_OPS},
 };

@@ -108,3 +108,73 @@ void idefics2_connector_backward(Idefics2Connector *c, const float *dout, float 
 // Every tensor name of Idefics2ForConditionalGeneration (transformers 5.24 names: model.vision_model.*,
 // model.connector.*, model.text_model.*, lm_head.weight unless tied) with its shape: appended to out.
 void idefics2_weight_specs(const Idefics2Config *c, WeightSpecs *out);
+
+// ---- the whole model ----------------------------------------------------------------------------
+// Forward (as Idefics2Model.get_image_features + inputs_merger, transformers 5.24):
+//   real images   the images of pixel_values [B, N, 3, H, W] that are not entirely 0.0 (HF drops the
+//                 processor's padding images by that test), in batch-major order
+//   patch mask    a patch is real when all p x p of its pixels are real in pixel_attention_mask
+//   feat          siglip(real images, patch mask) [n, P, Cv]; img = connector(feat) [n·M, C]
+//   x0 [B·T, C]   embed_tokens(input_ids), the rows whose id is image_token_id replaced in order by img
+//   logp [B]      the Mistral decoder's sequence log-probs of x0 (TRL get_batch_logps)
+// input_ids must hold the expanded image tokens (the processor's job: M per image, and M per split
+// image with do_image_splitting); a count that does not match the real images is an error.
+typedef struct Idefics2Step Idefics2Step;
+
+typedef struct {
+    Idefics2Config cfg;
+    Backend *be;
+    SiglipModel vision;
+    Idefics2Connector connector;
+    LlamaModel lm;
+    bool lora_on;
+    Arena acts;
+    void *acts_mem;
+    Idefics2Step *step;
+} Idefics2Model;
+
+// Binds every tensor (vision model.vision_model.*, connector model.connector.*, decoder
+// model.text_model.* + lm_head.weight): every problem of every part, and every tensor of none, in
+// ONE error; nothing uploaded unless all is clean.
+bool idefics2_load(Idefics2Model *m, Backend *be, const Idefics2Config *cfg, const WeightSource *src, LpoiErr *err);
+bool idefics2_open(Idefics2Model *m, Backend *be, const char *dir, LpoiErr *err);
+void idefics2_free(Idefics2Model *m);
+
+// ---- LoRA ----
+typedef struct {
+    unsigned vision;       // bits (1 << ClipProj)
+    unsigned modality;     // bits (1 << Idefics2Mlp)
+    unsigned perceiver;    // bits (1 << PerceiverProj)
+    unsigned text;         // bits (1 << LlamaProj)
+} Idefics2LoraTargets;
+// PEFT target_modules over the four parts: "all-linear" (every Linear but lm_head), names with list
+// semantics ("q_proj" adapts the vision, perceiver and text q_proj), qualified names
+// ("vision_model.fc1", "perceiver_resampler.o_proj", "modality_projection.up_proj", "text_model.q_proj"),
+// dotted paths, or a regex over transformers 5's module names ("model.text_model.layers.0.self_attn.q_proj").
+bool idefics2_lora_parse_targets(const char *spec, Idefics2LoraTargets *t, LpoiErr *err);
+void idefics2_lora_create(Idefics2Model *m, int r, float alpha, const Idefics2LoraTargets *t);
+// Loads a PEFT adapter saved from Idefics2ForConditionalGeneration ("base_model.model.model.<part>...").
+bool idefics2_lora_load(Idefics2Model *m, const WeightSource *src, LpoiErr *err);
+void idefics2_set_lora(Idefics2Model *m, bool on);
+// Adapter tensors in storage order (vision, modality projection, perceiver, text) with their PEFT names.
+size_t idefics2_lora_count(const Idefics2Model *m);
+void idefics2_lora_tensor(const Idefics2Model *m, size_t i, char *name, size_t cap, int64_t shape[2], float **param,
+                          float **grad);
+
+// ---- a step ----
+typedef struct {
+    int B, T;
+    const int32_t *input_ids;        // host [B,T], image tokens expanded
+    const int32_t *attention_mask;   // host [B,T] (NULL = all tokens)
+    const int32_t *labels;           // host [B,T], -100 = not scored
+    int N, H, W;                     // images per sample (padded count) and their padded size; N = 0: none
+    const float *pixel_values;       // host [B, N, 3, H, W] (Idefics2Pixels)
+    const uint8_t *pixel_mask;       // host [B, N, H, W] (NULL = every pixel real)
+} Idefics2Batch;
+
+bool idefics2_logps_forward(Idefics2Model *m, const Idefics2Batch *b, bool for_backward, float *logp, LpoiErr *err);
+// From dlogp [B] (host): LoRA gradients += in every part whose adapters were on.
+void idefics2_logps_backward(Idefics2Model *m, const float *dlogp);
+bool idefics2_logits(Idefics2Model *m, const Idefics2Batch *b, float *logits, LpoiErr *err);   // backend [B,T,V]
+// The image features of the last forward (backend [n_real·M, C]) and their count n_real·M.
+const float *idefics2_image_features(const Idefics2Model *m, int *rows);
