@@ -6,6 +6,7 @@
 // hidden_act gelu_pytorch_tanh, layer_norm_eps 1e-6, attention_dropout 0.
 #include "models/siglip.h"
 #include "models/model.h"
+#include "models/vit_layer.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,19 +47,7 @@ void siglip_weight_specs(const SiglipConfig *c, const char *prefix, SiglipModel 
     specs_add(out, AT(m->patch_w), 4, (const int64_t[]){c->C, c->ch, c->p, c->p}, "%sembeddings.patch_embedding.weight", prefix);
     SPEC1(out, AT(m->patch_b), c->C, "%sembeddings.patch_embedding.bias", prefix);
     SPEC2(out, AT(m->pos_emb), c->n_pos, c->C, "%sembeddings.position_embedding.weight", prefix);
-    for (int l = 0; l < c->n_layer; l++) {
-        ClipLayer *ly = m ? &m->layers[l] : NULL;
-        SPEC1(out, AT(ly->ln1_w), c->C, "%sencoder.layers.%d.layer_norm1.weight", prefix, l);
-        SPEC1(out, AT(ly->ln1_b), c->C, "%sencoder.layers.%d.layer_norm1.bias", prefix, l);
-        SPEC1(out, AT(ly->ln2_w), c->C, "%sencoder.layers.%d.layer_norm2.weight", prefix, l);
-        SPEC1(out, AT(ly->ln2_b), c->C, "%sencoder.layers.%d.layer_norm2.bias", prefix, l);
-        for (int p = 0; p < CLIP_NPROJ; p++) {
-            int o = p == CLIP_FC1 ? c->F : c->C, i = p == CLIP_FC2 ? c->F : c->C;
-            if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
-            SPEC2(out, AT(ly->proj[p].w), o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
-            SPEC1(out, AT(ly->proj[p].b), o, "%sencoder.layers.%d.%s.bias", prefix, l, CLIP_PROJ_PATH[p]);
-        }
-    }
+    for (int l = 0; l < c->n_layer; l++) vit_layer_specs(out, prefix, l, c->C, c->F, m ? &m->layers[l] : NULL);
     SPEC1(out, AT(m->post_w), c->C, "%spost_layernorm.weight", prefix);
     SPEC1(out, AT(m->post_b), c->C, "%spost_layernorm.bias", prefix);
 #undef AT

@@ -76,3 +76,18 @@ void vit_layer_backward(Backend *be, const ClipLayer *ly, const VitLayerActs *a,
     be->layernorm_backward(be, g->dtmp, NULL, NULL, g->dh, x, ly->ln1_w, a->mean1, a->rstd1, N, C);
     be->add(be, g->dres, g->dres, g->dtmp, (size_t)N * C);                       // d x
 }
+
+void vit_layer_specs(WeightSpecs *out, const char *prefix, int l, int C, int F, ClipLayer *ly) {
+#define AT(field) (ly ? &(field) : NULL)
+    SPEC1(out, AT(ly->ln1_w), C, "%sencoder.layers.%d.layer_norm1.weight", prefix, l);
+    SPEC1(out, AT(ly->ln1_b), C, "%sencoder.layers.%d.layer_norm1.bias", prefix, l);
+    SPEC1(out, AT(ly->ln2_w), C, "%sencoder.layers.%d.layer_norm2.weight", prefix, l);
+    SPEC1(out, AT(ly->ln2_b), C, "%sencoder.layers.%d.layer_norm2.bias", prefix, l);
+    for (int p = 0; p < CLIP_NPROJ; p++) {
+        int o = p == CLIP_FC1 ? F : C, i = p == CLIP_FC2 ? F : C;
+        if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
+        SPEC2(out, AT(ly->proj[p].w), o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
+        SPEC1(out, AT(ly->proj[p].b), o, "%sencoder.layers.%d.%s.bias", prefix, l, CLIP_PROJ_PATH[p]);
+    }
+#undef AT
+}

@@ -9,6 +9,7 @@
 #include "backend/backend.h"
 #include "base/arena.h"
 #include "models/clip.h"
+#include "nn/weights.h"
 
 typedef struct {
     float *h1, *mean1, *rstd1;   // [N,C], [N], [N]
@@ -46,3 +47,7 @@ void vit_layer_forward(Backend *be, const ClipLayer *ly, const VitLayerActs *a, 
 // g->dres holds d(x_out) on entry and d(x) on return.
 void vit_layer_backward(Backend *be, const ClipLayer *ly, const VitLayerActs *a, const VitDims *d, const float *x,
                         const VitGrads *g);
+
+// The spec-table rows of encoder layer l under prefix ("<prefix>encoder.layers.<l>.": layer_norm1/2
+// weight and bias, then q/k/v/out_proj, fc1, fc2 weight and bias), with ly wired when non-NULL.
+void vit_layer_specs(WeightSpecs *out, const char *prefix, int l, int C, int F, ClipLayer *ly);
