@@ -76,7 +76,8 @@ from transformers.models.idefics2.modeling_idefics2 import (Idefics2ForCondition
 from golden_llama import F32, get_batch_logps, hf_config, lora_config, lora_params, model_case, randomize_lora
 from golden_llava import randomize
 
-from golden_preprocess import pattern, with_alpha, noise, MODES
+import golden_preprocess
+from golden_preprocess import load_source, pattern, with_alpha, noise
 
 PHOTOS = os.path.join(ROOT, "testdata", "images", "photos")
 REAL_DIR = os.path.join(ROOT, "..", "shared", "data", "hf", "HuggingFaceM4__idefics2-8b")
@@ -141,18 +142,6 @@ PROCESSOR = {
                              do_rescale=False), [[lambda: pattern(20, 15, seed=17)]], "full",
                        "other mean/std, do_rescale false"),
 }
-
-
-def load_source(src):
-    """-> (PIL image as HF gets it, pixels H x W x C or None for a file, relative path or None)."""
-    if isinstance(src, str):
-        img = Image.open(src)
-        img.load()
-        assert img.mode == "RGB" and "transparency" not in img.info, src
-        return img, None, os.path.relpath(src, OUT_DIR)
-    px = src()
-    c = px.shape[2]
-    return Image.fromarray(px[:, :, 0] if c == 1 else px, MODES[c]), px, None
 
 
 def make_processor(name, spec):
@@ -295,26 +284,35 @@ CONNECTOR = {
 }
 
 
+def random_idefics2(cls, kwargs, targets, g, keep=lambda name: True):
+    """A tiny random Idefics2 model of class cls (eager attention everywhere): unit-ish weights and
+    latents, then a PEFT adapter on targets with A and B both random. -> (config, PEFT model, base
+    weights kept by name, adapter tensors)."""
+    cfg = Idefics2Config(**kwargs)
+    cfg._attn_implementation = "eager"
+    for sub in (cfg.vision_config, cfg.perceiver_config, cfg.text_config):
+        sub._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = cls(cfg).to(F32).eval()
+    randomize(model, g)
+    with torch.no_grad():
+        lat = [p for n, p in model.named_parameters() if n.endswith("perceiver_resampler.latents")][0]
+        lat.copy_(torch.randn(lat.shape, generator=g))
+    base = {k: v.detach().clone() for k, v in model.state_dict().items() if keep(k)}
+    model = get_peft_model(model, lora_config(targets)).eval()
+    randomize_lora(model, g)
+    lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+    return cfg, model, base, lora
+
+
 def make_connector(name, spec):
     kwargs, P, real, about = spec
     seed = case_seed(name)
 
     def run(dtype):
         g = torch.Generator().manual_seed(seed)
-        cfg = Idefics2Config(**kwargs)
-        cfg._attn_implementation = "eager"
-        for sub in (cfg.vision_config, cfg.perceiver_config, cfg.text_config):
-            sub._attn_implementation = "eager"
-        torch.manual_seed(0)
-        model = Idefics2Model(cfg).to(F32).eval()
-        randomize(model, g)
-        with torch.no_grad():
-            model.connector.perceiver_resampler.latents.copy_(torch.randn(model.connector.perceiver_resampler.latents.shape,
-                                                                          generator=g))
-        base = {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith("connector.")}
-        model = get_peft_model(model, lora_config(CONNECTOR_TARGETS)).eval()
-        randomize_lora(model, g)
-        lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        cfg, model, base, lora = random_idefics2(Idefics2Model, kwargs, CONNECTOR_TARGETS, g,
+                                                 keep=lambda k: k.startswith("connector."))
         assert lora and all(".connector." in k for k in lora), list(lora)[:3]
         n, Cv, C = len(real), cfg.vision_config.hidden_size, cfg.text_config.hidden_size
         mask = torch.zeros(n, P, dtype=torch.int64)
@@ -401,20 +399,7 @@ def make_model(name, spec):
 
     def run(dtype):
         g = torch.Generator().manual_seed(seed)
-        cfg = Idefics2Config(**kwargs)
-        cfg._attn_implementation = "eager"
-        for sub in (cfg.vision_config, cfg.perceiver_config, cfg.text_config):
-            sub._attn_implementation = "eager"
-        torch.manual_seed(0)
-        model = Idefics2ForConditionalGeneration(cfg).to(F32).eval()
-        randomize(model, g)
-        with torch.no_grad():
-            lat = model.model.connector.perceiver_resampler.latents
-            lat.copy_(torch.randn(lat.shape, generator=g))
-        base = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model = get_peft_model(model, lora_config(targets)).eval()
-        randomize_lora(model, g)
-        lora = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+        cfg, model, base, lora = random_idefics2(Idefics2ForConditionalGeneration, kwargs, targets, g)
         ids, mask, labels, pix32, pmask = model_batch(spec, cfg, g)
         B = ids.shape[0]
         dlogp = torch.randn(B, generator=g)
@@ -552,7 +537,7 @@ def setup(args):
     if os.path.exists(real):
         with open(real) as f:
             assert json.load(f) == IDEFICS2_8B, f"{real} differs from IDEFICS2_8B in this script"
-    OUT_DIR = os.path.abspath(args.out)
+    OUT_DIR = golden_preprocess.OUT_DIR = os.path.abspath(args.out)   # load_source's relative paths
     return None
 
 
