@@ -39,7 +39,9 @@ top of src/check/golden_idefics2.c):
                     in.input_ids, in.attention_mask, in.labels [B,T], in.pixel_values [B,N,3,H,W],
                     in.pixel_attention_mask [B,N,H,W] (I64), in.dlogp [B]
                     out.logits [B,T,V], out.logps [B], out.logps_ref [B] (adapter disabled),
-                    out.image_features [K,C], grad.<PEFT name> of L = sum(dlogp * logps)
+                    out.image_features [K,C], grad.<PEFT name> of L = sum(dlogp * logps),
+                    out.generated [n_new] (I64): HF greedy generate (adapter on) from sample 0's prompt
+                    (its ids up to the first scored label) with its images, max_new_tokens from the config
                   config: the Idefics2Config + "lora".
 
 Tolerance: processor cases atol 1e-6, rtol 0 (pixel values come from the same float arithmetic as
@@ -360,6 +362,7 @@ MODEL = {
                    "pixels, partial patches) in one [2, 2, 3, 14, 21] block with a padding image; PEFT all-linear"),
 }
 FAKE_TOKEN = 44
+GENERATE = 8
 
 
 def model_batch(spec, cfg, g):
@@ -416,16 +419,24 @@ def make_model(name, spec):
         (logps * dlogp.to(dtype)).sum().backward()
         with torch.no_grad(), model.disable_adapter():
             logps_ref = get_batch_logps(model(**kw).logits, labels)
+        n_prompt = int((labels[0] != -100).nonzero()[0])
+        with torch.no_grad():
+            gen = model.generate(input_ids=ids[:1, :n_prompt], attention_mask=mask[:1, :n_prompt], pixel_values=pix[:1],
+                                 pixel_attention_mask=pmask[:1], max_new_tokens=GENERATE, do_sample=False,
+                                 eos_token_id=None, pad_token_id=0)[0, n_prompt:]
+        assert gen.numel() == GENERATE
         t = {"param." + k: v.to(F32).contiguous() for k, v in base.items()}
         t.update({"lora." + k: v.to(F32).contiguous() for k, v in lora.items()})
         t.update({"in.input_ids": ids, "in.attention_mask": mask, "in.labels": labels,
                   "in.pixel_values": pix32.contiguous(), "in.pixel_attention_mask": pmask.contiguous(),
                   "in.dlogp": dlogp.contiguous()})
         checked = {"out.logits": logits, "out.logps": logps, "out.logps_ref": logps_ref,
-                   "out.image_features": feats["f"].reshape(-1, feats["f"].shape[-1])}
+                   "out.image_features": feats["f"].reshape(-1, feats["f"].shape[-1]), "out.generated": gen}
         for k, prm in lp.items():
             checked["grad." + k] = prm.grad
-        return t, checked, hf_config(cfg, targets)
+        config = hf_config(cfg, targets)
+        config["golden"] = {"max_new_tokens": GENERATE}
+        return t, checked, config
 
     return model_case(name, "model.idefics2", spec[-1], MODEL_GENERATOR, run)
 

@@ -24,7 +24,9 @@
 //                   in.pixel_attention_mask [B,N,H,W] (0/1), in.dlogp [B]
 //                   -> out.logits [B,T,V], out.logps [B], out.logps_ref [B] (adapters off),
 //                      out.image_features [K,C], grad.<PEFT name> of L = Σ dlogp·logps (twice: the second
-//                      pass with per-layer recomputation, LoRA gradients accumulate)
+//                      pass with per-layer recomputation, LoRA gradients accumulate), out.generated
+//                      [golden.max_new_tokens] greedy ids (adapters on) from sample 0's prompt (its ids
+//                      before the first scored label) and its images
 // Image work is host code: inputs go through gr_in_int_host (range-checked, consumed), the result
 // is compared on the host.
 #include "check/golden_idefics2.h"
@@ -331,6 +333,24 @@ void golden_run_model_idefics2(GoldenRun *r) {   // the harness checked GOLDEN_I
         idefics2_set_lora(&m, false);   // the reference model
         if (!idefics2_logps_forward(&m, &batch, false, tb.logp, &err)) gr_error(r, "%s", err.msg);
         else gr_expect_host(r, tb.logp, "out.logps_ref", SHAPE(B));
+    }
+    const JsonValue *gold = json_get(gc->config, "golden");
+    int64_t max_new = 0;
+    if (gr_ready(r) && (!json_get_i64(gold, "max_new_tokens", &max_new) || max_new < 1 || max_new > 256))
+        gr_error(r, "config: \"golden\": {\"max_new_tokens\": 1..256} is required");
+    if (gr_ready(r)) {   // greedy generation from sample 0's prompt
+        int n_prompt = 0;
+        while (n_prompt < T && tb.labels[n_prompt] == -100) n_prompt++;
+        idefics2_set_lora(&m, true);
+        Idefics2Batch one = batch;
+        one.B = 1;
+        int32_t out[256];
+        float gen[257];
+        LlamaGenOpts o = {.max_new = (int)max_new};
+        int k = idefics2_generate(&m, tb.ids, n_prompt, &one, &o, out, &err);
+        if (k < 0) gr_error(r, "%s", err.msg);
+        for (int i = 0; i < k; i++) gen[i] = (float)out[i];
+        if (k >= 0) gr_expect_host(r, gen, "out.generated", SHAPE(k));
     }
     free(pmask);
     free(mask32);

@@ -176,5 +176,10 @@ bool idefics2_logps_forward(Idefics2Model *m, const Idefics2Batch *b, bool for_b
 // From dlogp [B] (host): LoRA gradients += in every part whose adapters were on.
 void idefics2_logps_backward(Idefics2Model *m, const float *dlogp);
 bool idefics2_logits(Idefics2Model *m, const Idefics2Batch *b, float *logits, LpoiErr *err);   // backend [B,T,V]
+// Greedy / sampled decoding of one sequence: ids[n] (image tokens expanded) with its images
+// (b->B must be 1; b->input_ids, labels and attention_mask are ignored) → the merged embeddings
+// prefill the KV cache (llama_generate_embeds). Returns the number of new ids written to out, or -1 + err.
+int idefics2_generate(Idefics2Model *m, const int32_t *ids, int n, const Idefics2Batch *images, const LlamaGenOpts *o,
+                      int32_t *out, LpoiErr *err);
 // The image features of the last forward (backend [n_real·M, C]) and their count n_real·M.
 const float *idefics2_image_features(const Idefics2Model *m, int *rows);

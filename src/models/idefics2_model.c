@@ -301,3 +301,15 @@ const float *idefics2_image_features(const Idefics2Model *m, int *rows) {
     *rows = m->step->K;
     return m->step->src + (size_t)m->step->BT * m->cfg.text.C;
 }
+
+int idefics2_generate(Idefics2Model *m, const int32_t *ids, int n, const Idefics2Batch *images, const LlamaGenOpts *o,
+                      int32_t *out, LpoiErr *err) {
+    if (m->step) m->step->ready = false;
+    if (images->B != 1) return err_set(err, "generation takes one sequence, not %d", images->B), -1;
+    Idefics2Batch b = *images;
+    b.T = n;
+    b.input_ids = ids;
+    b.attention_mask = b.labels = NULL;
+    if (!prepare(m, &b, false, err)) return -1;
+    return llama_generate_embeds(&m->lm, m->step->x0, n, o, out, err);
+}
