@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 Idefics2ImageConfig idefics2_image_config_default(void) {
     return (Idefics2ImageConfig){
@@ -125,6 +126,20 @@ bool idefics2_image_config_load(Idefics2ImageConfig *cfg, const char *path, Lpoi
     JsonDoc *doc = json_load_file(file, (size_t)1 << 20, err);
     if (!doc) return false;
     bool ok = idefics2_image_config_from_json(cfg, json_root(doc), file, err);
+    json_free(doc);
+    return ok;
+}
+
+bool idefics2_image_config_load_dir(Idefics2ImageConfig *cfg, const char *dir, LpoiErr *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (access(path, R_OK) == 0) return idefics2_image_config_load(cfg, path, err);
+    snprintf(path, sizeof path, "%s/processor_config.json", dir);
+    JsonDoc *doc = json_load_file(path, (size_t)1 << 20, err);
+    if (!doc) return err_prefix(err, "%s: no preprocessor_config.json either", dir);
+    char what[4300];
+    snprintf(what, sizeof what, "%s: image_processor", path);
+    bool ok = idefics2_image_config_from_json(cfg, json_get(json_root(doc), "image_processor"), what, err);
     json_free(doc);
     return ok;
 }

@@ -50,6 +50,10 @@ bool idefics2_image_config_from_json(Idefics2ImageConfig *cfg, const JsonValue *
 // <path>: a preprocessor_config.json or a model folder holding one. Errors name the file.
 bool idefics2_image_config_load(Idefics2ImageConfig *cfg, const char *path, LpoiErr *err);
 
+// A model folder's processor: preprocessor_config.json, else the "image_processor" object of
+// processor_config.json (where transformers 5 save_pretrained writes it).
+bool idefics2_image_config_load_dir(Idefics2ImageConfig *cfg, const char *dir, LpoiErr *err);
+
 // The size an in_w x in_h image (or crop) is resized to (the input size when do_resize is off).
 bool idefics2_resize_size(const Idefics2ImageConfig *cfg, int in_w, int in_h, int *out_w, int *out_h, LpoiErr *err);
 
