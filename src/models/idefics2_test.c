@@ -152,3 +152,54 @@ TEST(idefics2_real_inventory_binds) {
     free(f.by_name);
     free(text);
 }
+
+// ---- LoRA targets (PEFT semantics over the four parts) ------------------------------------------------
+TEST(idefics2_lora_targets) {
+    Idefics2LoraTargets t;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(idefics2_lora_parse_targets("all-linear", &t, &err), "%s", err.msg);
+    EXPECT(t.vision == CLIP_LORA_ALL && t.modality == 7 && t.perceiver == (1u << PERC_NPROJ) - 1 && t.text == LLAMA_LORA_ALL);
+    // A name adapts every module that ends with it: q_proj is the vision, perceiver and text q_proj.
+    EXPECT_MSG(idefics2_lora_parse_targets("q_proj,gate_proj", &t, &err), "%s", err.msg);
+    EXPECT(t.vision == 1u << CLIP_Q && t.modality == 1u << I2_GATE &&
+           t.perceiver == ((1u << PERC_Q) | (1u << PERC_GATE)) && t.text == ((1u << LLAMA_Q) | (1u << LLAMA_GATE)));
+    EXPECT_MSG(idefics2_lora_parse_targets("perceiver_resampler.o_proj,vision_model.fc1", &t, &err), "%s", err.msg);
+    EXPECT(t.vision == 1u << CLIP_FC1 && t.modality == 0 && t.perceiver == 1u << PERC_O && t.text == 0);
+    EXPECT_MSG(idefics2_lora_parse_targets("model\\.text_model\\..*\\.(q_proj|v_proj)", &t, &err), "%s", err.msg);
+    EXPECT(t.vision == 0 && t.modality == 0 && t.perceiver == 0 && t.text == ((1u << LLAMA_Q) | (1u << LLAMA_V)));
+    EXPECT(!idefics2_lora_parse_targets("qkv", &t, &err));
+}
+
+// ---- binding: every problem of every part in one error ---------------------------------------------
+static const char *const TINY_MODEL =
+    "{\"model_type\": \"idefics2\", \"image_token_id\": 5, \"vision_config\": {\"hidden_size\": 8, \"intermediate_size\": 6,"
+    " \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"image_size\": 14, \"patch_size\": 7},"
+    " \"perceiver_config\": {\"resampler_n_latents\": 2, \"resampler_depth\": 1, \"resampler_n_heads\": 2,"
+    " \"resampler_head_dim\": 2, \"num_key_value_heads\": 1}, \"text_config\": {\"vocab_size\": 16, \"hidden_size\": 8,"
+    " \"intermediate_size\": 10, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"num_key_value_heads\": 1}}";
+
+static bool load(void *m, Backend *be, const void *c, const WeightSource *s, LpoiErr *err) { return idefics2_load(m, be, c, s, err); }
+static float unit(const WeightSpec *s, Rng *rng) { (void)s; return rng_normal(rng); }
+
+TEST(idefics2_bind_reports_every_problem_once) {
+    Idefics2Config c;
+    LpoiErr err = {{0}};
+    if (!mt_parse(parse, TINY_MODEL, &c, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
+    WeightSpecs specs = {0};
+    idefics2_weight_specs(&c, &specs);
+    Backend *be = backend_cpu_create();
+    Idefics2Model m;
+    EXPECT_MSG(mt_load_random("idefics2", load, &m, be, &c, &specs, NULL, unit, 3, &err), "%s", err.msg);
+    idefics2_free(&m);
+    MtDamage d = {.drop = "model.connector.perceiver_resampler.layers.0.self_attn.k_proj.weight",
+                  .extra = "model.other.weight", .reshape = "model.vision_model.post_layernorm.bias"};
+    EXPECT(!mt_load_random("idefics2", load, &m, be, &c, &specs, &d, unit, 3, &err));
+    EXPECT_ERR_HAS(err, "connector: ");
+    EXPECT_ERR_HAS(err, "1 missing (model.connector.perceiver_resampler.layers.0.self_attn.k_proj.weight)");
+    EXPECT_ERR_HAS(err, "vision model: ");
+    EXPECT_ERR_HAS(err, "model.vision_model.post_layernorm.bias is [9], expected [8]");
+    EXPECT_ERR_HAS(err, "not part of an Idefics2 model: 1 unexpected (model.other.weight)");
+    EXPECT(!strchr(err.msg, '\n'));
+    specs_free(&specs);
+    backend_destroy(be);
+}
