@@ -241,7 +241,6 @@ bool siglip_forward(SiglipModel *m, const float *pixels, int n, int H, int W, co
 
 const float *siglip_output(const SiglipModel *m) { LPOI_ASSERT(m->step); return m->step->out; }
 int siglip_tokens(const SiglipModel *m) { LPOI_ASSERT(m->step); return m->step->P; }
-const float *siglip_key_mask(const SiglipModel *m) { LPOI_ASSERT(m->step); return m->step->key_mask; }
 
 void siglip_backward(SiglipModel *m, const float *dout, float *dpixels) {
     SiglipStep *st = m->step;

@@ -99,8 +99,6 @@ bool siglip_forward(SiglipModel *m, const float *pixels, int n, int H, int W, co
 // last_hidden_state of the last forward, backend [n, P, C] (valid until the next forward), and P.
 const float *siglip_output(const SiglipModel *m);
 int siglip_tokens(const SiglipModel *m);
-// The key mask of the last forward (backend [n, P], 1 = real patch).
-const float *siglip_key_mask(const SiglipModel *m);
 // From d last_hidden_state (backend [n, P, C]): LoRA gradients += (when the adapters were on) and,
 // when dpixels is non-NULL, d pixel_values (backend [n, ch, H, W], =).
 void siglip_backward(SiglipModel *m, const float *dout, float *dpixels);
