@@ -158,9 +158,11 @@ void golden_run_model_siglip(GoldenRun *r) {   // the harness checked GOLDEN_SIG
     GrLora spec;
     if (!gr_lora_config(r, &spec)) return;
     static const LoraModules *const PARTS[1] = {&CLIP_LORA_MODULES};
-    static const char *const QUALS[1] = {"vision_model."};
+    static const char *const QUALS[1] = {"vision_model."}, *const NAMES[1] = {"vision_model."};
+    const LoraTargetSpace ts = {.model = "SigLIP", .parts = PARTS, .quals = QUALS, .prefixes = NAMES,
+                                .n_layers = &cfg.n_layer, .nparts = 1};
     unsigned targets;
-    if (!lora_parse_targets(spec.targets, "SigLIP", PARTS, QUALS, 1, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    if (!lora_parse_targets(spec.targets, &ts, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
     const StTensor *pt = st_find(&gc->st, "in.pixel_values");
     if (!pt || pt->ndim != 4 || pt->shape[0] < 1 || pt->shape[0] > 64 || pt->shape[1] != (uint64_t)cfg.ch ||
         pt->shape[2] < (uint64_t)cfg.p || pt->shape[3] < (uint64_t)cfg.p || pt->shape[2] > 4096 || pt->shape[3] > 4096) {
@@ -215,8 +217,11 @@ void golden_run_model_idefics2_connector(GoldenRun *r) {   // the harness checke
     static const LoraModules *const PARTS[2] = {&MODALITY_LORA_MODULES, &PERCEIVER_LORA_MODULES};
     static const char *const QUALS[2] = {"modality_projection.", "perceiver_resampler."};
     static const char *const NAMES[2] = {"connector.modality_projection.", "connector.perceiver_resampler."};
+    const int n_layer[2] = {1, cfg.perceiver.n_layer};
+    const LoraTargetSpace ts = {.model = "Idefics2 connector", .parts = PARTS, .quals = QUALS, .prefixes = NAMES,
+                                .n_layers = n_layer, .nparts = 2};
     unsigned bits[2];
-    if (!lora_parse_targets_named(spec.targets, "Idefics2 connector", PARTS, QUALS, NAMES, 2, bits, &err)) {
+    if (!lora_parse_targets(spec.targets, &ts, bits, &err)) {
         gr_error(r, "config: %s", err.msg);
         return;
     }
@@ -280,7 +285,7 @@ void golden_run_model_idefics2(GoldenRun *r) {   // the harness checked GOLDEN_I
     GrLora spec;
     Idefics2LoraTargets targets;
     if (!gr_lora_config(r, &spec)) return;
-    if (!idefics2_lora_parse_targets(spec.targets, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    if (!idefics2_lora_parse_targets(spec.targets, &cfg, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
     const StTensor *pt = st_find(&gc->st, "in.pixel_values");
     if (!pt || pt->ndim != 5 || pt->shape[1] < 1 || pt->shape[1] > 16 || pt->shape[2] != 3 || pt->shape[3] < 1 ||
         pt->shape[3] > 1024 || pt->shape[4] < 1 || pt->shape[4] > 1024) {

@@ -151,7 +151,8 @@ typedef struct {
 // semantics ("q_proj" adapts the vision, perceiver and text q_proj), qualified names
 // ("vision_model.fc1", "perceiver_resampler.o_proj", "modality_projection.up_proj", "text_model.q_proj"),
 // dotted paths, or a regex over transformers 5's module names ("model.text_model.layers.0.self_attn.q_proj").
-bool idefics2_lora_parse_targets(const char *spec, Idefics2LoraTargets *t, LpoiErr *err);
+// cfg gives the layer counts for dotted paths and regexes; NULL accepts kind names only.
+bool idefics2_lora_parse_targets(const char *spec, const Idefics2Config *cfg, Idefics2LoraTargets *t, LpoiErr *err);
 void idefics2_lora_create(Idefics2Model *m, int r, float alpha, const Idefics2LoraTargets *t);
 // Loads a PEFT adapter saved from Idefics2ForConditionalGeneration ("base_model.model.model.<part>...").
 bool idefics2_lora_load(Idefics2Model *m, const WeightSource *src, LpoiErr *err);

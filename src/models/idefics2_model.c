@@ -85,12 +85,16 @@ void idefics2_free(Idefics2Model *m) {
 }
 
 // ---- LoRA ------------------------------------------------------------------------------------------
-bool idefics2_lora_parse_targets(const char *spec, Idefics2LoraTargets *t, LpoiErr *err) {
+bool idefics2_lora_parse_targets(const char *spec, const Idefics2Config *cfg, Idefics2LoraTargets *t, LpoiErr *err) {
     static const LoraModules *const PARTS[4] = {&CLIP_LORA_MODULES, &MODALITY_LORA_MODULES, &PERCEIVER_LORA_MODULES,
                                                 &LLAMA_LORA_MODULES};
     static const char *const QUALS[4] = {"vision_model.", "modality_projection.", "perceiver_resampler.", "text_model."};
+    static const char *const UNADAPTED[] = {"lm_head", NULL};
+    const int n_layer[4] = {cfg ? cfg->vision.n_layer : 0, 1, cfg ? cfg->perceiver.n_layer : 0, cfg ? cfg->text.n_layer : 0};
+    const LoraTargetSpace ts = {.model = "Idefics2", .parts = PARTS, .quals = QUALS, .prefixes = PART_MODULE,
+                                .n_layers = cfg ? n_layer : NULL, .unadapted = UNADAPTED, .nparts = 4};
     unsigned bits[4];
-    if (!lora_parse_targets_named(spec, "Idefics2", PARTS, QUALS, PART_MODULE, 4, bits, err)) return false;
+    if (!lora_parse_targets(spec, &ts, bits, err)) return false;
     *t = (Idefics2LoraTargets){.vision = bits[0], .modality = bits[1], .perceiver = bits[2], .text = bits[3]};
     return true;
 }

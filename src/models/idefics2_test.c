@@ -157,17 +157,18 @@ TEST(idefics2_real_inventory_binds) {
 TEST(idefics2_lora_targets) {
     Idefics2LoraTargets t;
     LpoiErr err = {{0}};
-    EXPECT_MSG(idefics2_lora_parse_targets("all-linear", &t, &err), "%s", err.msg);
+    EXPECT_MSG(idefics2_lora_parse_targets("all-linear", NULL, &t, &err), "%s", err.msg);
     EXPECT(t.vision == CLIP_LORA_ALL && t.modality == 7 && t.perceiver == (1u << PERC_NPROJ) - 1 && t.text == LLAMA_LORA_ALL);
     // A name adapts every module that ends with it: q_proj is the vision, perceiver and text q_proj.
-    EXPECT_MSG(idefics2_lora_parse_targets("q_proj,gate_proj", &t, &err), "%s", err.msg);
+    EXPECT_MSG(idefics2_lora_parse_targets("q_proj,gate_proj", NULL, &t, &err), "%s", err.msg);
     EXPECT(t.vision == 1u << CLIP_Q && t.modality == 1u << I2_GATE &&
            t.perceiver == ((1u << PERC_Q) | (1u << PERC_GATE)) && t.text == ((1u << LLAMA_Q) | (1u << LLAMA_GATE)));
-    EXPECT_MSG(idefics2_lora_parse_targets("perceiver_resampler.o_proj,vision_model.fc1", &t, &err), "%s", err.msg);
+    EXPECT_MSG(idefics2_lora_parse_targets("perceiver_resampler.o_proj,vision_model.fc1", NULL, &t, &err), "%s", err.msg);
     EXPECT(t.vision == 1u << CLIP_FC1 && t.modality == 0 && t.perceiver == 1u << PERC_O && t.text == 0);
-    EXPECT_MSG(idefics2_lora_parse_targets("model\\.text_model\\..*\\.(q_proj|v_proj)", &t, &err), "%s", err.msg);
+    Idefics2Config layers = {.vision = {.n_layer = 2}, .perceiver = {.n_layer = 3}, .text = {.n_layer = 2}};
+    EXPECT_MSG(idefics2_lora_parse_targets("model\\.text_model\\..*\\.(q_proj|v_proj)", &layers, &t, &err), "%s", err.msg);
     EXPECT(t.vision == 0 && t.modality == 0 && t.perceiver == 0 && t.text == ((1u << LLAMA_Q) | (1u << LLAMA_V)));
-    EXPECT(!idefics2_lora_parse_targets("qkv", &t, &err));
+    EXPECT(!idefics2_lora_parse_targets("qkv", NULL, &t, &err));
 }
 
 // ---- binding: every problem of every part in one error ---------------------------------------------
