@@ -85,6 +85,13 @@ fail:
     return NULL;
 }
 
+bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *err) {
+    llava_lora_remove(&s->m);
+    if (!adapter || adapter_load_dir(&s->m, adapter, err)) return true;
+    llava_lora_remove(&s->m);   // a half-loaded adapter (created, then refused) must not stay on
+    return false;
+}
+
 bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err) {
     memset(ans, 0, sizeof *ans);
     bool ok = false;
