@@ -233,7 +233,7 @@ TEST(eval_resume_after_sigkill) {
     a.max_new = 16;
     LpoiErr err = {{0}};
     EXPECT_MSG(eval_run(&a, &err), "%s", err.msg);
-    int seen[32];
+    int seen[64];
     EXPECT_EQ_INT(check_answers(test_path(out, "base/answers.jsonl"), n, seen), n);
     for (int i = 0; i < n; i++) EXPECT_MSG(seen[i] == 1, "id %d answered %d times", i, seen[i]);
     file_rmtree(data);
