@@ -9,7 +9,7 @@ static int usage(FILE *to, int code) {
     StudyArgs d = study_defaults(false), q = study_defaults(true);
     fprintf(to,
             "usage: lpoi study --out DIR [--seeds N] [--quick] [--steps N] [--examples N] [--heldout N]\n"
-            "                  [--device cpu|cuda|auto] [--quiet]\n"
+            "                  [--device cpu|cuda|auto] [--quiet] [--rescore]\n"
             "\n"
             "The effect study in the demo's synthetic world (pictures of coloured shapes, the truth known):\n"
             "for each seed a new world and tiny random LLaVA (the base), then LoRA adapters trained as\n"
@@ -28,6 +28,7 @@ static int usage(FILE *to, int code) {
             "  --heldout N      held-out pictures per seed (default %d)\n"
             "  --device D       cpu (default), cuda or auto\n"
             "  --quiet          only the final table\n"
+            "  --rescore        score the descriptions of the study already in DIR again (same flags), no training\n"
             "Exit status: 0 ok, 1 on a failure, 2 on a usage error or an --out folder that is not empty.\n",
             d.seeds, q.seeds, q.steps, q.examples, q.heldout, q.image_size, q.image_size, d.steps, d.examples, d.heldout);
     return code;
@@ -52,6 +53,7 @@ int cmd_study(int argc, char **argv) {
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) return usage(stdout, 0);
         if (!strcmp(o, "--quick")) continue;
         if (!strcmp(o, "--quiet")) { a.quiet = true; continue; }
+        if (!strcmp(o, "--rescore")) { a.rescore = true; continue; }
         if (!v) { fprintf(stderr, "lpoi study: %s needs a value (see --help)\n", o); return 2; }
         if (!strcmp(o, "--out")) a.out = v;
         else if (!strcmp(o, "--device")) a.device = v;

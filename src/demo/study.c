@@ -11,6 +11,7 @@
 #include "backend/backend.h"
 #include "base/check.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/strbuf.h"
 #include <errno.h>
 #include <math.h>
@@ -59,6 +60,15 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static SynthOptions study_world(const StudyArgs *a, int seed) {
+    SynthOptions so = synth_options_default();
+    so.image_size = a->image_size;
+    so.n_train = a->examples;
+    so.n_heldout = a->heldout;
+    so.seed = (uint64_t)seed;
+    return so;
 }
 
 // ---- the vocabularies: the world's objects in the CHAIR synonym format ----
@@ -193,18 +203,15 @@ static bool describe(LlavaSession *s, const StudyArgs *a, const SynthOptions *so
 }
 
 // ---- one seed ----
-static bool run_seed(const StudyArgs *a, int seed, const Vocabs *v, double *metric /* [NV][NM] */, LpoiErr *err) {
+// Trains every variant and describes the held-out pictures with each (answers[vi][i]), before any
+// scoring: a scorer failure leaves the runs and their descriptions on disk.
+static bool run_seed(const StudyArgs *a, int seed, char **answers, LpoiErr *err) {
     char name[32];
     snprintf(name, sizeof name, "seed-%d", seed);
     char *dir = file_path_join(a->out, name), *data = file_path_join(dir, "data"), *model = file_path_join(dir, "model");
     char *novp = file_path_join(dir, "lists-novp"), *manifest = NULL, *train_jsonl = NULL, *heldout_jsonl = NULL;
-    char **answers = calloc_check((size_t)a->heldout, sizeof *answers);
     LlavaSession *s = NULL;
-    SynthOptions so = synth_options_default();
-    so.image_size = a->image_size;
-    so.n_train = a->examples;
-    so.n_heldout = a->heldout;
-    so.seed = (uint64_t)seed;
+    SynthOptions so = study_world(a, seed);
     TinyModelOptions mo = tiny_model_default();
     mo.image_size = a->image_size;
     mo.patch_size = a->patch_size;
@@ -247,26 +254,43 @@ static bool run_seed(const StudyArgs *a, int seed, const Vocabs *v, double *metr
         } else {
             ok = file_mkdir_p(run, err);
         }
-        double t_train = now_s() - t;
         if (ok && !s) ok = (s = llava_session_open(model, a->device, NULL, err)) != NULL;
         if (ok) ok = llava_session_set_adapter(s, var->trained ? adapter : NULL, err);
-        if (ok) ok = describe(s, a, &so, data, desc, answers, err);
-        if (ok) {
-            double *m = metric + (size_t)vi * NM;
-            score_answers(v, &so, answers, m);
-            if (!a->quiet)
-                printf("seed %d: %-9s %s%.1f s; CHAIR_s %5.1f%%, CHAIR_i %5.1f%%, main object named %5.1f%%; e.g. \"%s\"\n", seed,
-                       var->name, var->trained ? "trained, described in " : "described in ", now_s() - t, 100 * m[M_CHAIR_S],
-                       100 * m[M_CHAIR_I], 100 * m[M_MAIN], answers[0]);
-            (void)t_train;
+        if (ok) ok = describe(s, a, &so, data, desc, answers + (size_t)vi * a->heldout, err);
+        if (ok && !a->quiet) {
+            printf("seed %d: %-9s %s in %.1f s; e.g. \"%s\"\n", seed, var->name, var->trained ? "trained and described" : "described",
+                   now_s() - t, answers[(size_t)vi * a->heldout]);
             fflush(stdout);
         }
-        for (int i = 0; i < a->heldout; i++) { free(answers[i]); answers[i] = NULL; }
         free(run); free(adapter); free(desc);
     }
     llava_session_close(s);
-    free(answers);
     free(dir); free(data); free(model); free(novp); free(manifest); free(train_jsonl); free(heldout_jsonl);
+    return ok;
+}
+
+// --rescore: the answers of a finished (or scorer-failed) study from its descriptions.jsonl files.
+static bool read_seed(const StudyArgs *a, int seed, char **answers, LpoiErr *err) {
+    bool ok = true;
+    for (int vi = 0; ok && vi < NV; vi++) {
+        char rel[96];
+        snprintf(rel, sizeof rel, "seed-%d/%s/descriptions.jsonl", seed, VARIANTS[vi].name);
+        char *path = file_path_join(a->out, rel);
+        size_t size;
+        char *text = file_read_all(path, (size_t)1 << 30, &size, err);
+        int i = 0;
+        for (char *p = text, *nl; ok && p && (nl = memchr(p, '\n', (size_t)(text + size - p))); p = nl + 1, i++) {
+            JsonDoc *d = i < a->heldout ? json_parse(p, (size_t)(nl - p), err) : NULL;
+            const char *ans = d ? json_get_str(json_root(d), "answer") : NULL;
+            if (ans) answers[(size_t)vi * a->heldout + i] = strdup(ans);
+            else ok = err_set(err, "%s:%d: no \"answer\" (or more than --heldout %d lines)", path, i + 1, a->heldout);
+            json_free(d);
+        }
+        if (ok && text && i != a->heldout) ok = err_set(err, "%s: %d answers, --heldout is %d", path, i, a->heldout);
+        if (!text) ok = false;
+        free(text);
+        free(path);
+    }
     return ok;
 }
 
@@ -396,7 +420,7 @@ static bool write_plot(const StudyArgs *a, const double *metric, const char *pat
 int study_run(const StudyArgs *a) {
     const double t0 = now_s();
     LpoiErr err = {{0}};
-    if (!file_dir_vacant(a->out)) {
+    if (!a->rescore && !file_dir_vacant(a->out)) {
         fprintf(stderr, "lpoi study: %s exists and is not an empty folder; pick a new --out\n", a->out);
         return 2;
     }
@@ -404,20 +428,27 @@ int study_run(const StudyArgs *a) {
     double *metric = calloc_check((size_t)a->seeds * NV * NM, sizeof *metric);
     char *md = NULL, *js = NULL, *md_path = file_path_join(a->out, "study.md"), *js_path = file_path_join(a->out, "study.json");
     char *png = file_path_join(a->out, "study.png");
+    char **answers = NULL;
     int rc = 1;
-    if (!(v.objects = world_vocab(true, &err)) || !(v.shapes = world_vocab(false, &err))) {
-        fprintf(stderr, "lpoi study: vocabulary: %s\n", err.msg);
-        goto done;
-    }
     if (!file_mkdir_p(a->out, &err)) { fprintf(stderr, "lpoi study: %s\n", err.msg); goto done; }
     printf("lpoi study: %d seeds x (base + %d trained variants), %d steps each, %d held-out pictures; in %s/\n", a->seeds,
            NV - 1, a->steps, a->heldout, a->out);
     fflush(stdout);
+    answers = calloc_check((size_t)a->seeds * NV * a->heldout, sizeof *answers);
     for (int s = 1; s <= a->seeds; s++)
-        if (!run_seed(a, s, &v, metric + (size_t)(s - 1) * NV * NM, &err)) {
+        if (!(a->rescore ? read_seed : run_seed)(a, s, answers + (size_t)(s - 1) * NV * a->heldout, &err)) {
             fprintf(stderr, "lpoi study: %s\n", err.msg);
             goto done;
         }
+    if (!(v.objects = world_vocab(true, &err)) || !(v.shapes = world_vocab(false, &err))) {
+        fprintf(stderr, "lpoi study: vocabulary: %s\n", err.msg);
+        goto done;
+    }
+    for (int s = 1; s <= a->seeds; s++) {
+        SynthOptions so = study_world(a, s);
+        for (int vi = 0; vi < NV; vi++)
+            score_answers(&v, &so, answers + ((size_t)(s - 1) * NV + vi) * a->heldout, metric + ((size_t)(s - 1) * NV + vi) * NM);
+    }
     double seconds = now_s() - t0;
     md = table_markdown(a, metric);
     js = table_json(a, metric, seconds);
@@ -431,6 +462,8 @@ int study_run(const StudyArgs *a) {
 done:
     chair_vocab_free(v.objects);
     chair_vocab_free(v.shapes);
+    for (size_t i = 0; answers && i < (size_t)a->seeds * NV * a->heldout; i++) free(answers[i]);
+    free(answers);
     free(metric); free(md); free(js); free(md_path); free(js_path); free(png);
     return rc;
 }

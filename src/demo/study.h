@@ -23,6 +23,8 @@ typedef struct {
     int steps, examples, heldout, batch, image_size, patch_size, max_new;
     double lr, beta;
     bool quiet;                       // no per-run progress lines
+    bool rescore;                     // score the descriptions.jsonl of a study already in `out` again
+                                      // (the same settings), without training
 } StudyArgs;
 
 // The defaults `lpoi study --help` prints; quick: a pipeline check in seconds (tiny everything).

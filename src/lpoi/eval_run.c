@@ -189,19 +189,6 @@ static bool write_line(int fd, const char *path, const StrBuf *b, LpoiErr *err) 
     return true;
 }
 
-// s as a JSON string; bytes that are not UTF-8 become U+FFFD (a tiny model can emit any byte).
-static void put_text(StrBuf *b, const char *s, size_t len) {
-    if (utf8_valid(s, len)) { strbuf_json_string(b, s, len); return; }
-    StrBuf clean = {0};
-    for (size_t i = 0; i < len;) {
-        size_t ok = utf8_first_invalid(s + i, len - i);
-        strbuf_put(&clean, s + i, ok);
-        i += ok;
-        if (i < len) { strbuf_put(&clean, "\xEF\xBF\xBD", 3); i++; }
-    }
-    strbuf_json_string(b, clean.s, clean.len);
-    free(clean.s);
-}
 
 // OUT/<name>/run.json names what answered (model, adapter, bench, max_new): a resume with another of
 // them would mix two models' answers in one file.
@@ -266,9 +253,9 @@ static bool answer_run(const EvalArgs *a, LlavaSession *s, const EvalRun *r, con
         strbuf_str(&line, ", \"image\": ");
         strbuf_json_str(&line, it[i].image);
         strbuf_str(&line, ", \"question\": ");
-        put_text(&line, it[i].question, strlen(it[i].question));
+        strbuf_json_text(&line, it[i].question, strlen(it[i].question));
         strbuf_str(&line, ", \"answer\": ");
-        put_text(&line, ans.text, ans.text_len);
+        strbuf_json_text(&line, ans.text, ans.text_len);
         strbuf_str(&line, "}\n");
         llava_answer_free(&ans);
         if (!write_line(fd, answers, &line, err)) { ok = false; break; }

@@ -10,6 +10,7 @@
 #include "base/check.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "base/strbuf.h"
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -285,4 +286,11 @@ TEST(eval_command_errors) {
     }
     file_rmtree(data);
     file_rmtree(out);
+}
+
+TEST(eval_json_text_replaces_bad_bytes) {
+    StrBuf b = {0};
+    strbuf_json_text(&b, "a\xff" "b\"\xc3\xa9", 6);
+    EXPECT_STREQ(b.s, "\"a\xEF\xBF\xBD" "b\\\"\xc3\xa9\"");
+    free(b.s);
 }
