@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 // What is trained, in table order. L and the visual prompt matter to LPOI only (the baselines are
@@ -72,12 +73,16 @@ static SynthOptions study_world(const StudyArgs *a, int seed) {
 }
 
 // ---- the vocabularies: the world's objects in the CHAIR synonym format ----
+// CHAIR (Rohrbach et al.) matches single words, and two-word objects only from its fixed COCO list,
+// so an object "red circle" is glued into one word on both sides: the vocabulary holds "redcircle,
+// redcircles" and study_glue_objects rewrites "Red circles" as "Redcircles" before CHAIR reads the text.
+// The shape vocabulary ("circle, circles") reads the text as it is.
 static ChairVocab *world_vocab(bool with_colour, LpoiErr *err) {
     StrBuf b = {0};
     for (int c = 0; c < (with_colour ? SYNTH_NCOLOURS : 1); c++)
         for (int s = 0; s < SYNTH_NSHAPES; s++) {
-            const char *col = with_colour ? SYNTH_COLOUR_NAMES[c] : "", *sp = with_colour ? " " : "";
-            strbuf_printf(&b, "%s%s%s, %s%s%ss\n", col, sp, SYNTH_SHAPE_NAMES[s], col, sp, SYNTH_SHAPE_NAMES[s]);
+            const char *col = with_colour ? SYNTH_COLOUR_NAMES[c] : "";
+            strbuf_printf(&b, "%s%s, %s%ss\n", col, SYNTH_SHAPE_NAMES[s], col, SYNTH_SHAPE_NAMES[s]);
         }
     ChairVocab *v = chair_vocab_parse(b.s, with_colour ? "the demo world's objects" : "the demo world's shapes", err->msg,
                                       sizeof err->msg);
@@ -85,10 +90,40 @@ static ChairVocab *world_vocab(bool with_colour, LpoiErr *err) {
     return v;
 }
 
+static bool word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+char *study_glue_objects(const char *text) {
+    size_t n = strlen(text);
+    char *out = malloc_check(n + 1), *o = out;
+    for (size_t i = 0; i < n;) {
+        size_t skip = 0;
+        for (int c = 0; !skip && c < SYNTH_NCOLOURS && (i == 0 || !word_char(text[i - 1])); c++) {
+            size_t cl = strlen(SYNTH_COLOUR_NAMES[c]);
+            if (strncasecmp(text + i, SYNTH_COLOUR_NAMES[c], cl) || text[i + cl] != ' ') continue;
+            for (int s = 0; s < SYNTH_NSHAPES; s++) {
+                size_t sl = strlen(SYNTH_SHAPE_NAMES[s]), e = i + cl + 1 + sl;
+                if (!strncasecmp(text + i + cl + 1, SYNTH_SHAPE_NAMES[s], sl) &&
+                    (!word_char(text[e]) || ((text[e] == 's' || text[e] == 'S') && !word_char(text[e + 1])))) {
+                    skip = cl;
+                    break;
+                }
+            }
+        }
+        if (skip) {
+            memcpy(o, text + i, skip);   // the colour, then the shape right after it
+            o += skip;
+            i += skip + 1;
+        } else {
+            *o++ = text[i++];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
 static int object_id(const ChairVocab *v, const SynthObject *o, bool with_colour) {
     char name[64];
-    if (with_colour) snprintf(name, sizeof name, "%s %s", SYNTH_COLOUR_NAMES[o->colour], SYNTH_SHAPE_NAMES[o->shape]);
-    else snprintf(name, sizeof name, "%s", SYNTH_SHAPE_NAMES[o->shape]);
+    snprintf(name, sizeof name, "%s%s", with_colour ? SYNTH_COLOUR_NAMES[o->colour] : "", SYNTH_SHAPE_NAMES[o->shape]);
     int id = chair_vocab_find(v, name);
     LPOI_ASSERT(id >= 0);
     return id;
@@ -141,7 +176,9 @@ static void score_answers(const Vocabs *v, const SynthOptions *so, char *const *
             truth[k] = object_id(v->objects, &ex.objects[k], true);
             struth[k] = object_id(v->shapes, &ex.objects[k], false);
         }
-        int n = LPOI_MIN(chair_mentions(v->objects, answers[i], ids, 64), 64);
+        char *glued = study_glue_objects(answers[i]);
+        int n = LPOI_MIN(chair_mentions(v->objects, glued, ids, 64), 64);
+        free(glued);
         int ns = LPOI_MIN(chair_mentions(v->shapes, answers[i], sids, 64), 64);
         chair_count_add(&obj, ids, n, truth, ex.n_objects);
         chair_count_add(&shp, sids, ns, struth, ex.n_objects);
@@ -188,7 +225,7 @@ static bool describe(LlavaSession *s, const StudyArgs *a, const SynthOptions *so
                               SYNTH_SHAPE_NAMES[ex.objects[k].shape]);
             strbuf_str(&out, "], \"answer\": ");
             // The tiny model can emit any byte: keep the line valid JSON.
-            for (size_t k = 0; k < ans.text_len; k++)
+            for (size_t k = 0; answers[i][k]; k++)   // strndup stopped at any NUL byte
                 if ((unsigned char)answers[i][k] >= 0x80 || answers[i][k] < 0x20) answers[i][k] = '?';
             strbuf_json_str(&out, answers[i]);
             strbuf_str(&out, "}\n");
