@@ -3,7 +3,7 @@
 # expected outputs from the oracles). Run from the repository root with the oracle venv's python:
 #   PY=/work/venv/bin/python tools/eval_golden.sh
 set -euo pipefail
-PY=${PY:-python3}
+PY="${PY:-python3} -W ignore"
 D=${DATA:-../shared/data}
 T=testdata/eval
 $PY tools/eval_fixtures.py --data "$D" --out $T
@@ -15,3 +15,8 @@ for set in responses hard; do
     $PY tools/chair_reference.py --captions $T/chair_$set.jsonl --instances "$D/coco_eval/instances_val2014_100.json" \
         --gt-captions $T/chair_gt_captions.json --out $T/chair_$set.golden.jsonl --metrics $T/chair_$set.metrics.json
 done
+# AMBER: generative answers for all 1,004 images, and every seventh discriminative question.
+$PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_responses.json --evaluation_type g \
+    --out $T/amber_responses.golden.jsonl --metrics $T/amber_responses.metrics.json > /dev/null
+$PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_disc.json --evaluation_type d \
+    --metrics $T/amber_disc.metrics.json > /dev/null
