@@ -22,3 +22,11 @@ typedef struct { long captions, hallucinated_captions, mentions, hallucinated_me
 void chair_count_add(ChairCount *c, const int *mentioned, int n_mentioned, const int *truth, int n_truth);
 double chair_s(const ChairCount *c);   // hallucinated_captions / captions
 double chair_i(const ChairCount *c);   // hallucinated_mentions / mentions
+
+// ---- additions to the seam ----
+// The vocabulary file at path (chair_vocab_parse on its text; the path names it in errors).
+ChairVocab *chair_vocab_load(const char *path, char *err, size_t errlen);
+// Every mention in order, repeats included: what the original's CHAIR_i counts. word: the token (after
+// singularising and merging two-word objects) that fired, as the original's "words" list has it.
+typedef struct { int obj; char word[48]; } ChairMention;
+int chair_mentions_all(const ChairVocab *v, const char *text, ChairMention *out, int max);
