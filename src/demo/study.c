@@ -402,7 +402,8 @@ static void bar_panel(Image *img, ImgRect box, int mi, int seeds, const double *
     double top = mi == M_MENTIONS ? 0 : 0.1;
     for (int v = 0; v < NV; v++)
         for (int r = 0; r < seeds; r++) top = fmax(top, metric[((size_t)r * NV + v) * NM + mi]);
-    top = mi == M_MENTIONS ? ceil(top * 2 + 1e-9) / 2 : fmin(1, ceil(top * 10 + 1e-9) / 10);
+    // Round tops so the four tick steps are round numbers: 5 % (fractions) or 0.1 (objects per answer).
+    top = mi == M_MENTIONS ? ceil(top / 0.4 - 1e-9) * 0.4 : fmin(1, ceil(top / 0.2 - 1e-9) * 0.2);
     if (top <= 0) top = 1;
     int x0 = box.x0 + 44, x1 = box.x1 - 8, y0 = box.y0 + 28, y1 = box.y1 - 24;
     char title[64];
@@ -443,7 +444,7 @@ static bool write_plot(const StudyArgs *a, const double *metric, const char *pat
     const int np = (int)(sizeof PANELS / sizeof *PANELS), pw = 330, ph = 250;
     Image img = plot_canvas(2 * pw, 40 + 2 * ph);
     char title[160];
-    snprintf(title, sizeof title, "THE DEMO WORLD: HELD-OUT DESCRIPTIONS, MEAN +- SD OVER %d SEEDS (DOTS: SEEDS)", a->seeds);
+    snprintf(title, sizeof title, "THE DEMO WORLD: HELD-OUT DESCRIPTIONS, MEAN +- SD OVER %d SEEDS (DOTS: SEEDS). CHAIR: LOWER IS BETTER", a->seeds);
     static const uint8_t INK[3] = {0, 0, 0};
     plot_text(&img, 10, 12, 1, title, INK);
     for (int p = 0; p < np; p++)

@@ -294,3 +294,61 @@ TEST(eval_json_text_replaces_bad_bytes) {
     EXPECT_STREQ(b.s, "\"a\xEF\xBF\xBD" "b\\\"\xc3\xa9\"");
     free(b.s);
 }
+
+// Every real bench end to end on its first items (../shared/data; the images are stand-ins: each
+// item's file name links to a test photo): answers, metrics.json per run, the table, summary.json.
+TEST(eval_real_benches_first_items) {
+    if (!have_tiny()) return;
+    if (access("../shared/data/coco_eval", R_OK) || access("../shared/data/amber", R_OK)) {
+        test_skip("../shared/data (coco_eval, amber) not found");
+        return;
+    }
+    char photo[PATH_MAX];
+    if (!realpath(PHOTOS "/chelsea.png", photo)) { EXPECT(0); return; }
+    static const char *const BENCHES[] = {"chair", "pope", "amber", "amber-disc"};
+    for (int b = 0; b < 4; b++) {
+        BenchKind kind;
+        EXPECT(bench_from_name(BENCHES[b], &kind));
+        const char *data = kind == BENCH_AMBER || kind == BENCH_AMBER_DISC ? "../shared/data/amber" : "../shared/data";
+        BenchItem *items = NULL;
+        int n = 0;
+        char emsg[512];
+        if (!bench_items_load(kind, data, &items, &n, emsg, sizeof emsg)) { EXPECT_MSG(0, "%s: %s", BENCHES[b], emsg); continue; }
+        EXPECT_MSG(n > 0, "%s: no items", BENCHES[b]);
+        char imgs[128], out[128];
+        test_tmp_dir(imgs, sizeof imgs, "eval_imgs");
+        test_tmp_dir(out, sizeof out, "eval_bout");
+        const int limit = 3;
+        for (int i = 0; i < n && i < limit; i++) {
+            const char *link = test_path(imgs, items[i].image);
+            if (access(link, F_OK) != 0) EXPECT_MSG(symlink(photo, link) == 0, "%s", link);
+        }
+        bench_items_free(items, n);
+        char lim[8];
+        snprintf(lim, sizeof lim, "%d", limit);
+        char *argv[] = {"eval", "--model", TINY, "--bench", (char *)BENCHES[b], "--data", (char *)data, "--images", imgs,
+                        "--out", out, "--limit", lim, "--max-new", "4", "--base", "--adapter", PEFT "/all_linear", "--device", "cpu"};
+        char *printed = NULL;
+        int rc = test_run_command(cmd_eval, (int)(sizeof argv / sizeof *argv), argv, &printed);
+        EXPECT_MSG(rc == 0, "%s: exit %d: %s", BENCHES[b], rc, printed ? printed : "");
+        EXPECT_MSG(printed && strstr(printed, "base") && strstr(printed, "all_linear"), "%s: no table: %s", BENCHES[b], printed);
+        free(printed);
+        int seen[4];
+        EXPECT_EQ_INT(check_answers(test_path(out, "all_linear/answers.jsonl"), 0, seen), limit);
+        for (int r = 0; r < 2; r++) {
+            const char *m = test_path(out, r ? "all_linear/metrics.json" : "base/metrics.json");
+            LpoiErr err = {{0}};
+            JsonDoc *d = json_load_file(m, 1 << 24, &err);
+            EXPECT_MSG(d != NULL, "%s: %s", BENCHES[b], err.msg);
+            json_free(d);
+        }
+        char *sum = test_read_text(test_path(out, "summary.json"));
+        LpoiErr err = {{0}};
+        JsonDoc *d = sum ? json_parse(sum, strlen(sum), &err) : NULL;
+        EXPECT_MSG(d != NULL, "%s: summary.json: %s", BENCHES[b], err.msg);
+        json_free(d);
+        free(sum);
+        file_rmtree(imgs);
+        file_rmtree(out);
+    }
+}
