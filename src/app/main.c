@@ -19,6 +19,7 @@ static const Command COMMANDS[] = {
     {"plot",    cmd_plot,    "draw a training run's curves (RUN/log.jsonl: losses, list accuracy, margin, lr) to a PNG"},
     {"eval",    cmd_eval,    "answer and score hallucination benchmarks (CHAIR, AMBER, POPE, MMHal) for adapters side by side"},
     {"study",   cmd_study,   "the effect study: DPO, mDPO and LPOI adapters in the demo world, scored with CHAIR"},
+    {"score",   cmd_score,   "score answers offline: CHAIR, AMBER (generative, discriminative), POPE-style yes/no"},
     {"negatives", cmd_negatives, "build LPOI's listwise negative image lists (masked boxes) as PNGs + manifest"},
 };
 
