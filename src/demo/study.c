@@ -44,9 +44,13 @@ static const StudyVariant VARIANTS[] = {
 #define NV ((int)(sizeof VARIANTS / sizeof *VARIANTS))
 
 // The metrics of one (variant, seed), all fractions in [0, 1] but `mentions`.
-enum { M_CHAIR_S, M_CHAIR_I, M_SHAPE_CHAIR_I, M_MAIN, M_COVER, M_MENTIONS, NM };
-static const char *const METRIC_KEYS[NM] = {"chair_s", "chair_i", "shape_chair_i", "main_named", "cover", "mentions"};
+// M_FIRST_COLOUR / M_FIRST_SHAPE: of the answers that name an object, how often the first one named
+// has the main object's colour / shape (which of the two the model gets wrong when it hallucinates).
+enum { M_CHAIR_S, M_CHAIR_I, M_SHAPE_CHAIR_I, M_MAIN, M_COVER, M_FIRST_COLOUR, M_FIRST_SHAPE, M_MENTIONS, NM };
+static const char *const METRIC_KEYS[NM] = {"chair_s", "chair_i", "shape_chair_i", "main_named", "cover",
+                                            "first_colour_right", "first_shape_right", "mentions"};
 static const char *const METRIC_HEADS[NM] = {"CHAIR_s", "CHAIR_i", "CHAIR_i (shape)", "main object named", "Cover",
+                                             "1st named: colour right", "1st named: shape right",
                                              "objects / answer"};
 
 StudyArgs study_defaults(bool quick) {
@@ -167,7 +171,7 @@ typedef struct {
 
 static void score_answers(const Vocabs *v, const SynthOptions *so, char *const *answers, double *metric) {
     ChairCount obj = {0}, shp = {0};
-    long main_named = 0, truths = 0, covered = 0;
+    long main_named = 0, truths = 0, covered = 0, naming = 0, colour_right = 0, shape_right = 0;
     int ids[64], truth[SYNTH_MAX_OBJECTS], sids[64], struth[SYNTH_MAX_OBJECTS];
     for (int i = 0; i < so->n_heldout; i++) {
         SynthExample ex;
@@ -189,6 +193,14 @@ static void score_answers(const Vocabs *v, const SynthOptions *so, char *const *
             if (k == 0) main_named += named;
         }
         truths += ex.n_objects;
+        if (n > 0) {   // the vocabulary's names are "<colour><shape>"
+            const char *first = chair_vocab_name(v->objects, ids[0]), *col = SYNTH_COLOUR_NAMES[ex.objects[0].colour];
+            const char *shape = SYNTH_SHAPE_NAMES[ex.objects[0].shape];
+            size_t fl = strlen(first), sl = strlen(shape);
+            naming++;
+            colour_right += !strncmp(first, col, strlen(col));
+            shape_right += fl >= sl && !strcmp(first + fl - sl, shape);
+        }
         synth_example_free(&ex);
     }
     int N = so->n_heldout;
@@ -197,6 +209,8 @@ static void score_answers(const Vocabs *v, const SynthOptions *so, char *const *
     metric[M_SHAPE_CHAIR_I] = shp.mentions ? chair_i(&shp) : 0;
     metric[M_MAIN] = N ? (double)main_named / N : 0;
     metric[M_COVER] = truths ? (double)covered / truths : 0;
+    metric[M_FIRST_COLOUR] = naming ? (double)colour_right / naming : 0;
+    metric[M_FIRST_SHAPE] = naming ? (double)shape_right / naming : 0;
     metric[M_MENTIONS] = N ? (double)obj.mentions / N : 0;
 }
 
@@ -369,7 +383,9 @@ static char *table_markdown(const StudyArgs *a, const double *metric) {
     strbuf_printf(&b, "\nMean ± sample standard deviation over %d seed%s (world, base model and training change with "
                   "the seed); %d held-out pictures per seed; %d training steps of %d examples, lr %g, beta %g, LoRA r 8.\n"
                   "CHAIR over the world's objects (colour + shape: \"red circle\"); CHAIR_i (shape) counts a wrong shape "
-                  "only. Lower CHAIR is better; \"main object named\" and Cover (true objects named) are higher-better.\n",
+                  "only. Lower CHAIR is better; \"main object named\" and Cover (true objects named) are higher-better; \"1st "
+                  "named\": of the answers that name an object, how often the first one has the main object's colour / "
+                  "shape (chance: 1/6 and 1/3 for a blind guess). CHAIR is 0 when nothing is named.\n",
                   a->seeds, a->seeds == 1 ? "" : "s", a->heldout, a->steps, a->batch, a->lr, a->beta);
     return b.s;
 }

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 static const char *const VARIANT_NAMES[] = {"base", "dpo", "mdpo", "lpoi", "lpoi-L3", "lpoi-L4", "lpoi-novp"};
-static const char *const METRICS[] = {"chair_s", "chair_i", "shape_chair_i", "main_named", "cover", "mentions"};
+static const char *const METRICS[] = {"chair_s", "chair_i", "shape_chair_i", "main_named", "cover",
+                                      "first_colour_right", "first_shape_right", "mentions"};
+#define NMETRICS ((int)(sizeof METRICS / sizeof *METRICS))
 
 TEST(study_quick_writes_a_wellformed_table) {
     char dir[128], out[160];
@@ -47,7 +49,7 @@ TEST(study_quick_writes_a_wellformed_table) {
     for (size_t v = 0; vars && v < vars->count; v++) {
         const JsonValue *var = json_at(vars, v);
         EXPECT_STREQ(json_get_str(var, "name"), VARIANT_NAMES[v]);
-        for (int m = 0; m < 6; m++) {
+        for (int m = 0; m < NMETRICS; m++) {
             const JsonValue *o = json_get(var, METRICS[m]), *per = o ? json_get(o, "per_seed") : NULL;
             double mean = -1, sd = -1;
             EXPECT_MSG(o && json_get_f64(o, "mean", &mean) && json_get_f64(o, "sd", &sd) && per && per->count == 2,
@@ -56,7 +58,7 @@ TEST(study_quick_writes_a_wellformed_table) {
             double x0 = per->items[0]->number, x1 = per->items[1]->number;
             EXPECT_NEAR(mean, (x0 + x1) / 2, 1e-5, 1e-5);
             EXPECT_NEAR(sd, fabs(x0 - x1) / sqrt(2.0), 1e-5, 1e-5);   // sample sd of two values
-            if (m != 5) EXPECT(x0 >= 0 && x0 <= 1 && x1 >= 0 && x1 <= 1);
+            if (m != NMETRICS - 1) EXPECT(x0 >= 0 && x0 <= 1 && x1 >= 0 && x1 <= 1);
         }
     }
     json_free(d);
