@@ -206,14 +206,12 @@ TEST(eval_resume_after_sigkill) {
     write_template(data, n);
     fflush(stdout);
     fflush(stderr);
+    EvalArgs a = mmhal_args(data, out);   // the base model alone, longer answers
+    a.n_runs = 1;
+    a.max_new = 16;
+    LpoiErr err = {{0}};
     pid_t pid = fork();
-    if (pid == 0) {
-        EvalArgs a = mmhal_args(data, out);
-        a.n_runs = 1;
-        a.max_new = 16;
-        LpoiErr err = {{0}};
-        _exit(eval_run(&a, &err) ? 0 : 1);
-    }
+    if (pid == 0) _exit(eval_run(&a, &err) ? 0 : 1);
     EXPECT(pid > 0);
     // Kill once some answers are there (or after 20 s at the latest).
     for (int t = 0; t < 2000; t++) {
@@ -229,10 +227,6 @@ TEST(eval_resume_after_sigkill) {
     int st;
     waitpid(pid, &st, 0);
     if (!WIFSIGNALED(st)) fprintf(stderr, "note: the child finished before the kill; the resume had nothing to do\n");
-    EvalArgs a = mmhal_args(data, out);
-    a.n_runs = 1;
-    a.max_new = 16;
-    LpoiErr err = {{0}};
     EXPECT_MSG(eval_run(&a, &err), "%s", err.msg);
     int seen[64];
     EXPECT_EQ_INT(check_answers(test_path(out, "base/answers.jsonl"), n, seen), n);
