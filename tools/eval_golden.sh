@@ -20,3 +20,5 @@ $PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_responses.js
     --out $T/amber_responses.golden.jsonl --metrics $T/amber_responses.metrics.json > /dev/null
 $PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_disc.json --evaluation_type d \
     --metrics $T/amber_disc.metrics.json > /dev/null
+# The tokenizer on 800 random strings of tricky pieces.
+$PY tools/tokenizer_golden.py $T/tokenizer_random.golden.jsonl
