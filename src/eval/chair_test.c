@@ -232,3 +232,33 @@ static void check_set(const char *name) {
 
 TEST(chair_responses_match_oracle) { check_set("responses"); }
 TEST(chair_hard_responses_match_oracle) { check_set("hard"); }
+
+// The seam lpoi eval uses for the demo world: any vocabulary, two-word names, each object once in
+// chair_mentions, repeats in chair_count_add's input counted as given.
+TEST(chair_custom_vocabulary) {
+    char err[256];
+    ChairVocab *v = chair_vocab_parse("red ball, ball\nblue cube, box, cube\ngreen star\n", "world", err, sizeof err);
+    EXPECT_MSG(v != NULL, "%s", err);
+    if (!v) return;
+    EXPECT_EQ_INT(chair_vocab_size(v), 3);
+    EXPECT_STREQ(chair_vocab_name(v, 1), "blue cube");
+    EXPECT_EQ_INT(chair_vocab_find(v, "green star"), 2);
+    EXPECT_EQ_INT(chair_vocab_find(v, "box"), -1);   // canonical names only
+    int objs[8];
+    int n = chair_mentions(v, "Two boxes, a red ball and another box. No green star.", objs, 8);
+    EXPECT_EQ_INT(n, 3);
+    EXPECT(n == 3 && objs[0] == 1 && objs[1] == 0 && objs[2] == 2);   // first mention order; "no X" still mentions X
+    EXPECT_EQ_INT(chair_mentions(v, "Green stars everywhere.", NULL, 0), 1);
+    ChairCount c = {0};
+    int truth[] = {0};
+    int said[] = {0, 1, 1};
+    chair_count_add(&c, said, 3, truth, 1);
+    chair_count_add(&c, truth, 1, truth, 1);
+    EXPECT(c.captions == 2 && c.hallucinated_captions == 1 && c.mentions == 4 && c.hallucinated_mentions == 2);
+    EXPECT_NEAR(chair_s(&c), 0.5, 0, 0);
+    EXPECT_NEAR(chair_i(&c), 0.5, 0, 0);
+    chair_vocab_free(v);
+    EXPECT(chair_vocab_parse("\n  \n", "empty.txt", err, sizeof err) == NULL && strstr(err, "empty.txt: no objects"));
+    EXPECT(chair_vocab_parse("dog\n\xff\xfe\n", "bad.txt", err, sizeof err) == NULL && strstr(err, "bad.txt:2: not UTF-8"));
+    EXPECT(chair_vocab_load("/nonexistent/syn.txt", err, sizeof err) == NULL && strstr(err, "/nonexistent/syn.txt"));
+}
