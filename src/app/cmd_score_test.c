@@ -55,10 +55,11 @@ TEST(cmd_score_chair_matches_oracle_metrics) {
     test_tmp_dir(dir, sizeof dir, "score_chair");
     const char *ans = test_path(dir, "answers.jsonl"), *out = test_path(dir, "metrics.json");
     write_chair_answers(ans, NULL);
+    const char *per = test_path(dir, "per_answer.jsonl");
     char *argv[] = {"score", "--bench", "chair", "--answers", (char *)ans, "--gt-captions", "testdata/eval/chair_gt_captions.json",
-                    "--out", (char *)out, NULL};
+                    "--out", (char *)out, "--per-answer", (char *)per, NULL};
     char *printed;
-    int rc = test_run_command(cmd_score, 9, argv, &printed);
+    int rc = test_run_command(cmd_score, 11, argv, &printed);
     EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
     EXPECT(printed && strstr(printed, "CHAIR_s          68.00"));
     free(printed);
@@ -74,6 +75,27 @@ TEST(cmd_score_chair_matches_oracle_metrics) {
     }
     json_free(got);
     json_free(want);
+    // The per-answer readings: one line per answer, the oracle's objects and hallucinations.
+    char *lines = test_read_text(per), *golden = test_read_text("testdata/eval/chair_responses.golden.jsonl");
+    EXPECT(lines && golden);
+    if (lines && golden) {
+        LpoiErr err = {{0}};
+        char *e1 = strchr(lines, '\n'), *e2 = strchr(golden, '\n');
+        *e1 = *e2 = 0;
+        JsonDoc *a = json_parse(lines, strlen(lines), &err), *b = json_parse(golden, strlen(golden), &err);
+        EXPECT(a && b);
+        if (a && b) {
+            JsonValue *ha = json_get(json_root(a), "hallucinated"), *hb = json_get(json_root(b), "hallucinated");
+            JsonValue *oa = json_get(json_root(a), "objects"), *ob = json_get(json_root(b), "objects");
+            EXPECT(ha && hb && oa && ob && ha->count == hb->count && oa->count == ob->count);
+            for (size_t i = 0; ha && hb && i < ha->count && i < hb->count; i++) EXPECT_STREQ(ha->items[i]->str, hb->items[i]->items[1]->str);
+            for (size_t i = 0; oa && ob && i < oa->count && i < ob->count; i++) EXPECT_STREQ(oa->items[i]->str, ob->items[i]->str);
+        }
+        json_free(a);
+        json_free(b);
+    }
+    free(lines);
+    free(golden);
 }
 
 // Runs lpoi score on an answers file with `extra` appended; expects exit 1 and `needle` in the message,

@@ -234,6 +234,7 @@ int amber_count(const AmberData *a) { return a->n_rec; }
 bool amber_is_generative(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec && a->rec[id - 1].type == T_GENERATIVE; }
 const char *amber_image(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec ? a->rec[id - 1].image : NULL; }
 const char *amber_query(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec ? a->rec[id - 1].query : NULL; }
+bool amber_truth_yes(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec && a->rec[id - 1].truth_yes; }
 
 bool amber_similar_load(AmberData *a, const char *path, char *err, size_t errlen) {
     LpoiErr e = {{0}};

@@ -24,6 +24,7 @@ int amber_count(const AmberData *a);                              // annotation 
 bool amber_is_generative(const AmberData *a, int id);
 const char *amber_image(const AmberData *a, int id);              // "AMBER_<n>.jpg" (NULL when unknown)
 const char *amber_query(const AmberData *a, int id);
+bool amber_truth_yes(const AmberData *a, int id);                 // discriminative: the answer is "yes"
 // Pairs of vocabulary words that count as similar (one pair per line, two words separated by spaces;
 // '#' starts a comment), standing in for spaCy similarity > 0.8.
 bool amber_similar_load(AmberData *a, const char *path, char *err, size_t errlen);

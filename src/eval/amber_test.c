@@ -39,6 +39,10 @@ TEST(yesno_reading_rule) {
         {"", YESNO_UNKNOWN, YESNO_UNKNOWN},
         {"Snowboard: yes", YESNO_YES, YESNO_NO},
         {"NO", YESNO_NO, YESNO_NO},
+        {"I'm not sure whether there is a dog.", YESNO_UNKNOWN, YESNO_NO},
+        {"I cannot tell from this image.", YESNO_UNKNOWN, YESNO_NO},
+        {"It is unclear; no.", YESNO_UNKNOWN, YESNO_NO},
+        {"No, I am not sure.", YESNO_NO, YESNO_NO},
     };
     for (size_t i = 0; i < LPOI_ARRAY_LEN(CASES); i++) {
         YesNo got = yesno_read(CASES[i].answer, strlen(CASES[i].answer));

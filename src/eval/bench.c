@@ -220,7 +220,28 @@ static bool read_answers(const Bench *b, const char *path, Answer **out, int *n_
 // ---- scoring and reporting ----
 static void json_num(StrBuf *j, const char *key, double v, bool last) { strbuf_printf(j, "  \"%s\": %.10g%s\n", key, v, last ? "" : ","); }
 
-static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t) {
+// One per-answer line: {"id": ..., "<key1>": [...], "hallucinated": [...]} from "a|b" lists.
+static void per_line_lists(StrBuf *per, const char *id, const char *key, const char *const *words, int n_words, const char *hall) {
+    if (!per) return;
+    strbuf_str(per, "{\"id\": ");
+    strbuf_json_str(per, id);
+    strbuf_printf(per, ", \"%s\": [", key);
+    for (int i = 0; i < n_words; i++) {
+        if (i) strbuf_str(per, ", ");
+        strbuf_json_str(per, words[i]);
+    }
+    strbuf_str(per, "], \"hallucinated\": [");
+    for (const char *h = hall; h && *h;) {
+        const char *bar = strchr(h, '|');
+        size_t l = bar ? (size_t)(bar - h) : strlen(h);
+        if (h != hall) strbuf_str(per, ", ");
+        strbuf_json_string(per, h, l);
+        h = bar ? bar + 1 : NULL;
+    }
+    strbuf_str(per, "]}\n");
+}
+
+static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per) {
     ChairCount c = {0}, u = {0};
     long recall_hit = 0, recall_total = 0;
     for (int i = 0; i < n; i++) {
@@ -238,6 +259,19 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
         }
         chair_count_add(&c, objs, m, im->objs, im->n_objs);
         chair_count_add(&u, uniq, nu, im->objs, im->n_objs);
+        if (per) {
+            const char **names = malloc_check((size_t)(m ? m : 1) * sizeof *names);
+            StrBuf hall = {0};
+            for (int k = 0; k < m; k++) {
+                names[k] = chair_vocab_name(b->vocab, objs[k]);
+                bool present = false;
+                for (int x = 0; x < im->n_objs; x++) present |= im->objs[x] == objs[k];
+                if (!present) strbuf_printf(&hall, "%s%s", hall.len ? "|" : "", names[k]);
+            }
+            per_line_lists(per, b->items[ans[i].item].id, "objects", names, m, hall.s);
+            free(names);
+            free(hall.s);
+        }
         for (int k = 0; k < nu; k++)
             for (int x = 0; x < im->n_objs; x++) recall_hit += uniq[k] == im->objs[x];
         recall_total += im->n_objs;
@@ -260,10 +294,20 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
     }
 }
 
-static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t) {
+static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per) {
     AmberCount c;
     amber_count_init(b->amber, &c);
-    for (int i = 0; i < n; i++) amber_add_generative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, NULL, 0);
+    for (int i = 0; i < n; i++) {
+        char hall[4096];
+        amber_add_generative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, hall, sizeof hall);
+        if (per) {
+            int m = amber_nouns(b->amber, ans[i].answer, NULL, 0);
+            const char **nouns = malloc_check((size_t)(m ? m : 1) * sizeof *nouns);
+            amber_nouns(b->amber, ans[i].answer, nouns, m);
+            per_line_lists(per, b->items[ans[i].item].id, "nouns", nouns, m, hall);
+            free(nouns);
+        }
+    }
     AmberGenMetrics m = amber_gen_metrics(&c, false), r = amber_gen_metrics(&c, true);
     json_num(j, "CHAIR", m.chair, false);
     json_num(j, "Cover", m.cover, false);
@@ -279,10 +323,26 @@ static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
     }
 }
 
-static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t) {
+static YesNo read_answer(const char *a, bool exact) {
+    if (exact) return !strcmp(a, "Yes") ? YESNO_YES : !strcmp(a, "No") ? YESNO_NO : YESNO_UNKNOWN;
+    return yesno_read(a, strlen(a));
+}
+
+static void per_line_read(StrBuf *per, const char *id, bool truth_yes, YesNo read) {
+    if (!per) return;
+    strbuf_str(per, "{\"id\": ");
+    strbuf_json_str(per, id);
+    strbuf_printf(per, ", \"truth\": \"%s\", \"read\": \"%s\"}\n", truth_yes ? "yes" : "no", yesno_name(read));
+}
+
+static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t, StrBuf *per) {
     AmberCount c;
     amber_count_init(b->amber, &c);
-    for (int i = 0; i < n; i++) amber_add_discriminative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, exact);
+    for (int i = 0; i < n; i++) {
+        int id = b->amber_id[ans[i].item];
+        amber_add_discriminative(b->amber, &c, id, ans[i].answer, exact);
+        per_line_read(per, b->items[ans[i].item].id, amber_truth_yes(b->amber, id), read_answer(ans[i].answer, exact));
+    }
     strbuf_printf(j, "  \"unreadable\": %ld,\n  \"yes_no_rule\": \"%s\",\n", c.unreadable, exact ? "exact" : "lpoi");
     if (t) fprintf(t, "  %-10s %8s %9s %7s %6s\n", "dimension", "accuracy", "precision", "recall", "F1");
     for (int d = 0; d < 7; d++) {
@@ -295,13 +355,13 @@ static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exac
                    exact ? "exact-string" : "lpoi yes/no");
 }
 
-static void score_pope(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t) {
+static void score_pope(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t, StrBuf *per) {
     PopeCount c[POPE_SETTINGS] = {{0}};
     for (int i = 0; i < n; i++) {
         const PopeQuestion *q = &b->pope[ans[i].item];
-        const char *a = ans[i].answer;
-        YesNo yn = exact ? (!strcmp(a, "Yes") ? YESNO_YES : !strcmp(a, "No") ? YESNO_NO : YESNO_UNKNOWN) : yesno_read(a, strlen(a));
+        YesNo yn = read_answer(ans[i].answer, exact);
         pope_count_add(&c[q->setting], q->present, yn);
+        per_line_read(per, b->items[ans[i].item].id, q->present, yn);
     }
     if (t) fprintf(t, "  %-12s %9s %8s %9s %7s %6s %10s\n", "setting", "questions", "accuracy", "precision", "recall", "F1", "yes ratio");
     for (int s = 0; s < POPE_SETTINGS; s++) {
@@ -335,17 +395,19 @@ bool bench_score_file_opts(BenchKind kind, const char *data_dir, const char *ans
     strbuf_printf(&j, ",\n  \"items\": %d,\n  \"scored\": %d,\n  \"skipped_empty\": %ld,\n  \"missing\": %ld,\n", b.n, n, empty, missing);
     if (table) fprintf(table, "lpoi score --bench %s: %d of %d items scored (%ld empty answers skipped, %ld items unanswered)\n",
                        bench_name(kind), n, b.n, empty, missing);
-    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table);
-    else if (kind == BENCH_AMBER) score_amber(&b, ans, n, &j, table);
-    else if (kind == BENCH_AMBER_DISC) score_amber_disc(&b, ans, n, opt->exact_yes_no, &j, table);
-    else score_pope(&b, ans, n, opt->exact_yes_no, &j, table);
+    StrBuf per = {0}, *perp = opt->per_answer ? &per : NULL;
+    strbuf_str(&per, "");
+    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table, perp);
+    else if (kind == BENCH_AMBER) score_amber(&b, ans, n, &j, table, perp);
+    else if (kind == BENCH_AMBER_DISC) score_amber_disc(&b, ans, n, opt->exact_yes_no, &j, table, perp);
+    else score_pope(&b, ans, n, opt->exact_yes_no, &j, table, perp);
     strbuf_str(&j, "  \"scorer\": \"lpoi\"\n}\n");
     bool ok = true;
-    if (out_json) {
-        LpoiErr e = {{0}};
-        if (!file_write_atomic(out_json, j.s, j.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
-    }
+    LpoiErr e = {{0}};
+    if (opt->per_answer && !file_write_atomic(opt->per_answer, per.s, per.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
+    if (ok && out_json && !file_write_atomic(out_json, j.s, j.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
     free(j.s);
+    free(per.s);
     for (int i = 0; i < n; i++) free(ans[i].answer);
     free(ans);
     bench_close(&b);

@@ -34,6 +34,8 @@ typedef struct {
     const char *gt_captions;    // chair: a COCO captions JSON whose objects join the ground truth
     const char *similar_pairs;  // amber: word pairs standing in for spaCy similarity > 0.8 (amber.h)
     bool exact_yes_no;          // amber-disc/pope: only "Yes"/"No" exactly count (AMBER's own comparison)
+    const char *per_answer;     // also write each answer's reading as JSONL (atomically): chair and amber
+                                // {"id", "objects", "hallucinated"}; amber-disc and pope {"id", "truth", "read"}
 } BenchOptions;
 bool bench_score_file_opts(BenchKind b, const char *data_dir, const char *answers_path, const char *out_json,
                            FILE *table, const BenchOptions *opt, char *err, size_t errlen);
