@@ -131,6 +131,7 @@ TEST(cmd_score_bad_answers_are_one_line_errors) {
     expect_bad("chair", "{\"id\": \"42\", \"answer\": \"a d\xffg\"}\n", "answers.jsonl:1: not UTF-8 (byte 28 of the line)", false);
     expect_bad("chair", "{\"id\": \"42\", \"answer\": \n", "answers.jsonl:1: offset", false);
     expect_bad("chair", "[1, 2]\n", "answers.jsonl:1: expected a JSON object", false);
+    expect_bad("pope", "\n{\"id\": \"random/42/dog\", \"answer\": \" \"}\n", "answers.jsonl: no answers to score (1 empty, 1391 of 1392 items unanswered)", false);
     expect_bad("chair", "{\"id\": \"42\"}\n", "answers.jsonl:1: needs a string or number \"id\" and a string \"answer\"", false);
     expect_bad("amber-disc", "{\"id\": 3, \"answer\": \"Yes\"}\n", "id \"3\" is not an item of amber-disc (a generative id? use --bench amber)", false);
     char *argv[] = {"score", "--bench", "pope", "--answers", "/nonexistent/answers.jsonl", NULL};

@@ -387,6 +387,12 @@ bool bench_score_file_opts(BenchKind kind, const char *data_dir, const char *ans
     long empty = 0;
     if (!read_answers(&b, answers_path, &ans, &n, &empty, err, errlen)) { bench_close(&b); return false; }
     long missing = b.n - n - empty;
+    if (n == 0) {   // nothing to average: every metric would be 0/0
+        snprintf(err, errlen, "%s: no answers to score (%ld empty, %ld of %d items unanswered)", answers_path, empty, missing, b.n);
+        bench_close(&b);
+        free(ans);
+        return false;
+    }
     StrBuf j = {0};
     strbuf_str(&j, "{\n  \"bench\": ");
     strbuf_json_str(&j, bench_name(kind));

@@ -28,7 +28,7 @@ bool bench_score_file(BenchKind b, const char *data_dir, const char *answers_pat
 // The answers file: malformed JSON, a line that is not UTF-8, a missing "id"/"answer", an id the bench
 // does not have and an id answered twice are errors ("FILE:LINE: reason"); an answer that is empty or
 // only whitespace is skipped and counted ("empty"), and so is every item without an answer ("missing").
-// Metrics are over the answers scored.
+// Metrics are over the answers scored; a file with none to score is an error.
 typedef struct {
     const char *synonyms;       // chair/pope: another vocabulary file (default the original table above)
     const char *gt_captions;    // chair: a COCO captions JSON whose objects join the ground truth
