@@ -304,6 +304,13 @@ static const char *const VERBS[] = {
 static const char *const VERB_BEFORE[] = {"to", "can", "could", "will", "would", "should", "may", "might", "must",
                                           "not", "n't", "they", "we", "i", "you", "'ll", "do", "does", "did",
                                           "'re", "let", NULL};
+// Linking verbs: an adjective word right after one is a predicate adjective ("the cat is orange").
+static const char *const COPULAS[] = {"is", "are", "was", "were", "be", "been", "being", "'s", "looks", "look",
+                                      "appears", "appear", "seems", "seem", "remains", "remain", NULL};
+// "to" after these is a preposition, not an infinitive ("next to water").
+static const char *const TO_PREPOSITION[] = {"next", "close", "closer", "near", "nearer", "up", "attached", "similar",
+                                             "adjacent", "due", "back", "down", "leading", "according", "opposite",
+                                             "parallel", "connected", "tied", NULL};
 // "can" is a noun only after these ("a can", "soda cans" is the plural and always a noun).
 static const char *const CAN_BEFORE[] = {"a", "an", "the", "this", "that", "one", "each", "every", "soda", "beer",
                                          "trash", "tin", "metal", "paint", "watering", "garbage", "aluminum", NULL};
@@ -323,12 +330,13 @@ static void lower_into(char *dst, size_t cap, const char *src) {
 
 static bool read_as_noun(const Words *w, int i) {
     const char *t = w->tok[i];
-    char prev[64] = "", next[64] = "";
+    char prev[64] = "", prev2[64] = "", next[64] = "";
     if (i > 0) lower_into(prev, sizeof prev, w->tok[i - 1]);
+    if (i > 1) lower_into(prev2, sizeof prev2, w->tok[i - 2]);
     if (i + 1 < w->n) snprintf(next, sizeof next, "%s", w->tok[i + 1]);
     if (!strcmp(t, "can")) return in_list(prev, CAN_BEFORE);
-    if (in_list(t, ADJECTIVES) && alpha_word(next) && !in_list(next, FUNCTION_WORDS)) return false;
-    if (in_list(t, VERBS) && in_list(prev, VERB_BEFORE)) return false;
+    if (in_list(t, ADJECTIVES) && ((alpha_word(next) && !in_list(next, FUNCTION_WORDS)) || in_list(prev, COPULAS))) return false;
+    if (in_list(t, VERBS) && in_list(prev, VERB_BEFORE) && !(!strcmp(prev, "to") && in_list(prev2, TO_PREPOSITION))) return false;
     return true;
 }
 
