@@ -1,6 +1,7 @@
 // amber.c — AMBER's inference.py in C (see amber.h). Line references are to inference.py @534babf.
 #include "eval/amber.h"
 #include "eval/strmap.h"
+#include "eval/wordnet_lemmas.h"
 #include "eval/words.h"
 #include "base/check.h"
 #include "base/file.h"
@@ -10,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const char *const AMBER_LEMMAS[][2];   // amber_lemmas.c (generated from WordNet)
-extern const int AMBER_N_LEMMAS;
 
 typedef enum { T_GENERATIVE, T_STATE, T_NUMBER, T_ACTION, T_EXISTENCE, T_RELATION } AmberType;
 
@@ -29,7 +28,6 @@ struct AmberData {
     StrMap vocab_id;
     int **assoc, *n_assoc;      // [vocab id] -> association list (vocab ids), keys only
     StrMap global_safe;         // safe_words.txt
-    StrMap lemma;               // token -> index into AMBER_LEMMAS
     StrMap similar;             // "a b" -> 1 for each similar pair (both orders)
     AmberRecord *rec;           // [id - 1]
     int n_rec;
@@ -199,7 +197,6 @@ AmberData *amber_load(const char *dir, char *err, size_t errlen) {
         a->rec[id - 1].image = strdup(img);
         a->rec[id - 1].query = strdup(query);
     }
-    for (int i = 0; i < AMBER_N_LEMMAS; i++) strmap_add(&a->lemma, AMBER_LEMMAS[i][0], i);
     ok = true;
 done:
     json_free(rel);
@@ -225,7 +222,6 @@ void amber_free(AmberData *a) {
     free(a->rec);
     strmap_free(&a->vocab_id);
     strmap_free(&a->global_safe);
-    strmap_free(&a->lemma);
     strmap_free(&a->similar);
     free(a);
 }
@@ -346,9 +342,7 @@ int amber_nouns(const AmberData *a, const char *text, const char **out, int max)
     int n = 0;
     for (int i = 0; i < w.n; i++) {
         if (!read_as_noun(&w, i)) continue;
-        int li = strmap_get(&a->lemma, w.tok[i], -1);
-        const char *lemma = li >= 0 ? AMBER_LEMMAS[li][1] : w.tok[i];
-        int id = strmap_get(&a->vocab_id, lemma, -1);
+        int id = strmap_get(&a->vocab_id, wordnet_lemma(w.tok[i]), -1);
         if (id < 0) continue;
         if (out && n < max) out[n] = a->vocab[id];
         n++;

@@ -7,7 +7,7 @@
 //  * nouns: nltk.pos_tag cannot run offline (its tagger weights are not downloadable), so a vocabulary
 //    word counts as a noun unless a small rule reads it as an adjective ("an orange cat", "hot dog",
 //    "the cat is orange"), a modal ("you can see") or a verb ("to watch", not "next to water"); lemmas
-//    are WordNet's (amber_lemmas.c, generated).
+//    are WordNet's (wordnet_lemmas.h, generated).
 //  * spaCy similarity > 0.8 (en_core_web_lg, not obtainable offline): identical words only, plus an
 //    optional table of similar word pairs (amber_similar_load) for whoever can compute it.
 #pragma once
