@@ -15,7 +15,8 @@ static const char SCORE_USAGE[] =
     "  chair       CHAIR_s / CHAIR_i of descriptions of the 100 COCO val2014 images with instance\n"
     "              annotations (ids: COCO image ids), as the original script of Rohrbach et al. 2018\n"
     "              computes them (nltk tokens, pattern's singularize, its synonym table and special\n"
-    "              cases); also CHAIR_i with each object once per answer, and object recall\n"
+    "              cases); also CHAIR_i with each object once per answer, CHAIR_s over answers\n"
+    "              naming an object (Object HalBench's \"Response Hall\") and object recall\n"
     "  amber       AMBER generative CHAIR, Cover, Hal, Cog (ids 1-1004)\n"
     "  amber-disc  AMBER discriminative accuracy / precision / recall / F1, positive class No, for\n"
     "              existence, attribute (state, number, action) and relation (ids 1005-15220)\n"
@@ -31,6 +32,9 @@ static const char SCORE_USAGE[] =
     "  --gt-captions F   chair: reference captions of the images (a COCO captions JSON or a list of\n"
     "                    {image_id, caption}); their objects join the ground truth, as in the\n"
     "                    original CHAIR (default: instance annotations only)\n"
+    "  --variant V       chair: original (default: Rohrbach et al. 2018, pattern's singularize,\n"
+    "                    chair/synonyms_rohrbach2018.txt) or rlhfv (Object HalBench's rule-based path:\n"
+    "                    WordNet lemmas, chair/synonyms_refine_rlhfv.txt, all its two-word entries)\n"
     "  --synonyms F      chair, pope: another object vocabulary (\"name, synonym, ...\" per line)\n"
     "  --similar F       amber: word pairs that count as similar (two words a line), standing in\n"
     "                    for spaCy similarity > 0.8, which lpoi cannot compute (default: none)\n"
@@ -55,6 +59,15 @@ int cmd_score(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(SCORE_USAGE, stdout); return 0; }
         if (!strcmp(a, "--exact")) { opt.exact_yes_no = true; continue; }
+        if (!strcmp(a, "--variant")) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "original") && strcmp(v, "rlhfv")) {
+                fprintf(stderr, "lpoi score: --variant must be original or rlhfv\n");
+                return 2;
+            }
+            opt.chair_rlhfv = !strcmp(v, "rlhfv");
+            continue;
+        }
         static const char *const VALUED[] = {"--bench", "--answers", "--data", "--out", "--gt-captions", "--synonyms", "--similar",
                                              "--per-answer"};
         const char **dst[] = {&bench, &answers, &data, &out, &opt.gt_captions, &opt.synonyms, &opt.similar_pairs, &opt.per_answer};

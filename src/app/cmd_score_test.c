@@ -49,6 +49,22 @@ static void write_chair_answers(const char *path, const char *extra) {
     free(in);
 }
 
+// The command's metrics JSON against an oracle metrics file (fractions there, percent here).
+static void expect_chair_metrics(const char *got_path, const char *want_path) {
+    LpoiErr e = {{0}};
+    JsonDoc *got = json_load_file(got_path, 1 << 20, &e), *want = json_load_file(want_path, 1 << 20, &e);
+    EXPECT_MSG(got && want, "%s", e.msg);
+    static const char *const KEYS[][2] = {{"CHAIR_s", "CHAIRs"}, {"CHAIR_i", "CHAIRi"}, {"CHAIR_s_refine", "CHAIRs_refine"},
+                                          {"recall", "obj_rec"}};
+    for (size_t k = 0; got && want && k < LPOI_ARRAY_LEN(KEYS); k++) {
+        double g = -1, w = -1;
+        EXPECT(json_get_f64(json_root(got), KEYS[k][0], &g) && json_get_f64(json_root(want), KEYS[k][1], &w));
+        EXPECT_MSG(fabs(g - 100 * w) <= 1e-7, "%s: %s = %.10g, oracle %.10g", got_path, KEYS[k][0], g, 100 * w);
+    }
+    json_free(got);
+    json_free(want);
+}
+
 TEST(cmd_score_chair_matches_oracle_metrics) {
     if (!have_data()) return;
     char dir[256];
@@ -63,18 +79,14 @@ TEST(cmd_score_chair_matches_oracle_metrics) {
     EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
     EXPECT(printed && strstr(printed, "CHAIR_s          68.00"));
     free(printed);
-    LpoiErr e = {{0}};
-    JsonDoc *got = json_load_file(out, 1 << 20, &e), *want = json_load_file("testdata/eval/chair_responses.metrics.json", 1 << 20, &e);
-    EXPECT_MSG(got && want, "%s", e.msg);
-    if (got && want) {
-        double gs, gi, ws, wi;
-        EXPECT(json_get_f64(json_root(got), "CHAIR_s", &gs) && json_get_f64(json_root(want), "CHAIRs", &ws));
-        EXPECT(json_get_f64(json_root(got), "CHAIR_i", &gi) && json_get_f64(json_root(want), "CHAIRi", &wi));
-        EXPECT_NEAR(gs, 100 * ws, 1e-7, 0);
-        EXPECT_NEAR(gi, 100 * wi, 1e-7, 0);
-    }
-    json_free(got);
-    json_free(want);
+    expect_chair_metrics(out, "testdata/eval/chair_responses.metrics.json");
+    const char *out2 = test_path(dir, "rlhfv.json");
+    char *argv2[] = {"score", "--bench", "chair", "--variant", "rlhfv", "--answers", (char *)ans, "--gt-captions",
+                     "testdata/eval/chair_gt_captions.json", "--out", (char *)out2, NULL};
+    rc = test_run_command(cmd_score, 11, argv2, &printed);
+    EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
+    free(printed);
+    expect_chair_metrics(out2, "testdata/eval/chair_rlhfv_responses.metrics.json");
     // The per-answer readings: one line per answer, the oracle's objects and hallucinations.
     char *lines = test_read_text(per), *golden = test_read_text("testdata/eval/chair_responses.golden.jsonl");
     EXPECT(lines && golden);
@@ -170,6 +182,8 @@ TEST(cmd_score_usage_errors) {
     EXPECT_COMMAND_EXIT(cmd_score, 2, 3, a3);
     char *a4[] = {"score", "--bench", "chair", "--answers", "x", "--frob", NULL};
     EXPECT_COMMAND_EXIT(cmd_score, 2, 6, a4);
+    char *a6[] = {"score", "--bench", "chair", "--variant", "opera", "--answers", "x", NULL};
+    EXPECT_COMMAND_EXIT(cmd_score, 2, 7, a6);
     char *a5[] = {"score", "--help", NULL};
     EXPECT_COMMAND_EXIT(cmd_score, 0, 2, a5);
 }

@@ -58,9 +58,11 @@ static void bench_close(Bench *b) {
 static bool bench_open(Bench *b, BenchKind kind, const char *data_dir, const BenchOptions *opt, char *err, size_t errlen) {
     *b = (Bench){.kind = kind};
     if (kind == BENCH_CHAIR || kind == BENCH_POPE) {
-        char *syn = opt && opt->synonyms ? strdup(opt->synonyms) : file_path_join(data_dir, "chair/synonyms_rohrbach2018.txt");
+        bool rlhfv = kind == BENCH_CHAIR && opt && opt->chair_rlhfv;
+        char *syn = opt && opt->synonyms ? strdup(opt->synonyms)
+                                         : file_path_join(data_dir, rlhfv ? "chair/synonyms_refine_rlhfv.txt" : "chair/synonyms_rohrbach2018.txt");
         char *inst = file_path_join(data_dir, "coco_eval/instances_val2014_100.json");
-        b->vocab = chair_vocab_load(syn, err, errlen);
+        b->vocab = chair_vocab_load_variant(syn, rlhfv ? CHAIR_RLHFV : CHAIR_ORIGINAL, err, errlen);
         bool ok = b->vocab && coco_gt_load(&b->gt, b->vocab, inst, kind == BENCH_CHAIR && opt ? opt->gt_captions : NULL, err, errlen);
         free(syn);
         free(inst);
@@ -241,9 +243,9 @@ static void per_line_lists(StrBuf *per, const char *id, const char *key, const c
     strbuf_str(per, "]}\n");
 }
 
-static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per) {
+static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per, bool rlhfv) {
     ChairCount c = {0}, u = {0};
-    long recall_hit = 0, recall_total = 0;
+    long recall_hit = 0, recall_total = 0, with_objects = 0;
     for (int i = 0; i < n; i++) {
         const CocoImage *im = &b->gt.images[coco_gt_find(&b->gt, atoll(b->items[ans[i].item].id))];
         int m = chair_mentions_all(b->vocab, ans[i].answer, NULL, 0);
@@ -259,6 +261,7 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
         }
         chair_count_add(&c, objs, m, im->objs, im->n_objs);
         chair_count_add(&u, uniq, nu, im->objs, im->n_objs);
+        with_objects += m > 0;
         if (per) {
             const char **names = malloc_check((size_t)(m ? m : 1) * sizeof *names);
             StrBuf hall = {0};
@@ -284,12 +287,17 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
                   c.captions, c.hallucinated_captions, c.mentions, c.hallucinated_mentions);
     json_num(j, "CHAIR_s", 100 * chair_s(&c), false);
     json_num(j, "CHAIR_i", 100 * chair_i(&c), false);
+    strbuf_printf(j, "  \"variant\": \"%s\",\n", rlhfv ? "rlhfv" : "original");
+    double refine = with_objects ? (double)c.hallucinated_captions / (double)with_objects : 0;
     json_num(j, "CHAIR_i_unique", 100 * chair_i(&u), false);
+    json_num(j, "CHAIR_s_refine", 100 * refine, false);
     json_num(j, "recall", 100 * recall, false);
     if (t) {
         fprintf(t, "  CHAIR_s         %6.2f   (%ld of %ld answers name an object the image lacks)\n", 100 * chair_s(&c), c.hallucinated_captions, c.captions);
         fprintf(t, "  CHAIR_i         %6.2f   (%ld of %ld object mentions, repeats counted as the original does)\n", 100 * chair_i(&c), c.hallucinated_mentions, c.mentions);
         fprintf(t, "  CHAIR_i unique  %6.2f   (%ld of %ld, each object once per answer)\n", 100 * chair_i(&u), u.hallucinated_mentions, u.mentions);
+        fprintf(t, "  CHAIR_s refine  %6.2f   (%ld of %ld answers that name an object: Object HalBench's \"Response Hall\")\n",
+                100 * refine, c.hallucinated_captions, with_objects);
         fprintf(t, "  recall          %6.2f   (%ld of %ld true objects named)\n", 100 * recall, recall_hit, recall_total);
     }
 }
@@ -403,7 +411,7 @@ bool bench_score_file_opts(BenchKind kind, const char *data_dir, const char *ans
                        bench_name(kind), n, b.n, empty, missing);
     StrBuf per = {0}, *perp = opt->per_answer ? &per : NULL;
     strbuf_str(&per, "");
-    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table, perp);
+    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table, perp, opt->chair_rlhfv);
     else if (kind == BENCH_AMBER) score_amber(&b, ans, n, &j, table, perp);
     else if (kind == BENCH_AMBER_DISC) score_amber_disc(&b, ans, n, opt->exact_yes_no, &j, table, perp);
     else score_pope(&b, ans, n, opt->exact_yes_no, &j, table, perp);
