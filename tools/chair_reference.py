@@ -61,6 +61,10 @@ class Chair:
                              'wine glass', 'hot dog', 'cell phone', 'mobile phone', 'teddy bear', 'hair drier',
                              'potted plant', 'bow tie', 'laptop computer', 'stove top oven', 'hot dog',
                              'teddy bear', 'home plate', 'train track']
+        self._double_words(coco_double_words)
+
+    def _double_words(self, coco_double_words):
+        """The two-word map and its special cases: the same lines in both scripts."""
         animal_words = ['bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe',
                         'animal', 'cub']
         vehicle_words = ['jet', 'train']
@@ -76,9 +80,14 @@ class Chair:
         self.double_word_dict['toilet seat'] = 'toilet'
         self.double_word_dict['wine glas'] = 'wine glass'
 
+    def normalize(self, w):
+        return singularize(w)
+
     def caption_to_words(self, caption):
+        """caption_to_words of both scripts; only normalize() differs (RLHF-V keeps [word, class] pairs as
+        node words, we keep the class: the same comparison)."""
         words = word_tokenize(caption.lower())
-        words = [singularize(w) for w in words]
+        words = [self.normalize(w) for w in words]
         i = 0
         double_words = []
         idxs = []
@@ -101,7 +110,7 @@ class Chair:
 
 
 class ChairRLHFV(Chair):
-    """eval_gpt_obj_halbench.py's CHAIR.__init__ (synonyms part) and caption_to_words."""
+    """eval_gpt_obj_halbench.py's CHAIR.__init__ (synonyms part); caption_to_words lemmatizes."""
 
     def __init__(self, synonyms_path):
         import wordnet_debian  # noqa: F401  (nltk's WordNet from Debian's files)
@@ -117,42 +126,10 @@ class ChairRLHFV(Chair):
                 self.inverse_synonym_dict[s] = new_synonym[0]
         coco_double_words = [word for word in self.inverse_synonym_dict.keys() if len(word.strip().split(' ')) >= 2]
         coco_double_words += ['home plate', 'train track']
-        animal_words = ['bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'animal', 'cub']
-        vehicle_words = ['jet', 'train']
-        self.double_word_dict = {}
-        for double_word in coco_double_words:
-            self.double_word_dict[double_word] = double_word
-        for animal_word in animal_words:
-            self.double_word_dict['baby %s' % animal_word] = animal_word
-            self.double_word_dict['adult %s' % animal_word] = animal_word
-        for vehicle_word in vehicle_words:
-            self.double_word_dict['passenger %s' % vehicle_word] = vehicle_word
-        self.double_word_dict['bow tie'] = 'tie'
-        self.double_word_dict['toilet seat'] = 'toilet'
-        self.double_word_dict['wine glas'] = 'wine glass'
+        self._double_words(coco_double_words)
 
-    def caption_to_words(self, caption):
-        words = word_tokenize(caption.lower())
-        words = [self.lemma.lemmatize(w) for w in words]
-        i = 0
-        double_words = []
-        idxs = []
-        while i < len(words):
-            idxs.append(i)
-            double_word = ' '.join(words[i:i + 2])
-            if double_word in self.double_word_dict:
-                double_words.append(self.double_word_dict[double_word])
-                i += 2
-            else:
-                double_words.append(words[i])
-                i += 1
-        words = double_words
-        if ('toilet' in words) & ('seat' in words):
-            words = [word for word in words if word != 'seat']
-        idxs = [idxs[idx] for idx, word in enumerate(words) if word in set(self.mscoco_objects)]
-        words = [word for word in words if word in set(self.mscoco_objects)]
-        node_words = [self.inverse_synonym_dict[word] for word in words]   # the script keeps [word, class] pairs
-        return words, node_words, idxs, double_words
+    def normalize(self, w):
+        return self.lemma.lemmatize(w)
 
 
 def main():
