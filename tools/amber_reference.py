@@ -33,6 +33,9 @@ VERBS = set("""watch leave sound support switch ring note spray tape file ski sk
 shovel sponge drain plug pipe rope line board bill bat hose fish water bail warp pen net saddle star sign signal stage
 tie track train cash brush mat pad cable wire string rack rail pot pan""".split())
 VERB_BEFORE = set("to can could will would should may might must not n't they we i you 'll do does did 're let".split())
+COPULAS = set("is are was were be been being 's looks look appears appear seems seem remains remain".split())
+TO_PREPOSITION = set("""next close closer near nearer up attached similar adjacent due back down leading according opposite
+parallel connected tied""".split())
 CAN_BEFORE = set("a an the this that one each every soda beer trash tin metal paint watering garbage aluminum".split())
 
 
@@ -45,12 +48,13 @@ def offline_pos_tag(tokens):
     tags = []
     for i, t in enumerate(tokens):
         prev = tokens[i - 1].lower() if i > 0 else ''
+        prev2 = tokens[i - 2].lower() if i > 1 else ''
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ''
         if t == 'can':
             tags.append('NN' if prev in CAN_BEFORE else 'MD')
-        elif t in ADJECTIVES and _alpha_word(nxt) and nxt not in FUNCTION_WORDS:
+        elif t in ADJECTIVES and ((_alpha_word(nxt) and nxt not in FUNCTION_WORDS) or prev in COPULAS):
             tags.append('JJ')
-        elif t in VERBS and prev in VERB_BEFORE:
+        elif t in VERBS and prev in VERB_BEFORE and not (prev == 'to' and prev2 in TO_PREPOSITION):
             tags.append('VB')
         else:
             tags.append('NN')

@@ -14,9 +14,14 @@ What had to be substituted (nothing else is reachable offline; see testdata/eval
     an untrained PunktSentenceTokenizer() and words with nltk's own NLTKWordTokenizer — the same as
     word_tokenize except for the English model's abbreviation list and orthographic statistics.
 
+--variant rlhfv is the rule-based path of Object HalBench instead (RLHF-V/RLAIF-V eval/eval_gpt_obj_halbench.py
+@83d917b, CHAIR.__init__ and caption_to_words without GPT): nltk's WordNetLemmatizer (Debian's WordNet through
+tools/wordnet_debian.py) instead of singularize, stripped entries, every multi-word entry as a two-word object;
+its metrics add CHAIRs_refine (over answers with an object) and obj_rec.
+
 Usage:
   python tools/chair_reference.py --captions FILE.jsonl [--instances COCO.json] [--gt-captions CAPS.json]
-                                  [--synonyms FILE] --out OUT.jsonl [--metrics OUT.json]
+                                  [--synonyms FILE] [--variant original|rlhfv] --out OUT.jsonl [--metrics OUT.json]
 captions: JSONL {"id": ..., "image_id": N, "caption": "..."}. Without --instances only the objects of
 each caption are written (extraction); with it, each caption's hallucinations and the metrics too.
 """
@@ -56,6 +61,10 @@ class Chair:
                              'wine glass', 'hot dog', 'cell phone', 'mobile phone', 'teddy bear', 'hair drier',
                              'potted plant', 'bow tie', 'laptop computer', 'stove top oven', 'hot dog',
                              'teddy bear', 'home plate', 'train track']
+        self._double_words(coco_double_words)
+
+    def _double_words(self, coco_double_words):
+        """The two-word map and its special cases: the same lines in both scripts."""
         animal_words = ['bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe',
                         'animal', 'cub']
         vehicle_words = ['jet', 'train']
@@ -71,9 +80,14 @@ class Chair:
         self.double_word_dict['toilet seat'] = 'toilet'
         self.double_word_dict['wine glas'] = 'wine glass'
 
+    def normalize(self, w):
+        return singularize(w)
+
     def caption_to_words(self, caption):
+        """caption_to_words of both scripts; only normalize() differs (RLHF-V keeps [word, class] pairs as
+        node words, we keep the class: the same comparison)."""
         words = word_tokenize(caption.lower())
-        words = [singularize(w) for w in words]
+        words = [self.normalize(w) for w in words]
         i = 0
         double_words = []
         idxs = []
@@ -95,6 +109,29 @@ class Chair:
         return words, node_words, idxs, double_words
 
 
+class ChairRLHFV(Chair):
+    """eval_gpt_obj_halbench.py's CHAIR.__init__ (synonyms part); caption_to_words lemmatizes."""
+
+    def __init__(self, synonyms_path):
+        import wordnet_debian  # noqa: F401  (nltk's WordNet from Debian's files)
+        from nltk.stem import WordNetLemmatizer
+        self.lemma = WordNetLemmatizer()
+        synonyms = [s.strip().split(', ') for s in open(synonyms_path).readlines()]
+        self.mscoco_objects = []
+        self.inverse_synonym_dict = {}
+        for synonym in synonyms:
+            new_synonym = [s.strip() for s in synonym]
+            self.mscoco_objects.extend(new_synonym)
+            for s in new_synonym:
+                self.inverse_synonym_dict[s] = new_synonym[0]
+        coco_double_words = [word for word in self.inverse_synonym_dict.keys() if len(word.strip().split(' ')) >= 2]
+        coco_double_words += ['home plate', 'train track']
+        self._double_words(coco_double_words)
+
+    def normalize(self, w):
+        return self.lemma.lemmatize(w)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--captions', required=True)
@@ -103,8 +140,9 @@ def main():
     ap.add_argument('--synonyms', default='../shared/data/chair/synonyms_rohrbach2018.txt')
     ap.add_argument('--out', required=True)
     ap.add_argument('--metrics')
+    ap.add_argument('--variant', choices=['original', 'rlhfv'], default='original')
     a = ap.parse_args()
-    chair = Chair(a.synonyms)
+    chair = Chair(a.synonyms) if a.variant == 'original' else ChairRLHFV(a.synonyms)
     caps = [json.loads(line) for line in open(a.captions) if line.strip()]
 
     gt = None
@@ -120,7 +158,7 @@ def main():
                 if ann['image_id'] in gt:
                     gt[ann['image_id']].update(chair.caption_to_words(ann['caption'])[1])
 
-    num_caps = num_hall_caps = hall_words = coco_words = 0
+    num_caps = num_hall_caps = hall_words = coco_words = num_coco_caps = obj_cls = gt_words = 0
     with open(a.out, 'w') as out:
         for c in caps:
             words, node_words, idxs, _ = chair.caption_to_words(c['caption'])
@@ -133,11 +171,16 @@ def main():
                 hall_words += len(hall)
                 num_caps += 1
                 num_hall_caps += 1 if hall else 0
+                num_coco_caps += 1 if words else 0                           # RLHF-V's extra metrics
+                obj_cls += len({n for n in node_words if n in gt_objects})
+                gt_words += len(gt_objects)
             out.write(json.dumps(rec) + '\n')
     if gt is not None and a.metrics:
         m = {'captions': num_caps, 'hallucinated_captions': num_hall_caps, 'mentions': coco_words,
              'hallucinated_mentions': hall_words, 'CHAIRs': num_hall_caps / num_caps,
              'CHAIRi': hall_words / coco_words if coco_words else 0.0,
+             'CHAIRs_refine': num_hall_caps / num_coco_caps if num_coco_caps else 0.0,
+             'obj_rec': obj_cls / gt_words if gt_words else 0.0, 'variant': a.variant,
              'generator': 'tools/chair_reference.py nltk %s' % nltk.__version__}
         with open(a.metrics, 'w') as f:
             json.dump(m, f, indent=1, sort_keys=True)

@@ -20,3 +20,13 @@ $PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_responses.js
     --out $T/amber_responses.golden.jsonl --metrics $T/amber_responses.metrics.json > /dev/null
 $PY tools/amber_reference.py --data "$D/amber" --inference $T/amber_disc.json --evaluation_type d \
     --metrics $T/amber_disc.metrics.json > /dev/null
+# The tokenizer on 800 random strings of tricky pieces.
+$PY tools/tokenizer_golden.py $T/tokenizer_random.golden.jsonl
+# CHAIR's Object HalBench variant (RLHF-V rule-based path, refined synonyms) on the same sets.
+$PY tools/chair_reference.py --variant rlhfv --synonyms "$D/chair/synonyms_refine_rlhfv.txt" --captions /tmp/lpoi_chair_real.jsonl \
+    --out $T/chair_rlhfv_real_captions.golden.jsonl
+for set in responses hard; do
+    $PY tools/chair_reference.py --variant rlhfv --synonyms "$D/chair/synonyms_refine_rlhfv.txt" --captions $T/chair_$set.jsonl \
+        --instances "$D/coco_eval/instances_val2014_100.json" --gt-captions $T/chair_gt_captions.json \
+        --out $T/chair_rlhfv_$set.golden.jsonl --metrics $T/chair_rlhfv_$set.metrics.json
+done

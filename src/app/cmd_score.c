@@ -15,7 +15,8 @@ static const char SCORE_USAGE[] =
     "  chair       CHAIR_s / CHAIR_i of descriptions of the 100 COCO val2014 images with instance\n"
     "              annotations (ids: COCO image ids), as the original script of Rohrbach et al. 2018\n"
     "              computes them (nltk tokens, pattern's singularize, its synonym table and special\n"
-    "              cases); also CHAIR_i with each object once per answer, and object recall\n"
+    "              cases); also CHAIR_i with each object once per answer, CHAIR_s over answers\n"
+    "              naming an object (Object HalBench's \"Response Hall\") and object recall\n"
     "  amber       AMBER generative CHAIR, Cover, Hal, Cog (ids 1-1004)\n"
     "  amber-disc  AMBER discriminative accuracy / precision / recall / F1, positive class No, for\n"
     "              existence, attribute (state, number, action) and relation (ids 1005-15220)\n"
@@ -26,19 +27,26 @@ static const char SCORE_USAGE[] =
     "  --data DIR        chair, pope: the folder with coco_eval/ and chair/ (default ../shared/data);\n"
     "                    amber, amber-disc: AMBER's data folder (default ../shared/data/amber)\n"
     "  --out FILE        also write the metrics as JSON (atomically)\n"
-    "  --gt-captions F   chair: COCO captions JSON of the images; their objects join the ground\n"
-    "                    truth, as in the original CHAIR\n"
+    "  --per-answer F    also write each answer's reading as JSONL: chair, amber {id, objects or\n"
+    "                    nouns, hallucinated}; amber-disc, pope {id, truth, read}\n"
+    "  --gt-captions F   chair: reference captions of the images (a COCO captions JSON or a list of\n"
+    "                    {image_id, caption}); their objects join the ground truth, as in the\n"
+    "                    original CHAIR (default: instance annotations only)\n"
+    "  --variant V       chair: original (default: Rohrbach et al. 2018, pattern's singularize,\n"
+    "                    chair/synonyms_rohrbach2018.txt) or rlhfv (Object HalBench's rule-based path:\n"
+    "                    WordNet lemmas, chair/synonyms_refine_rlhfv.txt, all its two-word entries)\n"
     "  --synonyms F      chair, pope: another object vocabulary (\"name, synonym, ...\" per line)\n"
     "  --similar F       amber: word pairs that count as similar (two words a line), standing in\n"
     "                    for spaCy similarity > 0.8, which lpoi cannot compute (default: none)\n"
     "  --exact           amber-disc, pope: only the answers \"Yes\" and \"No\" count (AMBER's own\n"
     "                    comparison); default: lpoi's yes/no reading (the first word decides; else\n"
-    "                    a negation word -> No; else \"yes\" -> Yes; else unreadable)\n"
+    "                    \"not sure\", \"cannot tell\"... -> unreadable; else a negation word -> No;\n"
+    "                    else \"yes\" -> Yes; else unreadable; src/eval/yesno.h)\n"
     "  -h, --help        show this help\n"
     "\n"
     "Bad input is an error naming the file and line: malformed JSON, text that is not UTF-8, an id\n"
-    "the benchmark does not have, an id answered twice. Empty answers are skipped and counted, and\n"
-    "so are unanswered items; the metrics are over the answers scored.\n"
+    "the benchmark does not have, an id answered twice, no answer to score at all. Empty answers are\n"
+    "skipped and counted, and so are unanswered items; the metrics are over the answers scored.\n"
     "Not offline: nltk's POS tagger (AMBER's nouns: lpoi reads vocabulary words as nouns unless a\n"
     "small rule makes them adjectives, modals or verbs) and spaCy vectors (see --similar).\n"
     "\n"
@@ -51,10 +59,20 @@ int cmd_score(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(SCORE_USAGE, stdout); return 0; }
         if (!strcmp(a, "--exact")) { opt.exact_yes_no = true; continue; }
-        static const char *const VALUED[] = {"--bench", "--answers", "--data", "--out", "--gt-captions", "--synonyms", "--similar"};
-        const char **dst[] = {&bench, &answers, &data, &out, &opt.gt_captions, &opt.synonyms, &opt.similar_pairs};
+        if (!strcmp(a, "--variant")) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "original") && strcmp(v, "rlhfv")) {
+                fprintf(stderr, "lpoi score: --variant must be original or rlhfv\n");
+                return 2;
+            }
+            opt.chair_rlhfv = !strcmp(v, "rlhfv");
+            continue;
+        }
+        static const char *const VALUED[] = {"--bench", "--answers", "--data", "--out", "--gt-captions", "--synonyms", "--similar",
+                                             "--per-answer"};
+        const char **dst[] = {&bench, &answers, &data, &out, &opt.gt_captions, &opt.synonyms, &opt.similar_pairs, &opt.per_answer};
         int k = -1;
-        for (int v = 0; v < 7; v++) if (!strcmp(a, VALUED[v])) k = v;
+        for (int v = 0; v < 8; v++) if (!strcmp(a, VALUED[v])) k = v;
         if (k < 0) {
             fprintf(stderr, "lpoi score: unknown %s '%s' (see lpoi score --help)\n", a[0] == '-' ? "option" : "argument", a);
             return 2;
@@ -76,5 +94,6 @@ int cmd_score(int argc, char **argv) {
         return 1;
     }
     if (out) printf("metrics written to %s\n", out);
+    if (opt.per_answer) printf("per-answer readings written to %s\n", opt.per_answer);
     return 0;
 }

@@ -49,31 +49,65 @@ static void write_chair_answers(const char *path, const char *extra) {
     free(in);
 }
 
+// The command's metrics JSON against an oracle metrics file (fractions there, percent here).
+static void expect_chair_metrics(const char *got_path, const char *want_path) {
+    LpoiErr e = {{0}};
+    JsonDoc *got = json_load_file(got_path, 1 << 20, &e), *want = json_load_file(want_path, 1 << 20, &e);
+    EXPECT_MSG(got && want, "%s", e.msg);
+    static const char *const KEYS[][2] = {{"CHAIR_s", "CHAIRs"}, {"CHAIR_i", "CHAIRi"}, {"CHAIR_s_refine", "CHAIRs_refine"},
+                                          {"recall", "obj_rec"}};
+    for (size_t k = 0; got && want && k < LPOI_ARRAY_LEN(KEYS); k++) {
+        double g = -1, w = -1;
+        EXPECT(json_get_f64(json_root(got), KEYS[k][0], &g) && json_get_f64(json_root(want), KEYS[k][1], &w));
+        EXPECT_MSG(fabs(g - 100 * w) <= 1e-7, "%s: %s = %.10g, oracle %.10g", got_path, KEYS[k][0], g, 100 * w);
+    }
+    json_free(got);
+    json_free(want);
+}
+
 TEST(cmd_score_chair_matches_oracle_metrics) {
     if (!have_data()) return;
     char dir[256];
     test_tmp_dir(dir, sizeof dir, "score_chair");
     const char *ans = test_path(dir, "answers.jsonl"), *out = test_path(dir, "metrics.json");
     write_chair_answers(ans, NULL);
+    const char *per = test_path(dir, "per_answer.jsonl");
     char *argv[] = {"score", "--bench", "chair", "--answers", (char *)ans, "--gt-captions", "testdata/eval/chair_gt_captions.json",
-                    "--out", (char *)out, NULL};
+                    "--out", (char *)out, "--per-answer", (char *)per, NULL};
     char *printed;
-    int rc = test_run_command(cmd_score, 9, argv, &printed);
+    int rc = test_run_command(cmd_score, 11, argv, &printed);
     EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
     EXPECT(printed && strstr(printed, "CHAIR_s          68.00"));
     free(printed);
-    LpoiErr e = {{0}};
-    JsonDoc *got = json_load_file(out, 1 << 20, &e), *want = json_load_file("testdata/eval/chair_responses.metrics.json", 1 << 20, &e);
-    EXPECT_MSG(got && want, "%s", e.msg);
-    if (got && want) {
-        double gs, gi, ws, wi;
-        EXPECT(json_get_f64(json_root(got), "CHAIR_s", &gs) && json_get_f64(json_root(want), "CHAIRs", &ws));
-        EXPECT(json_get_f64(json_root(got), "CHAIR_i", &gi) && json_get_f64(json_root(want), "CHAIRi", &wi));
-        EXPECT_NEAR(gs, 100 * ws, 1e-7, 0);
-        EXPECT_NEAR(gi, 100 * wi, 1e-7, 0);
+    expect_chair_metrics(out, "testdata/eval/chair_responses.metrics.json");
+    const char *out2 = test_path(dir, "rlhfv.json");
+    char *argv2[] = {"score", "--bench", "chair", "--variant", "rlhfv", "--answers", (char *)ans, "--gt-captions",
+                     "testdata/eval/chair_gt_captions.json", "--out", (char *)out2, NULL};
+    rc = test_run_command(cmd_score, 11, argv2, &printed);
+    EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
+    free(printed);
+    expect_chair_metrics(out2, "testdata/eval/chair_rlhfv_responses.metrics.json");
+    // The per-answer readings: one line per answer, the oracle's objects and hallucinations.
+    char *lines = test_read_text(per), *golden = test_read_text("testdata/eval/chair_responses.golden.jsonl");
+    EXPECT(lines && golden);
+    if (lines && golden) {
+        LpoiErr err = {{0}};
+        char *e1 = strchr(lines, '\n'), *e2 = strchr(golden, '\n');
+        *e1 = *e2 = 0;
+        JsonDoc *a = json_parse(lines, strlen(lines), &err), *b = json_parse(golden, strlen(golden), &err);
+        EXPECT(a && b);
+        if (a && b) {
+            JsonValue *ha = json_get(json_root(a), "hallucinated"), *hb = json_get(json_root(b), "hallucinated");
+            JsonValue *oa = json_get(json_root(a), "objects"), *ob = json_get(json_root(b), "objects");
+            EXPECT(ha && hb && oa && ob && ha->count == hb->count && oa->count == ob->count);
+            for (size_t i = 0; ha && hb && i < ha->count && i < hb->count; i++) EXPECT_STREQ(ha->items[i]->str, hb->items[i]->items[1]->str);
+            for (size_t i = 0; oa && ob && i < oa->count && i < ob->count; i++) EXPECT_STREQ(oa->items[i]->str, ob->items[i]->str);
+        }
+        json_free(a);
+        json_free(b);
     }
-    json_free(got);
-    json_free(want);
+    free(lines);
+    free(golden);
 }
 
 // Runs lpoi score on an answers file with `extra` appended; expects exit 1 and `needle` in the message,
@@ -109,6 +143,7 @@ TEST(cmd_score_bad_answers_are_one_line_errors) {
     expect_bad("chair", "{\"id\": \"42\", \"answer\": \"a d\xffg\"}\n", "answers.jsonl:1: not UTF-8 (byte 28 of the line)", false);
     expect_bad("chair", "{\"id\": \"42\", \"answer\": \n", "answers.jsonl:1: offset", false);
     expect_bad("chair", "[1, 2]\n", "answers.jsonl:1: expected a JSON object", false);
+    expect_bad("pope", "\n{\"id\": \"random/42/dog\", \"answer\": \" \"}\n", "answers.jsonl: no answers to score (1 empty, 1391 of 1392 items unanswered)", false);
     expect_bad("chair", "{\"id\": \"42\"}\n", "answers.jsonl:1: needs a string or number \"id\" and a string \"answer\"", false);
     expect_bad("amber-disc", "{\"id\": 3, \"answer\": \"Yes\"}\n", "id \"3\" is not an item of amber-disc (a generative id? use --bench amber)", false);
     char *argv[] = {"score", "--bench", "pope", "--answers", "/nonexistent/answers.jsonl", NULL};
@@ -147,6 +182,8 @@ TEST(cmd_score_usage_errors) {
     EXPECT_COMMAND_EXIT(cmd_score, 2, 3, a3);
     char *a4[] = {"score", "--bench", "chair", "--answers", "x", "--frob", NULL};
     EXPECT_COMMAND_EXIT(cmd_score, 2, 6, a4);
+    char *a6[] = {"score", "--bench", "chair", "--variant", "opera", "--answers", "x", NULL};
+    EXPECT_COMMAND_EXIT(cmd_score, 2, 7, a6);
     char *a5[] = {"score", "--help", NULL};
     EXPECT_COMMAND_EXIT(cmd_score, 0, 2, a5);
 }

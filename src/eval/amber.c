@@ -1,6 +1,7 @@
 // amber.c — AMBER's inference.py in C (see amber.h). Line references are to inference.py @534babf.
 #include "eval/amber.h"
 #include "eval/strmap.h"
+#include "eval/wordnet_lemmas.h"
 #include "eval/words.h"
 #include "base/check.h"
 #include "base/file.h"
@@ -10,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const char *const AMBER_LEMMAS[][2];   // amber_lemmas.c (generated from WordNet)
-extern const int AMBER_N_LEMMAS;
 
 typedef enum { T_GENERATIVE, T_STATE, T_NUMBER, T_ACTION, T_EXISTENCE, T_RELATION } AmberType;
 
@@ -29,7 +28,6 @@ struct AmberData {
     StrMap vocab_id;
     int **assoc, *n_assoc;      // [vocab id] -> association list (vocab ids), keys only
     StrMap global_safe;         // safe_words.txt
-    StrMap lemma;               // token -> index into AMBER_LEMMAS
     StrMap similar;             // "a b" -> 1 for each similar pair (both orders)
     AmberRecord *rec;           // [id - 1]
     int n_rec;
@@ -199,7 +197,6 @@ AmberData *amber_load(const char *dir, char *err, size_t errlen) {
         a->rec[id - 1].image = strdup(img);
         a->rec[id - 1].query = strdup(query);
     }
-    for (int i = 0; i < AMBER_N_LEMMAS; i++) strmap_add(&a->lemma, AMBER_LEMMAS[i][0], i);
     ok = true;
 done:
     json_free(rel);
@@ -225,7 +222,6 @@ void amber_free(AmberData *a) {
     free(a->rec);
     strmap_free(&a->vocab_id);
     strmap_free(&a->global_safe);
-    strmap_free(&a->lemma);
     strmap_free(&a->similar);
     free(a);
 }
@@ -234,6 +230,7 @@ int amber_count(const AmberData *a) { return a->n_rec; }
 bool amber_is_generative(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec && a->rec[id - 1].type == T_GENERATIVE; }
 const char *amber_image(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec ? a->rec[id - 1].image : NULL; }
 const char *amber_query(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec ? a->rec[id - 1].query : NULL; }
+bool amber_truth_yes(const AmberData *a, int id) { return id >= 1 && id <= a->n_rec && a->rec[id - 1].truth_yes; }
 
 bool amber_similar_load(AmberData *a, const char *path, char *err, size_t errlen) {
     LpoiErr e = {{0}};
@@ -303,6 +300,13 @@ static const char *const VERBS[] = {
 static const char *const VERB_BEFORE[] = {"to", "can", "could", "will", "would", "should", "may", "might", "must",
                                           "not", "n't", "they", "we", "i", "you", "'ll", "do", "does", "did",
                                           "'re", "let", NULL};
+// Linking verbs: an adjective word right after one is a predicate adjective ("the cat is orange").
+static const char *const COPULAS[] = {"is", "are", "was", "were", "be", "been", "being", "'s", "looks", "look",
+                                      "appears", "appear", "seems", "seem", "remains", "remain", NULL};
+// "to" after these is a preposition, not an infinitive ("next to water").
+static const char *const TO_PREPOSITION[] = {"next", "close", "closer", "near", "nearer", "up", "attached", "similar",
+                                             "adjacent", "due", "back", "down", "leading", "according", "opposite",
+                                             "parallel", "connected", "tied", NULL};
 // "can" is a noun only after these ("a can", "soda cans" is the plural and always a noun).
 static const char *const CAN_BEFORE[] = {"a", "an", "the", "this", "that", "one", "each", "every", "soda", "beer",
                                          "trash", "tin", "metal", "paint", "watering", "garbage", "aluminum", NULL};
@@ -322,12 +326,13 @@ static void lower_into(char *dst, size_t cap, const char *src) {
 
 static bool read_as_noun(const Words *w, int i) {
     const char *t = w->tok[i];
-    char prev[64] = "", next[64] = "";
+    char prev[64] = "", prev2[64] = "", next[64] = "";
     if (i > 0) lower_into(prev, sizeof prev, w->tok[i - 1]);
+    if (i > 1) lower_into(prev2, sizeof prev2, w->tok[i - 2]);
     if (i + 1 < w->n) snprintf(next, sizeof next, "%s", w->tok[i + 1]);
     if (!strcmp(t, "can")) return in_list(prev, CAN_BEFORE);
-    if (in_list(t, ADJECTIVES) && alpha_word(next) && !in_list(next, FUNCTION_WORDS)) return false;
-    if (in_list(t, VERBS) && in_list(prev, VERB_BEFORE)) return false;
+    if (in_list(t, ADJECTIVES) && ((alpha_word(next) && !in_list(next, FUNCTION_WORDS)) || in_list(prev, COPULAS))) return false;
+    if (in_list(t, VERBS) && in_list(prev, VERB_BEFORE) && !(!strcmp(prev, "to") && in_list(prev2, TO_PREPOSITION))) return false;
     return true;
 }
 
@@ -337,9 +342,7 @@ int amber_nouns(const AmberData *a, const char *text, const char **out, int max)
     int n = 0;
     for (int i = 0; i < w.n; i++) {
         if (!read_as_noun(&w, i)) continue;
-        int li = strmap_get(&a->lemma, w.tok[i], -1);
-        const char *lemma = li >= 0 ? AMBER_LEMMAS[li][1] : w.tok[i];
-        int id = strmap_get(&a->vocab_id, lemma, -1);
+        int id = strmap_get(&a->vocab_id, wordnet_lemma(w.tok[i]), -1);
         if (id < 0) continue;
         if (out && n < max) out[n] = a->vocab[id];
         n++;

@@ -5,8 +5,9 @@
 // The generative pipeline is inference.py's, step for step (its list-index bookkeeping and its 0.001
 // starting denominators included), with two offline substitutes, both documented in amber.c:
 //  * nouns: nltk.pos_tag cannot run offline (its tagger weights are not downloadable), so a vocabulary
-//    word counts as a noun unless a small rule reads it as an adjective ("an orange cat", "hot dog"),
-//    a modal ("you can see") or a verb ("to watch"); lemmas are WordNet's (amber_lemmas.c, generated).
+//    word counts as a noun unless a small rule reads it as an adjective ("an orange cat", "hot dog",
+//    "the cat is orange"), a modal ("you can see") or a verb ("to watch", not "next to water"); lemmas
+//    are WordNet's (wordnet_lemmas.h, generated).
 //  * spaCy similarity > 0.8 (en_core_web_lg, not obtainable offline): identical words only, plus an
 //    optional table of similar word pairs (amber_similar_load) for whoever can compute it.
 #pragma once
@@ -24,6 +25,7 @@ int amber_count(const AmberData *a);                              // annotation 
 bool amber_is_generative(const AmberData *a, int id);
 const char *amber_image(const AmberData *a, int id);              // "AMBER_<n>.jpg" (NULL when unknown)
 const char *amber_query(const AmberData *a, int id);
+bool amber_truth_yes(const AmberData *a, int id);                 // discriminative: the answer is "yes"
 // Pairs of vocabulary words that count as similar (one pair per line, two words separated by spaces;
 // '#' starts a comment), standing in for spaCy similarity > 0.8.
 bool amber_similar_load(AmberData *a, const char *path, char *err, size_t errlen);

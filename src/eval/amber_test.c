@@ -39,6 +39,10 @@ TEST(yesno_reading_rule) {
         {"", YESNO_UNKNOWN, YESNO_UNKNOWN},
         {"Snowboard: yes", YESNO_YES, YESNO_NO},
         {"NO", YESNO_NO, YESNO_NO},
+        {"I'm not sure whether there is a dog.", YESNO_UNKNOWN, YESNO_NO},
+        {"I cannot tell from this image.", YESNO_UNKNOWN, YESNO_NO},
+        {"It is unclear; no.", YESNO_UNKNOWN, YESNO_NO},
+        {"No, I am not sure.", YESNO_NO, YESNO_NO},
     };
     for (size_t i = 0; i < LPOI_ARRAY_LEN(CASES); i++) {
         YesNo got = yesno_read(CASES[i].answer, strlen(CASES[i].answer));
@@ -83,6 +87,7 @@ TEST(amber_noun_reading) {
         {"Dogs run. The dogs chase balls.", "dog|ball"},                  // no lowercasing: "Dogs" is not a word of it
         {"She wears earrings and sunglasses.", ""},                        // lemmas "earring", "sunglass" are not in the vocabulary
         {"They watch TV; people like to watch the sea.", "TV|people|sea"},      // verbs after a pronoun, "to"
+        {"The cat is orange, and a dog sits next to water.", "cat|dog|water"},   // predicate adjective; "next to" is no infinitive
         {"Children play; the children near a hot dog stand with the light on.", "child|dog|light"},   // "Children" kept its capital
     };
     for (size_t i = 0; i < LPOI_ARRAY_LEN(CASES); i++) {

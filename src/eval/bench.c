@@ -58,9 +58,11 @@ static void bench_close(Bench *b) {
 static bool bench_open(Bench *b, BenchKind kind, const char *data_dir, const BenchOptions *opt, char *err, size_t errlen) {
     *b = (Bench){.kind = kind};
     if (kind == BENCH_CHAIR || kind == BENCH_POPE) {
-        char *syn = opt && opt->synonyms ? strdup(opt->synonyms) : file_path_join(data_dir, "chair/synonyms_rohrbach2018.txt");
+        bool rlhfv = kind == BENCH_CHAIR && opt && opt->chair_rlhfv;
+        char *syn = opt && opt->synonyms ? strdup(opt->synonyms)
+                                         : file_path_join(data_dir, rlhfv ? "chair/synonyms_refine_rlhfv.txt" : "chair/synonyms_rohrbach2018.txt");
         char *inst = file_path_join(data_dir, "coco_eval/instances_val2014_100.json");
-        b->vocab = chair_vocab_load(syn, err, errlen);
+        b->vocab = chair_vocab_load_variant(syn, rlhfv ? CHAIR_RLHFV : CHAIR_ORIGINAL, err, errlen);
         bool ok = b->vocab && coco_gt_load(&b->gt, b->vocab, inst, kind == BENCH_CHAIR && opt ? opt->gt_captions : NULL, err, errlen);
         free(syn);
         free(inst);
@@ -220,9 +222,30 @@ static bool read_answers(const Bench *b, const char *path, Answer **out, int *n_
 // ---- scoring and reporting ----
 static void json_num(StrBuf *j, const char *key, double v, bool last) { strbuf_printf(j, "  \"%s\": %.10g%s\n", key, v, last ? "" : ","); }
 
-static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t) {
+// One per-answer line: {"id": ..., "<key1>": [...], "hallucinated": [...]} from "a|b" lists.
+static void per_line_lists(StrBuf *per, const char *id, const char *key, const char *const *words, int n_words, const char *hall) {
+    if (!per) return;
+    strbuf_str(per, "{\"id\": ");
+    strbuf_json_str(per, id);
+    strbuf_printf(per, ", \"%s\": [", key);
+    for (int i = 0; i < n_words; i++) {
+        if (i) strbuf_str(per, ", ");
+        strbuf_json_str(per, words[i]);
+    }
+    strbuf_str(per, "], \"hallucinated\": [");
+    for (const char *h = hall; h && *h;) {
+        const char *bar = strchr(h, '|');
+        size_t l = bar ? (size_t)(bar - h) : strlen(h);
+        if (h != hall) strbuf_str(per, ", ");
+        strbuf_json_string(per, h, l);
+        h = bar ? bar + 1 : NULL;
+    }
+    strbuf_str(per, "]}\n");
+}
+
+static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per, bool rlhfv) {
     ChairCount c = {0}, u = {0};
-    long recall_hit = 0, recall_total = 0;
+    long recall_hit = 0, recall_total = 0, with_objects = 0;
     for (int i = 0; i < n; i++) {
         const CocoImage *im = &b->gt.images[coco_gt_find(&b->gt, atoll(b->items[ans[i].item].id))];
         int m = chair_mentions_all(b->vocab, ans[i].answer, NULL, 0);
@@ -238,6 +261,20 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
         }
         chair_count_add(&c, objs, m, im->objs, im->n_objs);
         chair_count_add(&u, uniq, nu, im->objs, im->n_objs);
+        with_objects += m > 0;
+        if (per) {
+            const char **names = malloc_check((size_t)(m ? m : 1) * sizeof *names);
+            StrBuf hall = {0};
+            for (int k = 0; k < m; k++) {
+                names[k] = chair_vocab_name(b->vocab, objs[k]);
+                bool present = false;
+                for (int x = 0; x < im->n_objs; x++) present |= im->objs[x] == objs[k];
+                if (!present) strbuf_printf(&hall, "%s%s", hall.len ? "|" : "", names[k]);
+            }
+            per_line_lists(per, b->items[ans[i].item].id, "objects", names, m, hall.s);
+            free(names);
+            free(hall.s);
+        }
         for (int k = 0; k < nu; k++)
             for (int x = 0; x < im->n_objs; x++) recall_hit += uniq[k] == im->objs[x];
         recall_total += im->n_objs;
@@ -250,20 +287,35 @@ static void score_chair(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
                   c.captions, c.hallucinated_captions, c.mentions, c.hallucinated_mentions);
     json_num(j, "CHAIR_s", 100 * chair_s(&c), false);
     json_num(j, "CHAIR_i", 100 * chair_i(&c), false);
+    strbuf_printf(j, "  \"variant\": \"%s\",\n", rlhfv ? "rlhfv" : "original");
+    double refine = with_objects ? (double)c.hallucinated_captions / (double)with_objects : 0;
     json_num(j, "CHAIR_i_unique", 100 * chair_i(&u), false);
+    json_num(j, "CHAIR_s_refine", 100 * refine, false);
     json_num(j, "recall", 100 * recall, false);
     if (t) {
         fprintf(t, "  CHAIR_s         %6.2f   (%ld of %ld answers name an object the image lacks)\n", 100 * chair_s(&c), c.hallucinated_captions, c.captions);
         fprintf(t, "  CHAIR_i         %6.2f   (%ld of %ld object mentions, repeats counted as the original does)\n", 100 * chair_i(&c), c.hallucinated_mentions, c.mentions);
         fprintf(t, "  CHAIR_i unique  %6.2f   (%ld of %ld, each object once per answer)\n", 100 * chair_i(&u), u.hallucinated_mentions, u.mentions);
+        fprintf(t, "  CHAIR_s refine  %6.2f   (%ld of %ld answers that name an object: Object HalBench's \"Response Hall\")\n",
+                100 * refine, c.hallucinated_captions, with_objects);
         fprintf(t, "  recall          %6.2f   (%ld of %ld true objects named)\n", 100 * recall, recall_hit, recall_total);
     }
 }
 
-static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t) {
+static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FILE *t, StrBuf *per) {
     AmberCount c;
     amber_count_init(b->amber, &c);
-    for (int i = 0; i < n; i++) amber_add_generative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, NULL, 0);
+    for (int i = 0; i < n; i++) {
+        char hall[4096];
+        amber_add_generative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, hall, sizeof hall);
+        if (per) {
+            int m = amber_nouns(b->amber, ans[i].answer, NULL, 0);
+            const char **nouns = malloc_check((size_t)(m ? m : 1) * sizeof *nouns);
+            amber_nouns(b->amber, ans[i].answer, nouns, m);
+            per_line_lists(per, b->items[ans[i].item].id, "nouns", nouns, m, hall);
+            free(nouns);
+        }
+    }
     AmberGenMetrics m = amber_gen_metrics(&c, false), r = amber_gen_metrics(&c, true);
     json_num(j, "CHAIR", m.chair, false);
     json_num(j, "Cover", m.cover, false);
@@ -279,10 +331,26 @@ static void score_amber(const Bench *b, const Answer *ans, int n, StrBuf *j, FIL
     }
 }
 
-static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t) {
+static YesNo read_answer(const char *a, bool exact) {
+    if (exact) return !strcmp(a, "Yes") ? YESNO_YES : !strcmp(a, "No") ? YESNO_NO : YESNO_UNKNOWN;
+    return yesno_read(a, strlen(a));
+}
+
+static void per_line_read(StrBuf *per, const char *id, bool truth_yes, YesNo read) {
+    if (!per) return;
+    strbuf_str(per, "{\"id\": ");
+    strbuf_json_str(per, id);
+    strbuf_printf(per, ", \"truth\": \"%s\", \"read\": \"%s\"}\n", truth_yes ? "yes" : "no", yesno_name(read));
+}
+
+static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t, StrBuf *per) {
     AmberCount c;
     amber_count_init(b->amber, &c);
-    for (int i = 0; i < n; i++) amber_add_discriminative(b->amber, &c, b->amber_id[ans[i].item], ans[i].answer, exact);
+    for (int i = 0; i < n; i++) {
+        int id = b->amber_id[ans[i].item];
+        amber_add_discriminative(b->amber, &c, id, ans[i].answer, exact);
+        per_line_read(per, b->items[ans[i].item].id, amber_truth_yes(b->amber, id), read_answer(ans[i].answer, exact));
+    }
     strbuf_printf(j, "  \"unreadable\": %ld,\n  \"yes_no_rule\": \"%s\",\n", c.unreadable, exact ? "exact" : "lpoi");
     if (t) fprintf(t, "  %-10s %8s %9s %7s %6s\n", "dimension", "accuracy", "precision", "recall", "F1");
     for (int d = 0; d < 7; d++) {
@@ -295,13 +363,13 @@ static void score_amber_disc(const Bench *b, const Answer *ans, int n, bool exac
                    exact ? "exact-string" : "lpoi yes/no");
 }
 
-static void score_pope(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t) {
+static void score_pope(const Bench *b, const Answer *ans, int n, bool exact, StrBuf *j, FILE *t, StrBuf *per) {
     PopeCount c[POPE_SETTINGS] = {{0}};
     for (int i = 0; i < n; i++) {
         const PopeQuestion *q = &b->pope[ans[i].item];
-        const char *a = ans[i].answer;
-        YesNo yn = exact ? (!strcmp(a, "Yes") ? YESNO_YES : !strcmp(a, "No") ? YESNO_NO : YESNO_UNKNOWN) : yesno_read(a, strlen(a));
+        YesNo yn = read_answer(ans[i].answer, exact);
         pope_count_add(&c[q->setting], q->present, yn);
+        per_line_read(per, b->items[ans[i].item].id, q->present, yn);
     }
     if (t) fprintf(t, "  %-12s %9s %8s %9s %7s %6s %10s\n", "setting", "questions", "accuracy", "precision", "recall", "F1", "yes ratio");
     for (int s = 0; s < POPE_SETTINGS; s++) {
@@ -327,6 +395,12 @@ bool bench_score_file_opts(BenchKind kind, const char *data_dir, const char *ans
     long empty = 0;
     if (!read_answers(&b, answers_path, &ans, &n, &empty, err, errlen)) { bench_close(&b); return false; }
     long missing = b.n - n - empty;
+    if (n == 0) {   // nothing to average: every metric would be 0/0
+        snprintf(err, errlen, "%s: no answers to score (%ld empty, %ld of %d items unanswered)", answers_path, empty, missing, b.n);
+        bench_close(&b);
+        free(ans);
+        return false;
+    }
     StrBuf j = {0};
     strbuf_str(&j, "{\n  \"bench\": ");
     strbuf_json_str(&j, bench_name(kind));
@@ -335,17 +409,19 @@ bool bench_score_file_opts(BenchKind kind, const char *data_dir, const char *ans
     strbuf_printf(&j, ",\n  \"items\": %d,\n  \"scored\": %d,\n  \"skipped_empty\": %ld,\n  \"missing\": %ld,\n", b.n, n, empty, missing);
     if (table) fprintf(table, "lpoi score --bench %s: %d of %d items scored (%ld empty answers skipped, %ld items unanswered)\n",
                        bench_name(kind), n, b.n, empty, missing);
-    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table);
-    else if (kind == BENCH_AMBER) score_amber(&b, ans, n, &j, table);
-    else if (kind == BENCH_AMBER_DISC) score_amber_disc(&b, ans, n, opt->exact_yes_no, &j, table);
-    else score_pope(&b, ans, n, opt->exact_yes_no, &j, table);
+    StrBuf per = {0}, *perp = opt->per_answer ? &per : NULL;
+    strbuf_str(&per, "");
+    if (kind == BENCH_CHAIR) score_chair(&b, ans, n, &j, table, perp, opt->chair_rlhfv);
+    else if (kind == BENCH_AMBER) score_amber(&b, ans, n, &j, table, perp);
+    else if (kind == BENCH_AMBER_DISC) score_amber_disc(&b, ans, n, opt->exact_yes_no, &j, table, perp);
+    else score_pope(&b, ans, n, opt->exact_yes_no, &j, table, perp);
     strbuf_str(&j, "  \"scorer\": \"lpoi\"\n}\n");
     bool ok = true;
-    if (out_json) {
-        LpoiErr e = {{0}};
-        if (!file_write_atomic(out_json, j.s, j.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
-    }
+    LpoiErr e = {{0}};
+    if (opt->per_answer && !file_write_atomic(opt->per_answer, per.s, per.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
+    if (ok && out_json && !file_write_atomic(out_json, j.s, j.len, &e)) { snprintf(err, errlen, "%s", e.msg); ok = false; }
     free(j.s);
+    free(per.s);
     for (int i = 0; i < n; i++) free(ans[i].answer);
     free(ans);
     bench_close(&b);

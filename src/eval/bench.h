@@ -28,12 +28,16 @@ bool bench_score_file(BenchKind b, const char *data_dir, const char *answers_pat
 // The answers file: malformed JSON, a line that is not UTF-8, a missing "id"/"answer", an id the bench
 // does not have and an id answered twice are errors ("FILE:LINE: reason"); an answer that is empty or
 // only whitespace is skipped and counted ("empty"), and so is every item without an answer ("missing").
-// Metrics are over the answers scored.
+// Metrics are over the answers scored; a file with none to score is an error.
 typedef struct {
-    const char *synonyms;       // chair/pope: another vocabulary file (default the original table above)
+    const char *synonyms;       // chair/pope: another vocabulary file (default: the variant's table)
+    bool chair_rlhfv;           // chair: Object HalBench's rule-based variant (chair.h CHAIR_RLHFV) with
+                                // DIR/chair/synonyms_refine_rlhfv.txt; default the original
     const char *gt_captions;    // chair: a COCO captions JSON whose objects join the ground truth
     const char *similar_pairs;  // amber: word pairs standing in for spaCy similarity > 0.8 (amber.h)
     bool exact_yes_no;          // amber-disc/pope: only "Yes"/"No" exactly count (AMBER's own comparison)
+    const char *per_answer;     // also write each answer's reading as JSONL (atomically): chair and amber
+                                // {"id", "objects", "hallucinated"}; amber-disc and pope {"id", "truth", "read"}
 } BenchOptions;
 bool bench_score_file_opts(BenchKind b, const char *data_dir, const char *answers_path, const char *out_json,
                            FILE *table, const BenchOptions *opt, char *err, size_t errlen);

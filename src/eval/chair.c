@@ -1,10 +1,12 @@
 // chair.c — CHAIR as the original computes it (LisaAnne/Hallucination utils/chair.py, Rohrbach et al.
 // 2018): lowercase, nltk.word_tokenize (words.c), pattern's singularize on every token
 // (singularize.c), merge two-word objects left to right, drop "seat" when "toilet" is there, keep the
-// words of the synonym table and map each to its row's first entry.
+// words of the synonym table and map each to its row's first entry. The Object HalBench variant
+// (chair.h) swaps the singularizer, the entry stripping and the two-word list.
 #include "eval/chair.h"
 #include "eval/singularize.h"
 #include "eval/strmap.h"
+#include "eval/wordnet_lemmas.h"
 #include "eval/words.h"
 #include "base/check.h"
 #include "base/file.h"
@@ -14,6 +16,7 @@
 #include <string.h>
 
 struct ChairVocab {
+    ChairVariant variant;
     char **names;       // [n] canonical names (each row's first entry)
     int n;
     StrMap word_obj;    // every table entry as split on ", " (stray spaces kept: such entries never match)
@@ -44,8 +47,13 @@ static void add_double(ChairVocab *v, const char *pair, const char *out, bool ov
 }
 
 ChairVocab *chair_vocab_parse(const char *text, const char *source_name, char *err, size_t errlen) {
+    return chair_vocab_parse_variant(text, source_name, CHAIR_ORIGINAL, err, errlen);
+}
+
+ChairVocab *chair_vocab_parse_variant(const char *text, const char *source_name, ChairVariant variant, char *err, size_t errlen) {
     const char *src = source_name ? source_name : "(vocabulary)";
     ChairVocab *v = calloc_check(1, sizeof *v);
+    v->variant = variant;
     int line_no = 0;
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
@@ -71,7 +79,12 @@ ChairVocab *chair_vocab_parse(const char *text, const char *source_name, char *e
                 while (c + 1 < b && !(c[0] == ',' && c[1] == ' ')) c++;
                 if (c + 1 >= b) c = b;
                 char word[256];
-                snprintf(word, sizeof word, "%.*s", (int)(c - s), s);
+                const char *ws = s, *we = c;
+                if (variant == CHAIR_RLHFV) {   // s.strip() of every entry
+                    while (ws < we && isspace((unsigned char)*ws)) ws++;
+                    while (we > ws && isspace((unsigned char)we[-1])) we--;
+                }
+                snprintf(word, sizeof word, "%.*s", (int)(we - ws), ws);
                 if (k == 0) {
                     v->names[obj] = strdup(word);
                     if (!word[0]) {
@@ -100,7 +113,16 @@ ChairVocab *chair_vocab_parse(const char *text, const char *source_name, char *e
         chair_vocab_free(v);
         return NULL;
     }
-    for (size_t i = 0; i < LPOI_ARRAY_LEN(COCO_DOUBLE_WORDS); i++) add_double(v, COCO_DOUBLE_WORDS[i], COCO_DOUBLE_WORDS[i], false);
+    if (variant == CHAIR_ORIGINAL) {
+        for (size_t i = 0; i < LPOI_ARRAY_LEN(COCO_DOUBLE_WORDS); i++) add_double(v, COCO_DOUBLE_WORDS[i], COCO_DOUBLE_WORDS[i], false);
+    } else {
+        // Every entry of two or more words (the table's order does not matter: identity mappings), then
+        // the two the original lists to silence "plate" and "train".
+        for (size_t i = 0; i < v->word_obj.cap; i++)
+            if (v->word_obj.keys[i] && strchr(v->word_obj.keys[i], ' ')) add_double(v, v->word_obj.keys[i], v->word_obj.keys[i], false);
+        add_double(v, "home plate", "home plate", false);
+        add_double(v, "train track", "train track", false);
+    }
     char pair[64];
     for (size_t i = 0; i < LPOI_ARRAY_LEN(ANIMAL_WORDS); i++) {
         snprintf(pair, sizeof pair, "baby %s", ANIMAL_WORDS[i]);
@@ -126,11 +148,15 @@ ChairVocab *chair_vocab_parse(const char *text, const char *source_name, char *e
 }
 
 ChairVocab *chair_vocab_load(const char *path, char *err, size_t errlen) {
+    return chair_vocab_load_variant(path, CHAIR_ORIGINAL, err, errlen);
+}
+
+ChairVocab *chair_vocab_load_variant(const char *path, ChairVariant variant, char *err, size_t errlen) {
     LpoiErr e = {{0}};
     size_t n;
     char *text = file_read_all(path, 16u << 20, &n, &e);
     if (!text) { snprintf(err, errlen, "%s", e.msg); return NULL; }
-    ChairVocab *v = chair_vocab_parse(text, path, err, errlen);
+    ChairVocab *v = chair_vocab_parse_variant(text, path, variant, err, errlen);
     free(text);
     return v;
 }
@@ -162,7 +188,10 @@ int chair_mentions_all(const ChairVocab *v, const char *text, ChairMention *out,
     words_tokenize(&w, lower, len);
     free(lower);
     char (*sing)[64] = malloc_check((size_t)(w.n ? w.n : 1) * sizeof *sing);
-    for (int i = 0; i < w.n; i++) singularize(w.tok[i], sing[i], sizeof sing[i]);
+    for (int i = 0; i < w.n; i++) {
+        if (v->variant == CHAIR_ORIGINAL) singularize(w.tok[i], sing[i], sizeof sing[i]);
+        else snprintf(sing[i], sizeof sing[i], "%s", wordnet_lemma(w.tok[i]));
+    }
     // Merge two-word objects, greedily left to right.
     char (*merged)[64] = malloc_check((size_t)(w.n ? w.n : 1) * sizeof *merged);
     int m = 0;

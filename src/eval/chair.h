@@ -24,6 +24,19 @@ double chair_s(const ChairCount *c);   // hallucinated_captions / captions
 double chair_i(const ChairCount *c);   // hallucinated_mentions / mentions
 
 // ---- additions to the seam ----
+// The two rule-based CHAIR variants:
+//  CHAIR_ORIGINAL  Rohrbach et al. 2018 (LisaAnne/Hallucination utils/chair.py): pattern's singularize on
+//                  every token, entries split on ", " as they are, the original's fixed two-word list.
+//                  The default: it is the metric the CHAIR paper defines, and all of it is reproducible
+//                  offline, quirks included.
+//  CHAIR_RLHFV     Object HalBench's rule-based path (RLHF-V/RLAIF-V eval_gpt_obj_halbench.py without GPT):
+//                  nltk's WordNet lemmatizer instead (wordnet_lemmas.h), entries stripped, every
+//                  multi-word entry of the table (meant for synonyms_refine_rlhfv.txt) as a two-word object.
+// Both share the tokenizer, the baby/adult/passenger/bow tie/toilet seat/wine glas cases and the
+// toilet/seat rule.
+typedef enum { CHAIR_ORIGINAL, CHAIR_RLHFV } ChairVariant;
+ChairVocab *chair_vocab_parse_variant(const char *text, const char *source_name, ChairVariant variant, char *err, size_t errlen);
+ChairVocab *chair_vocab_load_variant(const char *path, ChairVariant variant, char *err, size_t errlen);
 // The vocabulary file at path (chair_vocab_parse on its text; the path names it in errors).
 ChairVocab *chair_vocab_load(const char *path, char *err, size_t errlen);
 // Every mention in order, repeats included: what the original's CHAIR_i counts. word: the token (after

@@ -63,9 +63,11 @@ TEST(words_tokenize_like_nltk) {
     }
 }
 
-static ChairVocab *coco_vocab(void) {
+static ChairVocab *coco_vocab_variant(ChairVariant variant) {
     char err[512];
-    ChairVocab *v = chair_vocab_load(SHARED "/chair/synonyms_rohrbach2018.txt", err, sizeof err);
+    ChairVocab *v = chair_vocab_load_variant(variant == CHAIR_ORIGINAL ? SHARED "/chair/synonyms_rohrbach2018.txt"
+                                                                       : SHARED "/chair/synonyms_refine_rlhfv.txt",
+                                             variant, err, sizeof err);
     EXPECT_MSG(v != NULL, "%s", err);
     return v;
 }
@@ -162,12 +164,12 @@ static void check_golden(const ChairVocab *v, const CocoGt *gt, const char *gold
     free(in_text);
 }
 
-TEST(chair_real_captions_match_oracle) {
+static void check_real_captions(ChairVariant variant, const char *golden) {
     if (access(SHARED "/coco_eval/captions_val2014_fakecap_results.json", R_OK) != 0) {
         test_skip("../shared/data/coco_eval absent");
         return;
     }
-    ChairVocab *v = coco_vocab();
+    ChairVocab *v = coco_vocab_variant(variant);
     LpoiErr err = {{0}};
     JsonDoc *d = json_load_file(SHARED "/coco_eval/captions_val2014_fakecap_results.json", 1 << 24, &err);
     EXPECT_MSG(d != NULL, "%s", err.msg);
@@ -177,19 +179,25 @@ TEST(chair_real_captions_match_oracle) {
     for (size_t i = 0; i < arr->count; i++) caps[i] = (char *)json_get_str(arr->items[i], "caption");
     ChairCount c = {0};
     int mismatches = 0;
-    check_golden(v, NULL, "testdata/eval/chair_real_captions.golden.jsonl", caps, (int)arr->count, NULL, &c, &mismatches);
+    check_golden(v, NULL, golden, caps, (int)arr->count, NULL, &c, &mismatches);
     EXPECT_MSG(mismatches == 0, "%d of %zu captions differ from the oracle", mismatches, arr->count);
     free(caps);
     json_free(d);
     chair_vocab_free(v);
 }
 
-static void check_set(const char *name) {
+TEST(chair_real_captions_match_oracle) { check_real_captions(CHAIR_ORIGINAL, "testdata/eval/chair_real_captions.golden.jsonl"); }
+TEST(chair_rlhfv_real_captions_match_oracle) {
+    check_real_captions(CHAIR_RLHFV, "testdata/eval/chair_rlhfv_real_captions.golden.jsonl");
+}
+
+// name: "responses" or "hard"; prefix: "chair" (original) or "chair_rlhfv".
+static void check_set(const char *prefix, ChairVariant variant, const char *name) {
     if (access(SHARED "/coco_eval/instances_val2014_100.json", R_OK) != 0) {
         test_skip("../shared/data/coco_eval absent");
         return;
     }
-    ChairVocab *v = coco_vocab();
+    ChairVocab *v = coco_vocab_variant(variant);
     if (!v) return;
     CocoGt gt;
     char err[512];
@@ -197,9 +205,9 @@ static void check_set(const char *name) {
     EXPECT_MSG(ok, "%s", err);
     if (ok) {
         char golden[256], input[256], metrics[256];
-        snprintf(golden, sizeof golden, "testdata/eval/chair_%s.golden.jsonl", name);
+        snprintf(golden, sizeof golden, "testdata/eval/%s_%s.golden.jsonl", prefix, name);
         snprintf(input, sizeof input, "testdata/eval/chair_%s.jsonl", name);
-        snprintf(metrics, sizeof metrics, "testdata/eval/chair_%s.metrics.json", name);
+        snprintf(metrics, sizeof metrics, "testdata/eval/%s_%s.metrics.json", prefix, name);
         ChairCount c = {0};
         int mismatches = 0;
         check_golden(v, &gt, golden, NULL, 0, input, &c, &mismatches);
@@ -230,5 +238,37 @@ static void check_set(const char *name) {
     chair_vocab_free(v);
 }
 
-TEST(chair_responses_match_oracle) { check_set("responses"); }
-TEST(chair_hard_responses_match_oracle) { check_set("hard"); }
+TEST(chair_responses_match_oracle) { check_set("chair", CHAIR_ORIGINAL, "responses"); }
+TEST(chair_hard_responses_match_oracle) { check_set("chair", CHAIR_ORIGINAL, "hard"); }
+TEST(chair_rlhfv_responses_match_oracle) { check_set("chair_rlhfv", CHAIR_RLHFV, "responses"); }
+TEST(chair_rlhfv_hard_responses_match_oracle) { check_set("chair_rlhfv", CHAIR_RLHFV, "hard"); }
+
+// The seam lpoi eval uses for the demo world: any vocabulary, two-word names, each object once in
+// chair_mentions, repeats in chair_count_add's input counted as given.
+TEST(chair_custom_vocabulary) {
+    char err[256];
+    ChairVocab *v = chair_vocab_parse("red ball, ball\nblue cube, box, cube\ngreen star\n", "world", err, sizeof err);
+    EXPECT_MSG(v != NULL, "%s", err);
+    if (!v) return;
+    EXPECT_EQ_INT(chair_vocab_size(v), 3);
+    EXPECT_STREQ(chair_vocab_name(v, 1), "blue cube");
+    EXPECT_EQ_INT(chair_vocab_find(v, "green star"), 2);
+    EXPECT_EQ_INT(chair_vocab_find(v, "box"), -1);   // canonical names only
+    int objs[8];
+    int n = chair_mentions(v, "Two boxes, a red ball and another box. No green star.", objs, 8);
+    EXPECT_EQ_INT(n, 3);
+    EXPECT(n == 3 && objs[0] == 1 && objs[1] == 0 && objs[2] == 2);   // first mention order; "no X" still mentions X
+    EXPECT_EQ_INT(chair_mentions(v, "Green stars everywhere.", NULL, 0), 1);
+    ChairCount c = {0};
+    int truth[] = {0};
+    int said[] = {0, 1, 1};
+    chair_count_add(&c, said, 3, truth, 1);
+    chair_count_add(&c, truth, 1, truth, 1);
+    EXPECT(c.captions == 2 && c.hallucinated_captions == 1 && c.mentions == 4 && c.hallucinated_mentions == 2);
+    EXPECT_NEAR(chair_s(&c), 0.5, 0, 0);
+    EXPECT_NEAR(chair_i(&c), 0.5, 0, 0);
+    chair_vocab_free(v);
+    EXPECT(chair_vocab_parse("\n  \n", "empty.txt", err, sizeof err) == NULL && strstr(err, "empty.txt: no objects"));
+    EXPECT(chair_vocab_parse("dog\n\xff\xfe\n", "bad.txt", err, sizeof err) == NULL && strstr(err, "bad.txt:2: not UTF-8"));
+    EXPECT(chair_vocab_load("/nonexistent/syn.txt", err, sizeof err) == NULL && strstr(err, "/nonexistent/syn.txt"));
+}

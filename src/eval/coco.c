@@ -106,9 +106,10 @@ bool coco_gt_load(CocoGt *gt, const ChairVocab *v, const char *instances_path, c
     if (ok && captions_path) {
         JsonDoc *cd = json_load_file(captions_path, 512u << 20, &e);
         if (!cd) { snprintf(err, errlen, "%s", e.msg); ok = false; }
-        JsonValue *ca = cd ? json_get(json_root(cd), "annotations") : NULL;
+        // A COCO captions file, or a results-format list of {"image_id", "caption"}.
+        JsonValue *ca = !cd ? NULL : json_root(cd)->type == JSON_ARRAY ? json_root(cd) : json_get(json_root(cd), "annotations");
         if (cd && (!ca || ca->type != JSON_ARRAY)) {
-            snprintf(err, errlen, "%s: expected a COCO captions file (an array \"annotations\")", captions_path);
+            snprintf(err, errlen, "%s: expected a COCO captions file (an array \"annotations\") or a list of captions", captions_path);
             ok = false;
         }
         for (size_t i = 0; ok && i < ca->count; i++) {

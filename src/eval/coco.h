@@ -17,7 +17,8 @@ typedef struct {
 typedef struct { CocoImage *images; int n; } CocoGt;
 
 // instances_path: COCO instances JSON (images, annotations, categories). captions_path: a COCO captions
-// JSON ({"annotations": [{"image_id", "caption"}]}) or NULL. A category whose name is not in the
+// JSON ({"annotations": [{"image_id", "caption"}]}), a results-format list [{"image_id", "caption"}],
+// or NULL. A category whose name is not in the
 // vocabulary is an error; caption annotations of other images are ignored.
 bool coco_gt_load(CocoGt *gt, const ChairVocab *v, const char *instances_path, const char *captions_path,
                   char *err, size_t errlen);

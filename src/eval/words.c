@@ -342,48 +342,102 @@ static bool punkt_number(const char *s, size_t n) {
     return true;
 }
 
-// Sentence ends (byte offsets just after them) as an untrained Punkt finds them; see the file comment.
+// Punkt's word tokenizer splits these off the front of a word (they cannot start one: WordStart) and
+// ends a word before these (NonWord).
+#define PUNKT_NOT_WORD_START "(\"`{[:;&#*@)}]-,"
+#define PUNKT_NON_WORD ")\";}]*:@'({[!?"
+
+typedef struct { const char *s; size_t n; } Span;
+
+// Punkt's word tokens of a short context (_word_tokenize_fmt): characters that cannot start a word
+// alone; a word runs until whitespace, NonWord punctuation, "--" or "..", or a comma that ends it.
+static int punkt_words(const char *s, size_t n, Span *out, int max) {
+    int k = 0;
+    for (size_t i = 0; i < n && k < max;) {
+        if (is_space((unsigned char)s[i])) { i++; continue; }
+        size_t j = i;
+        if ((s[i] == '-' && i + 1 < n && s[i + 1] == '-') || (s[i] == '.' && i + 1 < n && s[i + 1] == '.')) {
+            while (j < n && s[j] == s[i]) j++;                   // MultiChar
+        } else if (strchr(PUNKT_NOT_WORD_START, s[i])) {
+            j = i + 1;
+        } else {
+            j = i + 1;
+            while (j < n && !is_space((unsigned char)s[j]) && !strchr(PUNKT_NON_WORD, s[j]) &&
+                   !(s[j] == '-' && j + 1 < n && s[j + 1] == '-') && !(s[j] == '.' && j + 1 < n && s[j + 1] == '.') &&
+                   !(s[j] == ',' && (j + 1 == n || is_space((unsigned char)s[j + 1]) || strchr(PUNKT_NON_WORD, s[j + 1]))))
+                j++;
+        }
+        out[k++] = (Span){s + i, j - i};
+        i = j;
+    }
+    return k;
+}
+
+// text_contains_sentbreak with no trained parameters: does a token of the context break the sentence
+// with another token after it? First pass: . ? ! alone and any word ending in a single period break;
+// "..", "..." never do (with no sentence starters learned). Second pass (the orthographic heuristic with
+// no statistics): before ; : , . ! ? or a lowercase word, an initial ("A.") or a number ("1.") does not
+// break; an initial before a capital does not either.
+static bool punkt_context_breaks(const char *s, size_t n) {
+    Span t[64];
+    int k = punkt_words(s, n, t, 64);
+    for (int i = 0; i + 1 < k; i++) {
+        const char *w = t[i].s;
+        size_t l = t[i].n;
+        bool end_char = l == 1 && strchr(".?!", w[0]);
+        bool ellipsis = l >= 2 && w[0] == '.' && w[l - 1] == '.';
+        for (size_t c = 0; ellipsis && c < l; c++) ellipsis = w[c] == '.';
+        bool period_final = l >= 1 && w[l - 1] == '.' && !(l >= 2 && w[l - 2] == '.');
+        unsigned char nc = (unsigned char)t[i + 1].s[0];
+        bool next_punct = t[i + 1].n == 1 && strchr(";:,.!?", (char)nc);
+        bool brk = end_char || (period_final && !ellipsis);
+        if (!end_char && period_final) {
+            bool initial = l == 2 && (isalpha((unsigned char)w[0]) || (unsigned char)w[0] >= 0x80);
+            bool number = punkt_number(w, l - 1);
+            if ((initial || number) && (next_punct || islower(nc))) brk = false;
+            if (initial && isupper(nc)) brk = false;   // "unknown" sentence starter after an initial
+        }
+        if (brk) return true;
+    }
+    return false;
+}
+
+// The next sentence break at or after `from`, as an untrained Punkt finds it (_slices_from_text):
+// candidates are matches of \S*[.?!](?=NonWord|\s+\S+), each judged on its context (the match plus
+// what follows); returns the end of the sentence and sets *next_start to where the next one begins.
 static size_t next_sentence_end(const char *s, size_t n, size_t from, size_t *next_start) {
-    for (size_t p = from; p < n; p++) {
-        char c = s[p];
-        if (c != '.' && c != '?' && c != '!') continue;
-        size_t q = p + 1;
-        bool nonword = q < n && strchr(")\";}]*:@'({[!?", s[q]) && s[q];
-        size_t t = q;
+    size_t i = from;
+    while (i < n) {
+        while (i < n && is_space((unsigned char)s[i])) i++;
+        size_t run_end = i;
+        while (run_end < n && !is_space((unsigned char)s[run_end])) run_end++;
+        size_t t = run_end;
         while (t < n && is_space((unsigned char)s[t])) t++;
-        bool next_tok = t > q && t < n;
-        if (!nonword && !next_tok) continue;
-        if (nonword) {
-            // The context is the token plus one punctuation character; Punkt breaks when a token follows
-            // the period-final token inside it, which the punctuation is.
+        // The greedy \S*: the last end character in the run whose lookahead holds.
+        size_t p = n;
+        for (size_t c = i; c < run_end; c++) {
+            if (!strchr(".?!", s[c]) || !s[c]) continue;
+            bool nonword = c + 1 < run_end && strchr(PUNKT_NON_WORD, s[c + 1]);
+            bool next_tok = c + 1 == run_end && t > run_end && t < n;
+            if (nonword || next_tok) p = c;
         }
-        // The period-final token: the non-space run ending at p, without Punkt's leading punctuation.
-        size_t b = p;
-        while (b > from && !is_space((unsigned char)s[b - 1])) b--;
-        while (b < p && strchr("?!)\";}]*:@'({[", s[b]) && s[b]) b++;
-        bool brk = true;
-        if (c == '.') {
-            size_t k = p - b;   // token length without the period
-            bool ellipsis = k >= 1 && s[p - 1] == '.';
-            bool initial = k == 1 && (isalpha((unsigned char)s[b]) || (unsigned char)s[b] >= 0x80);
-            bool number = punkt_number(s + b, k);
-            if (ellipsis || initial || number) {
-                // Orthographic heuristic with no statistics: a lowercase next word is no sentence starter.
-                unsigned char nc = nonword ? (unsigned char)s[q] : (unsigned char)s[t];
-                brk = isupper(nc) != 0;
-                if (ellipsis && !isupper(nc)) brk = false;
-            }
+        if (p == n) { i = run_end; continue; }
+        bool nonword = p + 1 < run_end;
+        size_t ctx_end = nonword ? p + 2 : t;
+        while (!nonword && ctx_end < n && !is_space((unsigned char)s[ctx_end])) ctx_end++;
+        if (!punkt_context_breaks(s + i, ctx_end - i)) { i = p + 1; continue; }
+        size_t end = p + 1, next = nonword ? p + 1 : t;
+        // _realign_boundaries: closing quotes/brackets that start the next sentence, followed by
+        // whitespace, "--" or the end, move to this one (with the whitespace before them).
+        size_t r = next;
+        while (r < n && s[r] && strchr("\"')]}", s[r])) r++;
+        if (r > next && (r == n || is_space((unsigned char)s[r]) || (s[r] == '-' && r + 1 < n && s[r + 1] == '-'))) {
+            end = r;
+            while (r < n && is_space((unsigned char)s[r])) r++;
+            next = r;
         }
-        if (!brk) continue;
-        // Realignment: closing quotes/brackets right after the period stay with this sentence.
-        size_t e = q;
-        while (e < n && strchr("\"')]}", s[e]) && s[e]) e++;
-        size_t ns = e;
-        while (ns < n && is_space((unsigned char)s[ns])) ns++;
-        if (e > q && ns == e && ns < n) e = q;   // no whitespace after the closers: they belong to the next token
-        *next_start = e > q ? ns : t;
-        if (!nonword) *next_start = t;
-        return e > q ? e : q;
+        *next_start = next;
+        return end;
     }
     *next_start = n;
     return n;

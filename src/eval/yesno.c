@@ -13,6 +13,19 @@ static bool word_is(const char *w, size_t n, const char *const *list) {
 // Letters, the apostrophe, and UTF-8 bytes (so a curly apostrophe stays inside "isn’t").
 static bool letter(unsigned char c) { return isalpha(c) || c == '\'' || c >= 0x80; }
 
+// Phrases that say the model does not know; their negation is no "No".
+static bool uncertain(const char *s, size_t len) {
+    static const char *const PHRASES[] = {"not sure", "not certain", "n't know", "not know", "cannot tell", "n't tell",
+                                          "cannot determine", "n't determine", "unclear", "unsure", "impossible to tell",
+                                          "cannot be determined", NULL};
+    for (const char *const *p = PHRASES; *p; p++) {
+        size_t l = strlen(*p);
+        for (size_t i = 0; i + l <= len; i++)
+            if (!strncasecmp(s + i, *p, l)) return true;
+    }
+    return false;
+}
+
 YesNo yesno_read(const char *s, size_t len) {
     static const char *const YES_FIRST[] = {"yes", "yeah", "yep", "correct", "true", "sure", NULL};
     static const char *const NO_FIRST[] = {"no", "nope", "not", "none", "never", "false", "incorrect", NULL};
@@ -42,6 +55,7 @@ YesNo yesno_read(const char *s, size_t len) {
         i = j;
     }
     if (first_word != YESNO_UNKNOWN) return first_word;
+    if (uncertain(s, len)) return YESNO_UNKNOWN;   // "I'm not sure", "I cannot tell": no answer at all
     if (neg) return YESNO_NO;
     if (yes) return YESNO_YES;
     return YESNO_UNKNOWN;
