@@ -9,7 +9,8 @@ reference captions with the same pipeline, CHAIR_i over all mentions (repeats co
 captions.
 
 What had to be substituted (nothing else is reachable offline; see testdata/eval/README.md):
-  * pattern.en.singularize: tools/pattern_singularize.py, a verbatim copy (pattern 3.6 is not on PyPI here).
+  * pattern.en.singularize: tools/pattern_singularize.py, which runs the rules of the pinned PyPI sdist pattern3==3.0.0
+    (pattern 3.6 is not on PyPI any more; nothing of pattern is stored here).
   * nltk.word_tokenize needs the Punkt English model (nltk_data, not downloadable): we split sentences with
     an untrained PunktSentenceTokenizer() and words with nltk's own NLTKWordTokenizer — the same as
     word_tokenize except for the English model's abbreviation list and orthographic statistics.

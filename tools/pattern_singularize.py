@@ -1,184 +1,48 @@
-"""pattern_singularize.py — pattern.en.singularize, copied verbatim (rules, word lists, function) from
-clips/pattern master, pattern/text/en/inflect.py (BSD licence: Copyright (c) 2010 University of Antwerp,
-Belgium, author Tom De Smedt). Pattern 3.6 itself is not installable here (PyPI's "pattern" name now
-holds another project), so the CHAIR oracle (tools/chair_reference.py) imports this copy. The 2.6 tag
-differs only by a missing comma that glues "wildebeest" "carp" into one entry; singularize's
-ends-with test gives the same answer either way.
+"""pattern_singularize.py — pattern.en.singularize for the CHAIR oracle, loaded from PyPI, not copied.
+
+The original CHAIR script singularises words with pattern.en.singularize. Pattern 3.6 is not on PyPI
+any more (the name holds another project) and its Python 3 port `pattern3==3.0.0` does not import on
+a current Python (syntax errors in modules singularize never uses). So this loader fetches the pinned
+pattern3 sdist with pip (cached under ~/.cache/lpoi-oracle), reads pattern3/text/en/inflect.py out of
+the tarball, and runs only its module-level code before the Verbs class (articles, pluralize,
+singularize and their rule tables), with the constants it imports from pattern3.text given their
+names. Nothing of pattern is stored in this repository.
+
+usage: from pattern_singularize import singularize
 """
+import os
 import re
+import subprocess
+import sys
+import tarfile
 
-NOUN = "NN"
-
-plural_prepositions = set((
-    "about"  , "before" , "during", "of"   , "till" ,
-    "above"  , "behind" , "except", "off"  , "to"   ,
-    "across" , "below"  , "for"   , "on"   , "under",
-    "after"  , "beneath", "from"  , "onto" , "until",
-    "among"  , "beside" , "in"    , "out"  , "unto" ,
-    "around" , "besides", "into"  , "over" , "upon" ,
-    "at"     , "between", "near"  , "since", "with" ,
-    "athwart", "betwixt",
-               "beyond",
-               "but",
-               "by"))
-
-singular_rules = [
-    (r'(?i)(.)ae$'            , '\\1a'    ),
-    (r'(?i)(.)itis$'          , '\\1itis' ),
-    (r'(?i)(.)eaux$'          , '\\1eau'  ),
-    (r'(?i)(quiz)zes$'        , '\\1'     ),
-    (r'(?i)(matr)ices$'       , '\\1ix'   ),
-    (r'(?i)(ap|vert|ind)ices$', '\\1ex'   ),
-    (r'(?i)^(ox)en'           , '\\1'     ),
-    (r'(?i)(alias|status)es$' , '\\1'     ),
-    (r'(?i)([octop|vir])i$'   , '\\1us'  ),
-    (r'(?i)(cris|ax|test)es$' , '\\1is'   ),
-    (r'(?i)(shoe)s$'          , '\\1'     ),
-    (r'(?i)(o)es$'            , '\\1'     ),
-    (r'(?i)(bus)es$'          , '\\1'     ),
-    (r'(?i)([m|l])ice$'       , '\\1ouse' ),
-    (r'(?i)(x|ch|ss|sh)es$'   , '\\1'     ),
-    (r'(?i)(m)ovies$'         , '\\1ovie' ),
-    (r'(?i)(.)ombies$'        , '\\1ombie'),
-    (r'(?i)(s)eries$'         , '\\1eries'),
-    (r'(?i)([^aeiouy]|qu)ies$', '\\1y'    ),
-        # -f, -fe sometimes take -ves in the plural
-        # (e.g., lives, wolves).
-    (r"([aeo]l)ves$"          , "\\1f"    ),
-    (r"([^d]ea)ves$"          , "\\1f"    ),
-    (r"arves$"                , "arf"     ),
-    (r"erves$"                , "erve"    ),
-    (r"([nlw]i)ves$"          , "\\1fe"   ),
-    (r'(?i)([lr])ves$'        , '\\1f'    ),
-    (r"([aeo])ves$"           , "\\1ve"   ),
-    (r'(?i)(sive)s$'          , '\\1'     ),
-    (r'(?i)(tive)s$'          , '\\1'     ),
-    (r'(?i)(hive)s$'          , '\\1'     ),
-    (r'(?i)([^f])ves$'        , '\\1fe'   ),
-    # -ses suffixes.
-    (r'(?i)(^analy)ses$'      , '\\1sis'  ),
-    (r'(?i)((a)naly|(b)a|(d)iagno|(p)arenthe|(p)rogno|(s)ynop|(t)he)ses$', '\\1\\2sis'),
-    (r'(?i)(.)opses$'         , '\\1opsis'),
-    (r'(?i)(.)yses$'          , '\\1ysis' ),
-    (r'(?i)(h|d|r|o|n|b|cl|p)oses$', '\\1ose'),
-    (r'(?i)(fruct|gluc|galact|lact|ket|malt|rib|sacchar|cellul)ose$', '\\1ose'),
-    (r'(?i)(.)oses$'          , '\\1osis' ),
-    # -a
-    (r'(?i)([ti])a$'          , '\\1um'   ),
-    (r'(?i)(n)ews$'           , '\\1ews'  ),
-    (r'(?i)s$'                , ''        ),
-]
-
-# For performance, compile the regular expressions only once:
-singular_rules = [(re.compile(r[0]), r[1]) for r in singular_rules]
-
-singular_uninflected = set((
-    "bison"      , "debris"   , "headquarters", "pincers"    , "trout"     ,
-    "bream"      , "diabetes" , "herpes"      , "pliers"     , "tuna"      ,
-    "breeches"   , "djinn"    , "high-jinks"  , "proceedings", "whiting"   ,
-    "britches"   , "eland"    , "homework"    , "rabies"     , "wildebeest",
-    "carp"       , "elk"      , "innings"     , "salmon"     ,
-    "chassis"    , "flounder" , "jackanapes"  , "scissors"   ,
-    "christmas"  , "gallows"  , "mackerel"    , "series"     ,
-    "clippers"   , "georgia"  , "measles"     , "shears"     ,
-    "cod"        , "graffiti" , "mews"        , "species"    ,
-    "contretemps",              "mumps"       , "swine"      ,
-    "corps"      ,              "news"        , "swiss"      ,
-))
-singular_uncountable = set((
-    "advice"     , "equipment", "happiness"   , "luggage"    , "news"      , "software"     ,
-    "bread"      , "fruit"    , "information" , "mathematics", "progress"  , "understanding",
-    "butter"     , "furniture", "ketchup"     , "mayonnaise" , "research"  , "water"        ,
-    "cheese"     , "garbage"  , "knowledge"   , "meat"       , "rice"      ,
-    "electricity", "gravel"   , "love"        , "mustard"    , "sand"      ,
-))
-singular_ie = set((
-    "alergie"    , "cutie"    , "hoagie"      , "newbie"     , "softie"    , "veggie"       ,
-    "auntie"     , "doggie"   , "hottie"      , "nightie"    , "sortie"    , "weenie"       ,
-    "beanie"     , "eyrie"    , "indie"       , "oldie"      , "stoolie"   , "yuppie"       ,
-    "birdie"     , "freebie"  , "junkie"      , "^pie"       , "sweetie"   , "zombie"       ,
-    "bogie"      , "goonie"   , "laddie"      , "pixie"      , "techie"    ,
-    "bombie"     , "groupie"  , "laramie"     , "quickie"    , "^tie"      ,
-    "collie"     , "hankie"   , "lingerie"    , "reverie"    , "toughie"   ,
-    "cookie"     , "hippie"   , "meanie"      , "rookie"     , "valkyrie"  ,
-))
-singular_irregular = {
-       "atlantes": "atlas",
-        "atlases": "atlas",
-           "axes": "axe",
-         "beeves": "beef",
-       "brethren": "brother",
-       "children": "child",
-        "corpora": "corpus",
-       "corpuses": "corpus",
-    "ephemerides": "ephemeris",
-           "feet": "foot",
-        "ganglia": "ganglion",
-          "geese": "goose",
-         "genera": "genus",
-          "genii": "genie",
-       "graffiti": "graffito",
-         "helves": "helve",
-           "kine": "cow",
-         "leaves": "leaf",
-         "loaves": "loaf",
-            "men": "man",
-      "mongooses": "mongoose",
-         "monies": "money",
-          "moves": "move",
-         "mythoi": "mythos",
-         "numena": "numen",
-       "occipita": "occiput",
-      "octopodes": "octopus",
-          "opera": "opus",
-         "opuses": "opus",
-            "our": "my",
-           "oxen": "ox",
-          "penes": "penis",
-        "penises": "penis",
-         "people": "person",
-          "sexes": "sex",
-    "soliloquies": "soliloquy",
-          "teeth": "tooth",
-         "testes": "testis",
-        "trilbys": "trilby",
-         "turves": "turf",
-            "zoa": "zoon",
-}
+VERSION = "3.0.0"
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "lpoi-oracle")
+MEMBER = f"pattern3-{VERSION}/pattern3/text/en/inflect.py"
 
 
-def singularize(word, pos=NOUN, custom={}):
-    """ Returns the singular of a given word.
-    """
-    if word in custom:
-        return custom[word]
-    # Recurse compound words (e.g. mothers-in-law).
-    if "-" in word:
-        w = word.split("-")
-        if len(w) > 1 and w[1] in plural_prepositions:
-            return singularize(w[0], pos, custom) + "-" + "-".join(w[1:])
-    # dogs' => dog's
-    if word.endswith("'"):
-        return singularize(word[:-1]) + "'s"
-    w = word.lower()
-    for x in singular_uninflected:
-        if x.endswith(w):
-            return word
-    for x in singular_uncountable:
-        if x.endswith(w):
-            return word
-    for x in singular_ie:
-        if w.endswith(x + "s"):
-            return w
-    for x in singular_irregular:
-        if w.endswith(x):
-            return re.sub('(?i)' + x + '$', singular_irregular[x], word)
-    for suffix, inflection in singular_rules:
-        m = suffix.search(word)
-        g = m and m.groups() or []
-        if m:
-            for k in range(len(g)):
-                if g[k] is None:
-                    inflection = inflection.replace('\\' + str(k + 1), '')
-            return suffix.sub(inflection, word)
-    return word
+def _sdist():
+    path = os.path.join(CACHE, f"pattern3-{VERSION}.tar.gz")
+    if not os.path.exists(path):
+        os.makedirs(CACHE, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                        f"pattern3=={VERSION}", "-d", CACHE], check=True)
+    return path
+
+
+def _load():
+    with tarfile.open(_sdist()) as t:
+        src = t.extractfile(MEMBER).read().decode("utf-8")
+    src = src[:src.index("\nclass Verbs(")]
+    # the two `from pattern3.text import ...` statements: the names become plain constants
+    src = re.sub(r"from pattern3\.text import Verbs as _Verbs\n", "", src)
+    src = re.sub(r"from pattern3\.text import \((.*?)\)\n", "", src, flags=re.S)
+    ns = {"__file__": MEMBER, "__name__": "pattern3_inflect"}
+    for name in ("INFINITIVE", "PRESENT", "PAST", "FUTURE", "FIRST", "SECOND", "THIRD", "SINGULAR", "PLURAL",
+                 "SG", "PL", "PROGRESSIVE", "PARTICIPLE"):
+        ns[name] = name.lower()
+    exec(compile(src, MEMBER, "exec"), ns)
+    return ns["singularize"]
+
+
+singularize = _load()
