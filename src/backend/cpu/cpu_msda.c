@@ -1,11 +1,12 @@
 // cpu_msda.c — multi-scale deformable attention (HF multi_scale_deformable_attention), forward and backward.
 // Sampling follows torch's grid_sample (bilinear, zero padding, align_corners=False) step by step in fp32:
 // grid g = 2·loc − 1, pixel ix = ((g + 1)·w − 1) / 2, corner weights from floor(ix), floor(iy).
-// Determinism: the forward and the dloc/dattn backward are per-sample gathers split by (b, q) rows. dvalue is
+// Determinism: the forward and the dloc/dattn backward are per-sample gathers split by (b, h, q). dvalue is
 // the transpose of the sampling (a scatter: every sample adds into four value rows), so it is split by (b, h)
 // instead: one task owns dvalue[b, :, h, :] and walks the queries in order, so each value element sums its
 // terms in (q, l, p) order whatever the thread count — no atomics, no per-thread copies.
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_vec.h"
 #include "base/check.h"
 #include "base/threads.h"
 #include <math.h>
@@ -57,28 +58,28 @@ static void msda_levels(Msda *m, const int *level_hw, int S, int L) {
     if (s != S) LPOI_DIE("msda: the levels hold %lld value rows, S = %d", s, S);
 }
 
-// out[b, q, h, :] for rows (b, q) in [r0, r1)
-static void msda_fwd_rows(void *vctx, size_t r0, size_t r1, int tid) {
+// out[b, q, h, :] for the items (b·H + h)·Q + q in [i0, i1): a thread walks the queries of one head at a time, so
+// its reads stay in that head's slice of value (S·D floats) instead of striding over all heads'.
+static void msda_fwd_items(void *vctx, size_t i0, size_t i1, int tid) {
     (void)tid;
     const Msda *m = vctx;
     const int H = m->H, D = m->D, L = m->L, P = m->P;
-    for (size_t r = r0; r < r1; r++) {
-        size_t b = r / (size_t)m->Q;
-        for (int h = 0; h < H; h++) {
-            float *o = m->out + (r * H + h) * (size_t)D;
-            memset(o, 0, (size_t)D * sizeof(float));
-            const float *vh = m->value + (b * (size_t)m->S * H + h) * D;   // value[b, 0, h, :]
-            for (int l = 0; l < L; l++) {
-                for (int p = 0; p < P; p++) {
-                    size_t s = ((r * H + h) * L + l) * P + p;
-                    Corners c;
-                    msda_corners(&c, m->loc[2 * s], m->loc[2 * s + 1], m->hw[2 * l], m->hw[2 * l + 1]);
-                    float a = m->attn[s];
-                    for (int k = 0; k < 4; k++) {
-                        if (c.row[k] < 0) continue;
-                        const float *v = vh + (size_t)(m->start[l] + c.row[k]) * H * D, cw = a * c.w[k];
-                        for (int d = 0; d < D; d++) o[d] += cw * v[d];
-                    }
+    for (size_t i = i0; i < i1; i++) {
+        size_t q = i % (size_t)m->Q, bh = i / (size_t)m->Q, b = bh / (size_t)H, r = b * m->Q + q;
+        int h = (int)(bh % (size_t)H);
+        float *o = m->out + (r * H + h) * (size_t)D;
+        memset(o, 0, (size_t)D * sizeof(float));
+        const float *vh = m->value + (b * (size_t)m->S * H + h) * D;   // value[b, 0, h, :]
+        for (int l = 0; l < L; l++) {
+            for (int p = 0; p < P; p++) {
+                size_t s = ((r * H + h) * L + l) * P + p;
+                Corners c;
+                msda_corners(&c, m->loc[2 * s], m->loc[2 * s + 1], m->hw[2 * l], m->hw[2 * l + 1]);
+                float a = m->attn[s];
+                for (int k = 0; k < 4; k++) {
+                    if (c.row[k] < 0) continue;
+                    const float *v = vh + (size_t)(m->start[l] + c.row[k]) * H * D, cw = a * c.w[k];
+                    vec_axpy(o, cw, v, (size_t)D);
                 }
             }
         }
@@ -91,41 +92,40 @@ void cpu_msda_forward(Backend *be, float *out, const float *value, const float *
     if (B <= 0 || Q <= 0 || H <= 0 || D <= 0) return;
     Msda m = {.out = out, .value = value, .loc = loc, .attn = attn, .S = S, .Q = Q, .H = H, .D = D, .L = L, .P = P};
     msda_levels(&m, level_hw, S, L);
-    parallel_for((size_t)B * Q, 1, msda_fwd_rows, &m);
+    parallel_for((size_t)B * H * Q, 16, msda_fwd_items, &m);
     free(m.start);
 }
 
-// dattn = Σ_k w_k (dout·v_k); dloc = attn · (w, h) · Σ_k (∂w_k/∂(ix, iy)) (dout·v_k) for rows (b, q) in [r0, r1)
-static void msda_bwd_rows(void *vctx, size_t r0, size_t r1, int tid) {
+// dattn = Σ_k w_k (dout·v_k); dloc = attn · (w, h) · Σ_k (∂w_k/∂(ix, iy)) (dout·v_k), for the items
+// (b·H + h)·Q + q in [i0, i1) (head-major, as the forward)
+static void msda_bwd_items(void *vctx, size_t i0, size_t i1, int tid) {
     (void)tid;
     const Msda *m = vctx;
     const int H = m->H, D = m->D, L = m->L, P = m->P;
-    for (size_t r = r0; r < r1; r++) {
-        size_t b = r / (size_t)m->Q;
-        for (int h = 0; h < H; h++) {
-            const float *g = m->dout + (r * H + h) * (size_t)D;
-            const float *vh = m->value + (b * (size_t)m->S * H + h) * D;
-            for (int l = 0; l < L; l++) {
-                const int lh = m->hw[2 * l], lw = m->hw[2 * l + 1];
-                for (int p = 0; p < P; p++) {
-                    size_t s = ((r * H + h) * L + l) * P + p;
-                    Corners c;
-                    msda_corners(&c, m->loc[2 * s], m->loc[2 * s + 1], lh, lw);
-                    float da = 0, gx = 0, gy = 0;
-                    for (int k = 0; k < 4; k++) {
-                        if (c.row[k] < 0) continue;
-                        const float *v = vh + (size_t)(m->start[l] + c.row[k]) * H * D;
-                        float dot = 0;
-                        for (int d = 0; d < D; d++) dot += g[d] * v[d];
-                        da += c.w[k] * dot;
-                        gx += c.dwx[k] * dot;
-                        gy += c.dwy[k] * dot;
-                    }
-                    if (m->dattn) m->dattn[s] = da;
-                    if (m->dloc) {   // d ix / d loc = w (via g = 2 loc − 1 and ix = ((g + 1) w − 1) / 2)
-                        m->dloc[2 * s] = m->attn[s] * gx * (float)lw;
-                        m->dloc[2 * s + 1] = m->attn[s] * gy * (float)lh;
-                    }
+    for (size_t i = i0; i < i1; i++) {
+        size_t q = i % (size_t)m->Q, bh = i / (size_t)m->Q, b = bh / (size_t)H, r = b * m->Q + q;
+        int h = (int)(bh % (size_t)H);
+        const float *g = m->dout + (r * H + h) * (size_t)D;
+        const float *vh = m->value + (b * (size_t)m->S * H + h) * D;
+        for (int l = 0; l < L; l++) {
+            const int lh = m->hw[2 * l], lw = m->hw[2 * l + 1];
+            for (int p = 0; p < P; p++) {
+                size_t s = ((r * H + h) * L + l) * P + p;
+                Corners c;
+                msda_corners(&c, m->loc[2 * s], m->loc[2 * s + 1], lh, lw);
+                float da = 0, gx = 0, gy = 0;
+                for (int k = 0; k < 4; k++) {
+                    if (c.row[k] < 0) continue;
+                    const float *v = vh + (size_t)(m->start[l] + c.row[k]) * H * D;
+                    float dot = vec_dot(g, v, (size_t)D);
+                    da += c.w[k] * dot;
+                    gx += c.dwx[k] * dot;
+                    gy += c.dwy[k] * dot;
+                }
+                if (m->dattn) m->dattn[s] = da;
+                if (m->dloc) {   // d ix / d loc = w (via g = 2 loc − 1 and ix = ((g + 1) w − 1) / 2)
+                    m->dloc[2 * s] = m->attn[s] * gx * (float)lw;
+                    m->dloc[2 * s + 1] = m->attn[s] * gy * (float)lh;
                 }
             }
         }
@@ -154,7 +154,7 @@ static void msda_bwd_value(void *vctx, size_t t0, size_t t1, int tid) {
                     for (int k = 0; k < 4; k++) {
                         if (c.row[k] < 0) continue;
                         float *dv = dvh + (size_t)(m->start[l] + c.row[k]) * H * D, cw = a * c.w[k];
-                        for (int d = 0; d < D; d++) dv[d] += cw * g[d];
+                        vec_axpy(dv, cw, g, (size_t)D);
                     }
                 }
             }
@@ -170,7 +170,7 @@ void cpu_msda_backward(Backend *be, float *dvalue, float *dloc, float *dattn, co
     Msda m = {.dvalue = dvalue, .dloc = dloc, .dattn = dattn, .value = value, .loc = loc, .attn = attn,
               .dout = dout, .S = S, .Q = Q, .H = H, .D = D, .L = L, .P = P};
     msda_levels(&m, level_hw, S, L);
-    if ((dloc || dattn) && Q > 0) parallel_for((size_t)B * Q, 1, msda_bwd_rows, &m);
+    if ((dloc || dattn) && Q > 0) parallel_for((size_t)B * H * Q, 16, msda_bwd_items, &m);
     if (dvalue) parallel_for((size_t)B * H, 1, msda_bwd_value, &m);
     free(m.start);
 }

@@ -4,6 +4,7 @@
 // probabilities from the saved lse. dbias is a sum over windows: each unit writes its dS [N,N] to a scratch
 // plane and the planes are summed per (i, j, h) in window order — the same bits on any thread count.
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/cpu_vec.h"
 #include "base/check.h"
 #include "base/threads.h"
 #include <math.h>
@@ -24,9 +25,7 @@ static void win_scores(const WinAttn *a, size_t bw, int h, int i, float *s) {
     const float *mrow = a->mask ? a->mask + ((bw % (size_t)a->nW) * N + i) * N : NULL;
     for (int j = 0; j < N; j++) {
         const float *kj = a->k + base + (size_t)j * H * D;
-        float dot = 0;
-        for (int d = 0; d < D; d++) dot += qi[d] * kj[d];
-        s[j] = dot * a->scale + a->bias[((size_t)i * N + j) * H + h] + (mrow ? mrow[j] : 0.0f);
+        s[j] = vec_dot(qi, kj, (size_t)D) * a->scale + a->bias[((size_t)i * N + j) * H + h] + (mrow ? mrow[j] : 0.0f);
     }
 }
 
@@ -55,7 +54,7 @@ static void win_fwd_units(void *vctx, size_t u0, size_t u1, int tid) {
             for (int j = 0; j < N; j++) {
                 const float *vj = a->v + base + (size_t)j * H * D;
                 float p = s[j] * inv;
-                for (int d = 0; d < D; d++) o[d] += p * vj[d];
+                vec_axpy(o, p, vj, (size_t)D);
             }
             a->lse_out[u * N + i] = mx + (float)log(sum);
         }
@@ -89,14 +88,11 @@ static void win_bwd_units(void *vctx, size_t u0, size_t u1, int tid) {
             float *p = P + (size_t)i * N, *ds = dS + (size_t)i * N, l = a->lse[u * N + i];
             win_scores(a, bw, h, i, p);
             const float *g = ROW(a->dout, i), *o = ROW(a->o, i);
-            float di = 0;
-            for (int d = 0; d < D; d++) di += g[d] * o[d];
+            float di = vec_dot(g, o, (size_t)D);
             for (int j = 0; j < N; j++) {
                 p[j] = l == -INFINITY ? 0.0f : expf(p[j] - l);
                 const float *vj = ROW(a->v, j);
-                float dp = 0;
-                for (int d = 0; d < D; d++) dp += g[d] * vj[d];
-                ds[j] = p[j] * (dp - di);
+                ds[j] = p[j] * (vec_dot(g, vj, (size_t)D) - di);
             }
         }
         for (int i = 0; i < N; i++) {
@@ -104,8 +100,7 @@ static void win_bwd_units(void *vctx, size_t u0, size_t u1, int tid) {
             memset(dq, 0, (size_t)D * sizeof(float));
             for (int j = 0; j < N; j++) {
                 const float *kj = ROW(a->k, j);
-                float c = dS[(size_t)i * N + j] * a->scale;
-                for (int d = 0; d < D; d++) dq[d] += c * kj[d];
+                vec_axpy(dq, dS[(size_t)i * N + j] * a->scale, kj, (size_t)D);
             }
         }
         for (int j = 0; j < N; j++) {
@@ -114,8 +109,8 @@ static void win_bwd_units(void *vctx, size_t u0, size_t u1, int tid) {
             memset(dv, 0, (size_t)D * sizeof(float));
             for (int i = 0; i < N; i++) {
                 const float *qi = ROW(a->q, i), *g = ROW(a->dout, i);
-                float c = dS[(size_t)i * N + j] * a->scale, p = P[(size_t)i * N + j];
-                for (int d = 0; d < D; d++) { dk[d] += c * qi[d]; dv[d] += p * g[d]; }
+                vec_axpy(dk, dS[(size_t)i * N + j] * a->scale, qi, (size_t)D);
+                vec_axpy(dv, P[(size_t)i * N + j], g, (size_t)D);
             }
         }
 #undef ROW
