@@ -43,6 +43,7 @@ typedef struct {
     const float *value, *loc, *attn, *dout;
     const int *hw;
     int *start;          // [L] first value row of each level
+    float *zeros;        // [D] the row a corner outside the grid reads (forward)
     int S, Q, H, D, L, P;
 } Msda;
 
@@ -75,12 +76,13 @@ static void msda_fwd_items(void *vctx, size_t i0, size_t i1, int tid) {
                 size_t s = ((r * H + h) * L + l) * P + p;
                 Corners c;
                 msda_corners(&c, m->loc[2 * s], m->loc[2 * s + 1], m->hw[2 * l], m->hw[2 * l + 1]);
-                float a = m->attn[s];
-                for (int k = 0; k < 4; k++) {
-                    if (c.row[k] < 0) continue;
-                    const float *v = vh + (size_t)(m->start[l] + c.row[k]) * H * D, cw = a * c.w[k];
-                    vec_axpy(o, cw, v, (size_t)D);
+                float a = m->attn[s], cw[4];
+                const float *v[4];
+                for (int k = 0; k < 4; k++) {   // a corner outside reads the zero row (never 0 · value: inf)
+                    v[k] = c.row[k] < 0 ? m->zeros : vh + (size_t)(m->start[l] + c.row[k]) * H * D;
+                    cw[k] = c.row[k] < 0 ? 0.0f : a * c.w[k];
                 }
+                vec_axpy4(o, cw, v[0], v[1], v[2], v[3], (size_t)D);   // one pass over o, four gathers in flight
             }
         }
     }
@@ -92,7 +94,9 @@ void cpu_msda_forward(Backend *be, float *out, const float *value, const float *
     if (B <= 0 || Q <= 0 || H <= 0 || D <= 0) return;
     Msda m = {.out = out, .value = value, .loc = loc, .attn = attn, .S = S, .Q = Q, .H = H, .D = D, .L = L, .P = P};
     msda_levels(&m, level_hw, S, L);
+    m.zeros = calloc_check((size_t)D, sizeof(float));
     parallel_for((size_t)B * H * Q, 16, msda_fwd_items, &m);
+    free(m.zeros);
     free(m.start);
 }
 
