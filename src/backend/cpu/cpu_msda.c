@@ -59,6 +59,14 @@ static void msda_levels(Msda *m, const int *level_hw, int S, int L) {
     if (s != S) LPOI_DIE("msda: the levels hold %lld value rows, S = %d", s, S);
 }
 
+// Item i = (b·H + h)·Q + q of the head-major loops: its b, h, and query row r = b·Q + q.
+static inline size_t msda_item(const Msda *m, size_t i, size_t *b, int *h) {
+    size_t bh = i / (size_t)m->Q;
+    *b = bh / (size_t)m->H;
+    *h = (int)(bh % (size_t)m->H);
+    return *b * m->Q + i % (size_t)m->Q;
+}
+
 // out[b, q, h, :] for the items (b·H + h)·Q + q in [i0, i1): a thread walks the queries of one head at a time, so
 // its reads stay in that head's slice of value (S·D floats) instead of striding over all heads'.
 static void msda_fwd_items(void *vctx, size_t i0, size_t i1, int tid) {
@@ -66,8 +74,8 @@ static void msda_fwd_items(void *vctx, size_t i0, size_t i1, int tid) {
     const Msda *m = vctx;
     const int H = m->H, D = m->D, L = m->L, P = m->P;
     for (size_t i = i0; i < i1; i++) {
-        size_t q = i % (size_t)m->Q, bh = i / (size_t)m->Q, b = bh / (size_t)H, r = b * m->Q + q;
-        int h = (int)(bh % (size_t)H);
+        int h;
+        size_t b, r = msda_item(m, i, &b, &h);
         float *o = m->out + (r * H + h) * (size_t)D;
         memset(o, 0, (size_t)D * sizeof(float));
         const float *vh = m->value + (b * (size_t)m->S * H + h) * D;   // value[b, 0, h, :]
@@ -107,8 +115,8 @@ static void msda_bwd_items(void *vctx, size_t i0, size_t i1, int tid) {
     const Msda *m = vctx;
     const int H = m->H, D = m->D, L = m->L, P = m->P;
     for (size_t i = i0; i < i1; i++) {
-        size_t q = i % (size_t)m->Q, bh = i / (size_t)m->Q, b = bh / (size_t)H, r = b * m->Q + q;
-        int h = (int)(bh % (size_t)H);
+        int h;
+        size_t b, r = msda_item(m, i, &b, &h);
         const float *g = m->dout + (r * H + h) * (size_t)D;
         const float *vh = m->value + (b * (size_t)m->S * H + h) * D;
         for (int l = 0; l < L; l++) {
