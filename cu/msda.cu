@@ -8,7 +8,8 @@
 // MSDA_TILE_W columns, 32 channels of one head of one image) in shared memory, walks all Q·P samples of its
 // (image, head, level) in order (q, p), and adds the terms of the samples whose bilinear footprint (rows
 // floor(iy), floor(iy)+1) touches its tile. Every value element is written by exactly one thread, from terms
-// added in (q, p) order — the CPU backend's order — so the result is the same on every run and every GPU.
+// added in (q, p) order — the CPU backend's order — so the result has the same bits on every run, whatever the
+// scheduling (the grid depends on the shapes alone).
 // Pass 1 (msda_backward_sample_f32: dloc, dattn) is a per-sample gather and needs no such care.
 // Cost: each tile block scans the locations of all samples of its head and level (Q·P reads of 8 bytes, from
 // L2) and does the arithmetic only for the samples that touch it. That scan is quadratic in the image size;

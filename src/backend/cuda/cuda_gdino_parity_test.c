@@ -83,6 +83,16 @@ static void run_msda_bwd(Backend *be, float **b, const void *ctx) {
     be->msda_backward(be, b[4], b[5], b[6], b[3], b[0], b[1], b[2], m->hw, m->B, m->S, m->Q, m->H, m->D, m->L, m->P);
 }
 
+// Each half of the backward alone (the other's outputs NULL): dvalue only, then dloc and dattn only.
+static void run_msda_bwd_value(Backend *be, float **b, const void *ctx) {
+    const MsdaCase *m = ctx;
+    be->msda_backward(be, b[4], NULL, NULL, b[3], b[0], b[1], b[2], m->hw, m->B, m->S, m->Q, m->H, m->D, m->L, m->P);
+}
+static void run_msda_bwd_sample(Backend *be, float **b, const void *ctx) {
+    const MsdaCase *m = ctx;
+    be->msda_backward(be, NULL, b[4], b[5], b[3], b[0], b[1], b[2], m->hw, m->B, m->S, m->Q, m->H, m->D, m->L, m->P);
+}
+
 static void msda_parity(const char *label, int B, int Q, int H, int D, int P, const int *hw, int L, uint64_t seed) {
     MsdaCase m = {B, 0, Q, H, D, L, P, hw};
     for (int l = 0; l < L; l++) m.S += hw[2 * l] * hw[2 * l + 1];
@@ -100,6 +110,11 @@ static void msda_parity(const char *label, int B, int Q, int H, int D, int P, co
                             GD_IN("dout", no, dout), GD_OUT("dvalue", nv, GD_TOL_MSDA),
                             GD_OUT("dloc", 2 * ns, GD_TOL_MSDA_LOC), GD_OUT("dattn", ns, GD_TOL_MSDA)},
               7, run_msda_bwd, &m);
+    gd_parity(l2, (GdBuf[]){GD_IN("value", nv, value), GD_IN("loc", 2 * ns, loc), GD_IN("attn", ns, attn),
+                            GD_IN("dout", no, dout), GD_OUT("dvalue alone", nv, GD_TOL_MSDA)}, 5, run_msda_bwd_value, &m);
+    gd_parity(l2, (GdBuf[]){GD_IN("value", nv, value), GD_IN("loc", 2 * ns, loc), GD_IN("attn", ns, attn),
+                            GD_IN("dout", no, dout), GD_OUT("dloc without dvalue", 2 * ns, GD_TOL_MSDA_LOC),
+                            GD_OUT("dattn without dvalue", ns, GD_TOL_MSDA)}, 6, run_msda_bwd_sample, &m);
     free(value); free(loc); free(attn); free(dout);
 }
 
