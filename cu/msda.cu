@@ -190,6 +190,7 @@ extern "C" __global__ void msda_backward_value_f32(float *dvalue, const float *d
                 c1 = t.x0 + 1 < lw ? __fmul_rn(a, __fmul_rn(t.ex, wy)) : 0.0f;      // column x0 + 1
             }
         }
+        if (warp_sum(x0 > -1000000 ? 1 : 0) == 0) continue;   // most chunks miss the tile: no shared traffic
         x0s[lane] = x0;
         qs[lane] = q;
         c0s[lane] = c0;
