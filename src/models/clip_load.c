@@ -126,7 +126,7 @@ void clip_weight_specs(const ClipConfig *c, const char *prefix, ClipModel *m, We
             int o, i;
             proj_shape(c, p, &o, &i);
             if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
-            SPEC2(out, AT(ly->proj[p].w), o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
+            SPEC_LINEAR(out, ly ? &ly->proj[p] : NULL, o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
             SPEC1(out, AT(ly->proj[p].b), o, "%sencoder.layers.%d.%s.bias", prefix, l, CLIP_PROJ_PATH[p]);
         }
     }
