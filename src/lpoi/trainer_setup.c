@@ -50,6 +50,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
                            .skip_bad = o->skip_bad, .check_files = true, .box_format = o->box_format};
     if (!dataset_load(&tr->data, o->data_path, &dopt, err)) return false;
     if (!(tr->be = backend_open(o->device ? o->device : "cpu", err))) return false;
+    if (o->precision) precision_parse(o->precision, &tr->be->precision);   // checked by train_options_check
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
     tr->have_model = true;
     const LlavaConfig *c = &tr->m.cfg;
