@@ -61,6 +61,9 @@ struct Backend {
     void  (*download)(Backend *be, void *host_dst, const void *src, size_t bytes);
     void  (*fill_zero)(Backend *be, void *dst, size_t bytes);
     void  (*synchronize)(Backend *be);
+    // Free and total device memory in bytes right now; NULL where the backend has no device of its own
+    // (the CPU: the host's memory is lpoi/memory_plan.h's business).
+    bool  (*mem_info)(Backend *be, size_t *free_bytes, size_t *total_bytes);
     void  (*destroy)(Backend *be);
 
     // ---- ops: one slot per line of ops.h (semantics there), NULL where the backend lacks the op ----

@@ -52,6 +52,7 @@ typedef struct {
     int64_t shape[WEIGHT_MAX_DIMS];
     const float **dst;               // receives the tensor's fp32 backend pointer (NULL: not wired)
     Linear *linear;                  // a Linear's weight (dst == &linear->w): may be stored in 16 bits
+    bool is_linear;                  // SPEC_LINEAR (also in tables made without a model: memory plans)
 } WeightSpec;
 
 typedef struct { WeightSpec *v; size_t n, cap; } WeightSpecs;   // a growing table
@@ -65,6 +66,7 @@ void specs_add(WeightSpecs *s, const float **dst, int ndim, const int64_t *shape
         Linear *l_ = (l);                                                                          \
         SPEC2((s), l_ ? &l_->w : NULL, (out), (in), __VA_ARGS__);                                  \
         (s)->v[(s)->n - 1].linear = l_;                                                            \
+        (s)->v[(s)->n - 1].is_linear = true;                                                       \
     } while (0)
 void specs_free(WeightSpecs *s);
 
