@@ -239,7 +239,7 @@ int main(int argc, char **argv) {
             bn.be->fill_zero(bn.be, bn.mom1[i], bn.n[i] * sizeof(float));
             bn.be->fill_zero(bn.be, bn.mom2[i], bn.n[i] * sizeof(float));
         }
-        float ref[MAX_SEQ], pol[MAX_SEQ], pol0[MAX_SEQ], ref0[MAX_SEQ];
+        float ref[MAX_SEQ], pol[MAX_SEQ], pol0[MAX_SEQ];
         double tr = now_s();
         if (cached) reference(&bn, ref);
         double t_ref = now_s() - tr, loss0 = 0, *times = malloc_check((size_t)steps * sizeof *times);
@@ -254,7 +254,6 @@ int main(int argc, char **argv) {
             if (s == 0) {
                 loss0 = loss;
                 memcpy(pol0, pol, sizeof pol0);
-                memcpy(ref0, ref, sizeof ref0);
                 printf("bench_lpoi: %s: first loss %.6f; policy log-probs", mode, loss);
                 for (int k = 0; k < bn.nseq; k++) printf(" %.4f", pol[k]);
                 printf("\n");
@@ -282,7 +281,6 @@ int main(int argc, char **argv) {
         }
         if (total) printf("bench_lpoi: %s: device memory in use at most %.2f GB (of %.1f); reference pass %.1f ms\n", mode,
                           (double)(total - min_free) / 1e9, (double)total / 1e9, 1e3 * t_ref);
-        (void)ref0;
         free(times);
     }
     for (size_t i = 0; i < bn.nt; i++) free(saved[i]);
