@@ -118,27 +118,22 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned r[4], const void *row
 // Fragments (g = lane/4, t = lane%4): a[0] = A[g][2t..2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..],
 // a[3] = A[g+8][2t+8..]; b[0] = B[2t..2t+1][g], b[1] = B[2t+8..2t+9][g]; d[0..1] = D[g][2t..2t+1],
 // d[2..3] = D[g+8][2t..2t+1].
-__device__ __forceinline__ void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+// mma_f16_16816: the same with fp16 operands (same fragments).
 #if LPOI_HAVE_MMA
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#define MMA_16816(fname, TYPE)                                                                                    \
+    __device__ __forceinline__ void fname(float d[4], const unsigned a[4], const unsigned b[2]) {                 \
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." TYPE "." TYPE ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
+                     "{%8,%9}, {%0,%1,%2,%3};\n"                                                                  \
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                             \
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));                         \
+    }
 #else
-    asm volatile("trap;");
+#define MMA_16816(fname, TYPE) \
+    __device__ __forceinline__ void fname(float d[4], const unsigned a[4], const unsigned b[2]) { asm volatile("trap;"); }
 #endif
-}
-// The same with fp16 operands (same fragments).
-__device__ __forceinline__ void mma_f16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
-#if LPOI_HAVE_MMA
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    asm volatile("trap;");
-#endif
-}
+MMA_16816(mma_bf16_16816, "bf16")
+MMA_16816(mma_f16_16816, "f16")
+#undef MMA_16816
 
 #else  // ---- host emulation (tools/fakecuda): lanes meet at warp barriers and read each other's operands ----
 

@@ -58,6 +58,9 @@ static double rel_max(const float *a, const float *b, size_t n) {
     return m > 0 ? d / m : d;
 }
 
+// The two 16-bit storage types and the --precision that stores each.
+static const struct { Dtype type; Precision prec; } HALF_TYPES[2] = {{DTYPE_BF16, PRECISION_BF16}, {DTYPE_F16, PRECISION_FP16}};
+
 static const char *write_tiny(char *path, const LlamaConfig *c, Dtype dtype) {
     LtWriteOpts o = {.dtype = dtype};
     close(mkstemp(path));
@@ -69,34 +72,33 @@ TEST(llama_half_storage) {
     LlamaConfig c;
     LpoiErr err = {{0}};
     if (!lt_parse_cfg(LT_TINY_LLAMA, &c, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
-    const Dtype types[2] = {DTYPE_BF16, DTYPE_F16};
-    const Precision precs[2] = {PRECISION_BF16, PRECISION_FP16};
     for (int t = 0; t < 2; t++) {
+        const Dtype type = HALF_TYPES[t].type;
         char path[] = "/tmp/lpoi_llama_half_XXXXXX";
-        write_tiny(path, &c, types[t]);
+        write_tiny(path, &c, type);
         Backend *be = backend_cpu_create();
         HalfStep s32 = {0}, s16 = {0};
         LlamaModel m16;
-        bool ok = half_step(be, PRECISION_FP32, &c, path, &s32, NULL) && half_step(be, precs[t], &c, path, &s16, &m16);
+        bool ok = half_step(be, PRECISION_FP32, &c, path, &s32, NULL) && half_step(be, HALF_TYPES[t].prec, &c, path, &s16, &m16);
         if (ok) {
             // Bound as 16 bits, straight from the file: the projection's bytes are the file's.
             const Linear *q = &m16.layers[1].proj[LLAMA_Q];
-            EXPECT(q->w == NULL && q->w16 != NULL && q->w16_type == types[t] && m16.embed != NULL);
+            EXPECT(q->w == NULL && q->w16 != NULL && q->w16_type == type && m16.embed != NULL);
             StFile st;
             if (st_open(&st, path, &err)) {
                 const StTensor *ft = st_find(&st, "model.layers.1.self_attn.q_proj.weight");
-                EXPECT(ft && ft->dtype == types[t] && !memcmp(ft->data, q->w16, (size_t)ft->numel * 2));
+                EXPECT(ft && ft->dtype == type && !memcmp(ft->data, q->w16, (size_t)ft->numel * 2));
                 st_close(&st);
             }
             // Same weights, the Linear inputs rounded to 16 bits: the results move by about the
             // rounding's relative size u_h, and no more than a few times it (measured on this model:
             // log-probs 0.13 u_h (bf16) / 0.15 u_h (fp16), LoRA gradients 2.8 u_h / 2.0 u_h; bound 4 u_h).
-            const double uh = ldexp(1.0, types[t] == DTYPE_BF16 ? -8 : -11);
+            const double uh = ldexp(1.0, type == DTYPE_BF16 ? -8 : -11);
             double dl = rel_max(s16.logp, s32.logp, 2), dg = rel_max(s16.grad, s32.grad, s32.n_grad);
-            printf("    %s: log-probs %.3g, LoRA gradients %.3g (relative to the largest; u_h = %.3g)\n",
-                   dtype_name(types[t]), dl, dg, uh);
-            EXPECT_MSG(dl > 0 && dl <= 4 * uh, "%s log-probs moved %.3g (u_h %.3g)", dtype_name(types[t]), dl, uh);
-            EXPECT_MSG(dg > 0 && dg <= 4 * uh, "%s LoRA gradients moved %.3g (u_h %.3g)", dtype_name(types[t]), dg, uh);
+            printf("    %s: log-probs %.3g, LoRA gradients %.3g (relative to the largest; u_h = %.3g)\n", dtype_name(type), dl,
+                   dg, uh);
+            EXPECT_MSG(dl > 0 && dl <= 4 * uh, "%s log-probs moved %.3g (u_h %.3g)", dtype_name(type), dl, uh);
+            EXPECT_MSG(dg > 0 && dg <= 4 * uh, "%s LoRA gradients moved %.3g (u_h %.3g)", dtype_name(type), dg, uh);
             llama_free(&m16);
         }
         free(s32.grad); free(s16.grad);
@@ -137,21 +139,20 @@ TEST(cuda_llama_half) {
     LlamaConfig c;
     LpoiErr err = {{0}};
     if (!lt_parse_cfg(LT_TINY_LLAMA, &c, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
-    const Dtype types[2] = {DTYPE_BF16, DTYPE_F16};
-    const Precision precs[2] = {PRECISION_BF16, PRECISION_FP16};
     for (int t = 0; t < 2; t++) {
+        const Dtype type = HALF_TYPES[t].type;
         char path[] = "/tmp/lpoi_llama_half_XXXXXX";
-        write_tiny(path, &c, types[t]);
+        write_tiny(path, &c, type);
         Backend *cpu = backend_cpu_create();
         HalfStep sc = {0}, sg = {0};
-        if (half_step(cpu, precs[t], &c, path, &sc, NULL) && half_step(gpu, precs[t], &c, path, &sg, NULL)) {
+        if (half_step(cpu, HALF_TYPES[t].prec, &c, path, &sc, NULL) && half_step(gpu, HALF_TYPES[t].prec, &c, path, &sg, NULL)) {
             // Both round the same operands; only fp32 summation orders differ, which a 16-bit rounding of
             // a later Linear input can turn into one flipped last bit (u_h relative on that element).
-            const double uh = ldexp(1.0, types[t] == DTYPE_BF16 ? -8 : -11);
+            const double uh = ldexp(1.0, type == DTYPE_BF16 ? -8 : -11);
             double dl = rel_max(sg.logp, sc.logp, 2), dg = rel_max(sg.grad, sc.grad, sc.n_grad);
-            printf("    %s: GPU vs CPU log-probs %.3g, LoRA gradients %.3g (u_h = %.3g)\n", dtype_name(types[t]), dl, dg, uh);
-            EXPECT_MSG(dl <= uh && dg <= uh, "%s GPU vs CPU: log-probs %.3g, gradients %.3g (u_h %.3g)", dtype_name(types[t]),
-                       dl, dg, uh);
+            printf("    %s: GPU vs CPU log-probs %.3g, LoRA gradients %.3g (u_h = %.3g)\n", dtype_name(type), dl, dg, uh);
+            EXPECT_MSG(dl <= uh && dg <= uh, "%s GPU vs CPU: log-probs %.3g, gradients %.3g (u_h %.3g)", dtype_name(type), dl,
+                       dg, uh);
         }
         gpu->precision = PRECISION_FP32;
         free(sc.grad); free(sg.grad);
