@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "image/image.h"
 #include "image/preprocess.h"
+#include "lpoi/dataset.h"
 #include "lpoi/negatives.h"
 #include "lpoi/negatives_preview.h"
 #include "lpoi/record_fields.h"
@@ -125,16 +126,7 @@ static bool parse_record(const char *line, size_t len, const char *data_dir, Box
     if (!record_image(root, "img_path", &rec->img_path, &image_field, err)) goto done;
     JsonValue *boxes = json_get(root, "boxes");
     if (!boxes) { err_set(err, "boxes: missing"); goto done; }
-    if (boxes->type != JSON_ARRAY || boxes->count == 0) { err_set(err, "boxes: must be a non-empty array of [x0, y0, x1, y1]"); goto done; }
-    JsonValue *b0 = json_at(boxes, 0);
-    if (b0->type != JSON_ARRAY || b0->count != 4) { err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]"); goto done; }
-    double given[4];
-    for (int i = 0; i < 4; i++) {
-        JsonValue *v = json_at(b0, (size_t)i);
-        if (v->type != JSON_NUMBER) { err_set(err, "boxes[0][%d]: must be a number", i); goto done; }
-        given[i] = v->number;
-    }
-    if (!box_to_corners(box_format, given, rec->box, err)) { err_prefix(err, "boxes[0]"); goto done; }
+    if (!data_parse_box(boxes, box_format, rec->box, err)) goto done;
     rec->box_normalised = box_format_normalised(box_format);
     if (rec->img_path[0] == '/' || !data_dir) {
         rec->source = strdup(rec->img_path);
@@ -278,8 +270,9 @@ int cmd_negatives(int argc, char **argv) {
         // Alpha is composited onto white first (preprocess_load_image, as transformers does), then the
         // masks are drawn: masks are drawn on the image the model will see.
         if (ok && !preprocess_load_image(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
-        double px[4] = {rec.box[0] * src.w, rec.box[1] * src.h, rec.box[2] * src.w, rec.box[3] * src.h};
-        if (ok && !negatives_box_to_rect(src.w, src.h, rec.box_normalised ? px : rec.box, &box, &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
+        double px[4];
+        if (ok && !negatives_box_to_rect(src.w, src.h, data_box_to_pixels(rec.box, rec.box_normalised, src.w, src.h, px), &box,
+                                         &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
         if (!ok) {
             if (tty) fputc('\n', stderr);
             fprintf(stderr, "%s%s:%zu: %s\n", a.skip_bad ? "skipped: " : "lpoi negatives: ", a.data, lineno, err.msg);

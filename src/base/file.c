@@ -19,7 +19,8 @@
 // ---- fault injection (tests) ----
 // "OP:N" kills the process (_exit 137, as kill -9 would) at the N-th (1-based) OP of the process;
 // "OP:N:fail" makes that call fail with EIO (ENOSPC for write) instead. OP is write, fsync,
-// rename, unlink, rmdir or mkdir. Set from LPOI_FAULT on the first call, or by file_fault_set.
+// rename, unlink, rmdir, mkdir, or read (a tensor read, st_read_f32). Set from LPOI_FAULT on the
+// first call, or by file_fault_set.
 static struct { char op[16]; long at, seen; bool fail, parsed; } fault;
 
 void file_fault_set(const char *spec) {
@@ -36,7 +37,7 @@ void file_fault_set(const char *spec) {
     fault.fail = !strcmp(mode, "fail");
 }
 
-static bool file_fault(const char *op) {
+bool file_fault(const char *op) {
     if (!fault.parsed) file_fault_set(getenv("LPOI_FAULT"));
     if (!fault.at || strcmp(op, fault.op) != 0 || ++fault.seen != fault.at) return false;
     if (!fault.fail) _exit(137);

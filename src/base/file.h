@@ -57,6 +57,7 @@ bool file_out_close(FileOut *o, LpoiErr *err);   // flush + fclose; frees o (saf
 
 // Test hook: inject a crash or a failure into this process's file operations (see file.c).
 void file_fault_set(const char *spec);
+bool file_fault(const char *op);   // true (errno set) when this call of OP is to fail; may _exit
 
 // "a/b", malloc'ed.
 char *file_path_join(const char *a, const char *b);

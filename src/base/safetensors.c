@@ -307,6 +307,9 @@ bool st_read_f32(const StTensor *t, float *dst, LpoiErr *err) {
                        json_quote_short(q, sizeof q, t->name, strlen(t->name)), dtype_name(t->dtype));
     if (t->numel > SIZE_MAX / sizeof(float))
         return err_set(err, "tensor %s: too large for this machine", json_quote_short(q, sizeof q, t->name, strlen(t->name)));
+    if (file_fault("read"))   // test hook: a read error (an mmap'ed file's I/O error would be SIGBUS)
+        return err_set(err, "tensor %s: read failed: %s", json_quote_short(q, sizeof q, t->name, strlen(t->name)),
+                       strerror(errno));
     dtype_to_f32(dst, t->data, t->dtype, (size_t)t->numel);
     return true;
 }

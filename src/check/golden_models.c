@@ -69,7 +69,7 @@ void golden_run_model_llama(GoldenRun *r) {   // the harness checked GOLDEN_LLAM
     GrLora lora;
     unsigned targets = 0;
     if (!gr_lora_config(r, &lora)) return;
-    if (!llama_lora_parse_targets(lora.targets, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
+    if (!llama_lora_parse_targets(lora.targets, &cfg, &targets, &err)) { gr_error(r, "config: %s", err.msg); return; }
 
     LlamaModel m;
     WeightSource wsrc = {.file = &gc->st, .prefix = "param.", .what = gc->path};

@@ -5,6 +5,7 @@
 #include "check/golden.h"
 #include "check/golden_losses.h"
 #include "check/golden_image.h"
+#include "check/golden_idefics2.h"
 #include "check/golden_models.h"
 #include "check/golden_vision.h"
 #include "base/check.h"
@@ -446,6 +447,16 @@ static const GoldenRunner RUNNERS[] = {
     {"image.resize", golden_run_image_resize, "Pillow Image.resize on RGB8 (BICUBIC, BILINEAR, ...): identical uint8",
      GR_NO_OPS},
     {"image.clip", golden_run_image_clip, "HF CLIP/LLaVA image processor (PIL backend): uint8 steps, pixel_values",
+     GR_NO_OPS},
+    {"model.siglip", golden_run_model_siglip, "HF Idefics2VisionTransformer + PEFT LoRA: padded patches, grads",
+     GR_OPS(GOLDEN_SIGLIP_OPS)},
+    {"model.idefics2_connector", golden_run_model_idefics2_connector,
+     "HF Idefics2 connector (SwiGLU projection, perceiver) + PEFT LoRA: features, LoRA/feature grads",
+     GR_OPS(GOLDEN_CONNECTOR_OPS)},
+    {"model.idefics2", golden_run_model_idefics2,
+     "HF Idefics2ForConditionalGeneration + PEFT LoRA: logits, logps, image features, LoRA grads",
+     GR_OPS(GOLDEN_IDEFICS2_OPS)},
+    {"image.idefics2", golden_run_image_idefics2, "HF Idefics2 image processor (PIL backend): split, resize, pad, mask",
      GR_NO_OPS},
 };
 

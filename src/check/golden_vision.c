@@ -28,7 +28,7 @@ typedef struct { GrLora spec; LlavaLoraTargets t; } Adapter;
 static bool adapter_config(GoldenRun *r, Adapter *a) {
     if (!gr_lora_config(r, &a->spec)) return false;
     LpoiErr err = {{0}};
-    if (!llava_lora_parse_targets(a->spec.targets, &a->t, &err)) return gr_error(r, "config: %s", err.msg);
+    if (!llava_lora_parse_targets(a->spec.targets, NULL, &a->t, &err)) return gr_error(r, "config: %s", err.msg);
     return true;
 }
 

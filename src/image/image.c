@@ -144,23 +144,42 @@ static bool check_limit(const char *name, uint64_t w, uint64_t h, uint64_t max_p
 
 // PNG: every chunk must lie inside the file. stb trusts an IDAT's length field and grows its
 // buffer to it before noticing the data is missing (a 60-byte file can ask for 2 GiB).
-// An empty IDAT before any data: stb copies 0 bytes into its still-NULL buffer (memcpy(NULL, ..., 0),
-// undefined behaviour that UBSan reports); no encoder writes one, so it is refused.
 static const char *png_check_chunks(const uint8_t *p, size_t n) {
     size_t i = 8;
-    bool idat_data = false;
     while (n - i >= 12) {
         uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
         if (len > 0x7FFFFFFFu) return "corrupt PNG (chunk length above 2^31 - 1)";
         if (n - i - 12 < len) return "truncated PNG (chunk cut off)";
-        if (!memcmp(p + i + 4, "IDAT", 4)) {
-            if (len == 0 && !idat_data) return "corrupt PNG (an empty IDAT chunk before the image data)";
-            idat_data = true;
-        }
         if (!memcmp(p + i + 4, "IEND", 4)) return NULL;
         i += 12 + (size_t)len;
     }
     return i == n ? NULL : "truncated PNG (chunk header cut off)";
+}
+
+// PNG (chunks already checked by png_check_chunks) without its empty IDAT chunks: malloc'ed copy
+// (*n_out bytes), or NULL when it has none. An empty IDAT carries no bytes of the zlib stream, and
+// Pillow reads a PNG with one; stb, given one before the image data, copies 0 bytes into its
+// still-NULL buffer (memcpy(NULL, ..., 0): undefined behaviour that UBSan reports), so stb is given
+// the file without them.
+static uint8_t *png_without_empty_idat(const uint8_t *p, size_t n, size_t *n_out) {
+    uint8_t *out = NULL;
+    size_t o = 0;
+    for (size_t i = 8; n - i >= 12;) {
+        uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+        bool empty_idat = len == 0 && !memcmp(p + i + 4, "IDAT", 4);
+        if (empty_idat && !out) {   // the first one: copy everything before it
+            out = malloc_check(n);
+            memcpy(out, p, i);
+            o = i;
+        } else if (!empty_idat && out) {
+            memcpy(out + o, p + i, 12 + (size_t)len);
+            o += 12 + (size_t)len;
+        }
+        if (!memcmp(p + i + 4, "IEND", 4)) break;
+        i += 12 + (size_t)len;
+    }
+    *n_out = o;
+    return out;
 }
 
 
@@ -278,22 +297,10 @@ static bool png_has_trns(const uint8_t *p, size_t n) {
     return false;
 }
 
-// The one decode path behind image_decode_memory (rgb: 3 channels, alpha dropped) and
-// image_decode_raw_memory (rgb false: the channels HF/PIL's convert_to_rgb sees, see image.h).
-// *px is malloc'ed (stb uses malloc/calloc) with *channels samples per pixel.
-static bool decode_pixels(const void *buf, size_t size, const char *name, const ImageLimits *limits, bool rgb,
-                          uint8_t **px_out, int *w_out, int *h_out, int *ch_out, LpoiErr *err) {
-    *px_out = NULL;
-    int w, h, comp;
-    if (!image_probe_memory(buf, size, name, limits, &w, &h, &comp, err)) return false;
+// decode_pixels (below) after its checks: stb on buf.
+static bool decode_checked(const void *buf, size_t size, const char *name, bool rgb, bool png, bool bmp, bool gif,
+                           int w, int h, int comp, uint8_t **px_out, int *w_out, int *h_out, int *ch_out, LpoiErr *err) {
     const uint8_t *p = buf;
-    const char *why = NULL;
-    bool bmp = size >= 2 && p[0] == 'B' && p[1] == 'M', gif = size >= 6 && !memcmp(p, "GIF8", 4);
-    bool png = size >= 26 && !memcmp(p, "\x89PNG", 4);
-    if (bmp) why = bmp_check_complete(p, size);
-    else if (gif) why = gif_check_complete(p, size);
-    if (why) return err_set(err, "%s: %s", name, why);
-
     int w2 = 0, h2 = 0, comp2 = 0;
     if (png && p[24] == 16 && p[25] == 0) {
         // 16-bit grey PNG: PIL opens it as mode I;16 and convert("RGB") clips each value to 255;
@@ -329,6 +336,30 @@ static bool decode_pixels(const void *buf, size_t size, const char *name, const 
     // stb allocates with malloc (STBI_MALLOC default), so the buffer is ours to free() later.
     *px_out = px; *w_out = w; *h_out = h; *ch_out = ch;
     return true;
+}
+
+// The one decode path behind image_decode_memory (rgb: 3 channels, alpha dropped) and
+// image_decode_raw_memory (rgb false: the channels HF/PIL's convert_to_rgb sees, see image.h).
+// *px is malloc'ed (stb uses malloc/calloc) with *channels samples per pixel.
+static bool decode_pixels(const void *buf, size_t size, const char *name, const ImageLimits *limits, bool rgb,
+                          uint8_t **px_out, int *w_out, int *h_out, int *ch_out, LpoiErr *err) {
+    *px_out = NULL;
+    int w, h, comp;
+    if (!image_probe_memory(buf, size, name, limits, &w, &h, &comp, err)) return false;
+    const uint8_t *p = buf;
+    const char *why = NULL;
+    bool bmp = size >= 2 && p[0] == 'B' && p[1] == 'M', gif = size >= 6 && !memcmp(p, "GIF8", 4);
+    bool png = size >= 26 && !memcmp(p, "\x89PNG", 4);
+    if (bmp) why = bmp_check_complete(p, size);
+    else if (gif) why = gif_check_complete(p, size);
+    if (why) return err_set(err, "%s: %s", name, why);
+
+    size_t png_n;
+    uint8_t *png_copy = png ? png_without_empty_idat(p, size, &png_n) : NULL;
+    if (png_copy) { buf = png_copy; size = png_n; }
+    bool ok = decode_checked(buf, size, name, rgb, png, bmp, gif, w, h, comp, px_out, w_out, h_out, ch_out, err);
+    free(png_copy);
+    return ok;
 }
 
 bool image_decode_memory(Image *out, const void *buf, size_t size, const char *name,

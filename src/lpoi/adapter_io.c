@@ -63,7 +63,7 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
     for (int i = 0; i < n; i++) append(spec, sizeof spec, i ? ",%s" : "%s", names[i]);
     LlavaLoraTargets back;
     LpoiErr e;
-    bool list_ok = n > 0 && llava_lora_parse_targets(spec, &back, &e) && back.vision == t->vision &&
+    bool list_ok = n > 0 && llava_lora_parse_targets(spec, NULL, &back, &e) && back.vision == t->vision &&
                    back.projector == t->projector && back.text == t->text;
     buf[0] = 0;
     if (list_ok) {
@@ -197,11 +197,19 @@ bool adapter_config_read(const char *dir, int *r_out, double *alpha_out, LpoiErr
     return ok;
 }
 
-// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder.
+// adapter_config.json (r, alpha) and the opened adapter_model.safetensors (path) of an adapter folder,
+// whose every lora_A is [r, in] (the config's r, or the file is not that adapter).
 static bool adapter_open(const char *dir, int *r, double *alpha, StFile *f, char *path, size_t cap, LpoiErr *err) {
     if (!adapter_config_read(dir, r, alpha, err)) return false;
     snprintf(path, cap, "%s/adapter_model.safetensors", dir);
-    return st_open(f, path, err);
+    if (!st_open(f, path, err)) return false;
+    for (size_t i = 0; i < f->count; i++)
+        if (strstr(f->tensors[i].name, ".lora_A.") && (f->tensors[i].ndim != 2 || f->tensors[i].shape[0] != (uint64_t)*r)) {
+            err_set(err, "%s: %s: shape does not have r = %d rows", path, f->tensors[i].name, *r);
+            st_close(f);
+            return false;
+        }
+    return true;
 }
 
 bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
@@ -218,9 +226,6 @@ bool adapter_load_dir(LlavaModel *m, const char *dir, LpoiErr *err) {
     ok = adapter_targets_from_names(names, f.count, &t, &e);
     free(names);
     if (!ok) err_set(err, "%s: %s", path, e.msg);
-    for (size_t i = 0; ok && i < f.count; i++)   // r from the shapes: lora_A [r, in]
-        if (strstr(f.tensors[i].name, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
-            ok = err_set(err, "%s: %s: shape does not have r = %lld rows", path, f.tensors[i].name, (long long)r);
     if (ok) {
         llava_lora_create(m, (int)r, (float)alpha, &t);
         WeightSource src = {.file = &f, .what = path};
@@ -255,8 +260,6 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
         }
         if (hit < 0) { ok = err_set(err, "%s: %s: names no LLaMA Linear (self_attn.q_proj ... mlp.down_proj)", path, s); break; }
         targets |= 1u << hit;
-        if (strstr(s, ".lora_A.") && (f.tensors[i].ndim != 2 || f.tensors[i].shape[0] != (uint64_t)r))
-            ok = err_set(err, "%s: %s: shape does not have r = %d rows", path, s, r);
     }
     if (ok && !targets) ok = err_set(err, "%s: no LoRA tensors", path);
     if (ok) {

@@ -279,9 +279,7 @@ static bool write_state(Trainer *tr, const char *dir, LpoiErr *err) {
     Opt o[NOPTS];
     int no = opt_pairs(tr, o);
     for (int i = 0; i < no; i++) st_writer_meta(w, o[i].key, o[i].val);
-    RunId ids[RUN_ID_COUNT];
-    int nid = run_identity(tr, ids);
-    for (int i = 0; i < nid; i++) st_writer_meta(w, ids[i].key, ids[i].val);
+    for (int i = 0; i < RUN_ID_COUNT; i++) st_writer_meta(w, tr->run_ids[i].key, tr->run_ids[i].val);
     char path[4400];
     snprintf(path, sizeof path, "%s/training_state.safetensors", dir);
     bool ok = st_writer_write(w, path, err);
@@ -422,9 +420,8 @@ static bool same_run(const Trainer *tr, const StFile *f, const char *path, bool 
             return err_set(err, "%s: %s was %s in that run, now %s; --resume needs the same settings", path, o[i].key + 4,
                            v ? v : "(absent)", o[i].val);
     }
-    RunId ids[RUN_ID_COUNT];
-    int nid = run_identity(tr, ids);
-    for (int i = 0; i < nid; i++) {
+    const RunId *ids = tr->run_ids;
+    for (int i = 0; i < RUN_ID_COUNT; i++) {
         const char *v = st_meta(f, ids[i].key);
         if (v && !strcmp(v, ids[i].val)) continue;
         if (!tr->o.allow_changed_data)

@@ -155,7 +155,7 @@ static int names_ending(const char *dir, const char *suffix, char ***out) {
     return n;
 }
 
-int run_identity(const Trainer *tr, RunId *ids) {
+int run_identity(const Trainer *tr, RunId ids[RUN_ID_COUNT]) {
     const TrainOptions *o = &tr->o;
     Digest dg[RUN_ID_COUNT];
     for (int i = 0; i < RUN_ID_COUNT; i++) dg[i] = (Digest){.crc = crc32(0L, Z_NULL, 0)};

@@ -74,6 +74,20 @@ static bool reduce_prompt(char *p, bool *reduced, LpoiErr *err) {
     return true;
 }
 
+bool data_parse_box(const JsonValue *boxes, BoxFormat f, double corners[4], LpoiErr *err) {
+    if (boxes->type != JSON_ARRAY || boxes->count == 0)
+        return err_set(err, "boxes: must be a non-empty array of [x0, y0, x1, y1]");
+    const JsonValue *b0 = json_at(boxes, 0);
+    if (b0->type != JSON_ARRAY || b0->count != 4) return err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]");
+    double given[4];
+    for (int i = 0; i < 4; i++) {
+        const JsonValue *v = json_at(b0, (size_t)i);
+        if (v->type != JSON_NUMBER) return err_set(err, "boxes[0][%d]: must be a number", i);
+        given[i] = v->number;
+    }
+    return box_to_corners(f, given, corners, err) || err_prefix(err, "boxes[0]");
+}
+
 static bool parse_record(const JsonValue *obj, const char *root_dir, BoxFormat box_format, DataRecord *r, LpoiErr *err) {
     if (!obj || obj->type != JSON_OBJECT) return err_set(err, "json: a record must be a JSON object");
     const char *image_field;
@@ -86,18 +100,7 @@ static bool parse_record(const JsonValue *obj, const char *root_dir, BoxFormat b
     if (!reduce_prompt(r->question, &r->prompt_reduced, err)) return false;
     const JsonValue *boxes = json_get(obj, "boxes");
     if (boxes && boxes->type != JSON_NULL) {
-        if (boxes->type != JSON_ARRAY || boxes->count == 0)
-            return err_set(err, "boxes: must be a non-empty array of [x0, y0, x1, y1]");
-        const JsonValue *b0 = json_at(boxes, 0);
-        if (b0->type != JSON_ARRAY || b0->count != 4)
-            return err_set(err, "boxes[0]: must be an array of 4 numbers [x0, y0, x1, y1]");
-        double given[4];
-        for (int i = 0; i < 4; i++) {
-            const JsonValue *v = json_at(b0, (size_t)i);
-            if (v->type != JSON_NUMBER) return err_set(err, "boxes[0][%d]: must be a number", i);
-            given[i] = v->number;
-        }
-        if (!box_to_corners(box_format, given, r->box, err)) return err_prefix(err, "boxes[0]");
+        if (!data_parse_box(boxes, box_format, r->box, err)) return false;
         r->box_normalised = box_format_normalised(box_format);
         r->has_box = true;
     }
@@ -325,10 +328,14 @@ static void warn_boxes(const Dataset *d, BoxFormat f) {
                 BOX_FORMAT_NAMES[f], f == BOX_XYXY ? "x0, y0, x1, y1" : "x, y, w, h");
 }
 
-const double *data_box_pixels(const DataRecord *r, int w, int h, double px[4]) {
-    if (!r->box_normalised) return r->box;
-    px[0] = r->box[0] * w, px[1] = r->box[1] * h, px[2] = r->box[2] * w, px[3] = r->box[3] * h;
+const double *data_box_to_pixels(const double box[4], bool normalised, int w, int h, double px[4]) {
+    if (!normalised) return box;
+    px[0] = box[0] * w, px[1] = box[1] * h, px[2] = box[2] * w, px[3] = box[3] * h;
     return px;
+}
+
+const double *data_box_pixels(const DataRecord *r, int w, int h, double px[4]) {
+    return data_box_to_pixels(r->box, r->box_normalised, w, h, px);
 }
 
 bool dataset_load(Dataset *d, const char *path, const DatasetOptions *o, LpoiErr *err) {

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/error.h"
+#include "base/json.h"
 #include "base/rng.h"
 #include "image/preprocess.h"
 #include "lpoi/negatives.h"
@@ -78,6 +79,11 @@ void dataset_free(Dataset *d);
 void dataset_remove(Dataset *d, int i);
 // Record r's first box in pixels of its w x h image (px, or r->box itself when already pixels).
 const double *data_box_pixels(const DataRecord *r, int w, int h, double px[4]);
+// The same for a box as read (corners: pixels, or [0, 1] when normalised).
+const double *data_box_to_pixels(const double box[4], bool normalised, int w, int h, double px[4]);
+// A record's "boxes" value (the first box is used) as corners (x0, y0, x1, y1) from format f;
+// false + err "boxes...: reason". Shared by the data set and `lpoi negatives`.
+bool data_parse_box(const JsonValue *boxes, BoxFormat f, double corners[4], LpoiErr *err);
 
 // ---- tokens ----
 // One sequence: ids (one <image> token, not expanded) and how many leading ids are prompt

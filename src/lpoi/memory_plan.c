@@ -27,7 +27,7 @@ bool memory_plan(const TrainOptions *o, MemPlan *p, LpoiErr *err) {
     LlavaConfig c;
     if (!llava_config_load(&c, o->model_dir, err)) return false;
     LlavaLoraTargets t;
-    if (!llava_lora_parse_targets(o->lora_targets, &t, err)) return false;
+    if (!llava_lora_parse_targets(o->lora_targets, &c, &t, err)) return false;
     WeightSpecs specs = {0};
     llava_weight_specs(&c, &specs);
     Precision prec = PRECISION_FP32;

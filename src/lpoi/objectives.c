@@ -125,13 +125,15 @@ double obj_example(const ObjConfig *cfg, const ObjExample *ex, ObjExampleGrad *g
     memset(&s, 0, sizeof s);
     double d_chosen = 0, d_rejected = 0, d_crop = 0;   // d(total)/dπ
 
-    // text DPO (TRL dpo_loss, its grouping of the differences); dd = d(w_dpo · L)/dπ_w
-    double h = (ex->pol_chosen - ex->pol_rejected) - (ex->ref_chosen - ex->ref_rejected), z = beta * h, dd;
-    if (cfg->loss_type == OBJ_LOSS_IPO) {
-        double u = h - 1 / (2 * beta);
+    // text DPO (TRL dpo_loss, its grouping of the differences); d(w_dpo · L)/dπ_w and /dπ_l
+    if (cfg->loss_type == OBJ_LOSS_IPO) {   // TRL's grouping: each log-ratio over its own token count
+        const double nw = fmax(ex->n_chosen, 1.0), nl = fmax(ex->n_rejected, 1.0);
+        double u = ((ex->pol_chosen - ex->ref_chosen) / nw - (ex->pol_rejected - ex->ref_rejected) / nl) - 1 / (2 * beta);
         s.dpo = u * u;
-        dd = cfg->w_dpo * (2 * u);
+        d_chosen += cfg->w_dpo * (2 * u) / nw;
+        d_rejected -= cfg->w_dpo * (2 * u) / nl;
     } else {
+        const double z = beta * ((ex->pol_chosen - ex->pol_rejected) - (ex->ref_chosen - ex->ref_rejected));
         double dz;   // dL/dz
         if (cfg->loss_type == OBJ_LOSS_HINGE) {
             s.dpo = isnan(z) ? z : fmax(0.0, 1 - z);
@@ -140,10 +142,10 @@ double obj_example(const ObjConfig *cfg, const ObjExample *ex, ObjExampleGrad *g
             s.dpo = (1 - eps) * obj_softplus(-z) + (eps > 0 ? eps * obj_softplus(z) : 0);
             dz = -(1 - eps) * obj_sigmoid(-z) + (eps > 0 ? eps * obj_sigmoid(z) : 0);
         }
-        dd = cfg->w_dpo * beta * dz;
+        const double dd = cfg->w_dpo * beta * dz;
+        d_chosen += dd;
+        d_rejected -= dd;
     }
-    d_chosen += dd;
-    d_rejected -= dd;
     s.loss += cfg->w_dpo * s.dpo;
 
     s.reward_chosen = beta * (ex->pol_chosen - ex->ref_chosen);
@@ -219,6 +221,7 @@ double obj_batch(const ObjConfig *cfg, const ObjBatch *b, const ObjBatchGrad *g,
         ObjExample ex = {
             .pol_chosen = b->pol_chosen[i], .ref_chosen = b->ref_chosen[i],
             .pol_rejected = b->pol_rejected[i], .ref_rejected = b->ref_rejected[i],
+            .n_chosen = b->n_chosen ? b->n_chosen[i] : 1, .n_rejected = b->n_rejected ? b->n_rejected[i] : 1,
         };
         if (obj_uses_list(cfg->kind)) {
             ex.pol_list = b->pol_list + (size_t)i * L;

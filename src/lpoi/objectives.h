@@ -14,8 +14,11 @@
 //           the mDPO code has no ε, the default ε = 0 matches both)
 //           or, with loss_type, TRL DPOTrainer.dpo_loss's other forms of the same term, h = z / β:
 //           "hinge"  L = relu(1 − z)                  (SLiC; dL/dz = −1 where z < 1, else 0)
-//           "ipo"    L = (h − 1/(2β))²                (IPO eq. 17; TRL feeds it per-token averaged
-//                                                      log-probs, which is the caller's business)
+//           "ipo"    L = (h_w/n_w − h_l/n_l − 1/(2β))²,  h_w = π_w − r_w, h_l = π_l − r_l
+//                    (IPO eq. 17 as TRL 1.16 DPOTrainer._compute_loss writes it: each answer's
+//                    log-ratio divided by its answer token count n ≥ 1; n = 0 is taken as 1, as
+//                    TRL's clamp(min=1). Only this term is averaged: rewards, accuracies and the
+//                    anchor, listwise and conditional terms keep the summed log-probs.)
 //   anchor  a = β(π_w − r_w) − δ,  L = softplus(−a) = −log σ(a)
 //   list    S_k = β(π_k − r_k), π_k = log πθ(w | x_k, q), k = 1..L, x_1 the original, x_L fully
 //           masked. Plackett–Luce NLL of the order S_1 > … > S_L:
@@ -81,6 +84,7 @@ typedef struct {
     double pol_rejected, ref_rejected;    // log π(l | x, q)
     const double *pol_list, *ref_list;    // [L] log π(w | x_k, q), k = 1..L
     double pol_crop, ref_crop;            // log π(w | crop(x), q)
+    double n_chosen, n_rejected;          // answer tokens of w and l (read by "ipo" only; 0 counts as 1)
 } ObjExample;
 
 // d(example total)/d(policy log-prob). d_list: [L] or NULL.
@@ -114,6 +118,7 @@ typedef struct {
     const double *pol_rejected, *ref_rejected;  // [B]
     const double *pol_list, *ref_list;          // [B, L] (LPOI)
     const double *pol_crop, *ref_crop;          // [B]    (mDPO)
+    const double *n_chosen, *n_rejected;        // [B] answer tokens ("ipo"; NULL: 1 each)
 } ObjBatch;
 
 // d(mean loss)/d(policy log-prob); any pointer may be NULL.

@@ -14,6 +14,7 @@ typedef struct {
     ObjConfig cfg;
     int B;
     double *pol, *ref;
+    const double *n_chosen, *n_rejected;   // [B] answer tokens ("ipo"), or NULL
 } Fd;
 
 static size_t fd_n(const Fd *f) { return (size_t)f->B * (3 + (size_t)f->cfg.list_size); }
@@ -26,6 +27,7 @@ static ObjBatch fd_batch(const Fd *f) {
         .pol_rejected = f->pol + B, .ref_rejected = f->ref + B,
         .pol_crop = f->pol + 2 * B, .ref_crop = f->ref + 2 * B,
         .pol_list = f->pol + 3 * B, .ref_list = f->ref + 3 * B,
+        .n_chosen = f->n_chosen, .n_rejected = f->n_rejected,
     };
     return b;
 }
@@ -67,12 +69,19 @@ static float *fd_analytic(Fd *f) {
     return out;
 }
 
-static void check_fd(const char *what, ObjConfig cfg, int B, uint64_t seed, double spread) {
+static void check_fd_counts(const char *what, ObjConfig cfg, int B, uint64_t seed, double spread, const double *n_chosen,
+                            const double *n_rejected) {
     Fd f = fd_make(cfg, B, seed, spread);
+    f.n_chosen = n_chosen;
+    f.n_rejected = n_rejected;
     float *an = fd_analytic(&f);
     EXPECT_GRAD(what, fd_loss, &f, f.pol, an, fd_n(&f), 1e-9, 1e-6);
     free(an);
     fd_free(&f);
+}
+
+static void check_fd(const char *what, ObjConfig cfg, int B, uint64_t seed, double spread) {
+    check_fd_counts(what, cfg, B, seed, spread, NULL, NULL);
 }
 
 TEST(obj_fd_dpo) {
@@ -448,11 +457,41 @@ TEST(obj_loss_types_equal_torch) {
     EXPECT(!obj_config_check(&c, &err) && strstr(err.msg, "sigmoid loss only"));
 }
 
+// "ipo" with answer token counts against TRL 1.16 itself (tools/loss_types_reference.py, second part:
+// DPOTrainer._compute_loss on a stub model, gradients by autograd): each log-ratio is divided by its
+// answer's token count. The code before this summed them (the loss was 1.5e3 instead of 31.08).
+TEST(obj_ipo_length_average_equals_trl) {
+    static const struct { double beta; int B; double ex[3][6]; double loss, dw[3], dl[3]; } CASES[] = {
+        {0.1, 2, {{-12.5, -13.0, 5, -15.25, -14.0, 9}, {-30.0, -28.0, 17, -22.0, -25.5, 3}}, 31.080389006365074, {-0.9522222222222222, -0.36966551326412916}, {0.5290123456790123, 2.0947712418300655}},
+        {0.5, 3, {{-7.0, -9.5, 2, -30.0, -12.0, 11}, {-3.0, -3.5, 1, -4.0, -2.0, 4}, {-60.0, -55.0, 23, -41.0, -44.0, 14}}, 1.8693556180928226, {0.6287878787878789, 0.0, -0.04149788459807365}, {-0.11432506887052343, -0.0, 0.06817509612540672}},
+    };
+    for (size_t i = 0; i < LPOI_ARRAY_LEN(CASES); i++) {
+        ObjConfig c = obj_config_default(OBJ_DPO);
+        c.beta = CASES[i].beta;
+        c.loss_type = OBJ_LOSS_IPO;
+        double pw[3], rw[3], nw[3], pl[3], rl[3], nl[3], dw[3], dl[3];
+        for (int e = 0; e < CASES[i].B; e++) {
+            const double *r = CASES[i].ex[e];
+            pw[e] = r[0]; rw[e] = r[1]; nw[e] = r[2]; pl[e] = r[3]; rl[e] = r[4]; nl[e] = r[5];
+        }
+        ObjBatch b = {.B = CASES[i].B, .pol_chosen = pw, .ref_chosen = rw, .pol_rejected = pl, .ref_rejected = rl,
+                      .n_chosen = nw, .n_rejected = nl};
+        ObjBatchGrad g = {.d_chosen = dw, .d_rejected = dl};
+        EXPECT_NEAR(obj_batch(&c, &b, &g, NULL, NULL), CASES[i].loss, 1e-13, 1e-13);
+        for (int e = 0; e < CASES[i].B; e++) {
+            EXPECT_NEAR(dw[e], CASES[i].dw[e], 1e-13, 1e-13);
+            EXPECT_NEAR(dl[e], CASES[i].dl[e], 1e-13, 1e-13);
+        }
+    }
+}
+
 TEST(obj_fd_loss_types) {
     for (int k = 0; k < 3; k++) {
         ObjConfig c = obj_config_default(k == 0 ? OBJ_DPO : k == 1 ? OBJ_MDPO : OBJ_LPOI);
         c.loss_type = OBJ_LOSS_IPO;
         check_fd("ipo", c, 3, 40 + (uint64_t)k, 10);
+        static const double nw[3] = {7, 1, 30}, nl[3] = {12, 0, 4};   // 0 counts as 1 (TRL's clamp)
+        check_fd_counts("ipo with token counts", c, 3, 60 + (uint64_t)k, 10, nw, nl);
         c.loss_type = OBJ_LOSS_HINGE;   // away from the kink at z = 1 (probability ~0 with these draws)
         check_fd("hinge", c, 3, 50 + (uint64_t)k, 10);
     }

@@ -122,6 +122,7 @@ static void progress(const Trainer *tr, const StepOut *s, double elapsed, int do
 // the policy log-probs from the forward, the reference ones from the cache.
 typedef struct {
     double *pol_chosen, *ref_chosen, *pol_rejected, *ref_rejected, *pol_crop, *ref_crop;   // [ne]
+    double *n_chosen, *n_rejected;   // [ne] answer tokens ("ipo" divides each log-ratio by them, as TRL)
     double *d_chosen, *d_rejected, *d_crop;                                                 // [ne]
     double *pol_list, *ref_list, *d_list;                                                   // [ne, L]
 } MicroLogps;
@@ -132,13 +133,14 @@ static MicroLogps micro_logps_new(int ne, int L) {
     const size_t n = (size_t)ne, nl = (size_t)ne * L;
     return (MicroLogps){.pol_chosen = zeros(n), .ref_chosen = zeros(n), .pol_rejected = zeros(n),
                         .ref_rejected = zeros(n), .pol_crop = zeros(n), .ref_crop = zeros(n),
+                        .n_chosen = zeros(n), .n_rejected = zeros(n),
                         .d_chosen = zeros(n), .d_rejected = zeros(n), .d_crop = zeros(n),
                         .pol_list = zeros(nl), .ref_list = zeros(nl), .d_list = zeros(nl)};
 }
 
 static void micro_logps_free(MicroLogps *m) {
     double *all[] = {m->pol_chosen, m->ref_chosen, m->pol_rejected, m->ref_rejected, m->pol_crop, m->ref_crop,
-                     m->d_chosen, m->d_rejected, m->d_crop, m->pol_list, m->ref_list, m->d_list};
+                     m->n_chosen, m->n_rejected, m->d_chosen, m->d_rejected, m->d_crop, m->pol_list, m->ref_list, m->d_list};
     for (size_t i = 0; i < LPOI_ARRAY_LEN(all); i++) free(all[i]);
 }
 
@@ -156,6 +158,9 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
     for (int e = 0; e < ne; e++) {
         const float *p = logp + (size_t)e * nseq, *r = tr->ref + (size_t)ex[e] * nseq;
         m.pol_chosen[e] = p[0]; m.ref_chosen[e] = r[0]; m.pol_rejected[e] = p[1]; m.ref_rejected[e] = r[1];
+        const DataTokens *tk = &tr->tokens[ex[e]];   // TRL's completion_mask sums: answer tokens after truncation
+        m.n_chosen[e] = tk->chosen.n - tk->chosen.n_prompt;
+        m.n_rejected[e] = tk->rejected.n - tk->rejected.n_prompt;
         if (tr->crop) { m.pol_crop[e] = p[2]; m.ref_crop[e] = r[2]; }
         if (obj_uses_list(tr->o.objective))
             for (int k = 0; k < L; k++) {   // list image 1 is the chosen forward (sequence 0)
@@ -165,7 +170,7 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
     }
     ObjBatch ob = {.B = ne, .pol_chosen = m.pol_chosen, .ref_chosen = m.ref_chosen, .pol_rejected = m.pol_rejected,
                    .ref_rejected = m.ref_rejected, .pol_list = m.pol_list, .ref_list = m.ref_list,
-                   .pol_crop = m.pol_crop, .ref_crop = m.ref_crop};
+                   .pol_crop = m.pol_crop, .ref_crop = m.ref_crop, .n_chosen = m.n_chosen, .n_rejected = m.n_rejected};
     ObjBatchGrad g = {.d_chosen = m.d_chosen, .d_rejected = m.d_rejected, .d_crop = m.d_crop, .d_list = m.d_list};
     double loss = obj_batch(&tr->obj, &ob, &g, st, NULL);
     if (tr->o.inject_nan_at > 0 && tr->step + 1 == (int)tr->o.inject_nan_at) loss = NAN;

@@ -84,18 +84,11 @@ TrainHeldout *heldout_open(Trainer *tr, const char *path, LpoiErr *err) {
     DatasetOptions dopt = {.image_root = o->image_root, .list_size = o->list_size, .check_files = true,
                            .box_format = o->box_format};
     if (!dataset_load(&h->data, path, &dopt, err)) { heldout_free(h); return NULL; }
-    const LlavaConfig *c = &tr->m.cfg;
-    DataTokLimits lim = {.max_length = o->max_length, .max_prompt_length = o->max_prompt_length, .image_token = c->image_token};
     h->tokens = calloc_check((size_t)h->data.n, sizeof *h->tokens);
     h->pix_cache = calloc_check((size_t)h->data.n, sizeof *h->pix_cache);
-    for (int i = 0; i < h->data.n; i++) {
+    for (int i = 0; i < h->data.n; i++) {   // only the chosen answer is scored
         LpoiErr e = {{0}};
-        const DataSeq *q = &h->tokens[i].chosen;
-        bool ok = data_tokenize(&h->data.rec[i], tr->tok, &lim, &h->tokens[i], &e);
-        for (int k = 0; ok && k < q->n; k++)
-            if (q->ids[k] < 0 || q->ids[k] >= c->text.V)
-                ok = err_set(&e, "chosen: token id %d is outside the model's vocabulary (%d)", q->ids[k], c->text.V);
-        if (!ok) {
+        if (!trainer_tokenize(tr, &h->data.rec[i], false, &h->tokens[i], &e)) {
             err_set(err, "%s:%d: %s", path, h->data.rec[i].line, e.msg);
             heldout_free(h);
             return NULL;

@@ -15,6 +15,10 @@
 #include "models/llava.h"
 #include "text/tokenizer.h"
 
+// What a run was made from (checkpoint_verify.c: run_identity): one content hash per input.
+#define RUN_ID_COUNT 5
+typedef struct { const char *key, *what; char val[96]; } RunId;
+
 // One LoRA tensor with its optimiser state (backend memory).
 typedef struct {
     char name[256];          // PEFT name (llava_lora_tensor)
@@ -70,6 +74,7 @@ typedef struct {
     int truncated;
     char *run_dir_log;       // log path
     int resume_from;         // --resume: the step of the checkpoint checkpoint_resume_pick chose (-1: none)
+    RunId run_ids[RUN_ID_COUNT];   // run_identity, computed once by trainer_open (training only)
 } Trainer;
 
 #define TRAIN_PIXEL_CACHE_BYTES ((size_t)1 << 30)
@@ -78,6 +83,9 @@ typedef struct {
 // Loads model, tokenizer, image processor and data; tokenises; creates the LoRA adapters (or
 // loads adapter_dir's when not NULL). for_eval: n_seq = L chosen sequences, no optimiser.
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err);
+// Tokenises record r with the run's limits into out and checks the chosen (and with `rejected`, the
+// rejected) ids against the model's vocabulary; false + e "field: reason".
+bool trainer_tokenize(const Trainer *tr, const DataRecord *r, bool rejected, DataTokens *out, LpoiErr *e);
 // trainer_eval.c: full-order and pairwise accuracy and mean S_1 − S_L of score rows [n, L].
 void trainer_rank_stats(const double *v, int n, int L, double *full, double *pair, double *gap);
 void trainer_close(Trainer *tr);
@@ -136,7 +144,6 @@ bool checkpoint_write_checksums(const char *dir, LpoiErr *err);
 bool checkpoint_verify(const char *dir, LpoiErr *err);
 // What the run was made from: content hashes of the data file(s), the model's config.json, its
 // weights (index + safetensors headers + sizes + first MiB), the tokenizer files and the image
-// processor config. Stored in each checkpoint's training_state metadata under key.
-#define RUN_ID_COUNT 5
-typedef struct { const char *key, *what; char val[96]; } RunId;
-int run_identity(const Trainer *tr, RunId *ids);
+// processor config. trainer_open computes it once (tr->run_ids); each checkpoint's training_state
+// metadata stores it under key.
+int run_identity(const Trainer *tr, RunId ids[RUN_ID_COUNT]);

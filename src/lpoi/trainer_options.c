@@ -65,7 +65,7 @@ static const Flag FLAGS[] = {
     {"beta", F_DBL, O(beta), "B        DPO beta (0.1)"},
     {"delta", F_DBL, O(delta), "D       anchor margin (0)"},
     {"label-smoothing", F_DBL, O(label_smoothing), "E  cDPO label smoothing of the text term (0)"},
-    {"loss-type", F_LOSS, O(loss_type), "T   text DPO term as TRL's loss_type: sigmoid (default) or hinge"},
+    {"loss-type", F_LOSS, O(loss_type), "T   text DPO term as TRL's loss_type: sigmoid (default), hinge or ipo (see below)"},
     {"w-dpo", F_DBL, O(w_dpo), "W       weight of the text DPO term (1)"},
     {"w-anchor", F_DBL, O(w_anchor), "W    weight of the anchor term (1)"},
     {"w-list", F_DBL, O(w_list), "W      weight of the listwise term (1)"},
@@ -261,6 +261,12 @@ static bool parse_config(TrainOptions *o, const char *path, LpoiErr *err) {
                 if (strings) snprintf(joined + n, sizeof joined - n, "%s%s", k ? "," : "", it->str);
             }
             s = strings ? joined : NULL;
+            for (size_t k = 0; s && k < v->count; k++)   // PEFT matches list entries literally, never as a regex
+                if (strpbrk(v->items[k]->str, "\\()[]*+?|^${}")) {
+                    json_cfg_fail(&c, "%s: list entry \"%.60s\" is a module name to PEFT, not a regex (give a regex as "
+                                  "one string)", key, v->items[k]->str);
+                    s = NULL;
+                }
         }
         LpoiErr fe = {{0}};
         if (!f || !strcmp(key, "config")) {
@@ -334,9 +340,6 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (o->lora_dropout != 0)
         return err_set(err, "--lora-dropout %g: only 0 is supported (PEFT drops the LoRA input during training; the "
                        "analytic backward has no dropout mask yet)", o->lora_dropout);
-    if (o->loss_type == OBJ_LOSS_IPO)
-        return err_set(err, "--loss-type ipo: TRL computes IPO on per-token averaged log-probs, lpoi's trainer sums them; "
-                       "not supported yet (sigmoid or hinge)");
     if (o->loss_type != OBJ_LOSS_SIGMOID && o->label_smoothing > 0)
         return err_set(err, "--label-smoothing applies to --loss-type sigmoid only");
     return true;
@@ -391,7 +394,10 @@ void train_print_usage(FILE *to) {
             "  or the released negatives beside the images (ours_cmask_until_list5/).\n"
             "HF/TRL/PEFT names work as flags and --config keys: --learning_rate, --lora_r, --lora_alpha,\n"
             "  --per_device_train_batch_size, --gradient_accumulation_steps, --num_train_epochs, --max_grad_norm,\n"
-            "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list), ...\n"
+            "  --lr_scheduler_type, --loss_type, --warmup_ratio, --output_dir, target_modules (a list or a regex string), ...\n"
+            "--loss-type ipo replaces only the text DPO term, as TRL 1.16: ((h_w/n_w - h_l/n_l) - 1/(2 beta))^2,\n"
+            "  h = log-ratio to the reference of the chosen (w) or rejected (l) answer, n = its answer tokens; the\n"
+            "  anchor, listwise (lpoi) and conditional (mdpo) terms keep summed log-probs and the sigmoid form.\n"
             "Bad records stop the run with FILE:LINE: field: reason (exit 1) unless --skip-bad.\n"
             "Text is data, not markup: prompt, chosen or rejected holding a special token's text (\"<image>\",\n"
             "  \"</s>\", ...) is a bad record (HF would read it as the control token itself).\n"

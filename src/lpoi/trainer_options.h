@@ -29,7 +29,7 @@ typedef struct {
     double beta;                  // 0.1
     double delta;                 // 0 (anchor margin)
     double label_smoothing;       // 0
-    ObjLossType loss_type;        // OBJ_LOSS_SIGMOID (TRL's default; hinge too, ipo refused: see the check)
+    ObjLossType loss_type;        // OBJ_LOSS_SIGMOID (TRL's default; hinge, or ipo on answer-token averages)
     double w_dpo, w_anchor, w_list, w_cond;   // 1, 1, 1, 1
     int list_size;                // L = 5
     // ---- LoRA ----

@@ -1,6 +1,6 @@
 // trainer_options_test.c — `lpoi train` takes the names HF/TRL/PEFT users type (flags and --config
 // keys), suggests the nearest option for a typo, and refuses what it cannot do with the reason:
-// lora_dropout > 0 and loss_type ipo; a batch larger than the data is warned about.
+// lora_dropout > 0 and label smoothing with loss_type ipo; a batch larger than the data is warned about.
 #include "lpoi/trainer_options.h"
 #include "test/test.h"
 #include "base/file.h"
@@ -35,6 +35,13 @@ TEST(train_options_hf_names) {
     EXPECT_MSG(parse(&o, 3, argv2, &err), "%s", err.msg);
     EXPECT(o.lr == 1e-5 && o.lora_alpha == 16 && o.lora_r == 4 && o.warmup_steps == 2 && o.grad_accum == 8);
     EXPECT(o.lr_scheduler == LR_CONSTANT_WITH_WARMUP && !strcmp(o.lora_targets, "q_proj,self_attn.v_proj"));
+    // A regex inside a target_modules LIST: PEFT matches list entries literally (this selected nothing
+    // in PEFT and was read here as a regex); a regex string is fine.
+    EXPECT(test_write_text(test_path(dir, "re.json"), "{\"target_modules\": [\"q_proj\", \".*v_proj\"]}"));
+    char *argv_re[] = {"train", "--config", (char *)test_path(dir, "re.json")};
+    EXPECT(!parse(&o, 3, argv_re, &err) && strstr(err.msg, "\".*v_proj\" is a module name to PEFT, not a regex"));
+    EXPECT(test_write_text(test_path(dir, "re.json"), "{\"target_modules\": \".*\\\\.(q_proj|v_proj)\"}"));
+    EXPECT_MSG(parse(&o, 3, argv_re, &err) && !strcmp(o.lora_targets, ".*\\.(q_proj|v_proj)"), "%s", err.msg);
     EXPECT(test_write_text(test_path(dir, "bad.json"), "{\"learnig_rate\": 1e-5}"));
     char *argv3[] = {"train", "--config", (char *)test_path(dir, "bad.json")};
     EXPECT(!parse(&o, 3, argv3, &err));
@@ -63,7 +70,6 @@ TEST(train_options_did_you_mean) {
 TEST(train_options_refusals_and_batch_warning) {
     static const struct { const char *flag, *val, *want; } CASES[] = {
         {"--lora-dropout", "0.05", "only 0 is supported"},
-        {"--loss-type", "ipo", "per-token averaged"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
         char *argv[] = {"train", "--model", "m", "--data", "d", "--out", "o", (char *)CASES[i].flag, (char *)CASES[i].val};
@@ -77,6 +83,10 @@ TEST(train_options_refusals_and_batch_warning) {
     TrainOptions o;
     LpoiErr err = {{0}};
     EXPECT(!parse(&o, 3, bad, &err) && strstr(err.msg, "cosine"));
+    char *ipo[] = {"train", "--model", "m", "--data", "d", "--out", "o", "--loss-type", "ipo"};   // was refused
+    EXPECT_MSG(parse(&o, 9, ipo, &err) && train_options_check(&o, &err) && o.loss_type == OBJ_LOSS_IPO, "%s", err.msg);
+    o.label_smoothing = 0.1;
+    EXPECT(!train_options_check(&o, &err) && strstr(err.msg, "sigmoid only"));
     train_options_default(&o);
     char *text = NULL;
     size_t len = 0;

@@ -24,6 +24,20 @@ static void drop_example(Trainer *tr, int i) {
     dataset_remove(&tr->data, i);
 }
 
+bool trainer_tokenize(const Trainer *tr, const DataRecord *r, bool rejected, DataTokens *out, LpoiErr *e) {
+    const LlavaConfig *c = &tr->m.cfg;
+    DataTokLimits lim = {.max_length = tr->o.max_length, .max_prompt_length = tr->o.max_prompt_length,
+                         .image_token = c->image_token};
+    if (!data_tokenize(r, tr->tok, &lim, out, e)) return false;
+    const DataSeq *q[2] = {&out->chosen, &out->rejected};
+    for (int s = 0; s < (rejected ? 2 : 1); s++)   // every id must be inside the model's vocabulary
+        for (int k = 0; k < q[s]->n; k++)
+            if (q[s]->ids[k] < 0 || q[s]->ids[k] >= c->text.V)
+                return err_set(e, "%s: token id %d is outside the model's vocabulary (%d)", s ? "rejected" : "chosen",
+                               q[s]->ids[k], c->text.V);
+    return true;
+}
+
 bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *err) {
     memset(tr, 0, sizeof *tr);
     tr->o = *o;
@@ -62,6 +76,10 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     }
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
     tr->have_model = true;
+    // What this run is made of, hashed once now that it is loaded (every checkpoint records it and
+    // --resume compares against it): not re-read at each save, where a file changed since would be
+    // recorded instead of what was trained on.
+    if (!for_eval) run_identity(tr, tr->run_ids);
     const LlavaConfig *c = &tr->m.cfg;
     int32_t image_id = tokenizer_token_to_id(tr->tok, "<image>", 7);
     if (image_id != c->image_token)
@@ -72,23 +90,12 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
                                  .side = tr->side};
 
     // Tokens (a record whose text cannot be encoded is a bad record like any other).
-    DataTokLimits lim = {.max_length = o->max_length, .max_prompt_length = o->max_prompt_length,
-                         .image_token = c->image_token};
     tr->tokens = calloc_check((size_t)tr->data.n, sizeof *tr->tokens);
     tr->pix_cache = calloc_check((size_t)tr->data.n, sizeof *tr->pix_cache);
     for (int i = 0; i < tr->data.n;) {
         LpoiErr e = {{0}};
         const DataRecord *r = &tr->data.rec[i];
-        bool ok = data_tokenize(r, tr->tok, &lim, &tr->tokens[i], &e);
-        if (ok) {   // every id must be inside the model's vocabulary
-            const DataSeq *q[2] = {&tr->tokens[i].chosen, &tr->tokens[i].rejected};
-            for (int s = 0; s < 2 && ok; s++)
-                for (int k = 0; k < q[s]->n && ok; k++)
-                    if (q[s]->ids[k] < 0 || q[s]->ids[k] >= c->text.V)
-                        ok = err_set(&e, "%s: token id %d is outside the model's vocabulary (%d)", s ? "rejected" : "chosen",
-                                     q[s]->ids[k], c->text.V);
-        }
-        if (!ok) {
+        if (!trainer_tokenize(tr, r, true, &tr->tokens[i], &e)) {
             if (!o->skip_bad) return err_set(err, "%s:%d: %s", o->data_path, r->line, e.msg);
             fprintf(stderr, "lpoi: skipped %s:%d: %s\n", o->data_path, r->line, e.msg);
             tr->data.skipped++;
@@ -112,7 +119,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
 
     // LoRA + optimiser state.
     LlavaLoraTargets tg;
-    if (!llava_lora_parse_targets(o->lora_targets, &tg, err)) return false;
+    if (!llava_lora_parse_targets(o->lora_targets, &tr->m.cfg, &tg, err)) return false;
     llava_lora_create(&tr->m, o->lora_r, (float)o->lora_alpha, &tg);
     llava_lora_init(&tr->m, o->seed);
     llava_set_lora(&tr->m, true);

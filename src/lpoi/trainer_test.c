@@ -334,10 +334,10 @@ TEST(train_target_modules_list_or_regex) {
     LlavaLoraTargets t, back;
     LpoiErr err = {{0}};
     char buf[1024];
-    EXPECT(llava_lora_parse_targets("q_proj,v_proj", &t, &err));
+    EXPECT(llava_lora_parse_targets("q_proj,v_proj", NULL, &t, &err));
     adapter_target_modules_json(&t, buf, sizeof buf);
     EXPECT_STREQ(buf, "[\"q_proj\", \"v_proj\"]");
-    EXPECT(llava_lora_parse_targets("language_model.q_proj,multi_modal_projector.linear_2", &t, &err));
+    EXPECT(llava_lora_parse_targets("language_model.q_proj,multi_modal_projector.linear_2", NULL, &t, &err));
     adapter_target_modules_json(&t, buf, sizeof buf);
     EXPECT_STREQ(buf, "\"(model\\\\.multi_modal_projector\\\\.(linear_2)|model\\\\.language_model\\\\..*\\\\.(q_proj))\"");
     const char *names[] = {"base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight",
@@ -437,13 +437,14 @@ TEST(train_bad_image_skip_or_stop) {
 // differences of the micro-batch loss in the LoRA parameters, for every objective.
 TEST(train_gradients_match_finite_differences) {
     const char *data = make_data("fd", 3);
-    const ObjKind kinds[3] = {OBJ_LPOI, OBJ_MDPO, OBJ_DPO};
-    for (int kk = 0; kk < 3; kk++) {
+    const ObjKind kinds[4] = {OBJ_LPOI, OBJ_MDPO, OBJ_DPO, OBJ_LPOI};
+    for (int kk = 0; kk < 4; kk++) {
         char out[600];
         snprintf(out, sizeof out, "%s", path_in("run"));
         TrainOptions o = tiny_options(data, out);
         o.objective = kinds[kk];
         o.beta = 0.5;   // larger rewards: every term of the objective is far from its flat start
+        if (kk == 3) o.loss_type = OBJ_LOSS_IPO;   // each log-ratio over its answer's tokens
         Trainer tr;
         LpoiErr err = {{0}};
         if (!trainer_open(&tr, &o, false, &err) || !trainer_reference_pass(&tr, &err)) {
@@ -502,6 +503,72 @@ TEST(train_gradients_match_finite_differences) {
         EXPECT_MSG(checked >= 5, "%s: only %d coordinates had a gradient", obj_kind_name(kinds[kk]), checked);
         trainer_close(&tr);
     }
+    file_rmtree(root);
+}
+
+// --loss-type ipo in the trainer (it was refused: the trainer summed the log-probs TRL averages).
+// Policy log-probs from a forward of the same batch, the answer token counts from its labels, and
+// TRL 1.16's IPO written out here: mean over examples of ((h_w/n_w - h_l/n_l) - 1/(2 beta))^2.
+// With lpoi the anchor and listwise terms are the sigmoid run's (summed log-probs).
+static double micro_loss(const char *data, ObjKind kind, ObjLossType lt, double *pol, int *ntok) {
+    char out[600];
+    snprintf(out, sizeof out, "%s", path_in("run"));
+    TrainOptions o = tiny_options(data, out);
+    o.objective = kind;
+    o.loss_type = lt;
+    o.beta = 0.5;
+    Trainer tr;
+    LpoiErr err = {{0}};
+    double loss = NAN;
+    if (!trainer_open(&tr, &o, false, &err) || !trainer_reference_pass(&tr, &err)) {
+        EXPECT_MSG(false, "%s", err.msg);
+        trainer_close(&tr);
+        return loss;
+    }
+    Rng rng;
+    rng_seed(&rng, 5);
+    for (size_t i = 0; i < tr.nt; i++) {   // the same random adapter in every run
+        float *h = malloc_check(tr.t[i].n * sizeof *h);
+        for (size_t j = 0; j < tr.t[i].n; j++) h[j] = 0.3f * (2 * rng_uniform(&rng) - 1);
+        tr.be->upload(tr.be, tr.t[i].param, h, tr.t[i].n * sizeof *h);
+        free(h);
+    }
+    const int ex[3] = {0, 1, 2};
+    ObjStats st;
+    long nt;
+    EXPECT_EQ_INT(trainer_micro_step(&tr, ex, 3, 3, &loss, &st, &nt, &err), TRAIN_STEP_OK);
+    if (pol) {   // this batch's policy log-probs, [3, n_seq], and its scored tokens per row
+        LlavaBatch b;
+        float lp[3 * 8];
+        EXPECT(tr.n_seq <= 8 && trainer_build_batch(&tr, ex, 3, false, &b, NULL, &err) &&
+               llava_logps_forward(&tr.m, &b, false, lp, &err));
+        for (int r = 0; r < 3 * tr.n_seq; r++) {
+            pol[r] = lp[r] - tr.ref[r];   // examples 0..2 are the first rows of the cache: a log-ratio
+            ntok[r] = 0;
+            for (int t = 0; t < b.T; t++) ntok[r] += b.labels[(size_t)r * b.T + t] != -100;
+        }
+    }
+    trainer_close(&tr);
+    return loss;
+}
+
+TEST(train_ipo_averages_log_ratios_per_answer_token) {
+    const char *data = make_data("ipo", 3);
+    double h[3 * 2];
+    int n[3 * 2];
+    const double ipo = micro_loss(data, OBJ_DPO, OBJ_LOSS_IPO, h, n), beta = 0.5;
+    double want = 0;
+    for (int e = 0; e < 3; e++) {
+        EXPECT(n[2 * e] > 3 && n[2 * e + 1] > 3 && n[2 * e] != n[2 * e + 1]);   // averaging is not a no-op
+        const double u = h[2 * e] / n[2 * e] - h[2 * e + 1] / n[2 * e + 1] - 1 / (2 * beta);
+        want += u * u / 3;
+    }
+    EXPECT_NEAR(ipo, want, 1e-6, 1e-5);
+    // lpoi: the same IPO term plus the anchor and listwise terms of the sigmoid run
+    const double lpoi_ipo = micro_loss(data, OBJ_LPOI, OBJ_LOSS_IPO, NULL, NULL);
+    const double lpoi_sig = micro_loss(data, OBJ_LPOI, OBJ_LOSS_SIGMOID, NULL, NULL);
+    const double dpo_sig = micro_loss(data, OBJ_DPO, OBJ_LOSS_SIGMOID, NULL, NULL);
+    EXPECT_NEAR(lpoi_ipo - ipo, lpoi_sig - dpo_sig, 1e-6, 1e-5);
     file_rmtree(root);
 }
 
@@ -574,6 +641,34 @@ static int train_capture(const TrainOptions *o, TrainResult *r, char **printed) 
     if (!*printed) *printed = strdup("");
     unlink(cap);
     return rc;
+}
+
+// The run's identity is hashed once, from what trainer_open loaded: a data file edited on disk
+// while the run goes on is not what its checkpoints record (each save re-hashed the files, so the
+// edit was recorded and a resume on the ORIGINAL data, the data actually trained on, was refused).
+TEST(train_run_identity_is_what_was_loaded) {
+    TrainOptions o = one_epoch_run("runid", 4);
+    o.grad_accum = 1;
+    Trainer tr;
+    LpoiErr err = {{0}};
+    mkdir(o.out_dir, 0755);
+    EXPECT_MSG(trainer_open(&tr, &o, false, &err) && trainer_reference_pass(&tr, &err), "%s", err.msg);
+    char *text = test_read_text(o.data_path), *edited = text ? strdup(text) : NULL;
+    for (char *p = edited; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);
+    EXPECT(edited && test_write_text(o.data_path, edited));   // changed on disk after loading
+    tr.eff_batch = 2, tr.steps_per_epoch = 2, tr.total_steps = 2, tr.warmup = 1;   // what train_run sets
+    EXPECT_MSG(checkpoint_save(&tr, &err), "%s", err.msg);
+    trainer_close(&tr);
+    EXPECT(text && test_write_text(o.data_path, text));      // back to what was trained on
+    o.resume = true;
+    char *printed;
+    TrainResult r;
+    int rc = train_capture(&o, &r, &printed);
+    EXPECT_MSG(rc == 0 && !strstr(printed, "changed since that run"), "%s", printed);
+    free(printed);
+    free(text);
+    free(edited);
+    file_rmtree(root);
 }
 
 // Finding 3 of issue 16: --overwrite with a bad --data or --model deleted the earlier run first.

@@ -12,6 +12,7 @@
 // Residual-stream gradient: one [n·T, C] buffer walked from hs[layers] down to the embeddings.
 #include "models/clip.h"
 #include "models/model.h"
+#include "models/vit_layer.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdlib.h>
@@ -21,23 +22,8 @@
 #define TAKE_F32(al, n, what) arena_alloc_f32((al), (n), (what))
 #define TAKE_I32(al, n, what) ((int32_t *)arena_alloc((al), (size_t)(n) * sizeof(int32_t), (what)))
 
-typedef struct {
-    float *h1, *mean1, *rstd1;   // [NT,C], [NT], [NT]
-    float *q, *k, *v, *att;      // [NT,C]
-    float *lse;                  // [n,H,T]
-    float *xm;                   // [NT,C]
-    float *h2, *mean2, *rstd2;   // [NT,C], [NT], [NT]
-    float *f, *g;                // [NT,F] fc1 output, activation
-    float *xa[CLIP_NPROJ];       // [NT,r] x·Aᵀ per adapted projection
-} LayerActs;
-
-typedef struct {
-    float *dres, *dh, *dtmp;     // [NT,C]
-    float *dq, *dk, *dv, *da;    // [NT,C]
-    float *df, *dg;              // [NT,F]
-    float *dxa;                  // [NT,r]
-    float *dpatches;             // [NP,K]
-} Grads;
+typedef VitLayerActs LayerActs;   // the shared layer (vit_layer.h)
+typedef VitGrads Grads;
 
 struct ClipStep {
     int n, layers, NT, NP, K, g;  // images, layers run, n·T, n·P, ch·p·p, im2col row width
@@ -57,41 +43,22 @@ struct ClipStep {
 static int nr(const ClipModel *m) { return m->lora.r > 0 ? m->lora.r : 0; }
 static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
 
-static void alloc_layer(Arena *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
+// The shared layer's view of this model's step: n images of T tokens, the adapters as set.
+static VitDims dims(const ClipModel *m, int n, bool lora_on, const AttnDesc *ad) {
     const ClipConfig *c = &m->cfg;
-    size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
-    a->h1 = TAKE_F32(al, NT * C, "h1");
-    a->mean1 = TAKE_F32(al, NT, "ln1 mean");
-    a->rstd1 = TAKE_F32(al, NT, "ln1 rstd");
-    a->q = TAKE_F32(al, NT * C, "q");
-    a->k = TAKE_F32(al, NT * C, "k");
-    a->v = TAKE_F32(al, NT * C, "v");
-    a->att = TAKE_F32(al, NT * C, "attention out");
-    a->lse = TAKE_F32(al, (size_t)n * c->H * c->T, "attention lse");
-    a->xm = TAKE_F32(al, NT * C, "xm");
-    a->h2 = TAKE_F32(al, NT * C, "h2");
-    a->mean2 = TAKE_F32(al, NT, "ln2 mean");
-    a->rstd2 = TAKE_F32(al, NT, "ln2 rstd");
-    a->f = TAKE_F32(al, NT * F, "fc1 out");
-    a->g = TAKE_F32(al, NT * F, "activation");
-    for (int p = 0; p < CLIP_NPROJ; p++)
-        a->xa[p] = lora_on && (m->lora.targets & (1u << p)) ? TAKE_F32(al, NT * nr(m), "lora x·Aᵀ") : NULL;
+    return (VitDims){.n = n, .T = c->T, .C = c->C, .F = c->F, .H = c->H, .eps = c->eps, .act = c->act, .r = nr(m),
+                     .targets = m->lora.targets, .lora_on = lora_on, .ad = ad};
+}
+
+static void alloc_layer(Arena *al, const ClipModel *m, LayerActs *a, int n, bool lora_on) {
+    VitDims d = dims(m, n, lora_on, NULL);
+    vit_layer_alloc(al, &d, a);
 }
 
 static void alloc_grads(Arena *al, const ClipModel *m, Grads *g, int n) {
     const ClipConfig *c = &m->cfg;
-    size_t NT = (size_t)n * c->T, C = (size_t)c->C, F = (size_t)c->F;
-    g->dres = TAKE_F32(al, NT * C, "d residual");
-    g->dh = TAKE_F32(al, NT * C, "dh");
-    g->dtmp = TAKE_F32(al, NT * C, "dtmp");
-    g->dq = TAKE_F32(al, NT * C, "dq");
-    g->dk = TAKE_F32(al, NT * C, "dk");
-    g->dv = TAKE_F32(al, NT * C, "dv");
-    g->da = TAKE_F32(al, NT * C, "d attention out");
-    g->df = TAKE_F32(al, NT * F, "d fc1 out");
-    g->dg = TAKE_F32(al, NT * F, "d activation");
-    g->dxa = nr(m) ? TAKE_F32(al, NT * nr(m), "d lora x·Aᵀ") : NULL;
-    g->dpatches = TAKE_F32(al, (size_t)n * c->P * c->ch * c->p * c->p, "d patches");
+    VitDims d = dims(m, n, false, NULL);
+    vit_grads_alloc(al, &d, (size_t)n * c->P * c->ch * c->p * c->p, g);
 }
 
 // Every allocation of a step, in step order. acts has `layers` entries when the forward keeps them.
@@ -170,45 +137,15 @@ static void build_im2col(const ClipConfig *c, int n, int g, int32_t *idx) {
 // ---- one layer -------------------------------------------------------------------------------
 static void layer_forward(ClipModel *m, const ClipLayer *ly, const LayerActs *a, const ClipStep *st, const float *x,
                           float *x_out) {
-    Backend *be = m->be;
-    const ClipConfig *c = &m->cfg;
-    const int N = st->NT, C = c->C;
-    const bool on = st->lora_on;
-    be->layernorm_forward(be, a->h1, a->mean1, a->rstd1, x, ly->ln1_w, ly->ln1_b, N, C, c->eps);
-    linear_forward(be, &ly->proj[CLIP_Q], a->q, a->h1, a->xa[CLIP_Q], N, on);
-    linear_forward(be, &ly->proj[CLIP_K], a->k, a->h1, a->xa[CLIP_K], N, on);
-    linear_forward(be, &ly->proj[CLIP_V], a->v, a->h1, a->xa[CLIP_V], N, on);
-    be->attention_forward(be, a->att, a->lse, a->q, a->k, a->v, &st->ad);
-    linear_forward(be, &ly->proj[CLIP_O], a->xm, a->att, a->xa[CLIP_O], N, on);
-    be->add(be, a->xm, a->xm, x, (size_t)N * C);
-    be->layernorm_forward(be, a->h2, a->mean2, a->rstd2, a->xm, ly->ln2_w, ly->ln2_b, N, C, c->eps);
-    linear_forward(be, &ly->proj[CLIP_FC1], a->f, a->h2, a->xa[CLIP_FC1], N, on);
-    be->gelu_forward(be, a->g, a->f, (size_t)N * c->F, c->act);
-    linear_forward(be, &ly->proj[CLIP_FC2], x_out, a->g, a->xa[CLIP_FC2], N, on);
-    be->add(be, x_out, x_out, a->xm, (size_t)N * C);
+    VitDims d = dims(m, st->n, st->lora_on, &st->ad);
+    vit_layer_forward(m->be, ly, a, &d, x, x_out);
 }
 
 // g->dres holds d(x_out) on entry and d(x) on return.
 static void layer_backward(ClipModel *m, const ClipLayer *ly, const LayerActs *a, const ClipStep *st, const float *x,
                            const Grads *g) {
-    Backend *be = m->be;
-    const ClipConfig *c = &m->cfg;
-    const int N = st->NT, C = c->C;
-    const bool on = st->lora_on;
-    // MLP: x_out = xm + fc2(act(fc1(LN2(xm))))
-    linear_backward(be, &ly->proj[CLIP_FC2], g->dg, false, g->dres, a->g, a->xa[CLIP_FC2], g->dxa, N, on);
-    be->gelu_backward(be, g->df, g->dg, a->f, (size_t)N * c->F, c->act);
-    linear_backward(be, &ly->proj[CLIP_FC1], g->dh, false, g->df, a->h2, a->xa[CLIP_FC1], g->dxa, N, on);
-    be->layernorm_backward(be, g->dtmp, NULL, NULL, g->dh, a->xm, ly->ln2_w, a->mean2, a->rstd2, N, C);
-    be->add(be, g->dres, g->dres, g->dtmp, (size_t)N * C);                       // d xm
-    // attention: xm = x + out_proj(attention(q(h1), k(h1), v(h1))), h1 = LN1(x)
-    linear_backward(be, &ly->proj[CLIP_O], g->da, false, g->dres, a->att, a->xa[CLIP_O], g->dxa, N, on);
-    be->attention_backward(be, g->dq, g->dk, g->dv, g->da, a->q, a->k, a->v, a->att, a->lse, &st->ad);
-    linear_backward(be, &ly->proj[CLIP_Q], g->dh, false, g->dq, a->h1, a->xa[CLIP_Q], g->dxa, N, on);
-    linear_backward(be, &ly->proj[CLIP_K], g->dh, true, g->dk, a->h1, a->xa[CLIP_K], g->dxa, N, on);
-    linear_backward(be, &ly->proj[CLIP_V], g->dh, true, g->dv, a->h1, a->xa[CLIP_V], g->dxa, N, on);
-    be->layernorm_backward(be, g->dtmp, NULL, NULL, g->dh, x, ly->ln1_w, a->mean1, a->rstd1, N, C);
-    be->add(be, g->dres, g->dres, g->dtmp, (size_t)N * C);                       // d x
+    VitDims d = dims(m, st->n, st->lora_on, &st->ad);
+    vit_layer_backward(m->be, ly, a, &d, x, g);
 }
 
 // ---- a step ------------------------------------------------------------------------------------

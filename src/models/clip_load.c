@@ -11,6 +11,7 @@
 //   num_channels 3, hidden_act quick_gelu, layer_norm_eps 1e-5, attention_dropout 0 (both)
 #include "models/clip.h"
 #include "models/model.h"
+#include "models/vit_layer.h"
 #include "base/check.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,11 +105,6 @@ int clip_feature_index(const ClipConfig *c, int feature_layer) {
 }
 
 // ---- the spec table -------------------------------------------------------------------------
-static void proj_shape(const ClipConfig *c, int p, int *out, int *in) {
-    *out = p == CLIP_FC1 ? c->F : c->C;
-    *in = p == CLIP_FC2 ? c->F : c->C;
-}
-
 void clip_weight_specs(const ClipConfig *c, const char *prefix, ClipModel *m, WeightSpecs *out) {
 #define AT(field) (m ? &(field) : NULL)
     SPEC1(out, AT(m->class_emb), c->C, "%sembeddings.class_embedding", prefix);
@@ -116,20 +112,7 @@ void clip_weight_specs(const ClipConfig *c, const char *prefix, ClipModel *m, We
     SPEC2(out, AT(m->pos_emb), c->T, c->C, "%sembeddings.position_embedding.weight", prefix);
     SPEC1(out, AT(m->pre_w), c->C, "%spre_layrnorm.weight", prefix);
     SPEC1(out, AT(m->pre_b), c->C, "%spre_layrnorm.bias", prefix);
-    for (int l = 0; l < c->n_layer; l++) {
-        ClipLayer *ly = m ? &m->layers[l] : NULL;
-        SPEC1(out, AT(ly->ln1_w), c->C, "%sencoder.layers.%d.layer_norm1.weight", prefix, l);
-        SPEC1(out, AT(ly->ln1_b), c->C, "%sencoder.layers.%d.layer_norm1.bias", prefix, l);
-        SPEC1(out, AT(ly->ln2_w), c->C, "%sencoder.layers.%d.layer_norm2.weight", prefix, l);
-        SPEC1(out, AT(ly->ln2_b), c->C, "%sencoder.layers.%d.layer_norm2.bias", prefix, l);
-        for (int p = 0; p < CLIP_NPROJ; p++) {
-            int o, i;
-            proj_shape(c, p, &o, &i);
-            if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
-            SPEC_LINEAR(out, ly ? &ly->proj[p] : NULL, o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
-            SPEC1(out, AT(ly->proj[p].b), o, "%sencoder.layers.%d.%s.bias", prefix, l, CLIP_PROJ_PATH[p]);
-        }
-    }
+    for (int l = 0; l < c->n_layer; l++) vit_layer_specs(out, prefix, l, c->C, c->F, m ? &m->layers[l] : NULL);
     SPEC1(out, AT(m->post_w), c->C, "%spost_layernorm.weight", prefix);
     SPEC1(out, AT(m->post_b), c->C, "%spost_layernorm.bias", prefix);
 #undef AT

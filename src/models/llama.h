@@ -127,8 +127,10 @@ bool llama_open(LlamaModel *m, Backend *be, const char *dir, LpoiErr *err);
 void llama_free(LlamaModel *m);
 
 // ---- LoRA ----
-// "all-linear", or a comma-separated list of q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj.
-bool llama_lora_parse_targets(const char *spec, unsigned *targets, LpoiErr *err);
+// "all-linear", or a comma-separated list of q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj;
+// with cfg (its n_layer), also PEFT's dotted paths and regex strings on LlamaForCausalLM's module
+// names ("model\.layers\.\d+\.self_attn\.q_proj"), every layer or none (lora.h).
+bool llama_lora_parse_targets(const char *spec, const LlamaConfig *cfg, unsigned *targets, LpoiErr *err);
 // Attaches zeroed adapters of rank r (scale alpha / r) on targets, with zeroed gradients.
 void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets);
 // PEFT's init: A ~ kaiming_uniform(a=√5) = U(-1/√in, 1/√in), B = 0 (the adapter starts as identity).
@@ -136,8 +138,7 @@ void llama_lora_init(LlamaModel *m, uint64_t seed);
 // Loads A/B from PEFT adapter names ("base_model.model.<module>.lora_A.weight"; the LLaVA module
 // path in either spelling); every adapted module must be there with its shape, nothing else.
 bool llama_lora_load(LlamaModel *m, const WeightSource *src, LpoiErr *err);
-// Its pass 1 (lora_upload is pass 2); the module paths an adapter may use, NULL-terminated.
-bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p);
+// The module paths an adapter may use for the decoder, its own spelling first, NULL-terminated.
 void llama_lora_modules(const LlamaModel *m, const char *modules[3]);
 void llama_lora_zero_grad(LlamaModel *m);
 // Enumerates the adapter tensors (i < 2 * layers * targets) in storage order: PEFT name (with the

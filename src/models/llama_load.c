@@ -106,9 +106,14 @@ void llama_free(LlamaModel *m) {
 }
 
 // ---- LoRA: the decoder's Linears as PEFT names them ----------------------------------------------
-bool llama_lora_parse_targets(const char *spec, unsigned *targets, LpoiErr *err) {
-    const LoraModules *parts[1] = {&LLAMA_LORA_MODULES};
-    return lora_parse_targets(spec, "LLaMA", parts, NULL, 1, targets, err);
+bool llama_lora_parse_targets(const char *spec, const LlamaConfig *cfg, unsigned *targets, LpoiErr *err) {
+    static const LoraModules *const PARTS[1] = {&LLAMA_LORA_MODULES};
+    static const char *const NAMES[1] = {"model."};   // LlamaForCausalLM / MistralForCausalLM: model.layers.N.…
+    static const char *const UNADAPTED[] = {"lm_head", NULL};
+    const int n_layer[1] = {cfg ? cfg->n_layer : 0};
+    const LoraTargetSpace ts = {.model = "LLaMA", .parts = PARTS, .prefixes = NAMES, .n_layers = cfg ? n_layer : NULL,
+                                .unadapted = UNADAPTED, .nparts = 1};
+    return lora_parse_targets(spec, &ts, targets, err);
 }
 
 void llama_lora_create(LlamaModel *m, int r, float alpha, unsigned targets) {
@@ -141,7 +146,8 @@ void llama_lora_modules(const LlamaModel *m, const char *modules[3]) {
     modules[2] = NULL;
 }
 
-bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p) {
+// Pass 1 of llama_lora_load (lora_upload is pass 2).
+static bool llama_lora_plan(const LlamaModel *m, const WeightSource *src, WeightPlan *p) {
     LPOI_ASSERT(m->lora.r > 0);
     const char *modules[3];
     llama_lora_modules(m, modules);

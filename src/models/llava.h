@@ -97,8 +97,9 @@ typedef struct {
 // q_proj), each optionally restricted to one part: "vision_tower.q_proj", "language_model.q_proj",
 // "multi_modal_projector.linear_1". PEFT's other forms work too: dotted module paths with list semantics
 // ("self_attn.q_proj": every module whose name ends with it), and a regex string that full-matches
-// transformers 5's module names ("model\.language_model\..*\.(q_proj|v_proj)").
-bool llava_lora_parse_targets(const char *spec, LlavaLoraTargets *t, LpoiErr *err);
+// transformers 5's module names ("model\.language_model\..*\.(q_proj|v_proj)"); those two need cfg
+// (the layer counts: a target selects a kind in every layer of its part or in none). cfg NULL: names.
+bool llava_lora_parse_targets(const char *spec, const LlavaConfig *cfg, LlavaLoraTargets *t, LpoiErr *err);
 // Zeroed adapters (rank r, scale alpha / r) on the targets, zeroed gradients.
 void llava_lora_create(LlavaModel *m, int r, float alpha, const LlavaLoraTargets *t);
 // Loads a PEFT adapter (names in any of the spellings above); every adapted module must be there

@@ -3,7 +3,8 @@
 // (transformers 5.24 LlavaConfig.__post_init__ ORs the two flags), and PEFT's target_modules as dotted
 // module paths (list semantics: the module name ends with ".<entry>") or as a regex string that
 // full-matches the module names. The expected selections are what PEFT 0.21.2 selects on
-// testdata/tiny_llava for the same target_modules (get_peft_model, listed by lora_A names).
+// testdata/tiny_llava for the same target_modules (get_peft_model, listed by lora_A names; the
+// layer-count cases from tools/peft_targets_reference.py).
 #include "models/llava.h"
 #include "test/test.h"
 #include "base/check.h"
@@ -37,11 +38,19 @@ TEST(llava_lora_targets_peft_forms) {
         {"model\\.multi_modal_projector\\.linear_[\\d]", 0, P(1) | P(2), 0},
         // the forms lpoi had before stay as they were
         {"language_model.q_proj,v_proj", V(V), 0, T(Q) | T(V)},
+        // every layer of this model named one by one (2 text, 3 vision layers; lpoi counted 256)
+        {"model\\.language_model\\.layers\\.(0|1)\\.self_attn\\.q_proj", 0, 0, T(Q)},
+        {"model\\.vision_tower\\.encoder\\.layers\\.[0-2]\\.mlp\\.fc1", V(FC1), 0, 0},
     };
+    LlavaConfig cfg;   // the layer counts of testdata/tiny_llava, where PEFT selected these
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/tiny_llava", test_data_dir());
+    LpoiErr cerr = {{0}};
+    EXPECT_MSG(llava_config_load(&cfg, dir, &cerr), "%s", cerr.msg);
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
         LlavaLoraTargets t;
         LpoiErr err = {{0}};
-        bool ok = llava_lora_parse_targets(CASES[i].spec, &t, &err);
+        bool ok = llava_lora_parse_targets(CASES[i].spec, &cfg, &t, &err);
         EXPECT_MSG(ok, "%s: %s", CASES[i].spec, err.msg);
         EXPECT_MSG(!ok || (t.vision == CASES[i].vision && t.projector == CASES[i].projector && t.text == CASES[i].text),
                    "%s: vision %#x projector %#x text %#x", CASES[i].spec, t.vision, t.projector, t.text);
@@ -49,6 +58,8 @@ TEST(llava_lora_targets_peft_forms) {
     static const struct { const char *spec, *why; } BAD[] = {
         {"layers.0.self_attn.q_proj", "some layers only"},
         {"model\\.language_model\\.layers\\.0\\..*", "some layers only"},
+        {"model\\.vision_tower\\.encoder\\.layers\\.[01]\\.mlp\\.fc1", "some layers only (2 of 3)"},
+        {"(.*language_model.*\\.v_proj|lm_head)", "also selects lm_head, which lpoi does not adapt"},   // PEFT adapts the head
         {"(?!.*vision).*q_proj", "not supported"},
         {".*lm_head", "full-matches no LLaVA Linear"},
         {"self_attn.qq_proj", "names no LLaVA Linear"},
@@ -58,7 +69,7 @@ TEST(llava_lora_targets_peft_forms) {
     for (size_t i = 0; i < sizeof BAD / sizeof *BAD; i++) {
         LlavaLoraTargets t;
         LpoiErr err = {{0}};
-        EXPECT_MSG(!llava_lora_parse_targets(BAD[i].spec, &t, &err), "%s accepted", BAD[i].spec);
+        EXPECT_MSG(!llava_lora_parse_targets(BAD[i].spec, &cfg, &t, &err), "%s accepted", BAD[i].spec);
         EXPECT_MSG(strstr(err.msg, BAD[i].why) != NULL, "%s: %s", BAD[i].spec, err.msg);
     }
 }

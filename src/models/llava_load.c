@@ -158,13 +158,17 @@ void llava_free(LlavaModel *m) {
 }
 
 // ---- LoRA -----------------------------------------------------------------------------------
-bool llava_lora_parse_targets(const char *spec, LlavaLoraTargets *t, LpoiErr *err) {
+bool llava_lora_parse_targets(const char *spec, const LlavaConfig *cfg, LlavaLoraTargets *t, LpoiErr *err) {
     static const LoraModules *const PARTS[3] = {&CLIP_LORA_MODULES, &LLAVA_PROJ_LORA_MODULES, &LLAMA_LORA_MODULES};
     static const char *const QUALS[3] = {"vision_tower.", "multi_modal_projector.", "language_model."};
     // The module names PEFT sees in transformers 5's LlavaForConditionalGeneration.
     static const char *const NAMES[3] = {"model.vision_tower.", "model.multi_modal_projector.", "model.language_model."};
     unsigned bits[3];
-    if (!lora_parse_targets_named(spec, "LLaVA", PARTS, QUALS, NAMES, 3, bits, err)) return false;
+    static const char *const UNADAPTED[] = {"lm_head", NULL};
+    const int n_layer[3] = {cfg ? cfg->vision.n_layer : 0, 1, cfg ? cfg->text.n_layer : 0};
+    const LoraTargetSpace ts = {.model = "LLaVA", .parts = PARTS, .quals = QUALS, .prefixes = NAMES,
+                                .n_layers = cfg ? n_layer : NULL, .unadapted = UNADAPTED, .nparts = 3};
+    if (!lora_parse_targets(spec, &ts, bits, err)) return false;
     *t = (LlavaLoraTargets){.vision = bits[0], .projector = bits[1], .text = bits[2]};
     return true;
 }
@@ -226,10 +230,13 @@ bool llava_lora_load(LlavaModel *m, const WeightSource *src, LpoiErr *err) {
     char msg[1200] = "", part[480];
     WeightPlan plans[3];
     bool ok = true;
-    for (int p = 0; p < np; p++) {   // pass 1, every part; report order: vision, language model, projector
-        bool clean = p == 2 && m->lm.lora.r > 0 ? llama_lora_plan(&m->lm, src, &plans[p])
-                     : lora_plan(sets[p], src, lora_find_module(sets[p], src, modules[p]), NULL, &plans[p]);
-        ok &= clean;
+    // Pass 1, every part, without rules: the stray scan below is the one check of unexpected names
+    // (it accepts every spelling of every part). The decoder's own spelling comes first.
+    const char *text_modules[3];
+    llama_lora_modules(&m->lm, text_modules);
+    for (int p = 0; p < np; p++) {   // report order: vision, language model, projector
+        const char *const *mods = p == 2 && m->lm.lora.r > 0 ? text_modules : modules[p];
+        ok &= lora_plan(sets[p], src, lora_find_module(sets[p], src, mods), NULL, &plans[p]);
     }
     for (int q = 0; q < np; q++) {
         int p = q == 0 ? 0 : q == 1 ? 2 : 1;
@@ -260,8 +267,11 @@ bool llava_lora_load(LlavaModel *m, const WeightSource *src, LpoiErr *err) {
         ok = false;
     }
     if (!ok) err_set(err, "%s: the LoRA adapter does not match the model: %s", ws_what(src, "adapter"), msg);
-    for (int p = 0; p < np; p++) {   // pass 2, only when all is clean
-        ok = ok && lora_upload((LoraSet *)sets[p], &plans[p], err);
+    float *staged[3] = {0};   // pass 2, only when all is clean: every part read before any is replaced
+    for (int p = 0; p < np; p++) ok = ok && (staged[p] = lora_stage(sets[p], &plans[p], err)) != NULL;
+    for (int p = 0; p < np; p++) {
+        if (ok) lora_commit((LoraSet *)sets[p], staged[p]);
+        else free(staged[p]);
         weights_plan_free(&plans[p]);
     }
     return ok;

@@ -261,17 +261,17 @@ TEST(llava_image_tokens_checked_and_expanded) {
 TEST(llava_lora_targets) {
     LlavaLoraTargets t;
     LpoiErr err = {{0}};
-    EXPECT(llava_lora_parse_targets("all-linear", &t, &err));
+    EXPECT(llava_lora_parse_targets("all-linear", NULL, &t, &err));
     EXPECT_EQ_INT(t.vision, CLIP_LORA_ALL); EXPECT_EQ_INT(t.projector, 3); EXPECT_EQ_INT(t.text, LLAMA_LORA_ALL);
-    EXPECT(llava_lora_parse_targets("q_proj,linear_2", &t, &err));   // PEFT list semantics: both q_proj
+    EXPECT(llava_lora_parse_targets("q_proj,linear_2", NULL, &t, &err));   // PEFT list semantics: both q_proj
     EXPECT_EQ_INT(t.vision, 1u << CLIP_Q); EXPECT_EQ_INT(t.projector, 2); EXPECT_EQ_INT(t.text, 1u << LLAMA_Q);
-    EXPECT(llava_lora_parse_targets("vision_tower.q_proj,language_model.down_proj,out_proj,fc2", &t, &err));
+    EXPECT(llava_lora_parse_targets("vision_tower.q_proj,language_model.down_proj,out_proj,fc2", NULL, &t, &err));
     EXPECT_EQ_INT(t.vision, (1u << CLIP_Q) | (1u << CLIP_O) | (1u << CLIP_FC2));
     EXPECT_EQ_INT(t.projector, 0); EXPECT_EQ_INT(t.text, 1u << LLAMA_DOWN);
-    EXPECT(!llava_lora_parse_targets("lm_head", &t, &err));
+    EXPECT(!llava_lora_parse_targets("lm_head", NULL, &t, &err));
     EXPECT_ERR_HAS(err, "lm_head");
-    EXPECT(!llava_lora_parse_targets("language_model.fc1", &t, &err));
-    EXPECT(!llava_lora_parse_targets("q_proj,,v_proj", &t, &err));
+    EXPECT(!llava_lora_parse_targets("language_model.fc1", NULL, &t, &err));
+    EXPECT(!llava_lora_parse_targets("q_proj,,v_proj", NULL, &t, &err));
 }
 
 // Both key layouts bind the same numbers; the merge puts the image rows, in order, at the image
@@ -329,7 +329,7 @@ TEST(llava_fd_lora_and_pixels) {
     LpoiErr err = {{0}};
     if (!tiny_open(&t, NULL, 4, &err)) { EXPECT_MSG(0, "%s", err.msg); return; }
     LlavaLoraTargets tg;
-    EXPECT(llava_lora_parse_targets("all-linear", &tg, &err));
+    EXPECT(llava_lora_parse_targets("all-linear", NULL, &tg, &err));
     llava_lora_create(&t.m, 2, 4.0f, &tg);
     size_t nl = llava_lora_count(&t.m);
     EXPECT_EQ_INT(nl, 2 * (3 * 6 + 2 + 2 * 7));

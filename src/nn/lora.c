@@ -12,10 +12,6 @@ const char *lora_kind_name(const LoraModules *k, int kind) {
     return dot ? dot + 1 : k->paths[kind];
 }
 
-// Layers tried when a name or regex might select only some of them (the layer count is not known
-// here): a target must adapt every layer of a kind or none.
-enum { LORA_LAYERS_CHECKED = 256 };
-
 // PEFT's module name of (part, layer, kind): prefix + layer path + kind path.
 static void module_name(char *buf, size_t cap, const char *prefix, const LoraModules *m, int layer, int kind) {
     char lp[64];
@@ -86,22 +82,21 @@ static bool name_matches(const char *name, const char *item) {
     return !strcmp(name, item) || (n > k && name[n - k - 1] == '.' && !strcmp(name + n - k, item));
 }
 
-// The kinds of each part whose every layer `match` selects; an error when a kind is selected in
-// some layers only (PEFT's layers_to_transform has no lpoi counterpart).
+// The kinds of each part whose every layer (n_layers[p] of them) `match` selects; an error when a
+// kind is selected in some layers only (PEFT's layers_to_transform has no lpoi counterpart).
 static bool select_kinds(const char *what, bool (*match)(const char *, const void *), const void *arg,
-                         const LoraModules *const *parts, const char *const *prefixes, int nparts, unsigned *bits,
-                         bool *any, LpoiErr *err) {
-    for (int p = 0; p < nparts; p++)
-        for (int q = 0; q < parts[p]->n; q++) {
-            int layers = parts[p]->layer_fmt[0] ? LORA_LAYERS_CHECKED : 1, hits = 0;
+                         const LoraTargetSpace *ts, unsigned *bits, bool *any, LpoiErr *err) {
+    for (int p = 0; p < ts->nparts; p++)
+        for (int q = 0; q < ts->parts[p]->n; q++) {
+            int layers = ts->parts[p]->layer_fmt[0] ? ts->n_layers[p] : 1, hits = 0;
             char name[256];
             for (int l = 0; l < layers; l++) {
-                module_name(name, sizeof name, prefixes[p], parts[p], l, q);
+                module_name(name, sizeof name, ts->prefixes[p], ts->parts[p], l, q);
                 hits += match(name, arg);
             }
             if (hits && hits != layers) {
-                module_name(name, sizeof name, prefixes[p], parts[p], 0, q);
-                return err_set(err, "LoRA target %s selects %s in some layers only (%d of the first %d): lpoi adapts a "
+                module_name(name, sizeof name, ts->prefixes[p], ts->parts[p], 0, q);
+                return err_set(err, "LoRA target %s selects %s in some layers only (%d of %d): lpoi adapts a "
                                "Linear in every layer or none", what, name, hits, layers);
             }
             if (hits) { bits[p] |= 1u << q; *any = true; }
@@ -112,27 +107,33 @@ static bool select_kinds(const char *what, bool (*match)(const char *, const voi
 static bool match_regex(const char *name, const void *re) { return regexec(re, name, 0, NULL, 0) == 0; }
 static bool match_item(const char *name, const void *item) { return name_matches(name, item); }
 
-bool lora_parse_targets_named(const char *spec, const char *model, const LoraModules *const *parts,
-                              const char *const *quals, const char *const *prefixes, int nparts, unsigned *bits,
-                              LpoiErr *err) {
+bool lora_parse_targets(const char *spec, const LoraTargetSpace *ts, unsigned *bits, LpoiErr *err) {
+    const LoraModules *const *parts = ts->parts;
+    const char *const *quals = ts->quals;
+    const int nparts = ts->nparts;
     memset(bits, 0, (size_t)nparts * sizeof *bits);
     if (!strcmp(spec, "all-linear")) {
         for (int p = 0; p < nparts; p++) bits[p] = lora_all(parts[p]);
         return true;
     }
     bool any = false;
-    if (prefixes && strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
+    if (strpbrk(spec, "\\()[]*+?|^${}")) {   // a regex string, as PEFT's str target_modules
+        if (!ts->n_layers) return err_set(err, "LoRA target regex \"%.80s\": the model's layer counts are needed", spec);
         regex_t re;
         if (!regex_compile(&re, spec, err)) return false;
         char what[120];
         snprintf(what, sizeof what, "regex \"%.80s\"", spec);
-        bool ok = select_kinds(what, match_regex, &re, parts, prefixes, nparts, bits, &any, err);
+        bool ok = select_kinds(what, match_regex, &re, ts, bits, &any, err);
+        for (const char *const *u = ts->unadapted; ok && any && u && *u; u++)   // PEFT would adapt it too
+            if (match_regex(*u, &re))
+                ok = err_set(err, "LoRA target regex \"%.80s\" also selects %s, which lpoi does not adapt (PEFT would)",
+                             spec, *u);
         regfree(&re);
         if (ok && !any) {
             char example[256];
-            module_name(example, sizeof example, prefixes[nparts - 1], parts[nparts - 1], 0, 0);
+            module_name(example, sizeof example, ts->prefixes[nparts - 1], parts[nparts - 1], 0, 0);
             return err_set(err, "LoRA target regex \"%.80s\" full-matches no %s Linear (module names such as \"%s\")", spec,
-                           model, example);
+                           ts->model, example);
         }
         return ok;
     }
@@ -151,10 +152,10 @@ bool lora_parse_targets_named(const char *spec, const char *model, const LoraMod
         for (int p = 0; p < nparts; p++)
             for (int q = 0; q < parts[p]->n; q++)
                 if ((only < 0 || only == p) && !strcmp(name, lora_kind_name(parts[p], q))) { bits[p] |= 1u << q; hit = true; }
-        if (!hit && prefixes) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
+        if (!hit && ts->n_layers) {   // PEFT's list semantics on the full module names ("self_attn.q_proj")
             char what[120];
             snprintf(what, sizeof what, "\"%s\"", item);
-            if (!select_kinds(what, match_item, item, parts, prefixes, nparts, bits, &hit, err)) return false;
+            if (!select_kinds(what, match_item, item, ts, bits, &hit, err)) return false;
         }
         if (!hit) {
             char names[400] = "";
@@ -166,19 +167,14 @@ bool lora_parse_targets_named(const char *spec, const char *model, const LoraMod
                     snprintf(names + n, sizeof names - n, "%s%s", q || quals ? " " : "", lora_kind_name(parts[p], q));
                 }
             }
-            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear%s)", item, model, names,
-                           prefixes ? ", a dotted module path, or a regex" : "");
+            return err_set(err, "LoRA target \"%s\" names no %s Linear (%s; or all-linear, a dotted module path, or a "
+                           "regex)", item, ts->model, names);
         }
         any = true;
         s += k + (e ? 1 : 0);
     }
     if (!any) return err_set(err, "no LoRA target given");
     return true;
-}
-
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
-                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err) {
-    return lora_parse_targets_named(spec, model, parts, quals, NULL, nparts, bits, err);
 }
 
 static Linear *lin_at(const LoraSet *s, int l, int k) {
@@ -273,13 +269,28 @@ bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, co
     return weights_plan(p, src, rules);
 }
 
-bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+float *lora_stage(const LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+    float *host = calloc_check(s->floats ? s->floats : 1, sizeof *host);   // the block's layout: A/B at their offsets
     for (size_t i = 0; i < p->specs.n; i++) {
         float *param;
         lora_tensor(s, i, "", NULL, 0, NULL, &param, NULL);
-        if (!weights_read_into(s->be, param, p->found[i], err)) return false;
+        if (!st_read_f32(p->found[i], host + (param - s->mem), err)) {
+            free(host);
+            return NULL;
+        }
     }
-    return true;
+    return host;
+}
+
+void lora_commit(LoraSet *s, float *staged) {
+    if (s->floats) s->be->upload(s->be, s->mem, staged, s->floats * sizeof *staged);
+    free(staged);
+}
+
+bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err) {
+    float *staged = lora_stage(s, p, err);
+    if (staged) lora_commit(s, staged);
+    return staged != NULL;
 }
 
 bool lora_load_planned(LoraSet *s, WeightPlan *p, const WeightSource *src, const char *title, LpoiErr *err) {

@@ -28,20 +28,28 @@ typedef struct {
 static inline unsigned lora_all(const LoraModules *k) { return (1u << k->n) - 1; }   // PEFT "all-linear"
 const char *lora_kind_name(const LoraModules *k, int kind);                          // "q_proj"
 
-// PEFT target_modules as list semantics: "all-linear", or comma-separated names, each adapting the
-// kinds of every part whose name it is, or only of part p when written after quals[p] (e.g.
-// "language_model.q_proj"). bits[p] receives part p's kinds. `model` names the model in errors.
-bool lora_parse_targets(const char *spec, const char *model, const LoraModules *const *parts,
-                        const char *const *quals, int nparts, unsigned *bits, LpoiErr *err);
-// The same, also with PEFT's own forms given each part's module-name prefix as PEFT sees it
-// (prefixes[p], e.g. "model.language_model."; module name = prefix + layer path + kind path):
-// an entry that is no kind name matches a module whose name equals it or ends with "." + it
-// ("self_attn.q_proj"), and a spec holding regex characters is a regex that must full-match the
-// module name (PEFT's str target_modules; Python's \d, (?:...) and lazy quantifiers are accepted,
-// lookaround is refused). A target must select a kind in every layer or in none.
-bool lora_parse_targets_named(const char *spec, const char *model, const LoraModules *const *parts,
-                              const char *const *quals, const char *const *prefixes, int nparts, unsigned *bits,
-                              LpoiErr *err);
+// What PEFT's target_modules choose from in one model: its parts (LLaVA: vision tower, projector,
+// language model), each with the module-name prefix PEFT sees (model.language_model.; module name =
+// prefix + layer path + kind path) and its layer count.
+typedef struct {
+    const char *model;                // "LLaMA", "LLaVA" (in errors)
+    const LoraModules *const *parts;  // [nparts]
+    const char *const *quals;         // [nparts] part qualifiers for list entries ("language_model."), or NULL
+    const char *const *prefixes;      // [nparts] PEFT module-name prefix of each part
+    const int *n_layers;              // [nparts] layer counts, or NULL when the model is not known (kind names only)
+    const char *const *unadapted;     // NULL-terminated: Linear module names PEFT may select that lpoi has no
+                                      // adapter for ("lm_head"): a regex selecting one is refused
+    int nparts;
+} LoraTargetSpace;
+
+// PEFT target_modules: "all-linear", or comma-separated names, each adapting the kinds of every part
+// whose name it is, or only of part p when written after quals[p] (e.g. "language_model.q_proj");
+// and PEFT's own forms: an entry that is no kind name matches a module whose name equals it or ends
+// with "." + it ("self_attn.q_proj"), and a spec holding regex characters is a regex that must
+// full-match the module name (PEFT's str target_modules; Python's \d, (?:...) and lazy quantifiers are
+// accepted, lookaround is refused). A target must select a kind in every one of the part's layers
+// or in none. bits[p] receives part p's kinds.
+bool lora_parse_targets(const char *spec, const LoraTargetSpace *ts, unsigned *bits, LpoiErr *err);
 
 typedef struct {
     const LoraModules *modules;
@@ -74,6 +82,12 @@ void lora_zero_grad(LoraSet *s);
 // the adapter tensors that must all be ours (unexpected ones are listed too). Pass 2: lora_upload.
 const char *lora_find_module(const LoraSet *s, const WeightSource *src, const char *const *modules);
 bool lora_plan(const LoraSet *s, const WeightSource *src, const char *module, const WeightRules *rules, WeightPlan *p);
+// Pass 2 in two steps, so that a failed read leaves the adapter as it was (never half replaced):
+// lora_stage reads every planned tensor (fp32) into a host copy of the set's block (NULL + err on a
+// read error, nothing changed); lora_commit uploads that copy over the set and frees it.
+// lora_upload is the two for one set; a model with several sets stages them all, then commits.
+float *lora_stage(const LoraSet *s, const WeightPlan *p, LpoiErr *err);
+void lora_commit(LoraSet *s, float *staged);
 bool lora_upload(LoraSet *s, const WeightPlan *p, LpoiErr *err);
 // Pass 2 of one set's load: uploads when p is clean, else "<src what>: <title> (r=R) does not match
 // the model: <list>"; frees p.
