@@ -1,5 +1,6 @@
 // gdino_text.c — Grounding DINO's caption, text masks and text position embedding (gdino_text.h).
 #include "models/gdino_text.h"
+#include "models/gdino_text_unicode.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/strbuf.h"
@@ -24,6 +25,16 @@ static uint32_t utf8_at(const char *s, size_t *n) {
     return ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) | ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
 }
 
+static void utf8_put(StrBuf *b, uint32_t cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
+    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
+    strbuf_put(b, u, n);
+}
+
 // The [start, end) byte span of s without leading/trailing Python whitespace.
 static void py_strip(const char *s, size_t len, size_t *start, size_t *end) {
     size_t a = 0, b = len, n;
@@ -36,6 +47,31 @@ static void py_strip(const char *s, size_t len, size_t *start, size_t *end) {
     }
     *start = a;
     *end = b;
+}
+
+// Python's str.lower() of [s, s+len) appended to c: the per-character mapping, and U+03A3 → ς when
+// a cased letter precedes it and none follows (case-ignorable characters skipped), else σ.
+static void py_lower_into(StrBuf *c, const char *s, size_t len) {
+    size_t n = 0, k;
+    uint32_t *cp = malloc_check((len ? len : 1) * sizeof *cp);
+    for (size_t i = 0; i < len; i += k) cp[n++] = utf8_at(s + i, &k);
+    for (size_t i = 0; i < n; i++) {
+        size_t ml;
+        const char *m;
+        if (cp[i] == 0x3A3) {
+            size_t j = i;
+            while (j > 0 && gdino_py_case_ignorable(cp[j - 1])) j--;
+            bool final = j > 0 && gdino_py_cased(cp[j - 1]);
+            for (j = i + 1; final && j < n && gdino_py_case_ignorable(cp[j]); j++) {}
+            final = final && (j >= n || !gdino_py_cased(cp[j]));
+            utf8_put(c, final ? 0x3C2 : 0x3C3);
+        } else if ((m = gdino_py_lower(cp[i], &ml))) {
+            strbuf_put(c, m, ml);
+        } else {
+            utf8_put(c, cp[i]);
+        }
+    }
+    free(cp);
 }
 
 char *gdino_caption_from_phrases(const char *const *phrases, size_t n, LpoiErr *err) {
@@ -53,11 +89,7 @@ char *gdino_caption_from_phrases(const char *const *phrases, size_t n, LpoiErr *
         py_strip(p, len, &a, &b);
         if (a == b) { err_set(err, "phrase %zu is empty", i + 1); goto fail; }
         if (i) strbuf_put(&c, ". ", 2);
-        for (size_t k = a; k < b; k++) {
-            char ch = p[k];
-            if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
-            strbuf_put(&c, &ch, 1);
-        }
+        py_lower_into(&c, p + a, b - a);
     }
     strbuf_put(&c, ".", 1);
     return c.s;

@@ -30,8 +30,8 @@ extern const int32_t GDINO_DELIMITERS[GDINO_N_DELIMITERS];   // 101, 102, 1012, 
 
 // The caption of n phrases (malloc'ed, NUL-terminated). false + err for no phrase, a phrase that
 // is empty after stripping, holds a "." (HF would not merge the list) or is not valid UTF-8.
-// Lower-casing is Python's for ASCII; other letters are left to the tokenizer's lower-casing,
-// which gives the same ids except for Python's final-sigma rule (a word-final "Σ" → "ς").
+// Lower-casing is Python's str.lower() (tables measured from it, final-sigma rule included), so the
+// caption and its ids equal HF's for any phrase.
 char *gdino_caption_from_phrases(const char *const *phrases, size_t n, LpoiErr *err);
 
 // [CLS] caption [SEP] into out (cleared first). false + err for a caption with no tokens or with
