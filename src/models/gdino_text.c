@@ -1,6 +1,5 @@
 // gdino_text.c — Grounding DINO's caption, text masks and text position embedding (gdino_text.h).
 #include "models/gdino_text.h"
-#include "models/gdino_text_unicode.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/strbuf.h"
@@ -8,71 +7,6 @@
 #include <string.h>
 
 const int32_t GDINO_DELIMITERS[GDINO_N_DELIMITERS] = {101, 102, 1012, 1029};
-
-// Python's str.isspace(): what str.strip() removes.
-static bool py_space(uint32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-// One code point of valid UTF-8 at s (n bytes).
-static uint32_t utf8_at(const char *s, size_t *n) {
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80) { *n = 1; return u[0]; }
-    if (u[0] < 0xE0) { *n = 2; return ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3F); }
-    if (u[0] < 0xF0) { *n = 3; return ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3F); }
-    *n = 4;
-    return ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) | ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
-}
-
-static void utf8_put(StrBuf *b, uint32_t cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
-    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
-    strbuf_put(b, u, n);
-}
-
-// The [start, end) byte span of s without leading/trailing Python whitespace.
-static void py_strip(const char *s, size_t len, size_t *start, size_t *end) {
-    size_t a = 0, b = len, n;
-    while (a < len && py_space(utf8_at(s + a, &n))) a += n;
-    while (b > a) {
-        size_t p = b - 1;
-        while (p > a && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
-        if (!py_space(utf8_at(s + p, &n))) break;
-        b = p;
-    }
-    *start = a;
-    *end = b;
-}
-
-// Python's str.lower() of [s, s+len) appended to c: the per-character mapping, and U+03A3 → ς when
-// a cased letter precedes it and none follows (case-ignorable characters skipped), else σ.
-static void py_lower_into(StrBuf *c, const char *s, size_t len) {
-    size_t n = 0, k;
-    uint32_t *cp = malloc_check((len ? len : 1) * sizeof *cp);
-    for (size_t i = 0; i < len; i += k) cp[n++] = utf8_at(s + i, &k);
-    for (size_t i = 0; i < n; i++) {
-        size_t ml;
-        const char *m;
-        if (cp[i] == 0x3A3) {
-            size_t j = i;
-            while (j > 0 && gdino_py_case_ignorable(cp[j - 1])) j--;
-            bool final = j > 0 && gdino_py_cased(cp[j - 1]);
-            for (j = i + 1; final && j < n && gdino_py_case_ignorable(cp[j]); j++) {}
-            final = final && (j >= n || !gdino_py_cased(cp[j]));
-            utf8_put(c, final ? 0x3C2 : 0x3C3);
-        } else if ((m = gdino_py_lower(cp[i], &ml))) {
-            strbuf_put(c, m, ml);
-        } else {
-            utf8_put(c, cp[i]);
-        }
-    }
-    free(cp);
-}
 
 char *gdino_caption_from_phrases(const char *const *phrases, size_t n, LpoiErr *err) {
     if (n == 0) { err_set(err, "no phrases (the caption would be empty)"); return NULL; }
@@ -86,10 +20,13 @@ char *gdino_caption_from_phrases(const char *const *phrases, size_t n, LpoiErr *
             err_set(err, "phrase %zu (%s) contains '.', which separates phrases", i + 1, json_quote_short(q, sizeof q, p, len));
             goto fail;
         }
-        py_strip(p, len, &a, &b);
+        py_str_strip(p, len, &a, &b);
         if (a == b) { err_set(err, "phrase %zu is empty", i + 1); goto fail; }
         if (i) strbuf_put(&c, ". ", 2);
-        py_lower_into(&c, p + a, b - a);
+        size_t ln;
+        char *low = py_str_lower(p + a, b - a, &ln);
+        strbuf_put(&c, low, ln);
+        free(low);
     }
     strbuf_put(&c, ".", 1);
     return c.s;

@@ -28,8 +28,8 @@ static void push_utf8(CpBuf *b, const char *s, size_t len) {
 
 // One character through clean_text, handle_chinese_chars, NFD + strip, lowercase.
 static void normalize_char(CpBuf *b, uint32_t cp) {
-    if (wp_is_deleted(cp)) return;
-    if (wp_is_to_space(cp)) { cp_push(b, ' '); return; }
+    if (wp_in(&wp_deleted, cp)) return;
+    if (wp_in(&wp_to_space, cp)) { cp_push(b, ' '); return; }
     if (cp >= 0xAC00 && cp <= 0xD7A3) {   // Hangul syllable: L V (T), the Unicode algorithm
         uint32_t s = cp - 0xAC00;
         cp_push(b, 0x1100 + s / 588);
@@ -37,10 +37,10 @@ static void normalize_char(CpBuf *b, uint32_t cp) {
         if (s % 28) cp_push(b, 0x11A7 + s % 28);
         return;
     }
-    bool pad = wp_is_chinese(cp);
+    bool pad = wp_in(&wp_chinese, cp);
     if (pad) cp_push(b, ' ');
     size_t len;
-    const char *m = wp_mapping(cp, &len);
+    const char *m = wp_map(&wp_mapping, cp, &len);
     if (m) push_utf8(b, m, len);
     else cp_push(b, cp);
     if (pad) cp_push(b, ' ');
@@ -49,10 +49,10 @@ static void normalize_char(CpBuf *b, uint32_t cp) {
 // NFD's canonical ordering: each run of marks (class > 0) stably sorted by class. Runs are short.
 static void canonical_order(CpBuf *b) {
     for (size_t i = 1; i < b->n; i++) {
-        int k = wp_combining_class(b->v[i]);
+        int k = wp_class_of(&wp_combining, b->v[i]);
         if (k == 0) continue;
         for (size_t j = i; j > 0; j--) {
-            int kp = wp_combining_class(b->v[j - 1]);
+            int kp = wp_class_of(&wp_combining, b->v[j - 1]);
             if (kp <= k) break;   // kp == 0 ends the run; equal classes keep their order
             uint32_t t = b->v[j - 1];
             b->v[j - 1] = b->v[j];
@@ -131,7 +131,7 @@ static void encode_segment(const WordPiece *wp, const char *text, size_t len, Cp
     word->len = 0;
     for (size_t i = 0; i <= cps->n; i++) {
         uint32_t cp = i < cps->n ? cps->v[i] : ' ';
-        bool white = wp_is_white(cp), punct = !white && wp_is_punct(cp);
+        bool white = wp_in(&wp_white, cp), punct = !white && wp_in(&wp_punct, cp);
         if (white || punct) {
             if (word->len) encode_word(wp, word->s, word->len, s, out);
             word->len = 0;

@@ -55,3 +55,12 @@ const char *wordpiece_id_to_token(const WordPiece *wp, int32_t id, size_t *len);
 int32_t     wordpiece_cls_id(const WordPiece *wp);
 int32_t     wordpiece_sep_id(const WordPiece *wp);
 int32_t     wordpiece_pad_id(const WordPiece *wp);   // -1 when the vocabulary has no [PAD]
+
+// Python's string rules that HF processors apply to text before the tokenizer (a caption's phrases:
+// t.strip().lower()). s must be valid UTF-8.
+// str.strip(): the [*start, *end) byte span without leading/trailing str.isspace() characters.
+void py_str_strip(const char *s, size_t len, size_t *start, size_t *end);
+// str.lower(): the mappings of Python's Unicode tables (measured from it), with the final-sigma rule
+// (U+03A3 → ς after a cased letter and not before one, case-ignorable characters skipped).
+// malloc'ed, NUL-terminated; *out_len its length when non-NULL.
+char *py_str_lower(const char *s, size_t len, size_t *out_len);
