@@ -3,6 +3,7 @@
 // window 7, patch 4, mlp_ratio 4, gelu, eps 1e-5; out_indices [2, 3, 4] when backbone_config is
 // absent) and BertConfig (30522/768/12 layers/12 heads/3072/512 positions/2 types/eps 1e-12).
 #include "models/gdino_config.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <math.h>
 #include <stdio.h>
@@ -175,16 +176,8 @@ bool gdino_config_parse(GdinoConfig *g, const JsonValue *root, const char *what,
     return true;
 }
 
-bool gdino_config_load(GdinoConfig *c, const char *path, LpoiErr *err) {
-    size_t n = strlen(path);
-    char file[4200];
-    if (n >= 5 && !strcmp(path + n - 5, ".json")) snprintf(file, sizeof file, "%s", path);
-    else snprintf(file, sizeof file, "%s/config.json", path);
-    JsonDoc *doc = json_load_file(file, (size_t)16 << 20, err);
-    if (!doc) return false;
-    bool ok = gdino_config_parse(c, json_root(doc), file, err);
-    json_free(doc);
-    return ok;
-}
+static bool parse_any(void *c, const JsonValue *root, const char *what, LpoiErr *err) { return gdino_config_parse(c, root, what, err); }
+
+bool gdino_config_load(GdinoConfig *c, const char *path, LpoiErr *err) { return model_config_read(path, parse_any, c, err); }
 
 int gdino_stage_mlp(const GdinoConfig *c, int s) { return (int)(c->mlp_ratio * gdino_stage_dim(c, s)); }

@@ -1,5 +1,6 @@
 // gdino_weights.c — the spec table of GroundingDinoForObjectDetection (gdino_weights.h).
 #include "models/gdino_weights.h"
+#include "models/model.h"
 #include "base/check.h"
 #include <string.h>
 
@@ -213,4 +214,41 @@ void gdino_weight_specs(const GdinoConfig *c, GdinoSpelling sp, GdinoWeights *w,
 
 GdinoSpelling gdino_detect_spelling(const WeightSource *src) {
     return ws_has(src, BACKBONE "swin.", "embeddings.patch_embeddings.projection.weight") ? GDINO_SWIN_V5 : GDINO_SWIN_SAVED;
+}
+
+// ---- opening a checkpoint -------------------------------------------------------------------------
+
+static bool plan(void *m, const void *cfg, const WeightSource *src, WeightPlan *p, char *msg, size_t cap) {
+    GdinoCheckpoint *ck = m;
+    const GdinoConfig *c = cfg;
+    memset(p, 0, sizeof *p);
+    gdino_weight_specs(c, gdino_detect_spelling(src), &ck->w, &p->specs);
+    return model_plan_or_text(p, src, &GDINO_WEIGHT_RULES, "Grounding DINO tensors", "", msg, cap);
+}
+
+static bool bind(void *m, Backend *be, WeightPlan *p, LpoiErr *err) {
+    GdinoCheckpoint *ck = m;
+    ck->mem = weights_upload(be, p, &ck->floats, err);
+    weights_plan_free(p);
+    return ck->mem != NULL;
+}
+
+static bool load(void *m, Backend *be, const void *cfg, const WeightSource *src, LpoiErr *err) {
+    return model_load(plan, bind, m, be, cfg, src, err);
+}
+
+bool gdino_checkpoint_open(GdinoCheckpoint *ck, Backend *be, const char *dir, LpoiErr *err) {
+    memset(ck, 0, sizeof *ck);
+    if (!gdino_config_load(&ck->cfg, dir, err)) return false;
+    ck->be = be;
+    gdino_weights_init(&ck->w, &ck->cfg);
+    if (model_open_dir(load, ck, be, &ck->cfg, dir, err)) return true;
+    gdino_checkpoint_free(ck);
+    return false;
+}
+
+void gdino_checkpoint_free(GdinoCheckpoint *ck) {
+    if (ck->be && ck->mem) ck->be->free(ck->be, ck->mem);
+    gdino_weights_free(&ck->w);
+    memset(ck, 0, sizeof *ck);
 }

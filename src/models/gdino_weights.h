@@ -107,3 +107,16 @@ void gdino_weight_specs(const GdinoConfig *c, GdinoSpelling sp, GdinoWeights *w,
 // plan then lists it missing).
 GdinoSpelling gdino_detect_spelling(const WeightSource *src);
 extern const WeightRules GDINO_WEIGHT_RULES;
+
+// A checkpoint folder bound: config.json (another model type — another detector — is refused in one
+// line) and its safetensors, every tensor checked (one line listing what is missing, unexpected or
+// mis-shaped) before one fp32 backend block is filled. The model forward builds on this.
+typedef struct {
+    GdinoConfig cfg;
+    GdinoWeights w;
+    Backend *be;
+    float *mem;              // the weights block (backend memory)
+    size_t floats;
+} GdinoCheckpoint;
+bool gdino_checkpoint_open(GdinoCheckpoint *ck, Backend *be, const char *dir, LpoiErr *err);
+void gdino_checkpoint_free(GdinoCheckpoint *ck);

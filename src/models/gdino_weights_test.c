@@ -259,3 +259,68 @@ TEST(gdino_specs_follow_the_config) {
     specs_free(&s);
     gdino_weights_free(&w);
 }
+
+// ---- a checkpoint folder: config.json + model.safetensors ------------------------------------------
+
+#define TINY_CONFIG "{\"model_type\": \"grounding-dino\", \"d_model\": 32, \"encoder_layers\": 1, \"decoder_layers\": 2," \
+    " \"encoder_ffn_dim\": 16, \"decoder_ffn_dim\": 24, \"num_queries\": 5, \"num_feature_levels\": 2," \
+    " \"encoder_attention_heads\": 4, \"decoder_attention_heads\": 2," \
+    " \"backbone_config\": {\"model_type\": \"swin\", \"embed_dim\": 8, \"depths\": [1, 1], \"num_heads\": [2, 2]," \
+    " \"window_size\": 3, \"out_indices\": [2]}, \"text_config\": {\"model_type\": \"bert\", \"hidden_size\": 12," \
+    " \"num_hidden_layers\": 1, \"num_attention_heads\": 3, \"intermediate_size\": 20, \"vocab_size\": 40}}"
+
+// Writes dir/config.json and dir/model.safetensors with every tensor the config implies (value: its
+// spec index), leaving out the spec named `drop` (NULL: none).
+static void write_tiny(const char *dir, const char *config, const char *drop) {
+    EXPECT(test_write_text(test_path(dir, "config.json"), config));
+    GdinoConfig c;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(parse_text(TINY_CONFIG, &c, &err), "%s", err.msg);
+    GdinoWeights w;
+    gdino_weights_init(&w, &c);
+    WeightSpecs s = {0};
+    gdino_weight_specs(&c, GDINO_SWIN_SAVED, &w, &s);
+    StWriter *wr = st_writer_new();
+    float **data = calloc_check(s.n, sizeof *data);
+    for (size_t i = 0; i < s.n; i++) {
+        if (drop && !strcmp(s.v[i].name, drop)) continue;
+        uint64_t shape[WEIGHT_MAX_DIMS], n = 1;
+        for (int d = 0; d < s.v[i].ndim; d++) n *= shape[d] = (uint64_t)s.v[i].shape[d];
+        data[i] = malloc_check(n * sizeof(float));
+        for (uint64_t k = 0; k < n; k++) data[i][k] = (float)i;
+        st_writer_add_f32(wr, s.v[i].name, s.v[i].ndim, shape, data[i]);
+    }
+    EXPECT_MSG(st_writer_write(wr, test_path(dir, "model.safetensors"), &err), "%s", err.msg);
+    st_writer_free(wr);
+    for (size_t i = 0; i < s.n; i++) free(data[i]);
+    free(data);
+    specs_free(&s);
+    gdino_weights_free(&w);
+}
+
+TEST(gdino_checkpoint_open_binds_and_refuses) {
+    char dir[256];
+    test_tmp_dir(dir, sizeof dir, "gdino");
+    Backend *be = backend_cpu_create();
+    LpoiErr err = {{0}};
+    GdinoCheckpoint ck;
+    write_tiny(dir, TINY_CONFIG, NULL);
+    EXPECT_MSG(gdino_checkpoint_open(&ck, be, dir, &err), "%s", err.msg);
+    if (ck.mem) {
+        EXPECT(ck.w.swin.patch.w && ck.w.dec[1].cross.output_proj.b && ck.w.bbox_embed[0].l[2].w && ck.w.bert.word);
+        EXPECT(ck.w.swin.patch.w[0] == 0.0f && ck.w.swin.patch.b[0] == 1.0f);   // spec order 0, 1: the patch conv
+        gdino_checkpoint_free(&ck);
+    }
+    // a tensor gone: one line naming it and the folder, nothing uploaded
+    write_tiny(dir, TINY_CONFIG, "model.decoder.layers.1.fc2.bias");
+    EXPECT(!gdino_checkpoint_open(&ck, be, dir, &err));
+    EXPECT_MSG(strstr(err.msg, dir) && strstr(err.msg, "1 missing (model.decoder.layers.1.fc2.bias)") && !strchr(err.msg, '\n'), "%s", err.msg);
+    // another detector's checkpoint: refused by its config, in one line
+    write_tiny(dir, "{\"model_type\": \"detr\", \"architectures\": [\"DetrForObjectDetection\"]}", NULL);
+    EXPECT(!gdino_checkpoint_open(&ck, be, dir, &err));
+    EXPECT_MSG(strstr(err.msg, "config.json") && strstr(err.msg, "\"detr\" is not Grounding DINO") && !strchr(err.msg, '\n'), "%s", err.msg);
+    unlink(test_path(dir, "config.json"));
+    unlink(test_path(dir, "model.safetensors"));
+    rmdir(dir);
+    backend_destroy(be);
+}
