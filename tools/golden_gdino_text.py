@@ -29,6 +29,7 @@ import os
 import random
 import sys
 import unicodedata
+from types import SimpleNamespace
 
 from golden_common import ROOT, generator
 import torch
@@ -37,7 +38,7 @@ import transformers
 from tokenizers import normalizers, pre_tokenizers
 from transformers import BertTokenizer
 from transformers.models.grounding_dino.modeling_grounding_dino import (
-    SPECIAL_TOKENS, encode_sinusoidal_position_embedding, generate_masks_with_special_tokens_and_transfer_map)
+    SPECIAL_TOKENS, GroundingDinoEncoderLayer, generate_masks_with_special_tokens_and_transfer_map)
 from transformers.models.grounding_dino.processing_grounding_dino import _merge_candidate_labels_text
 
 GENERATOR = generator(__file__, tokenizers, transformers, torch)
@@ -340,7 +341,10 @@ def caption_cases(tok):
     _, pos = masks_of([ids])
     feats = torch.zeros(1, len(ids), 256)   # only its dtype matters
     p = torch.tensor(pos, dtype=torch.long)
-    emb = encode_sinusoidal_position_embedding(p[..., None].to(feats.dtype), num_pos_feats=256)
+    # the encoder layer's own method (self only supplies d_model): it casts the ids to the features'
+    # dtype before the embedding, so the embedding's final .to(ids dtype) keeps float32
+    emb = GroundingDinoEncoderLayer.get_text_position_embeddings(SimpleNamespace(d_model=256), feats, None, p)
+    assert emb.dtype == torch.float32
     pe = {"position_ids": pos[0], "d_model": 256, "embedding": [float(f"{v:.9g}") for v in emb[0].reshape(-1).tolist()],
           "dtype": str(emb.dtype)}
     return {"generator": GENERATOR, "special_tokens": SPECIAL_TOKENS, "max_text_len": MAX_TEXT_LEN,

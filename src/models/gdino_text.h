@@ -13,10 +13,11 @@
 //             except blocks closed at position 0, at T−1 or by none (those attend to themselves
 //             only); every token attends to itself. position id = distance past the previous
 //             delimiter − 1, 0 outside valid blocks (so each phrase restarts at 0).
-//   position embedding   encode_sinusoidal_position_embedding(position_ids[..., None].to(float32),
-//             num_pos_feats = d_model, temperature 10000): in 5.24 the ids are cast to the text
-//             features' dtype before the embedding and the result stays float32 (older versions
-//             embedded the integer tensor; the values are the same since the ids are small integers).
+//   position embedding   GroundingDinoEncoderLayer.get_text_position_embeddings: sine embedding
+//             (num_pos_feats = d_model, temperature 10000) of position_ids[..., None].to(features'
+//             dtype), ending in .to(that dtype). In 5.24 the ids are cast to float32 BEFORE the
+//             embedding, so the final cast keeps float32 and nothing is truncated to integers (the
+//             golden calls that method itself and checks the dtype).
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
