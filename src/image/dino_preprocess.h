@@ -47,7 +47,7 @@ typedef struct {
     int b, h, w;            // batch, padded height and width
     float *pixel_values;    // [B, 3, H, W]
     uint8_t *pixel_mask;    // [B, H, W]: 1 = image, 0 = padding
-    int (*sizes)[2];        // [B]: each image's resized (h, w) — what post-processing scales back from
+    int (*sizes)[2];        // [B]: each image's (h, w) after resizing (the part pixel_mask marks)
 } DinoBatch;
 void dino_batch_free(DinoBatch *b);
 

@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
 static JsonDoc *golden(void) {
@@ -151,4 +152,28 @@ TEST(dino_preprocess_refusals) {
     EXPECT(!dino_preprocess_batch(&c, h1, 1, &out, &err) && strstr(err.msg, "limit"));
     image_free(&a);
     image_free(&b2);
+}
+
+// The real config on a photograph, timed (printed; the bound only catches a pathological slowdown).
+TEST(dino_preprocess_real_speed) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/images/photos/chelsea.png", test_data_dir());
+    Image im;
+    LpoiErr err = {{0}};
+    EXPECT_MSG(preprocess_load_image(&im, path, NULL, &err), "%s", err.msg);
+    if (!im.data) return;
+    DinoPreprocessConfig c = dino_preprocess_default();
+    const Image *one[] = {&im};
+    DinoBatch out;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 5; i++) {
+        EXPECT(dino_preprocess_batch(&c, one, 1, &out, &err));
+        dino_batch_free(&out);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = ((t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6) / 5;
+    fprintf(stderr, "    451x300 photograph -> pixel_values [1, 3, 800, 1202]: %.1f ms\n", ms);
+    EXPECT(ms < 5000);
+    image_free(&im);
 }

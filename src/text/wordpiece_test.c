@@ -10,6 +10,7 @@
 #include "base/file.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HF_DIR "../shared/data/hf/"
@@ -211,4 +212,31 @@ TEST(wordpiece_vocab_txt_lines) {
     }
     unlink(path);
     rmdir(dir);
+}
+
+// Load and encode speed on grounding-dino-tiny's tokenizer.json (printed; the bounds only catch a
+// pathological slowdown on a loaded 2-core machine).
+TEST(wordpiece_real_speed) {
+    if (access(GDINO_DIR "/tokenizer.json", F_OK) != 0) { test_skip("../shared/data/hf is absent"); return; }
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    LpoiErr err = {{0}};
+    WordPiece *wp = wordpiece_load_dir(GDINO_DIR, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    EXPECT_MSG(wp, "%s", err.msg);
+    if (!wp) return;
+    const char *caption = "a person. a bicycle. a car. a motorcycle. an airplane. a bus. a train. a truck. a boat. "
+                          "a traffic light. a fire hydrant. a stop sign. a parking meter. a bench. a bird. a cat.";
+    TokIds ids = {0};
+    for (int i = 0; i < 1000; i++) {
+        ids.count = 0;
+        EXPECT(wordpiece_encode(wp, caption, strlen(caption), true, 256, &ids, &err));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    double load_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6;
+    double enc_us = ((t2.tv_sec - t1.tv_sec) * 1e6 + (t2.tv_nsec - t1.tv_nsec) * 1e-3) / 1000;
+    fprintf(stderr, "    grounding-dino-tiny tokenizer: load %.1f ms, encode %zu ids in %.1f us\n", load_ms, ids.count, enc_us);
+    EXPECT(load_ms < 2000 && enc_us < 20000);
+    tok_ids_free(&ids);
+    wordpiece_free(wp);
 }
