@@ -268,13 +268,33 @@ def random_strings(rng, n):
     return out
 
 
+def wide_strings(rng, n):
+    """Code points from the whole Unicode range (and the corners the tables treat specially: Hangul,
+    CJK and compatibility ideographs, reordered marks, Σ)."""
+    corner = [0x20, 0x41, 0x2E, 0x3A3, 0x301, 0x1D15E, 0x1D165, 0x1D16D, 0x16FF0, 0x302E, 0x1B44, 0x8D4]
+    out = []
+    for _ in range(n):
+        s = []
+        for _ in range(rng.randint(1, 30)):
+            r = rng.random()
+            if r < 0.5:
+                cp = rng.randint(0, 0x10FFFF)
+            elif r < 0.8:
+                cp = rng.randint(0, 0x3000)
+            else:
+                cp = rng.choice(corner + [0xAC00 + rng.randint(0, 11171), 0x4E00 + rng.randint(0, 100), 0xF900 + rng.randint(0, 300)])
+            s.append(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "x")
+        out.append("".join(s))
+    return out
+
+
 def long_texts(rng):
     words = ["a", "cat", "remote", "control", "person", "bicycle", "unaffable", "naïve", "猫", ".", ",", "?"]
     return [" ".join(rng.choice(words) for _ in range(n)) for n in (120, 255, 300, 600)]
 
 
 def tokenizer_case(tok, label, rng):
-    texts = HOSTILE + random_strings(rng, 300) + long_texts(rng)
+    texts = HOSTILE + random_strings(rng, 300) + wide_strings(rng, 400) + long_texts(rng)
     encode = []
     for t in texts:
         plain = tok(t, add_special_tokens=False)["input_ids"]
