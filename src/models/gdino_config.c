@@ -1,7 +1,8 @@
 // gdino_config.c — GroundingDinoConfig from config.json (gdino_config.h), with transformers 5.24's
-// defaults: GroundingDinoConfig, SwinConfig (embed_dim 96, depths [2, 2, 6, 2], heads [3, 6, 12, 24],
+// defaults: GroundingDinoConfig; SwinConfig (embed_dim 96, depths [2, 2, 6, 2], heads [3, 6, 12, 24],
 // window 7, patch 4, mlp_ratio 4, gelu, eps 1e-5; out_indices [2, 3, 4] when backbone_config is
-// absent) and BertConfig (30522/768/12 layers/12 heads/3072/512 positions/2 types/eps 1e-12).
+// absent, the last stage when a backbone_config names no outputs); BertConfig (30522/768/12
+// layers/12 heads/3072/512 positions/2 types/eps 1e-12).
 #include "models/gdino_config.h"
 #include "models/model.h"
 #include "base/check.h"
@@ -85,7 +86,10 @@ static void parse_swin(GdinoConfig *g, const JsonValue *o, const char *what, Jso
     }
     if (c.ok && n_oi && n_of && (n_oi != n_of || memcmp(oi, of, (size_t)n_oi * sizeof *oi)))
         json_cfg_fail(&c, "\"out_indices\" and \"out_features\" name different stages");
-    if (c.ok && !n_oi && !n_of) json_cfg_fail(&c, "\"out_indices\" is missing (Grounding DINO needs the output stages)");
+    if (c.ok && !n_oi && !n_of) {   // SwinConfig's default: the last stage only
+        oi[0] = g->n_stages;
+        n_oi = 1;
+    }
     if (c.ok) {
         g->n_outs = n_oi ? n_oi : n_of;
         memcpy(g->out_stage, n_oi ? oi : of, (size_t)g->n_outs * sizeof *oi);

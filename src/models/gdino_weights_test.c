@@ -212,7 +212,6 @@ TEST(gdino_config_refusals) {
         {"{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\", \"depths\": [2, 2], \"out_indices\": [1, 2], \"num_heads\": [3]}}", "same length"},
         {"{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\", \"out_indices\": [2, 3], \"out_features\": [\"stage2\", \"stage4\"]}}", "different stages"},
         {"{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\", \"out_indices\": [5]}}", "\"out_indices\"[0]"},
-        {"{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\"}}", "\"out_indices\" is missing"},
         {"{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\", \"out_indices\": [2,3,4], \"use_absolute_embeddings\": true}}", "use_absolute_embeddings"},
         {"{\"model_type\": \"grounding-dino\", \"text_config\": {\"model_type\": \"roberta\"}}", "text_config: \"model_type\": \"roberta\""},
         {"{\"model_type\": \"grounding-dino\", \"text_config\": {\"model_type\": \"bert\", \"position_embedding_type\": \"relative_key\"}}", "relative_key"},
@@ -229,6 +228,10 @@ TEST(gdino_config_refusals) {
     LpoiErr err = {{0}};
     EXPECT_MSG(parse_text("{\"model_type\": \"grounding-dino\"}", &c, &err), "%s", err.msg);
     EXPECT(c.n_outs == 3 && c.out_stage[0] == 2 && c.swin_dim == 96 && c.text_hidden == 768 && c.num_queries == 900);
+    // A backbone_config without out_indices/out_features: SwinConfig's default, the last stage (as HF).
+    EXPECT_MSG(parse_text("{\"model_type\": \"grounding-dino\", \"backbone_config\": {\"model_type\": \"swin\", \"depths\": [2, 2],"
+                          " \"num_heads\": [3, 6]}}", &c, &err), "%s", err.msg);
+    EXPECT(c.n_outs == 1 && c.out_stage[0] == 2);
 }
 
 // A small config binds a spec table of the right size and the unshared heads appear per layer.
