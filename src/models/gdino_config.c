@@ -168,7 +168,7 @@ bool gdino_config_parse(GdinoConfig *g, const JsonValue *root, const char *what,
     // what HF's layers require of the sizes (its modules raise on these)
     if (g->two_stage_bbox_embed_share && !g->decoder_bbox_embed_share)
         return json_cfg_fail(&c, "\"two_stage_bbox_embed_share\" needs \"decoder_bbox_embed_share\" (HF refuses it too)");
-    if (g->d_model % g->enc_heads || g->d_model % g->dec_heads || (g->d_model / g->enc_heads) % 2 || g->d_model % 2)
+    if (g->d_model % g->enc_heads || g->d_model % g->dec_heads || g->d_model % 2)
         return json_cfg_fail(&c, "\"d_model\" %d must split over %d encoder and %d decoder heads", g->d_model, g->enc_heads, g->dec_heads);
     if (g->enc_heads % 2 || g->enc_ffn % 2 || (g->enc_ffn / 2) % (g->enc_heads / 2))
         return json_cfg_fail(&c, "the fusion layer's %d channels must split over %d heads (encoder_ffn_dim/2 over "
