@@ -54,6 +54,12 @@ bool gdino_post_process(const float *logits, const float *boxes, size_t Q, size_
     return true;
 }
 
+// A JSON number, or null for a non-finite value (a broken model output must not break the file).
+static void put_num(StrBuf *o, const char *sep, float v) {
+    if (isfinite(v)) strbuf_printf(o, "%s%.9g", sep, v);
+    else strbuf_printf(o, "%snull", sep);
+}
+
 static int by_score_desc(const void *a, const void *b) {
     const GdinoDetection *x = *(const GdinoDetection *const *)a, *y = *(const GdinoDetection *const *)b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
@@ -69,10 +75,13 @@ void gdino_detections_json(const GdinoDetections *d, const char *img_path, const
     strbuf_str(o, ", \"caption\": ");
     strbuf_json_str(o, caption);
     strbuf_str(o, ", \"boxes\": [");
-    for (size_t i = 0; i < d->n; i++)
-        strbuf_printf(o, "%s[%.9g, %.9g, %.9g, %.9g]", i ? ", " : "", order[i]->box[0], order[i]->box[1], order[i]->box[2], order[i]->box[3]);
+    for (size_t i = 0; i < d->n; i++) {
+        strbuf_str(o, i ? ", [" : "[");
+        for (int k = 0; k < 4; k++) put_num(o, k ? ", " : "", order[i]->box[k]);
+        strbuf_str(o, "]");
+    }
     strbuf_str(o, "], \"scores\": [");
-    for (size_t i = 0; i < d->n; i++) strbuf_printf(o, "%s%.9g", i ? ", " : "", order[i]->score);
+    for (size_t i = 0; i < d->n; i++) put_num(o, i ? ", " : "", order[i]->score);
     strbuf_str(o, "], \"labels\": [");
     for (size_t i = 0; i < d->n; i++) {
         if (i) strbuf_str(o, ", ");

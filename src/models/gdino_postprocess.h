@@ -42,5 +42,6 @@ bool gdino_post_process(const float *logits, const float *boxes_cxcywh, size_t Q
 
 // One JSON line for `lpoi negatives` / `lpoi train` (no newline): {"img_path": ..., "caption": ...,
 // "boxes": [[x0, y0, x1, y1], ...], "scores": [...], "labels": [...]}, the detections sorted by
-// score, highest first (stable), because negatives uses the FIRST box. Appended to out.
+// score, highest first (stable), because negatives uses the FIRST box; a non-finite number is
+// written as null (negatives then refuses that record by name). Appended to out.
 void gdino_detections_json(const GdinoDetections *d, const char *img_path, const char *caption, StrBuf *out);

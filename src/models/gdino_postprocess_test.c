@@ -95,6 +95,13 @@ TEST(gdino_postprocess_json_line_and_refusals) {
         EXPECT_MSG(doc, "%s", err.msg);
         json_free(doc);
         free(s.s);
+        // a non-finite box coordinate is written as null: the line stays JSON
+        d.v[0].box[2] = NAN;
+        s = (StrBuf){0};
+        gdino_detections_json(&d, "a.jpg", "x.", &s);
+        EXPECT_MSG(strstr(s.s, "[75, 25, null, 75]") && (doc = json_parse(s.s, s.len, &err)), "%s", s.s);
+        json_free(doc);
+        free(s.s);
     }
     gdino_detections_free(&d);
     GdinoPostOptions bad = {1.5f, 0.25f, 0, 0};
