@@ -59,6 +59,13 @@ static void deform(WeightSpecs *s, GdDeform *a, int d, int heads, int levels, in
     lin(s, &a->output_proj, d, d, true, pre, "output_proj");
 }
 
+// The feed-forward tail of the deformable encoder layer and of the decoder layer.
+static void ffn(WeightSpecs *s, GdLin *fc1, GdLin *fc2, GdNorm *ln, int d, int F, const char *pre) {
+    lin(s, fc1, F, d, true, pre, "fc1");
+    lin(s, fc2, d, F, true, pre, "fc2");
+    norm(s, ln, d, pre, "final_layer_norm");
+}
+
 static void mlp(WeightSpecs *s, GdMlp *m, int n, int in, int hidden, int out, const char *pre) {
     m->n = n;
     char name[32];
@@ -156,9 +163,7 @@ static void encoder_layer(const GdinoConfig *c, GdEncoderLayer *k, int l, Weight
     snprintf(sub, sizeof sub, "%sself_attn.", pre);
     deform(s, &k->deform, d, c->enc_heads, c->levels, c->enc_points, sub);
     norm(s, &k->deform_ln, d, pre, "self_attn_layer_norm");
-    lin(s, &k->fc1, c->enc_ffn, d, true, pre, "fc1");
-    lin(s, &k->fc2, d, c->enc_ffn, true, pre, "fc2");
-    norm(s, &k->final_ln, d, pre, "final_layer_norm");
+    ffn(s, &k->fc1, &k->fc2, &k->final_ln, d, c->enc_ffn, pre);
 }
 
 static void decoder_layer(const GdinoConfig *c, GdDecoderLayer *k, int l, WeightSpecs *s) {
@@ -174,9 +179,7 @@ static void decoder_layer(const GdinoConfig *c, GdDecoderLayer *k, int l, Weight
     snprintf(sub, sizeof sub, "%sencoder_attn.", pre);
     deform(s, &k->cross, d, c->dec_heads, c->levels, c->dec_points, sub);
     norm(s, &k->cross_ln, d, pre, "encoder_attn_layer_norm");
-    lin(s, &k->fc1, c->dec_ffn, d, true, pre, "fc1");
-    lin(s, &k->fc2, d, c->dec_ffn, true, pre, "fc2");
-    norm(s, &k->final_ln, d, pre, "final_layer_norm");
+    ffn(s, &k->fc1, &k->fc2, &k->final_ln, d, c->dec_ffn, pre);
 }
 
 void gdino_weight_specs(const GdinoConfig *c, GdinoSpelling sp, GdinoWeights *w, WeightSpecs *s) {
