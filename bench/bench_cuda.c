@@ -8,7 +8,8 @@
 // backend's stream; the median is reported as TFLOP/s (gemm, attention; causal counts half the score
 // matrix) against the fp32 non-tensor peak, or GB/s (the fewest bytes the op must move) against the copy
 // ceiling. A row whose check fails prints WRONG instead of a speed and the program exits 1.
-// After the fp32 rows come the bf16 tensor-core rows (mma.sync / wgmma GEMM, bf16 flash attention forward).
+// After the fp32 rows come the bf16 tensor-core rows (mma.sync / wgmma GEMM, bf16 flash attention forward) and
+// the Linear on stored bf16 / fp16 weights (linear16_*: the --precision path, activation conversion included).
 //
 // usage: bench_cuda [--quick] [--filter SUBSTR] [--reps N] [--max-ms-per-row MS]
 //   --quick   tiny shapes, 2 repeats: a smoke run (e.g. under tools/fakecuda's emulated driver)
@@ -755,6 +756,75 @@ static void bench_bf16_attention_bwd(Gpu *g, Backend *gpu, Backend *cpu, const c
     }
 }
 
+// The Linear on stored 16-bit weights through the op table (matmul_forward_half, matmul_backward_dx_half):
+// the fp32 activation's conversion included, the weight read as stored — what a --precision bf16|fp16
+// training step pays per frozen Linear. Dims: M rows (tokens); forward N = OC, K = C (w [N,K]); dx N = C,
+// K = OC (w [K,N]). Checked first at a small shape against the CPU backend's op on the same values.
+typedef struct { Dtype wt; const uint16_t *w; const float *x; float *y; } HalfLin;
+static HalfLin half_lin;
+
+static void half_lin_launch(Backend *be, void **t, const Dims *d) {
+    (void)t;
+    if (d->tb) be->matmul_forward_half(be, half_lin.y, half_lin.x, half_lin.w, half_lin.wt, NULL, d->M, d->K, d->N);
+    else be->matmul_backward_dx_half(be, half_lin.y, false, half_lin.x, half_lin.w, half_lin.wt, d->M, d->N, d->K);
+}
+
+// Random 16-bit matrix of n elements of type wt on the device; its raw bits into host16 when non-NULL.
+static uint16_t *half_random(Backend *gpu, Dtype wt, size_t n, uint16_t *host16) {
+    float *h = malloc(n * 4 + 4);
+    for (size_t i = 0; i < n; i++) h[i] = urand();
+    uint16_t *h16 = malloc(n * 2 + 2);
+    dtype_from_f32(h16, wt, h, n);
+    uint16_t *d16 = gpu->alloc(gpu, n * 2 + 16);
+    gpu->upload(gpu, d16, h16, n * 2);
+    if (host16) memcpy(host16, h16, n * 2);
+    free(h), free(h16);
+    return d16;
+}
+
+static void bench_half_linear(Gpu *g, Backend *gpu, Backend *cpu, const char *name, Dtype wt, Dims full) {
+    if (filter && !strstr(name, filter)) return;
+    const char *variant = wt == DTYPE_BF16 ? "w bf16" : "w fp16";
+    Dims small = full;
+    small.M = small.M > 296 ? 296 : small.M, small.N = small.N > 520 ? 520 : small.N, small.K = small.K > 200 ? 200 : small.K;
+    if (quick) full = small;
+    char shape[80];
+    shape_str(&cases[0], &full, shape, sizeof shape);
+    double err;
+    {   // correctness at the small shape
+        const Dims *d = &small;
+        size_t nw = (size_t)d->N * d->K, nx = (size_t)d->M * d->K, ny = (size_t)d->M * d->N;
+        uint16_t *hw = malloc(nw * 2 + 2);
+        float *hx = malloc(nx * 4 + 4), *want = malloc(ny * 4 + 4), *got = malloc(ny * 4 + 4);
+        for (size_t i = 0; i < nx; i++) hx[i] = urand();
+        float *dx = gpu->alloc(gpu, nx * 4 + 4);
+        gpu->upload(gpu, dx, hx, nx * 4);
+        half_lin = (HalfLin){wt, half_random(gpu, wt, nw, hw), dx, gpu->alloc(gpu, ny * 4 + 4)};
+        cu_check(cudrv.cuMemsetD32Async((CUdeviceptr)(uintptr_t)half_lin.y, 0x7fc00000u, ny, cuda_impl(gpu)->stream));
+        half_lin_launch(gpu, NULL, d);
+        gpu->download(gpu, got, half_lin.y, ny * 4);
+        if (d->tb) cpu->matmul_forward_half(cpu, want, hx, hw, wt, NULL, d->M, d->K, d->N);
+        else cpu->matmul_backward_dx_half(cpu, want, false, hx, hw, wt, d->M, d->N, d->K);
+        err = rel_l2_error(got, want, ny);
+        gpu->free(gpu, (void *)half_lin.w), gpu->free(gpu, dx), gpu->free(gpu, half_lin.y);
+        free(hw), free(hx), free(want), free(got);
+        if (!(err <= 1e-5)) {   // the same rounded operands: only the fp32 summation order differs
+            print_wrong(name, variant, shape, err, 1e-5, 14);
+            return;
+        }
+    }
+    size_t nw = (size_t)full.N * full.K, nx = (size_t)full.M * full.K, ny = (size_t)full.M * full.N;
+    float *hx = malloc(nx * 4 + 4), *dx = gpu->alloc(gpu, nx * 4 + 4);
+    for (size_t i = 0; i < nx; i++) hx[i] = urand();
+    gpu->upload(gpu, dx, hx, nx * 4);
+    free(hx);
+    half_lin = (HalfLin){wt, half_random(gpu, wt, nw, NULL), dx, gpu->alloc(gpu, ny * 4 + 4)};
+    int done = 0;
+    double ms = time_median(g, gpu, half_lin_launch, NULL, &full, quick ? 2 : reps, &done);
+    gpu->free(gpu, (void *)half_lin.w), gpu->free(gpu, dx), gpu->free(gpu, half_lin.y);
+    print_tflops_row(name, variant, shape, ms, 2.0 * full.M * full.N * full.K, err, done);
+}
+
 static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     int before = failures;
     const Dims fwd4 = {.M = TOK, .N = 4096, .K = 4096, .tb = true}, dx4 = {.M = TOK, .N = 4096, .K = 4096};
@@ -770,6 +840,13 @@ static int bench_bf16_rows(Gpu *g, Backend *gpu, Backend *cpu) {
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_4096", GEMM_BF16_WGMMA, fwd4);
     bench_bf16_gemm(g, gpu, cpu, "gemm_fwd_11008", GEMM_BF16_WGMMA, fwd11);
     for (int i = 0; i < 6; i++) bench_bf16_mode(g, gpu, cpu, &cases[i]);   // the six Linear GEMMs via the op table
+    for (int w = 0; w < 2; w++) {   // the frozen Linears on 16-bit weights (--precision bf16 | fp16)
+        const Dtype wt = w ? DTYPE_F16 : DTYPE_BF16;
+        bench_half_linear(g, gpu, cpu, "linear16_fwd_4096", wt, fwd4);
+        bench_half_linear(g, gpu, cpu, "linear16_dx_4096", wt, dx4);
+        bench_half_linear(g, gpu, cpu, "linear16_fwd_11008", wt, fwd11);
+        bench_half_linear(g, gpu, cpu, "linear16_dx_11008", wt, dx11);
+    }
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_causal", cases[10].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_full", cases[11].full);
     bench_bf16_attention(g, gpu, cpu, "attention_fwd_gqa8", cases[12].full);

@@ -16,12 +16,15 @@
 // thread, BK 8) for large problems and 64×64 (4×4 per thread, BK 16) when the large tile would leave
 // the GPU under-filled; cuda_gemm.c picks. Correctness-first SIMT code: the tensor-core bf16 paths are
 // gemm_mma.cu (mma.sync) and gemm_wgmma.cu (Hopper).
-#include "common.cuh"
+#include "mma.cuh"   // the bf16 / fp16 conversions of the 16-bit-weight kernels (common.cuh comes with it)
 
 // ptxcheck: gemm_f32_128x128 max_registers=128
 // ptxcheck: gemm_f32_64x64 max_registers=96
 // ptxcheck: colsum_partial_f32 max_registers=40
 // ptxcheck: colsum_final_f32 max_registers=40
+// ptxcheck: gemm_bf16w_64x64 max_registers=96
+// ptxcheck: gemm_f16w_64x64 max_registers=96
+// ptxcheck: rows_fill_f32 max_registers=32
 
 #define GEMM_THREADS 256
 
@@ -41,8 +44,22 @@ __device__ __forceinline__ void load_quads(float *v, const float *lo, const floa
     }
 }
 
-template <int BM, int BN, int BK, int TM, int TN>
-__device__ __forceinline__ void gemm_tile(const float *A, const float *B, float *C, const float *bias, int M, int N,
+// The 16-bit-weight instantiations (HALF = 1 bf16, 2 fp16; B holds the raw 16-bit weight): op(A) is rounded
+// to the weight's type as it is loaded and B widened, so each FMA adds an exact product, as on the tensor
+// cores (ops.h matmul_*_half). HALF = 0: plain fp32.
+template <int HALF>
+__device__ __forceinline__ float operand_a(float x) {
+    if constexpr (HALF == 0) return x;
+    else return half_to_f32<HALF == 2>(half_from_f32<HALF == 2>(x));
+}
+template <int HALF, typename BT>
+__device__ __forceinline__ float operand_b(BT v) {
+    if constexpr (HALF == 0) return v;
+    else return half_to_f32<HALF == 2>(v);
+}
+
+template <int BM, int BN, int BK, int TM, int TN, int HALF = 0, typename BT = float>
+__device__ __forceinline__ void gemm_tile(const float *A, const BT *B, float *C, const float *bias, int M, int N,
                                           int K, int lda, int ldb, int ldc, unsigned long long stride_a,
                                           unsigned long long stride_b, unsigned long long stride_c, int trans_a,
                                           int trans_b, float alpha, float beta) {
@@ -72,7 +89,7 @@ __device__ __forceinline__ void gemm_tile(const float *A, const float *B, float 
     const int b_dn = trans_b ? GEMM_THREADS / BK : 0, b_dk = trans_b ? 0 : GEMM_THREADS / BN;
     const long long b_slot = (long long)(trans_b ? GEMM_THREADS / BK : GEMM_THREADS / BN) * ldb;
     const long long b_kstep = trans_b ? BK : (long long)BK * ldb;
-    const float *b_ptr = B + (trans_b ? (long long)(n0 + b_n) * ldb + b_k : (long long)b_k * ldb + n0 + b_n);
+    const BT *b_ptr = B + (trans_b ? (long long)(n0 + b_n) * ldb + b_k : (long long)b_k * ldb + n0 + b_n);
 
     float a_reg[A_PER], b_reg[B_PER];
     // Loads the tiles at k0 (a_ptr/b_ptr point at them); zero outside op(A) / op(B).
@@ -80,12 +97,12 @@ __device__ __forceinline__ void gemm_tile(const float *A, const float *B, float 
 #pragma unroll
         for (int s = 0; s < A_PER; s++) {
             const bool ok = m0 + a_m + s * a_dm < M && k0 + a_k + s * a_dk < K;
-            a_reg[s] = ok ? a_ptr[s * a_slot] : 0.0f;
+            a_reg[s] = ok ? operand_a<HALF>(a_ptr[s * a_slot]) : 0.0f;
         }
 #pragma unroll
         for (int s = 0; s < B_PER; s++) {
             const bool ok = n0 + b_n + s * b_dn < N && k0 + b_k + s * b_dk < K;
-            b_reg[s] = ok ? b_ptr[s * b_slot] : 0.0f;
+            b_reg[s] = ok ? operand_b<HALF>(b_ptr[s * b_slot]) : 0.0f;
         }
     };
     auto store_tiles = [&]() {
@@ -164,6 +181,31 @@ gemm_f32_64x64(const float *A, const float *B, float *C, const float *bias, int 
                int trans_a, int trans_b, float alpha, float beta) {
     gemm_tile<64, 64, 16, 4, 4>(A, B, C, bias, M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b,
                                 alpha, beta);
+}
+
+// The Linear on 16-bit weights where the tensor-core kernels cannot run (compute_75, rows not a multiple of
+// 8 elements): B is the raw bf16 / fp16 weight, op(A) rounded to its type on load. Grid and arguments as
+// gemm_f32_64x64 (the batch strides unused: one item).
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
+gemm_bf16w_64x64(const float *A, const bf16 *B, float *C, const float *bias, int M, int N, int K, int lda, int ldb,
+                 int ldc, unsigned long long stride_a, unsigned long long stride_b, unsigned long long stride_c,
+                 int trans_a, int trans_b, float alpha, float beta) {
+    gemm_tile<64, 64, 16, 4, 4, 1>(A, B, C, bias, M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b,
+                                   alpha, beta);
+}
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS)
+gemm_f16w_64x64(const float *A, const bf16 *B, float *C, const float *bias, int M, int N, int K, int lda, int ldb,
+                int ldc, unsigned long long stride_a, unsigned long long stride_b, unsigned long long stride_c,
+                int trans_a, int trans_b, float alpha, float beta) {
+    gemm_tile<64, 64, 16, 4, 4, 2>(A, B, C, bias, M, N, K, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b,
+                                   alpha, beta);
+}
+
+// y[n, c] = b[c] for n < N, c < C: the bias start of a tensor-core Linear (then beta = 1), which has no
+// bias epilogue. Any grid (grid-stride).
+extern "C" __global__ void rows_fill_f32(float *y, const float *b, int N, int C) {
+    const unsigned long long n = (unsigned long long)N * (unsigned)C;
+    for (unsigned long long i = grid_start(); i < n; i += grid_stride()) y[i] = b[i % (unsigned)C];
 }
 
 // ---- column sums without atomics (Linear bias gradient: db[o] += Σ_n dy[n, o]) ----

@@ -20,6 +20,7 @@
 // elements inside C. So any M, N, K works, given the caller's alignment guarantees: A and B 16-byte
 // aligned, lda and ldb multiples of 8 (cuda_f32_to_bf16 pads rows to that). beta == 0 never reads C.
 // Each C element is one thread's fixed sequence of mma accumulations: deterministic run to run.
+// gemm_f16_{nn,nt}: the same tiles on fp16 operands (mma .f16), for weights stored in fp16.
 #include "mma.cuh"
 #include "gemm_mma.h"
 
@@ -27,6 +28,8 @@
 // ptxcheck: gemm_bf16_nt max_registers=255
 // ptxcheck: gemm_bf16_tn max_registers=255
 // ptxcheck: gemm_bf16_tt max_registers=255
+// ptxcheck: gemm_f16_nn max_registers=255
+// ptxcheck: gemm_f16_nt max_registers=255
 
 enum {
     MMA_BM = GEMM_MMA_BM, MMA_BK = GEMM_MMA_BK,
@@ -60,7 +63,7 @@ __device__ __forceinline__ void load_tile(bf16 *tile, const bf16 *g, int ld, int
     }
 }
 
-template <bool TA, bool TB>
+template <bool TA, bool TB, bool F16>
 __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda,
                                                int ldb, int ldc, float alpha, float beta) {
     // Stage layout: A tile then B tile. K-contiguous tiles are [BM or BN][BK]; the others [BK][BM or BN].
@@ -145,7 +148,10 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
 #pragma unroll
             for (int mt = 0; mt < MMA_MT; mt++)
 #pragma unroll
-                for (int nt = 0; nt < MMA_NT; nt++) mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
+                for (int nt = 0; nt < MMA_NT; nt++) {
+                    if (F16) mma_f16_16816(acc[mt][nt], a[mt], b[nt]);
+                    else     mma_bf16_16816(acc[mt][nt], a[mt], b[nt]);
+                }
         }
     }
     cp_async_wait<0>();
@@ -169,13 +175,16 @@ __device__ __forceinline__ void gemm_bf16_tile(const bf16 *A, const bf16 *B, flo
 
 // (4 stages, A/B fragments loaded one k16 step ahead, and 128 × 128 tiles with two blocks per SM were
 // measured as NT candidates on an H200 and were all within noise or slower: bench/RESULTS.md.)
-#define GEMM_BF16_KERNEL(name, ta, tb)                                                                           \
+#define GEMM_BF16_KERNEL(name, ta, tb, f16)                                                                      \
     extern "C" __global__ void __launch_bounds__(MMA_THREADS, 1)                                                 \
     name(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,   \
          float beta) {                                                                                           \
-        gemm_bf16_tile<ta, tb>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                                    \
+        gemm_bf16_tile<ta, tb, f16>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);                               \
     }
-GEMM_BF16_KERNEL(gemm_bf16_nn, false, false)
-GEMM_BF16_KERNEL(gemm_bf16_nt, false, true)
-GEMM_BF16_KERNEL(gemm_bf16_tn, true, false)
-GEMM_BF16_KERNEL(gemm_bf16_tt, true, true)
+GEMM_BF16_KERNEL(gemm_bf16_nn, false, false, false)
+GEMM_BF16_KERNEL(gemm_bf16_nt, false, true, false)
+GEMM_BF16_KERNEL(gemm_bf16_tn, true, false, false)
+GEMM_BF16_KERNEL(gemm_bf16_tt, true, true, false)
+// fp16 operands (the same tiles; mma .f16): the Linear forward and input gradient on fp16 weights.
+GEMM_BF16_KERNEL(gemm_f16_nn, false, false, true)
+GEMM_BF16_KERNEL(gemm_f16_nt, false, true, true)

@@ -20,4 +20,7 @@ typedef enum { GEMM_BF16_AUTO, GEMM_BF16_MMA, GEMM_BF16_WGMMA } GemmBf16Path;
 // (nothing launched: the caller falls back).
 bool cuda_gemm_bf16(CudaImpl *c, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,
                     const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc);
+// The same for operands of 16-bit type `type` (DTYPE_BF16 or DTYPE_F16; fp16 has the NN and NT layouts).
+bool cuda_gemm_half(CudaImpl *c, Dtype type, GemmBf16Path path, bool ta, bool tb, int M, int N, int K, float alpha,
+                    const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc);
 #endif

@@ -3,6 +3,7 @@
 //   C[m*ldc + n] = alpha * sum_k A[m*lda + k] * B[n*ldb + k] + beta * C[m*ldc + n],  m < M, n < N
 //
 // (y = x · wᵀ with x [M,K] and w [N,K]: both operands K-contiguous). beta == 0 never reads C.
+// gemm_f16_wgmma_nt is the same kernel on fp16 operands (wgmma .f16: same layouts and descriptors).
 // Only the compute_90a PTX variant holds the real body; compute_75/80 trap, the host emulator aborts
 // (tools/fakecuda does not emulate wgmma; the C side only launches this from a 90a module).
 //
@@ -82,6 +83,7 @@
 #include "gemm_wgmma.h"
 
 // ptxcheck: gemm_bf16_wgmma_nt max_registers=168
+// ptxcheck: gemm_f16_wgmma_nt max_registers=168
 
 #define WGMMA_GROUP_M 16                                   // tile rows per block-order group
 #define WGMMA_ROW_BYTES (WGMMA_BK * 2)                     // one tile row = one swizzle row (128 or 64 bytes)
@@ -160,44 +162,50 @@ __device__ __forceinline__ void wg_cp_async16_full(unsigned dst, const void *src
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
 }
 
-// d[0..127] += A(64×16, descriptor a) · B(256×16, descriptor b)ᵀ, both K-major, fp32 accumulation.
-__device__ __forceinline__ void wg_mma_m64n256k16(float *d, unsigned long long a, unsigned long long b) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "setp.ne.b32 p, %130, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
-        "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
-        "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
-        "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
-        "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
-        "%128, %129, p, 1, 1, 0, 0;\n"
-        "}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
-          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
-          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
-          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
-          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),
-          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),
-          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),
-          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),
-          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-        : "l"(a), "l"(b), "r"(1));
+// d[0..127] += A(64×16, descriptor a) · B(256×16, descriptor b)ᵀ, both K-major, fp32 accumulation; TYPE is the
+// operands' type ("bf16" or "f16").
+#define WG_MMA_M64N256K16(fname, TYPE)                                                                                     \
+__device__ __forceinline__ void fname(float *d, unsigned long long a, unsigned long long b) {                              \
+    asm volatile(                                                                                                          \
+        "{\n"                                                                                                              \
+        ".reg .pred p;\n"                                                                                                  \
+        "setp.ne.b32 p, %130, 0;\n"                                                                                        \
+        "wgmma.mma_async.sync.aligned.m64n256k16.f32." TYPE "." TYPE " "                                                   \
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "                                          \
+        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "                                 \
+        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "                                 \
+        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "                                 \
+        "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "                                 \
+        "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "                                 \
+        "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "                     \
+        "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "                \
+        "%128, %129, p, 1, 1, 0, 0;\n"                                                                                     \
+        "}\n"                                                                                                              \
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),                  \
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),            \
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),          \
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),          \
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),          \
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),          \
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),          \
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),          \
+          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),          \
+          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),          \
+          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),          \
+          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]),          \
+          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]),      \
+          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),  \
+          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]),  \
+          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])   \
+        : "l"(a), "l"(b), "r"(1));                                                                                         \
 }
+WG_MMA_M64N256K16(wg_mma_m64n256k16, "bf16")
+WG_MMA_M64N256K16(wg_mma_m64n256k16_f16, "f16")
+#undef WG_MMA_M64N256K16
 
-template <int BN> __device__ __forceinline__ void wg_mma(float *d, unsigned long long a, unsigned long long b);
-template <> __device__ __forceinline__ void wg_mma<256>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n256k16(d, a, b); }
+template <int BN, bool F16> __device__ __forceinline__ void wg_mma(float *d, unsigned long long a, unsigned long long b);
+template <> __device__ __forceinline__ void wg_mma<256, false>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n256k16(d, a, b); }
+template <> __device__ __forceinline__ void wg_mma<256, true>(float *d, unsigned long long a, unsigned long long b) { wg_mma_m64n256k16_f16(d, a, b); }
 
 // alpha * acc (+ beta * C) into C for a pair of adjacent columns (col even); bounds-checked.
 __device__ __forceinline__ void wg_store2(float *C, size_t off, bool col0_ok, bool col1_ok, bool vec2, float v0,
@@ -219,9 +227,9 @@ __device__ __forceinline__ void wg_store2(float *C, size_t off, bool col0_ok, bo
 }
 #endif
 
-extern "C" __global__ void __launch_bounds__(WGMMA_THREADS, 1)
-gemm_bf16_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,
-                   float beta) {
+template <bool F16>
+__device__ __forceinline__ void gemm_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb,
+                                              int ldc, float alpha, float beta) {
 #ifdef __CUDACC__
 #ifdef WGMMA_SM90
     DYNAMIC_SMEM(smem_raw);
@@ -326,7 +334,7 @@ gemm_bf16_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, 
             for (int kk = 0; kk < WGMMA_BK / 16; kk++)   // + 32 bytes (2 in >> 4 units) per k16
 #pragma unroll
                 for (int mb = 0; mb < MB; mb++)          // + 64 tile rows per m64 block
-                    wg_mma<WGMMA_BN>(acc + mb * NACC, descA0 + stage + mb * (64 * WGMMA_ROW_BYTES >> 4) + 2 * kk,
+                    wg_mma<WGMMA_BN, F16>(acc + mb * NACC, descA0 + stage + mb * (64 * WGMMA_ROW_BYTES >> 4) + 2 * kk,
                                      descB0 + stage + 2 * kk);
             wg_commit();
             wg_wait<1>();   // the previous k-tile's wgmmas are done: release its stage
@@ -360,4 +368,16 @@ gemm_bf16_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, 
 #else
     abort();
 #endif
+}
+
+extern "C" __global__ void __launch_bounds__(WGMMA_THREADS, 1)
+gemm_bf16_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,
+                   float beta) {
+    gemm_wgmma_nt<false>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);
+}
+// fp16 operands (wgmma .f16): the Linear forward on fp16 weights.
+extern "C" __global__ void __launch_bounds__(WGMMA_THREADS, 1)
+gemm_f16_wgmma_nt(const bf16 *A, const bf16 *B, float *C, int M, int N, int K, int lda, int ldb, int ldc, float alpha,
+                  float beta) {
+    gemm_wgmma_nt<true>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta);
 }

@@ -28,6 +28,45 @@ __device__ __forceinline__ bf16 bf16_from_f32(float f) {
 }
 __device__ __forceinline__ float bf16_to_f32(bf16 h) { return f32_from_bits((unsigned)h << 16); }
 
+// fp16 (IEEE binary16) bits, same type as bf16: the 16-bit weight kernels take either (a template flag).
+// fp32 -> fp16, round to nearest even with subnormals; overflow -> ±inf; NaN stays a quiet NaN. The same
+// integer code on the GPU and in the emulator, bit-identical to base/dtype.c's f32_to_f16.
+__device__ __forceinline__ bf16 f16_from_f32(float f) {
+    const unsigned x = f32_bits(f), sign = (x >> 16) & 0x8000u, man = x & 0x7fffffu;
+    const int exp = (int)((x >> 23) & 0xffu);
+    if (exp == 255) return (bf16)(sign | 0x7c00u | (man ? 0x200u : 0u));
+    const int e = exp - 127 + 15;
+    if (e >= 31) return (bf16)(sign | 0x7c00u);
+    if (e <= 0) {   // subnormal or zero in fp16
+        if (e < -10) return (bf16)sign;
+        const unsigned m = man | 0x800000u;
+        const int shift = 14 - e;
+        unsigned h = m >> shift;
+        const unsigned rem = m & ((1u << shift) - 1u), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (h & 1u))) h++;
+        return (bf16)(sign | h);
+    }
+    unsigned h = sign | ((unsigned)e << 10) | (man >> 13);
+    const unsigned rem = man & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;   // a carry into the exponent is correct
+    return (bf16)h;
+}
+__device__ __forceinline__ float f16_to_f32(bf16 h) {
+    const unsigned sign = (unsigned)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu;
+    unsigned man = h & 0x3ffu;
+    if (exp == 0) {
+        if (man == 0) return f32_from_bits(sign);
+        int e = -1;   // subnormal: normalise
+        do { e++; man <<= 1; } while (!(man & 0x400u));
+        return f32_from_bits(sign | ((unsigned)(127 - 15 - e) << 23) | ((man & 0x3ffu) << 13));
+    }
+    if (exp == 31) return f32_from_bits(sign | 0x7f800000u | (man << 13));
+    return f32_from_bits(sign | ((exp + 127 - 15) << 23) | (man << 13));
+}
+// The 16-bit type of a template flag: F16 ? fp16 : bf16.
+template <bool F16> __device__ __forceinline__ bf16 half_from_f32(float f) { return F16 ? f16_from_f32(f) : bf16_from_f32(f); }
+template <bool F16> __device__ __forceinline__ float half_to_f32(bf16 h) { return F16 ? f16_to_f32(h) : bf16_to_f32(h); }
+
 #ifdef __CUDACC__
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -79,16 +118,22 @@ __device__ __forceinline__ void ldmatrix_x4_trans(unsigned r[4], const void *row
 // Fragments (g = lane/4, t = lane%4): a[0] = A[g][2t..2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..],
 // a[3] = A[g+8][2t+8..]; b[0] = B[2t..2t+1][g], b[1] = B[2t+8..2t+9][g]; d[0..1] = D[g][2t..2t+1],
 // d[2..3] = D[g+8][2t..2t+1].
-__device__ __forceinline__ void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+// mma_f16_16816: the same with fp16 operands (same fragments).
 #if LPOI_HAVE_MMA
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#define MMA_16816(fname, TYPE)                                                                                    \
+    __device__ __forceinline__ void fname(float d[4], const unsigned a[4], const unsigned b[2]) {                 \
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." TYPE "." TYPE ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, " \
+                     "{%8,%9}, {%0,%1,%2,%3};\n"                                                                  \
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                             \
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));                         \
+    }
 #else
-    asm volatile("trap;");
+#define MMA_16816(fname, TYPE) \
+    __device__ __forceinline__ void fname(float d[4], const unsigned a[4], const unsigned b[2]) { asm volatile("trap;"); }
 #endif
-}
+MMA_16816(mma_bf16_16816, "bf16")
+MMA_16816(mma_f16_16816, "f16")
+#undef MMA_16816
 
 #else  // ---- host emulation (tools/fakecuda): lanes meet at warp barriers and read each other's operands ----
 
@@ -129,8 +174,9 @@ inline void ldmatrix_x4(unsigned r[4], const void *row) { fk_ldmatrix(r, row, fa
 inline void ldmatrix_x4_trans(unsigned r[4], const void *row) { fk_ldmatrix(r, row, true); }
 
 inline float fk_bf16_half(unsigned reg, int half) { return bf16_to_f32((bf16)(half ? reg >> 16 : reg & 0xffffu)); }
+inline float fk_f16_half(unsigned reg, int half) { return f16_to_f32((bf16)(half ? reg >> 16 : reg & 0xffffu)); }
 
-inline void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) {
+inline void fk_mma_16816(float d[4], const unsigned a[4], const unsigned b[2], bool f16) {
     unsigned lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int i = 0; i < 4; i++) fk_warpregs[warp][lane][i] = a[i];
     fk_warpregs[warp][lane][4] = b[0];
@@ -138,18 +184,21 @@ inline void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2])
     fk_warp_barrier();
     // A[row][k] lives in lane (row%8)*4 + (k%8)/2, register (row>=8) + 2(k>=8), half k%2;
     // B[k][n] in lane n*4 + (k%8)/2, register 4 + (k>=8), half k%2.
+    auto half = [&](unsigned reg, int h) { return f16 ? fk_f16_half(reg, h) : fk_bf16_half(reg, h); };
     auto A = [&](int row, int k) {
-        return fk_bf16_half(fk_warpregs[warp][(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)], k % 2);
+        return half(fk_warpregs[warp][(row % 8) * 4 + (k % 8) / 2][(row >= 8) + 2 * (k >= 8)], k % 2);
     };
-    auto B = [&](int k, int n) { return fk_bf16_half(fk_warpregs[warp][n * 4 + (k % 8) / 2][4 + (k >= 8)], k % 2); };
+    auto B = [&](int k, int n) { return half(fk_warpregs[warp][n * 4 + (k % 8) / 2][4 + (k >= 8)], k % 2); };
     const int g = (int)lane / 4, t = (int)lane % 4;
     for (int i = 0; i < 4; i++) {
         int row = g + 8 * (i / 2), col = 2 * t + (i % 2);
         float s = 0.0f;
-        for (int k = 0; k < 16; k++) s += A(row, k) * B(k, col);   // products of bf16 are exact in fp32
+        for (int k = 0; k < 16; k++) s += A(row, k) * B(k, col);   // products of bf16 / fp16 are exact in fp32
         d[i] += s;
     }
     fk_warp_barrier();
 }
+inline void mma_bf16_16816(float d[4], const unsigned a[4], const unsigned b[2]) { fk_mma_16816(d, a, b, false); }
+inline void mma_f16_16816(float d[4], const unsigned a[4], const unsigned b[2]) { fk_mma_16816(d, a, b, true); }
 
 #endif

@@ -14,14 +14,23 @@
 #   bench_cuda     bench/bench_cuda.c: every kernel at the issue's shapes (events, L2 flush, median),
 #                  each row checked against the CPU backend first; its table goes into summary.txt
 #   bench_torch    tools/bench_torch.py: PyTorch cuBLAS/SDPA at the same shapes (only if torch imports)
+#   unit_half_mma  the 16-bit-weight parity tests (cuda_matmul_half, cuda_llama_half) with LPOI_CUDA_WGMMA=0,
+#                  so that on sm_90a the forward also runs on the mma.sync kernels (the unit run took wgmma)
+#   lpoi_torch     tools/bench_lpoi_torch.py: the PyTorch LPOI step as the public code runs it, and with cached
+#                  reference log-probs, at the real llava-1.5-7b config with random fp16 weights made here;
+#                  writes the model, adapter and inputs to $LPOI_WORK (default /tmp/lpoi_bench_work)
+#   lpoi_step      bench/bench_lpoi.c on the same files (--precision fp16): lpoi's step, its first loss and
+#                  log-probs checked against PyTorch's before its step times are compared (the table's last part)
 # On the GPU machine a skipped parity test or golden case is a failure: the point of the run is to
 # execute them.
 # Full logs go to $OUT (or build/gpucheck-out): gpucheck.log (every step, in order), logs.tar.gz (one
 # file per step), summary.txt (the table printed last). Keeps going after a failure; exits 1 if any
 # step failed. Budget (H100, 16 cores): build ~1 min, unit + golden < 1 min, bench_cuda <= ~90 s (each row
-# stops repeating after 1.5 s), bench_torch < 1 min; the optional steps (sanitizers, forced variants) run
-# only while the total is under DEADLINE_S (200 s), so a normal run stays under 5 minutes; when every
-# step times out it can reach ~9. Give the device tool 540 s.
+# stops repeating after 1.5 s), bench_torch < 1 min, the LPOI step on both sides ~3 min (a random 7B model
+# made and saved in fp16, ~14 GB, then 4 steps per mode on each side); the optional steps (sanitizers,
+# forced variants) run only while the total is under DEADLINE_S (200 s), so with the LPOI step they are
+# skipped and a normal run stays under 8 minutes. Give the device tool 590 s. LPOI_STEP=0 leaves the LPOI
+# step out (then the sanitizers run as before).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -168,36 +177,40 @@ BENCH_TABLE="$LOGS/bench_cuda.table"
 TORCH_TABLE="$LOGS/bench_torch.table"
 : > "$BENCH_TABLE"; : > "$TORCH_TABLE"
 BDIR=$( [ -n "$LPOI" ] && dirname "$(readlink -f "$LPOI")" )
+# The bench programs: prebuilt next to lpoi, else linked here against the objects ./nob just built.
+BENCH_CUDA=; BENCH_LPOI=
 if [ -x build/prebuilt/bench_cuda ] && [ "$LPOI" = build/prebuilt/lpoi ]; then
+    BENCH_CUDA=build/prebuilt/bench_cuda
+    [ -x build/prebuilt/bench_lpoi ] && BENCH_LPOI=build/prebuilt/bench_lpoi
+elif [ -z "$BDIR" ] || [ ! -d "$BDIR/obj" ]; then
+    record bench_build FAIL 0 "no build directory"
+else
+    BREL=${BDIR#"$PWD"/}
+    if step bench_build 90 bash -c "objs=\$(find src -name '*.c' ! -name '*_test.c' ! -path 'src/test/*' ! -path src/app/main.c |
+                                            sed 's|^|$BREL/obj/|; s|\\.c\$|.o|') &&
+                                     for b in bench_cuda bench_lpoi; do
+                                         cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Icu -fno-strict-aliasing -c bench/\$b.c -o $BREL/\$b.o &&
+                                         cc -o $BREL/\$b $BREL/\$b.o \$objs $BREL/obj/$BREL/gen/ptx_embedded.o -lz -lm -lpthread -ldl || exit 1;
+                                     done"; then
+        BENCH_CUDA=$BREL/bench_cuda; BENCH_LPOI=$BREL/bench_lpoi
+    else
+        record bench_build FAIL "$STEP_SECS" "build failed (see bench_build)"
+    fi
+fi
+if [ -n "$BENCH_CUDA" ]; then
     # no LPOI_CUDA_SYNC: a synchronise after every launch would distort the timings
-    step bench_cuda 150 env -u LPOI_CUDA_SYNC build/prebuilt/bench_cuda --reps 15
+    step bench_cuda 150 env -u LPOI_CUDA_SYNC "$BENCH_CUDA" --reps 15
     sed -n '/^bench_cuda: /,$p' "$LOGS/bench_cuda.log" | grep -v '^lpoi: cuda' > "$BENCH_TABLE"
     note=$(grep -E '^bench_cuda: [0-9]+ rows' "$LOGS/bench_cuda.log" | cut -d. -f1-2)
     if [ "$STEP_RC" -eq 0 ] && [ -n "$note" ]; then record bench_cuda ok "$STEP_SECS" "$note"
+    elif grep -q '^bench_cuda: skipped' "$LOGS/bench_cuda.log"; then
+        record bench_cuda FAIL "$STEP_SECS" "$(grep -m1 '^bench_cuda: skipped' "$LOGS/bench_cuda.log" | cut -c1-100)"
     else record bench_cuda FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-(no summary line)}"
     fi
-elif [ -z "$BDIR" ] || [ ! -d "$BDIR/obj" ]; then
-    record bench_cuda FAIL 0 "no build directory"
-else
-    BREL=${BDIR#"$PWD"/}
-    if step bench_build 60 bash -c "objs=\$(find src -name '*.c' ! -name '*_test.c' ! -path 'src/test/*' ! -path src/app/main.c |
-                                            sed 's|^|$BREL/obj/|; s|\\.c\$|.o|') &&
-                                     cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -Isrc -Icu -fno-strict-aliasing -c bench/bench_cuda.c -o $BREL/bench_cuda.o &&
-                                     cc -o $BREL/bench_cuda $BREL/bench_cuda.o \$objs $BREL/obj/$BREL/gen/ptx_embedded.o -lz -lm -lpthread -ldl"; then
-        # no LPOI_CUDA_SYNC: a synchronise after every launch would distort the timings
-        step bench_cuda 150 env -u LPOI_CUDA_SYNC "$BREL/bench_cuda" --reps 15
-        sed -n '/^bench_cuda: /,$p' "$LOGS/bench_cuda.log" | grep -v '^lpoi: cuda' > "$BENCH_TABLE"
-        note=$(grep -E '^bench_cuda: [0-9]+ rows' "$LOGS/bench_cuda.log" | cut -d. -f1-2)
-        if [ "$STEP_RC" -eq 0 ] && [ -n "$note" ]; then record bench_cuda ok "$STEP_SECS" "$note"
-        elif grep -q '^bench_cuda: skipped' "$LOGS/bench_cuda.log"; then
-            record bench_cuda FAIL "$STEP_SECS" "$(grep -m1 '^bench_cuda: skipped' "$LOGS/bench_cuda.log" | cut -c1-100)"
-        else record bench_cuda FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-(no summary line)}"
-        fi
-    else
-        record bench_cuda FAIL "$STEP_SECS" "build failed (see bench_build)"
-    fi
 fi
-if python3 -c 'import torch' >/dev/null 2>&1; then
+HAVE_TORCH=0
+python3 -c 'import torch' >/dev/null 2>&1 && HAVE_TORCH=1
+if [ $HAVE_TORCH -eq 1 ]; then
     step bench_torch 100 python3 tools/bench_torch.py
     sed -n '/^bench_torch: /,$p' "$LOGS/bench_torch.log" > "$TORCH_TABLE"
     if [ "$STEP_RC" -eq 0 ]; then record bench_torch ok "$STEP_SECS" "$(head -n 1 "$TORCH_TABLE" | cut -c14-90)"
@@ -207,11 +220,50 @@ else
     record bench_torch skip 0 "torch not importable"
 fi
 
+# ---- 16-bit weights on the mma.sync forward too (on sm_90a the unit run's forward took wgmma) ----
+if [ -n "$TESTS" ]; then
+    step unit_half_mma 90 env LPOI_CUDA_WGMMA=0 "$TESTS" _half
+    judge_unit unit_half_mma
+fi
+
+# ---- the LPOI step, both sides: PyTorch as the public code runs it, then lpoi on the same files ----
+LPOI_TABLE="$LOGS/lpoi_step.table"
+: > "$LPOI_TABLE"
+LPOI_WORK=${LPOI_WORK:-/tmp/lpoi_bench_work}
+# The real llava-1.5-7b config: carried in the prebuilt folder (tools/gpucheck_pack.sh copies it), else ../shared.
+LLAVA_CFG=
+for f in "${PRE:-.gpubin}/llava-1.5-7b-config.json" ../shared/data/hf/llava-hf__llava-1.5-7b-hf/config.json; do
+    [ -f "$f" ] && { LLAVA_CFG=$f; break; }
+done
+if [ "${LPOI_STEP:-1}" = 0 ]; then
+    record lpoi_step skip 0 "LPOI_STEP=0"
+elif [ $HAVE_TORCH -eq 0 ] || [ -z "$LLAVA_CFG" ] || [ -z "$BENCH_LPOI" ]; then
+    record lpoi_step FAIL 0 "needs torch (${HAVE_TORCH}), the llava-1.5-7b config (${LLAVA_CFG:-none}) and bench_lpoi (${BENCH_LPOI:-none})"
+else
+    rm -rf "$LPOI_WORK"
+    # LPOI_TORCH_ARGS / LPOI_BENCH_ARGS: extra arguments (a smoke run elsewhere: "--tiny --device cpu" and "--device cpu")
+    step lpoi_torch 240 python3 tools/bench_lpoi_torch.py --config "$LLAVA_CFG" --work "$LPOI_WORK" --steps 4 ${LPOI_TORCH_ARGS:-}
+    grep -E '^bench_lpoi_torch: ' "$LOGS/lpoi_torch.log" > "$LPOI_TABLE"
+    if [ "$STEP_RC" -ne 0 ] || [ ! -f "$LPOI_WORK/torch.json" ]; then
+        record lpoi_torch FAIL "$STEP_SECS" "rc=$STEP_RC $(grep -m1 -iE 'error|skipped' "$LOGS/lpoi_torch.log" | cut -c1-80)"
+    else
+        record lpoi_torch ok "$STEP_SECS" "$(grep -m1 'public: median' "$LOGS/lpoi_torch.log" | cut -c19-100)"
+        # no LPOI_CUDA_SYNC (timings); exit 1 when the first step disagrees with PyTorch's
+        step lpoi_step 200 env -u LPOI_CUDA_SYNC "$BENCH_LPOI" --work "$LPOI_WORK" --device cuda --precision fp16 --steps 4 ${LPOI_BENCH_ARGS:-}
+        grep -E '^bench_lpoi: ' "$LOGS/lpoi_step.log" >> "$LPOI_TABLE"
+        note=$(grep -E 'vs PyTorch' "$LOGS/lpoi_step.log" | sed 's/^bench_lpoi: //' | cut -c1-100 | paste -sd ';' -)
+        if [ "$STEP_RC" -eq 0 ]; then record lpoi_step ok "$STEP_SECS" "$note"
+        else record lpoi_step FAIL "$STEP_SECS" "rc=$STEP_RC ${note:-$(tail -n 1 "$LOGS/lpoi_step.log" | cut -c1-90)}"
+        fi
+    fi
+    rm -rf "$LPOI_WORK"   # ~14 GB of random weights
+fi
+
 # ---- the sanitizers, then the other PTX variants ----
 if [ -n "$TESTS" ]; then
     SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
     # Parity tests of the kernels that communicate through shared memory (racecheck checks only those).
-    RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares cuda_f32_to_bf16"
+    RACE_TESTS="cuda_attention cuda_gemm cuda_matmul cuda_rmsnorm cuda_layernorm cuda_softmax cuda_logprob cuda_rope cuda_sum_squares cuda_f32_to_bf16"   # cuda_matmul also runs cuda_matmul_half
     if [ -z "$SAN" ]; then
         record memcheck skip 0 "compute-sanitizer not found"
         record racecheck skip 0 "compute-sanitizer not found"
@@ -267,10 +319,11 @@ TOTAL=$(elapsed)
     [ $FAILED -eq 0 ] && echo "RESULT: all steps passed" || echo "RESULT: FAILED"
     if [ -s "$BENCH_TABLE" ]; then echo; echo "---- bench_cuda (lpoi kernels) ----"; cat "$BENCH_TABLE"; fi
     if [ -s "$TORCH_TABLE" ]; then echo; echo "---- bench_torch (PyTorch: cuBLAS, SDPA) ----"; cat "$TORCH_TABLE"; fi
+    if [ -s "$LPOI_TABLE" ]; then echo; echo "---- the LPOI step, llava-1.5-7b config, random fp16 weights: PyTorch (public code, cached reference) vs lpoi ----"; cat "$LPOI_TABLE"; fi
 } > "$OUT_DIR/summary.txt"
 {
     cat "$OUT_DIR/summary.txt"
-    for f in machine build devices unit golden bench_build bench_cuda bench_torch racecheck memcheck unit_compute_75 unit_compute_80 unit_compute_90a; do
+    for f in machine build devices unit golden bench_build bench_cuda bench_torch unit_half_mma lpoi_torch lpoi_step racecheck memcheck unit_compute_75 unit_compute_80 unit_compute_90a; do
         [ -f "$LOGS/$f.log" ] || continue
         echo
         echo "==================== $f ===================="

@@ -9,7 +9,7 @@
 
 static const char *EVAL_USAGE =
     "usage: lpoi eval --model DIR [--adapter [NAME=]DIR]... [--base] --bench BENCH --images DIR --out OUT\n"
-    "                 [--data DIR] [--max-new N] [--limit N] [--device D]\n"
+    "                 [--data DIR] [--max-new N] [--limit N] [--device D] [--precision P]\n"
     "\n"
     "Answers a hallucination benchmark's questions with the LLaVA-1.5 checkpoint DIR (loaded once) and each\n"
     "adapter in turn, greedily, then scores the answers in C and prints the runs side by side.\n"
@@ -35,6 +35,7 @@ static const char *EVAL_USAGE =
     "                    amber-disc and pope); answers stop earlier at EOS\n"
     "  --limit N         only the first N items (a quick look)\n"
     "  --device D        auto (default: the GPU when one works, else the CPU), cpu or cuda\n"
+    "  --precision P     fp32 (default), bf16 or fp16: how the frozen Linear weights are stored (lpoi generate)\n"
     "\n"
     "Output, per run: OUT/NAME/answers.jsonl ({\"id\", \"image\", \"question\", \"answer\"} per line, appended as\n"
     "each answer is made), OUT/NAME/metrics.json and metrics.txt; then OUT/summary.json and the table on\n"
@@ -72,6 +73,7 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(o, "--data")) a.data_dir = v;
         else if (!strcmp(o, "--out")) a.out_dir = v;
         else if (!strcmp(o, "--device")) a.device = v;
+        else if (!strcmp(o, "--precision")) ok = precision_parse(v, &a.precision);
         else if (!strcmp(o, "--max-new")) ok = parse_int(v, 1, 1 << 16, &max_new);
         else if (!strcmp(o, "--limit")) ok = parse_int(v, 1, 1 << 30, &a.limit);
         else if (!strcmp(o, "--adapter")) {

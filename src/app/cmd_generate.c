@@ -44,6 +44,9 @@ static const char *GENERATE_USAGE =
     "  --seed N          sampling seed (default 0)\n"
     "  --ids             also print the prompt and generated token ids (not with --batch)\n"
     "  --device D        auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda\n"
+    "  --precision P     fp32 (the default on every device today), bf16 or fp16: how the frozen Linear\n"
+    "                    weights are stored (16 bits: half the memory and bytes per token; their GEMMs round\n"
+    "                    the activation operand to that type, fp32 accumulation; not yet validated on a GPU)\n"
     "\n"
     "Exit status: 0 ok, 1 if the model, tokenizer or prompt cannot be used (with --batch: a bad line\n"
     "without --skip-bad, reported as FILE:LINE: field: reason, or no line answered), 2 on a usage error.\n";
@@ -110,6 +113,7 @@ static int generate_llava_batch(const LlavaBatchArgs *a) {
 int cmd_generate(int argc, char **argv) {
     const char *model_dir = NULL, *prompt = NULL, *device = "auto", *image = NULL, *batch = NULL, *out_path = NULL;
     const char *adapter = NULL;
+    Precision precision = PRECISION_FP32;
     double max_new = 32, temperature = 0, top_p = 1, seed = 0;
     bool print_ids = false, skip_bad = false;
     for (int i = 1; i < argc; i++) {
@@ -127,6 +131,7 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--out")) out_path = v;
         else if (!strcmp(a, "--device")) device = v;
         else if (!strcmp(a, "--adapter")) adapter = v;
+        else if (!strcmp(a, "--precision")) ok = precision_parse(v, &precision);
         else if (!strcmp(a, "--max-new")) ok = parse_num(v, 1, 1 << 16, &max_new);
         else if (!strcmp(a, "--temperature")) ok = parse_num(v, 0, 1e3, &temperature);
         else if (!strcmp(a, "--top-p")) ok = parse_num(v, 1e-6, 1, &top_p);
@@ -140,6 +145,7 @@ int cmd_generate(int argc, char **argv) {
                         : image ? "--batch takes the images from FILE, not --image" : print_ids ? "--ids is not for --batch" : NULL;
         if (bad) { fprintf(stderr, "lpoi generate: %s (see --help)\n", bad); return 2; }
         LlavaBatchArgs ba = {.model_dir = model_dir, .device = device, .batch = batch, .out = out_path, .skip_bad = skip_bad, .adapter = adapter,
+                             .precision = precision,
                              .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
                              .seed = (uint64_t)seed};
         return generate_llava_batch(&ba);
@@ -148,7 +154,7 @@ int cmd_generate(int argc, char **argv) {
     if (!model_dir || !prompt) { fputs(GENERATE_USAGE, stderr); return 2; }
     if (image) {
         LlavaGenArgs ga = {.model_dir = model_dir, .image = image, .prompt = prompt, .device = device, .adapter = adapter,
-                           .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
+                           .precision = precision, .max_new = (int)max_new, .temperature = (float)temperature, .top_p = (float)top_p,
                            .seed = (uint64_t)seed, .print_ids = print_ids};
         return generate_llava(&ga);
     }
@@ -157,6 +163,7 @@ int cmd_generate(int argc, char **argv) {
     if (!tok) { fprintf(stderr, "lpoi: %s\n", err.msg); return 1; }
     Backend *be = backend_open(device, &err);
     if (!be) { fprintf(stderr, "lpoi: %s\n", err.msg); tokenizer_free(tok); return 1; }
+    be->precision = precision;
     LlamaModel m;
     TokIds ids = {0};
     int rc = 1;

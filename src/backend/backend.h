@@ -16,11 +16,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "base/dtype.h"
 #include "base/error.h"
 
 typedef struct Backend Backend;
 
 typedef enum { GELU_ERF, GELU_TANH, GELU_QUICK } GeluKind;  // HF "gelu", "gelu_pytorch_tanh", "quick_gelu"
+
+// How the frozen base weights of Linear layers are stored (`--precision`): fp32, or the 16-bit type
+// whose GEMMs (matmul_*_half) round the fp32 activation operand to it and accumulate in fp32.
+typedef enum { PRECISION_FP32, PRECISION_BF16, PRECISION_FP16 } Precision;   // 0: fp32, the default
+const char *precision_name(Precision p);                                      // "fp32", "bf16", "fp16"
+bool precision_parse(const char *s, Precision *p);                            // the same names
+Dtype precision_dtype(Precision p);                                           // DTYPE_F32 / _BF16 / _F16
 
 // Scaled-dot-product attention. q/out: [B,Tq,H,D]; k/v: [B,Tk,KVH,D]; H % KVH == 0 (GQA: query
 // head h reads kv head h / (H/KVH)). Query i sits at absolute position i + (Tk - Tq), so a
@@ -44,6 +52,7 @@ struct Backend {
     const char *name;         // "cpu" or "cuda"
     char device[128];         // human-readable: "AMD EPYC, 2 threads, avx2+fma" / "NVIDIA H100 (sm_90), PTX compute_90a"
     void *impl;               // backend private state
+    Precision precision;      // storage of frozen Linear weights loaded from now on (nn/weights.h); fp32 by default
 
     // ---- memory ----
     void *(*alloc)(Backend *be, size_t bytes);                   // dies with a clear message when out of memory
@@ -52,6 +61,9 @@ struct Backend {
     void  (*download)(Backend *be, void *host_dst, const void *src, size_t bytes);
     void  (*fill_zero)(Backend *be, void *dst, size_t bytes);
     void  (*synchronize)(Backend *be);
+    // Free and total device memory in bytes right now; NULL where the backend has no device of its own
+    // (the CPU: the host's memory is lpoi/memory_plan.h's business).
+    bool  (*mem_info)(Backend *be, size_t *free_bytes, size_t *total_bytes);
     void  (*destroy)(Backend *be);
 
     // ---- ops: one slot per line of ops.h (semantics there), NULL where the backend lacks the op ----

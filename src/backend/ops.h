@@ -143,5 +143,16 @@ OP(WINDOW_ATTENTION_BACKWARD, window_attention_backward, void, (Backend *be, flo
                                                                 const float *k, const float *v, const float *bias,
                                                                 const float *mask, const float *out, const float *lse,
                                                                 int BW, int nW, int N, int H, int D, float scale))
+// ---- Linear layers on stored 16-bit weights (frozen base weights under --precision bf16|fp16) ----
+// w: [OC,C] raw 16-bit values of dtype wt (DTYPE_BF16 or DTYPE_F16) in backend memory. The fp32
+// activation operand is rounded to wt (nearest even; fp16 overflows to inf) and the exact products are
+// summed in fp32, as the tensor cores and PyTorch autocast compute a Linear; only the summation order
+// differs between backends.
+// y[N,OC] = round(x)[N,C] · w[OC,C]ᵀ + b[OC]   (b fp32, may be NULL)
+OP(MATMUL_FORWARD_HALF, matmul_forward_half, void, (Backend *be, float *y, const float *x, const uint16_t *w, Dtype wt,
+                                                    const float *b, int N, int C, int OC))
+// dx[N,C] = round(dy)[N,OC] · w[OC,C]   (=, or += with accumulate)
+OP(MATMUL_BACKWARD_DX_HALF, matmul_backward_dx_half, void, (Backend *be, float *dx, bool accumulate, const float *dy,
+                                                            const uint16_t *w, Dtype wt, int N, int C, int OC))
 
 #undef OP

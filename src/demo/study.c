@@ -305,7 +305,7 @@ static bool run_seed(const StudyArgs *a, int seed, char **answers, LpoiErr *err)
         } else {
             ok = file_mkdir_p(run, err);
         }
-        if (ok && !s) ok = (s = llava_session_open(model, a->device, NULL, err)) != NULL;
+        if (ok && !s) ok = (s = llava_session_open(model, a->device, PRECISION_FP32, NULL, err)) != NULL;
         if (ok) ok = llava_session_set_adapter(s, var->trained ? adapter : NULL, err);
         if (ok) ok = describe(s, a, &so, data, desc, answers + (size_t)vi * a->heldout, err);
         if (ok && !a->quiet) {

@@ -33,7 +33,7 @@
 #include <zlib.h>
 
 // ---- options that must not change between a checkpoint and --resume ---------------------------
-#define NOPTS 28
+#define NOPTS 29
 typedef struct { char key[32], val[256]; } Opt;
 
 static int opt_pairs(const Trainer *tr, Opt *o) {
@@ -69,6 +69,7 @@ static int opt_pairs(const Trainer *tr, Opt *o) {
     OPT_S("loss_type", obj_loss_type_name(t->loss_type));        // the text term's formula
     OPT_S("lr_scheduler", lr_schedule_name(t->lr_scheduler));    // every step's lr
     OPT_S("box_format", BOX_FORMAT_NAMES[t->box_format]);        // which pixels the lists mask
+    OPT_S("precision", t->precision ? t->precision : "fp32");    // how every Linear rounds its input
 #undef OPT_G
 #undef OPT_S
     LPOI_ASSERT(n == NOPTS);

@@ -190,7 +190,7 @@ static bool write_line(int fd, const char *path, const StrBuf *b, LpoiErr *err) 
 }
 
 
-// OUT/<name>/run.json names what answered (model, adapter, bench, max_new): a resume with another of
+// OUT/<name>/run.json names what answered (model, adapter, bench, max_new, precision): a resume with another of
 // them would mix two models' answers in one file.
 static bool run_record(const EvalArgs *a, const EvalRun *r, const char *dir, LpoiErr *err) {
     StrBuf b = {0};
@@ -199,7 +199,8 @@ static bool run_record(const EvalArgs *a, const EvalRun *r, const char *dir, Lpo
     strbuf_str(&b, ", \"adapter\": ");
     if (r->adapter) strbuf_json_str(&b, r->adapter);
     else strbuf_str(&b, "null");
-    strbuf_printf(&b, ", \"bench\": \"%s\", \"max_new\": %d}\n", a->mmhal ? "mmhal" : bench_name(a->bench), a->max_new);
+    strbuf_printf(&b, ", \"bench\": \"%s\", \"max_new\": %d, \"precision\": \"%s\"}\n", a->mmhal ? "mmhal" : bench_name(a->bench),
+                  a->max_new, precision_name(a->precision));
     char *path = file_path_join(dir, "run.json");
     bool ok = true;
     if (access(path, F_OK) == 0) {
@@ -432,7 +433,7 @@ bool eval_run(const EvalArgs *a, LpoiErr *err) {
     bool stopped = false;
     StrBuf sum = {0};
     ok = check_images(a->images_dir, items, n_use, err);
-    if (ok) ok = (s = llava_session_open(a->model_dir, a->device, NULL, err)) != NULL;
+    if (ok) ok = (s = llava_session_open(a->model_dir, a->device, a->precision, NULL, err)) != NULL;
     // Every adapter loads (and fits the model) before the first answer or file, so a typo fails at once.
     for (int r = 0; ok && r < a->n_runs; r++)
         if (a->runs[r].adapter && !llava_session_set_adapter(s, a->runs[r].adapter, err)) {

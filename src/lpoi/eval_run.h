@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "base/error.h"
+#include "backend/backend.h"
 #include "eval/bench.h"
 
 #define EVAL_MAX_RUNS 16
@@ -26,6 +27,7 @@ typedef struct {
 
 typedef struct {
     const char *model_dir, *device;
+    Precision precision;           // frozen Linear weights: fp32 (default), bf16 or fp16 (see lpoi generate)
     EvalRun runs[EVAL_MAX_RUNS];
     int n_runs;
     bool mmhal;                      // MMHal-Bench instead of `bench`

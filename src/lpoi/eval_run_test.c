@@ -45,7 +45,7 @@ static char *answer_with(LlavaSession *s, const char *prompt) {
 
 static char *fresh_answer(const char *adapter) {
     LpoiErr err = {{0}};
-    LlavaSession *s = llava_session_open(TINY, "cpu", adapter, &err);
+    LlavaSession *s = llava_session_open(TINY, "cpu", PRECISION_FP32, adapter, &err);
     EXPECT_MSG(s != NULL, "%s", err.msg);
     if (!s) return strdup("(no session)");
     char *t = answer_with(s, "What is it?");
@@ -60,7 +60,7 @@ TEST(eval_adapter_swap_equals_fresh_session) {
     for (int i = 0; i < 4; i++) want[i] = fresh_answer(ads[i]);
     EXPECT_MSG(strcmp(want[0], want[2]) != 0 || strcmp(want[1], want[2]) != 0, "the adapters change nothing: the test would prove nothing");
     LpoiErr err = {{0}};
-    LlavaSession *s = llava_session_open(TINY, "cpu", NULL, &err);
+    LlavaSession *s = llava_session_open(TINY, "cpu", PRECISION_FP32, NULL, &err);
     EXPECT_MSG(s != NULL, "%s", err.msg);
     for (int i = 0; s && i < 4; i++) {
         EXPECT_MSG(llava_session_set_adapter(s, ads[i], &err), "%s", err.msg);

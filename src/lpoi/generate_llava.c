@@ -60,13 +60,15 @@ void llava_session_close(LlavaSession *s) {
     free(s);
 }
 
-LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err) {
+LlavaSession *llava_session_open(const char *model_dir, const char *device, Precision precision, const char *adapter,
+                                 LpoiErr *err) {
     LlavaSession *s = calloc_check(1, sizeof *s);
     s->model_dir = strdup(model_dir);
     if (!s->model_dir) LPOI_DIE("out of memory");
     if (!(s->tok = tokenizer_load_dir(model_dir, err))) goto fail;
     if (!preprocess_config_load_dir(&s->pc, model_dir, err)) goto fail;
     if (!(s->be = backend_open(device, err))) goto fail;
+    s->be->precision = precision;
     if (!llava_open(&s->m, s->be, model_dir, err)) goto fail;
     s->have_model = true;
     if (adapter && !adapter_load_dir(&s->m, adapter, err)) goto fail;
@@ -147,7 +149,7 @@ done:
 
 bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
     memset(ans, 0, sizeof *ans);
-    LlavaSession *s = llava_session_open(a->model_dir, a->device, a->adapter, err);
+    LlavaSession *s = llava_session_open(a->model_dir, a->device, a->precision, a->adapter, err);
     if (!s) return false;
     bool ok = llava_session_answer(s, a, ans, NULL, err);
     llava_session_close(s);
@@ -250,7 +252,7 @@ bool llava_batch(const LlavaBatchArgs *a, LlavaBatchStats *st, LpoiErr *err) {
     const char *slash = stat(a->batch, &bst) == 0 && S_ISREG(bst.st_mode) ? strrchr(a->batch, '/') : NULL;
     if (slash) dir = strndup(a->batch, slash == a->batch ? 1 : (size_t)(slash - a->batch));
     if (slash && !dir) LPOI_DIE("out of memory");
-    if (!(s = llava_session_open(a->model_dir, a->device, a->adapter, err))) goto done;
+    if (!(s = llava_session_open(a->model_dir, a->device, a->precision, a->adapter, err))) goto done;
     if (a->out) {
         if (!atomic_file_begin(&af, a->out, err)) goto done;
         out_open = true;

@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "backend/backend.h"
 #include "base/error.h"
 
 typedef struct {
     const char *model_dir, *image, *prompt, *device;
     const char *adapter;             // a PEFT LoRA folder applied to the model, or NULL
+    Precision precision;             // frozen Linear weight storage (backend.h; fp32 by default)
     int max_new;
     float temperature, top_p;
     uint64_t seed;
@@ -37,7 +39,8 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err);
 // (checked against each other: the tokenizer's <image> id must be the config's image_token_index),
 // with the PEFT LoRA adapter folder `adapter` loaded and on (NULL: the base model).
 typedef struct LlavaSession LlavaSession;
-LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err);
+LlavaSession *llava_session_open(const char *model_dir, const char *device, Precision precision, const char *adapter,
+                                 LpoiErr *err);
 void llava_session_close(LlavaSession *s);
 // Swaps the adapter without reloading the model: the current one (if any) is removed, then the PEFT
 // folder `adapter` is loaded (NULL: the base model). On failure the session is left on the base model.
@@ -63,6 +66,7 @@ bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *a
 typedef struct {
     const char *model_dir, *device, *batch, *out;   // out NULL: stdout
     const char *adapter;             // a PEFT LoRA folder, or NULL
+    Precision precision;             // frozen Linear weight storage (backend.h; fp32 by default)
     bool skip_bad;
     int max_new;
     float temperature, top_p;

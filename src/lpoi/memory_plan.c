@@ -30,10 +30,13 @@ bool memory_plan(const TrainOptions *o, MemPlan *p, LpoiErr *err) {
     if (!llava_lora_parse_targets(o->lora_targets, &c, &t, err)) return false;
     WeightSpecs specs = {0};
     llava_weight_specs(&c, &specs);
+    Precision prec = PRECISION_FP32;
+    if (o->precision) precision_parse(o->precision, &prec);   // checked by train_options_check
+    p->weight_bits = prec == PRECISION_FP32 ? 32 : 16;
     for (size_t i = 0; i < specs.n; i++) {
         double n = 1;
         for (int d = 0; d < specs.v[i].ndim; d++) n *= (double)specs.v[i].shape[d];
-        p->weights += 4 * n;
+        p->weights += (specs.v[i].is_linear ? p->weight_bits / 8 : 4) * n;
     }
     specs_free(&specs);
     double lora = lora_floats(&c, &t, o->lora_r);
@@ -71,8 +74,9 @@ void memory_plan_text(const MemPlan *p, char *buf, size_t cap) {
     human(o, sizeof o, p->optimizer);
     human(x, sizeof x, p->activations);
     human(t, sizeof t, p->total);
-    snprintf(buf, cap, "memory estimate: weights %s (fp32), adapters %s (+ gradients), optimizer %s, activations %s "
-             "per micro-batch (%d sequences x %d tokens); total %s", w, a, o, x, p->sequences, p->tokens, t);
+    snprintf(buf, cap, "memory estimate: weights %s (%s), adapters %s (+ gradients), optimizer %s, activations %s "
+             "per micro-batch (%d sequences x %d tokens); total %s", w,
+             p->weight_bits == 16 ? "16-bit Linear weights" : "fp32", a, o, x, p->sequences, p->tokens, t);
 }
 
 bool memory_plan_fits(const MemPlan *p, double available, const char *where, char *why, size_t cap) {
@@ -82,8 +86,10 @@ bool memory_plan_fits(const MemPlan *p, double available, const char *where, cha
     human(have, sizeof have, available);
     human(w, sizeof w, p->weights);
     if (p->weights + p->adapters + p->optimizer > 0.9 * available)
-        snprintf(why, cap, "the model's weights alone need %s (lpoi holds them in fp32) and %s has %s available: no "
-                 "batch setting helps; use a machine with more memory or a smaller model", w, where, have);
+        snprintf(why, cap, "the model's weights alone need %s (lpoi holds them in %s) and %s has %s available: no "
+                 "batch setting helps; use %sa machine with more memory or a smaller model", w,
+                 p->weight_bits == 16 ? "16-bit Linears" : "fp32", where, have,
+                 p->weight_bits == 16 ? "" : "--precision bf16 or fp16 (half the bytes), ");
     else
         snprintf(why, cap, "the run needs about %s and %s has %s available; the activations of one micro-batch "
                  "dominate: lower --micro-batch (now %d sequences per forward) or --max-length", need, where, have,

@@ -14,6 +14,7 @@ typedef struct {
     double weights, adapters, optimizer, activations;   // bytes
     double total;
     int sequences, tokens;            // per micro-batch: sequences x tokens (image tokens included)
+    int weight_bits;                  // of the Linear weights: 32, or 16 under --precision bf16|fp16
 } MemPlan;
 
 // false + err when config.json cannot be read or the LoRA targets are bad.

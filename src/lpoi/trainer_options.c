@@ -1,6 +1,7 @@
 // trainer_options.c — TrainOptions: the paper's defaults, `lpoi train` flags (one table, also used
 // for --config JSON files, whose keys are the flag names without "--"), checks and --help.
 #include "lpoi/trainer_options.h"
+#include "backend/backend.h"
 #include "base/check.h"
 #include "base/json.h"
 #include "base/file.h"
@@ -55,6 +56,7 @@ static const Flag FLAGS[] = {
     {"box-format", F_BOX, O(box_format), "F  how boxes are written: xyxy (pixel corners, default), xywh, norm-xyxy, norm-xywh"},
     {"base-model", F_STR, O(base_model_name), "NAME adapter_config base_model_name_or_path (default: --model)"},
     {"device", F_STR, O(device), "D      auto (default: the GPU when one works, else the CPU, saying why), cpu or cuda"},
+    {"precision", F_STR, O(precision), "P   frozen Linear weights as fp32 (default, every device), bf16 or fp16 (half the memory; GEMMs round activations to it, fp32 sums)"},
     {"eval-data", F_STR, O(eval_data), "FILE held-out records (as --data, with lists): their list accuracy is logged"},
     {"eval-every", F_INT, O(eval_every), "N  evaluate --eval-data every N steps (0 = after the last step only)"},
     {"log", F_STR, O(log_file), "FILE      JSONL log (default OUT/log.jsonl)"},
@@ -311,6 +313,9 @@ bool train_options_check(const TrainOptions *o, LpoiErr *err) {
     if (!o->model_dir) return err_set(err, "--model is required");
     if (!o->data_path) return err_set(err, "--data is required");
     if (!o->out_dir) return err_set(err, "--out is required");
+    Precision prec;
+    if (o->precision && !precision_parse(o->precision, &prec))
+        return err_set(err, "--precision '%s': expected fp32, bf16 or fp16", o->precision);
     if (!(o->beta > 0)) return err_set(err, "--beta must be > 0");
     if (o->list_size < 2 || o->list_size > OBJ_MAX_L) return err_set(err, "--list-size must be 2..%d", OBJ_MAX_L);
     if (o->lora_r < 1 || o->lora_r > 4096) return err_set(err, "--lora-r must be 1..4096");

@@ -20,6 +20,7 @@ typedef struct {
     const char *out_dir;          // run folder (created)
     const char *base_model_name;  // adapter_config base_model_name_or_path; NULL = model_dir
     const char *device;           // "cpu", "cuda", "auto" (default "cpu")
+    const char *precision;        // "fp32", "bf16", "fp16": frozen Linear weight storage (backend.h); NULL = fp32
     const char *log_file;         // NULL = OUT/log.jsonl
     const char *eval_data;        // held-out records (as --data) whose list accuracy is logged; NULL = none
     int eval_every;               // steps between held-out evaluations (0: only after the last step)

@@ -2,6 +2,7 @@
 // processor, data (tokenised, truncated), LoRA adapters and optimiser state; the batch builder;
 // and the reference pre-pass that computes each example's πref log-probs exactly once.
 #include "lpoi/trainer_internal.h"
+#include "lpoi/memory_plan.h"
 #include "base/check.h"
 #include "base/json.h"
 #include <stdio.h>
@@ -64,6 +65,15 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
                            .skip_bad = o->skip_bad, .check_files = true, .box_format = o->box_format};
     if (!dataset_load(&tr->data, o->data_path, &dopt, err)) return false;
     if (!(tr->be = backend_open(o->device ? o->device : "cpu", err))) return false;
+    if (o->precision) precision_parse(o->precision, &tr->be->precision);   // checked by train_options_check
+    size_t dev_free, dev_total;   // a GPU run that cannot fit is refused before anything is loaded onto it
+    if (tr->be->mem_info && tr->be->mem_info(tr->be, &dev_free, &dev_total)) {
+        MemPlan plan;
+        LpoiErr e = {{0}};
+        char why[480];
+        if (memory_plan(o, &plan, &e) && !memory_plan_fits(&plan, (double)dev_free, "the GPU", why, sizeof why))
+            return err_set(err, "%s cannot train on the GPU: %s", o->model_dir, why);
+    }
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
     tr->have_model = true;
     // What this run is made of, hashed once now that it is loaded (every checkpoint records it and

@@ -730,6 +730,11 @@ TEST(train_resume_refuses_changed_inputs_untouched) {
     EXPECT_MSG(strstr(printed, "loss_type was sigmoid in that run, now hinge") != NULL, "%s", printed);
     free(printed);
     o.loss_type = OBJ_LOSS_SIGMOID;
+    o.precision = "bf16";   // 16-bit Linear weights: every number of every later step changes
+    EXPECT_EQ_INT(train_capture(&o, &r, &printed), 1);
+    EXPECT_MSG(strstr(printed, "precision was fp32 in that run, now bf16") != NULL, "%s", printed);
+    free(printed);
+    o.precision = NULL;
     // Same lines, other content: "A red box" -> "A red cube".
     char *text = test_read_text(o.data_path);
     for (char *p = text; p && (p = strstr(p, "red box")); p += 7) memcpy(p, "red bot", 7);

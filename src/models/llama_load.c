@@ -43,7 +43,7 @@ void llama_weight_specs(const LlamaConfig *c, const LlamaSpelling *sp, LlamaMode
             int o, i;
             proj_shape(c, p, &o, &i);
             if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
-            SPEC2(out, AT(ly->proj[p].w), o, i, "%slayers.%d.%s.weight", sp->prefix, l, LLAMA_PROJ_PATH[p]);
+            SPEC_LINEAR(out, ly ? &ly->proj[p] : NULL, o, i, "%slayers.%d.%s.weight", sp->prefix, l, LLAMA_PROJ_PATH[p]);
         }
     }
     SPEC1(out, AT(m->norm), c->C, "%snorm.weight", sp->prefix);

@@ -65,7 +65,7 @@ static void proj_specs(const LlavaConfig *c, const char *prefix, LlavaModel *m, 
         Linear *l = m ? &m->proj[p] : NULL;
         int in = p == LLAVA_PROJ_1 ? c->vision.C : c->text.C;
         if (l) *l = (Linear){.C = in, .OC = c->text.C};
-        SPEC2(out, l ? &l->w : NULL, c->text.C, in, "%s%s.weight", prefix, PROJ_NAME[p]);
+        SPEC_LINEAR(out, l, c->text.C, in, "%s%s.weight", prefix, PROJ_NAME[p]);
         if (c->proj_bias) SPEC1(out, l ? &l->b : NULL, c->text.C, "%s%s.bias", prefix, PROJ_NAME[p]);
     }
 }

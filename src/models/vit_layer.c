@@ -86,7 +86,7 @@ void vit_layer_specs(WeightSpecs *out, const char *prefix, int l, int C, int F, 
     for (int p = 0; p < CLIP_NPROJ; p++) {
         int o = p == CLIP_FC1 ? F : C, i = p == CLIP_FC2 ? F : C;
         if (ly) ly->proj[p] = (Linear){.C = i, .OC = o};
-        SPEC2(out, AT(ly->proj[p].w), o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
+        SPEC_LINEAR(out, ly ? &ly->proj[p] : NULL, o, i, "%sencoder.layers.%d.%s.weight", prefix, l, CLIP_PROJ_PATH[p]);
         SPEC1(out, AT(ly->proj[p].b), o, "%sencoder.layers.%d.%s.bias", prefix, l, CLIP_PROJ_PATH[p]);
     }
 #undef AT

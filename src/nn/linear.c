@@ -8,11 +8,13 @@
 //             dxa = s·dy·B               [N,r]        gemm NN
 //             dA += dxaᵀ·x               [r,C]        gemm TN
 //             dx += dxa·A                [N,C]        gemm NN
+// With a 16-bit base (w16) the two base GEMMs are matmul_forward_half / matmul_backward_dx_half.
 #include "nn/linear.h"
 #include "base/check.h"
 
 void linear_forward(Backend *be, const Linear *l, float *y, const float *x, float *xa, int N, bool lora_on) {
-    be->matmul_forward(be, y, x, l->w, l->b, N, l->C, l->OC);
+    if (l->w16) be->matmul_forward_half(be, y, x, l->w16, l->w16_type, l->b, N, l->C, l->OC);
+    else be->matmul_forward(be, y, x, l->w, l->b, N, l->C, l->OC);
     if (!linear_lora_active(l, lora_on)) return;
     LPOI_ASSERT(xa != NULL);
     const int C = l->C, OC = l->OC, r = l->r;
@@ -23,7 +25,11 @@ void linear_forward(Backend *be, const Linear *l, float *y, const float *x, floa
 void linear_backward(Backend *be, const Linear *l, float *dx, bool accumulate_dx, const float *dy,
                      const float *x, const float *xa, float *dxa, int N, bool lora_on) {
     const int C = l->C, OC = l->OC;
-    if (dx && accumulate_dx) {
+    if (l->w16) {   // frozen: only the input gradient (and a bias gradient, should a caller want one)
+        LPOI_ASSERT(!l->dw);
+        if (dx) be->matmul_backward_dx_half(be, dx, accumulate_dx, dy, l->w16, l->w16_type, N, C, OC);
+        if (l->db) be->matmul_backward(be, NULL, NULL, l->db, dy, x, NULL, N, C, OC);
+    } else if (dx && accumulate_dx) {
         be->gemm(be, false, false, N, C, OC, 1.0f, dy, OC, 0, l->w, C, 0, 1.0f, dx, C, 0, 1);
         if (l->dw || l->db) be->matmul_backward(be, NULL, l->dw, l->db, dy, x, l->w, N, C, OC);
     } else if (dx || l->dw || l->db) {

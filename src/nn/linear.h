@@ -9,14 +9,17 @@
 // Forward saves xa = x·Aᵀ [N,r] for the backward; x itself is the caller's (it keeps its input
 // alive). Backward: dx is written (=), or added to (+=) when the caller sums several branches;
 // LoRA gradients dA, dB accumulate (+=) in fp32; dW, db accumulate only where the layer points at
-// gradient buffers (a frozen base has none and the GEMMs are skipped).
+// gradient buffers (a frozen base has none and the GEMMs are skipped). A base stored in 16 bits (w16)
+// is frozen: its GEMMs round their fp32 activation operand to that type (ops.h matmul_*_half).
 #pragma once
 #include <stdbool.h>
 #include "backend/backend.h"
 
 typedef struct {
     int C, OC;               // in_features, out_features
-    const float *w;          // [OC,C] frozen base weight (backend memory)
+    const float *w;          // [OC,C] frozen base weight (backend memory), NULL when stored in 16 bits:
+    const uint16_t *w16;     // [OC,C] the same in w16_type (BF16/F16; --precision), read by the matmul_*_half ops
+    Dtype w16_type;
     const float *b;          // [OC] or NULL
     float *dw, *db;          // [OC,C], [OC] gradients (+=) or NULL (frozen)
     // LoRA (r == 0: none)

@@ -175,29 +175,75 @@ void weights_plan_free(WeightPlan *p) {
     memset(p, 0, sizeof *p);
 }
 
+enum { STAGING_ELEMS = 1 << 22 };   // host staging per upload call: 16 MiB of fp32
+
+// 16-bit storage type of spec i under the backend's precision, or DTYPE_F32.
+static Dtype stored_type(const Backend *be, const WeightSpec *s) {
+    return s->linear ? precision_dtype(be->precision) : DTYPE_F32;
+}
+
+// Copies tensor t into backend memory dst as `type` (F32, BF16 or F16): straight from the mapping when
+// the file holds that type, else converted through the staging buffer a chunk at a time.
+static bool upload_as(Backend *be, void *dst, const StTensor *t, Dtype type, float *staging, uint16_t *staging16,
+                      LpoiErr *err) {
+    const size_t n = (size_t)t->numel, out_size = (size_t)dtype_bits(type) / 8;
+    if (!dtype_usable(t->dtype)) return st_read_f32(t, staging, err);   // the plan has checked: its error text
+    if (t->dtype == type) {
+        be->upload(be, dst, t->data, n * out_size);
+        return true;
+    }
+    const size_t in_size = (size_t)dtype_bits(t->dtype) / 8;
+    for (size_t i = 0; i < n; i += STAGING_ELEMS) {
+        const size_t k = LPOI_MIN(n - i, (size_t)STAGING_ELEMS);
+        dtype_to_f32(staging, t->data + i * in_size, t->dtype, k);
+        if (type != DTYPE_F32) dtype_from_f32(staging16, type, staging, k);
+        be->upload(be, (char *)dst + i * out_size, type == DTYPE_F32 ? (void *)staging : (void *)staging16, k * out_size);
+    }
+    return true;
+}
+
 float *weights_upload(Backend *be, const WeightPlan *p, size_t *floats, LpoiErr *err) {
-    size_t total = 0, biggest = 0;
-    for (size_t i = 0; i < p->specs.n; i++) {
-        total += (size_t)p->found[i]->numel;
-        biggest = LPOI_MAX(biggest, (size_t)p->found[i]->numel);
-    }
-    float *mem = be->alloc(be, (total ? total : 1) * sizeof(float));
-    float *host = malloc_check((biggest ? biggest : 1) * sizeof(float));
-    size_t off = 0;
-    for (size_t i = 0; i < p->specs.n; i++) {
-        const StTensor *t = p->found[i];
-        if (!st_read_f32(t, host, err)) {   // an I/O error: the plan has checked the dtype
-            free(host);
-            be->free(be, mem);
-            return NULL;
+    // Layout: the fp32 tensors in spec order, then the 16-bit ones, each 256-byte aligned (the
+    // tensor-core GEMMs read them with 16-byte copies).
+    size_t *offset = malloc_check((p->specs.n ? p->specs.n : 1) * sizeof *offset);
+    size_t f32_bytes = 0, bytes;
+    for (size_t i = 0; i < p->specs.n; i++)
+        if (stored_type(be, &p->specs.v[i]) == DTYPE_F32) {
+            offset[i] = f32_bytes;
+            f32_bytes += (size_t)p->found[i]->numel * sizeof(float);
         }
-        be->upload(be, mem + off, host, (size_t)t->numel * sizeof(float));
-        if (p->specs.v[i].dst) *p->specs.v[i].dst = mem + off;
-        off += (size_t)t->numel;
+    bytes = f32_bytes;
+    for (size_t i = 0; i < p->specs.n; i++)
+        if (stored_type(be, &p->specs.v[i]) != DTYPE_F32) {
+            bytes = (bytes + 255) / 256 * 256;
+            offset[i] = bytes;
+            bytes += (size_t)p->found[i]->numel * 2;
+        }
+    char *mem = be->alloc(be, bytes ? bytes : 1);
+    float *staging = malloc_check(STAGING_ELEMS * sizeof(float));
+    uint16_t *staging16 = malloc_check(STAGING_ELEMS * sizeof(uint16_t));
+    bool ok = true;
+    for (size_t i = 0; i < p->specs.n && ok; i++) {
+        const WeightSpec *s = &p->specs.v[i];
+        const Dtype type = stored_type(be, s);
+        ok = upload_as(be, mem + offset[i], p->found[i], type, staging, staging16, err);
+        if (type != DTYPE_F32) {
+            s->linear->w = NULL;
+            s->linear->w16 = (const uint16_t *)(mem + offset[i]);
+            s->linear->w16_type = type;
+        } else if (s->dst) {
+            *s->dst = (const float *)(mem + offset[i]);
+        }
     }
-    free(host);
-    *floats = total;
-    return mem;
+    free(staging);
+    free(staging16);
+    free(offset);
+    if (!ok) {   // an I/O error: the plan has checked the dtype
+        be->free(be, mem);
+        return NULL;
+    }
+    *floats = (bytes + 3) / 4;
+    return (float *)mem;
 }
 
 bool weights_read_into(Backend *be, float *dst, const StTensor *t, LpoiErr *err) {

@@ -6,8 +6,12 @@
 //           fp32), and find every tensor of ours that no spec names; all problems go into ONE
 //           WeightErrors, printed as one line: "N missing (a, b, ...); N unexpected (...);
 //           N mis-shaped (x is [..], expected [..]); N not F32/F16/BF16 (y is I32)"
-//   upload  only when every plan of the model is clean: one fp32 backend block, each spec's
-//           pointer set into it. A bad checkpoint is one error and never a half-loaded model.
+//   upload  only when every plan of the model is clean: one backend block, each spec's pointer set
+//           into it. A bad checkpoint is one error and never a half-loaded model. Tensors are fp32 in
+//           that block, but for the Linear weights (SPEC_LINEAR) of a backend whose precision is bf16
+//           or fp16 (be->precision, `--precision`): those are stored in 16 bits (Linear.w16), copied
+//           straight from the file's mapping when it holds that type already. Either way the host
+//           holds at most one bounded staging buffer, never an fp32 copy of a tensor or the model.
 // "Ours" is the WeightRules: name prefixes (or exact names) every tensor under which must be a
 // spec, and names accepted and skipped (HF's _keys_to_ignore_on_load: rotary inv_freq buffers, a
 // tied lm_head).
@@ -18,6 +22,7 @@
 #include "backend/backend.h"
 #include "base/error.h"
 #include "base/safetensors.h"
+#include "nn/linear.h"
 
 // A set of tensors to bind from: a model folder/file (st_model_open) or one safetensors file;
 // only names beginning with `prefix` are looked at, with the prefix removed (NULL/"" = all).
@@ -46,6 +51,8 @@ typedef struct {
     int ndim;
     int64_t shape[WEIGHT_MAX_DIMS];
     const float **dst;               // receives the tensor's fp32 backend pointer (NULL: not wired)
+    Linear *linear;                  // a Linear's weight (dst == &linear->w): may be stored in 16 bits
+    bool is_linear;                  // SPEC_LINEAR (also in tables made without a model: memory plans)
 } WeightSpec;
 
 typedef struct { WeightSpec *v; size_t n, cap; } WeightSpecs;   // a growing table
@@ -53,6 +60,14 @@ void specs_add(WeightSpecs *s, const float **dst, int ndim, const int64_t *shape
     __attribute__((format(printf, 5, 6)));
 #define SPEC1(s, dst, d0, ...) specs_add((s), (dst), 1, (const int64_t[]){(d0)}, __VA_ARGS__)
 #define SPEC2(s, dst, d0, d1, ...) specs_add((s), (dst), 2, (const int64_t[]){(d0), (d1)}, __VA_ARGS__)
+// The weight [out, in] of Linear l (NULL: not wired), which 16-bit precision stores in 16 bits.
+#define SPEC_LINEAR(s, l, out, in, ...)                                                            \
+    do {                                                                                           \
+        Linear *l_ = (l);                                                                          \
+        SPEC2((s), l_ ? &l_->w : NULL, (out), (in), __VA_ARGS__);                                  \
+        (s)->v[(s)->n - 1].linear = l_;                                                            \
+        (s)->v[(s)->n - 1].is_linear = true;                                                       \
+    } while (0)
 void specs_free(WeightSpecs *s);
 
 // ---- one error accumulator ----
@@ -86,8 +101,9 @@ bool weights_plan(WeightPlan *p, const WeightSource *src, const WeightRules *rul
 // "<title> do not match the config (names under "<prefix>"): <list>"
 void weights_plan_text(const WeightPlan *p, const char *title, const char *prefix, char *msg, size_t cap);
 void weights_plan_free(WeightPlan *p);
-// Pass 2: every planned tensor as fp32 into one new backend block (*floats of them), each spec's
-// dst pointed into it. NULL + err only on a read error (the plan has checked names/shapes/dtypes).
+// Pass 2: every planned tensor into one new backend block (*floats: its size in 4-byte words), each
+// spec's dst (or its Linear's w16) pointed into it: fp32, or 16 bits as the header says. NULL + err
+// only on a read error (the plan has checked names/shapes/dtypes).
 float *weights_upload(Backend *be, const WeightPlan *p, size_t *floats, LpoiErr *err);
 // Reads t as fp32 into backend memory dst (LoRA tensors: the model already owns the memory).
 bool weights_read_into(Backend *be, float *dst, const StTensor *t, LpoiErr *err);

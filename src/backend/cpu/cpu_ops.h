@@ -9,6 +9,7 @@
 //   cpu_attention.c                  attention
 //   cpu_logprob.c                    logprob
 //   cpu_adamw.c                      adamw_update
+//   cpu_matmul_half.c                matmul_forward_half, matmul_backward_dx_half (16-bit weights)
 // Signatures are exactly the Backend slots (generated from ops.h, semantics there); cpu_backend.c fills
 // the table from the same list. All are fp32, multi-threaded with parallel_for, and deterministic for a
 // given thread count.

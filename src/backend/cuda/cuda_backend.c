@@ -24,7 +24,7 @@ Backend *backend_cuda_create(int device_index, LpoiErr *err) {
     Backend *be = malloc_check(sizeof *be);
     *be = (Backend){.name = "cuda", .impl = c, .alloc = cuda_alloc, .free = cuda_free, .upload = cuda_upload,
                     .download = cuda_download, .fill_zero = cuda_fill_zero, .synchronize = cuda_synchronize,
-                    .destroy = cuda_destroy};
+                    .mem_info = cuda_mem_info, .destroy = cuda_destroy};
     char variants[96];
     cuda_describe_variants(c, variants, sizeof variants);
     int len = snprintf(be->device, sizeof be->device, "%s (sm_%d%d, %d SMs, %.1f GiB), PTX %s", c->name, c->cc_major,

@@ -253,6 +253,12 @@ void cuda_fill_zero(Backend *be, void *dst, size_t bytes) {
     cu_check(cudrv.cuMemsetD8Async(dptr(dst), 0, bytes, c->stream));
 }
 
+bool cuda_mem_info(Backend *be, size_t *free_bytes, size_t *total_bytes) {
+    CudaImpl *c = cuda_impl(be);
+    cuda_enter(c);
+    return cudrv.cuMemGetInfo(free_bytes, total_bytes) == CUDA_SUCCESS;
+}
+
 void cuda_synchronize(Backend *be) {
     CudaImpl *c = cuda_impl(be);
     cuda_enter(c);

@@ -130,6 +130,7 @@ void  cuda_upload(Backend *be, void *dst, const void *host_src, size_t bytes);  
 void  cuda_download(Backend *be, void *host_dst, const void *src, size_t bytes); // synchronises
 void  cuda_fill_zero(Backend *be, void *dst, size_t bytes);
 void  cuda_synchronize(Backend *be);
+bool  cuda_mem_info(Backend *be, size_t *free_bytes, size_t *total_bytes);   // cuMemGetInfo
 
 // ---- the core's life ----
 // Driver, device, primary context, stream, every kernel family's best PTX variant, the settings from the

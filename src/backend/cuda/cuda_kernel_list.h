@@ -104,4 +104,14 @@ KERNEL(WINDOW_ATTENTION_FORWARD, window_attention, window_attention_forward_f32,
 KERNEL(WINDOW_ATTENTION_BACKWARD, window_attention, window_attention_backward_f32, "ppppppppppppiiiiif", WIN_BWD_SMEM_BYTES, 0)
 KERNEL(WINDOW_ATTENTION_DBIAS, window_attention, window_attention_dbias_f32, "ppiii", 0, 0)
 
+// 16-bit weights (--precision bf16|fp16) — cuda_matmul_half.c: the SIMT fallback and bias start (cu/gemm.cu),
+// the fp16 operand copy (cu/convert.cu), fp16 tensor-core GEMMs (cu/gemm_mma.cu sm_80+, cu/gemm_wgmma.cu sm_90a)
+KERNEL(GEMM_BF16W_64, gemm, gemm_bf16w_64x64, "ppppiiiiiiuuuiiff", 0, 0)
+KERNEL(GEMM_F16W_64, gemm, gemm_f16w_64x64, "ppppiiiiiiuuuiiff", 0, 0)
+KERNEL(ROWS_FILL, gemm, rows_fill_f32, "ppii", 0, 0)
+KERNEL(F32_TO_F16, convert, f32_to_f16_2d, "ppiiii", 0, 0)
+KERNEL(GEMM_F16_NN, gemm_mma, gemm_f16_nn, "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80)
+KERNEL(GEMM_F16_NT, gemm_mma, gemm_f16_nt, "pppiiiiiiff", GEMM_MMA_SMEM_BYTES, 80)
+KERNEL(GEMM_F16_WGMMA_NT, gemm_wgmma, gemm_f16_wgmma_nt, "pppiiiiiiff", WGMMA_SMEM_BYTES, 90)
+
 #undef KERNEL
