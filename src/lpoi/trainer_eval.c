@@ -3,6 +3,7 @@
 // train_dump_logits (logits of one image + prompt with an adapter, for the PEFT round-trip check).
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
+#include "lpoi/generate_idefics2.h"
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "image/image.h"
@@ -95,6 +96,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     float *pix = NULL, *logits = NULL, *host = NULL;
     char *text = NULL;
     PreprocessConfig pc;
+    if (model_dir_is_idefics2(a->model_dir)) return train_dump_logits_idefics2(a, err);
     if (!(tok = tokenizer_load_dir(a->model_dir, err))) goto done;
     if (!preprocess_config_load_dir(&pc, a->model_dir, err)) goto done;
     if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
@@ -103,6 +105,12 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     if (!llava_open(&m, be, a->model_dir, err)) goto done;
     have = true;
     if (a->adapter_dir && !adapter_load_dir(&m, a->adapter_dir, err)) goto done;
+    if (a->adapter_dir && a->adapter_out) {
+        int r;
+        double alpha;
+        if (!adapter_config_read(a->adapter_dir, &r, &alpha, err) || !adapter_save_dir(&m, a->adapter_out, a->model_dir, r, alpha, err))
+            goto done;
+    }
     llava_set_lora(&m, a->adapter_dir != NULL);
     if (a->answer) {
         char *p, *r;
