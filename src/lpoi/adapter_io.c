@@ -123,10 +123,26 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
     target_modules_json(parts, NPARTS, llava_list_check, t, buf, cap);
 }
 
+// The module's last name part before ".lora_A.weight" / ".lora_B.weight" of tensor s into kind
+// ("...self_attn.q_proj.lora_A.weight" → "q_proj"); false + "s: reason".
+static bool lora_kind_of(const char *s, char *kind, size_t cap, LpoiErr *err) {
+    const char *lora = strstr(s, ".lora_A.weight");
+    if (!lora) lora = strstr(s, ".lora_B.weight");
+    if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
+    const char *start = lora;
+    while (start > s && start[-1] != '.') start--;
+    size_t len = (size_t)(lora - start);
+    if (len == 0 || len >= cap) return err_set(err, "%s: no module name before lora_", s);
+    memcpy(kind, start, len);
+    kind[len] = 0;
+    return true;
+}
+
 bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err) {
     memset(t, 0, sizeof *t);
     for (size_t i = 0; i < n; i++) {
         const char *s = names[i];
+        char proj[32];
         const char *lora = strstr(s, ".lora_A.weight");
         if (!lora) lora = strstr(s, ".lora_B.weight");
         if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
@@ -134,13 +150,7 @@ bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTar
                    : strstr(s, "multi_modal_projector") ? PART_PROJ
                    : strstr(s, "language_model") ? PART_TEXT : -1;
         if (part < 0) return err_set(err, "%s: belongs to no part of LLaVA (vision_tower, multi_modal_projector, language_model)", s);
-        const char *start = lora;
-        while (start > s && start[-1] != '.') start--;
-        char proj[32];
-        size_t len = (size_t)(lora - start);
-        if (len == 0 || len >= sizeof proj) return err_set(err, "%s: no module name before lora_", s);
-        memcpy(proj, start, len);
-        proj[len] = 0;
+        if (!lora_kind_of(s, proj, sizeof proj, err)) return false;
         bool hit = false;
         for (int k = 0; k < part_count(part); k++)
             if (!strcmp(proj, part_proj(part, k))) {
@@ -368,22 +378,15 @@ bool adapter_idefics2_targets_from_names(const char *const *names, size_t n, con
     // parser (list semantics per part) turns them into bits; idefics2_lora_load checks the rest.
     unsigned seen[I2_NPARTS] = {0};
     for (size_t i = 0; i < n; i++) {
-        const char *s = names[i], *lora = strstr(s, ".lora_A.weight");
-        if (!lora) lora = strstr(s, ".lora_B.weight");
-        if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
+        const char *s = names[i];
+        char kind[32];
+        if (!lora_kind_of(s, kind, sizeof kind, err)) return false;
         int part = -1;
         for (int p = 0; p < I2_NPARTS && part < 0; p++)
             if (strstr(s, I2_MODULE[p])) part = p;
         if (part < 0)
             return err_set(err, "%s: belongs to no part of Idefics2 (model.vision_model, model.connector.modality_projection, "
                                 "model.connector.perceiver_resampler, model.text_model)", s);
-        const char *start = lora;
-        while (start > s && start[-1] != '.') start--;
-        char kind[32];
-        size_t len = (size_t)(lora - start);
-        if (len == 0 || len >= sizeof kind) return err_set(err, "%s: no module name before lora_", s);
-        memcpy(kind, start, len);
-        kind[len] = 0;
         const LoraModules *k = i2_kinds(part);
         int hit = -1;
         for (int j = 0; j < k->n; j++)

@@ -92,3 +92,6 @@ typedef struct {
 } TrainDumpArgs;
 bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err);
 bool train_dump_logits_idefics2(const TrainDumpArgs *a, LpoiErr *err);   // trainer_dump_idefics2.c
+// The dump's end (both models): metadata text, image, adapter, model; writes a->out and frees w.
+typedef struct StWriter StWriter;   // base/safetensors.h
+bool train_dump_write(StWriter *w, const TrainDumpArgs *a, const char *text, LpoiErr *err);

@@ -2,6 +2,7 @@
 // (+ answer) as Idefics2Processor makes it, the logits with the PEFT adapter, for the PEFT round-trip
 // check (tools/test_peft_roundtrip_idefics2.py).
 #include "lpoi/trainer.h"
+#include "lpoi/trainer_internal.h"
 #include "lpoi/adapter_io.h"
 #include "lpoi/generate_idefics2.h"
 #include "models/idefics2.h"
@@ -71,12 +72,7 @@ bool train_dump_logits_idefics2(const TrainDumpArgs *a, LpoiErr *err) {
     st_writer_add_f32(w, "pixel_values", 5, spv, px.pixel_values);
     st_writer_add(w, "pixel_attention_mask", DTYPE_U8, 4, spm, px.pixel_attention_mask);
     st_writer_add_f32(w, "logits", 3, slg, host);
-    st_writer_meta(w, "text", text);
-    st_writer_meta(w, "image", a->image);
-    st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
-    st_writer_meta(w, "model", a->model_dir);
-    ok = st_writer_write(w, a->out, err);
-    st_writer_free(w);
+    ok = train_dump_write(w, a, text, err);
 done:
     if (logits) be->free(be, logits);
     if (have) idefics2_free(&m);

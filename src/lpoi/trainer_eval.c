@@ -84,6 +84,16 @@ void train_eval_free(TrainEval *e) {
 }
 
 // ---- logits dump -------------------------------------------------------------------------------------
+bool train_dump_write(StWriter *w, const TrainDumpArgs *a, const char *text, LpoiErr *err) {
+    st_writer_meta(w, "text", text);
+    st_writer_meta(w, "image", a->image);
+    st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
+    st_writer_meta(w, "model", a->model_dir);
+    bool ok = st_writer_write(w, a->out, err);
+    st_writer_free(w);
+    return ok;
+}
+
 bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     Tokenizer *tok = NULL;
     Backend *be = NULL;
@@ -147,12 +157,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     st_writer_add(w, "input_ids", DTYPE_I32, 2, sid, ex);
     st_writer_add_f32(w, "pixel_values", 4, spv, pv.data);
     st_writer_add_f32(w, "logits", 3, slg, host);
-    st_writer_meta(w, "text", text);
-    st_writer_meta(w, "image", a->image);
-    st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
-    st_writer_meta(w, "model", a->model_dir);
-    ok = st_writer_write(w, a->out, err);
-    st_writer_free(w);
+    ok = train_dump_write(w, a, text, err);
 done:
     if (pix) be->free(be, pix);
     if (logits) be->free(be, logits);
