@@ -151,7 +151,7 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
     MicroLogps m = micro_logps_new(ne, L);
     TrainStepResult result = TRAIN_STEP_OK;
     LlavaBatch b;
-    if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !llava_logps_forward(&tr->m, &b, true, logp, err)) {
+    if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !tm_logps_forward(&tr->model, &b, true, logp, err)) {
         result = TRAIN_STEP_FAILED;
         goto out;
     }
@@ -194,7 +194,7 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
         d[0] = (float)(d0 * scale);
         d[1] = (float)(m.d_rejected[e] * scale);
     }
-    llava_logps_backward(&tr->m, dlogp, NULL);
+    tm_logps_backward(&tr->model, dlogp);
 out:
     free(logp);
     free(dlogp);
@@ -214,7 +214,7 @@ static TrainStepResult train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     const int n_step = LPOI_MIN(tr->eff_batch, N - tr->pos);
     double t0 = now_s();
     memset(out, 0, sizeof *out);
-    llava_lora_zero_grad(&tr->m);
+    tm_zero_grad(&tr->model);
     double *acc = (double *)&out->st;
     const size_t nstat = sizeof(ObjStats) / sizeof(double);
     for (int done = 0; done < n_step;) {

@@ -36,7 +36,7 @@ bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *o
     memset(out, 0, sizeof *out);
     Trainer tr;
     bool ok = trainer_open(&tr, o, true, err);
-    if (ok && adapter_dir) ok = adapter_load_dir(&tr.m, adapter_dir, err);
+    if (ok && adapter_dir) ok = tr.model.ops->adapter_load_dir(tr.model.m, adapter_dir, err);
     const int L = o->list_size, mb = LPOI_MAX(1, o->micro_batch);
     float *lp = NULL;
     int *ex = NULL;
@@ -55,8 +55,8 @@ bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *o
             LlavaBatch b;
             if (!(ok = trainer_build_batch(&tr, ex, ne, true, &b, NULL, err))) break;
             for (int pass = 0; pass < (adapter_dir ? 2 : 1) && ok; pass++) {
-                llava_set_lora(&tr.m, adapter_dir && pass == 0);
-                if (!(ok = llava_logps_forward(&tr.m, &b, false, lp, err))) break;
+                tm_set_lora(&tr.model, adapter_dir && pass == 0);
+                if (!(ok = tm_logps_forward(&tr.model, &b, false, lp, err))) break;
                 double *dst = (adapter_dir && pass == 0) ? out->pol : out->ref;
                 for (int k = 0; k < ne * L; k++) dst[(size_t)i * L + k] = lp[k];
             }
