@@ -7,6 +7,8 @@
 #include "test/test.h"
 #include "base/check.h"
 #include "base/safetensors.h"
+#include "base/file.h"
+#include "app/commands.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +113,22 @@ TEST(idefics2_lpoi_step_matches_pytorch) {
     free(ids); free(labels); free(mask); free(pmask);
     free(fid); free(flab); free(fmask); free(pix); free(fpm); free(want_logp); free(want_ref); free(want_loss);
     st_close(&f);
+}
+
+// Until the data side exists, `lpoi train` on an Idefics2 folder says so (exit 1) and makes no OUT,
+// instead of failing on the image processor's type.
+TEST(idefics2_train_refused_with_a_reason) {
+    if (access(TINY "/config.json", R_OK)) { test_skip(TINY " not found"); return; }
+    char dir[128];
+    test_tmp_dir(dir, sizeof dir, "i2_train");
+    const char *data = test_path(dir, "d.jsonl"), *out = test_path(dir, "run");
+    EXPECT(test_write_text(data, "{\"img_path\": \"x.png\", \"prompt\": \"Q\", \"chosen\": \"a\", \"rejected\": \"b\"}\n"));
+    char *argv[] = {"train", "--model", TINY, "--data", (char *)data, "--out", (char *)out, "--device", "cpu"};
+    char *printed = NULL;
+    int rc = test_run_command(cmd_train, (int)(sizeof argv / sizeof *argv), argv, &printed);
+    EXPECT_EQ_INT(rc, 1);
+    EXPECT_MSG(printed && strstr(printed, "Idefics2 training is not implemented yet"), "%s", printed ? printed : "");
+    EXPECT(access(out, F_OK) != 0);
+    free(printed);
+    file_rmtree(dir);
 }

@@ -10,6 +10,7 @@
 #include "lpoi/trainer_internal.h"
 #include "lpoi/memory_plan.h"
 #include "lpoi/trainer_heldout.h"
+#include "lpoi/generate_idefics2.h"
 #include "base/check.h"
 #include "base/file.h"
 #include <errno.h>
@@ -268,6 +269,11 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
     if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_BAD_OPTIONS; }
+    if (model_dir_is_idefics2(o->model_dir)) {   // its model step exists (train_model_idefics2.c), its data side not yet
+        fprintf(stderr, "lpoi train: %s: Idefics2 training is not implemented yet (generation and PEFT adapters are: "
+                        "lpoi generate --image)\n", o->model_dir);
+        return TRAIN_FAILED;
+    }
     if (!train_memory_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
     struct stat out_st;
     const bool out_existed = stat(o->out_dir, &out_st) == 0;   // a run that never starts removes what it made
