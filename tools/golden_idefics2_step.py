@@ -14,11 +14,13 @@ The step, on testdata/tiny_idefics2 with the processor WITHOUT image splitting (
     dpo = −log σ(β[(π_w − r_w) − (π_l − r_l)]), anchor = −log σ(β(π_w − r_w)),
     list = Σ_{k<L} [logsumexp_{j≥k} S_j − S_k], S_k = β(π_k − r_k);   loss = dpo + anchor + list.
 step.safetensors: in.* (input_ids, attention_mask, labels I32 [4,T], pixel_values F32 [4,1,3,H,W],
-pixel_attention_mask U8 [4,1,H,W]), out.logps, out.logps_ref [4], out.loss [1], and grad.<PEFT tensor
-name> (d loss / d lora_*) for every adapter tensor.
+pixel_attention_mask U8 [4,1,H,W]), out.logps, out.logps_ref [4], out.loss [1], grad.<PEFT tensor
+name> (d loss / d lora_*) for every adapter tensor, and out.generated_ids: HF greedy generate with the
+adapter for the question (what `lpoi generate --adapter STEP/adapter` must print).
 
 usage: /work/venv/bin/python tools/golden_idefics2_step.py
 """
+import json
 import os
 import sys
 
@@ -37,6 +39,32 @@ IMAGE = os.path.join(ROOT, "testdata", "images", "photos", "chelsea.png")
 BOX = (60, 40, 200, 160)
 Q, CHOSEN, REJECTED = "What is in the picture?", "A cat on a sofa.", "A dog in a park."
 BETA = 0.1
+MAX_NEW = 8
+
+
+def generate_with_adapter(model):
+    """HF greedy generate with the adapter on, as `lpoi generate --adapter` runs it: the folder's own
+    processor (image splitting as saved), the question through the chat template, MAX_NEW tokens;
+    every step's top-2 logit gap is asserted > 1e-3 (far from ties)."""
+    from transformers import Idefics2Processor
+    from transformers.models.idefics2.image_processing_pil_idefics2 import Idefics2ImageProcessorPil
+    proc = Idefics2Processor.from_pretrained(MODEL)
+    proc.image_processor = Idefics2ImageProcessorPil(**{k: v for k, v in proc.image_processor.to_dict().items() if k in (
+        "size", "do_image_splitting", "resample", "image_mean", "image_std", "rescale_factor")})
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": Q}]}]
+    text = proc.apply_chat_template(messages, add_generation_prompt=True)
+    inputs = proc(images=[Image.open(IMAGE)], text=text, return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=MAX_NEW, do_sample=False)[0, inputs["input_ids"].shape[1]:]
+        seq = inputs["input_ids"]
+        for tok in out:
+            lg = model(input_ids=seq, pixel_values=inputs["pixel_values"],
+                       pixel_attention_mask=inputs["pixel_attention_mask"]).logits[0, -1]
+            top = lg.topk(2).values
+            assert top[0] - top[1] > 1e-3 and int(lg.argmax()) == int(tok), "near tie or cache mismatch"
+            seq = torch.cat([seq, tok.view(1, 1)], 1)
+    return out
 
 
 def main():
@@ -82,6 +110,14 @@ def main():
                 prm.copy_(torch.randn(prm.shape) * 0.1)
     os.makedirs(OUT, exist_ok=True)
     model.save_pretrained(os.path.join(OUT, "adapter"))
+    cfg_path = os.path.join(OUT, "adapter", "adapter_config.json")   # PEFT saves a set: sorted, for a stable file
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg["target_modules"] = sorted(cfg["target_modules"])
+    cfg["base_model_name_or_path"] = "testdata/tiny_idefics2"
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
     model.train()   # dropout is 0 everywhere (tiny config); train() as the trainer's step
     kw = dict(input_ids=input_ids, attention_mask=mask, pixel_values=pix, pixel_attention_mask=pmask)
     with torch.no_grad(), model.disable_adapter():
@@ -100,6 +136,7 @@ def main():
     for n, prm in model.named_parameters():
         if "lora_" in n:
             t["grad." + n.replace(".default", "")] = prm.grad.float().contiguous()
+    t["out.generated_ids"] = generate_with_adapter(model).int()
     save_file(t, os.path.join(OUT, "step.safetensors"), metadata={
         "generator": golden_common.generator(__file__, torch, __import__("transformers"), __import__("peft")),
         "terms": f"dpo {dpo.item():.6g} anchor {anchor.item():.6g} list {lst.item():.6g}"})

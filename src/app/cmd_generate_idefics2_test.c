@@ -6,6 +6,7 @@
 #include "app/commands.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "base/safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,4 +129,35 @@ TEST(generate_idefics2_batch_answers_as_image) {
     free(got);
     file_rmtree(dir);
     json_free(doc);
+}
+
+// `--adapter` with a PEFT-written Idefics2 adapter (testdata/idefics2_step/adapter, all-linear, random
+// non-zero A and B): the ids of HF + PeftModel greedy generate (tools/golden_idefics2_step.py).
+TEST(generate_idefics2_peft_adapter_matches_hf) {
+    const char *step = "testdata/idefics2_step/step.safetensors";
+    if (access(step, R_OK) || access(TINY "/config.json", R_OK)) { test_skip("testdata/idefics2_step not found"); return; }
+    LpoiErr err = {{0}};
+    StFile f;
+    EXPECT_MSG(st_open(&f, step, &err), "%s", err.msg);
+    const StTensor *t = st_find(&f, "out.generated_ids");
+    EXPECT(t && t->ndim == 1 && t->shape[0] <= 16);
+    if (!t) { st_close(&f); return; }
+    float want[16];
+    EXPECT(st_read_f32(t, want, &err));
+    char mn[16], expect[256] = "generated ids:";
+    snprintf(mn, sizeof mn, "%d", (int)t->shape[0]);
+    for (uint64_t i = 0; i < t->shape[0]; i++) {
+        size_t n = strlen(expect);
+        snprintf(expect + n, sizeof expect - n, " %d", (int)want[i]);
+    }
+    strncat(expect, "\n", sizeof expect - strlen(expect) - 1);
+    char *argv[] = {"generate", "--model", TINY, "--adapter", "testdata/idefics2_step/adapter", "--image",
+                    "testdata/images/photos/chelsea.png", "--prompt", "What is in the picture?", "--max-new", mn, "--ids",
+                    "--device", "cpu"};
+    char *printed = NULL;
+    int rc = test_run_command(cmd_generate, (int)(sizeof argv / sizeof *argv), argv, &printed);
+    EXPECT_MSG(rc == 0, "exit %d: %s", rc, printed);
+    EXPECT_MSG(printed && strstr(printed, expect), "want \"%s\" in: %s", expect, printed ? printed : "");
+    free(printed);
+    st_close(&f);
 }
