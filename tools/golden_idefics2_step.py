@@ -110,6 +110,7 @@ def main():
                 prm.copy_(torch.randn(prm.shape) * 0.1)
     os.makedirs(OUT, exist_ok=True)
     model.save_pretrained(os.path.join(OUT, "adapter"))
+    os.remove(os.path.join(OUT, "adapter", "README.md"))   # PEFT's model-card boilerplate
     cfg_path = os.path.join(OUT, "adapter", "adapter_config.json")   # PEFT saves a set: sorted, for a stable file
     with open(cfg_path) as f:
         cfg = json.load(f)
