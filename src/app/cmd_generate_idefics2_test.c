@@ -161,3 +161,17 @@ TEST(generate_idefics2_peft_adapter_matches_hf) {
     free(printed);
     st_close(&f);
 }
+
+// Without --image only the language model runs: an adapter of the whole Idefics2 is refused with
+// what to do, not as a stray LLaMA tensor.
+TEST(generate_idefics2_adapter_without_image_says_why) {
+    if (access("testdata/idefics2_step/adapter/adapter_config.json", R_OK)) { test_skip("testdata/idefics2_step not found"); return; }
+    char *argv[] = {"generate", "--model", TINY, "--adapter", "testdata/idefics2_step/adapter", "--prompt", "Hi",
+                    "--device", "cpu"};
+    char *printed = NULL;
+    int rc = test_run_command(cmd_generate, (int)(sizeof argv / sizeof *argv), argv, &printed);
+    EXPECT_EQ_INT(rc, 1);
+    EXPECT_MSG(printed && strstr(printed, "an adapter of an Idefics2's vision model or connector; give an image"), "%s",
+               printed ? printed : "");
+    free(printed);
+}

@@ -305,6 +305,11 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
             ok = err_set(err, "%s: %s: an adapter of a LLaVA's vision part; give an image (--image) to use it", path, s);
             break;
         }
+        if (strstr(s, "model.vision_model.") || strstr(s, "model.connector.")) {
+            ok = err_set(err, "%s: %s: an adapter of an Idefics2's vision model or connector; give an image (--image) to use it",
+                         path, s);
+            break;
+        }
         int hit = -1;
         for (int k = 0; k < LLAMA_NPROJ; k++) {
             size_t n = strlen(LLAMA_PROJ_PATH[k]);
