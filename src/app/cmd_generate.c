@@ -1,7 +1,8 @@
 // cmd_generate.c — `lpoi generate`: continue a text prompt with a LLaMA/Mistral checkpoint (or the
 // language model of a LLaVA checkpoint), greedy or sampled, with a KV cache (src/models/llama_generate.c).
 // The prompt is encoded with the folder's tokenizer.json (BOS added as its post-processor says), used
-// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (lpoi/generate_llava.c);
+// as is: no chat template. With --image the folder is a LLaVA-1.5 checkpoint (lpoi/generate_llava.c)
+// or, when its config.json says model_type "idefics2", an Idefics2 one (lpoi/generate_idefics2.c);
 // with --batch the same for every line of a JSONL file, the model loaded once (llava_batch).
 #include "app/commands.h"
 #include "lpoi/adapter_io.h"
@@ -23,9 +24,13 @@ static const char *GENERATE_USAGE =
     "tokenizer.json [+ tokenizer_config.json]): LlamaForCausalLM, MistralForCausalLM, or the text part of\n"
     "a LLaVA / Idefics2 checkpoint. Prints the continuation (special tokens skipped).\n"
     "\n"
-    "  --image IMG       DIR is a LLaVA-1.5 checkpoint (+ preprocessor_config.json): answer TEXT about IMG;\n"
-    "                    TEXT goes into the llava-1.5 chat template unless it already holds <image>\n"
-    "  --batch FILE      DIR is a LLaVA-1.5 checkpoint, loaded once; answer every line of FILE, a JSONL of\n"
+    "  --image IMG       DIR is a LLaVA-1.5 or an Idefics2 checkpoint (+ preprocessor_config.json or\n"
+    "                    processor_config.json; the type from config.json's model_type): answer TEXT about\n"
+    "                    IMG; TEXT goes into the model's chat template (llava-1.5: \"USER: <image>\\nTEXT\n"
+    "                    ASSISTANT:\", idefics2: \"User:<image>TEXT<end_of_utterance>\\nAssistant:\") unless it\n"
+    "                    already holds <image>; Idefics2 splits the image as its processor config says\n"
+    "                    (do_image_splitting) and stops at generation_config.json's eos_token_id too\n"
+    "  --batch FILE      DIR is a LLaVA-1.5 or Idefics2 checkpoint, loaded once; answer every line of FILE, a JSONL of\n"
     "                    {\"image\": path, \"prompt\": text, \"id\": optional string or number} (a relative\n"
     "                    [the image also as img_path or images: [path], the prompt also as TRL chat messages]\n"
     "                    path is taken from FILE's folder; blank lines skipped), each as --image/--prompt\n"

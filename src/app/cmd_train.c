@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-// --dump-logits FILE --model DIR [--adapter DIR] --image IMG --prompt Q [--answer A] [--device D]
+// --dump-logits FILE --model DIR [--adapter DIR [--write-adapter DIR]] --image IMG --prompt Q [--answer A] [--device D]
 static int dump_logits(int argc, char **argv) {
     TrainDumpArgs a = {.device = "cpu"};
     for (int i = 1; i < argc; i++) {
@@ -16,6 +16,7 @@ static int dump_logits(int argc, char **argv) {
                            : !strcmp(k, "--image")     ? &a.image
                            : !strcmp(k, "--prompt")    ? &a.prompt
                            : !strcmp(k, "--answer")    ? &a.answer
+                           : !strcmp(k, "--write-adapter") ? &a.adapter_out
                            : !strcmp(k, "--device")    ? &a.device : NULL;
         if (!dst || !v) {
             fprintf(stderr, "lpoi train --dump-logits: %s %s\n", dst ? "missing value for" : "unknown option", k);
@@ -23,6 +24,10 @@ static int dump_logits(int argc, char **argv) {
         }
         *dst = v;
         i++;
+    }
+    if (a.adapter_out && !a.adapter_dir) {
+        fprintf(stderr, "lpoi train --dump-logits: --write-adapter needs --adapter\n");
+        return 2;
     }
     if (!a.out || !a.model_dir || !a.image || !a.prompt) {
         fprintf(stderr, "lpoi train --dump-logits FILE needs --model, --image and --prompt\n");

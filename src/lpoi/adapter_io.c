@@ -43,14 +43,28 @@ static void append(char *buf, size_t cap, const char *fmt, const char *s) {
     if (n < cap) snprintf(buf + n, cap - n, fmt, s);
 }
 
-void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap) {
-    // The names adapted anywhere, then check that list semantics reproduce t exactly.
-    const char *names[CLIP_NPROJ + LLAVA_NPROJ + LLAMA_NPROJ];
+// One part of a model as target_modules sees it: its PEFT module prefix, its kinds' short names
+// and the kinds adapted (bits).
+typedef struct {
+    const char *module;          // "model.language_model"
+    const char *names[16];       // short kind names ("q_proj")
+    int n;
+    bool layers;                 // the kinds sit under numbered layers (regex ".*\\." before them)
+    unsigned bits;
+} TargetPart;
+typedef bool (*ListCheck)(const char *spec, const void *ctx);   // list semantics give exactly the targets
+
+// target_modules as JSON text: the sorted list of adapted short names when list semantics reproduce
+// the targets (check), else a full-match regex over the parts' module names.
+static void target_modules_json(const TargetPart *parts, int nparts, ListCheck check, const void *ctx, char *buf,
+                                size_t cap) {
+    // The names adapted anywhere, then check that list semantics reproduce the targets exactly.
+    const char *names[64];
     int n = 0;
-    for (int p = 0; p < NPARTS; p++)
-        for (int k = 0; k < part_count(p); k++)
-            if (part_bits(t, p) & (1u << k)) {
-                const char *s = part_proj(p, k);
+    for (int p = 0; p < nparts; p++)
+        for (int k = 0; k < parts[p].n; k++)
+            if (parts[p].bits & (1u << k)) {
+                const char *s = parts[p].names[k];
                 bool seen = false;
                 for (int j = 0; j < n; j++) seen |= !strcmp(names[j], s);
                 if (!seen) names[n++] = s;
@@ -61,10 +75,7 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
         }
     char spec[512] = "";
     for (int i = 0; i < n; i++) append(spec, sizeof spec, i ? ",%s" : "%s", names[i]);
-    LlavaLoraTargets back;
-    LpoiErr e;
-    bool list_ok = n > 0 && llava_lora_parse_targets(spec, NULL, &back, &e) && back.vision == t->vision &&
-                   back.projector == t->projector && back.text == t->text;
+    bool list_ok = n > 0 && check(spec, ctx);
     buf[0] = 0;
     if (list_ok) {
         append(buf, cap, "%s", "[");
@@ -77,28 +88,61 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
     // Regex, JSON-escaped (each regex backslash is written as two).
     append(buf, cap, "%s", "\"(");
     bool first_part = true;
-    for (int p = 0; p < NPARTS; p++) {
-        unsigned bits = part_bits(t, p);
+    for (int p = 0; p < nparts; p++) {
+        unsigned bits = parts[p].bits;
         if (!bits) continue;
         if (!first_part) append(buf, cap, "%s", "|");
         first_part = false;
         char mod[64];
-        snprintf(mod, sizeof mod, "%s", PART_MODULE[p]);
+        snprintf(mod, sizeof mod, "%s", parts[p].module);
         for (char *c = mod; *c; c++)
             if (*c == '.') { append(buf, cap, "%s", "\\\\."); } else { char one[2] = {*c, 0}; append(buf, cap, "%s", one); }
-        append(buf, cap, "%s", p == PART_PROJ ? "\\\\.(" : "\\\\..*\\\\.(");
+        append(buf, cap, "%s", parts[p].layers ? "\\\\..*\\\\.(" : "\\\\.(");
         bool first = true;
-        for (int k = 0; k < part_count(p); k++)
-            if (bits & (1u << k)) { append(buf, cap, first ? "%s" : "|%s", part_proj(p, k)); first = false; }
+        for (int k = 0; k < parts[p].n; k++)
+            if (bits & (1u << k)) { append(buf, cap, first ? "%s" : "|%s", parts[p].names[k]); first = false; }
         append(buf, cap, "%s", ")");
     }
     append(buf, cap, "%s", ")\"");
+}
+
+static bool llava_list_check(const char *spec, const void *ctx) {
+    const LlavaLoraTargets *t = ctx;
+    LlavaLoraTargets back;
+    LpoiErr e;
+    return llava_lora_parse_targets(spec, NULL, &back, &e) && back.vision == t->vision &&
+           back.projector == t->projector && back.text == t->text;
+}
+
+void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t cap) {
+    TargetPart parts[NPARTS];
+    for (int p = 0; p < NPARTS; p++) {
+        parts[p] = (TargetPart){.module = PART_MODULE[p], .n = part_count(p), .layers = p != PART_PROJ, .bits = part_bits(t, p)};
+        for (int k = 0; k < parts[p].n; k++) parts[p].names[k] = part_proj(p, k);
+    }
+    target_modules_json(parts, NPARTS, llava_list_check, t, buf, cap);
+}
+
+// The module's last name part before ".lora_A.weight" / ".lora_B.weight" of tensor s into kind
+// ("...self_attn.q_proj.lora_A.weight" → "q_proj"); false + "s: reason".
+static bool lora_kind_of(const char *s, char *kind, size_t cap, LpoiErr *err) {
+    const char *lora = strstr(s, ".lora_A.weight");
+    if (!lora) lora = strstr(s, ".lora_B.weight");
+    if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
+    const char *start = lora;
+    while (start > s && start[-1] != '.') start--;
+    size_t len = (size_t)(lora - start);
+    if (len == 0 || len >= cap) return err_set(err, "%s: no module name before lora_", s);
+    memcpy(kind, start, len);
+    kind[len] = 0;
+    return true;
 }
 
 bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err) {
     memset(t, 0, sizeof *t);
     for (size_t i = 0; i < n; i++) {
         const char *s = names[i];
+        char proj[32];
         const char *lora = strstr(s, ".lora_A.weight");
         if (!lora) lora = strstr(s, ".lora_B.weight");
         if (!lora || lora[14] != 0) return err_set(err, "%s: not a lora_A / lora_B weight", s);
@@ -106,13 +150,7 @@ bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTar
                    : strstr(s, "multi_modal_projector") ? PART_PROJ
                    : strstr(s, "language_model") ? PART_TEXT : -1;
         if (part < 0) return err_set(err, "%s: belongs to no part of LLaVA (vision_tower, multi_modal_projector, language_model)", s);
-        const char *start = lora;
-        while (start > s && start[-1] != '.') start--;
-        char proj[32];
-        size_t len = (size_t)(lora - start);
-        if (len == 0 || len >= sizeof proj) return err_set(err, "%s: no module name before lora_", s);
-        memcpy(proj, start, len);
-        proj[len] = 0;
+        if (!lora_kind_of(s, proj, sizeof proj, err)) return false;
         bool hit = false;
         for (int k = 0; k < part_count(part); k++)
             if (!strcmp(proj, part_proj(part, k))) {
@@ -127,19 +165,23 @@ bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTar
     return true;
 }
 
-bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
-                      LpoiErr *err) {
-    const size_t n = llava_lora_count(m);
+// Tensor i of a model's adapters: PEFT name, shape, parameter (backend).
+typedef void (*AdapterTensorAt)(const void *m, size_t i, char *name, size_t cap, int64_t shape[2], float **param);
+
+// adapter_model.safetensors (n tensors, downloaded from be) and adapter_config.json (targets: the
+// target_modules JSON text) into dir.
+static bool save_folder(const void *m, Backend *be, size_t n, AdapterTensorAt at, const char *targets, const char *dir,
+                        const char *base_model, int r, double alpha, LpoiErr *err) {
     StWriter *w = st_writer_new();
     float **host = calloc_check(n ? n : 1, sizeof *host);
     for (size_t i = 0; i < n; i++) {
         char name[256];
         int64_t shape[2];
         float *param;
-        llava_lora_tensor(m, i, name, sizeof name, shape, &param, NULL);
+        at(m, i, name, sizeof name, shape, &param);
         size_t k = (size_t)(shape[0] * shape[1]);
         host[i] = malloc_check(k * sizeof(float));
-        m->be->download(m->be, host[i], param, k * sizeof(float));
+        be->download(be, host[i], param, k * sizeof(float));
         uint64_t sh[2] = {(uint64_t)shape[0], (uint64_t)shape[1]};
         st_writer_add_f32(w, name, 2, sh, host[i]);
     }
@@ -151,9 +193,7 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
     free(host);
     if (!ok) return false;
 
-    LlavaLoraTargets t = {m->vision.lora.targets, m->proj_lora.targets, m->lm.lora.targets};
-    char targets[2048], base[1200];
-    adapter_target_modules_json(&t, targets, sizeof targets);
+    char base[1200];
     json_escape(base, sizeof base, base_model, strlen(base_model));
     char json[4800];
     int len = snprintf(json, sizeof json,
@@ -181,6 +221,18 @@ bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_mod
     if (len <= 0 || (size_t)len >= sizeof json) return err_set(err, "%s: adapter_config.json too long", dir);
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     return file_write_atomic(path, json, (size_t)len, err);
+}
+
+static void llava_at(const void *m, size_t i, char *name, size_t cap, int64_t shape[2], float **param) {
+    llava_lora_tensor(m, i, name, cap, shape, param, NULL);
+}
+
+bool adapter_save_dir(const LlavaModel *m, const char *dir, const char *base_model, int r, double alpha,
+                      LpoiErr *err) {
+    LlavaLoraTargets t = {m->vision.lora.targets, m->proj_lora.targets, m->lm.lora.targets};
+    char targets[2048];
+    adapter_target_modules_json(&t, targets, sizeof targets);
+    return save_folder(m, m->be, llava_lora_count(m), llava_at, targets, dir, base_model, r, alpha, err);
 }
 
 bool adapter_config_read(const char *dir, int *r_out, double *alpha_out, LpoiErr *err) {
@@ -253,6 +305,11 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
             ok = err_set(err, "%s: %s: an adapter of a LLaVA's vision part; give an image (--image) to use it", path, s);
             break;
         }
+        if (strstr(s, "model.vision_model.") || strstr(s, "model.connector.")) {
+            ok = err_set(err, "%s: %s: an adapter of an Idefics2's vision model or connector; give an image (--image) to use it",
+                         path, s);
+            break;
+        }
         int hit = -1;
         for (int k = 0; k < LLAMA_NPROJ; k++) {
             size_t n = strlen(LLAMA_PROJ_PATH[k]);
@@ -266,6 +323,110 @@ bool adapter_load_llama_dir(LlamaModel *m, const char *dir, LpoiErr *err) {
         llama_lora_create(m, r, (float)alpha, targets);
         WeightSource src = {.file = &f, .what = path};
         ok = llama_lora_load(m, &src, err);
+    }
+    st_close(&f);
+    return ok;
+}
+
+// ---- Idefics2 ----------------------------------------------------------------------------------------
+// PEFT module names of the four parts (transformers 5.24 Idefics2ForConditionalGeneration), their
+// qualifiers in target specs, and their kinds.
+enum { I2_PART_VISION, I2_PART_MODALITY, I2_PART_PERCEIVER, I2_PART_TEXT, I2_NPARTS };
+static const char *const I2_MODULE[I2_NPARTS] = {"model.vision_model", "model.connector.modality_projection",
+                                                 "model.connector.perceiver_resampler", "model.text_model"};
+static const char *const I2_QUAL[I2_NPARTS] = {"vision_model.", "modality_projection.", "perceiver_resampler.",
+                                               "text_model."};
+static const LoraModules *i2_kinds(int p) {
+    return p == I2_PART_VISION ? &CLIP_LORA_MODULES : p == I2_PART_MODALITY ? &MODALITY_LORA_MODULES
+         : p == I2_PART_PERCEIVER ? &PERCEIVER_LORA_MODULES : &LLAMA_LORA_MODULES;
+}
+static unsigned i2_bits(const Idefics2LoraTargets *t, int p) {
+    return p == I2_PART_VISION ? t->vision : p == I2_PART_MODALITY ? t->modality : p == I2_PART_PERCEIVER ? t->perceiver : t->text;
+}
+
+typedef struct { const Idefics2LoraTargets *t; const Idefics2Config *cfg; } I2Check;
+static bool idefics2_list_check(const char *spec, const void *ctx) {
+    const I2Check *c = ctx;
+    Idefics2LoraTargets back;
+    LpoiErr e;
+    return idefics2_lora_parse_targets(spec, c->cfg, &back, &e) && back.vision == c->t->vision &&
+           back.modality == c->t->modality && back.perceiver == c->t->perceiver && back.text == c->t->text;
+}
+
+void adapter_idefics2_target_modules_json(const Idefics2LoraTargets *t, const Idefics2Config *cfg, char *buf, size_t cap) {
+    TargetPart parts[I2_NPARTS];
+    for (int p = 0; p < I2_NPARTS; p++) {
+        const LoraModules *k = i2_kinds(p);
+        parts[p] = (TargetPart){.module = I2_MODULE[p], .n = k->n, .layers = k->layer_fmt[0] != 0, .bits = i2_bits(t, p)};
+        for (int j = 0; j < k->n; j++) parts[p].names[j] = lora_kind_name(k, j);
+    }
+    I2Check c = {t, cfg};
+    target_modules_json(parts, I2_NPARTS, idefics2_list_check, &c, buf, cap);
+}
+
+static void idefics2_at(const void *m, size_t i, char *name, size_t cap, int64_t shape[2], float **param) {
+    idefics2_lora_tensor(m, i, name, cap, shape, param, NULL);
+}
+
+bool adapter_save_idefics2_dir(const Idefics2Model *m, const char *dir, const char *base_model, int r, double alpha,
+                               LpoiErr *err) {
+    Idefics2LoraTargets t = {m->vision.lora.targets, m->connector.mproj_lora.targets, m->connector.lora.targets,
+                             m->lm.lora.targets};
+    char targets[2048];
+    adapter_idefics2_target_modules_json(&t, &m->cfg, targets, sizeof targets);
+    return save_folder(m, m->be, idefics2_lora_count(m), idefics2_at, targets, dir, base_model, r, alpha, err);
+}
+
+bool adapter_idefics2_targets_from_names(const char *const *names, size_t n, const Idefics2Config *cfg,
+                                         Idefics2LoraTargets *t, LpoiErr *err) {
+    // Each tensor's part and kind as a qualified spec entry ("text_model.q_proj"), then the target
+    // parser (list semantics per part) turns them into bits; idefics2_lora_load checks the rest.
+    unsigned seen[I2_NPARTS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *s = names[i];
+        char kind[32];
+        if (!lora_kind_of(s, kind, sizeof kind, err)) return false;
+        int part = -1;
+        for (int p = 0; p < I2_NPARTS && part < 0; p++)
+            if (strstr(s, I2_MODULE[p])) part = p;
+        if (part < 0)
+            return err_set(err, "%s: belongs to no part of Idefics2 (model.vision_model, model.connector.modality_projection, "
+                                "model.connector.perceiver_resampler, model.text_model)", s);
+        const LoraModules *k = i2_kinds(part);
+        int hit = -1;
+        for (int j = 0; j < k->n; j++)
+            if (!strcmp(kind, lora_kind_name(k, j))) hit = j;
+        if (hit < 0) return err_set(err, "%s: \"%s\" is no Linear of the %s", s, kind, I2_QUAL[part]);
+        seen[part] |= 1u << hit;
+    }
+    char spec[2048] = "";
+    for (int p = 0; p < I2_NPARTS; p++)
+        for (int j = 0; j < i2_kinds(p)->n; j++)
+            if (seen[p] & (1u << j)) {
+                size_t len = strlen(spec);
+                snprintf(spec + len, sizeof spec - len, "%s%s%s", len ? "," : "", I2_QUAL[p], lora_kind_name(i2_kinds(p), j));
+            }
+    if (!spec[0]) return err_set(err, "no LoRA tensors");
+    return idefics2_lora_parse_targets(spec, cfg, t, err);
+}
+
+bool adapter_load_idefics2_dir(Idefics2Model *m, const char *dir, LpoiErr *err) {
+    int r;
+    double alpha;
+    char path[4200];
+    StFile f;
+    if (!adapter_open(dir, &r, &alpha, &f, path, sizeof path, err)) return false;
+    const char **names = malloc_check((f.count ? f.count : 1) * sizeof *names);
+    for (size_t i = 0; i < f.count; i++) names[i] = f.tensors[i].name;
+    Idefics2LoraTargets t;
+    LpoiErr e = {{0}};
+    bool ok = adapter_idefics2_targets_from_names(names, f.count, &m->cfg, &t, &e);
+    free(names);
+    if (!ok) err_set(err, "%s: %s", path, e.msg);
+    if (ok) {
+        idefics2_lora_create(m, r, (float)alpha, &t);
+        WeightSource src = {.file = &f, .what = path};
+        ok = idefics2_lora_load(m, &src, err);
     }
     st_close(&f);
     return ok;

@@ -1,4 +1,4 @@
-// adapter_io.h — LoRA adapters of a LLaVA model as a Hugging Face PEFT folder
+// adapter_io.h — LoRA adapters of a LLaVA or Idefics2 model as a Hugging Face PEFT folder
 // (adapter_model.safetensors + adapter_config.json): written by the trainer's checkpoints and read
 // for --resume, evaluation and logit dumps.
 #pragma once
@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "base/error.h"
 #include "base/json.h"
+#include "models/idefics2.h"
 #include "models/llava.h"
 
 // Writes into the folder dir (which must exist) what PEFT saves: adapter_model.safetensors holds every lora_A /
@@ -33,3 +34,17 @@ void adapter_target_modules_json(const LlavaLoraTargets *t, char *buf, size_t ca
 // Targets from PEFT tensor names (any accepted spelling); false + err for a name that is no LLaVA
 // LoRA tensor.
 bool adapter_targets_from_names(const char *const *names, size_t n, LlavaLoraTargets *t, LpoiErr *err);
+
+// ---- Idefics2 (Idefics2ForConditionalGeneration: "base_model.model.model.vision_model...",
+// "...model.connector.modality_projection...", "...model.connector.perceiver_resampler...",
+// "...model.text_model...") ----
+// As adapter_save_dir; target_modules: the sorted short names when PEFT's list semantics give exactly
+// the model's targets (e.g. all-linear), else a full-match regex over the four parts' module names.
+bool adapter_save_idefics2_dir(const Idefics2Model *m, const char *dir, const char *base_model, int r, double alpha,
+                               LpoiErr *err);
+// As adapter_load_dir: targets from the tensor names, r from the config (checked against lora_A),
+// alpha from adapter_config.json; every layer, shape and stray tensor checked by idefics2_lora_load.
+bool adapter_load_idefics2_dir(Idefics2Model *m, const char *dir, LpoiErr *err);
+void adapter_idefics2_target_modules_json(const Idefics2LoraTargets *t, const Idefics2Config *cfg, char *buf, size_t cap);
+bool adapter_idefics2_targets_from_names(const char *const *names, size_t n, const Idefics2Config *cfg,
+                                         Idefics2LoraTargets *t, LpoiErr *err);

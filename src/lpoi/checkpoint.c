@@ -381,7 +381,7 @@ bool checkpoint_save(Trainer *tr, LpoiErr *err) {
     snprintf(tmp, sizeof tmp, "%s.tmp", dir);
     file_rmtree(tmp);
     if (!file_mkdir(tmp, err)) return false;
-    if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err) ||
+    if (!tr->model.ops->adapter_save_dir(tr->model.m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err) ||
         !write_state(tr, tmp, err) || !checkpoint_write_checksums(tmp, err) || !file_fsync_dir(tmp, err)) {
         file_rmtree(tmp);
         return false;
@@ -486,7 +486,7 @@ static bool restore(Trainer *tr, const char *dir, LpoiErr *err) {
     StFile a;
     if (!st_open(&a, path, err)) return false;
     WeightSource src = {.file = &a, .what = path};
-    ok = llava_lora_load(&tr->m, &src, err);
+    ok = tr->model.ops->lora_load(tr->model.m, &src, err);
     st_close(&a);
     return ok;
 }
@@ -555,7 +555,7 @@ bool final_adapter_save(Trainer *tr, LpoiErr *err) {
     file_rmtree(tmp);
     file_rmtree(old);
     if (!file_mkdir(tmp, err)) return false;
-    if (!adapter_save_dir(&tr->m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err)) {
+    if (!tr->model.ops->adapter_save_dir(tr->model.m, tmp, base_name(tr), tr->o.lora_r, tr->o.lora_alpha, err)) {
         file_rmtree(tmp);
         return false;
     }

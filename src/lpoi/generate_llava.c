@@ -14,6 +14,7 @@
 // them for every line of a JSONL file.
 #include "lpoi/generate_llava.h"
 #include "lpoi/adapter_io.h"
+#include "lpoi/generate_idefics2.h"
 #include "lpoi/record_fields.h"
 #include "models/llava.h"
 #include "image/image.h"
@@ -49,10 +50,12 @@ struct LlavaSession {
     bool have_model;
     int32_t stops[LLAMA_MAX_EOS + 1];
     int nstop;
+    Idefics2Session *idefics2;   // an Idefics2 folder (config.json model_type): answered there
 };
 
 void llava_session_close(LlavaSession *s) {
     if (!s) return;
+    idefics2_session_close(s->idefics2);
     if (s->have_model) llava_free(&s->m);
     if (s->be) backend_destroy(s->be);
     tokenizer_free(s->tok);
@@ -65,6 +68,10 @@ LlavaSession *llava_session_open(const char *model_dir, const char *device, Prec
     LlavaSession *s = calloc_check(1, sizeof *s);
     s->model_dir = strdup(model_dir);
     if (!s->model_dir) LPOI_DIE("out of memory");
+    if (model_dir_is_idefics2(model_dir)) {
+        if (!(s->idefics2 = idefics2_session_open(model_dir, device, adapter, err))) goto fail;
+        return s;
+    }
     if (!(s->tok = tokenizer_load_dir(model_dir, err))) goto fail;
     if (!preprocess_config_load_dir(&s->pc, model_dir, err)) goto fail;
     if (!(s->be = backend_open(device, err))) goto fail;
@@ -95,6 +102,7 @@ bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *er
 }
 
 bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err) {
+    if (s->idefics2) return idefics2_session_answer(s->idefics2, a, ans, fail, err);
     memset(ans, 0, sizeof *ans);
     bool ok = false;
     LlavaFail f = LLAVA_FAIL_IMAGE;

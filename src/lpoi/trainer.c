@@ -10,6 +10,7 @@
 #include "lpoi/trainer_internal.h"
 #include "lpoi/memory_plan.h"
 #include "lpoi/trainer_heldout.h"
+#include "lpoi/generate_idefics2.h"
 #include "base/check.h"
 #include "base/file.h"
 #include <errno.h>
@@ -151,7 +152,7 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
     MicroLogps m = micro_logps_new(ne, L);
     TrainStepResult result = TRAIN_STEP_OK;
     LlavaBatch b;
-    if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !llava_logps_forward(&tr->m, &b, true, logp, err)) {
+    if (!trainer_build_batch(tr, ex, ne, false, &b, ntok, err) || !tm_logps_forward(&tr->model, &b, true, logp, err)) {
         result = TRAIN_STEP_FAILED;
         goto out;
     }
@@ -194,7 +195,7 @@ TrainStepResult trainer_micro_step(Trainer *tr, const int *ex, int ne, int n_ste
         d[0] = (float)(d0 * scale);
         d[1] = (float)(m.d_rejected[e] * scale);
     }
-    llava_logps_backward(&tr->m, dlogp, NULL);
+    tm_logps_backward(&tr->model, dlogp);
 out:
     free(logp);
     free(dlogp);
@@ -214,7 +215,7 @@ static TrainStepResult train_step(Trainer *tr, StepOut *out, LpoiErr *err) {
     const int n_step = LPOI_MIN(tr->eff_batch, N - tr->pos);
     double t0 = now_s();
     memset(out, 0, sizeof *out);
-    llava_lora_zero_grad(&tr->m);
+    tm_zero_grad(&tr->model);
     double *acc = (double *)&out->st;
     const size_t nstat = sizeof(ObjStats) / sizeof(double);
     for (int done = 0; done < n_step;) {
@@ -268,6 +269,11 @@ TrainExit train_run_result(const TrainOptions *o, TrainResult *res) {
     LpoiErr err = {{0}};
     if (res) memset(res, 0, sizeof *res);
     if (!train_options_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_BAD_OPTIONS; }
+    if (model_dir_is_idefics2(o->model_dir)) {   // its model step exists (train_model_idefics2.c), its data side not yet
+        fprintf(stderr, "lpoi train: %s: Idefics2 training is not implemented yet (generation and PEFT adapters are: "
+                        "lpoi generate --image)\n", o->model_dir);
+        return TRAIN_FAILED;
+    }
     if (!train_memory_check(o, &err)) { fprintf(stderr, "lpoi train: %s\n", err.msg); return TRAIN_FAILED; }
     struct stat out_st;
     const bool out_existed = stat(o->out_dir, &out_st) == 0;   // a run that never starts removes what it made

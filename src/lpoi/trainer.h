@@ -81,7 +81,17 @@ void train_eval_free(TrainEval *e);
 // adapter_dir (NULL: the base model), and metadata "text" (the rendered prompt + answer), "image",
 // "model" and "adapter". The oracles (tools/test_peft_roundtrip.py, tools/test_demo_model_loads.py)
 // recompute them with transformers.
+// An Idefics2 folder (config.json model_type "idefics2"): the idefics2 chat template (with an answer the
+// training pair "User:<image>{q}<end_of_utterance>\nAssistant: {a}<end_of_utterance>\n"), the
+// processor as its config says, pixel_values F32 [1,N,3,H,W] and pixel_attention_mask U8 [1,N,H,W].
+// adapter_out (needs adapter_dir): also writes the loaded adapter there as lpoi writes adapters, so
+// the oracle can load lpoi's writing in PEFT.
 typedef struct {
     const char *model_dir, *adapter_dir, *image, *prompt, *answer, *out, *device;
+    const char *adapter_out;
 } TrainDumpArgs;
 bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err);
+bool train_dump_logits_idefics2(const TrainDumpArgs *a, LpoiErr *err);   // trainer_dump_idefics2.c
+// The dump's end (both models): metadata text, image, adapter, model; writes a->out and frees w.
+typedef struct StWriter StWriter;   // base/safetensors.h
+bool train_dump_write(StWriter *w, const TrainDumpArgs *a, const char *text, LpoiErr *err);

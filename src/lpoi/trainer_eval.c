@@ -3,6 +3,7 @@
 // train_dump_logits (logits of one image + prompt with an adapter, for the PEFT round-trip check).
 #include "lpoi/trainer.h"
 #include "lpoi/trainer_internal.h"
+#include "lpoi/generate_idefics2.h"
 #include "base/check.h"
 #include "base/safetensors.h"
 #include "image/image.h"
@@ -35,7 +36,7 @@ bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *o
     memset(out, 0, sizeof *out);
     Trainer tr;
     bool ok = trainer_open(&tr, o, true, err);
-    if (ok && adapter_dir) ok = adapter_load_dir(&tr.m, adapter_dir, err);
+    if (ok && adapter_dir) ok = tr.model.ops->adapter_load_dir(tr.model.m, adapter_dir, err);
     const int L = o->list_size, mb = LPOI_MAX(1, o->micro_batch);
     float *lp = NULL;
     int *ex = NULL;
@@ -54,8 +55,8 @@ bool train_evaluate(const TrainOptions *o, const char *adapter_dir, TrainEval *o
             LlavaBatch b;
             if (!(ok = trainer_build_batch(&tr, ex, ne, true, &b, NULL, err))) break;
             for (int pass = 0; pass < (adapter_dir ? 2 : 1) && ok; pass++) {
-                llava_set_lora(&tr.m, adapter_dir && pass == 0);
-                if (!(ok = llava_logps_forward(&tr.m, &b, false, lp, err))) break;
+                tm_set_lora(&tr.model, adapter_dir && pass == 0);
+                if (!(ok = tm_logps_forward(&tr.model, &b, false, lp, err))) break;
                 double *dst = (adapter_dir && pass == 0) ? out->pol : out->ref;
                 for (int k = 0; k < ne * L; k++) dst[(size_t)i * L + k] = lp[k];
             }
@@ -83,6 +84,16 @@ void train_eval_free(TrainEval *e) {
 }
 
 // ---- logits dump -------------------------------------------------------------------------------------
+bool train_dump_write(StWriter *w, const TrainDumpArgs *a, const char *text, LpoiErr *err) {
+    st_writer_meta(w, "text", text);
+    st_writer_meta(w, "image", a->image);
+    st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
+    st_writer_meta(w, "model", a->model_dir);
+    bool ok = st_writer_write(w, a->out, err);
+    st_writer_free(w);
+    return ok;
+}
+
 bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     Tokenizer *tok = NULL;
     Backend *be = NULL;
@@ -95,6 +106,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     float *pix = NULL, *logits = NULL, *host = NULL;
     char *text = NULL;
     PreprocessConfig pc;
+    if (model_dir_is_idefics2(a->model_dir)) return train_dump_logits_idefics2(a, err);
     if (!(tok = tokenizer_load_dir(a->model_dir, err))) goto done;
     if (!preprocess_config_load_dir(&pc, a->model_dir, err)) goto done;
     if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
@@ -103,6 +115,12 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     if (!llava_open(&m, be, a->model_dir, err)) goto done;
     have = true;
     if (a->adapter_dir && !adapter_load_dir(&m, a->adapter_dir, err)) goto done;
+    if (a->adapter_dir && a->adapter_out) {
+        int r;
+        double alpha;
+        if (!adapter_config_read(a->adapter_dir, &r, &alpha, err) || !adapter_save_dir(&m, a->adapter_out, a->model_dir, r, alpha, err))
+            goto done;
+    }
     llava_set_lora(&m, a->adapter_dir != NULL);
     if (a->answer) {
         char *p, *r;
@@ -139,12 +157,7 @@ bool train_dump_logits(const TrainDumpArgs *a, LpoiErr *err) {
     st_writer_add(w, "input_ids", DTYPE_I32, 2, sid, ex);
     st_writer_add_f32(w, "pixel_values", 4, spv, pv.data);
     st_writer_add_f32(w, "logits", 3, slg, host);
-    st_writer_meta(w, "text", text);
-    st_writer_meta(w, "image", a->image);
-    st_writer_meta(w, "adapter", a->adapter_dir ? a->adapter_dir : "");
-    st_writer_meta(w, "model", a->model_dir);
-    ok = st_writer_write(w, a->out, err);
-    st_writer_free(w);
+    ok = train_dump_write(w, a, text, err);
 done:
     if (pix) be->free(be, pix);
     if (logits) be->free(be, logits);

@@ -60,16 +60,16 @@ static bool list_logps(Trainer *tr, TrainHeldout *h, bool lora, double *out, Lpo
     int *ex = malloc_check((size_t)mb * sizeof *ex);
     Slot saved;
     exchange(tr, h, &saved);
-    llava_set_lora(&tr->m, lora);
+    tm_set_lora(&tr->model, lora);
     bool ok = true;
     for (int i = 0; i < n && ok; i += mb) {
         int ne = LPOI_MIN(mb, n - i);
         for (int e = 0; e < ne; e++) ex[e] = i + e;
         LlavaBatch b;
-        ok = trainer_build_batch(tr, ex, ne, true, &b, NULL, err) && llava_logps_forward(&tr->m, &b, false, lp, err);
+        ok = trainer_build_batch(tr, ex, ne, true, &b, NULL, err) && tm_logps_forward(&tr->model, &b, false, lp, err);
         for (int k = 0; ok && k < ne * L; k++) out[(size_t)i * L + k] = lp[k];
     }
-    llava_set_lora(&tr->m, true);
+    tm_set_lora(&tr->model, true);
     restore(tr, h, &saved);
     free(lp);
     free(ex);

@@ -12,6 +12,7 @@
 #include "lpoi/adapter_io.h"
 #include "lpoi/objectives.h"
 #include "lpoi/trainer_options.h"
+#include "lpoi/train_model.h"
 #include "models/llava.h"
 #include "text/tokenizer.h"
 
@@ -21,7 +22,7 @@ typedef struct { const char *key, *what; char val[96]; } RunId;
 
 // One LoRA tensor with its optimiser state (backend memory).
 typedef struct {
-    char name[256];          // PEFT name (llava_lora_tensor)
+    char name[256];          // PEFT name (TrainModelOps.lora_tensor)
     int64_t shape[2];
     size_t n;
     float *param, *grad;     // the model's
@@ -36,6 +37,7 @@ typedef struct {
     ObjConfig obj;
     Backend *be;
     LlavaModel m;
+    TrainModel model;        // the interface the loop calls (train_model.h), over m
     bool have_model;
     Tokenizer *tok;
     PreprocessConfig pre;

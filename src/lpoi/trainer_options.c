@@ -409,5 +409,6 @@ void train_print_usage(FILE *to) {
             "\n"
             "Tools: --dump-logits FILE --adapter DIR --image IMG --prompt Q [--answer A] (with --model) writes\n"
             "input_ids, pixel_values and the logits with that adapter to FILE (safetensors), for\n"
-            "tools/test_peft_roundtrip.py.\n");
+            "tools/test_peft_roundtrip.py; a LLaVA or an Idefics2 folder (+ pixel_attention_mask);\n"
+            "--write-adapter DIR2 also writes the adapter as lpoi writes them (the PEFT round trip).\n");
 }

@@ -76,6 +76,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
     }
     if (!llava_open(&tr->m, tr->be, o->model_dir, err)) return false;
     tr->have_model = true;
+    tr->model = train_model_llava(&tr->m);
     // What this run is made of, hashed once now that it is loaded (every checkpoint records it and
     // --resume compares against it): not re-read at each save, where a file changed since would be
     // recorded instead of what was trained on.
@@ -118,17 +119,15 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
                 cc.cut, cc.checked, cc.crop, cc.crop);
 
     // LoRA + optimiser state.
-    LlavaLoraTargets tg;
-    if (!llava_lora_parse_targets(o->lora_targets, &tr->m.cfg, &tg, err)) return false;
-    llava_lora_create(&tr->m, o->lora_r, (float)o->lora_alpha, &tg);
-    llava_lora_init(&tr->m, o->seed);
-    llava_set_lora(&tr->m, true);
-    tr->nt = llava_lora_count(&tr->m);
+    const TrainModel *tm = &tr->model;
+    if (!tm->ops->lora_setup(tm->m, o->lora_targets, o->lora_r, o->lora_alpha, o->seed, err)) return false;
+    tm_set_lora(tm, true);
+    tr->nt = tm_lora_count(tm);
     tr->t = calloc_check(tr->nt, sizeof *tr->t);
     size_t total = 0;
     for (size_t i = 0; i < tr->nt; i++) {
         TrainTensor *t = &tr->t[i];
-        llava_lora_tensor(&tr->m, i, t->name, sizeof t->name, t->shape, &t->param, &t->grad);
+        tm->ops->lora_tensor(tm->m, i, t->name, sizeof t->name, t->shape, &t->param, &t->grad);
         t->n = (size_t)(t->shape[0] * t->shape[1]);
         total += t->n;
     }
@@ -140,7 +139,7 @@ bool trainer_open(Trainer *tr, const TrainOptions *o, bool for_eval, LpoiErr *er
         tr->t[i].v = tr->opt_mem + total + off;
         off += tr->t[i].n;
     }
-    llava_lora_zero_grad(&tr->m);
+    tm_zero_grad(tm);
     return true;
 }
 
@@ -274,7 +273,7 @@ bool trainer_reference_pass(Trainer *tr, LpoiErr *err) {
     float *logp = malloc_check((size_t)mb * nseq * sizeof *logp);
     int *ex = malloc_check((size_t)mb * sizeof *ex);
     bool ok = true;
-    llava_set_lora(&tr->m, false);
+    tm_set_lora(&tr->model, false);
     for (int i = 0; i < tr->data.n && ok;) {
         int ne = 0;
         while (ne < mb && i < tr->data.n) {   // collect examples whose images load
@@ -292,11 +291,11 @@ bool trainer_reference_pass(Trainer *tr, LpoiErr *err) {
         if (!ok || ne == 0) break;
         LlavaBatch b;
         if (!(ok = trainer_build_batch(tr, ex, ne, false, &b, NULL, err))) break;
-        if (!(ok = llava_logps_forward(&tr->m, &b, false, logp, err))) break;
+        if (!(ok = tm_logps_forward(&tr->model, &b, false, logp, err))) break;
         memcpy(tr->ref + (size_t)ex[0] * nseq, logp, (size_t)ne * nseq * sizeof *logp);
         tr->ref_forward_examples += ne;
     }
-    llava_set_lora(&tr->m, true);
+    tm_set_lora(&tr->model, true);
     free(logp);
     free(ex);
     if (ok && tr->data.n == 0) ok = err_set(err, "%s: no usable records (all were skipped as bad)", tr->o.data_path);
