@@ -109,25 +109,24 @@ static int usage(FILE *to, int code) {
             "  --preview-rows N   lists on the sheet (default 8)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
             "                     image) and report how many, instead of stopping at the first\n"
+            "  -h, --help         show this help\n"
             "\n"
             "Choosing and verifying the object (paper section 3.1, Algorithm 1 lines 5-12), for records that\n"
             "bring their boxes (a detector does not run here yet):\n"
             "  --object-from-text read every box with its \"labels\" entry (and \"scores\", 1 when absent) and\n"
             "                     try them in the order of the objects that \"prompt\", \"chosen\" and \"rejected\"\n"
-            "                     name (below); without it the first box is used\n"
+            "                     name (rule above); without it the first box is used\n"
             "  --objects FILE     more object names, one class a line \"name, synonym, ...\" (the format of\n"
             "                     CHAIR's synonym lists), added to the built-in COCO-80 table\n"
             "  --box-threshold T  a box counts when its score is above T (default 0.35)\n"
             "  --verify DIR       check each try's fully masked image with the LLaVA-1.5 model in DIR and take\n"
             "                     the first that passes (default none: no check)\n"
-            "  --verify-rule R    answer (default, the paper's) or object (below)\n"
+            "  --verify-rule R    answer (default, the paper's) or object (rule above)\n"
             "  --verify-margin M  the masking failed when log p(Yes) - log p(No) >= M (default 0)\n"
             "  --device D         the verifier's device: auto (default), cpu or cuda\n"
             "A record with no usable try is not an error: it is skipped, counted by reason in the summary\n"
             "and listed in DIR/skipped.jsonl (index, line, img_path, reason, tries with their scores); the\n"
             "manifest lines of written lists gain box_index, object, object_part and verify.\n"
-            "\n"
-            "  -h, --help         show this help\n"
             "\n"
             "Errors name the record as FILE:LINE: field: reason. Exit status: 0 done, 1 a bad record\n"
             "(without --skip-bad) or an output error, 2 usage error.\n",
@@ -226,7 +225,7 @@ static bool parse_record(const char *line, size_t len, const char *data_dir, con
     if (!data_parse_box(boxes, box_format, rec->box, err)) goto done;
     rec->box_normalised = box_format_normalised(box_format);
     if (a->object_from_text || a->verify_dir) {
-        if (!record_text(root, "prompt", "user", true, &rec->question, NULL, err)) goto done;
+        if (json_get(root, "prompt") && !record_text(root, "prompt", "user", true, &rec->question, NULL, err)) goto done;
         if (!record_text(root, "chosen", "assistant", false, &rec->chosen, NULL, err)) goto done;
         if (json_get(root, "rejected") && !record_text(root, "rejected", "assistant", true, &rec->rejected, NULL, err)) goto done;
         if (!parse_detections(root, a, rec, err)) goto done;
