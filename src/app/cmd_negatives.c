@@ -6,6 +6,9 @@
 // stops it. An old DIR/manifest.jsonl is removed first and the new one is written atomically at the
 // end, after one syncfs of DIR, so a stopped run leaves no manifest rather than one that names
 // missing or other PNGs; each PNG is renamed into place whole (write_png_renamed).
+// Each finished record is also appended to DIR/journal.jsonl (negatives_journal.h), which --resume
+// reads to keep what a killed run finished. --object-from-text and --verify choose among a record's
+// boxes and check x_L (negatives_select.h); records left without a box go to DIR/skipped.jsonl.
 #include "app/commands.h"
 #include "base/check.h"
 #include "base/json.h"
@@ -16,6 +19,7 @@
 #include "lpoi/dataset.h"
 #include "lpoi/negatives.h"
 #include "lpoi/negatives_preview.h"
+#include "lpoi/negatives_journal.h"
 #include "lpoi/negatives_select.h"
 #include "lpoi/objects.h"
 #include "lpoi/box_choice.h"
@@ -40,7 +44,7 @@ typedef struct {
     uint64_t seed, max_pixels;
     NegFill fill;
     BoxFormat box_format;
-    bool visual_prompt, skip_bad;
+    bool visual_prompt, skip_bad, resume;
     // Object choice and verification (negatives_select.h); all off by default.
     bool object_from_text;
     const char *objects_file, *verify_dir, *device;   // verify_dir NULL: --verify none
@@ -62,7 +66,7 @@ static int usage(FILE *to, int code) {
             "usage: lpoi negatives --data FILE.jsonl --out DIR [--list-size L] [--fill black|mean|noise]\n"
             "                      [--no-visual-prompt] [--line-width N] [--seed N] [--crop-size R]\n"
             "                      [--max-pixels N] [--box-format F] [--preview SHEET.png [--preview-rows N]]\n"
-            "                      [--skip-bad] [--object-from-text [--objects FILE] [--box-threshold T]]\n"
+            "                      [--skip-bad] [--resume] [--object-from-text [--objects FILE] [--box-threshold T]]\n"
             "                      [--verify none|MODEL_DIR [--verify-rule answer|object] [--verify-margin M]\n"
             "                       [--device D]]\n"
             "\n"
@@ -109,6 +113,9 @@ static int usage(FILE *to, int code) {
             "  --preview-rows N   lists on the sheet (default 8)\n"
             "  --skip-bad         skip bad records (malformed JSON, missing or invalid field, unreadable\n"
             "                     image) and report how many, instead of stopping at the first\n"
+            "  --resume           continue a run that was stopped: records DIR/journal.jsonl (written by\n"
+            "                     every run) lists as done, by a run with the same data file and options\n"
+            "                     and with their PNGs present, are kept as they are, not made again\n"
             "  -h, --help         show this help\n"
             "\n"
             "Choosing and verifying the object (paper section 3.1, Algorithm 1 lines 5-12), for records that\n"
@@ -333,6 +340,7 @@ int cmd_negatives(int argc, char **argv) {
         if (!strcmp(arg, "--no-visual-prompt")) { a.visual_prompt = false; continue; }
         if (!strcmp(arg, "--skip-bad")) { a.skip_bad = true; continue; }
         if (!strcmp(arg, "--object-from-text")) { a.object_from_text = true; continue; }
+        if (!strcmp(arg, "--resume")) { a.resume = true; continue; }
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool known = true, valid = val != NULL;
         uint64_t u = 0;
@@ -373,7 +381,8 @@ int cmd_negatives(int argc, char **argv) {
     Verifier *verifier = NULL;
     char *skipped_path = NULL;
     StrBuf sline = {0};
-    size_t by_reason[NEG_PICK_NSTATUS] = {0}, verified = 0;
+    size_t by_reason[NEG_PICK_NSTATUS] = {0}, verified = 0, resumed = 0;
+    NegJournal journal = {0};
     FILE *f = fopen(a.data, "rb");
     if (!f) { fprintf(stderr, "lpoi negatives: %s: cannot open: %s\n", a.data, strerror(errno)); return 1; }
     if (!file_mkdir_p(a.out, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
@@ -406,6 +415,24 @@ int cmd_negatives(int argc, char **argv) {
     size_t mp_len = strlen(a.out) + 32;
     manifest_path = malloc_check(mp_len);
     snprintf(manifest_path, mp_len, "%s/manifest.jsonl", a.out);
+    // The journal (before the old manifest goes: a --resume that is refused leaves DIR as it was).
+    {
+        uint32_t crc;
+        uint64_t size;
+        if (!file_crc32(a.data, &crc, &size, &err)) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+        StrBuf fp = {0};
+        strbuf_printf(&fp, "data crc32 %08x size %llu; list %d fill %s prompt %d line %d seed %llu crop %d max %llu box %s",
+                      crc, (unsigned long long)size, a.list_size, negatives_fill_name(a.fill), a.visual_prompt,
+                      a.line_width, (unsigned long long)a.seed, a.crop_size, (unsigned long long)a.max_pixels,
+                      BOX_FORMAT_NAMES[a.box_format]);
+        if (a.object_from_text)
+            strbuf_printf(&fp, "; text objects %s threshold %.17g", a.objects_file ? a.objects_file : "-", a.box_threshold);
+        if (a.verify_dir)
+            strbuf_printf(&fp, "; verify %s rule %s margin %.17g", a.verify_dir, verify_rule_name(a.verify_rule), a.verify_margin);
+        bool ok = neg_journal_open(&journal, a.out, fp.s, a.resume, &err);
+        free(fp.s);
+        if (!ok) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
+    }
     // An old manifest would name PNGs this run overwrites: remove it now, write the new one at the end.
     if (unlink(manifest_path) != 0 && errno != ENOENT) {
         fprintf(stderr, "lpoi negatives: %s: cannot remove the old manifest: %s\n", manifest_path, strerror(errno));
@@ -445,6 +472,20 @@ int cmd_negatives(int argc, char **argv) {
         for (size_t j = 0; j < len && blank; j++) blank = line[j] == ' ' || line[j] == '\t' || line[j] == '\r';
         if (blank) continue;
         size_t rec_index = index++;
+        const NegJournalEntry *done = neg_journal_find(&journal, rec_index);
+        if (done && (!done->skipped || (selecting && done->reason > NEG_PICK_OK && done->reason < NEG_PICK_NSTATUS))) {
+            // Finished by an earlier run: its line as it was, nothing made again.
+            if (!atomic_file_write(done->skipped ? &sf : &mf, done->line, strlen(done->line), &err)) {
+                fprintf(stderr, "lpoi negatives: %s\n", err.msg);
+                rc = 1;
+                break;
+            }
+            if (done->skipped) by_reason[done->reason]++;
+            else written++, verified += done->verified, cut += done->cut;
+            resumed++;
+            progress(rec_index + 1, total, t0, tty, false);
+            continue;
+        }
         Record rec = {0};
         Image src = {0};
         ImgRect box;
@@ -477,7 +518,8 @@ int cmd_negatives(int argc, char **argv) {
             if (ok && pick.status == NEG_PICK_OK) box = nb[pick.tries[pick.chosen].box].rect;
         }
         if (ok && selecting && pick.status != NEG_PICK_OK) {   // no usable try: skipped, not an error
-            by_reason[pick.status]++;
+            NegPickStatus status = pick.status;
+            by_reason[status]++;
             if (tty) fputc('\n', stderr);
             fprintf(stderr, "skipped: %s:%zu: %s\n", a.data, lineno, neg_pick_status_name(pick.status));
             sline.len = 0;
@@ -490,7 +532,8 @@ int cmd_negatives(int argc, char **argv) {
             free(nb);
             record_free(&rec);
             image_free(&src);
-            if (!atomic_file_write(&sf, sline.s, sline.len, &err)) {
+            NegJournalEntry je = {.index = rec_index, .skipped = true, .reason = (int)status, .line = sline.s};
+            if (!atomic_file_write(&sf, sline.s, sline.len, &err) || !neg_journal_append(&journal, &je, &err)) {
                 fprintf(stderr, "lpoi negatives: %s\n", err.msg);
                 rc = 1;
                 break;
@@ -544,9 +587,11 @@ int cmd_negatives(int argc, char **argv) {
             else strbuf_printf(&mline, "%s[%d, %d, %d, %d]", k > 1 ? ", " : "", m.x0, m.y0, m.x1, m.y1);
         }
         strbuf_printf(&mline, "]");
+        bool this_cut = false;
         if (a.crop_size > 0) {
             double kept = negatives_crop_kept_fraction(src.w, src.h, box, a.crop_size);
-            cut += kept < 1.0;
+            this_cut = kept < 1.0;
+            cut += this_cut;
             strbuf_printf(&mline, ", \"crop_kept\": %.4f", kept);
         }
         if (selecting) {
@@ -559,7 +604,8 @@ int cmd_negatives(int argc, char **argv) {
         for (int k = 0; k < a.list_size; k++) image_free(&list[k]);
         image_free(&src);
         record_free(&rec);
-        if (!wrote || !atomic_file_write(&mf, mline.s, mline.len, &err)) {
+        NegJournalEntry je = {.index = rec_index, .verified = selecting && a.verify_dir, .cut = this_cut, .line = mline.s};
+        if (!wrote || !atomic_file_write(&mf, mline.s, mline.len, &err) || !neg_journal_append(&journal, &je, &err)) {
             if (tty) fputc('\n', stderr);
             fprintf(stderr, "lpoi negatives: %s\n", err.msg);
             rc = 1;
@@ -584,6 +630,8 @@ int cmd_negatives(int argc, char **argv) {
         printf("wrote %zu lists of %d images to %s (manifest: %s)", written, a.list_size, a.out, manifest_path);
         if (a.skip_bad) printf("; skipped %zu bad record%s", skipped, skipped == 1 ? "" : "s");
         printf("\n");
+        if (resumed) printf("resumed: %zu record%s finished by an earlier run (%s) kept as they were\n", resumed,
+                            resumed == 1 ? "" : "s", journal.path);
         if (selecting) {
             size_t unused = 0;
             for (int r = NEG_PICK_OK + 1; r < NEG_PICK_NSTATUS; r++) unused += by_reason[r];
@@ -605,6 +653,7 @@ cleanup:
     if (a.preview) neg_preview_free(&preview);
     obj_lexicon_free(lx);
     verifier_close(verifier);
+    neg_journal_close(&journal);
     free(skipped_path);
     free(sline.s);
     free(mline.s);

@@ -60,6 +60,17 @@ TEST(cmd_negatives_object_from_text) {
     EXPECT_MSG(sk && strstr(sk, "\"index\": 1, \"line\": 2,") && strstr(sk, "\"reason\": \"no_object_named\", \"candidates\": 0") &&
                    strstr(sk, "\"index\": 3, \"line\": 4,") && strstr(sk, "\"reason\": \"no_matching_box\", \"candidates\": 1"),
                "%s", sk);
+    // --resume keeps every record's line, skipped ones included, as it was.
+    char *argv_r[] = {"negatives", "--data", data_s, "--out", out_s, "--list-size", "3", "--object-from-text", "--resume", NULL};
+    printed = NULL;
+    EXPECT_EQ_INT(test_run_command(cmd_negatives, 9, argv_r, &printed), 0);
+    EXPECT_MSG(printed && strstr(printed, "resumed: 4 records") &&
+                   strstr(printed, "skipped 3 (no_object_named 1, no_matching_box 2, verification_failed 0, bad 0)"), "%s", printed);
+    free(printed);
+    char *man_r = read_out(out_s, "manifest.jsonl"), *sk_r = read_out(out_s, "skipped.jsonl");
+    EXPECT(man && man_r && !strcmp(man, man_r) && sk && sk_r && !strcmp(sk, sk_r));
+    free(man_r);
+    free(sk_r);
     free(man);
     free(sk);
 
