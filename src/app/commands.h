@@ -11,3 +11,6 @@ int cmd_generate(int argc, char **argv); // cmd_generate.c: continue a prompt wi
 int cmd_train(int argc, char **argv);    // cmd_train.c: LoRA preference training (DPO / mDPO / LPOI)
 int cmd_plot(int argc, char **argv);     // cmd_plot.c: a training run's curves (RUN/log.jsonl) as a PNG
 int cmd_merge(int argc, char **argv);    // cmd_merge.c: a PEFT adapter merged into an HF checkpoint
+int cmd_eval(int argc, char **argv);     // cmd_eval.c: hallucination benchmarks of a model and its adapters
+int cmd_study(int argc, char **argv);    // cmd_study.c: the effect study of DPO / mDPO / LPOI in the demo world
+int cmd_score(int argc, char **argv);    // cmd_score.c: CHAIR / AMBER / POPE metrics of an answers file

@@ -17,6 +17,9 @@ static const Command COMMANDS[] = {
     {"train",   cmd_train,   "LoRA preference training of LLaVA-1.5 with LPOI, mDPO or DPO (PEFT adapters out)"},
     {"merge",   cmd_merge,   "merge a PEFT LoRA adapter into a checkpoint (an HF folder, as PEFT merge_and_unload)"},
     {"plot",    cmd_plot,    "draw a training run's curves (RUN/log.jsonl: losses, list accuracy, margin, lr) to a PNG"},
+    {"eval",    cmd_eval,    "answer and score hallucination benchmarks (CHAIR, AMBER, POPE, MMHal) for adapters side by side"},
+    {"study",   cmd_study,   "the effect study: DPO, mDPO and LPOI adapters in the demo world, scored with CHAIR"},
+    {"score",   cmd_score,   "score answers offline: CHAIR, AMBER (generative, discriminative), POPE-style yes/no"},
     {"negatives", cmd_negatives, "build LPOI's listwise negative image lists (masked boxes) as PNGs + manifest"},
 };
 

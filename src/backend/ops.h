@@ -103,4 +103,45 @@ OP(LOGPROB_BACKWARD, logprob_backward, void, (Backend *be, float *dlogits, const
 OP(ADAMW_UPDATE, adamw_update, void, (Backend *be, float *p, const float *g, float *m, float *v, size_t n, float lr,
                                       float beta1, float beta2, float eps, float weight_decay, int step))
 
+// ---- Grounding DINO: multi-scale deformable attention, GroupNorm, Swin window attention ----
+// Multi-scale deformable attention as HF's multi_scale_deformable_attention (MultiScaleDeformableAttention).
+// value [B,S,H,D] holds L levels: level l is a row-major h_l x w_l grid starting at row Σ_{l'<l} h_l'·w_l'
+// (HF's level_start_index); level_hw is HOST memory [L,2] = (h_l, w_l), Σ h_l·w_l == S, L <= 8.
+// loc [B,Q,H,L,P,2] sampling locations (x, y), image-relative (0..1 spans the grid); attn [B,Q,H,L,P].
+// out [B,Q,H·D] = Σ_{l,p} attn · grid_sample(level l of head h at (x, y)), bilinear, zero padding,
+// align_corners=False (pixel coordinate x·w_l − 0.5; corners outside the grid read 0).
+OP(MSDA_FORWARD, msda_forward, void, (Backend *be, float *out, const float *value, const float *loc, const float *attn,
+                                      const int *level_hw, int B, int S, int Q, int H, int D, int L, int P))
+// dvalue [B,S,H,D], dloc [B,Q,H,L,P,2], dattn [B,Q,H,L,P]: overwritten, NULL skips. Deterministic without
+// atomics (the same bits on every run and thread count): dvalue is gathered per value element, never scattered
+// concurrently (cpu_msda.c, cu/msda.cu). dloc is one-sided where a coordinate is exactly an integer, as torch.
+OP(MSDA_BACKWARD, msda_backward, void, (Backend *be, float *dvalue, float *dloc, float *dattn, const float *dout,
+                                        const float *value, const float *loc, const float *attn, const int *level_hw,
+                                        int B, int S, int Q, int H, int D, int L, int P))
+// torch.nn.GroupNorm(G, C, eps) with affine w, b [C] on channels-last x [N,P,C] (P positions, e.g. H·W): the same
+// numbers as GroupNorm on the NCHW tensor x.permute(0,2,1). Group g = channels [g·C/G, (g+1)·C/G) at all P
+// positions (C % G == 0); out = (x − mean[n,g]) · rstd[n,g] · w[c] + b[c], biased variance; mean, rstd [N,G] saved.
+OP(GROUPNORM_FORWARD, groupnorm_forward, void, (Backend *be, float *out, float *mean, float *rstd, const float *x,
+                                                const float *w, const float *b, int N, int P, int C, int G, float eps))
+// dx: overwritten (must not alias dout); dw, db: += ; each NULL skips.
+OP(GROUPNORM_BACKWARD, groupnorm_backward, void, (Backend *be, float *dx, float *dw, float *db, const float *dout,
+                                                  const float *x, const float *w, const float *mean, const float *rstd,
+                                                  int N, int P, int C, int G))
+// Swin window attention (HF SwinSelfAttention): q, k, v, out [BW,N,H,D], BW = batch·nW windows in window_partition
+// order, N = window² tokens. out = softmax(q·kᵀ·scale + bias + mask) · v with bias [N,N,H] the relative position
+// bias gathered from the table (HF relative_position_bias_table[relative_position_index] before its permute: the
+// caller gathers it with embedding_forward(ids = the index [N·N], C = H) and scatters dbias back into the table
+// with embedding_backward) and mask [nW,N,N] the shifted-window mask (0 / −100; NULL: none), window bw using
+// mask[bw % nW]. lse [BW,H,N]: log-sum-exp of each score row, saved for the backward.
+OP(WINDOW_ATTENTION_FORWARD, window_attention_forward, void, (Backend *be, float *out, float *lse, const float *q,
+                                                              const float *k, const float *v, const float *bias,
+                                                              const float *mask, int BW, int nW, int N, int H, int D,
+                                                              float scale))
+// dq, dk, dv [BW,N,H,D] and dbias [N,N,H] (Σ over windows): overwritten; dbias NULL skips.
+OP(WINDOW_ATTENTION_BACKWARD, window_attention_backward, void, (Backend *be, float *dq, float *dk, float *dv,
+                                                                float *dbias, const float *dout, const float *q,
+                                                                const float *k, const float *v, const float *bias,
+                                                                const float *mask, const float *out, const float *lse,
+                                                                int BW, int nW, int N, int H, int D, float scale))
+
 #undef OP

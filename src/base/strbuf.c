@@ -48,3 +48,16 @@ void strbuf_json_string(StrBuf *b, const char *s, size_t len) {
 }
 
 void strbuf_json_str(StrBuf *b, const char *s) { strbuf_json_string(b, s, strlen(s)); }
+
+void strbuf_json_text(StrBuf *b, const char *s, size_t len) {
+    if (utf8_valid(s, len)) { strbuf_json_string(b, s, len); return; }
+    StrBuf clean = {0};
+    for (size_t i = 0; i < len;) {
+        size_t ok = utf8_first_invalid(s + i, len - i);
+        strbuf_put(&clean, s + i, ok);
+        i += ok;
+        if (i < len) { strbuf_put(&clean, "\xEF\xBF\xBD", 3); i++; }
+    }
+    strbuf_json_string(b, clean.s, clean.len);
+    free(clean.s);
+}

@@ -12,3 +12,6 @@ void strbuf_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf
 // UTF-8 passed through).
 void strbuf_json_string(StrBuf *b, const char *s, size_t len);
 void strbuf_json_str(StrBuf *b, const char *s);   // the same for a NUL-terminated s
+// The same for text that may not be UTF-8 (a model's decoded tokens): each invalid byte becomes
+// U+FFFD, so the line stays valid JSON.
+void strbuf_json_text(StrBuf *b, const char *s, size_t len);

@@ -8,6 +8,7 @@
 #include "check/golden_idefics2.h"
 #include "check/golden_models.h"
 #include "check/golden_vision.h"
+#include "check/golden_gdino.h"
 #include "base/check.h"
 #include <math.h>
 #include <string.h>
@@ -433,6 +434,11 @@ static const GoldenRunner RUNNERS[] = {
     {"op.attention", run_attention, "SDPA: GQA, causal, sliding window, key mask, Tq < Tk, backward", GR_NO_OPS},
     {"op.logprob", run_logprob, "log p(target) with ignore index, backward", GR_NO_OPS},
     {"op.adamw", run_adamw, "torch.optim.AdamW steps (p, m, v)", GR_NO_OPS},
+    {"op.msda", golden_run_op_msda, "HF multi-scale deformable attention, backward (value, locations, weights)",
+     GR_NO_OPS},
+    {"op.groupnorm", golden_run_op_groupnorm, "torch GroupNorm on channels-last x, backward", GR_NO_OPS},
+    {"op.window_attention", golden_run_op_window_attention,
+     "HF Swin window attention: bias table gather, shift mask, backward (q, k, v, table)", GR_NO_OPS},
     {"loss.dpo", golden_run_loss_dpo, "text DPO (sigmoid, label smoothing), gradients", GR_NO_OPS},
     {"loss.mdpo", golden_run_loss_mdpo, "mDPO: DPO + image-conditional + anchor, gradients", GR_NO_OPS},
     {"loss.lpoi", golden_run_loss_lpoi, "LPOI: DPO + anchor + listwise Plackett-Luce, gradients", GR_NO_OPS},

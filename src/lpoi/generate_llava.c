@@ -86,6 +86,13 @@ fail:
     return NULL;
 }
 
+bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *err) {
+    llava_lora_remove(&s->m);
+    if (!adapter || adapter_load_dir(&s->m, adapter, err)) return true;
+    llava_lora_remove(&s->m);   // a half-loaded adapter (created, then refused) must not stay on
+    return false;
+}
+
 // The inputs of one example: img's pixel values on the backend (*pix) and the ids of the rendered
 // text, its one <image> expanded (*ids, *n). *f names the input that could not be used.
 static bool session_inputs(LlavaSession *s, const Image *img, const char *image_name, const char *text, float **pix,
@@ -256,19 +263,6 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err) {
 }
 
 // ---- batch ----
-// s as a JSON string; bytes that are not valid UTF-8 become U+FFFD so the line stays valid JSON.
-static void put_json_string(StrBuf *b, const char *s, size_t len) {
-    if (utf8_valid(s, len)) { strbuf_json_string(b, s, len); return; }
-    StrBuf clean = {0};
-    for (size_t i = 0; i < len;) {
-        size_t ok = utf8_first_invalid(s + i, len - i);
-        strbuf_put(&clean, s + i, ok);
-        i += ok;
-        if (i < len) { strbuf_put(&clean, "\xEF\xBF\xBD", 3); i++; }
-    }
-    strbuf_json_string(b, clean.s, clean.len);
-    free(clean.s);
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -321,13 +315,13 @@ static bool batch_line(LlavaSession *s, const LlavaBatchArgs *a, const char *dir
     strbuf_printf(line_out, "{\"line\": %zu, \"id\": ", lineno);
     if (!id || id->type == JSON_NULL) strbuf_printf(line_out, "null");
     else if (id->type == JSON_NUMBER) strbuf_printf(line_out, "%s", id->str);
-    else put_json_string(line_out, id->str, id->len);
+    else strbuf_json_text(line_out, id->str, id->len);
     strbuf_printf(line_out, ", \"image\": ");
-    put_json_string(line_out, image, strlen(image));
+    strbuf_json_text(line_out, image, strlen(image));
     strbuf_printf(line_out, ", \"prompt\": ");
-    put_json_string(line_out, prompt, strlen(prompt));
+    strbuf_json_text(line_out, prompt, strlen(prompt));
     strbuf_printf(line_out, ", \"answer\": ");
-    put_json_string(line_out, ans.text, ans.text_len);
+    strbuf_json_text(line_out, ans.text, ans.text_len);
     strbuf_printf(line_out, "}\n");
     ok = true;
 done:

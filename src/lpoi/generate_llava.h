@@ -40,6 +40,9 @@ bool llava_answer(const LlavaGenArgs *a, LlavaAnswer *ans, LpoiErr *err);
 typedef struct LlavaSession LlavaSession;
 LlavaSession *llava_session_open(const char *model_dir, const char *device, const char *adapter, LpoiErr *err);
 void llava_session_close(LlavaSession *s);
+// Swaps the adapter without reloading the model: the current one (if any) is removed, then the PEFT
+// folder `adapter` is loaded (NULL: the base model). On failure the session is left on the base model.
+bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *err);
 
 // Which input a failed llava_session_answer could not use.
 typedef enum { LLAVA_FAIL_NONE, LLAVA_FAIL_IMAGE, LLAVA_FAIL_PROMPT, LLAVA_FAIL_GENERATE } LlavaFail;

@@ -107,6 +107,8 @@ void llava_lora_create(LlavaModel *m, int r, float alpha, const LlavaLoraTargets
 bool llava_lora_load(LlavaModel *m, const WeightSource *src, LpoiErr *err);
 void llava_lora_init(LlavaModel *m, uint64_t seed);   // PEFT init: A ~ U(±1/√in), B = 0
 void llava_lora_zero_grad(LlavaModel *m);
+// Removes every adapter (lora_remove on all three parts): the model is the base again.
+void llava_lora_remove(LlavaModel *m);
 void llava_set_lora(LlavaModel *m, bool on);
 // Adapter tensors in storage order (vision, projector, language model) with their PEFT names as
 // transformers 5 + PEFT save them ("base_model.model.model.vision_tower.encoder.layers.0.self_attn.

@@ -206,6 +206,12 @@ void llava_lora_zero_grad(LlavaModel *m) {
     lora_zero_grad(&m->lm.lora);
 }
 
+void llava_lora_remove(LlavaModel *m) {
+    lora_remove(&m->vision.lora);
+    lora_remove(&m->proj_lora);
+    lora_remove(&m->lm.lora);
+}
+
 void llava_set_lora(LlavaModel *m, bool on) {
     m->lora_on = on;
     m->vision.lora_on = on;

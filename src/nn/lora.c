@@ -207,6 +207,18 @@ void lora_free(LoraSet *s) {
     memset(s, 0, sizeof *s);
 }
 
+void lora_remove(LoraSet *s) {
+    for (int l = 0; s->r > 0 && l < s->n_layer; l++)
+        for (int k = 0; k < s->modules->n; k++)
+            if (s->targets & (1u << k)) {
+                Linear *lin = lin_at(s, l, k);
+                lin->r = 0, lin->scale = 0;
+                lin->lora_a = lin->lora_b = NULL;
+                lin->dlora_a = lin->dlora_b = NULL;
+            }
+    lora_free(s);
+}
+
 size_t lora_count(const LoraSet *s) {
     return s->r > 0 ? 2 * (size_t)s->n_layer * (size_t)__builtin_popcount(s->targets) : 0;
 }

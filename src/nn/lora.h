@@ -68,6 +68,9 @@ typedef struct {
 void lora_create(LoraSet *s, Backend *be, const LoraModules *modules, Linear *lin0, size_t layer_stride, int n_layer,
                  int r, float alpha, unsigned targets);
 void lora_free(LoraSet *s);
+// Detaches every Linear the set adapted (r = 0: no adapter) and frees it, so the model runs (and can
+// take another adapter) as the base. lora_free alone leaves the Linears pointing at the freed block.
+void lora_remove(LoraSet *s);
 size_t lora_count(const LoraSet *s);   // 2 · layers · targets (0 without adapters)
 // Tensor i: PEFT name under `module` (when name is non-NULL), shape [rows, cols], parameter and
 // gradient pointers (backend memory); any output may be NULL.

@@ -34,6 +34,9 @@ unsigned char *fk_dynamic_smem;
 #include "cu/attention_mma.cu"
 #include "cu/attention_mma_bwd.cu"
 #include "cu/gemm_wgmma.cu"   // compiled for its name and signature only: see emulated() below
+#include "cu/msda.cu"
+#include "cu/groupnorm.cu"
+#include "cu/window_attention.cu"
 
 typedef int CUresult;
 enum { OK = 0, INVALID_VALUE = 1, OOM = 2, NO_DEVICE = 100, INVALID_DEVICE = 101, INVALID_PTX = 218, NOT_FOUND = 500,

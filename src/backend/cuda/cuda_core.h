@@ -38,7 +38,7 @@ typedef struct {
 } KernelInfo;
 extern const KernelInfo cuda_kernels[K_COUNT];   // cuda_kernels.c
 
-#define CUDA_MAX_FAMILIES 16
+#define CUDA_MAX_FAMILIES 32
 
 typedef struct {
     int ordinal;

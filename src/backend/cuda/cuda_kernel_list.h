@@ -89,4 +89,19 @@ KERNEL(ATTN_FORWARD_BF16_D128, attention_mma, attention_forward_bf16_d128, "pppp
 KERNEL(ATTN_BACKWARD_DQ_BF16_D128, attention_mma_bwd, attention_backward_dq_bf16_d128, "ppppppppiiiiiifii", ATTN_BWD_DQ_SMEM_BYTES, 80)
 KERNEL(ATTN_BACKWARD_DKDV_BF16_D128, attention_mma_bwd, attention_backward_dkdv_bf16_d128, "pppppppppiiiiiifii", ATTN_BWD_DKDV_SMEM_BYTES, 80)
 
+// cu/msda.cu — cuda_msda.c (multi-scale deformable attention; the dvalue gather is atomic-free)
+KERNEL(MSDA_FORWARD, msda, msda_forward_f32, "ppppiiiiiiiuuuu", 0, 0)
+KERNEL(MSDA_BACKWARD_SAMPLE, msda, msda_backward_sample_f32, "ppppppiiiiiiiuuuu", 0, 0)
+KERNEL(MSDA_BACKWARD_VALUE, msda, msda_backward_value_f32, "ppppiiiiiiiuuuu", 0, 0)
+
+// cu/groupnorm.cu — cuda_groupnorm.c
+KERNEL(GROUPNORM_FORWARD, groupnorm, groupnorm_forward_f32, "ppppppiiiif", 0, 0)
+KERNEL(GROUPNORM_BACKWARD_DX, groupnorm, groupnorm_backward_dx_f32, "ppppppiiii", 0, 0)
+KERNEL(GROUPNORM_BACKWARD_DW, groupnorm, groupnorm_backward_dw_f32, "ppppppiiii", 0, 0)
+
+// cu/window_attention.cu — cuda_window_attention.c (Swin; dbias summed over windows without atomics)
+KERNEL(WINDOW_ATTENTION_FORWARD, window_attention, window_attention_forward_f32, "pppppppiiiiif", 0, 0)
+KERNEL(WINDOW_ATTENTION_BACKWARD, window_attention, window_attention_backward_f32, "ppppppppppppiiiiif", WIN_BWD_SMEM_BYTES, 0)
+KERNEL(WINDOW_ATTENTION_DBIAS, window_attention, window_attention_dbias_f32, "ppiii", 0, 0)
+
 #undef KERNEL

@@ -5,6 +5,7 @@
 #include "gemm_wgmma.h"
 #include "attention_mma.h"
 #include "attention_mma_bwd.h"
+#include "window_attention.h"
 
 const KernelInfo cuda_kernels[K_COUNT] = {
 #define KERNEL(ID, family, name, sig, smem, min_arch) [K_##ID] = {#family, #name, sig, smem, min_arch},
