@@ -25,6 +25,7 @@
 #include "base/file.h"
 #include "base/strbuf.h"
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,41 +107,61 @@ bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *er
     return false;
 }
 
-bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err) {
-    if (s->idefics2) return idefics2_session_answer(s->idefics2, a, ans, fail, err);
-    memset(ans, 0, sizeof *ans);
-    bool ok = false;
-    LlavaFail f = LLAVA_FAIL_IMAGE;
+// The inputs of one example: img's pixel values on the backend (*pix) and the ids of the rendered
+// text, its one <image> expanded (*ids, *n). *f names the input that could not be used.
+static bool session_inputs(LlavaSession *s, const Image *img, const char *image_name, const char *text, float **pix,
+                           int32_t **ids_out, int *n_out, LlavaFail *f, LpoiErr *err) {
     Backend *be = s->be;
     const LlavaConfig *c = &s->m.cfg;
-    Image img = {0};
     PixelValues pv = {0};
     TokIds ids = {0};
-    char *text = NULL;
-    float *pix = NULL;
-
-    if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
-    if (!preprocess_image(&s->pc, &img, &pv, err)) { err_prefix(err, "%s", a->image); goto done; }
+    bool ok = false;
+    *f = LLAVA_FAIL_IMAGE;
+    if (!preprocess_image(&s->pc, img, &pv, err)) { err_prefix(err, "%s", image_name); goto done; }
     if (pv.c != c->vision.ch || pv.h != c->vision.S || pv.w != c->vision.S) {
         err_set(err, "%s: the image processor makes %dx%dx%d pixel_values but the vision tower takes %dx%dx%d",
                 s->model_dir, pv.c, pv.h, pv.w, c->vision.ch, c->vision.S, c->vision.S);
         goto done;
     }
-    f = LLAVA_FAIL_PROMPT;
-    text = strstr(a->prompt, "<image>") ? strdup(a->prompt) : chat_llava15_prompt(a->prompt);
-    if (!text) LPOI_DIE("out of memory");
+    *f = LLAVA_FAIL_PROMPT;
     if (!tokenizer_encode(s->tok, text, strlen(text), true, &ids, err)) { err_prefix(err, "prompt"); goto done; }
     int n_images = 0;
     for (size_t i = 0; i < ids.count; i++) n_images += ids.ids[i] == c->image_token;
     if (n_images != 1) { err_set(err, "prompt: %d <image> tokens, but one image was given", n_images); goto done; }
     int cap = (int)ids.count + c->tokens_per_image;
-    ans->prompt_ids = malloc_check((size_t)cap * sizeof *ans->prompt_ids);
-    ans->n_prompt = llava_expand_image_tokens(c, ids.ids, (int)ids.count, ans->prompt_ids, cap, err);
-    if (ans->n_prompt < 0) goto done;
-    f = LLAVA_FAIL_GENERATE;
+    *ids_out = malloc_check((size_t)cap * sizeof **ids_out);
+    *n_out = llava_expand_image_tokens(c, ids.ids, (int)ids.count, *ids_out, cap, err);
+    if (*n_out < 0) { free(*ids_out); *ids_out = NULL; goto done; }
     size_t np = (size_t)pv.c * pv.h * pv.w;
-    pix = be->alloc(be, np * sizeof(float));
-    be->upload(be, pix, pv.data, np * sizeof(float));
+    *pix = be->alloc(be, np * sizeof(float));
+    be->upload(be, *pix, pv.data, np * sizeof(float));
+    ok = true;
+done:
+    tok_ids_free(&ids);
+    pixel_values_free(&pv);
+    return ok;
+}
+
+// A prompt without "<image>" goes in the llava-1.5 chat template; one that has it is used as is.
+static char *render_prompt(const char *prompt) {
+    char *text = strstr(prompt, "<image>") ? strdup(prompt) : chat_llava15_prompt(prompt);
+    if (!text) LPOI_DIE("out of memory");
+    return text;
+}
+
+bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err) {
+    if (s->idefics2) return idefics2_session_answer(s->idefics2, a, ans, fail, err);
+    memset(ans, 0, sizeof *ans);
+    bool ok = false;
+    LlavaFail f = LLAVA_FAIL_IMAGE;
+    Image img = {0};
+    char *text = NULL;
+    float *pix = NULL;
+
+    if (!preprocess_load_image(&img, a->image, NULL, err)) goto done;
+    text = render_prompt(a->prompt);
+    if (!session_inputs(s, &img, a->image, text, &pix, &ans->prompt_ids, &ans->n_prompt, &f, err)) goto done;
+    f = LLAVA_FAIL_GENERATE;
     LlamaGenOpts o = {.max_new = a->max_new, .temperature = a->temperature, .top_p = a->top_p, .seed = a->seed,
                       .stop_ids = s->stops, .n_stop = s->nstop};
     ans->ids = malloc_check((size_t)(a->max_new > 0 ? a->max_new : 1) * sizeof *ans->ids);
@@ -150,13 +171,102 @@ bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *a
     ok = true;
     f = LLAVA_FAIL_NONE;
 done:
-    if (pix) be->free(be, pix);
+    if (pix) s->be->free(s->be, pix);
     free(text);
-    tok_ids_free(&ids);
-    pixel_values_free(&pv);
     image_free(&img);
     if (!ok) llava_answer_free(ans);
     if (fail) *fail = f;
+    return ok;
+}
+
+// The tokens cont adds after text: text + cont is encoded whole and must begin with text's ids (as
+// training tokenizes an answer after its prompt). malloc'ed into *out, *n >= 1.
+static bool continuation_ids(const Tokenizer *tok, const char *text, const TokIds *prefix, const char *cont,
+                             int32_t **out, int *n, LpoiErr *err) {
+    size_t lt = strlen(text), lc = strlen(cont);
+    char *full = malloc_check(lt + lc + 1);
+    memcpy(full, text, lt);
+    memcpy(full + lt, cont, lc + 1);
+    TokIds ids = {0};
+    bool ok = tokenizer_encode(tok, full, lt + lc, true, &ids, err);
+    if (ok && (ids.count <= prefix->count || memcmp(ids.ids, prefix->ids, prefix->count * sizeof *ids.ids)))
+        ok = err_set(err, "\"%s\" adds no token of its own after the prompt (the tokenizer merges it into the "
+                     "prompt's last tokens)", cont);
+    if (ok) {
+        *n = (int)(ids.count - prefix->count);
+        *out = malloc_check((size_t)*n * sizeof **out);
+        memcpy(*out, ids.ids + prefix->count, (size_t)*n * sizeof **out);
+    }
+    tok_ids_free(&ids);
+    free(full);
+    return ok;
+}
+
+// sum_j log_softmax(rows[j])[tail[j]] over n rows of V logits, in double.
+static double score_rows(const float *rows, size_t V, const int32_t *tail, int n) {
+    double total = 0;
+    for (int j = 0; j < n; j++) {
+        const float *r = rows + (size_t)j * V;
+        double mx = r[0], sum = 0;
+        for (size_t v = 1; v < V; v++) mx = r[v] > mx ? r[v] : mx;
+        for (size_t v = 0; v < V; v++) sum += exp((double)r[v] - mx);
+        total += (double)r[tail[j]] - mx - log(sum);
+    }
+    return total;
+}
+
+bool llava_session_continuation_logps(LlavaSession *s, const Image *img, const char *prompt, const char *const *cont,
+                                      int n_cont, double *logp, int *n_tok, LpoiErr *err) {
+    if (s->idefics2) return err_set(err, "%s: verification with an Idefics2 model is not available yet (LLaVA-1.5 only)",
+                                    s->model_dir);
+    Backend *be = s->be;
+    size_t V = (size_t)s->m.cfg.text.V;
+    char *text = render_prompt(prompt);
+    TokIds prefix = {0};
+    int32_t **tails = calloc_check((size_t)(n_cont > 0 ? n_cont : 1), sizeof *tails);
+    int32_t *ids = NULL, *seq = NULL;
+    int n = 0, longest = 0;
+    float *pix = NULL, *logits = NULL, *rows = NULL;
+    LlavaFail f;
+    bool ok = tokenizer_encode(s->tok, text, strlen(text), true, &prefix, err);
+    for (int i = 0; ok && i < n_cont; i++) {
+        ok = continuation_ids(s->tok, text, &prefix, cont[i], &tails[i], &n_tok[i], err);
+        for (int j = 0; ok && j < n_tok[i]; j++)
+            if (tails[i][j] < 0 || (size_t)tails[i][j] >= V || tails[i][j] == s->m.cfg.image_token)
+                ok = err_set(err, "\"%s\" encodes to token %d, not a text token of the model", cont[i], tails[i][j]);
+        if (ok && n_tok[i] > longest) longest = n_tok[i];
+    }
+    if (ok) ok = session_inputs(s, img, "image", text, &pix, &ids, &n, &f, err);
+    if (ok) {
+        seq = malloc_check((size_t)(n + longest) * sizeof *seq);
+        memcpy(seq, ids, (size_t)n * sizeof *seq);
+        logits = be->alloc(be, (size_t)(n + longest) * V * sizeof(float));
+        rows = malloc_check((size_t)longest * V * sizeof *rows);
+    }
+    // One forward of prompt + continuation per continuation, except that a one-token continuation
+    // is scored from the row before it, which every forward of this prompt shares (causal).
+    bool have_first_row = false;
+    for (int i = 0; ok && i < n_cont; i++) {
+        int k = n_tok[i];
+        if (k > 1 || !have_first_row) {
+            memcpy(seq + n, tails[i], (size_t)k * sizeof *seq);
+            LlavaBatch b = {.B = 1, .T = n + k, .input_ids = seq, .n_images = 1, .pixel_values = pix};
+            if (!(ok = llava_logits(&s->m, &b, logits, err))) break;
+            // Rows n-1 .. n+k-2 predict the continuation's tokens; row n-1 is the shared one.
+            be->download(be, rows, logits + (size_t)(n - 1) * V, (size_t)k * V * sizeof *rows);
+            have_first_row = true;   // rows[0] is row n-1 after any forward of this prompt
+        }
+        logp[i] = score_rows(rows, V, tails[i], k);
+    }
+    if (logits) be->free(be, logits);
+    if (pix) be->free(be, pix);
+    for (int i = 0; i < n_cont; i++) free(tails[i]);
+    free(tails);
+    free(rows);
+    free(seq);
+    free(ids);
+    tok_ids_free(&prefix);
+    free(text);
     return ok;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include "backend/backend.h"
 #include "base/error.h"
+#include "image/image.h"
 
 typedef struct {
     const char *model_dir, *image, *prompt, *device;
@@ -52,6 +53,15 @@ typedef enum { LLAVA_FAIL_NONE, LLAVA_FAIL_IMAGE, LLAVA_FAIL_PROMPT, LLAVA_FAIL_
 // used). Every call starts from a->seed, so an example's answer does not depend on the examples
 // answered before it. false + err (+ *fail when non-NULL) when the image or the prompt cannot be used.
 bool llava_session_answer(LlavaSession *s, const LlavaGenArgs *a, LlavaAnswer *ans, LlavaFail *fail, LpoiErr *err);
+
+// Scores continuations of a prompt (made as llava_session_answer makes it) with img (in memory,
+// before preprocessing) as the image: logp[i] = log p(cont[i] | img, prompt), summed over the n_tok[i]
+// tokens cont[i] adds when prompt text + cont[i] is tokenized whole (as training tokenizes an answer
+// after its prompt; e.g. cont " Yes" after "ASSISTANT:", one token for LLaVA-1.5). One forward of
+// prompt + continuation, shared by all one-token continuations. false + err when a continuation adds
+// no token of its own.
+bool llava_session_continuation_logps(LlavaSession *s, const Image *img, const char *prompt, const char *const *cont,
+                                      int n_cont, double *logp, int *n_tok, LpoiErr *err);
 
 // ---- batch ----
 // Each non-blank line of `batch` is a JSON object {"image": path, "prompt": text, "id": optional
