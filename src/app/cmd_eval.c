@@ -41,7 +41,7 @@ static const char *EVAL_USAGE =
     "each answer is made), OUT/NAME/metrics.json and metrics.txt; then OUT/summary.json and the table on\n"
     "stdout. Progress with an ETA goes to stderr. Resumable: run the same command again after a kill and\n"
     "it goes on where it stopped (a half-written last line is removed, answered items are skipped);\n"
-    "OUT/NAME/run.json refuses a resume with another model, adapter, bench or --max-new.\n"
+    "OUT/NAME/run.json refuses a resume with another model, adapter, bench, --max-new or --precision.\n"
     "Answers are made one at a time (greedy, a KV cache per answer); there is no batched decoding yet.\n"
     "\n"
     "Exit status: 0 ok, 1 when the model, an adapter, an image, the data or the output cannot be used\n"

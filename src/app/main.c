@@ -13,14 +13,14 @@ static const Command COMMANDS[] = {
     {"check",   cmd_check,   "replay golden cases (oracle outputs from PyTorch) against a backend"},
     {"inspect", cmd_inspect, "list the tensors of safetensors files or model folders; validate them"},
     {"devices", cmd_devices, "show the CPU backend and any usable GPU with the PTX variant it gets"},
-    {"generate", cmd_generate, "continue a prompt (LLaMA/Mistral), or answer about images (LLaVA-1.5, --image/--batch), --adapter"},
+    {"generate", cmd_generate, "continue a prompt (LLaMA/Mistral), or answer about images (LLaVA-1.5, Idefics2; --image/--batch), --adapter"},
     {"train",   cmd_train,   "LoRA preference training of LLaVA-1.5 with LPOI, mDPO or DPO (PEFT adapters out)"},
     {"merge",   cmd_merge,   "merge a PEFT LoRA adapter into a checkpoint (an HF folder, as PEFT merge_and_unload)"},
     {"plot",    cmd_plot,    "draw a training run's curves (RUN/log.jsonl: losses, list accuracy, margin, lr) to a PNG"},
     {"eval",    cmd_eval,    "answer and score hallucination benchmarks (CHAIR, AMBER, POPE, MMHal) for adapters side by side"},
     {"study",   cmd_study,   "the effect study: DPO, mDPO and LPOI adapters in the demo world, scored with CHAIR"},
     {"score",   cmd_score,   "score answers offline: CHAIR, AMBER (generative, discriminative), POPE-style yes/no"},
-    {"negatives", cmd_negatives, "build LPOI's listwise negative image lists (masked boxes) as PNGs + manifest"},
+    {"negatives", cmd_negatives, "build LPOI's listwise negative image lists (masked boxes) as PNGs + manifest; object from the text, verified"},
 };
 
 static void usage(FILE *to) {
