@@ -101,6 +101,9 @@ fail:
 }
 
 bool llava_session_set_adapter(LlavaSession *s, const char *adapter, LpoiErr *err) {
+    if (s->idefics2)   // the base model answers; adapters are only loaded at open for Idefics2 so far
+        return !adapter || err_set(err, "%s: swapping adapters on an Idefics2 model is not available yet (LLaVA-1.5 only)",
+                                   s->model_dir);
     llava_lora_remove(&s->m);
     if (!adapter || adapter_load_dir(&s->m, adapter, err)) return true;
     llava_lora_remove(&s->m);   // a half-loaded adapter (created, then refused) must not stay on
