@@ -156,11 +156,9 @@ TEST(amber_generative_matches_oracle) {
         EXPECT_NEAR(c.non_hallu_score, counter(w, "non_hallu_score"), 1e-9, 0);
         EXPECT_NEAR(c.non_hallu_num, counter(w, "non_hallu_num"), 1e-9, 0);
         AmberGenMetrics m = amber_gen_metrics(&c, true);
-        double chair = 0, cover = 0, hal = 0, cog = 0;
-        json_get_f64(w, "CHAIR", &chair);
-        json_get_f64(w, "Cover", &cover);
-        json_get_f64(w, "Hal", &hal);
-        json_get_f64(w, "Cog", &cog);
+        double chair = NAN, cover = NAN, hal = NAN, cog = NAN;   // a missing key fails, never compares 0 with 0
+        EXPECT(json_get_f64(w, "CHAIR", &chair) && json_get_f64(w, "Cover", &cover) && json_get_f64(w, "Hal", &hal) &&
+               json_get_f64(w, "Cog", &cog));
         EXPECT_NEAR(m.chair, chair, 1e-12, 0);
         EXPECT_NEAR(m.cover, cover, 1e-12, 0);
         EXPECT_NEAR(m.hal, hal, 1e-12, 0);

@@ -171,9 +171,15 @@ static bool read_answers(const Bench *b, const char *path, Answer **out, int *n_
         JsonValue *id = json_get(r, "id");
         const char *answer = json_get_str(r, "answer");
         char sid[128];
-        if (id && id->type == JSON_STRING) snprintf(sid, sizeof sid, "%s", id->str);
-        else if (id && id->type == JSON_NUMBER) snprintf(sid, sizeof sid, "%s", id->str);
-        else sid[0] = 0;
+        sid[0] = 0;
+        if (id && (id->type == JSON_STRING || id->type == JSON_NUMBER) && strlen(id->str) >= sizeof sid) {
+            // a cut id could name another item: refuse it instead
+            snprintf(err, errlen, "%s:%d: \"id\" is longer than %zu characters", path, line_no, sizeof sid - 1);
+            json_free(d);
+            ok = false;
+            break;
+        }
+        if (id && (id->type == JSON_STRING || id->type == JSON_NUMBER)) snprintf(sid, sizeof sid, "%s", id->str);
         if (!sid[0] || !answer) {
             snprintf(err, errlen, "%s:%d: needs a string or number \"id\" and a string \"answer\"", path, line_no);
             json_free(d);

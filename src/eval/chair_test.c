@@ -218,17 +218,15 @@ static void check_set(const char *prefix, ChairVariant variant, const char *name
         if (m) {
             int64_t caps = 0, hcaps = 0, ments = 0, hments = 0;
             JsonValue *r = json_root(m);
-            json_get_i64(r, "captions", &caps);
-            json_get_i64(r, "hallucinated_captions", &hcaps);
-            json_get_i64(r, "mentions", &ments);
-            json_get_i64(r, "hallucinated_mentions", &hments);
+            // a missing key must fail the test, not compare 0 with 0
+            EXPECT(json_get_i64(r, "captions", &caps) && json_get_i64(r, "hallucinated_captions", &hcaps) &&
+                   json_get_i64(r, "mentions", &ments) && json_get_i64(r, "hallucinated_mentions", &hments));
             EXPECT_EQ_INT(c.captions, caps);
             EXPECT_EQ_INT(c.hallucinated_captions, hcaps);
             EXPECT_EQ_INT(c.mentions, ments);
             EXPECT_EQ_INT(c.hallucinated_mentions, hments);
-            double s, i;
-            json_get_f64(r, "CHAIRs", &s);
-            json_get_f64(r, "CHAIRi", &i);
+            double s = NAN, i = NAN;
+            EXPECT(json_get_f64(r, "CHAIRs", &s) && json_get_f64(r, "CHAIRi", &i));
             EXPECT_NEAR(chair_s(&c), s, 1e-12, 0);
             EXPECT_NEAR(chair_i(&c), i, 1e-12, 0);
             json_free(m);

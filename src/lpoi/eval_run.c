@@ -325,9 +325,9 @@ static bool mmhal_write(const JsonValue *tmpl, const char *answers, const char *
         JsonDoc *line = NULL;
         const JsonValue *ans = NULL;
         if (at) {
-            const char *nl = memchr(at, '\n', (size_t)(text + size - at));
+            const char *nl = memchr(at, '\n', (size_t)(text + size - at));   // none: the file's last line
             LpoiErr e = {{0}};
-            line = json_parse(at, (size_t)(nl - at), &e);
+            line = json_parse(at, nl ? (size_t)(nl - at) : (size_t)(text + size - at), &e);
             ans = line ? json_get(json_root(line), "answer") : NULL;
         }
         strbuf_str(&b, i ? ",\n  {" : "\n  {");
@@ -461,10 +461,16 @@ bool eval_run(const EvalArgs *a, LpoiErr *err) {
                     fprintf(a->log, "lpoi eval: %s: %d answers in the MMHal-Bench template %s; MMHal is judged by GPT-4, outside "
                             "lpoi (its eval_gpt4.py reads this file)\n", a->runs[r].name, filled, mjson);
             } else {
-                FILE *t = fopen(mtxt, "w");
-                if (!t) ok = err_set(err, "%s: cannot create: %s", mtxt, strerror(errno));
+                // The table is built in memory and written atomically once scoring succeeded: a failed
+                // rescore leaves the previous metrics.txt whole.
+                char *table = NULL;
+                size_t table_len = 0;
+                FILE *t = open_memstream(&table, &table_len);
+                if (!t) ok = err_set(err, "%s: out of memory", mtxt);
                 if (ok) ok = bench_score_file(a->bench, a->data_dir, answers, mjson, t, err->msg, sizeof err->msg);
-                if (t && fclose(t) != 0 && ok) ok = err_set(err, "%s: write failed", mtxt);
+                if (t && fclose(t) != 0 && ok) ok = err_set(err, "%s: out of memory", mtxt);
+                if (ok) ok = file_write_atomic(mtxt, table, table_len, err);
+                free(table);
                 if (ok) ok = (metrics[r] = json_load_file(mjson, (size_t)16 << 20, err)) != NULL;
             }
             free(mjson);
