@@ -425,11 +425,19 @@ int cmd_negatives(int argc, char **argv) {
                       crc, (unsigned long long)size, a.list_size, negatives_fill_name(a.fill), a.visual_prompt,
                       a.line_width, (unsigned long long)a.seed, a.crop_size, (unsigned long long)a.max_pixels,
                       BOX_FORMAT_NAMES[a.box_format]);
-        if (a.object_from_text)
-            strbuf_printf(&fp, "; text objects %s threshold %.17g", a.objects_file ? a.objects_file : "-", a.box_threshold);
-        if (a.verify_dir)
-            strbuf_printf(&fp, "; verify %s rule %s margin %.17g", a.verify_dir, verify_rule_name(a.verify_rule), a.verify_margin);
-        bool ok = neg_journal_open(&journal, a.out, fp.s, a.resume, &err);
+        bool ok = true;
+        if (a.object_from_text) {
+            // the objects file by content, not only its path: an edited lexicon must not be mixed into a resume
+            uint32_t ocrc = 0;
+            uint64_t osize = 0;
+            if (a.objects_file) ok = file_crc32(a.objects_file, &ocrc, &osize, &err);
+            strbuf_printf(&fp, "; text objects %s crc32 %08x size %llu threshold %.17g", a.objects_file ? a.objects_file : "-",
+                          ocrc, (unsigned long long)osize, a.box_threshold);
+        }
+        if (a.verify_dir)   // the device too: CPU and GPU log-probs may differ near the margin
+            strbuf_printf(&fp, "; verify %s rule %s margin %.17g device %s", a.verify_dir, verify_rule_name(a.verify_rule),
+                          a.verify_margin, a.device ? a.device : "auto");
+        if (ok) ok = neg_journal_open(&journal, a.out, fp.s, a.resume, &err);
         free(fp.s);
         if (!ok) { fprintf(stderr, "lpoi negatives: %s\n", err.msg); rc = 1; goto cleanup; }
     }

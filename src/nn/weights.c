@@ -187,7 +187,8 @@ static Dtype stored_type(const Backend *be, const WeightSpec *s) {
 static bool upload_as(Backend *be, void *dst, const StTensor *t, Dtype type, float *staging, uint16_t *staging16,
                       LpoiErr *err) {
     const size_t n = (size_t)t->numel, out_size = (size_t)dtype_bits(type) / 8;
-    if (!dtype_usable(t->dtype)) return st_read_f32(t, staging, err);   // the plan has checked: its error text
+    if (!dtype_usable(t->dtype))   // the plan refuses these first; never read a whole tensor into the staging buffer
+        return err_set(err, "tensor %s: dtype %s is not F32, F16 or BF16", t->name, dtype_name(t->dtype));
     if (t->dtype == type) {
         be->upload(be, dst, t->data, n * out_size);
         return true;
