@@ -503,8 +503,10 @@ int cmd_negatives(int argc, char **argv) {
         // masks are drawn: masks are drawn on the image the model will see.
         if (ok && !preprocess_load_image(&src, rec.source, &limits, &err)) { err_prefix(&err, "img_path"); ok = false; }
         double px[4];
-        if (ok && !negatives_box_to_rect(src.w, src.h, data_box_to_pixels(rec.box, rec.box_normalised, src.w, src.h, px), &box,
-                                         &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
+        // (With --object-from-text the chosen box is checked below: boxes[0] may be a detection never chosen.)
+        if (ok && !selecting &&
+            !negatives_box_to_rect(src.w, src.h, data_box_to_pixels(rec.box, rec.box_normalised, src.w, src.h, px), &box,
+                                   &err)) { err_prefix(&err, "boxes[0]"); ok = false; }
         // Noise differs per record but is reproducible: seed = (--seed) mixed with the record index.
         // (Set before the selection, whose x_L must equal the list's last image.)
         opt.seed = a.seed * 0x9E3779B97F4A7C15ull + rec_index;
@@ -518,7 +520,10 @@ int cmd_negatives(int argc, char **argv) {
                 memcpy(nb[i].corners, c, sizeof nb[i].corners);
                 nb[i].label = rec.labels ? rec.labels[i] : NULL;
                 nb[i].score = rec.scores ? rec.scores[i] : 1;
-                if (!negatives_box_to_rect(src.w, src.h, nb[i].corners, &nb[i].rect, &err)) ok = err_prefix(&err, "boxes[%d]", i);
+                // A detection that is empty, not finite or outside the image is unusable, as the box rule
+                // says (a NaN score is never above the threshold), not a bad record: detectors emit such boxes.
+                LpoiErr ignored = {{0}};
+                if (!negatives_box_to_rect(src.w, src.h, nb[i].corners, &nb[i].rect, &ignored)) nb[i].score = NAN;
             }
             NegPickConfig pc = {.lx = lx, .verifier = verifier, .box_threshold = a.box_threshold, .list_size = a.list_size,
                                 .opt = &opt};

@@ -94,6 +94,22 @@ TEST(cmd_negatives_object_from_text) {
     }
     EXPECT(access(test_path(out1_s, "skipped.jsonl"), F_OK) != 0);   // only with the new options
 
+    // A detection outside the image is unusable, not a bad record: the next matching box is chosen
+    // (it was exit 1 for the whole record before).
+    snprintf(text, sizeof text,
+             "{\"img_path\": \"%s\", \"chosen\": \"A dog.\", \"boxes\": [[5000, 5000, 6000, 6000], [5, 1, 9, 6]], "
+             "\"labels\": [\"dog\", \"dog\"], \"scores\": [0.9, 0.8]}\n", img);
+    const char *dataO = test_path(dir, "outside.jsonl"), *outO = test_path(dir, "outside");
+    test_write_text(dataO, text);
+    char dataO_s[400], outO_s[400];
+    snprintf(dataO_s, sizeof dataO_s, "%s", dataO);
+    snprintf(outO_s, sizeof outO_s, "%s", outO);
+    char *argvO[] = {"negatives", "--data", dataO_s, "--out", outO_s, "--list-size", "3", "--object-from-text", NULL};
+    EXPECT_COMMAND_EXIT(cmd_negatives, 0, 8, argvO);
+    char *manO = read_out(outO_s, "manifest.jsonl");
+    EXPECT_MSG(manO && strstr(manO, "\"box_index\": 1"), "%s", manO ? manO : "(no manifest)");
+    free(manO);
+
     // Bad labels are bad records: exit 1, or counted with --skip-bad.
     snprintf(text, sizeof text,
              "{\"img_path\": \"%s\", \"chosen\": \"A dog.\", \"boxes\": [[0, 0, 3, 3]]}\n"
@@ -168,8 +184,8 @@ TEST(cmd_negatives_verify_tiny_llava) {
     EXPECT_MSG(printed && strstr(printed, "records 2: 0 lists, 0 verified; skipped 2 (no_object_named 0, "
                                           "no_matching_box 1, verification_failed 1, bad 0)"), "%s", printed);
     free(printed);
-    char *sk = read_out(out, "skipped.jsonl"), *man2 = read_out(out, "manifest.jsonl");
-    EXPECT_EQ_INT(count_lines(man2), 0);
+    char *sk = read_out(out, "skipped.jsonl"), *manO = read_out(out, "manifest.jsonl");
+    EXPECT_EQ_INT(count_lines(manO), 0);
     EXPECT_MSG(sk && strstr(sk, "\"reason\": \"verification_failed\", \"candidates\": 2, \"verify\": {\"rule\": \"object\", "
                                 "\"margin\": -100, \"verified\": false, \"tries\": [{\"box_index\": 1, \"object\": \"dog\", "
                                 "\"logp_yes\": -") &&
@@ -177,7 +193,7 @@ TEST(cmd_negatives_verify_tiny_llava) {
                    strstr(sk, "\"reason\": \"no_matching_box\""),
                "%s", sk);
     free(sk);
-    free(man2);
+    free(manO);
     // --verify-rule object without labels or the text rule has no object name to ask about; with a
     // label, the label is asked about.
     snprintf(text, 8 * PATH_MAX,
